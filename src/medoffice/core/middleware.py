@@ -1,0 +1,121 @@
+"""Request-wide rules: session limits, the acting user for the audit trail, 2FA, module switches."""
+
+from __future__ import annotations
+
+import time
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import resolve_url
+from django.urls import reverse
+from django.utils import timezone
+
+from medoffice.core.context import acting_as, actor_for_user, client_ip
+
+SESSION_LOGIN_AT = "medoffice_login_at"
+SESSION_LAST_SEEN = "medoffice_last_seen"
+BACKGROUND_HEADER = "HTTP_X_MEDOFFICE_BACKGROUND"  # set by pages that refresh by themselves
+
+
+class SessionLimitsMiddleware:
+    """Log off after inactivity, and 12 hours after login whatever the activity.
+
+    Requests a page makes on its own (a board refreshing) do not count as activity.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            now = time.time()
+            login_at = request.session.get(SESSION_LOGIN_AT)
+            last_seen = request.session.get(SESSION_LAST_SEEN, login_at)
+            idle_limit = settings.MEDOFFICE_IDLE_MINUTES * 60
+            max_age = settings.MEDOFFICE_SESSION_MAX_HOURS * 3600
+            reason = ""
+            if login_at is None:
+                request.session[SESSION_LOGIN_AT] = now
+                request.session[SESSION_LAST_SEEN] = now
+            elif now - login_at > max_age:
+                reason = f"session reached {settings.MEDOFFICE_SESSION_MAX_HOURS} hours"
+            elif last_seen is not None and now - last_seen > idle_limit:
+                reason = f"logged off after {settings.MEDOFFICE_IDLE_MINUTES} minutes of inactivity"
+            if reason:
+                request._medoffice_logout_reason = reason
+                logout(request)
+                if request.path.startswith("/api/") or request.headers.get("HX-Request"):
+                    return JsonResponse({"detail": "Your session ended: " + reason}, status=401)
+                login = resolve_url(settings.LOGIN_URL)
+                return HttpResponseRedirect(f"{login}?expired=1&next={request.path}")
+            if not request.META.get(BACKGROUND_HEADER):
+                request.session[SESSION_LAST_SEEN] = now
+        return self.get_response(request)
+
+
+class RequestContextMiddleware:
+    """Make the acting user known to services and the audit trail; show times in the practice's zone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from medoffice.core.selectors import practice_time_zone
+
+        actor = actor_for_user(
+            getattr(request, "user", None),
+            client_ip(request),
+            request.META.get("HTTP_USER_AGENT", ""),
+        )
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(practice_time_zone()))
+        except zoneinfo.ZoneInfoNotFoundError:
+            timezone.deactivate()
+        with acting_as(actor):
+            return self.get_response(request)
+
+
+TWO_FACTOR_EXEMPT = ("/account/", "/static/", "/api/")
+
+
+class TwoFactorRequiredMiddleware:
+    """Owners, managers and HR/payroll must pass TOTP before any page (unless the practice switched it off)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from medoffice.core.selectors import two_factor_required_for
+
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(TWO_FACTOR_EXEMPT)
+            and not user.is_verified()
+            and two_factor_required_for(user)
+        ):
+            return HttpResponseRedirect(reverse("core:two_factor") + f"?next={request.path}")
+        return self.get_response(request)
+
+
+class ModuleSwitchMiddleware:
+    """A module the practice switched off answers 404, pages and API alike."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from medoffice.core.modules import is_enabled, module_for_path
+
+        module = module_for_path(request.path)
+        if module is not None and not is_enabled(module.code):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": f"The {module.label} module is switched off."}, status=404
+                )
+            raise Http404(f"The {module.label} module is switched off for this practice.")
+        return self.get_response(request)

@@ -1,0 +1,345 @@
+"""The practice, its people and roles, delegated authority, and the audit trail."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from medoffice.core.fields import EncryptedTextField
+from medoffice.core.validators import validate_npi
+
+ZIP_VALIDATOR = RegexValidator(r"^\d{5}(-\d{4})?$", "Enter a ZIP code as 12345 or 12345-6789.")
+STATE_VALIDATOR = RegexValidator(r"^[A-Z]{2}$", "Enter the two-letter state code, e.g. NY.")
+TAX_ID_VALIDATOR = RegexValidator(r"^\d{2}-?\d{7}$", "Enter the tax id (EIN) as 12-3456789.")
+TAXONOMY_VALIDATOR = RegexValidator(
+    r"^[0-9A-Z]{9}X$", "Enter a 10-character provider taxonomy code, e.g. 207Q00000X."
+)
+US_TIME_ZONES = (
+    "America/New_York", "America/Detroit", "America/Indiana/Indianapolis", "America/Chicago",
+    "America/Denver", "America/Boise", "America/Phoenix", "America/Los_Angeles", "America/Anchorage",
+    "Pacific/Honolulu", "America/Puerto_Rico", "Pacific/Guam",
+)  # fmt: skip
+TIME_ZONE_CHOICES = [(tz, tz.split("/")[-1].replace("_", " ") + f" ({tz})") for tz in US_TIME_ZONES]
+
+
+class Address(models.Model):
+    address_line1 = models.CharField("address", max_length=120)
+    address_line2 = models.CharField("address line 2", max_length=120, blank=True)
+    city = models.CharField(max_length=80)
+    state = models.CharField(max_length=2, validators=[STATE_VALIDATOR])
+    zip_code = models.CharField("ZIP code", max_length=10, validators=[ZIP_VALIDATOR])
+
+    class Meta:
+        abstract = True
+
+
+class Practice(Address):
+    """The one practice this deployment serves."""
+
+    legal_name = models.CharField(max_length=200)
+    tax_id = EncryptedTextField("tax id (EIN)", validators=[TAX_ID_VALIDATOR])
+    group_npi = models.CharField("group NPI", max_length=10, validators=[validate_npi])
+    phone = models.CharField(max_length=32, blank=True)
+    time_zone = models.CharField(
+        max_length=64, default="America/New_York", choices=TIME_ZONE_CHOICES
+    )
+    require_two_factor = models.BooleanField(
+        default=True,
+        help_text="Owners, managers and HR/payroll must use a TOTP authenticator to sign in.",
+    )
+    is_demo = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+
+class Location(Address):
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(max_length=120)
+    phone = models.CharField(max_length=32, blank=True)
+    place_of_service = models.CharField(
+        max_length=2, default="11", help_text="CMS place-of-service code"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "name"], name="location_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Provider(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="providers")
+    user = models.OneToOneField(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="provider"
+    )
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+    credentials = models.CharField(max_length=20, blank=True, help_text="e.g. MD, DO, NP, PA-C")
+    npi = models.CharField("individual NPI", max_length=10, unique=True, validators=[validate_npi])
+    taxonomy = models.CharField(max_length=10, validators=[TAXONOMY_VALIDATOR])
+    specialty = models.CharField(max_length=120)
+    locations = models.ManyToManyField(Location, related_name="providers", blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        suffix = f", {self.credentials}" if self.credentials else ""
+        return f"{self.first_name} {self.last_name}{suffix}"
+
+
+class Role(models.Model):
+    """A job in the practice; its permissions are rows of RolePermission."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True)
+    requires_two_factor = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RolePermission(models.Model):
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="permissions")
+    codename = models.CharField(max_length=80)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["role", "codename"], name="role_permission_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role.code}: {self.codename}"
+
+
+class User(AbstractUser):
+    roles = models.ManyToManyField(Role, related_name="users", blank=True)
+    title = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class DecisionKind(models.TextChoices):
+    PURCHASE = "purchase", "Purchase"
+    VENDOR_BILL = "vendor_bill", "Vendor bill"
+    WRITE_OFF = "write_off", "Write-off"
+    REFUND = "refund", "Refund"
+    PAYROLL_APPROVAL = "payroll_approval", "Payroll approval"
+
+
+class AuthorityLimit(models.Model):
+    """How much a role may decide alone for one kind of money decision; no amount means no limit."""
+
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="limits")
+    kind = models.CharField(max_length=32, choices=DecisionKind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["role", "kind"], name="authority_limit_unique"),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=Decimal("0")),
+                name="authority_limit_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role.code} {self.kind}: {self.amount if self.amount is not None else 'no limit'}"
+
+
+class ModuleSwitch(models.Model):
+    """Which modules this practice assigns to its manager; a missing row means enabled."""
+
+    module = models.CharField(max_length=40, unique=True)
+    enabled = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.module}: {'on' if self.enabled else 'off'}"
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ApprovalRequest(models.Model):
+    """A money decision, approved at once within the requester's authority or queued above it."""
+
+    kind = models.CharField(max_length=32, choices=DecisionKind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    description = models.CharField(max_length=300)
+    subject_type = models.CharField(
+        max_length=100, blank=True, help_text="app_label.model of what is decided"
+    )
+    subject_id = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="approval_requests"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="approval_decisions"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True)
+    within_requester_authority = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["status", "kind"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=Decimal("0")), name="approval_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} ({self.get_status_display()})"
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "login", "Login"
+    LOGIN_FAILED = "login_failed", "Failed login"
+    LOGOUT = "logout", "Logout"
+    SESSION_EXPIRED = "session_expired", "Session ended"
+    VIEW = "view", "View"
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    DELETE = "delete", "Delete"
+    EXPORT = "export", "Export"
+    DOWNLOAD = "download", "Download"
+    EMERGENCY_ACCESS = "emergency_access", "Emergency access"
+    APPROVAL = "approval", "Approval decision"
+    SECURITY = "security", "Security change"
+
+
+class AuditEvent(models.Model):
+    """One append-only line of the audit trail, hash-chained to the line before it.
+
+    The actor is kept by id and name (no foreign key), so nothing done to users later
+    can rewrite or cascade into the trail.
+    """
+
+    seq = models.BigIntegerField(unique=True, help_text="position in the chain, without gaps")
+    at = models.DateTimeField(db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=24, choices=AuditAction.choices, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True, db_index=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    patient_id = models.CharField(max_length=64, blank=True, db_index=True)
+    ip_address = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    flagged = models.BooleanField(default=False)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            from medoffice.core.exceptions import AuditImmutable
+
+            raise AuditImmutable()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        from medoffice.core.exceptions import AuditImmutable
+
+        raise AuditImmutable()
+
+
+class AuditChainHead(models.Model):
+    """A single row locked while appending, so concurrent writers extend the chain in turn."""
+
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit chain at #{self.last_seq}"
+
+
+class EmergencyAccessGrant(models.Model):
+    """Access outside a user's role, opened by stating a reason; it expires and is reviewed."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="emergency_grants")
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    permission = models.CharField(max_length=80)
+    reason = models.TextField()
+    granted_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reviewed_emergency_grants",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        indexes = [models.Index(fields=["user", "object_type", "object_id", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} -> {self.object_type} {self.object_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API; only its SHA-256 digest is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=8)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class PeriodicRun(models.Model):
+    """When each scheduled job last ran, so a restarted or second worker does not repeat it."""
+
+    task_path = models.CharField(max_length=200, unique=True)
+    last_enqueued_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.task_path

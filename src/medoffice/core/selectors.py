@@ -1,0 +1,89 @@
+"""Reads about the practice, its people, approvals and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from medoffice.core.access import has_any_perm
+from medoffice.core.models import AuditEvent, EmergencyAccessGrant, Practice, Role, User
+from medoffice.core.modules import Module, all_modules, enabled_codes
+
+DEFAULT_TIME_ZONE = "America/New_York"
+
+
+def practice_or_none() -> Practice | None:
+    return Practice.objects.order_by("pk").first()
+
+
+def practice_time_zone() -> str:
+    tz = Practice.objects.order_by("pk").values_list("time_zone", flat=True).first()
+    return tz or DEFAULT_TIME_ZONE
+
+
+def two_factor_required_for(user: User) -> bool:
+    practice = practice_or_none()
+    if practice is not None and not practice.require_two_factor:
+        return False
+    return Role.objects.filter(users=user, requires_two_factor=True).exists()
+
+
+def navigation_for(user: User) -> list[Module]:
+    """The modules a user sees: enabled for the practice, and one of its permissions held."""
+    enabled = enabled_codes()
+    return [
+        module
+        for module in all_modules()
+        if module.code in enabled
+        and (not module.nav_permissions or has_any_perm(user, *module.nav_permissions))
+    ]
+
+
+def audit_search(
+    *,
+    user_query: str = "",
+    patient_id: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    action: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    flagged_only: bool = False,
+) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all()
+    if user_query:
+        events = events.filter(
+            Q(actor_name__icontains=user_query) | Q(actor_id__in=_user_ids(user_query))
+        )
+    if patient_id:
+        events = events.filter(patient_id=patient_id)
+    if object_type:
+        events = events.filter(object_type=object_type)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    if action:
+        events = events.filter(action=action)
+    tz = timezone.get_current_timezone()
+    if date_from:
+        events = events.filter(at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
+    if date_to:
+        events = events.filter(at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
+    if flagged_only:
+        events = events.filter(flagged=True)
+    return events.order_by("-seq")
+
+
+def _user_ids(query: str) -> list[int]:
+    return list(
+        User.objects.filter(
+            Q(username__icontains=query)
+            | Q(first_name__icontains=query)
+            | Q(last_name__icontains=query)
+        ).values_list("pk", flat=True)
+    )
+
+
+def emergency_grants_to_review() -> QuerySet[EmergencyAccessGrant]:
+    return EmergencyAccessGrant.objects.filter(reviewed_at__isnull=True).select_related("user")

@@ -1,0 +1,241 @@
+"""Pages of the foundation: approvals, the audit trail, emergency access, API tokens, practice."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from medoffice.core import audit, services
+from medoffice.core.access import has_perm, require_perm
+from medoffice.core.exceptions import MedofficeError, NotPermitted
+from medoffice.core.models import ApprovalRequest, AuditAction, EmergencyAccessGrant
+from medoffice.core.permissions import Perm
+from medoffice.core.selectors import audit_search as search_audit
+from medoffice.core.selectors import emergency_grants_to_review
+
+
+def permission_required(*perms: str):
+    """Page decorator: 403 unless the user holds one of the permissions (after login_required)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                require_perm(request.user, *perms)
+            except NotPermitted as exc:
+                raise PermissionDenied(exc.message) from exc
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+@permission_required(Perm.MANAGE_PRACTICE, Perm.MANAGE_USERS, Perm.VIEW_AUDIT)
+def practice(request: HttpRequest) -> HttpResponse:
+    from medoffice.core.setup_views import practice_overview
+
+    return practice_overview(request)
+
+
+# --- Approvals ---------------------------------------------------------------------------------
+
+
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    waiting = services.pending_for(request.user)
+    mine = ApprovalRequest.objects.filter(requested_by=request.user).select_related("decided_by")[
+        :50
+    ]
+    return render(request, "core/approvals.html", {"waiting": waiting, "mine": mine})
+
+
+@login_required
+@require_POST
+def approval_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    approve = request.POST.get("decision") == "approve"
+    try:
+        decided = services.approval_decide(
+            request_id=request_id,
+            decided_by=request.user,
+            approve=approve,
+            note=request.POST.get("note", ""),
+        )
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Request #{decided.pk} {decided.get_status_display().lower()}.")
+    return redirect("core:approvals")
+
+
+# --- Audit trail -------------------------------------------------------------------------------
+
+AUDIT_COLUMNS = ("seq", "at", "actor_name", "action", "object_type", "object_id", "object_repr",
+                 "patient_id", "ip_address", "reason", "flagged", "changes", "hash")  # fmt: skip
+
+
+def _audit_filters(request: HttpRequest) -> dict:
+    return {
+        "user_query": request.GET.get("user", "").strip(),
+        "patient_id": request.GET.get("patient", "").strip(),
+        "object_type": request.GET.get("object_type", "").strip(),
+        "object_id": request.GET.get("object_id", "").strip(),
+        "action": request.GET.get("action", "").strip(),
+        "date_from": _parse_date(request.GET.get("from")),
+        "date_to": _parse_date(request.GET.get("to")),
+        "flagged_only": request.GET.get("flagged") == "1",
+    }
+
+
+@login_required
+@permission_required(Perm.VIEW_AUDIT)
+def audit_search(request: HttpRequest) -> HttpResponse:
+    filters = _audit_filters(request)
+    page = Paginator(search_audit(**filters), 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "core/audit.html",
+        {"page": page, "filters": request.GET, "actions": AuditAction.choices,
+         "can_export": has_perm(request.user, Perm.EXPORT_AUDIT), "query": request.GET.urlencode()},
+    )  # fmt: skip
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+@permission_required(Perm.EXPORT_AUDIT)
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    filters = _audit_filters(request)
+    events = search_audit(**filters)
+    audit.record_export("core.auditevent", rows=events.count(),
+                        filters={k: str(v) for k, v in filters.items() if v})  # fmt: skip
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(AUDIT_COLUMNS)
+        for event in events.iterator(chunk_size=2000):
+            yield writer.writerow([_csv_cell(getattr(event, column)) for column in AUDIT_COLUMNS])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+    return response
+
+
+def _csv_cell(value) -> str:
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    # Keep spreadsheet programs from running a cell as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+# --- Emergency access -----------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def emergency_open(request: HttpRequest) -> HttpResponse:
+    """State a reason to open one record outside your role; the grant expires and is flagged."""
+    from django.apps import apps
+
+    source = request.POST if request.method == "POST" else request.GET
+    object_type, object_id, perm = (
+        source.get("object_type", ""),
+        source.get("object_id", ""),
+        source.get("perm", ""),
+    )
+    next_url = source.get("next", "")
+    try:
+        model = apps.get_model(object_type)
+        obj = model._default_manager.get(pk=object_id)
+    except (LookupError, ValueError, TypeError) as exc:
+        raise PermissionDenied("Unknown record.") from exc
+    except Exception as exc:  # the model's DoesNotExist
+        raise PermissionDenied("Unknown record.") from exc
+    error = ""
+    if request.method == "POST":
+        try:
+            services.emergency_access_open(
+                user=request.user, obj=obj, perm=perm, reason=request.POST.get("reason", "")
+            )
+        except MedofficeError as exc:
+            error = exc.message
+        else:
+            messages.warning(
+                request, "Emergency access granted for one hour. It is flagged for the auditors."
+            )
+            from django.utils.http import url_has_allowed_host_and_scheme
+
+            if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+                return redirect(next_url)
+            return redirect("dashboard:home")
+    return render(
+        request, "core/emergency_open.html",
+        {"object_type": object_type, "object_id": object_id, "perm": perm, "next": next_url, "error": error,
+         "label": str(obj._meta.verbose_name)},
+    )  # fmt: skip
+
+
+@login_required
+@permission_required(Perm.REVIEW_EMERGENCY_ACCESS)
+def emergency_review(request: HttpRequest) -> HttpResponse:
+    grants = EmergencyAccessGrant.objects.select_related("user", "reviewed_by")[:200]
+    return render(request, "core/emergency_review.html",
+                  {"grants": grants, "open_count": emergency_grants_to_review().count()})  # fmt: skip
+
+
+@login_required
+@permission_required(Perm.REVIEW_EMERGENCY_ACCESS)
+@require_POST
+def emergency_review_one(request: HttpRequest, grant_id: int) -> HttpResponse:
+    try:
+        services.emergency_access_review(
+            grant_id=grant_id, reviewer=request.user, note=request.POST.get("note", "")
+        )
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Marked as reviewed.")
+    return redirect("core:emergency_review")
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    new_token = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("revoke"):
+                services.api_token_revoke(user=request.user, token_id=int(request.POST["revoke"]))
+                messages.success(request, "Token revoked.")
+            else:
+                _, new_token = services.api_token_create(
+                    user=request.user, name=request.POST.get("name", "")
+                )
+        except (MedofficeError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", "Invalid request."))
+    tokens = request.user.api_tokens.order_by("-created_at")
+    return render(request, "core/api_tokens.html", {"tokens": tokens, "new_token": new_token})

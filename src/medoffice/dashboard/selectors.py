@@ -1,0 +1,16 @@
+"""What the office manager's home shows: the tiles of the enabled modules the user may see."""
+
+from __future__ import annotations
+
+from medoffice.core.access import has_any_perm
+from medoffice.core.modules import enabled_codes
+from medoffice.dashboard.tiles import Tile, providers
+
+
+def tiles_for(user) -> list[Tile]:
+    enabled = enabled_codes()
+    tiles: list[Tile] = []
+    for provider in providers():
+        if provider.module in enabled and has_any_perm(user, *provider.permissions):
+            tiles.extend(provider.build(user))
+    return tiles

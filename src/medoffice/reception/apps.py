@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+from medoffice.core.modules import Module
+
+
+class ReceptionConfig(AppConfig):
+    name = "medoffice.reception"
+    label = "reception"
+    verbose_name = "Reception"
+    medoffice_module = Module(
+        code="reception",
+        label="Front desk",
+        url_prefix="reception",
+        nav_url="reception:flow_board",
+        nav_permissions=("reception.view_flow", "reception.check_in"),
+        order=30,
+        api_prefixes=("reception",),
+    )

@@ -1,0 +1,238 @@
+"""Project settings. Everything a deployment changes comes from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+
+from medoffice import paths
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = paths.data_dir()
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+SECRET_KEY = paths.secret_key()
+FIELD_ENCRYPTION_KEYS = paths.field_keys()
+DEBUG = _env_bool("MEDOFFICE_DEBUG", False)
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in os.environ.get(
+        "MEDOFFICE_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver"
+    ).split(",")
+    if host.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("MEDOFFICE_CSRF_TRUSTED_ORIGINS", "").split(",")
+    if origin.strip()
+]
+
+# The domain apps, in the order the navigation shows them.
+MEDOFFICE_APPS = [
+    "medoffice.core",
+    "medoffice.dashboard",
+    "medoffice.patients",
+    "medoffice.scheduling",
+    "medoffice.reception",
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
+    "django_tasks",
+    "django_tasks_db",
+    *MEDOFFICE_APPS,
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "medoffice.core.middleware.SessionLimitsMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "medoffice.core.middleware.RequestContextMiddleware",
+    "medoffice.core.middleware.TwoFactorRequiredMiddleware",
+    "medoffice.core.middleware.ModuleSwitchMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "medoffice.urls"
+WSGI_APPLICATION = "medoffice.wsgi.application"
+AUTH_USER_MODEL = "core.User"
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+LOGOUT_REDIRECT_URL = "core:login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "medoffice.core.context_processors.medoffice",
+            ],
+        },
+    },
+]
+
+# SQLite in the data folder unless DATABASE_URL names another database (PostgreSQL).
+_database_url = os.environ.get("DATABASE_URL")
+if _database_url:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "medoffice.sqlite3",
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA busy_timeout=30000;"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Stored documents (scans, PDFs, X12 batches) go through the storage API.
+MEDIA_ROOT = DATA_DIR / "files"
+MEDIA_URL = "/files/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("MEDOFFICE_TIME_ZONE", "America/New_York")
+USE_I18N = True
+USE_TZ = True
+
+# --- Security -------------------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sessions live on the server, so logout and deactivation end them there.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_COOKIE_SECURE = _env_bool("MEDOFFICE_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+MEDOFFICE_IDLE_MINUTES = int(os.environ.get("MEDOFFICE_IDLE_MINUTES", "15"))
+MEDOFFICE_SESSION_MAX_HOURS = int(os.environ.get("MEDOFFICE_SESSION_MAX_HOURS", "12"))
+
+AXES_FAILURE_LIMIT = int(os.environ.get("MEDOFFICE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("MEDOFFICE_LOCKOUT_HOURS", "0.5"))
+# Lock the account, not the address: a practice's staff share one public IP.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False
+
+OTP_TOTP_ISSUER = "medoffice"
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# --- Background jobs -------------------------------------------------------------------
+# The database backend needs no extra server; MEDOFFICE_REDIS_URL moves jobs to RQ.
+REDIS_URL = os.environ.get("MEDOFFICE_REDIS_URL", "")
+if REDIS_URL:
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Periodic jobs run by `medoffice worker`: task path -> interval in seconds.
+MEDOFFICE_SCHEDULE: dict[str, int] = {
+    "medoffice.core.tasks.nightly_alerts": 24 * 60 * 60,
+    "medoffice.core.tasks.expire_emergency_access": 5 * 60,
+}
+
+EMAIL_BACKEND = os.environ.get(
+    "MEDOFFICE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("MEDOFFICE_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("MEDOFFICE_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("MEDOFFICE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("MEDOFFICE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("MEDOFFICE_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("MEDOFFICE_FROM_EMAIL", "medoffice@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("MEDOFFICE_LOG_LEVEL", "WARNING")},
+}

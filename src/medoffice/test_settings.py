@@ -1,0 +1,17 @@
+"""Settings for the test suite: a throwaway data folder and a non-UTC zone, so naive datetimes fail."""
+
+import os
+import tempfile
+
+os.environ.setdefault("MEDOFFICE_DATA", tempfile.mkdtemp(prefix="medoffice-test-"))
+
+from medoffice.settings import *  # noqa: F403
+from medoffice.settings import DATA_DIR, DATABASES
+
+TIME_ZONE = "America/Chicago"
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory, so tests can use several connections (threads) at once.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

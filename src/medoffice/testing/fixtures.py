@@ -1,0 +1,37 @@
+"""pytest fixtures for every app's tests (loaded by the root conftest)."""
+
+from __future__ import annotations
+
+import pytest
+
+from medoffice.core.permissions import ROLE_CODES
+from medoffice.testing import factories
+
+
+@pytest.fixture
+def practice(db):
+    return factories.practice()
+
+
+@pytest.fixture
+def make_user(db, practice):
+    return factories.user
+
+
+@pytest.fixture
+def users(db, practice):
+    """One user per role, keyed by role code."""
+    return {role: factories.user(role) for role in ROLE_CODES}
+
+
+@pytest.fixture
+def client_for(client, users):
+    """A logged-in test client for a role: client_for("manager")."""
+    from django.test import Client
+
+    def make(role: str) -> Client:
+        logged_in = Client()
+        logged_in.force_login(users[role])
+        return logged_in
+
+    return make

@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from medoffice.api import api
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="dashboard:home", permanent=False)),
+    path("", include("medoffice.core.urls")),
+    path("dashboard/", include("medoffice.dashboard.urls")),
+    path("patients/", include("medoffice.patients.urls")),
+    path("scheduling/", include("medoffice.scheduling.urls")),
+    path("reception/", include("medoffice.reception.urls")),
+    path("api/", api.urls),
+    path("django-admin/", admin.site.urls),
+]
+
+if settings.DEBUG:  # pragma: no cover
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
