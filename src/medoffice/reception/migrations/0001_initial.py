@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('core', '0004_audit_guard_triggers'),
+        ('core', '0002_roles_and_authority'),
         ('patients', '0001_initial'),
         ('scheduling', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
