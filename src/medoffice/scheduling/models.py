@@ -532,3 +532,6 @@ class WaitlistOffer(models.Model):
     @property
     def audit_patient_id(self):
         return self.entry.patient_id
+
+
+from medoffice.scheduling.models_reminders import *  # noqa: E402, F403
