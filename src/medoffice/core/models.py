@@ -18,6 +18,9 @@ TAX_ID_VALIDATOR = RegexValidator(r"^\d{2}-?\d{7}$", "Enter the tax id (EIN) as 
 TAXONOMY_VALIDATOR = RegexValidator(
     r"^[0-9A-Z]{9}X$", "Enter a 10-character provider taxonomy code, e.g. 207Q00000X."
 )
+POS_VALIDATOR = RegexValidator(
+    r"^\d{2}$", "Enter the two-digit CMS place-of-service code, e.g. 11."
+)
 US_TIME_ZONES = (
     "America/New_York", "America/Detroit", "America/Indiana/Indianapolis", "America/Chicago",
     "America/Denver", "America/Boise", "America/Phoenix", "America/Los_Angeles", "America/Anchorage",
@@ -58,13 +61,23 @@ class Practice(Address):
     def __str__(self) -> str:
         return self.legal_name
 
+    @property
+    def tax_id_masked(self) -> str:
+        """The tax id as pages show it: only the last four digits."""
+        digits = "".join(ch for ch in self.tax_id or "" if ch.isdigit())
+        return f"••-•••{digits[-4:]}" if digits else ""
+
 
 class Location(Address):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="locations")
     name = models.CharField(max_length=120)
     phone = models.CharField(max_length=32, blank=True)
     place_of_service = models.CharField(
-        max_length=2, default="11", help_text="CMS place-of-service code"
+        "place of service",
+        max_length=2,
+        default="11",
+        validators=[POS_VALIDATOR],
+        help_text="CMS place-of-service code, e.g. 11 (office)",
     )
     is_active = models.BooleanField(default=True)
 
@@ -237,11 +250,24 @@ class AuditAction(models.TextChoices):
     SECURITY = "security", "Security change"
 
 
+class AuditEventQuerySet(models.QuerySet):
+    """Reads only: bulk writes would bypass the chain, and changes or deletions are refused."""
+
+    def _refuse(self, *args, **kwargs):
+        from medoffice.core.exceptions import AuditImmutable
+
+        raise AuditImmutable()
+
+    update = delete = bulk_update = bulk_create = update_or_create = _refuse
+    _raw_delete = _update = _refuse
+
+
 class AuditEvent(models.Model):
     """One append-only line of the audit trail, hash-chained to the line before it.
 
     The actor is kept by id and name (no foreign key), so nothing done to users later
-    can rewrite or cascade into the trail.
+    can rewrite or cascade into the trail. The app refuses changes (save, delete, queryset
+    update/delete, admin, API) and database triggers refuse UPDATE and DELETE underneath.
     """
 
     seq = models.BigIntegerField(unique=True, help_text="position in the chain, without gaps")
@@ -261,9 +287,12 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-seq"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_type} {self.object_id}"
