@@ -4,12 +4,14 @@ from django.conf import settings
 
 
 def medoffice(request) -> dict:
+    from medoffice.core.access import permissions_of
     from medoffice.core.selectors import navigation_for, practice_or_none
 
     user = getattr(request, "user", None)
-    nav = navigation_for(user) if user is not None and user.is_authenticated else []
+    signed_in = user is not None and user.is_authenticated
     return {
-        "nav_modules": nav,
+        "nav_modules": navigation_for(user) if signed_in else [],
+        "medoffice_perms": permissions_of(user) if signed_in else frozenset(),
         "practice": practice_or_none(),
         "idle_minutes": settings.MEDOFFICE_IDLE_MINUTES,
     }

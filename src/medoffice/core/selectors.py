@@ -87,3 +87,82 @@ def _user_ids(query: str) -> list[int]:
 
 def emergency_grants_to_review() -> QuerySet[EmergencyAccessGrant]:
     return EmergencyAccessGrant.objects.filter(reviewed_at__isnull=True).select_related("user")
+
+
+# --- Setup pages ------------------------------------------------------------------------
+
+
+def setup_overview() -> dict:
+    from django.db.models import Count
+
+    from medoffice.core.models import Location, Provider
+
+    return {
+        "location_count": Location.objects.filter(is_active=True).count(),
+        "provider_count": Provider.objects.filter(is_active=True).count(),
+        "staff_count": User.objects.filter(is_active=True).count(),
+        "roles": Role.objects.annotate(
+            active_users=Count("users", filter=Q(users__is_active=True))
+        ).order_by("name"),
+        "modules": module_states(),
+    }
+
+
+def locations_with_counts():
+    from django.db.models import Count
+
+    from medoffice.core.models import Location
+
+    return Location.objects.annotate(
+        provider_count=Count("providers", filter=Q(providers__is_active=True))
+    ).order_by("-is_active", "name")
+
+
+def providers_for_setup():
+    from medoffice.core.models import Provider
+
+    return (
+        Provider.objects.select_related("user")
+        .prefetch_related("locations")
+        .order_by("-is_active", "last_name", "first_name")
+    )
+
+
+def staff_for_setup():
+    return User.objects.prefetch_related("roles").order_by("-is_active", "last_name", "first_name")
+
+
+def role_codes_of(user: User) -> list[str]:
+    return sorted(user.roles.values_list("code", flat=True))
+
+
+def is_locked_out(user: User) -> bool:
+    """Whether too many failed sign-ins have locked the account (django-axes)."""
+    from axes.helpers import get_cool_off
+    from axes.models import AccessAttempt
+    from django.conf import settings
+
+    attempts = AccessAttempt.objects.filter(
+        username=user.get_username(), failures_since_start__gte=settings.AXES_FAILURE_LIMIT
+    )
+    cool_off = get_cool_off()
+    if cool_off is not None:
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
+    return attempts.exists()
+
+
+def module_states() -> list[tuple[Module, bool]]:
+    enabled = enabled_codes()
+    return [(module, module.code in enabled) for module in all_modules()]
+
+
+def authority_table() -> tuple[list[Role], dict]:
+    """The roles, and each (role code, kind) -> amount (None: no limit; missing: no authority)."""
+    from medoffice.core.models import AuthorityLimit
+
+    roles = list(Role.objects.order_by("name"))
+    limits = {
+        (code, kind): amount
+        for code, kind, amount in AuthorityLimit.objects.values_list("role__code", "kind", "amount")
+    }
+    return roles, limits

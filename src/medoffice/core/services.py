@@ -43,17 +43,31 @@ EMERGENCY_ACCESS_MINUTES = 60
 MIN_REASON_LENGTH = 10
 
 
+def field_label(model, name: str) -> str:
+    """The name people know a field by (its verbose name), for error messages."""
+    if name in ("__all__", "", None):
+        return "input"
+    try:
+        return str(model._meta.get_field(name).verbose_name)
+    except Exception:
+        return name.replace("_", " ")
+
+
 def full_clean_or_raise(instance, *, exclude: list[str] | None = None) -> None:
-    """Run model validation and turn Django's error into ours, naming every field."""
+    """Run model validation and turn Django's error into ours, naming every field.
+
+    The message names the field as people know it: "group NPI: This NPI fails the check digit".
+    """
     try:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-        first_field, first_messages = next(iter(errors.items()))
-        label = first_field if first_field != "__all__" else "input"
-        raise InvalidInput(
-            f"{label}: {first_messages[0]}", field=first_field, errors=errors
-        ) from exc
+        summary = "; ".join(
+            f"{field_label(instance, name)}: {' '.join(messages)}"
+            for name, messages in errors.items()
+        )
+        first_field = next(iter(errors))
+        raise InvalidInput(summary, field=first_field, errors=errors) from exc
 
 
 def _apply(instance, fields: dict) -> None:
@@ -62,6 +76,37 @@ def _apply(instance, fields: dict) -> None:
 
 
 # --- Practice setup -----------------------------------------------------------------------
+
+PRACTICE_FIELDS = (
+    "legal_name", "tax_id", "group_npi", "phone", "address_line1", "address_line2", "city",
+    "state", "zip_code", "time_zone", "require_two_factor", "is_demo",
+)  # fmt: skip
+LOCATION_FIELDS = (
+    "name", "phone", "place_of_service", "address_line1", "address_line2", "city", "state",
+    "zip_code",
+)  # fmt: skip
+PROVIDER_FIELDS = ("first_name", "last_name", "credentials", "npi", "taxonomy", "specialty")
+USER_FIELDS = ("first_name", "last_name", "email", "title")
+PROVIDER_USER_ROLES = ("clinician", "owner")
+
+
+def _checked_fields(model, fields: dict, allowed: tuple[str, ...]) -> dict:
+    """Refuse fields a service does not set, and tidy text (trim; codes upper-cased)."""
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise InvalidInput(
+            f"{unknown[0]}: this field cannot be set here.",
+            field=unknown[0],
+            errors={name: ["This field cannot be set here."] for name in unknown},
+        )
+    tidy = {}
+    for name, value in fields.items():
+        if isinstance(value, str):
+            value = value.strip()
+            if name in ("state", "taxonomy"):
+                value = value.upper()
+        tidy[name] = value
+    return tidy
 
 
 def get_practice() -> Practice:
@@ -75,10 +120,16 @@ def get_practice() -> Practice:
 
 @transaction.atomic
 def practice_save(*, actor: User | None, **fields) -> Practice:
-    """Create the practice, or update the one this deployment serves."""
+    """Create the practice, or update the one this deployment serves.
+
+    A blank tax id keeps the one on file (forms show it masked and do not send it back).
+    """
     if actor is not None:
         require_perm(actor, Perm.MANAGE_PRACTICE)
+    fields = _checked_fields(Practice, fields, PRACTICE_FIELDS)
     practice = Practice.objects.select_for_update().order_by("pk").first() or Practice()
+    if practice.pk and not fields.get("tax_id", practice.tax_id):
+        fields.pop("tax_id", None)
     _apply(practice, fields)
     full_clean_or_raise(practice)
     practice.save()
@@ -89,11 +140,59 @@ def practice_save(*, actor: User | None, **fields) -> Practice:
 def location_save(*, actor: User | None, location: Location | None = None, **fields) -> Location:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_PRACTICE)
+    fields = _checked_fields(Location, fields, LOCATION_FIELDS)
     location = location or Location(practice=get_practice())
     _apply(location, fields)
+    duplicate = (
+        Location.objects.filter(practice=location.practice, name__iexact=location.name)
+        .exclude(pk=location.pk)
+        .exists()
+    )
+    if duplicate:
+        raise InvalidInput(
+            f"name: there is already a location called {location.name!r}.", field="name"
+        )
     full_clean_or_raise(location)
     location.save()
     return location
+
+
+@transaction.atomic
+def location_set_active(*, actor: User | None, location: Location, active: bool) -> Location:
+    """Deactivate (or bring back) a location; its history and links stay."""
+    if actor is not None:
+        require_perm(actor, Perm.MANAGE_PRACTICE)
+    location = Location.objects.select_for_update().get(pk=location.pk)
+    if location.is_active != active:
+        location.is_active = active
+        location.save(update_fields=["is_active"])
+    return location
+
+
+def _check_provider_user(provider: Provider, user: User | None) -> None:
+    if user is None:
+        return
+    if not user.is_active:
+        raise InvalidInput(f"user: {user} is deactivated.", field="user")
+    if not user.roles.filter(code__in=PROVIDER_USER_ROLES).exists():
+        raise InvalidInput(
+            f"user: {user} does not hold the clinician role; give them that role first.",
+            field="user",
+        )
+    taken = Provider.objects.filter(user=user).exclude(pk=provider.pk).first()
+    if taken is not None:
+        raise InvalidInput(f"user: {user} is already linked to {taken}.", field="user")
+
+
+def _check_provider_locations(provider: Provider, locations: list[Location]) -> None:
+    current = set(provider.locations.values_list("pk", flat=True)) if provider.pk else set()
+    for location in locations:
+        if location.practice_id != provider.practice_id:
+            raise InvalidInput(
+                f"locations: {location} is not one of the practice's.", field="locations"
+            )
+        if not location.is_active and location.pk not in current:
+            raise InvalidInput(f"locations: {location} is deactivated.", field="locations")
 
 
 @transaction.atomic
@@ -104,10 +203,18 @@ def provider_save(
     locations: list[Location] | None = None,
     **fields,
 ) -> Provider:
+    """Add or edit a provider: individual NPI, taxonomy, specialty, locations, linked clinician."""
     if actor is not None:
         require_perm(actor, Perm.MANAGE_PRACTICE)
+    link = fields.pop("user", provider.user if provider is not None else None)
+    fields = _checked_fields(Provider, fields, PROVIDER_FIELDS)
     provider = provider or Provider(practice=get_practice())
     _apply(provider, fields)
+    if link is not None and (link.pk != provider.user_id or provider.pk is None):
+        _check_provider_user(provider, link)
+    provider.user = link
+    if locations is not None:
+        _check_provider_locations(provider, locations)
     full_clean_or_raise(provider)
     provider.save()
     if locations is not None:
@@ -115,7 +222,75 @@ def provider_save(
     return provider
 
 
+@transaction.atomic
+def provider_set_active(*, actor: User | None, provider: Provider, active: bool) -> Provider:
+    if actor is not None:
+        require_perm(actor, Perm.MANAGE_PRACTICE)
+    provider = Provider.objects.select_for_update().get(pk=provider.pk)
+    if provider.is_active != active:
+        provider.is_active = active
+        provider.save(update_fields=["is_active"])
+    return provider
+
+
 # --- Users and roles ------------------------------------------------------------------------
+
+
+def _roles_for(role_codes: list[str]) -> list[Role]:
+    codes = sorted(set(role_codes))
+    if not codes:
+        raise InvalidInput("roles: choose at least one role.", field="roles")
+    roles = list(Role.objects.filter(code__in=codes))
+    unknown = set(codes) - {role.code for role in roles}
+    if unknown:
+        raise InvalidInput(f"roles: unknown role(s) {', '.join(sorted(unknown))}.", field="roles")
+    return roles
+
+
+def _money(amount: Decimal | None) -> str:
+    return "no limit" if amount is None else f"${amount:,.2f}"
+
+
+def _exceeds(amount: Decimal | None, limit: Decimal | None) -> bool:
+    """Whether an authority (None = no limit) is more than a limit (None = no limit)."""
+    if limit is None:
+        return False
+    return amount is None or amount > limit
+
+
+def _check_can_grant(actor: User | None, roles: list[Role]) -> None:
+    """Nobody grants more than they hold: no permission or money authority beyond their own."""
+    if actor is None:
+        return
+    from medoffice.core.access import permissions_of
+
+    held = permissions_of(actor)
+    for role in roles:
+        missing = set(role.permissions.values_list("codename", flat=True)) - held
+        if missing:
+            raise NotPermitted(
+                f"roles: you cannot grant the {role.name} role: it holds permissions you do not "
+                f"({', '.join(sorted(missing))}).",
+                field="roles",
+            )
+        for limit in role.limits.all():
+            mine = authority_of(actor, limit.kind)
+            if _exceeds(limit.amount, mine):
+                raise NotPermitted(
+                    f"roles: you cannot grant the {role.name} role: its authority for "
+                    f"{limit.get_kind_display().lower()} ({_money(limit.amount)}) is more than "
+                    f"yours ({_money(mine)}).",
+                    field="roles",
+                )
+
+
+def _check_password(password: str, user: User) -> None:
+    from django.contrib.auth.password_validation import validate_password as check
+
+    try:
+        check(password, user)
+    except ValidationError as exc:
+        raise InvalidInput("password: " + " ".join(exc.messages), field="password") from exc
 
 
 @transaction.atomic
@@ -133,26 +308,41 @@ def user_create(
 ) -> User:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
+    username = username.strip()
     if User.objects.filter(username__iexact=username).exists():
-        raise Conflict(f"The username {username!r} is taken.", field="username")
-    roles = list(Role.objects.filter(code__in=role_codes))
-    unknown = set(role_codes) - {role.code for role in roles}
-    if unknown:
-        raise InvalidInput(f"Unknown role(s): {', '.join(sorted(unknown))}.", field="roles")
+        raise Conflict(f"username: {username!r} is taken.", field="username")
+    roles = _roles_for(role_codes)
+    _check_can_grant(actor, roles)
     user = User(
-        username=username, first_name=first_name, last_name=last_name, email=email, title=title
+        username=username,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=email.strip(),
+        title=title.strip(),
     )
     if validate_password:
-        from django.contrib.auth.password_validation import validate_password as check
-
-        try:
-            check(password, user)
-        except ValidationError as exc:
-            raise InvalidInput("password: " + " ".join(exc.messages), field="password") from exc
+        _check_password(password, user)
     user.set_password(password)
     full_clean_or_raise(user, exclude=["password"])
     user.save()
     user.roles.set(roles)
+    audit.record(
+        AuditAction.SECURITY,
+        obj=user,
+        changes={"roles": {"before": [], "after": sorted(role_codes)}},
+    )
+    return user
+
+
+@transaction.atomic
+def user_update(*, actor: User | None, user: User, **fields) -> User:
+    """Change a staff member's name, email or title."""
+    if actor is not None:
+        require_perm(actor, Perm.MANAGE_USERS)
+    fields = _checked_fields(User, fields, USER_FIELDS)
+    _apply(user, fields)
+    full_clean_or_raise(user, exclude=["password"])
+    user.save(update_fields=list(fields))
     return user
 
 
@@ -160,44 +350,94 @@ def user_create(
 def user_set_roles(*, actor: User | None, user: User, role_codes: list[str]) -> User:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
-    roles = list(Role.objects.filter(code__in=role_codes))
-    if len(roles) != len(set(role_codes)):
-        raise InvalidInput("One or more roles do not exist.", field="roles")
+        if actor.pk == user.pk:
+            raise NotPermitted("roles: you cannot change your own roles.", field="roles")
+    roles = _roles_for(role_codes)
     before = sorted(user.roles.values_list("code", flat=True))
+    _check_can_grant(actor, [role for role in roles if role.code not in before])
     user.roles.set(roles)
     forget_permissions(user)
-    audit.record(
-        AuditAction.SECURITY,
-        obj=user,
-        changes={"roles": {"before": before, "after": sorted(role_codes)}},
-    )
+    after = sorted(role.code for role in roles)
+    if before != after:
+        audit.record(
+            AuditAction.SECURITY, obj=user, changes={"roles": {"before": before, "after": after}}
+        )
     return user
 
 
 def end_sessions_of(user: User) -> int:
-    """Delete every server-side session of a user (deactivation, password reset)."""
-    ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-            session.delete()
-            ended += 1
-    return ended
+    """Delete every server-side session of a user (deactivation, password reset).
+
+    Session data is signed and encoded, so each live session is decoded here; a practice has
+    as many live sessions as people signed in, which keeps this small.
+    """
+    ended = []
+    for key, data in Session.objects.filter(expire_date__gt=timezone.now()).values_list(
+        "session_key", "session_data"
+    ):
+        decoded = Session.objects.decode(data)
+        if str(decoded.get("_auth_user_id")) == str(user.pk):
+            ended.append(key)
+    Session.objects.filter(session_key__in=ended).delete()
+    return len(ended)
 
 
 @transaction.atomic
 def user_deactivate(*, actor: User | None, user: User) -> User:
+    """Deactivate an account: it cannot sign in, and its sessions and API tokens end now."""
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
         if actor.pk == user.pk:
-            raise InvalidInput("You cannot deactivate your own account.", field="user")
+            raise InvalidInput("user: you cannot deactivate your own account.", field="user")
     user.is_active = False
     user.save(update_fields=["is_active"])
     ended = end_sessions_of(user)
-    user.api_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    revoked = user.api_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
     audit.record(
-        AuditAction.SECURITY, obj=user, changes={"deactivated": True, "sessions_ended": ended}
+        AuditAction.SECURITY,
+        obj=user,
+        changes={"deactivated": True, "sessions_ended": ended, "tokens_revoked": revoked},
     )
     return user
+
+
+@transaction.atomic
+def user_reactivate(*, actor: User | None, user: User) -> User:
+    if actor is not None:
+        require_perm(actor, Perm.MANAGE_USERS)
+        _check_can_grant(actor, list(user.roles.all()))
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit.record(AuditAction.SECURITY, obj=user, changes={"reactivated": True})
+    return user
+
+
+@transaction.atomic
+def user_reset_password(*, actor: User | None, user: User, password: str) -> User:
+    """Set a new password for someone; every session they had ends."""
+    if actor is not None:
+        require_perm(actor, Perm.MANAGE_USERS)
+        _check_can_grant(actor, list(user.roles.all()))
+    _check_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    ended = end_sessions_of(user)
+    audit.record(
+        AuditAction.SECURITY, obj=user, changes={"password": "reset", "sessions_ended": ended}
+    )
+    return user
+
+
+@transaction.atomic
+def user_unlock(*, actor: User | None, user: User) -> int:
+    """Lift a lockout after too many failed sign-ins."""
+    from axes.utils import reset
+
+    if actor is not None:
+        require_perm(actor, Perm.MANAGE_USERS)
+    cleared = reset(username=user.get_username())
+    audit.record(AuditAction.SECURITY, obj=user, changes={"unlocked": True, "cleared": cleared})
+    return cleared
 
 
 # --- Module switches ---------------------------------------------------------------------
@@ -211,13 +451,69 @@ def module_set_enabled(*, actor: User | None, module: str, enabled: bool) -> Mod
         require_perm(actor, Perm.MANAGE_PRACTICE)
     known = {m.code: m for m in all_modules()}
     if module not in known:
-        raise InvalidInput(f"There is no module called {module!r}.", field="module")
+        raise InvalidInput(f"module: there is no module called {module!r}.", field="module")
     if not known[module].switchable:
         raise InvalidInput(
-            f"The {known[module].label} module cannot be switched off.", field="module"
+            f"module: the {known[module].label} module cannot be switched off.", field="module"
         )
     switch, _ = ModuleSwitch.objects.update_or_create(module=module, defaults={"enabled": enabled})
     return switch
+
+
+# --- Authority limits -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def authority_limits_set(
+    *, actor: User | None, limits: dict[tuple[str, str], Decimal | None]
+) -> list[AuthorityLimit]:
+    """Set how much each role may decide alone per kind: an amount, 0 for none, None for no limit.
+
+    Nobody sets (or changes) a limit beyond their own authority for that kind.
+    """
+    if actor is not None:
+        require_perm(actor, Perm.MANAGE_PRACTICE)
+    roles = {role.code: role for role in Role.objects.all()}
+    current = {
+        (limit.role.code, limit.kind): limit
+        for limit in AuthorityLimit.objects.select_related("role").select_for_update()
+    }
+    changed: list[AuthorityLimit] = []
+    for (role_code, kind), amount in limits.items():
+        field = f"{role_code}.{kind}"
+        if role_code not in roles:
+            raise InvalidInput(f"{field}: there is no role {role_code!r}.", field=field)
+        if kind not in DecisionKind.values:
+            raise InvalidInput(f"{field}: unknown kind of decision {kind!r}.", field=field)
+        if amount is not None:
+            if not isinstance(amount, Decimal) or not amount.is_finite():
+                raise InvalidInput(f"{field}: enter an amount of money.", field=field)
+            if amount < 0:
+                raise InvalidInput(f"{field}: must not be negative.", field=field)
+            amount = amount.quantize(Decimal("0.01"))
+            if amount >= Decimal("10000000000"):
+                raise InvalidInput(f"{field}: too large; leave blank for no limit.", field=field)
+        existing = current.get((role_code, kind))
+        old = existing.amount if existing is not None else Decimal("0")
+        if existing is not None and old == amount:
+            continue
+        if existing is None and amount == Decimal("0"):
+            continue  # no row already means no authority
+        if actor is not None:
+            mine = authority_of(actor, kind)
+            label = f"{roles[role_code].name}, {DecisionKind(kind).label.lower()}"
+            if _exceeds(amount, mine) or _exceeds(old, mine):
+                raise NotPermitted(
+                    f"{field}: {label} is beyond your own authority ({_money(mine)}); "
+                    "someone whose authority covers it must set it.",
+                    field=field,
+                )
+        if existing is None:
+            existing = AuthorityLimit(role=roles[role_code], kind=kind)
+        existing.amount = amount
+        existing.save()
+        changed.append(existing)
+    return changed
 
 
 # --- Delegated authority and approvals ------------------------------------------------------
@@ -371,12 +667,23 @@ def approval_cancel(*, request_id: int, cancelled_by: User) -> ApprovalRequest:
 # --- Emergency access ------------------------------------------------------------------------
 
 
+def emergency_access_allowed(perm: str) -> bool:
+    """Only a module's permission to view records can be opened in an emergency, never to
+    manage, change or export, nor the foundation's own (the audit trail, users)."""
+    app, _, action = str(perm).partition(".")
+    return bool(app) and app != "core" and action.startswith("view")
+
+
 @transaction.atomic
 def emergency_access_open(
     *, user: User, obj, perm: str, reason: str, minutes: int = EMERGENCY_ACCESS_MINUTES
 ) -> EmergencyAccessGrant:
     """Open a record outside the user's role for a while, on a stated reason, flagged to auditors."""
     reason = (reason or "").strip()
+    if not emergency_access_allowed(perm):
+        raise NotPermitted(
+            "Emergency access opens records for reading only; it cannot grant this permission."
+        )
     if len(reason) < MIN_REASON_LENGTH:
         raise InvalidInput(
             f"reason: state why you need this record (at least {MIN_REASON_LENGTH} characters).",

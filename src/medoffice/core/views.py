@@ -47,14 +47,6 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
-@login_required
-@permission_required(Perm.MANAGE_PRACTICE, Perm.MANAGE_USERS, Perm.VIEW_AUDIT)
-def practice(request: HttpRequest) -> HttpResponse:
-    from medoffice.core.setup_views import practice_overview
-
-    return practice_overview(request)
-
-
 # --- Approvals ---------------------------------------------------------------------------------
 
 
