@@ -8,37 +8,19 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
-from ninja.security import HttpBearer, django_auth
 
 from medoffice import __version__
 from medoffice.core.access import require_perm
+from medoffice.core.api_auth import BearerToken, SessionAuth
 from medoffice.core.exceptions import InvalidInput, MedofficeError
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request, token: str):
-        from medoffice.core.models import ApiToken
-        from medoffice.core.services import token_digest
-
-        found = ApiToken.objects.select_related("user").filter(digest=token_digest(token)).first()
-        now = timezone.now()
-        if found is None or found.revoked_at or (found.expires_at and found.expires_at <= now):
-            return None
-        if not found.user.is_active:
-            return None
-        ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
-        request.user = found.user
-        return found.user
-
 
 api = NinjaAPI(
     title="medoffice API",
     version=__version__,
     description="The practice's data, with the same permissions as the pages.",
-    auth=[BearerToken(), django_auth],
+    auth=[BearerToken(), SessionAuth()],
     urls_namespace="api",
 )
 

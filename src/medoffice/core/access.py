@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from medoffice.core import audit
-from medoffice.core.exceptions import NotFound, NotPermitted
+from medoffice.core.exceptions import NotFound, NotPermitted, RecordNotPermitted
 from medoffice.core.models import EmergencyAccessGrant, RolePermission
 
 M = TypeVar("M", bound=models.Model)
@@ -90,9 +90,12 @@ def get_for_user(
     if not has_perm(user, perm):
         grant = active_emergency_grant(user, obj, perm)
         if grant is None:
-            raise NotPermitted(
+            raise RecordNotPermitted(
                 "Your role does not cover this record. If this is an emergency, open it with "
-                "emergency access and state your reason."
+                "emergency access and state your reason.",
+                object_type=audit.object_label(obj),
+                object_id=str(obj.pk),
+                perm=str(perm),
             )
     if record_view:
         audit.record_view(obj, reason=f"emergency access: {grant.reason}" if grant else "")

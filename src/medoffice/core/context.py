@@ -42,6 +42,14 @@ def acting_as(actor: Actor):
         _current.reset(token)
 
 
+def act_as_for_request(user, request) -> None:
+    """Name the acting user once the API has authenticated a token, for the rest of the request.
+
+    The middleware's `acting_as` block resets the variable when the request ends.
+    """
+    _current.set(actor_for_user(user, client_ip(request), request.META.get("HTTP_USER_AGENT", "")))
+
+
 def client_ip(request) -> str:
     """The client address; X-Forwarded-For is trusted only when a proxy is configured."""
     from django.conf import settings

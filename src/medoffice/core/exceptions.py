@@ -26,6 +26,16 @@ class NotPermitted(MedofficeError):
     message = "Your role does not allow this."
 
 
+class RecordNotPermitted(NotPermitted):
+    """A role does not cover one record; pages offer emergency access to it (view permissions)."""
+
+    def __init__(self, message: str | None = None, *, object_type: str, object_id: str, perm: str):
+        super().__init__(message)
+        self.object_type = object_type
+        self.object_id = object_id
+        self.perm = perm
+
+
 class NotFound(MedofficeError):
     code = "not_found"
     status = 404

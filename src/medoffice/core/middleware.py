@@ -19,6 +19,14 @@ SESSION_LAST_SEEN = "medoffice_last_seen"
 BACKGROUND_HEADER = "HTTP_X_MEDOFFICE_BACKGROUND"  # set by pages that refresh by themselves
 
 
+def start_session_clock(request) -> None:
+    """Called at login: the 12-hour limit and the idle limit count from now."""
+    if hasattr(request, "session"):
+        now = time.time()
+        request.session[SESSION_LOGIN_AT] = now
+        request.session[SESSION_LAST_SEEN] = now
+
+
 class SessionLimitsMiddleware:
     """Log off after inactivity, and 12 hours after login whatever the activity.
 
@@ -77,8 +85,35 @@ class RequestContextMiddleware:
         with acting_as(actor):
             return self.get_response(request)
 
+    def process_exception(self, request, exception):
+        """A domain error escaping a page becomes a page with the right status, not a 500.
 
-TWO_FACTOR_EXEMPT = ("/account/", "/static/", "/api/")
+        The API answers its own errors (api.py); this covers the HTML pages.
+        """
+        from django.shortcuts import render
+        from django.utils.http import urlencode
+
+        from medoffice.core.exceptions import MedofficeError, RecordNotPermitted
+
+        if request.path.startswith("/api/") or not isinstance(exception, MedofficeError):
+            return None
+        context = {"exception": exception.message, "status": exception.status}
+        if isinstance(exception, RecordNotPermitted):
+            from medoffice.core.services import emergency_access_allowed
+
+            if emergency_access_allowed(exception.perm):
+                query = urlencode(
+                    {"object_type": exception.object_type, "object_id": exception.object_id,
+                     "perm": exception.perm, "next": request.get_full_path()}
+                )  # fmt: skip
+                context["emergency_url"] = reverse("core:emergency_open") + "?" + query
+        template = {403: "403.html", 404: "404.html"}.get(exception.status, "core/error.html")
+        return render(request, template, context, status=exception.status)
+
+
+# The sign-in pages themselves; the API checks two-factor in its session authentication.
+TWO_FACTOR_EXEMPT = ("/account/login/", "/account/logout/", "/account/two-factor/", "/static/",
+                     "/api/")  # fmt: skip
 
 
 class TwoFactorRequiredMiddleware:

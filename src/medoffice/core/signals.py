@@ -111,6 +111,10 @@ def _record_delete(sender, instance, **kwargs):
 
 @receiver(user_logged_in)
 def _record_login(sender, request, user, **kwargs):
+    from medoffice.core.middleware import start_session_clock
+
+    if request is not None:
+        start_session_clock(request)
     actor = actor_for_user(user, client_ip(request) if request else "", _agent(request))
     audit.record(AuditAction.LOGIN, obj=user, actor=actor)
 
