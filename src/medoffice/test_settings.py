@@ -15,3 +15,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Tests create many users; the production hashers are slow on purpose (login still works).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
