@@ -1,1 +1,5 @@
-pytest_plugins = ["medoffice.testing.fixtures"]
+pytest_plugins = [
+    "medoffice.testing.fixtures",
+    "medoffice.testing.scheduling_fixtures",
+    "medoffice.testing.reception_fixtures",
+]
