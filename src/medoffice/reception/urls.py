@@ -3,4 +3,14 @@ from django.urls import path
 from medoffice.reception import views
 
 app_name = "reception"
-urlpatterns = [path("", views.flow_board, name="flow_board")]
+urlpatterns = [
+    path("", views.flow_board, name="flow_board"),
+    path("flow/<int:appointment_id>/advance/", views.flow_advance, name="flow_advance"),
+    path("check-in/<int:appointment_id>/", views.check_in, name="check_in"),
+    path("check-out/<int:appointment_id>/", views.check_out, name="check_out"),
+    path("chart-prep/", views.chart_prep, name="chart_prep"),
+    path("patients/<int:patient_id>/", views.patient_desk, name="patient_desk"),
+    path("patients/<int:patient_id>/payment/", views.payment_new, name="payment_new"),
+    path("payments/<int:payment_id>/", views.receipt, name="receipt"),
+    path("payments/<int:payment_id>/receipt.pdf", views.receipt_pdf_view, name="receipt_pdf"),
+]

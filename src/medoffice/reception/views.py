@@ -1,9 +1,482 @@
-"""Pages of the reception app."""
+"""Pages of the front desk: the flow board, check-in, check-out, payments and chart preparation.
 
+Each view reads its input, calls one service or selector, and renders.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from medoffice.core import audit
+from medoffice.core.access import get_for_user, has_perm
+from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
+from medoffice.core.models import AuditAction, Location
+from medoffice.core.permissions import Perm
+from medoffice.core.views import permission_required
+from medoffice.reception import selectors, services
+from medoffice.reception.documents import receipt_pdf
+from medoffice.reception.models import PaymentMethod, Stage
+from medoffice.reception.payments import PaymentInput
+
+
+def _day(value: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _location(request: HttpRequest) -> Location | None:
+    """The location chosen on the page, else the user's only or first active one."""
+    locations = list(selectors.active_locations())
+    chosen = request.GET.get("location") or request.POST.get("location")
+    if chosen == "all":
+        return None
+    for location in locations:
+        if str(location.pk) == chosen:
+            return location
+    return locations[0] if locations else None
+
+
+def _appointment_for(request: HttpRequest, appointment_id: int, perm: str):
+    from medoffice.scheduling.models import Appointment
+
+    try:
+        return get_for_user(
+            Appointment.objects.select_related(
+                "patient", "provider", "location", "appointment_type"
+            ),
+            request.user,
+            perm,
+            pk=appointment_id,
+            record_view=True,
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
+def _patient_for(request: HttpRequest, patient_id: int):
+    from medoffice.patients.selectors import patient_for_user
+
+    try:
+        return patient_for_user(request.user, patient_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
+def _booking_url(patient) -> str:
+    """Scheduling's booking page with the patient chosen, when scheduling offers one."""
+    try:
+        return reverse("scheduling:book") + "?" + urlencode({"patient": patient.pk})
+    except NoReverseMatch:
+        return ""
+
+
+# --- Flow board ---------------------------------------------------------------------------
+
+
+def _board_context(request: HttpRequest, *, error: str = "", notice: str = "") -> dict:
+    day = _day(request.GET.get("date") or request.POST.get("date"), selectors.local_today())
+    location = _location(request)
+    board = selectors.flow_board(day=day, location=location)
+    return {
+        "board": board,
+        "day": day,
+        "today": selectors.local_today(),
+        "location": location,
+        "locations": selectors.active_locations(),
+        "rooms": list(selectors.rooms_for(location)),
+        "rooms_in_use": selectors.rooms_in_use(location),
+        "can_move": has_perm(request.user, Perm.CHECK_IN),
+        "query": urlencode(
+            {"date": day.isoformat(), "location": location.pk if location else "all"}
+        ),
+        "error": error,
+        "notice": notice,
+        "Stage": Stage,
+    }
 
 
 @login_required
-def flow_board(request):
-    return HttpResponse("reception")
+@permission_required(Perm.VIEW_FLOW_BOARD)
+def flow_board(request: HttpRequest) -> HttpResponse:
+    context = _board_context(request)
+    if request.headers.get("HX-Request") and request.GET.get("partial"):
+        return render(request, "reception/_board.html", context)
+    return render(request, "reception/flow_board.html", context)
+
+
+@login_required
+@permission_required(Perm.CHECK_IN)
+@require_POST
+def flow_advance(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    to_stage = request.POST.get("stage", "")
+    error = notice = ""
+    try:
+        visit = services.flow_advance(
+            appointment_id=appointment_id,
+            to_stage=to_stage,
+            actor=request.user,
+            room_id=request.POST.get("room") or None,
+        )
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    except MedofficeError as exc:
+        error = exc.message
+    else:
+        name = visit.patient.full_name
+        notice = f"{name}: {visit.get_stage_display().lower()}" + (
+            f" in {visit.room.name}." if to_stage == Stage.ROOMED and visit.room else "."
+        )
+    if request.headers.get("HX-Request"):
+        return render(
+            request, "reception/_board.html", _board_context(request, error=error, notice=notice)
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, notice)
+    return redirect(reverse("reception:flow_board") + "?" + request.POST.get("back", ""))
+
+
+# --- Check-in -----------------------------------------------------------------------------
+
+
+def _check_in_input(request: HttpRequest, coverages, form_types) -> dict:
+    post = request.POST
+    eligibility = []
+    for coverage in coverages:
+        status = post.get(f"elig_{coverage.pk}", "")
+        if status:
+            eligibility.append(
+                services.EligibilityInput(
+                    coverage_id=coverage.pk,
+                    status=status,
+                    reference=post.get(f"eligref_{coverage.pk}", "").strip(),
+                )
+            )
+    forms = [ft.pk for ft in form_types if post.get(f"form_{ft.pk}")]
+    copay = None
+    if post.get("copay_amount", "").strip():
+        copay = PaymentInput(
+            amount=post.get("copay_amount", ""),
+            method=post.get("copay_method", ""),
+            reference=post.get("copay_reference", ""),
+        )
+    return {
+        "demographics_confirmed": post.get("demographics_confirmed") == "on",
+        "coverage_confirmed": post.get("coverage_confirmed") == "on",
+        "eligibility": eligibility,
+        "forms_signed": forms,
+        "copay": copay,
+        "notes": post.get("notes", "").strip(),
+    }
+
+
+def _field_errors(errors: dict, eligibility) -> dict[str, str]:
+    """Service error keys -> the id of the input they belong to."""
+    mapped: dict[str, str] = {}
+    for key, messages_ in errors.items():
+        parts = key.split(".")
+        if parts[0] == "eligibility" and len(parts) > 1 and parts[1].isdigit():
+            coverage_id = eligibility[int(parts[1])].coverage_id
+            target = f"elig_{coverage_id}"
+        elif parts[0] == "copay" and len(parts) > 1:
+            target = f"copay_{parts[1]}"
+        else:
+            target = parts[0]
+        mapped[target] = " ".join(messages_)
+    return mapped
+
+
+@login_required
+@permission_required(Perm.CHECK_IN)
+@require_http_methods(["GET", "POST"])
+def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    from medoffice.patients.selectors import coverages_in_force, latest_eligibility
+
+    appointment = _appointment_for(request, appointment_id, Perm.CHECK_IN)
+    patient = appointment.patient
+    today = selectors.local_today()
+    coverages = list(coverages_in_force(patient, today))
+    form_types = selectors.active_form_types()
+    due_ids = {due.form_type.pk for due in selectors.forms_due(patient, today)}
+    errors: dict[str, str] = {}
+    summary = ""
+    if request.method == "POST":
+        data = _check_in_input(request, coverages, form_types)
+        try:
+            result = services.check_in(
+                appointment_id=appointment.pk, checked_in_by=request.user, **data
+            )
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except MedofficeError as exc:
+            summary = exc.message
+            errors = _field_errors(getattr(exc, "errors", {}) or {}, data["eligibility"])
+        else:
+            messages.success(request, f"{patient.full_name} is checked in.")
+            if result.payment is not None:
+                return redirect("reception:receipt", payment_id=result.payment.pk)
+            return redirect(
+                reverse("reception:flow_board")
+                + "?"
+                + urlencode({"location": appointment.location_id})
+            )
+    post = request.POST if request.method == "POST" else {}
+    rows = [
+        {
+            "coverage": c,
+            "latest": latest_eligibility(c),
+            "status": post.get(f"elig_{c.pk}", ""),
+            "reference": post.get(f"eligref_{c.pk}", ""),
+            "error": errors.get(f"elig_{c.pk}", ""),
+        }
+        for c in coverages
+    ]
+    forms = [
+        {"type": ft, "due": ft.pk in due_ids, "checked": bool(post.get(f"form_{ft.pk}"))}
+        for ft in form_types
+    ]
+    suggested = coverages[0].copay if coverages and coverages[0].copay > 0 else None
+    return render(
+        request,
+        "reception/check_in.html",
+        {
+            "appointment": appointment,
+            "patient": patient,
+            "coverages": rows,
+            "forms": forms,
+            "statuses": [
+                ("active", "Active"),
+                ("inactive", "Inactive"),
+                ("unknown", "Could not confirm"),
+            ],
+            "balance": selectors.patient_balance(patient),
+            "suggested_copay": suggested,
+            "methods": PaymentMethod.choices,
+            "errors": errors,
+            "summary": summary,
+            "post": post,
+            "can_collect": has_perm(request.user, Perm.COLLECT_PAYMENTS),
+            "is_today": appointment.start.astimezone(selectors.practice_zone()).date() == today,
+        },
+    )
+
+
+# --- Check-out ----------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(Perm.CHECK_IN)
+@require_http_methods(["GET", "POST"])
+def check_out(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    from medoffice.scheduling.selectors import next_appointment
+
+    appointment = _appointment_for(request, appointment_id, Perm.CHECK_IN)
+    patient = appointment.patient
+    error = ""
+    if request.method == "POST":
+        try:
+            services.check_out(appointment_id=appointment.pk, checked_out_by=request.user)
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except MedofficeError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"{patient.full_name} is checked out.")
+            return redirect(
+                reverse("reception:flow_board")
+                + "?"
+                + urlencode({"location": appointment.location_id})
+            )
+    visit = selectors.visit_of(appointment)
+    return render(
+        request,
+        "reception/check_out.html",
+        {
+            "appointment": appointment,
+            "patient": patient,
+            "visit": visit,
+            "next_appointment": next_appointment(patient),
+            "booking_url": _booking_url(patient),
+            "balance": selectors.patient_balance(patient),
+            "payments": selectors.payments_of(patient, limit=5),
+            "can_collect": has_perm(request.user, Perm.COLLECT_PAYMENTS),
+            "error": error,
+        },
+    )
+
+
+# --- Payments -----------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(Perm.COLLECT_PAYMENTS)
+@require_http_methods(["GET", "POST"])
+def payment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = _patient_for(request, patient_id)
+    errors: dict[str, str] = {}
+    summary = ""
+    if request.method == "POST":
+        try:
+            payment = services.payment_record(
+                patient=patient,
+                payment=PaymentInput(
+                    amount=request.POST.get("amount", ""),
+                    method=request.POST.get("method", ""),
+                    reference=request.POST.get("reference", ""),
+                    note=request.POST.get("note", ""),
+                ),
+                received_by=request.user,
+                location=_location(request),
+            )
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except MedofficeError as exc:
+            summary = exc.message
+            errors = {k: " ".join(v) for k, v in (getattr(exc, "errors", {}) or {}).items()}
+        else:
+            messages.success(request, f"Payment recorded: receipt {payment.receipt_number}.")
+            return redirect("reception:receipt", payment_id=payment.pk)
+    return render(
+        request,
+        "reception/payment_new.html",
+        {
+            "patient": patient,
+            "balance": selectors.patient_balance(patient),
+            "methods": PaymentMethod.choices,
+            "locations": selectors.active_locations(),
+            "location": _location(request),
+            "errors": errors,
+            "summary": summary,
+            "post": request.POST if request.method == "POST" else {},
+        },
+    )
+
+
+def _payment_for(request: HttpRequest, payment_id: int):
+    try:
+        return get_for_user(
+            selectors.payment_with_details(payment_id),
+            request.user,
+            Perm.COLLECT_PAYMENTS,
+            pk=payment_id,
+            record_view=True,
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
+@login_required
+@permission_required(Perm.COLLECT_PAYMENTS)
+def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
+    payment = _payment_for(request, payment_id)
+    return render(
+        request,
+        "reception/receipt.html",
+        {
+            "payment": payment,
+            "patient": payment.patient,
+            "balance": selectors.patient_balance(payment.patient),
+        },
+    )
+
+
+@login_required
+@permission_required(Perm.COLLECT_PAYMENTS)
+def receipt_pdf_view(request: HttpRequest, payment_id: int) -> HttpResponse:
+    payment = _payment_for(request, payment_id)
+    content = receipt_pdf(payment, balance=selectors.patient_balance(payment.patient))
+    audit.record(AuditAction.DOWNLOAD, obj=payment, reason="receipt PDF")
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="receipt-{payment.receipt_number}.pdf"'
+    return response
+
+
+# --- The patient's desk account -----------------------------------------------------------
+
+
+@login_required
+@permission_required(Perm.CHECK_IN)
+@require_http_methods(["GET", "POST"])
+def patient_desk(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Balance, payments and forms of one patient; forms can be signed here too."""
+    patient = _patient_for(request, patient_id)
+    if request.method == "POST":
+        form_type = next(
+            (
+                ft
+                for ft in selectors.active_form_types()
+                if str(ft.pk) == request.POST.get("form_type")
+            ),
+            None,
+        )
+        if form_type is None:
+            messages.error(request, "Choose a form.")
+        else:
+            try:
+                services.form_sign(patient=patient, form_type=form_type, recorded_by=request.user)
+            except NotPermitted as exc:
+                raise PermissionDenied(exc.message) from exc
+            except MedofficeError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"{form_type.name} signed.")
+        return redirect("reception:patient_desk", patient_id=patient.pk)
+    return render(
+        request,
+        "reception/patient_desk.html",
+        {
+            "patient": patient,
+            "balance": selectors.patient_balance(patient),
+            "payments": selectors.payments_of(patient),
+            "forms_due": selectors.forms_due(patient),
+            "signed": selectors.signed_forms_of(patient)[:50],
+            "can_collect": has_perm(request.user, Perm.COLLECT_PAYMENTS),
+            "booking_url": _booking_url(patient),
+        },
+    )
+
+
+# --- Chart preparation --------------------------------------------------------------------
+
+
+@login_required
+@permission_required(Perm.CHECK_IN)
+def chart_prep(request: HttpRequest) -> HttpResponse:
+    tomorrow = selectors.local_today() + timedelta(days=1)
+    day = _day(request.GET.get("date"), tomorrow)
+    location = _location(request)
+    try:
+        stale_days = max(1, min(int(request.GET.get("stale_days", "")), 365))
+    except ValueError:
+        stale_days = selectors.ELIGIBILITY_STALE_DAYS
+    rows = selectors.chart_prep(day=day, location=location, stale_days=stale_days)
+    return render(
+        request,
+        "reception/chart_prep.html",
+        {
+            "rows": rows,
+            "day": day,
+            "location": location,
+            "locations": selectors.active_locations(),
+            "stale_days": stale_days,
+            "ready_count": sum(1 for row in rows if row.ready),
+        },
+    )

@@ -1,0 +1,488 @@
+"""Reads of the front desk: forms due, balances, the patient flow board and chart preparation.
+
+Every list here costs a fixed number of queries, however many patients it shows.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.utils import timezone
+
+from medoffice.core.models import Location
+from medoffice.core.selectors import practice_time_zone
+from medoffice.reception.models import (
+    STAGE_ORDER,
+    STAGE_TRANSITIONS,
+    FormType,
+    Payment,
+    SignedForm,
+    Stage,
+    Visit,
+)
+
+ZERO = Decimal("0.00")
+ELIGIBILITY_STALE_DAYS = 30
+
+# --- Time in the practice's zone ----------------------------------------------------------
+
+
+def practice_zone() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(practice_time_zone())
+
+
+def local_today(now: datetime | None = None) -> date:
+    return (now or timezone.now()).astimezone(practice_zone()).date()
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The first instant of the day and of the next, in the practice's zone."""
+    zone = practice_zone()
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return start, end
+
+
+def minutes_between(start: datetime | None, end: datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return max(int((end - start).total_seconds() // 60), 0)
+
+
+# --- Forms --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormDue:
+    form_type: FormType
+    last_signed_at: datetime | None
+
+    @property
+    def reason(self) -> str:
+        if self.last_signed_at is None:
+            return "never signed"
+        return (
+            f"renewal due (last signed {self.last_signed_at.astimezone(practice_zone()):%m/%d/%Y})"
+        )
+
+
+def active_form_types() -> list[FormType]:
+    return list(FormType.objects.filter(is_active=True))
+
+
+def _is_due(form_type: FormType, last_signed_at: datetime | None, on: date) -> bool:
+    if last_signed_at is None:
+        return True
+    if form_type.renew_every_days is None:
+        return False
+    signed_day = last_signed_at.astimezone(practice_zone()).date()
+    return signed_day + timedelta(days=form_type.renew_every_days) <= on
+
+
+def forms_due_for(
+    patient_ids: Iterable[int], on: date, form_types: list[FormType] | None = None
+) -> dict[int, list[FormDue]]:
+    """For each patient, the forms never signed or due again on `on` (two queries at most)."""
+    ids = list(set(patient_ids))
+    form_types = active_form_types() if form_types is None else form_types
+    latest: dict[tuple[int, int], datetime] = {
+        (row["patient_id"], row["form_type_id"]): row["last"]
+        for row in SignedForm.objects.filter(patient_id__in=ids)
+        .values("patient_id", "form_type_id")
+        .annotate(last=Max("signed_at"))
+    }
+    due: dict[int, list[FormDue]] = {pid: [] for pid in ids}
+    for pid in ids:
+        for form_type in form_types:
+            last = latest.get((pid, form_type.pk))
+            if _is_due(form_type, last, on):
+                due[pid].append(FormDue(form_type, last))
+    return due
+
+
+def forms_due(patient, on: date | None = None) -> list[FormDue]:
+    return forms_due_for([patient.pk], on or local_today())[patient.pk]
+
+
+def signed_forms_of(patient) -> QuerySet[SignedForm]:
+    return SignedForm.objects.filter(patient=patient).select_related("form_type", "recorded_by")
+
+
+# --- Balances -----------------------------------------------------------------------------
+
+# Each source gives, for a set of patients, the amount it adds to what they owe (charges are
+# positive, payments negative). Payments are the only source until the claims module adds
+# charges and insurance payments.
+BalanceSource = Callable[[list[int]], dict[int, Decimal]]
+_balance_sources: list[BalanceSource] = []
+
+
+def register_balance_source(source: BalanceSource) -> None:
+    if source not in _balance_sources:
+        _balance_sources.append(source)
+
+
+def _desk_payments(patient_ids: list[int]) -> dict[int, Decimal]:
+    rows = (
+        Payment.objects.filter(patient_id__in=patient_ids)
+        .values("patient_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["patient_id"]: -row["total"] for row in rows}
+
+
+register_balance_source(_desk_payments)
+
+
+def balances_for(patient_ids: Iterable[int]) -> dict[int, Decimal]:
+    """What each patient owes (negative: a credit on account); one query per source."""
+    ids = list(set(patient_ids))
+    balances = {pid: ZERO for pid in ids}
+    if not ids:
+        return balances
+    for source in _balance_sources:
+        for pid, amount in source(ids).items():
+            balances[pid] = balances.get(pid, ZERO) + amount
+    return balances
+
+
+def patient_balance(patient) -> Decimal:
+    """What the patient owes the practice now; negative when they have a credit."""
+    return balances_for([patient.pk])[patient.pk]
+
+
+def payments_of(patient, limit: int = 50) -> QuerySet[Payment]:
+    return Payment.objects.filter(patient=patient).select_related("received_by", "visit")[:limit]
+
+
+def payment_with_details(pk) -> QuerySet[Payment]:
+    return Payment.objects.filter(pk=pk).select_related(
+        "patient",
+        "received_by",
+        "location",
+        "visit__appointment__provider",
+    )
+
+
+# --- Flow board ---------------------------------------------------------------------------
+
+BOARD_STATUSES = ("booked", "checked_in", "completed")
+
+
+@dataclass
+class FlowRow:
+    appointment: object
+    visit: Visit | None
+    stage: str
+    stage_since: datetime | None
+    minutes_in_stage: int | None
+    minutes_since_arrival: int | None
+    minutes_late: int | None  # scheduled patients past their start time
+
+    @property
+    def stage_label(self) -> str:
+        return Stage(self.stage).label
+
+    @property
+    def next_stage(self) -> str | None:
+        following = STAGE_TRANSITIONS[self.stage]
+        return next(iter(following)) if following else None
+
+    @property
+    def next_stage_label(self) -> str:
+        return Stage(self.next_stage).label if self.next_stage else ""
+
+    @property
+    def patient(self):
+        return self.appointment.patient
+
+
+@dataclass
+class FlowColumn:
+    stage: str
+    label: str
+    rows: list[FlowRow] = field(default_factory=list)
+
+
+@dataclass
+class FlowBoard:
+    day: date
+    location: Location | None
+    now: datetime
+    columns: list[FlowColumn]
+
+    @property
+    def rows(self) -> list[FlowRow]:
+        return [row for column in self.columns for row in column.rows]
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for row in self.rows if row.stage in (Stage.ARRIVED, Stage.ROOMED))
+
+    @property
+    def arrived_count(self) -> int:
+        return sum(1 for row in self.rows if row.stage != Stage.SCHEDULED)
+
+
+def _board_appointments(day: date, location: Location | None):
+    from medoffice.scheduling.models import Appointment
+
+    start, end = day_bounds(day)
+    appointments = (
+        Appointment.objects.filter(start__gte=start, start__lt=end, status__in=BOARD_STATUSES)
+        .select_related("patient", "provider", "appointment_type", "location", "visit__room")
+        .order_by("start", "pk")
+    )
+    if location is not None:
+        appointments = appointments.filter(location=location)
+    return appointments
+
+
+def visit_of(appointment) -> Visit | None:
+    try:
+        return appointment.visit
+    except Visit.DoesNotExist:
+        return None
+
+
+def flow_row(appointment, now: datetime) -> FlowRow:
+    """Where one appointment's patient is, and for how long, from the stored times."""
+    visit = visit_of(appointment)
+    if visit is not None and visit.stage != Stage.SCHEDULED:
+        stage = visit.stage
+        since = visit.stage_started_at()
+        arrived = visit.arrived_at
+        left = visit.checked_out_at
+    elif appointment.status == "checked_in":  # checked in on the schedule, not here yet
+        stage, since = Stage.ARRIVED, appointment.checked_in_at
+        arrived, left = appointment.checked_in_at, None
+    elif appointment.status == "completed":
+        stage, since = Stage.CHECKED_OUT, appointment.completed_at
+        arrived, left = appointment.checked_in_at, appointment.completed_at
+    else:
+        stage, since, arrived, left = Stage.SCHEDULED, None, None, None
+    in_stage = None if stage == Stage.CHECKED_OUT else minutes_between(since, now)
+    late = None
+    if stage == Stage.SCHEDULED and appointment.start < now:
+        late = minutes_between(appointment.start, now)
+    return FlowRow(
+        appointment=appointment,
+        visit=visit,
+        stage=stage,
+        stage_since=since,
+        minutes_in_stage=in_stage,
+        minutes_since_arrival=minutes_between(arrived, left or now),
+        minutes_late=late,
+    )
+
+
+def flow_board(*, day: date, location: Location | None = None, now=None) -> FlowBoard:
+    """The day's patients by stage, with the time of each step and the live waits (one query)."""
+    now = now or timezone.now()
+    columns = {stage: FlowColumn(stage, Stage(stage).label) for stage in STAGE_ORDER}
+    for appointment in _board_appointments(day, location):
+        row = flow_row(appointment, now)
+        columns[row.stage].rows.append(row)
+    # Longest waits first among patients already here; the schedule order for the rest.
+    for stage in (Stage.ARRIVED, Stage.ROOMED, Stage.WITH_PROVIDER):
+        columns[stage].rows.sort(key=lambda row: row.stage_since or now)
+    return FlowBoard(day=day, location=location, now=now, columns=list(columns.values()))
+
+
+def active_locations() -> QuerySet[Location]:
+    return Location.objects.filter(is_active=True).order_by("name")
+
+
+def rooms_for(location: Location | None):
+    from medoffice.scheduling.models import Room
+
+    rooms = Room.objects.filter(is_active=True, kind="room").select_related("location")
+    if location is not None:
+        rooms = rooms.filter(location=location)
+    return rooms.order_by("name")
+
+
+def rooms_in_use(location: Location | None) -> set[int]:
+    """Rooms with a patient in them now (roomed or with the provider)."""
+    visits = Visit.objects.filter(stage__in=(Stage.ROOMED, Stage.WITH_PROVIDER), room__isnull=False)
+    if location is not None:
+        visits = visits.filter(room__location=location)
+    return set(visits.values_list("room_id", flat=True))
+
+
+def front_desk_counts(day: date | None = None, now: datetime | None = None) -> dict[str, int]:
+    """Patients waiting now (arrived or roomed, not yet seen) and visits checked in today."""
+    now = now or timezone.now()
+    day = day or local_today(now)
+    start, end = day_bounds(day)
+    todays = Visit.objects.filter(arrived_at__gte=start, arrived_at__lt=end)
+    return todays.aggregate(
+        waiting=Count("pk", filter=Q(stage__in=(Stage.ARRIVED, Stage.ROOMED))),
+        checked_in=Count("pk"),
+    )
+
+
+# --- Chart preparation --------------------------------------------------------------------
+
+
+PREP_KIND_LABELS = {
+    "coverage": "Insurance",
+    "eligibility": "Eligibility",
+    "form": "Form",
+    "balance": "Balance",
+    "referral": "Referral",
+    "prior_auth": "Prior auth",
+}
+
+
+@dataclass
+class PrepItem:
+    kind: str  # coverage | eligibility | form | balance | referral | prior_auth
+    message: str
+    severity: str = "warn"  # warn | bad
+
+    @property
+    def label(self) -> str:
+        return PREP_KIND_LABELS.get(self.kind, self.kind)
+
+
+@dataclass
+class PrepRow:
+    appointment: object
+    coverages: list
+    items: list[PrepItem]
+    balance: Decimal
+
+    @property
+    def patient(self):
+        return self.appointment.patient
+
+    @property
+    def ready(self) -> bool:
+        return not self.items
+
+    def kinds(self) -> set[str]:
+        return {item.kind for item in self.items}
+
+
+def chart_prep(
+    *,
+    day: date,
+    location: Location | None = None,
+    stale_days: int = ELIGIBILITY_STALE_DAYS,
+    now: datetime | None = None,
+) -> list[PrepRow]:
+    """Each patient booked on `day` with what is missing or due before the visit.
+
+    Seven queries whatever the number of patients: appointments, coverages (with their latest
+    eligibility check), form types, signatures, payments, and referrals/authorizations.
+    """
+    from medoffice.patients.models import Authorization, Coverage, EligibilityCheck
+    from medoffice.scheduling.models import Appointment
+
+    now = now or timezone.now()
+    start, end = day_bounds(day)
+    appointments = (
+        Appointment.objects.filter(start__gte=start, start__lt=end, status="booked")
+        .select_related("patient", "provider", "appointment_type", "location")
+        .order_by("start", "pk")
+    )
+    if location is not None:
+        appointments = appointments.filter(location=location)
+    appointments = list(appointments)
+    patient_ids = sorted({a.patient_id for a in appointments})
+    if not patient_ids:
+        return []
+
+    latest_check = EligibilityCheck.objects.filter(coverage=OuterRef("pk")).order_by(
+        "-checked_at", "-pk"
+    )
+    coverages = (
+        Coverage.objects.filter(patient_id__in=patient_ids, is_active=True)
+        .select_related("payer")
+        .annotate(
+            last_checked_at=Subquery(latest_check.values("checked_at")[:1]),
+            last_status=Subquery(latest_check.values("status")[:1]),
+        )
+        .order_by("patient_id", "priority", "-effective_date")
+    )
+    coverages_by_patient: dict[int, list] = defaultdict(list)
+    for coverage in coverages:
+        coverages_by_patient[coverage.patient_id].append(coverage)
+
+    due = forms_due_for(patient_ids, day)
+    balances = balances_for(patient_ids)
+
+    authorizations: set[tuple[int, str]] = {
+        (row["patient_id"], row["kind"])
+        for row in Authorization.objects.filter(
+            patient_id__in=patient_ids,
+            is_active=True,
+            valid_from__lte=day,
+            valid_to__gte=day,
+        )
+        .filter(Q(visits_allowed__isnull=True) | Q(visits_used__lt=F("visits_allowed")))
+        .values("patient_id", "kind")
+    }
+
+    stale_before = now - timedelta(days=stale_days)
+    rows = []
+    for appointment in appointments:
+        pid = appointment.patient_id
+        items: list[PrepItem] = []
+        all_coverages = coverages_by_patient.get(pid, [])
+        in_force = [c for c in all_coverages if c.in_force_on(day) and c.payer.is_active]
+        if not in_force:
+            ended = [c for c in all_coverages if c.end_date is not None and c.end_date < day]
+            if ended:
+                last = max(ended, key=lambda c: c.end_date)
+                items.append(
+                    PrepItem(
+                        "coverage",
+                        f"{last.payer.name} coverage ended {last.end_date:%m/%d/%Y}; "
+                        "get the new insurance or mark self-pay",
+                        "bad",
+                    )
+                )
+            elif not all_coverages:
+                items.append(PrepItem("coverage", "no insurance on file (self-pay?)"))
+            else:
+                items.append(PrepItem("coverage", "coverage not yet in force on this date", "bad"))
+        for coverage in in_force:
+            label = f"{coverage.payer.name} ({coverage.get_priority_display().lower()})"
+            if coverage.last_checked_at is None:
+                items.append(PrepItem("eligibility", f"{label}: eligibility never verified"))
+            elif coverage.last_checked_at < stale_before:
+                items.append(
+                    PrepItem(
+                        "eligibility",
+                        f"{label}: eligibility last verified "
+                        f"{coverage.last_checked_at.astimezone(practice_zone()):%m/%d/%Y}",
+                    )
+                )
+            elif coverage.last_status == "inactive":
+                items.append(PrepItem("eligibility", f"{label}: payer reported inactive", "bad"))
+        for form in due.get(pid, []):
+            items.append(PrepItem("form", f"{form.form_type.name}: {form.reason}"))
+        balance = balances.get(pid, ZERO)
+        if balance > 0:
+            items.append(PrepItem("balance", f"balance due ${balance:,.2f}"))
+        kind = appointment.appointment_type
+        primary = in_force[0] if in_force else None
+        needs_referral = kind.requires_referral or (
+            primary is not None and primary.payer.requires_referral
+        )
+        if needs_referral and (pid, "referral") not in authorizations:
+            items.append(PrepItem("referral", "referral required and none in force", "bad"))
+        if kind.requires_prior_auth and (pid, "prior_auth") not in authorizations:
+            items.append(
+                PrepItem("prior_auth", "prior authorization required and none in force", "bad")
+            )
+        rows.append(PrepRow(appointment, in_force, items, balance))
+    return rows

@@ -1,0 +1,53 @@
+"""Small display helpers for the front desk's pages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def minutes(value) -> str:
+    """42 -> "42 min", 75 -> "1 h 15 min"; nothing for an unknown time."""
+    if value is None or value == "":
+        return "—"
+    value = int(value)
+    if value < 60:
+        return f"{value} min"
+    return f"{value // 60} h {value % 60:02d} min"
+
+
+@register.filter
+def money(value) -> str:
+    if value is None or value == "":
+        return ""
+    amount = Decimal(value)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+@register.filter
+def balance_text(value) -> str:
+    """What the patient owes, or the credit on their account."""
+    amount = Decimal(value or 0)
+    if amount > 0:
+        return f"${amount:,.2f} due"
+    if amount < 0:
+        return f"${-amount:,.2f} credit"
+    return "$0.00"
+
+
+@register.filter
+def wait_tone(value, limits: str = "15,30") -> str:
+    """ "" under the first limit (minutes), "warn" under the second, "bad" past it."""
+    if value is None:
+        return ""
+    warn, bad = (int(part) for part in limits.split(","))
+    if value >= bad:
+        return "bad"
+    if value >= warn:
+        return "warn"
+    return ""
