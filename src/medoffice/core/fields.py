@@ -59,6 +59,13 @@ class EncryptedTextField(models.TextField):
             return decrypt_text(value)
         return value
 
+    def value_to_string(self, obj):
+        """Serialized (dumpdata, backups) as a token, so exports never hold the plaintext."""
+        value = self.value_from_object(obj)
+        if value is None or value == "":
+            return value
+        return encrypt_text(str(value))
+
 
 def encrypted_fields():
     """Every (model, field) pair holding encrypted data, for key rotation."""

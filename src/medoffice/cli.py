@@ -1,0 +1,181 @@
+"""The `medoffice` command: parses arguments and hands each subcommand to its management command.
+
+Expected failures (an unreachable database, a bad backup file, a taken port…) print one
+line to stderr and exit non-zero; anything else Django knows runs as `medoffice manage …`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from medoffice import __version__
+
+PROG = "medoffice"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="The medical office manager's system. Data folder: $MEDOFFICE_DATA (default ./var).",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, then serve the web application (waitress)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument(
+        "--demo", action="store_true", help="load the demo practice if there is no practice yet"
+    )
+
+    sub.add_parser("migrate", help="create or upgrade the database tables")
+
+    demo = sub.add_parser("demo", help="load the generated demo practice")
+    demo.add_argument("--seed", type=int, default=None, help="same seed, same data")
+    demo.add_argument("--size", choices=("small", "large"), default="small")
+    demo.add_argument("--reset", action="store_true", help="erase the current demo practice first")
+
+    admin = sub.add_parser("createadmin", help="create a user with the owner role")
+    admin.add_argument("--username")
+    admin.add_argument("--password-file", help="read the password from this file's first line")
+    admin.add_argument("--email", default="")
+
+    worker = sub.add_parser("worker", help="run background jobs and enqueue the periodic ones")
+    worker.add_argument("--batch", action="store_true", help="run what is queued, then exit")
+    worker.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    worker.add_argument("--no-schedule", action="store_true", help="skip the periodic jobs")
+
+    backup = sub.add_parser("backup", help="write a backup zip (database and stored files)")
+    backup.add_argument("file")
+    backup.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    restore = sub.add_parser("restore", help="restore a backup zip into this installation")
+    restore.add_argument("file")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a database that already holds data"
+    )
+
+    audit = sub.add_parser("audit", help="audit trail tools")
+    audit.add_argument("action", choices=["verify"], help="verify: check the hash chain")
+
+    rotate = sub.add_parser("rotate-keys", help="re-encrypt encrypted fields under a new key")
+    rotate.add_argument("--drop-old", action="store_true", help="then remove the old keys")
+    rotate.add_argument(
+        "--generate", action="store_true", help="only print a new key (for MEDOFFICE_FIELD_KEYS)"
+    )
+
+    manage = sub.add_parser("manage", help="run any Django management command", add_help=False)
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+COMMANDS = {
+    "serve", "migrate", "demo", "createadmin", "worker", "backup", "restore", "audit",
+    "rotate-keys", "manage",
+}  # fmt: skip
+
+
+def _call(args: argparse.Namespace) -> None:
+    from django.core.management import call_command
+
+    from medoffice.core import maintenance
+
+    command = args.command
+    if command == "migrate":
+        applied = maintenance.migrate(verbosity=0)
+        print(
+            f"Applied {applied} migration(s) to the {maintenance.describe_database()}."
+            if applied
+            else f"The {maintenance.describe_database()} is up to date."
+        )
+    elif command == "serve":
+        call_command("serve", host=args.host, port=args.port, threads=args.threads, demo=args.demo)
+    elif command == "demo":
+        options = {"size": args.size, "reset": args.reset}
+        if args.seed is not None:
+            options["seed"] = args.seed
+        call_command("demo", **options)
+    elif command == "createadmin":
+        call_command(
+            "createadmin",
+            username=args.username,
+            password_file=args.password_file,
+            email=args.email,
+        )
+    elif command == "worker":
+        call_command(
+            "worker", batch=args.batch, interval=args.interval, no_schedule=args.no_schedule
+        )
+    elif command in ("backup", "restore"):
+        call_command(command, args.file, force=args.force)
+    elif command == "audit":
+        call_command("audit", args.action)
+    elif command == "rotate-keys":
+        call_command("rotate_keys", drop_old=args.drop_old, generate=args.generate)
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        argv = ["manage", *argv]  # any other Django command
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medoffice.settings")
+    try:
+        import django
+
+        try:
+            django.setup()
+        except Exception as exc:  # settings read the environment: say what is wrong
+            return _fail(
+                f"configuration error: {_expected(exc) or str(exc).strip().splitlines()[0]}"
+            )
+        if args.command == "manage":
+            from django.core.management import execute_from_command_line
+
+            execute_from_command_line([f"{PROG} manage", *args.rest])
+            return 0
+        _call(args)
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # expected kinds become one line; others re-raise
+        message = _expected(exc)
+        if message is None:
+            raise
+        return _fail(message)
+
+
+def _expected(exc: BaseException) -> str | None:
+    """The one line to print for an expected failure, or None for a bug (keep the traceback)."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management.base import CommandError
+    from django.db import Error as DatabaseError
+
+    from medoffice.core.exceptions import MedofficeError
+
+    def first(text: str) -> str:
+        text = text.strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+
+    if isinstance(exc, CommandError | MedofficeError):
+        return first(str(exc))
+    if isinstance(exc, DatabaseError):
+        return "database error: " + first(str(exc))
+    if isinstance(exc, ImproperlyConfigured):
+        return "configuration error: " + first(str(exc))
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or first(str(exc))}{where}"
+    return None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
