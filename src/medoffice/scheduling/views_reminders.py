@@ -111,7 +111,6 @@ def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404(exc.message) from exc
     response = HttpResponse(feed.body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="schedule.ics"'
-    response["Cache-Control"] = "private, no-store"
     return _no_referrer(response)
 
 
