@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from functools import wraps
 
@@ -14,9 +13,10 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from medoffice.core import audit, services
+from medoffice.core import services
 from medoffice.core.access import has_perm, require_perm
 from medoffice.core.exceptions import MedofficeError, NotPermitted
+from medoffice.core.exports import audit_csv
 from medoffice.core.models import ApprovalRequest, AuditAction, EmergencyAccessGrant
 from medoffice.core.permissions import Perm
 from medoffice.core.selectors import audit_search as search_audit
@@ -81,9 +81,6 @@ def approval_decide(request: HttpRequest, request_id: int) -> HttpResponse:
 
 # --- Audit trail -------------------------------------------------------------------------------
 
-AUDIT_COLUMNS = ("seq", "at", "actor_name", "action", "object_type", "object_id", "object_repr",
-                 "patient_id", "ip_address", "reason", "flagged", "changes", "hash")  # fmt: skip
-
 
 def _audit_filters(request: HttpRequest) -> dict:
     return {
@@ -111,34 +108,12 @@ def audit_search(request: HttpRequest) -> HttpResponse:
     )  # fmt: skip
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 @permission_required(Perm.EXPORT_AUDIT)
 def audit_export(request: HttpRequest) -> StreamingHttpResponse:
-    filters = _audit_filters(request)
-    events = search_audit(**filters)
-    audit.record_export("core.auditevent", rows=events.count(),
-                        filters={k: str(v) for k, v in filters.items() if v})  # fmt: skip
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(AUDIT_COLUMNS)
-        for event in events.iterator(chunk_size=2000):
-            yield writer.writerow([_csv_cell(getattr(event, column)) for column in AUDIT_COLUMNS])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response = StreamingHttpResponse(audit_csv(_audit_filters(request)), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
     return response
-
-
-def _csv_cell(value) -> str:
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    # Keep spreadsheet programs from running a cell as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 # --- Emergency access -----------------------------------------------------------------------------
