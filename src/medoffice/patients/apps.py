@@ -16,3 +16,8 @@ class PatientsConfig(AppConfig):
         order=10,
         api_prefixes=("patients", "coverages", "payers"),
     )
+
+    def ready(self) -> None:
+        from medoffice.patients import demo
+
+        demo.register()

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from medoffice.core.models import STATE_VALIDATOR, ZIP_VALIDATOR
 from medoffice.patients import normalize
@@ -246,6 +247,14 @@ class Patient(OptionalAddress):
     @property
     def phone_display(self) -> str:
         return normalize.phone_display(self.phone)
+
+    @property
+    def age(self) -> int:
+        return self.age_on(timezone.localdate())
+
+    def age_on(self, day) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
     @property
     def guarantor_name(self) -> str:

@@ -1,9 +1,429 @@
-"""Pages of the patients app."""
+"""Pages of the patients app: thin — parse the form, call one service or selector, render."""
 
+from __future__ import annotations
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from medoffice.core.access import has_perm
+from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
+from medoffice.core.permissions import Perm
+from medoffice.core.views import permission_required
+from medoffice.patients import forms, selectors, services
+from medoffice.patients.exceptions import PossibleDuplicate
+from medoffice.patients.models import Authorization, Coverage, Payer
+
+
+def _form_errors(form, exc: MedofficeError) -> None:
+    """Put a service error on the form field it names (or on the form)."""
+    errors = getattr(exc, "errors", None) or {exc.field or "__all__": [exc.message]}
+    for field, found in errors.items():
+        target = field if field in form.fields else None
+        for message in found if isinstance(found, list) else [found]:
+            if target is None and field != "__all__":
+                message = f"{field.replace('_', ' ')}: {message}"
+            form.add_error(target, message)
+
+
+def _patient(request: HttpRequest, pk: int, *, record_view: bool = True):
+    try:
+        if record_view:
+            return selectors.patient_for_user(request.user, pk)
+        from medoffice.core.access import get_for_user
+        from medoffice.patients.models import Patient
+
+        return get_for_user(Patient, request.user, Perm.VIEW_PATIENTS, pk=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
+def _perms(user) -> dict:
+    return {
+        "can_edit": has_perm(user, Perm.EDIT_PATIENTS),
+        "can_merge": has_perm(user, Perm.MERGE_PATIENTS),
+        "can_manage_payers": has_perm(user, Perm.MANAGE_PAYERS),
+    }
+
+
+# --- Search ----------------------------------------------------------------------------------
 
 
 @login_required
-def search(request):
-    return HttpResponse("patients")
+@permission_required(Perm.VIEW_PATIENTS)
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    include_inactive = request.GET.get("inactive") == "1"
+    results = selectors.search_patients(query, include_inactive=include_inactive) if query else []
+    context = {"query": query, "results": results, "include_inactive": include_inactive,
+               **_perms(request.user)}  # fmt: skip
+    if request.headers.get("HX-Request"):
+        return render(request, "patients/_results.html", context)
+    return render(request, "patients/search.html", context)
+
+
+# --- Register and edit -----------------------------------------------------------------------
+
+
+@login_required
+@permission_required(Perm.EDIT_PATIENTS)
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    form = forms.PatientForm(request.POST or None)
+    candidates = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_register(
+                actor=request.user,
+                confirm_not_duplicate=form.cleaned_data["confirm_not_duplicate"],
+                **form.service_fields(),
+            )
+        except PossibleDuplicate as exc:
+            candidates = exc.candidates
+        except InvalidInput as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Registered {patient.full_name}, MRN {patient.mrn}.")
+            return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/register.html", {"form": form, "candidates": candidates})
+
+
+@login_required
+@permission_required(Perm.EDIT_PATIENTS)
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk, record_view=request.method == "GET")
+    form = forms.PatientForm(request.POST or None, initial_patient=patient)
+    del form.fields["confirm_not_duplicate"]
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_update(actor=request.user, patient=patient, **form.service_fields())
+        except InvalidInput as exc:
+            _form_errors(form, exc)
+        except MedofficeError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/edit.html", {"form": form, "patient": patient})
+
+
+# --- The record ----------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(Perm.VIEW_PATIENTS)
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    context = {
+        "patient": patient,
+        **selectors.patient_with_related(patient),
+        **_perms(request.user),
+        "end_form": forms.CoverageEndForm(),
+    }
+    return render(request, "patients/detail.html", context)
+
+
+@login_required
+@permission_required(Perm.EDIT_PATIENTS)
+@require_POST
+def set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk, record_view=False)
+    try:
+        services.patient_set_active(
+            actor=request.user,
+            patient=patient,
+            active=request.POST.get("active") == "1",
+            reason=request.POST.get("reason", ""),
+        )
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+    return redirect("patients:detail", pk=pk)
+
+
+# --- Coverages, eligibility, authorizations -------------------------------------------------
+
+
+def _coverage(request: HttpRequest, coverage_id: int) -> Coverage:
+    coverage = get_object_or_404(Coverage.objects.select_related("payer"), pk=coverage_id)
+    _patient(request, coverage.patient_id, record_view=False)
+    return coverage
+
+
+@login_required
+@permission_required(Perm.EDIT_PATIENTS)
+@require_http_methods(["GET", "POST"])
+def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk, record_view=False)
+    form = forms.CoverageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.coverage_add(
+                actor=request.user,
+                patient=patient,
+                replace_existing=form.cleaned_data.get("replace_existing", False),
+                **form.service_fields(),
+            )
+        except MedofficeError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Coverage added.")
+            return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/coverage_form.html", {"form": form, "patient": patient})
+
+
+@login_required
+@permission_required(Perm.EDIT_PATIENTS)
+@require_http_methods(["GET", "POST"])
+def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
+    coverage = _coverage(request, coverage_id)
+    form = forms.CoverageForm(request.POST or None, instance=coverage)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.coverage_update(actor=request.user, coverage=coverage, **form.service_fields())
+        except MedofficeError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Coverage saved.")
+            return redirect("patients:detail", pk=coverage.patient_id)
+    return render(
+        request,
+        "patients/coverage_form.html",
+        {"form": form, "patient": coverage.patient, "coverage": coverage},
+    )
+
+
+@login_required
+@permission_required(Perm.EDIT_PATIENTS)
+@require_POST
+def coverage_end(request: HttpRequest, coverage_id: int) -> HttpResponse:
+    coverage = _coverage(request, coverage_id)
+    try:
+        services.coverage_end(
+            actor=request.user, coverage=coverage, end_date=request.POST.get("end_date", "")
+        )
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Coverage {coverage.member_id} ended.")
+    return redirect("patients:detail", pk=coverage.patient_id)
+
+
+@login_required
+@permission_required(Perm.EDIT_PATIENTS)
+@require_POST
+def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
+    coverage = _coverage(request, coverage_id)
+    try:
+        services.coverage_withdraw(
+            actor=request.user, coverage=coverage, reason=request.POST.get("reason", "")
+        )
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+    return redirect("patients:detail", pk=coverage.patient_id)
+
+
+@login_required
+@permission_required(Perm.EDIT_PATIENTS)
+@require_http_methods(["GET", "POST"])
+def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
+    coverage = _coverage(request, coverage_id)
+    form = forms.EligibilityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.eligibility_record(
+                coverage=coverage,
+                checked_by=request.user,
+                status=data["status"],
+                service_date=data["service_date"] or None,
+                reference=data["reference"],
+                copay_reported=data["copay_reported"],
+                note=data["note"],
+            )
+        except MedofficeError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Eligibility check recorded.")
+            return redirect("patients:detail", pk=coverage.patient_id)
+    return render(
+        request,
+        "patients/eligibility_form.html",
+        {
+            "form": form,
+            "coverage": coverage,
+            "patient": coverage.patient,
+            "history": selectors.eligibility_history(coverage)[:20],
+        },
+    )
+
+
+@login_required
+@permission_required(Perm.EDIT_PATIENTS)
+@require_http_methods(["GET", "POST"])
+def authorization_form(
+    request: HttpRequest, pk: int, authorization_id: int | None = None
+) -> HttpResponse:
+    patient = _patient(request, pk, record_view=False)
+    authorization = (
+        get_object_or_404(Authorization, pk=authorization_id, patient=patient)
+        if authorization_id
+        else None
+    )
+    form = forms.AuthorizationForm(request.POST or None, instance=authorization, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.authorization_save(
+                actor=request.user,
+                patient=patient,
+                authorization=authorization,
+                **form.service_fields(),
+            )
+        except MedofficeError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Authorization saved.")
+            return redirect("patients:detail", pk=patient.pk)
+    return render(
+        request,
+        "patients/authorization_form.html",
+        {"form": form, "patient": patient, "authorization": authorization},
+    )
+
+
+# --- Documents ------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(Perm.EDIT_PATIENTS)
+@require_http_methods(["GET", "POST"])
+def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk, record_view=False)
+    form = forms.DocumentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.document_upload(
+                actor=request.user,
+                patient=patient,
+                kind=data["kind"],
+                upload=data["file"],
+                document_date=data["document_date"] or None,
+                description=data["description"],
+            )
+        except MedofficeError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Document stored.")
+            return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/document_form.html", {"form": form, "patient": patient})
+
+
+@login_required
+def document_download(request: HttpRequest, document_id: int) -> FileResponse:
+    """Documents are streamed only through here: permission checked, download audited."""
+    try:
+        document = selectors.document_for_user(request.user, document_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    services.document_download(user=request.user, document=document)
+    extension = document.file.name.rsplit(".", 1)[-1]
+    filename = f"{document.patient.mrn}-{document.kind}-{document.document_date:%Y%m%d}.{extension}"
+    response = FileResponse(
+        document.file.open("rb"),
+        content_type=document.content_type,
+        as_attachment=request.GET.get("inline") != "1",
+        filename=filename,
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- Payers -----------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(Perm.VIEW_PATIENTS, Perm.MANAGE_PAYERS)
+def payers(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "patients/payers.html",
+        {"payers": selectors.payers(), **_perms(request.user)},
+    )
+
+
+@login_required
+@permission_required(Perm.MANAGE_PAYERS)
+@require_http_methods(["GET", "POST"])
+def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpResponse:
+    payer = get_object_or_404(Payer, pk=payer_id) if payer_id else None
+    form = forms.PayerForm(request.POST or None, instance=payer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.payer_save(actor=request.user, payer=payer, **form.cleaned_data)
+        except MedofficeError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Payer saved.")
+            return redirect("patients:payers")
+    return render(request, "patients/payer_form.html", {"form": form, "payer": payer})
+
+
+# --- Merge ------------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(Perm.MERGE_PATIENTS)
+@require_http_methods(["GET", "POST"])
+def merge(request: HttpRequest) -> HttpResponse:
+    source = request.POST if request.method == "POST" else request.GET
+    form = forms.MergeForm(source if source.get("survivor") else None)
+    preview = None
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            preview = selectors.merge_preview(
+                user=request.user, survivor_mrn=data["survivor"], duplicate_mrn=data["duplicate"]
+            )
+            if request.method == "POST":
+                if not data["confirm"]:
+                    raise InvalidInput(
+                        "Tick the box to confirm you compared both records.", field="confirm"
+                    )
+                summary = services.patient_merge(
+                    actor=request.user,
+                    survivor=preview.survivor,
+                    duplicate=preview.duplicate,
+                    reason=data["reason"],
+                )
+                moved = sum(len(ids) for ids in summary["moved"].values())
+                messages.success(
+                    request,
+                    f"MRN {preview.duplicate.mrn} merged into MRN {preview.survivor.mrn}; "
+                    f"{moved} record{'s' if moved != 1 else ''} moved.",
+                )
+                return redirect("patients:detail", pk=preview.survivor.pk)
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except MedofficeError as exc:
+            _form_errors(form, exc)
+    suspects = [] if form.is_bound else selectors.suspected_duplicates(limit=30)
+    return render(
+        request,
+        "patients/merge.html",
+        {
+            "form": form,
+            "preview": preview,
+            "suspects": suspects,
+            "merge_url": reverse("patients:merge"),
+        },
+    )
