@@ -138,19 +138,22 @@ def role_codes_of(user: User) -> list[str]:
     return sorted(user.roles.values_list("code", flat=True))
 
 
-def is_locked_out(user: User) -> bool:
-    """Whether too many failed sign-ins have locked the account (django-axes)."""
+def _lockouts():
+    """django-axes records of accounts locked now (enough failures within the cool-off)."""
     from axes.helpers import get_cool_off
     from axes.models import AccessAttempt
     from django.conf import settings
 
-    attempts = AccessAttempt.objects.filter(
-        username=user.get_username(), failures_since_start__gte=settings.AXES_FAILURE_LIMIT
-    )
+    attempts = AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT)
     cool_off = get_cool_off()
     if cool_off is not None:
         attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
-    return attempts.exists()
+    return attempts
+
+
+def is_locked_out(user: User) -> bool:
+    """Whether too many failed sign-ins have locked the account (django-axes)."""
+    return _lockouts().filter(username=user.get_username()).exists()
 
 
 def module_states() -> list[tuple[Module, bool]]:
@@ -168,3 +171,16 @@ def authority_table() -> tuple[list[Role], dict]:
         for code, kind, amount in AuthorityLimit.objects.values_list("role__code", "kind", "amount")
     }
     return roles, limits
+
+
+def failed_sign_ins_since(since: datetime) -> int:
+    from medoffice.core.models import AuditAction
+
+    return AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED, at__gte=since).count()
+
+
+def staff_summary() -> dict:
+    """Active accounts, and how many are locked out now (one query each)."""
+    active = User.objects.filter(is_active=True)
+    locked = active.filter(username__in=_lockouts().values("username")).count()
+    return {"active": active.count(), "locked": locked}

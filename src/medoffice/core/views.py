@@ -95,6 +95,12 @@ def _audit_filters(request: HttpRequest) -> dict:
     }
 
 
+def _without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 @login_required
 @permission_required(Perm.VIEW_AUDIT)
 def audit_search(request: HttpRequest) -> HttpResponse:
@@ -104,7 +110,7 @@ def audit_search(request: HttpRequest) -> HttpResponse:
         request,
         "core/audit.html",
         {"page": page, "filters": request.GET, "actions": AuditAction.choices,
-         "can_export": has_perm(request.user, Perm.EXPORT_AUDIT), "query": request.GET.urlencode()},
+         "can_export": has_perm(request.user, Perm.EXPORT_AUDIT), "query": _without_page(request)},
     )  # fmt: skip
 
 

@@ -1,9 +1,24 @@
-"""Dashboard tiles: each module registers the tiles it fills; the dashboard only lays them out."""
+"""Dashboard tiles: each module registers the tiles it fills; the dashboard only lays them out.
+
+A module registers a TileProvider once (in its AppConfig.ready); the provider's `build`
+returns the tiles for one user. The dashboard shows a provider's tiles only while its
+module is on and the user holds one of its permissions, grouped by section.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+# The office manager's day, in the order the dashboard shows it.
+SECTIONS = (
+    ("today", "Today"),
+    ("money", "Money"),
+    ("claims", "Claims"),
+    ("people", "People"),
+    ("risk", "Risk"),
+    ("", "At a glance"),
+)
 
 
 @dataclass(frozen=True)
@@ -13,6 +28,7 @@ class Tile:
     detail: str = ""
     url: str = ""
     tone: str = ""  # "", "good", "warn", "bad"
+    section: str = ""  # one of SECTIONS' codes; "" lands in "At a glance"
 
 
 @dataclass(frozen=True)

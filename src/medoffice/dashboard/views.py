@@ -1,12 +1,18 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
+from medoffice.core.access import has_perm
 from medoffice.core.permissions import Perm
-from medoffice.core.views import permission_required
-from medoffice.dashboard.selectors import tiles_for
+from medoffice.core.selectors import navigation_for
+from medoffice.dashboard.selectors import sections_for
 
 
 @login_required
-@permission_required(Perm.VIEW_DASHBOARD)
 def home(request):
-    return render(request, "dashboard/home.html", {"tiles": tiles_for(request.user)})
+    """The office manager's home. Someone without the dashboard goes to their first module."""
+    if not has_perm(request.user, Perm.VIEW_DASHBOARD):
+        first = next((m for m in navigation_for(request.user) if m.code != "dashboard"), None)
+        if first is not None:
+            return redirect(first.nav_url)
+        return redirect("core:approvals")
+    return render(request, "dashboard/home.html", {"sections": sections_for(request.user)})
