@@ -196,6 +196,10 @@ class ReminderRun:
 
 def send_due_reminders(*, now: datetime | None = None, limit: int = 500) -> ReminderRun:
     """Send every reminder due now and retry failed ones; safe to run on several workers at once."""
+    from medoffice.core.modules import is_enabled
+
+    if not is_enabled("scheduling"):  # the practice switched the module off: nothing goes out
+        return ReminderRun()
     now = now or timezone.now()
     run = ReminderRun(abandoned=_abandon_stale_claims(now=now))
     outbox = _Outbox()
@@ -327,6 +331,8 @@ class _Outbox:
     def __init__(self) -> None:
         self._mail = None
         self._sms = None
+        self.practice = practice_or_none()
+        self.tz = zoneinfo.ZoneInfo(practice_time_zone())
 
     def mail(self):
         if self._mail is None:
@@ -350,7 +356,7 @@ class _Outbox:
         self.drop_mail()
 
 
-def _message_context(reminder: Reminder) -> dict:
+def _message_context(reminder: Reminder, outbox: _Outbox) -> dict:
     appointment = (
         Appointment.objects.select_related("patient", "provider", "location")
         .only(
@@ -372,8 +378,7 @@ def _message_context(reminder: Reminder) -> dict:
         )
         .get(pk=reminder.appointment_id)
     )
-    practice = practice_or_none()
-    tz = zoneinfo.ZoneInfo(practice_time_zone())
+    practice, tz = outbox.practice, outbox.tz
     patient = appointment.patient
     return {
         "first_name": patient.preferred_name or patient.first_name,
@@ -387,7 +392,7 @@ def _message_context(reminder: Reminder) -> dict:
 
 
 def _send(reminder: Reminder, outbox: _Outbox) -> str:
-    context = _message_context(reminder)
+    context = _message_context(reminder, outbox)
     with timezone.override(context["start"].tzinfo):
         return _send_rendered(reminder, outbox, context)
 

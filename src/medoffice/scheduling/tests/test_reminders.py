@@ -218,6 +218,17 @@ def test_no_reminders_for_cancelled_unreachable_or_unconsenting(practice, remind
 
 
 @pytest.mark.django_db
+def test_nothing_goes_out_while_the_scheduling_module_is_off(practice, reminder_settings, smtp):
+    from medoffice.core.models import ModuleSwitch
+
+    ModuleSwitch.objects.create(module="scheduling", enabled=False)
+    rf.appointment(start=hours_ahead(10))
+    assert reminders.send_due_reminders().sent == 0
+    assert smtp.messages == []
+    assert not Reminder.objects.exists()
+
+
+@pytest.mark.django_db
 def test_sms_is_off_without_a_backend(practice, reminder_settings, smtp):
     reminder_settings.MEDOFFICE_SMS_BACKEND = ""
     appointment = rf.appointment(start=hours_ahead(10))
@@ -605,3 +616,22 @@ def test_reminders_page_permissions(client, client_for, reminder_settings, smtp)
     page = client_for("front_desk").get(url + "?status=failed")
     assert page.status_code == 200
     assert b"Mailbox temporarily unavailable" in page.content
+
+
+# --- Through the background worker ----------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_runs_the_scheduled_reminder_job(practice, reminder_settings, smtp):
+    from medoffice.core.jobs import WorkerOptions, run_worker
+
+    reminder_settings.MEDOFFICE_SMS_BACKEND = ""
+    assert reminder_settings.MEDOFFICE_SCHEDULE["medoffice.scheduling.tasks.send_due_reminders"] <= 600
+    appointment = rf.appointment(start=hours_ahead(3))
+
+    run_worker(WorkerOptions(batch=True))
+    tasks.send_due_reminders.enqueue()  # an extra run, as a second worker would add
+    run_worker(WorkerOptions(batch=True))
+
+    assert len(smtp.to(appointment.patient.email)) == 1
+    assert Reminder.objects.get(appointment=appointment).status == ReminderStatus.SENT
