@@ -748,9 +748,9 @@ def waitlist_add(
         notes=notes.strip(),
         created_by=added_by,
     )
-    full_clean_or_raise(entry, exclude=["created_by"])
-    if latest_date < earliest_date:
+    if earliest_date and latest_date and latest_date < earliest_date:
         raise InvalidInput("The last date must be on or after the first.", field="latest_date")
+    full_clean_or_raise(entry, exclude=["created_by"])
     entry.save()
     return entry
 
@@ -781,8 +781,9 @@ def waitlist_offer_freed_slot(
     """Offer a freed time to the first matching waiting patient (priority, then order added).
 
     Matching: waiting, date window containing the day, provider and location preferences
-    met (or empty), and the entry's appointment type bookable at that start (hours, type
-    allowed, provider offers it, fits before the next booking). Only future times are offered.
+    met (or empty), the entry's appointment type no longer than the freed time, and bookable
+    at that start (hours, type allowed there, provider offers it, a room free if needed).
+    Only future times are offered.
     """
     now = timezone.now()
     if start <= now:
@@ -803,6 +804,8 @@ def waitlist_offer_freed_slot(
         candidates = candidates.exclude(patient_id=freed_by.patient_id)
     for entry in candidates[:50]:
         length = timedelta(minutes=entry.appointment_type.duration_minutes)
+        if start + length > end:
+            continue  # longer than the freed time
         req = BookingRequest(
             entry.patient, provider, location, entry.appointment_type, start, start + length
         )
@@ -959,6 +962,8 @@ def template_save(
     _require(actor, Perm.MANAGE_SCHEDULING)
     template = template or ScheduleTemplate()
     _apply(template, fields)
+    if template.valid_to and template.valid_from and template.valid_to < template.valid_from:
+        raise InvalidInput("The last day must be on or after the first.", field="valid_to")
     full_clean_or_raise(template)
     template.save()
     return template

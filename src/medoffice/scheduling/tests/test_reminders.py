@@ -626,7 +626,9 @@ def test_the_worker_runs_the_scheduled_reminder_job(practice, reminder_settings,
     from medoffice.core.jobs import WorkerOptions, run_worker
 
     reminder_settings.MEDOFFICE_SMS_BACKEND = ""
-    assert reminder_settings.MEDOFFICE_SCHEDULE["medoffice.scheduling.tasks.send_due_reminders"] <= 600
+    assert (
+        reminder_settings.MEDOFFICE_SCHEDULE["medoffice.scheduling.tasks.send_due_reminders"] <= 600
+    )
     appointment = rf.appointment(start=hours_ahead(3))
 
     run_worker(WorkerOptions(batch=True))
