@@ -336,7 +336,9 @@ class _Outbox:
 
     def mail(self):
         if self._mail is None:
-            self._mail = get_connection(fail_silently=False)
+            # A bounded wait: a hung mail server must not hold a claim past STALE_CLAIM_MINUTES.
+            timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 30
+            self._mail = get_connection(fail_silently=False, timeout=timeout)
         return self._mail
 
     def drop_mail(self) -> None:
