@@ -1,0 +1,143 @@
+"""The `medoffice` command: dispatch, and one clear stderr line for every expected failure."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from medoffice import cli
+from medoffice.core.models import AuditChainHead, AuditEvent, Practice, User
+from medoffice.testing.ops import Installation
+
+
+def _one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0]
+    return lines[0]
+
+
+def test_unreachable_database_is_one_line(tmp_path):
+    install = Installation(data=tmp_path, database_url="postgres://postgres@127.0.0.1:9/none")
+    result = install.run("migrate", check=False)
+    assert result.returncode == 1
+    line = _one_line(result.stderr)
+    assert line.startswith("medoffice: cannot reach the PostgreSQL database none on 127.0.0.1:9")
+
+
+def test_a_taken_port_is_one_line(demo_install):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = demo_install.run("serve", "--port", str(port), check=False)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in _one_line(result.stderr)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_demo_answers_with_the_demo_practice(fresh_install):
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "medoffice.cli", "serve", "--demo", "--port", str(port)],
+        env=fresh_install.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        page = ""
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/account/login/") as response:
+                    page = response.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert "Sign in" in page
+        assert "demo practice" in page
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert "Office manager     manager" in output
+    assert "'medoffice-demo'" in output
+    assert f"http://127.0.0.1:{port}/" in output
+
+
+@pytest.mark.django_db
+def test_audit_verify_passes_then_names_a_forged_record(capsys, users):
+    assert cli.main(["audit", "verify"]) == 0
+    assert "intact" in capsys.readouterr().out
+
+    head = AuditChainHead.objects.get(pk=1)
+    AuditEvent(
+        seq=head.last_seq + 1, at=timezone.now(),
+        action="view", prev_hash=head.last_hash, hash="f" * 64,
+    ).save(force_insert=True)  # fmt: skip
+
+    assert cli.main(["audit", "verify"]) == 1
+    captured = capsys.readouterr()
+    assert re.search(rf"record #{head.last_seq + 1}: was changed", captured.out)
+    assert _one_line(captured.err) == "medoffice: the audit trail has 1 problem(s)"
+
+
+@pytest.mark.django_db
+def test_createadmin_from_a_password_file(tmp_path, capsys):
+    secret = tmp_path / "password"
+    secret.write_text("plum-orchard-lantern-42\n")
+    assert cli.main(["createadmin", "--username", "dana", "--password-file", str(secret)]) == 0
+    admin = User.objects.get(username="dana")
+    assert admin.check_password("plum-orchard-lantern-42")
+    assert list(admin.roles.values_list("code", flat=True)) == ["owner"]
+    assert admin.is_superuser
+
+    secret.write_text("short\n")
+    assert cli.main(["createadmin", "--username", "eve", "--password-file", str(secret)]) == 1
+    assert "password" in _one_line(capsys.readouterr().err)
+    assert not User.objects.filter(username="eve").exists()
+
+    assert (
+        cli.main(
+            ["createadmin", "--username", "dana", "--password-file", str(Path("/nonexistent"))]
+        )
+        == 1
+    )
+    assert "cannot read the password file" in _one_line(capsys.readouterr().err)
+
+
+@pytest.mark.django_db
+def test_demo_refuses_a_database_with_a_practice(practice, capsys):
+    assert cli.main(["demo"]) == 1
+    line = _one_line(capsys.readouterr().err)
+    assert "already has a practice" in line
+    assert Practice.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_reset_refuses_a_real_practice(practice, capsys):
+    assert not practice.is_demo
+    assert cli.main(["demo", "--reset"]) == 1
+    assert "only replaces a demo practice" in _one_line(capsys.readouterr().err)
+    assert Practice.objects.filter(pk=practice.pk).exists()
+
+
+@pytest.mark.django_db
+def test_other_commands_go_to_django(capsys):
+    assert cli.main(["manage", "check"]) == 0
+    assert "no issues" in capsys.readouterr().out
+    assert cli.main(["showmigrations", "core"]) == 0
+    assert "[X] 0001_initial" in capsys.readouterr().out
