@@ -4,11 +4,9 @@ Booking answers 201 with the appointment, 409 with the reason when the time is t
 422 naming the fields when the request is not valid (outside hours, closed, bad times).
 """
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from medoffice.api import requires, user_of
 from medoffice.core.exceptions import InvalidInput
@@ -160,7 +158,7 @@ def appointment_book(request, payload: AppointmentIn):
         allow_past=payload.allow_past,
         booked_by=user_of(request),
     )
-    return 201, selectors.appointment_for_user(user_of(request), appointment.pk)
+    return Status(201, selectors.appointment_for_user(user_of(request), appointment.pk))
 
 
 @appointments_router.get(
