@@ -454,7 +454,10 @@ def _link_from(message) -> str:
 
 
 @pytest.mark.django_db
-def test_the_link_in_the_email_confirms_idempotently(practice, reminder_settings, smtp, client):
+def test_the_link_in_the_email_confirms_idempotently(practice, reminder_settings, smtp):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)  # as a browser: the form's CSRF token is needed
     appointment = rf.appointment(start=hours_ahead(20))
     reminders.send_due_reminders()
     path = _link_from(smtp.to(appointment.patient.email)[0])
@@ -463,11 +466,14 @@ def test_the_link_in_the_email_confirms_idempotently(practice, reminder_settings
     assert page.status_code == 200
     assert b"Confirm, I will come" in page.content
     assert page["Referrer-Policy"] == "no-referrer"
+    csrf = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content).group(1).decode()
+    assert client.post(path, {"answer": "confirm"}).status_code == 403  # no token, no change
+    assert not AppointmentConfirmation.objects.exists()
 
-    done = client.post(path, {"answer": "confirm"})
+    done = client.post(path, {"answer": "confirm", "csrfmiddlewaretoken": csrf})
     assert done.status_code == 200
     assert b"is confirmed" in done.content
-    again = client.post(path, {"answer": "confirm"})
+    again = client.post(path, {"answer": "confirm", "csrfmiddlewaretoken": csrf})
     assert b"was already confirmed" in again.content
 
     confirmation = AppointmentConfirmation.objects.get(appointment=appointment)
