@@ -136,8 +136,15 @@ def verify_chain(batch_size: int = 2000) -> Iterator[ChainProblem]:
             expected_prev = event.hash
             last_seq = event.seq
     head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_seq and head.last_seq != last_seq:
+    head_seq = head.last_seq if head is not None else 0
+    if head_seq > last_seq:
         yield ChainProblem(
             None,
-            f"the newest record(s) after #{last_seq} were removed (the chain head is at #{head.last_seq})",
+            f"the newest record(s) after #{last_seq} were removed (the chain head is at #{head_seq})",
+        )
+    elif head_seq < last_seq:
+        yield ChainProblem(
+            None,
+            f"record(s) after #{head_seq} were added outside the audit writer "
+            f"(the chain head is at #{head_seq}, the newest record is #{last_seq})",
         )

@@ -371,11 +371,12 @@ def end_sessions_of(user: User) -> int:
     Session data is signed and encoded, so each live session is decoded here; a practice has
     as many live sessions as people signed in, which keeps this small.
     """
+    store = Session.get_session_store_class()()
     ended = []
     for key, data in Session.objects.filter(expire_date__gt=timezone.now()).values_list(
         "session_key", "session_data"
     ):
-        decoded = Session.objects.decode(data)
+        decoded = store.decode(data)
         if str(decoded.get("_auth_user_id")) == str(user.pk):
             ended.append(key)
     Session.objects.filter(session_key__in=ended).delete()

@@ -226,6 +226,20 @@ def test_verify_finds_a_record_rewritten_with_a_fresh_hash(trail):
     assert "chain broken" in problems[0].problem
 
 
+def test_verify_finds_a_well_forged_record_appended_outside_the_writer(trail):
+    """Even a record whose hash is right is found: the chain head did not move."""
+    from django.utils import timezone
+
+    forged = AuditEvent(
+        seq=trail[-1].seq + 1, at=timezone.now(), action=AuditAction.VIEW,
+        prev_hash=trail[-1].hash, actor_name="nobody",
+    )  # fmt: skip
+    forged.hash = audit.event_digest(forged)
+    forged.save(force_insert=True)
+    problems = list(audit.verify_chain())
+    assert len(problems) == 1 and "added outside the audit writer" in problems[0].problem
+
+
 # --- The admin shows it and changes nothing ----------------------------------------------------
 
 
