@@ -1,12 +1,10 @@
 """JSON API of the front desk: /api/reception/... (same permissions as the pages)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.http import HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from medoffice.api import requires, user_of
 from medoffice.core import audit
@@ -297,7 +295,7 @@ def record_payment(request, payload: PatientPaymentIn):
         visit=visit,
         location=_location(payload.location_id),
     )
-    return 201, payment
+    return Status(201, payment)
 
 
 @router.get("/payments/{payment_id}", response=PaymentOut)

@@ -16,3 +16,6 @@ class ReceptionConfig(AppConfig):
         order=30,
         api_prefixes=("reception",),
     )
+
+    def ready(self) -> None:
+        from medoffice.reception import demo, tiles  # noqa: F401  (demo step, dashboard tiles)

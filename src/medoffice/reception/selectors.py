@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from medoffice.core.models import Location
@@ -41,9 +41,9 @@ def local_today(now: datetime | None = None) -> date:
     return (now or timezone.now()).astimezone(practice_zone()).date()
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
+def day_bounds(day: date, zone: zoneinfo.ZoneInfo | None = None) -> tuple[datetime, datetime]:
     """The first instant of the day and of the next, in the practice's zone."""
-    zone = practice_zone()
+    zone = zone or practice_zone()
     start = datetime.combine(day, time.min, tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
     return start, end
@@ -62,34 +62,28 @@ def minutes_between(start: datetime | None, end: datetime | None) -> int | None:
 class FormDue:
     form_type: FormType
     last_signed_at: datetime | None
+    last_signed_on: date | None = None  # the local day of the last signature
 
     @property
     def reason(self) -> str:
         if self.last_signed_at is None:
             return "never signed"
-        return (
-            f"renewal due (last signed {self.last_signed_at.astimezone(practice_zone()):%m/%d/%Y})"
-        )
+        return f"renewal due (last signed {self.last_signed_on:%m/%d/%Y})"
 
 
 def active_form_types() -> list[FormType]:
     return list(FormType.objects.filter(is_active=True))
 
 
-def _is_due(form_type: FormType, last_signed_at: datetime | None, on: date) -> bool:
-    if last_signed_at is None:
-        return True
-    if form_type.renew_every_days is None:
-        return False
-    signed_day = last_signed_at.astimezone(practice_zone()).date()
-    return signed_day + timedelta(days=form_type.renew_every_days) <= on
-
-
 def forms_due_for(
-    patient_ids: Iterable[int], on: date, form_types: list[FormType] | None = None
+    patient_ids: Iterable[int],
+    on: date,
+    form_types: list[FormType] | None = None,
+    zone: zoneinfo.ZoneInfo | None = None,
 ) -> dict[int, list[FormDue]]:
     """For each patient, the forms never signed or due again on `on` (two queries at most)."""
     ids = list(set(patient_ids))
+    zone = zone or practice_zone()
     form_types = active_form_types() if form_types is None else form_types
     latest: dict[tuple[int, int], datetime] = {
         (row["patient_id"], row["form_type_id"]): row["last"]
@@ -101,8 +95,13 @@ def forms_due_for(
     for pid in ids:
         for form_type in form_types:
             last = latest.get((pid, form_type.pk))
-            if _is_due(form_type, last, on):
-                due[pid].append(FormDue(form_type, last))
+            if last is None:
+                due[pid].append(FormDue(form_type, None))
+                continue
+            signed_on = last.astimezone(zone).date()
+            renew = form_type.renew_every_days
+            if renew is not None and signed_on + timedelta(days=renew) <= on:
+                due[pid].append(FormDue(form_type, last, signed_on))
     return due
 
 
@@ -316,16 +315,22 @@ def rooms_in_use(location: Location | None) -> set[int]:
     return set(visits.values_list("room_id", flat=True))
 
 
-def front_desk_counts(day: date | None = None, now: datetime | None = None) -> dict[str, int]:
-    """Patients waiting now (arrived or roomed, not yet seen) and visits checked in today."""
+def front_desk_counts(day: date | None = None, now: datetime | None = None) -> dict:
+    """Patients waiting now (arrived or roomed, not yet with the provider), visits checked in
+    today, and the longest current wait in minutes (one query)."""
     now = now or timezone.now()
     day = day or local_today(now)
     start, end = day_bounds(day)
     todays = Visit.objects.filter(arrived_at__gte=start, arrived_at__lt=end)
-    return todays.aggregate(
+    counts = todays.aggregate(
         waiting=Count("pk", filter=Q(stage__in=(Stage.ARRIVED, Stage.ROOMED))),
         checked_in=Count("pk"),
+        oldest_arrived=Min("arrived_at", filter=Q(stage=Stage.ARRIVED)),
+        oldest_roomed=Min("roomed_at", filter=Q(stage=Stage.ROOMED)),
     )
+    oldest = [t for t in (counts.pop("oldest_arrived"), counts.pop("oldest_roomed")) if t]
+    counts["longest_wait"] = minutes_between(min(oldest), now) if oldest else None
+    return counts
 
 
 # --- Chart preparation --------------------------------------------------------------------
@@ -387,7 +392,8 @@ def chart_prep(
     from medoffice.scheduling.models import Appointment
 
     now = now or timezone.now()
-    start, end = day_bounds(day)
+    zone = practice_zone()
+    start, end = day_bounds(day, zone)
     appointments = (
         Appointment.objects.filter(start__gte=start, start__lt=end, status="booked")
         .select_related("patient", "provider", "appointment_type", "location")
@@ -416,7 +422,7 @@ def chart_prep(
     for coverage in coverages:
         coverages_by_patient[coverage.patient_id].append(coverage)
 
-    due = forms_due_for(patient_ids, day)
+    due = forms_due_for(patient_ids, day, zone=zone)
     balances = balances_for(patient_ids)
 
     authorizations: set[tuple[int, str]] = {
@@ -463,7 +469,7 @@ def chart_prep(
                     PrepItem(
                         "eligibility",
                         f"{label}: eligibility last verified "
-                        f"{coverage.last_checked_at.astimezone(practice_zone()):%m/%d/%Y}",
+                        f"{coverage.last_checked_at.astimezone(zone):%m/%d/%Y}",
                     )
                 )
             elif coverage.last_status == "inactive":

@@ -27,7 +27,12 @@ from medoffice.reception.models import (
     Stage,
     Visit,
 )
-from medoffice.reception.payments import PaymentInput, clean_payment, next_receipt_number
+from medoffice.reception.payments import (
+    PaymentInput,
+    clean_payment,
+    looks_like_card_number,
+    next_receipt_number,
+)
 from medoffice.reception.selectors import local_today, practice_zone
 
 ELIGIBILITY_STATUSES = ("active", "inactive", "unknown")
@@ -251,6 +256,8 @@ def check_in(
                 errors[f"copay.{name}"] = messages
     if len(notes) > 300:
         errors["notes"] = ["Keep the note to 300 characters."]
+    elif looks_like_card_number(notes):
+        errors["notes"] = ["Never record a card number in the note."]
     if errors:
         raise InvalidInput(f"Check-in not saved: check {', '.join(errors)}.", errors=errors)
 

@@ -25,7 +25,16 @@ from medoffice.core.views import permission_required
 from medoffice.reception import selectors, services
 from medoffice.reception.documents import receipt_pdf
 from medoffice.reception.models import PaymentMethod, Stage
-from medoffice.reception.payments import PaymentInput
+from medoffice.reception.payments import PaymentInput, looks_like_card_number
+
+
+def _redisplayed(post, *names: str) -> dict:
+    """The posted form to show again, without anything that looks like a card number."""
+    data = post.copy()
+    for name in names:
+        if looks_like_card_number(data.get(name, "")):
+            data[name] = ""
+    return data
 
 
 def _day(value: str | None, default: date) -> date:
@@ -236,7 +245,9 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
                 + "?"
                 + urlencode({"location": appointment.location_id})
             )
-    post = request.POST if request.method == "POST" else {}
+    post = (
+        _redisplayed(request.POST, "copay_reference", "notes") if request.method == "POST" else {}
+    )
     rows = [
         {
             "coverage": c,
@@ -363,7 +374,9 @@ def payment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             "location": _location(request),
             "errors": errors,
             "summary": summary,
-            "post": request.POST if request.method == "POST" else {},
+            "post": _redisplayed(request.POST, "reference", "note")
+            if request.method == "POST"
+            else {},
         },
     )
 

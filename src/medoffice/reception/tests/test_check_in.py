@@ -93,6 +93,7 @@ def test_check_in_without_copay_or_forms(desk_day, users):
         ({"copay": PaymentInput("25.00", "iou")}, "copay.method"),
         ({"forms_signed": [999999]}, "forms_signed"),
         ({"notes": "x" * 301}, "notes"),
+        ({"notes": "card 4111111111111111"}, "notes"),
     ],
 )
 def test_invalid_input_writes_nothing(desk_day, users, overrides, field):

@@ -1,0 +1,289 @@
+"""The front desk's part of the demo practice: forms, signatures, copays and today's board.
+
+Runs after scheduling's step: past completed appointments get a visit that went all the way
+through the office and, most of them, a copay with its receipt; today's appointments are
+spread over the flow board as if the morning were under way.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from medoffice.reception.models import (
+    FormType,
+    Payment,
+    PaymentMethod,
+    ReceiptSequence,
+    SignedForm,
+    Stage,
+    Visit,
+)
+from medoffice.reception.selectors import practice_zone
+
+FORM_TYPES = (
+    # name, description, renew every (days), order
+    ("Notice of privacy practices", "Acknowledgment of the HIPAA privacy notice", 365, 1),
+    (
+        "Financial policy",
+        "Payment at time of service, no-show fees, assignment of benefits",
+        None,
+        2,
+    ),
+    ("Consent to treat", "General consent for care", None, 3),
+    ("Text and email reminders", "Consent to reminders by text message and email", 730, 4),
+)
+BATCH = 2000
+
+
+def _form_types() -> list[FormType]:
+    return [
+        FormType.objects.get_or_create(
+            name=name,
+            defaults={"description": description, "renew_every_days": renew, "order": order},
+        )[0]
+        for name, description, renew, order in FORM_TYPES
+    ]
+
+
+def _signed_forms(ctx, form_types: list[FormType], desk_users) -> None:
+    """Most patients signed everything at some point; some privacy notices are past renewal."""
+    from medoffice.patients.models import Patient
+
+    rng = ctx.rng
+    now = timezone.now()
+    rows = []
+    for patient_id in Patient.objects.filter(is_active=True).values_list("pk", flat=True):
+        if rng.random() < 0.12:  # new patients: nothing signed yet
+            continue
+        first = now - timedelta(days=rng.randint(30, 1500), minutes=rng.randint(0, 600))
+        for form_type in form_types:
+            if rng.random() < 0.08:
+                continue
+            rows.append(
+                SignedForm(
+                    patient_id=patient_id,
+                    form_type=form_type,
+                    signed_at=first,
+                    recorded_by=rng.choice(desk_users),
+                )
+            )
+            renew = form_type.renew_every_days
+            if renew and rng.random() < 0.7:
+                # Renewed since: some on time, some now lapsed again.
+                days = rng.randint(1, min(renew + 60, max((now - first).days - 1, 1)))
+                rows.append(
+                    SignedForm(
+                        patient_id=patient_id,
+                        form_type=form_type,
+                        signed_at=now - timedelta(days=days, minutes=rng.randint(0, 600)),
+                        recorded_by=rng.choice(desk_users),
+                    )
+                )
+    SignedForm.objects.bulk_create(rows, batch_size=BATCH)
+
+
+def _primary_copays(patient_ids) -> dict[int, Decimal]:
+    from medoffice.patients.models import Coverage
+
+    copays: dict[int, Decimal] = {}
+    rows = (
+        Coverage.objects.filter(patient_id__in=patient_ids, is_active=True, priority=1)
+        .order_by("patient_id", "-effective_date")
+        .values_list("patient_id", "copay")
+    )
+    for patient_id, copay in rows:
+        copays.setdefault(patient_id, copay)
+    return copays
+
+
+def _past_visits(ctx, desk_users) -> None:
+    """Completed appointments: a visit through every stage, and a copay for most of them."""
+    from medoffice.scheduling.models import Appointment
+
+    rng = ctx.rng
+    zone = practice_zone()
+    completed = list(
+        Appointment.objects.filter(status="completed", start__lt=timezone.now())
+        .exclude(visit__isnull=False)
+        .order_by("start", "pk")
+        .values("pk", "patient_id", "start", "location_id")
+    )
+    copays = _primary_copays({row["patient_id"] for row in completed})
+    visits, payments = [], []
+    for row in completed:
+        arrived = row["start"] - timedelta(minutes=rng.randint(-10, 20))
+        roomed = arrived + timedelta(minutes=rng.randint(2, 25))
+        with_provider = roomed + timedelta(minutes=rng.randint(2, 20))
+        out = with_provider + timedelta(minutes=rng.randint(8, 35))
+        visit = Visit(
+            appointment_id=row["pk"],
+            patient_id=row["patient_id"],
+            stage=Stage.CHECKED_OUT,
+            arrived_at=arrived,
+            roomed_at=roomed,
+            with_provider_at=with_provider,
+            checked_out_at=out,
+            demographics_confirmed=True,
+            coverage_confirmed=row["patient_id"] in copays,
+        )
+        visits.append(visit)
+        copay = copays.get(row["patient_id"], Decimal("0"))
+        if copay <= 0:
+            # Self-pay: a deposit toward the visit, sometimes.
+            copay = Decimal(rng.choice(("40.00", "60.00", "75.00"))) if rng.random() < 0.5 else 0
+        if copay and rng.random() < 0.85:
+            method = rng.choices(
+                (PaymentMethod.CARD, PaymentMethod.CASH, PaymentMethod.CHECK), (70, 20, 10)
+            )[0]
+            reference = ""
+            if method == PaymentMethod.CARD:
+                reference = "".join(rng.choice("0123456789ABCDEF") for _ in range(6))
+            elif method == PaymentMethod.CHECK:
+                reference = str(rng.randint(1001, 9999))
+            payments.append(
+                (
+                    visit,
+                    Payment(
+                        patient_id=row["patient_id"],
+                        amount=copay,
+                        method=method,
+                        reference=reference,
+                        received_at=arrived + timedelta(minutes=1),
+                        received_by=rng.choice(desk_users),
+                        location_id=row["location_id"],
+                    ),
+                )
+            )
+    Visit.objects.bulk_create(visits, batch_size=BATCH)
+    _number_and_save(payments, zone)
+
+
+def _number_and_save(payments: list[tuple[Visit, Payment]], zone) -> None:
+    """Receipt numbers in the order the money came in, year by year, then the counters."""
+    payments.sort(key=lambda pair: pair[1].received_at)
+    last: dict[int, int] = defaultdict(int)
+    for row in ReceiptSequence.objects.all():
+        last[row.year] = row.last_number
+    for visit, payment in payments:
+        year = payment.received_at.astimezone(zone).year
+        last[year] += 1
+        payment.receipt_number = f"{year}-{last[year]:06d}"
+        payment.visit_id = visit.pk
+    Payment.objects.bulk_create([payment for _, payment in payments], batch_size=BATCH)
+    for year, number in last.items():
+        ReceiptSequence.objects.update_or_create(year=year, defaults={"last_number": number})
+
+
+def _todays_board(ctx, desk_users) -> None:
+    """Today's booked appointments spread over the board: the earliest done, some in rooms,
+    some waiting, the rest still to come."""
+    from medoffice.scheduling.models import Appointment, Room
+
+    rng = ctx.rng
+    zone = practice_zone()
+    now = timezone.now()
+    day_start = datetime.combine(ctx.today, datetime.min.time(), tzinfo=zone)
+    todays = list(
+        Appointment.objects.filter(
+            start__gte=day_start, start__lt=day_start + timedelta(days=1), status="booked"
+        )
+        .exclude(visit__isnull=False)
+        .order_by("start", "pk")
+    )
+    if not todays:
+        return
+    rooms_by_location: dict[int, list[Room]] = defaultdict(list)
+    for room in Room.objects.filter(is_active=True, kind="room").order_by("name"):
+        rooms_by_location[room.location_id].append(room)
+    copays = _primary_copays({a.patient_id for a in todays})
+    # About half of the day has happened: the first third left, then some with a provider,
+    # some roomed, some waiting; the rest are still scheduled.
+    n = len(todays)
+    plan = (
+        [Stage.CHECKED_OUT] * (n // 3)
+        + [Stage.WITH_PROVIDER] * max(1, n // 12)
+        + [Stage.ROOMED] * max(1, n // 12)
+        + [Stage.ARRIVED] * max(1, n // 10)
+    )
+    used_rooms: set[int] = set()
+    payments = []
+    for index, (appointment, stage) in enumerate(zip(todays, plan, strict=False)):
+        rooms = [r for r in rooms_by_location[appointment.location_id] if r.pk not in used_rooms]
+        if stage in (Stage.ROOMED, Stage.WITH_PROVIDER) and not rooms:
+            stage = Stage.ARRIVED
+        if stage == Stage.CHECKED_OUT:
+            back = timedelta(minutes=60 + 25 * (len(plan) - index))
+            arrived = now - back
+            times = [arrived + timedelta(minutes=m) for m in (0, 12, 25, 45)]
+        else:
+            waits = {
+                Stage.ARRIVED: (rng.randint(2, 25),),
+                Stage.ROOMED: (rng.randint(12, 30), rng.randint(2, 20)),
+                Stage.WITH_PROVIDER: (rng.randint(25, 45), rng.randint(8, 15), rng.randint(3, 20)),
+            }[stage]
+            arrived = now - timedelta(minutes=sum(waits))
+            times, moment = [arrived], arrived
+            for wait in waits[:-1]:
+                moment += timedelta(minutes=wait)
+                times.append(moment)
+        visit = Visit(
+            appointment=appointment,
+            patient_id=appointment.patient_id,
+            stage=stage,
+            demographics_confirmed=True,
+            coverage_confirmed=appointment.patient_id in copays,
+            checked_in_by=rng.choice(desk_users),
+        )
+        for field, moment in zip(
+            ("arrived_at", "roomed_at", "with_provider_at", "checked_out_at"), times, strict=False
+        ):
+            setattr(visit, field, moment)
+        if stage in (Stage.ROOMED, Stage.WITH_PROVIDER):
+            visit.room = rooms[0]
+            used_rooms.add(rooms[0].pk)
+        visit.save()
+        appointment.status = "completed" if stage == Stage.CHECKED_OUT else "checked_in"
+        appointment.checked_in_at = arrived
+        if stage == Stage.CHECKED_OUT:
+            appointment.completed_at = visit.checked_out_at
+        appointment.save(update_fields=["status", "checked_in_at", "completed_at", "updated_at"])
+        copay = copays.get(appointment.patient_id)
+        if copay and rng.random() < 0.9:
+            payments.append(
+                (
+                    visit,
+                    Payment(
+                        patient_id=appointment.patient_id,
+                        amount=copay,
+                        method=PaymentMethod.CARD,
+                        reference="".join(rng.choice("0123456789ABCDEF") for _ in range(6)),
+                        received_at=arrived + timedelta(minutes=1),
+                        received_by=visit.checked_in_by,
+                        location_id=appointment.location_id,
+                    ),
+                )
+            )
+    _number_and_save(payments, zone)
+
+
+def make_front_desk(ctx) -> None:
+    desk_users = ctx.users.get("front_desk") or [ctx.user("manager")]
+    form_types = _form_types()
+    _signed_forms(ctx, form_types, desk_users)
+    _past_visits(ctx, desk_users)
+    _todays_board(ctx, desk_users)
+
+
+def _register() -> None:
+    try:
+        from medoffice.core.demo import register_demo_step
+    except ImportError:  # pragma: no cover (older foundation without the demo registry)
+        return
+    register_demo_step("reception", make_front_desk, order=30)
+
+
+_register()
