@@ -1,0 +1,28 @@
+// Scheduling pages: keyboard shortcuts for the calendar, and appointment-type colours.
+(function () {
+  "use strict";
+
+  function typing(target) {
+    return target && (target.isContentEditable || /^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(target.tagName));
+  }
+
+  // p / n / t: previous, next, today on the calendars (links carry data-key).
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    const link = document.querySelector('[data-calendar] a[data-key="' + event.key + '"]');
+    if (link) {
+      event.preventDefault();
+      link.click();
+    }
+  });
+
+  // Colour swatches from data-color (inline style attributes are not allowed by the CSP).
+  function paint(root) {
+    root.querySelectorAll(".swatch[data-color]").forEach(function (swatch) {
+      if (/^#[0-9a-fA-F]{6}$/.test(swatch.dataset.color)) swatch.style.backgroundColor = swatch.dataset.color;
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { paint(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { paint(event.target); });
+})();
