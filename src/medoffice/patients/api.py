@@ -1,11 +1,9 @@
 """JSON API: /api/patients, /api/coverages, /api/payers (same permissions as the pages)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from decimal import Decimal
 
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from medoffice.api import requires, user_of
 from medoffice.core.permissions import Perm
@@ -269,23 +267,26 @@ def patient_create(request, payload: PatientIn):
             actor=user_of(request), confirm_not_duplicate=payload.confirm_not_duplicate, **fields
         )
     except PossibleDuplicate as exc:
-        return 409, {
-            "detail": exc.message,
-            "code": exc.code,
-            "candidates": [
-                {"patient": c.patient, "reasons": list(c.reasons)} for c in exc.candidates
-            ],
-        }
-    return 201, patient
+        return Status(
+            409,
+            {
+                "detail": exc.message,
+                "code": exc.code,
+                "candidates": [
+                    {"patient": c.patient, "reasons": list(c.reasons)} for c in exc.candidates
+                ],
+            },
+        )
+    return Status(201, patient)
 
 
-@patients_router.get("/{patient_id}", response=PatientOut, summary="Read a patient (audited)")
+@patients_router.get("/{int:patient_id}", response=PatientOut, summary="Read a patient (audited)")
 @requires(Perm.VIEW_PATIENTS)
 def patient_read(request, patient_id: int):
     return selectors.patient_for_user(user_of(request), patient_id)
 
 
-@patients_router.patch("/{patient_id}", response=PatientOut, summary="Change a patient")
+@patients_router.patch("/{int:patient_id}", response=PatientOut, summary="Change a patient")
 @requires(Perm.EDIT_PATIENTS)
 def patient_update(request, patient_id: int, payload: PatientPatch):
     patient = selectors.patient_for_user(user_of(request), patient_id)
@@ -334,16 +335,16 @@ def coverage_create(request, payload: CoverageIn):
     coverage = services.coverage_add(
         actor=user, patient=patient, replace_existing=payload.replace_existing, **fields
     )
-    return 201, coverage
+    return Status(201, coverage)
 
 
-@coverages_router.get("/{coverage_id}", response=CoverageOut, summary="Read a coverage")
+@coverages_router.get("/{int:coverage_id}", response=CoverageOut, summary="Read a coverage")
 @requires(Perm.VIEW_PATIENTS)
 def coverage_read(request, coverage_id: int):
     return _coverage_for(user_of(request), coverage_id)
 
 
-@coverages_router.patch("/{coverage_id}", response=CoverageOut, summary="Change a coverage")
+@coverages_router.patch("/{int:coverage_id}", response=CoverageOut, summary="Change a coverage")
 @requires(Perm.EDIT_PATIENTS)
 def coverage_update(request, coverage_id: int, payload: CoveragePatch):
     user = user_of(request)
@@ -352,7 +353,7 @@ def coverage_update(request, coverage_id: int, payload: CoveragePatch):
     return services.coverage_update(actor=user, coverage=coverage, **fields)
 
 
-@coverages_router.post("/{coverage_id}/end", response=CoverageOut, summary="End a coverage")
+@coverages_router.post("/{int:coverage_id}/end", response=CoverageOut, summary="End a coverage")
 @requires(Perm.EDIT_PATIENTS)
 def coverage_end(request, coverage_id: int, payload: CoverageEndIn):
     user = user_of(request)
@@ -361,7 +362,7 @@ def coverage_end(request, coverage_id: int, payload: CoverageEndIn):
 
 
 @coverages_router.post(
-    "/{coverage_id}/eligibility",
+    "/{int:coverage_id}/eligibility",
     response={201: EligibilityOut},
     summary="Record a manual eligibility check",
 )
@@ -372,7 +373,7 @@ def coverage_eligibility(request, coverage_id: int, payload: EligibilityIn):
     check = services.eligibility_record(
         coverage=coverage, checked_by=user, **payload.model_dump(exclude_unset=True)
     )
-    return 201, check
+    return Status(201, check)
 
 
 # --- Payers ------------------------------------------------------------------------------------
@@ -384,7 +385,7 @@ def payer_list(request, q: str = "", active_only: bool = False):
     return list(selectors.payers(active_only=active_only, query=q))
 
 
-@payers_router.get("/{payer_id}", response=PayerOut, summary="Read a payer")
+@payers_router.get("/{int:payer_id}", response=PayerOut, summary="Read a payer")
 @requires(Perm.VIEW_PATIENTS, Perm.MANAGE_PAYERS)
 def payer_read(request, payer_id: int):
     return _payer(payer_id)
@@ -393,10 +394,10 @@ def payer_read(request, payer_id: int):
 @payers_router.post("", response={201: PayerOut}, summary="Add a payer")
 @requires(Perm.MANAGE_PAYERS)
 def payer_create(request, payload: PayerIn):
-    return 201, services.payer_save(actor=user_of(request), **_fields(payload))
+    return Status(201, services.payer_save(actor=user_of(request), **_fields(payload)))
 
 
-@payers_router.patch("/{payer_id}", response=PayerOut, summary="Change a payer")
+@payers_router.patch("/{int:payer_id}", response=PayerOut, summary="Change a payer")
 @requires(Perm.MANAGE_PAYERS)
 def payer_update(request, payer_id: int, payload: PayerPatch):
     return services.payer_save(actor=user_of(request), payer=_payer(payer_id), **_fields(payload))

@@ -112,6 +112,9 @@ def plan_search(text: str) -> SearchPlan:
         # "jo smith" (first last) or "smith jo" (last first)
         plan.names.append(("".join(keys[1:]), keys[0]))
         plan.names.append((keys[0], "".join(keys[1:])))
+        if len(keys) >= 3:  # "de la cruz" or "ana maria de la cruz"
+            plan.names.append(("".join(keys), ""))
+            plan.names.append(("".join(keys[:-1]), keys[-1]))
     return plan
 
 

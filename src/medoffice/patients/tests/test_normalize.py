@@ -7,13 +7,22 @@ from medoffice.patients import matching, normalize
 
 @pytest.mark.parametrize(
     "raw",
-    ["(312) 555-0142", "312-555-0142", "312.555.0142", "+1 312 555 0142", "1 (312) 555 0142", "3125550142"],
+    [
+        "(312) 555-0142",
+        "312-555-0142",
+        "312.555.0142",
+        "+1 312 555 0142",
+        "1 (312) 555 0142",
+        "3125550142",
+    ],
 )
 def test_us_phone_in_any_format_is_normalised_to_e164(raw):
     assert normalize.phone_e164(raw) == "+13125550142"
 
 
-@pytest.mark.parametrize("raw", ["555-0142", "123", "(012) 555-0142", "not a phone", "+1 999 555 0142"])
+@pytest.mark.parametrize(
+    "raw", ["555-0142", "123", "(012) 555-0142", "not a phone", "+1 999 555 0142"]
+)
 def test_invalid_phone_is_refused_with_a_reason(raw):
     with pytest.raises(ValueError, match="phone number"):
         normalize.phone_e164(raw)
@@ -26,7 +35,8 @@ def test_international_phone_keeps_its_country():
 
 
 @pytest.mark.parametrize(
-    "text", ["03/14/1980", "3/14/1980", "1980-03-14", "03-14-1980", "03.14.1980", "03141980", "3/14/80"]
+    "text",
+    ["03/14/1980", "3/14/1980", "1980-03-14", "03-14-1980", "03.14.1980", "03141980", "3/14/80"],
 )
 def test_birth_dates_typed_several_ways(text):
     assert normalize.parse_date(text) == date(1980, 3, 14)
@@ -61,7 +71,11 @@ def test_similar_names(a, b, why):
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [(("john", "smith"), ("jane", "smith")), (("maria", "lopez"), ("mario", "perez")), (("ann", "lee"), ("bob", "kim"))],
+    [
+        (("john", "smith"), ("jane", "smith")),
+        (("maria", "lopez"), ("mario", "perez")),
+        (("ann", "lee"), ("bob", "kim")),
+    ],
 )
 def test_different_people_are_not_similar(a, b):
     assert matching.name_similarity(*a, *b) is None

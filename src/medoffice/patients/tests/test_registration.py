@@ -167,7 +167,7 @@ def test_mrns_are_unique_under_concurrent_registration(practice, users):
                         date_of_birth=date(1970, 1 + n, 1 + k), sex="F",
                     ).mrn
                 )  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 (reported below)
+        except Exception as exc:
             errors.append(exc)
         finally:
             close_old_connections()
@@ -205,7 +205,9 @@ def existing(db, users):
         ("Wiliam", "Nunez", "similar"),
     ],
 )
-def test_possible_duplicate_with_same_birth_date_stops_registration(users, existing, first, last, reason):
+def test_possible_duplicate_with_same_birth_date_stops_registration(
+    users, existing, first, last, reason
+):
     before = Patient.objects.count()
     with pytest.raises(PossibleDuplicate) as caught:
         register(users["front_desk"], first_name=first, last_name=last,
@@ -242,6 +244,8 @@ def test_confirming_not_a_duplicate_registers_and_is_audited(users, existing):
     patient = register(users["front_desk"], first_name="Bill", last_name="Nunez",
                        date_of_birth="1975-05-20", phone="", confirm_not_duplicate=True)  # fmt: skip
     assert patient.pk and patient.mrn != existing.mrn
-    event = AuditEvent.objects.filter(patient_id=str(patient.pk), changes__has_key="possible_duplicates")
+    event = AuditEvent.objects.filter(
+        patient_id=str(patient.pk), changes__has_key="possible_duplicates"
+    )
     assert event.count() == 1
     assert event.get().changes["possible_duplicates"][0]["mrn"] == existing.mrn
