@@ -9,7 +9,9 @@ from __future__ import annotations
 from functools import wraps
 
 from ninja import NinjaAPI
+from ninja.constants import NOT_SET
 from ninja.errors import AuthenticationError, ValidationError
+from ninja.utils import contribute_operation_callback
 
 from medoffice import __version__
 from medoffice.core.access import require_perm
@@ -29,8 +31,32 @@ def user_of(request):
     return request.auth if getattr(request, "auth", None) is not None else request.user
 
 
+class _Authorised:
+    """An authentication that also checks the permission, so a caller without it gets 403
+    before the input is validated (never a 422 that reveals the shape of the endpoint)."""
+
+    def __init__(self, inner, perms: tuple[str, ...]):
+        self.inner = inner
+        self.perms = perms
+
+    def __call__(self, request):
+        user = self.inner(request)
+        if user:
+            require_perm(user, *self.perms)
+        return user
+
+    def __getattr__(self, name):  # the OpenAPI schema reads the inner scheme's attributes
+        return getattr(self.inner, name)
+
+
 def requires(*perms: str):
     """Endpoint decorator: answer 403 unless the caller holds one of the permissions."""
+
+    def authorise_first(operation) -> None:
+        base = api.auth if operation.auth_param is NOT_SET else operation.auth_callbacks
+        wrapped = [_Authorised(scheme, perms) for scheme in base]
+        operation.auth_param = wrapped
+        operation._set_auth(wrapped)
 
     def decorate(view):
         @wraps(view)
@@ -38,6 +64,7 @@ def requires(*perms: str):
             require_perm(user_of(request), *perms)
             return view(request, *args, **kwargs)
 
+        contribute_operation_callback(wrapper, authorise_first)
         return wrapper
 
     return decorate

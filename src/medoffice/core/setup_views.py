@@ -71,7 +71,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def practice_edit(request: HttpRequest) -> HttpResponse:
     practice = selectors.practice_or_none()
-    form = PracticeForm(request.POST or None, instance=practice)
+    form = PracticeForm(request.POST if request.method == "POST" else None, instance=practice)
     if request.method == "POST":
         saved = _save_form(
             request, form, lambda data: services.practice_save(actor=request.user, **data)
@@ -103,7 +103,7 @@ def location_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def location_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     location = get_for_user(Location, request.user, Perm.MANAGE_PRACTICE, pk=pk) if pk else None
-    form = LocationForm(request.POST or None, instance=location)
+    form = LocationForm(request.POST if request.method == "POST" else None, instance=location)
     if request.method == "POST":
         saved = _save_form(
             request,
@@ -149,7 +149,7 @@ def provider_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def provider_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     provider = get_for_user(Provider, request.user, Perm.MANAGE_PRACTICE, pk=pk) if pk else None
-    form = ProviderForm(request.POST or None, instance=provider)
+    form = ProviderForm(request.POST if request.method == "POST" else None, instance=provider)
     if request.method == "POST":
 
         def save(data):
@@ -197,7 +197,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @permission_required(Perm.MANAGE_USERS)
 @require_http_methods(["GET", "POST"])
 def staff_create(request: HttpRequest) -> HttpResponse:
-    form = UserCreateForm(request.POST or None)
+    form = UserCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
 
         def save(data):
@@ -346,7 +346,9 @@ def authority_limits(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not can_edit:
         raise PermissionDenied("Only those who manage the practice change authority limits.")
     roles, limits = selectors.authority_table()
-    form = AuthorityLimitsForm(request.POST or None, roles=roles, limits=limits)
+    form = AuthorityLimitsForm(
+        request.POST if request.method == "POST" else None, roles=roles, limits=limits
+    )
     if request.method == "POST":
         saved = _save_form(
             request,
