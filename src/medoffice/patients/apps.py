@@ -18,6 +18,6 @@ class PatientsConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medoffice.patients import demo
+        from medoffice.patients import demo, tiles  # noqa: F401  (demo step, dashboard tiles)
 
         demo.register()

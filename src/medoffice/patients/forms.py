@@ -62,8 +62,9 @@ class PatientForm(forms.Form):
         _text_dates(self, "date_of_birth", "guarantor_date_of_birth")
         self.fields["phone"].help_text = "any format, e.g. (312) 555-0142"
         self.fields["phone"].widget.attrs.update({"type": "tel", "autocomplete": "off"})
-        self.fields["emergency_contact_phone"].widget.attrs["type"] = "tel"
-        self.fields["guarantor_phone"].widget.attrs["type"] = "tel"
+        for name in ("emergency_contact_phone", "guarantor_phone"):
+            self.fields[name].widget.attrs["type"] = "tel"
+            self.fields[name].help_text = "any format"
         self.fields["notes"].widget.attrs["rows"] = 3
         self.fields["state"].widget.attrs.update({"size": 3, "maxlength": 2})
 

@@ -408,3 +408,20 @@ def suspected_duplicates(*, limit: int = 30) -> list[tuple[Patient, Patient, str
             break
     by_pk = Patient.objects.in_bulk({pk for a, b, _ in pairs for pk in (a, b)})
     return [(by_pk[a], by_pk[b], why) for a, b, why in pairs]
+
+
+# --- Dashboard ----------------------------------------------------------------------------------
+
+
+def dashboard_counts(today: date) -> dict[str, int]:
+    """New patients in the last 30 days and coverages ending in the next 30, two COUNTs."""
+    from datetime import timedelta
+
+    from django.db.models import Count
+
+    window = timedelta(days=30)
+    new = Patient.objects.filter(created_at__date__gte=today - window, merged_into__isnull=True)
+    ending = Coverage.objects.filter(
+        is_active=True, end_date__gte=today, end_date__lte=today + window
+    ).aggregate(n=Count("pk"))["n"]
+    return {"new_patients": new.count(), "coverages_ending": ending}

@@ -5,7 +5,9 @@ from django.db import migrations
 
 def create_counter(apps, schema_editor):
     counter = apps.get_model("patients", "MrnCounter")
-    counter.objects.get_or_create(pk=1, defaults={"last_value": 0})
+    counter.objects.using(schema_editor.connection.alias).get_or_create(
+        pk=1, defaults={"last_value": 0}
+    )
 
 
 class Migration(migrations.Migration):

@@ -196,3 +196,17 @@ def test_merge_page_previews_then_merges(client_for, users):
     duplicate.refresh_from_db()
     assert duplicate.merged_into == survivor
     assert Coverage.objects.get().patient == survivor
+
+
+@pytest.mark.django_db
+def test_dashboard_tiles(client_for, patient, payer):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    pf.coverage(patient=patient, payer=payer, effective_date=date(2020, 1, 1), end_date=today)
+    page = client_for("front_desk").get(reverse("dashboard:home"))
+    assert b"Coverages ending within 30 days" in page.content
+    assert b"New patients, last 30 days" in page.content
+    assert (
+        b"Coverages ending" not in client_for("hr_payroll").get(reverse("dashboard:home")).content
+    )
