@@ -347,7 +347,7 @@ def appointment_book(
 def _locked(appointment: Appointment) -> Appointment:
     try:
         return (
-            Appointment.objects.select_for_update()
+            Appointment.objects.select_for_update(of=("self",))
             .select_related("patient", "provider", "location", "appointment_type", "room")
             .get(pk=appointment.pk)
         )
@@ -477,7 +477,7 @@ def appointment_reschedule(
     targets = [appointment]
     if scope == RescheduleScope.FOLLOWING and appointment.series_id:
         targets += list(
-            Appointment.objects.select_for_update()
+            Appointment.objects.select_for_update(of=("self",))
             .filter(
                 series_id=appointment.series_id,
                 status=AppointmentStatus.BOOKED,
@@ -829,7 +829,7 @@ def waitlist_offer_freed_slot(
 
 def _open_offer(offer: WaitlistOffer) -> WaitlistOffer:
     offer = (
-        WaitlistOffer.objects.select_for_update()
+        WaitlistOffer.objects.select_for_update(of=("self",))
         .select_related(
             "entry", "entry__patient", "entry__appointment_type", "provider", "location"
         )
