@@ -223,6 +223,9 @@ MEDOFFICE_SCHEDULE: dict[str, int] = {
     "medoffice.scheduling.tasks.send_due_reminders": 5 * 60,
 }
 
+# The address patients and calendar apps reach this deployment at (links in reminders).
+MEDOFFICE_BASE_URL = os.environ.get("MEDOFFICE_BASE_URL", "http://127.0.0.1:8000")
+
 EMAIL_BACKEND = os.environ.get(
     "MEDOFFICE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
 )
