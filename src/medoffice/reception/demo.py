@@ -72,9 +72,9 @@ def _signed_forms(ctx, form_types: list[FormType], desk_users) -> None:
                 )
             )
             renew = form_type.renew_every_days
-            if renew and rng.random() < 0.7:
+            if renew and rng.random() < 0.85:
                 # Renewed since: some on time, some now lapsed again.
-                days = rng.randint(1, min(renew + 60, max((now - first).days - 1, 1)))
+                days = rng.randint(1, min(renew + 30, max((now - first).days - 1, 1)))
                 rows.append(
                     SignedForm(
                         patient_id=patient_id,
