@@ -30,6 +30,11 @@ def _form_errors(form, exc: MedofficeError) -> None:
             form.add_error(target, message)
 
 
+def _status(form) -> int:
+    """422 when a submitted form has errors (as the API answers), 200 otherwise."""
+    return 422 if form.is_bound and form.errors else 200
+
+
 def _patient(request: HttpRequest, pk: int, *, record_view: bool = True):
     try:
         if record_view:
@@ -91,7 +96,9 @@ def register(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Registered {patient.full_name}, MRN {patient.mrn}.")
             return redirect("patients:detail", pk=patient.pk)
-    return render(request, "patients/register.html", {"form": form, "candidates": candidates})
+    status = 409 if candidates else _status(form)
+    context = {"form": form, "candidates": candidates}
+    return render(request, "patients/register.html", context, status=status)
 
 
 @login_required
@@ -111,7 +118,8 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Saved.")
             return redirect("patients:detail", pk=patient.pk)
-    return render(request, "patients/edit.html", {"form": form, "patient": patient})
+    context = {"form": form, "patient": patient}
+    return render(request, "patients/edit.html", context, status=_status(form))
 
 
 # --- The record ----------------------------------------------------------------------------
@@ -175,7 +183,8 @@ def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Coverage added.")
             return redirect("patients:detail", pk=patient.pk)
-    return render(request, "patients/coverage_form.html", {"form": form, "patient": patient})
+    context = {"form": form, "patient": patient}
+    return render(request, "patients/coverage_form.html", context, status=_status(form))
 
 
 @login_required
@@ -196,6 +205,7 @@ def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
         request,
         "patients/coverage_form.html",
         {"form": form, "patient": coverage.patient, "coverage": coverage},
+        status=_status(form),
     )
 
 
@@ -261,6 +271,7 @@ def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
             "patient": coverage.patient,
             "history": selectors.eligibility_history(coverage)[:20],
         },
+        status=_status(form),
     )
 
 
@@ -294,6 +305,7 @@ def authorization_form(
         request,
         "patients/authorization_form.html",
         {"form": form, "patient": patient, "authorization": authorization},
+        status=_status(form),
     )
 
 
@@ -322,7 +334,8 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Document stored.")
             return redirect("patients:detail", pk=patient.pk)
-    return render(request, "patients/document_form.html", {"form": form, "patient": patient})
+    context = {"form": form, "patient": patient}
+    return render(request, "patients/document_form.html", context, status=_status(form))
 
 
 @login_required
@@ -375,7 +388,8 @@ def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpRespons
         else:
             messages.success(request, "Payer saved.")
             return redirect("patients:payers")
-    return render(request, "patients/payer_form.html", {"form": form, "payer": payer})
+    context = {"form": form, "payer": payer}
+    return render(request, "patients/payer_form.html", context, status=_status(form))
 
 
 # --- Merge ------------------------------------------------------------------------------------
@@ -426,4 +440,5 @@ def merge(request: HttpRequest) -> HttpResponse:
             "suspects": suspects,
             "merge_url": reverse("patients:merge"),
         },
+        status=_status(form) if request.method == "POST" else 200,
     )

@@ -151,6 +151,6 @@ def test_upload_page_shows_the_error_on_the_file_field(users, patient, media_roo
         reverse("patients:document_upload", args=[patient.pk]),
         {"kind": "photo_id", "file": SimpleUploadedFile("id.jpg", b"GIF89a not allowed")},
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "none of them" in response.context["form"].errors["file"][0]
     assert not PatientDocument.objects.exists()

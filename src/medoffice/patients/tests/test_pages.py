@@ -79,7 +79,7 @@ def test_register_page_shows_errors_on_fields_and_writes_nothing(client_for):
     response = client_for("front_desk").post(
         reverse("patients:register"), {**FORM, "phone": "12", "date_of_birth": "31/31/1980"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     errors = response.context["form"].errors
     assert "phone" in errors and "date_of_birth" in errors
     assert b'aria-invalid="true"' in response.content
@@ -97,7 +97,7 @@ def test_register_page_warns_of_duplicates_until_confirmed(client_for, patient):
         "phone": "",
     }
     warned = client.post(reverse("patients:register"), form)
-    assert warned.status_code == 200
+    assert warned.status_code == 409
     assert b"may already be registered" in warned.content and patient.mrn.encode() in warned.content
     assert Patient.objects.count() == 1
     confirmed = client.post(reverse("patients:register"), {**form, "confirm_not_duplicate": "on"})
@@ -137,7 +137,7 @@ def test_coverage_pages_add_end_and_detail_shows_eligibility(client_for, patient
         {"payer": payer.pk, "member_id": "m-2", "priority": 1, "effective_date": "02/01/2024",
          "copay": "0", "specialist_copay": "0", "subscriber_relationship": "self"},
     )  # fmt: skip
-    assert clash.status_code == 200 and "priority" in clash.context["form"].errors
+    assert clash.status_code == 422 and "priority" in clash.context["form"].errors
     checked = client.post(
         reverse("patients:eligibility_add", args=[coverage.pk]), {"status": "active"}
     )
