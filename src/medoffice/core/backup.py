@@ -30,6 +30,7 @@ import json
 import sqlite3
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -238,7 +239,7 @@ def _open_backup(path: Path) -> tuple[zipfile.ZipFile, dict]:
     try:
         archive = zipfile.ZipFile(path)
         damaged = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise BackupInvalid(f"{path} is damaged: {exc}", field="file") from exc
     if damaged is not None:
         archive.close()

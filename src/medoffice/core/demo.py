@@ -103,9 +103,16 @@ class DemoResult:
 
 
 def load_demo(
-    *, seed: int = DEFAULT_SEED, size: str = "small", today: date | None = None
+    *,
+    seed: int = DEFAULT_SEED,
+    size: str = "small",
+    today: date | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> DemoResult:
-    """Generate the demo practice into an empty database, all steps in one transaction."""
+    """Generate the demo practice into an empty database, all steps in one transaction.
+
+    `only` names the steps to run (tests of one module: `only=("foundation", "patients")`).
+    """
     if size not in SIZES:
         raise InvalidInput(f"size: choose one of {', '.join(SIZES)}.", field="size")
     existing = Practice.objects.order_by("pk").first()
@@ -120,6 +127,8 @@ def load_demo(
     )
     with transaction.atomic(), acting_as(DEMO_ACTOR):
         for step in demo_steps():
+            if only is not None and step.name not in only:
+                continue
             ctx.rng = random.Random(f"{seed}:{step.name}")
             started = time.perf_counter()
             step.fn(ctx)

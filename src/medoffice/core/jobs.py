@@ -94,6 +94,7 @@ class WorkerOptions:
     batch: bool = False  # run what is queued (and due), then stop
     interval: float = 1.0  # seconds between looks at an empty queue
     schedule: bool = True  # also enqueue the periodic jobs
+    handle_signals: bool = True  # SIGTERM/SIGINT finish the current job, then stop
 
 
 def run_worker(options: WorkerOptions) -> None:
@@ -124,7 +125,8 @@ def _run_database_worker(backend, options: WorkerOptions) -> None:
         worker_id=get_random_string(32),
         excluded_queue_names=[],
     )
-    worker.configure_signals()
+    if options.handle_signals:
+        worker.configure_signals()
     next_schedule = 0.0
     while worker.running:
         if options.schedule and time.monotonic() >= next_schedule:

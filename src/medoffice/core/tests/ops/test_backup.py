@@ -85,7 +85,7 @@ def _rewrite(source, target, change) -> None:
         ("foreign zip", "not a medoffice backup (it has no manifest.json)"),
         ("edited rows", "data.json does not match its manifest"),
         ("bad checksum", "is damaged"),
-        ("truncated", "is damaged"),
+        ("truncated", "not a medoffice backup (not a zip file)"),
         ("newer medoffice", "made by a newer medoffice"),
     ],
 )

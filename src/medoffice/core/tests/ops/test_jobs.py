@@ -29,7 +29,8 @@ def _lapsed_grant(user):
     )  # fmt: skip
 
 
-@pytest.mark.django_db
+# The worker closes connections between jobs as a real one must: these tests commit.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_database_worker_runs_a_queued_task(users):
     _lapsed_grant(users["front_desk"])
     queued = expire_emergency_access.enqueue()
@@ -56,7 +57,7 @@ def test_periodic_job_is_enqueued_once_per_interval():
     assert DBTaskResult.objects.filter(task_path=TASK).count() == 2
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @override_settings(MEDOFFICE_SCHEDULE=EVERY_HOUR)
 def test_the_batch_worker_enqueues_due_periodic_jobs_and_runs_them():
     run_worker(WorkerOptions(batch=True, handle_signals=False))
