@@ -431,3 +431,21 @@ def test_only_reviewers_review_emergency_access(client_for, users):
     assert response.status_code == 403
     grant.refresh_from_db()
     assert grant.reviewed_at is None
+
+
+def test_superusers_pass_two_factor_too(two_factor_on, practice):
+    admin_user = factories.user(None, is_staff=True, is_superuser=True)
+    client = Client()
+    _sign_in(client, admin_user)
+    response = client.get("/django-admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("core:two_factor"))
+
+
+def test_the_admin_never_shows_the_tax_id(practice):
+    admin_user = factories.user(None, is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get(f"/django-admin/core/practice/{practice.pk}/change/")
+    assert page.status_code == 200
+    assert b"3456789" not in page.content and "••-•••6789".encode() in page.content
