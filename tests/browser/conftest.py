@@ -28,8 +28,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _empty_before_restore(django_db_setup, django_db_blocker):
+    """Empty the database once before the first browser test.
+
+    A transactional test run earlier flushes and lets Django re-create content types and
+    permissions under new ids; restoring the serialized snapshot on top of them collides.
+    """
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+
+
 @pytest.fixture(scope="session")
-def _chromium():
+def _chromium(django_db_setup):
     if not CHROMIUM.exists():
         pytest.skip(
             "browser test skipped: Chromium is not installed at /usr/bin/chromium "
@@ -43,7 +56,19 @@ def _chromium():
     # from a thread with a running loop unless told the caller is synchronous, which it is.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from django.db import connections
+
+    # Django keeps its connection objects per context, and starting Playwright gives this
+    # thread a new one: hand the new connections the snapshot that serialized rollback
+    # restores, or a browser test run after a transactional test finds the roles flushed.
+    snapshots = {
+        conn.alias: conn._test_serialized_contents
+        for conn in connections.all()
+        if hasattr(conn, "_test_serialized_contents")
+    }
     playwright = sync_playwright().start()
+    for alias, contents in snapshots.items():
+        connections[alias]._test_serialized_contents = contents
     try:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True

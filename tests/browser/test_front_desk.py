@@ -19,6 +19,8 @@ from medoffice.testing import patients_factories as pf
 from medoffice.testing import reception_factories as rf
 from medoffice.testing import scheduling_factories as sf
 
+WAIT = 15_000  # ms; the machine running the tests may be busy
+
 
 def a_daytime_zone() -> str:
     """A US time zone where it is daytime now, so "the next free time" is today whatever
@@ -63,38 +65,42 @@ def test_front_desk_books_checks_in_and_follows_the_patient(browser_page, browse
     page.get_by_role("searchbox", name="Find a patient").fill("lopez")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="Lopez, Maria").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Maria")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Maria", timeout=WAIT)
 
     # Book the next free time for her.
     page.get_by_role("navigation", name="Modules").get_by_role("link", name="Schedule").click()
     page.get_by_role("navigation", name="Schedule").get_by_role("link", name="Book").click()
     page.get_by_label("Find the patient").fill("Lopez")
     match = page.get_by_role("radio", name=re.compile(r"Lopez, Maria"))
-    expect(match).to_be_checked()
+    expect(match).to_be_checked(timeout=WAIT)
     page.get_by_label("Appointment type").select_option(label="Follow-up (20 min)")
     page.get_by_role("button", name="Find free times").click()
     first_free = page.locator("#slots input[name=slot]").first
-    expect(first_free).to_be_checked()
+    expect(first_free).to_be_checked(timeout=WAIT)
     page.get_by_role("button", name="Book", exact=True).click()
-    expect(page.get_by_text("Appointment booked.")).to_be_visible()
+    expect(page.get_by_text("Appointment booked.")).to_be_visible(timeout=WAIT)
 
     # Check her in at the front desk, with the copay.
     page.get_by_role("navigation", name="Modules").get_by_role("link", name="Front desk").click()
     scheduled = page.get_by_role("region", name=re.compile(r"^Scheduled"))
-    expect(scheduled).to_contain_text("Lopez, Maria")
+    expect(scheduled).to_contain_text("Lopez, Maria", timeout=WAIT)
     scheduled.get_by_role("link", name="Check in Maria Lopez").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Check in {patient.full_name}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Check in {patient.full_name}", timeout=WAIT
+    )
     page.get_by_label("The patient confirmed these details").check()
     page.get_by_label("The insurance card matches the coverage on file").check()
     page.get_by_label(re.compile("Eligibility today for")).select_option("active")
     page.get_by_label(re.compile("Notice of privacy practices signed today")).check()
-    expect(page.get_by_label("Amount collected ($)")).to_have_value("30.00")
+    expect(page.get_by_label("Amount collected ($)")).to_have_value("30.00", timeout=WAIT)
     page.get_by_label("Method").select_option("card")
     page.get_by_label("Check number or card authorization").fill("AUTH55")
     page.get_by_role("button", name="Check in").click()
 
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Receipt \d{4}-000001$"))
-    expect(page.get_by_test_id("receipt-amount")).to_have_text("$30.00")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"^Receipt \d{4}-000001$"), timeout=WAIT
+    )
+    expect(page.get_by_test_id("receipt-amount")).to_have_text("$30.00", timeout=WAIT)
     pdf = page.request.get(
         page.get_by_role("link", name="Print receipt (PDF)").get_attribute("href")
     )
@@ -103,17 +109,21 @@ def test_front_desk_books_checks_in_and_follows_the_patient(browser_page, browse
     # She is on the board, waiting.
     page.get_by_role("link", name="Flow board").click()
     arrived = page.get_by_role("region", name=re.compile(r"^Arrived"))
-    expect(arrived).to_contain_text("Lopez, Maria")
-    expect(arrived.get_by_test_id("since-arrival")).to_have_text(re.compile(r"^\d+ min$"))
+    expect(arrived).to_contain_text("Lopez, Maria", timeout=WAIT)
+    expect(arrived.get_by_test_id("since-arrival")).to_have_text(
+        re.compile(r"^\d+ min$"), timeout=WAIT
+    )
 
     # Room her with the keyboard: choose the room, then the button.
     arrived.get_by_label("Room").select_option(label="Exam 1")
     arrived.get_by_role("button", name="Room Maria Lopez").focus()
     page.keyboard.press("Enter")
     roomed = page.get_by_role("region", name=re.compile(r"^Roomed"))
-    expect(roomed).to_contain_text("Lopez, Maria")
-    expect(roomed).to_contain_text("Exam 1")
-    expect(page.get_by_role("status").filter(has_text="roomed in Exam 1")).to_be_visible()
+    expect(roomed).to_contain_text("Lopez, Maria", timeout=WAIT)
+    expect(roomed).to_contain_text("Exam 1", timeout=WAIT)
+    expect(page.get_by_role("status").filter(has_text="roomed in Exam 1")).to_be_visible(
+        timeout=WAIT
+    )
 
     # Someone else moves her on; the board shows it without a reload (it polls every 15 s).
     from medoffice.reception import services
