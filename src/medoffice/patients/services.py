@@ -758,7 +758,7 @@ def _content_errors(upload, content_type: str) -> str | None:
         with Image.open(upload) as image:
             image.verify()
             fmt = (image.format or "").upper()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         return "The image cannot be read; it may be damaged or not an image."
     finally:
         upload.seek(0)
