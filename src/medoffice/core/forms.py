@@ -178,7 +178,9 @@ class AuthorityLimitsForm(ServiceErrorsMixin, forms.Form):
                     max_digits=12,
                     decimal_places=2,
                     initial=amount,
-                    widget=forms.TextInput(attrs={"inputmode": "decimal", "size": "10"}),
+                    widget=forms.TextInput(
+                        attrs={"inputmode": "decimal", "size": "10", "placeholder": "no limit"}
+                    ),
                 )
                 cells.append(self[name])
             self.rows.append((role, cells))
