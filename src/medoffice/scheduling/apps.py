@@ -16,3 +16,8 @@ class SchedulingConfig(AppConfig):
         order=20,
         api_prefixes=("appointments", "slots", "scheduling"),
     )
+
+    def ready(self) -> None:
+        from medoffice.scheduling import demo
+
+        demo.register()

@@ -14,16 +14,17 @@ import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 import holidays as holiday_calendars
 from django.db.models import Q
 
 from medoffice.core.selectors import practice_time_zone
 from medoffice.scheduling.models import (
+    CELL_SECONDS,
     BlockKind,
     Closure,
     ClosureScope,
-    ScheduleTemplate,
     SchedulingSettings,
     TemplateBlock,
 )
@@ -149,6 +150,7 @@ class Calendar:
         provider_ids: list[int] | None = None,
         location_ids: list[int] | None = None,
         tz: zoneinfo.ZoneInfo | None = None,
+        rules: SchedulingSettings | None = None,
     ):
         self.first, self.last = first, last
         self.tz = tz or practice_zone()
@@ -165,44 +167,58 @@ class Calendar:
                 "reason",
             )
         )
-        self._holidays = _holidays_between(first, last)
+        self._holidays = _holidays_between(first, last, rules)
+        self._ranges_cache: dict[tuple, list[tuple[int, int]]] = {}
 
     def _load_templates(self, provider_ids, location_ids) -> None:
-        templates = ScheduleTemplate.objects.filter(is_active=True, valid_from__lte=self.last)
-        templates = templates.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=self.first))
+        # One query for the blocks of the templates in force, with their template and the
+        # appointment types each block is limited to (one row per type; None when unlimited).
+        # Inactive providers and locations have no hours.
+        blocks = TemplateBlock.objects.filter(
+            template__is_active=True,
+            template__valid_from__lte=self.last,
+            template__provider__is_active=True,
+            template__location__is_active=True,
+        ).filter(Q(template__valid_to__isnull=True) | Q(template__valid_to__gte=self.first))
         if provider_ids is not None:
-            templates = templates.filter(provider_id__in=provider_ids)
+            blocks = blocks.filter(template__provider_id__in=provider_ids)
         if location_ids is not None:
-            templates = templates.filter(location_id__in=location_ids)
-        rows = list(
-            templates.values_list("pk", "provider_id", "location_id", "valid_from", "valid_to")
-        )
-        # The newest template valid on a day wins for its provider and location.
-        self._templates: dict[tuple[int, int], list[tuple[date, date | None, int]]] = defaultdict(
-            list
-        )
-        for pk, provider_id, location_id, valid_from, valid_to in rows:
-            self._templates[(provider_id, location_id)].append((valid_from, valid_to, pk))
-        for entries in self._templates.values():
-            entries.sort(key=lambda entry: (entry[0], entry[2]), reverse=True)
-        template_ids = [row[0] for row in rows]
-        blocks = list(
-            TemplateBlock.objects.filter(template_id__in=template_ids).values_list(
-                "pk", "template_id", "weekday", "start_time", "end_time", "kind"
-            )
-        )
+            blocks = blocks.filter(template__location_id__in=location_ids)
+        found: dict[int, tuple] = {}
         allowed: dict[int, set[int]] = defaultdict(set)
-        through = TemplateBlock.appointment_types.through
-        for block_id, type_id in through.objects.filter(
-            templateblock_id__in=[b[0] for b in blocks]
-        ).values_list("templateblock_id", "appointmenttype_id"):
-            allowed[block_id].add(type_id)
+        for row in blocks.values_list(
+            "pk", "template_id", "template__provider_id", "template__location_id",
+            "template__valid_from", "template__valid_to", "weekday", "start_time", "end_time",
+            "kind", "appointment_types",
+        ):  # fmt: skip
+            found[row[0]] = row[:10]
+            if row[10] is not None:
+                allowed[row[0]].add(row[10])
+        rows = list(found.values())
+        # The newest template valid on a day wins for its provider and location.
+        templates: dict[tuple[int, int], set[tuple[date, date | None, int]]] = defaultdict(set)
         self._blocks: dict[tuple[int, int], list[_Block]] = defaultdict(list)
-        for pk, template_id, weekday, start, end, kind in blocks:
+        for (
+            pk,
+            template_id,
+            provider_id,
+            location_id,
+            valid_from,
+            valid_to,
+            weekday,
+            start,
+            end,
+            kind,
+        ) in rows:
+            templates[(provider_id, location_id)].add((valid_from, valid_to, template_id))
             types = frozenset(allowed[pk]) if pk in allowed else None
             self._blocks[(template_id, weekday)].append(
                 _Block(_minutes(start), _minutes(end), kind, types)
             )
+        self._templates = {
+            pair: sorted(entries, key=lambda entry: (entry[0], entry[2]), reverse=True)
+            for pair, entries in templates.items()
+        }
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
@@ -236,6 +252,38 @@ class Calendar:
                 found.append(closure)
         return found
 
+    def cell_windows(
+        self, provider_id: int, location_id: int, day: date, type_id: int
+    ) -> list[tuple[int, int]]:
+        """The day's working windows accepting a type, as five-minute cell numbers [a, b).
+
+        The same answer as `plan()`, memoised per template, weekday and closures, for the
+        slot search that asks it for every provider and day.
+        """
+        if day in self._holidays:
+            return []
+        template_id = self.template_on(provider_id, location_id, day)
+        if template_id is None:
+            return []
+        closures = tuple(id(c) for c in self.closures_on(provider_id, location_id, day))
+        key = (template_id, day.weekday(), closures, type_id)
+        ranges = self._ranges_cache.get(key)
+        if ranges is None:
+            plan = self.plan(provider_id, location_id, day)
+            ranges = [
+                (start, end)
+                for (start, end), window in zip(plan.local_ranges, plan.windows, strict=True)
+                if window.allows(type_id)
+            ]
+            self._ranges_cache[key] = ranges
+        return [
+            (
+                int(at_local(day, start, self.tz).timestamp()) // CELL_SECONDS,
+                int(at_local(day, end, self.tz).timestamp()) // CELL_SECONDS,
+            )
+            for start, end in ranges
+        ]
+
     def plan(self, provider_id: int, location_id: int, day: date) -> DayPlan:
         holiday = self.holiday_on(day)
         if holiday:
@@ -264,19 +312,30 @@ class Calendar:
         return DayPlan(windows=windows, local_ranges=ranges)
 
 
-def _holidays_between(first: date, last: date) -> dict[date, str]:
-    rules = scheduling_settings()
+def _holidays_between(
+    first: date, last: date, rules: SchedulingSettings | None = None
+) -> dict[date, str]:
+    rules = rules or scheduling_settings()
     if not rules.observe_federal_holidays:
         return {}
-    open_on = {name.strip().lower() for name in rules.open_on_holidays.split(",") if name.strip()}
-    found = holiday_calendars.country_holidays(
-        "US", years=range(first.year, last.year + 1), observed=True
-    )
+    found = _us_holidays(tuple(range(first.year, last.year + 1)), rules.open_on_holidays)
+    return {day: name for day, name in found.items() if first <= day <= last}
+
+
+@lru_cache(maxsize=32)
+def _us_holidays(years: tuple[int, ...], open_on_text: str) -> dict[date, str]:
+    """US federal holidays (observed dates), less those the practice stays open on. Cached:
+    the calendar of a year never changes, and the key carries the practice's exceptions."""
+    open_on = {name.strip().lower() for name in open_on_text.split(",") if name.strip()}
+    found = holiday_calendars.country_holidays("US", years=years, observed=True)
     result = {}
     for day, name in found.items():
-        names = [part.strip() for part in str(name).split(";")]
-        kept = [n for n in names if _holiday_base(n) not in open_on]
-        if kept and first <= day <= last:
+        kept = [
+            n
+            for n in (part.strip() for part in str(name).split(";"))
+            if _holiday_base(n) not in open_on
+        ]
+        if kept:
             result[day] = "; ".join(kept)
     return result
 

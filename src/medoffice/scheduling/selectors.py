@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from django.db import connections
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
@@ -33,6 +34,7 @@ from medoffice.scheduling.models import (
     Appointment,
     AppointmentStatus,
     AppointmentType,
+    Occupancy,
     OfferStatus,
     Room,
     WaitlistEntry,
@@ -42,8 +44,6 @@ from medoffice.scheduling.models import (
 
 MAX_SEARCH_DAYS = 366
 MAX_SLOT_LIMIT = 200
-# Busy intervals are read for this many days per query.
-WINDOW_DAYS = 7
 
 
 def _appointments() -> QuerySet[Appointment]:
@@ -175,15 +175,43 @@ class Slot:
     room_id: int | None = None
 
 
-def _busy_cells(rows: Iterable[tuple[int, datetime, datetime]]) -> dict[int, set[int]]:
-    busy: dict[int, set[int]] = defaultdict(set)
-    for key, start, end in rows:
-        if key is None:
-            continue
-        first = int(start.timestamp()) // CELL_SECONDS
-        last = -(-int(end.timestamp()) // CELL_SECONDS)
-        busy[key].update(range(first, last))
-    return busy
+# Days read per query, growing while too little is found: most searches end in a day or two.
+WINDOW_STEPS = (1, 2, 4, 7, 14)
+
+
+def _busy_masks(
+    field: str, ids: list[int], first_cell: int, last_cell: int
+) -> dict[int, bytearray]:
+    """Occupied five-minute cells of some providers (or rooms), as one byte per cell.
+
+    Read from the occupancy table through its unique (provider, cell) / (room, cell)
+    index: plain integers, exactly what the constraints hold. A byte mask lets the search
+    test a whole candidate slot with one `find` in C.
+    """
+    masks: dict[int, bytearray] = {}
+    if not ids:
+        return masks
+    span = last_cell - first_cell
+    query = (
+        Occupancy.objects.filter(**{f"{field}__in": ids}, cell__gte=first_cell, cell__lt=last_cell)
+        .order_by()
+        .values_list(field, "cell")
+    )
+    # Thousands of integer pairs: read them with the cursor, past the ORM's row machinery.
+    sql, params = query.query.sql_with_params()
+    with connections[query.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for key, cell in rows:
+        mask = masks.get(key)
+        if mask is None:
+            mask = masks[key] = bytearray(span)
+        mask[cell - first_cell] = 1
+    return masks
+
+
+def _cell(moment: datetime) -> int:
+    return int(moment.timestamp()) // CELL_SECONDS
 
 
 def free_slots(
@@ -203,6 +231,8 @@ def free_slots(
     allowed), closures, holidays, existing bookings of the provider, and a free room when
     the type needs one. `providers`/`locations` narrow the search (default: every provider
     offering the type, everywhere they work). `start` defaults to now, `end` to 90 days later.
+    `per_provider_day` caps the slots listed per provider and day (a varied list for people).
+    Candidate starts are on the slot step from the start of each working window.
     """
     now = timezone.now()
     start = max(start or now, now)
@@ -214,127 +244,122 @@ def free_slots(
     first_day, last_day = local_date(start, tz), local_date(end, tz)
     if (last_day - first_day).days > MAX_SEARCH_DAYS:
         raise InvalidInput(f"Search at most {MAX_SEARCH_DAYS} days at once.", field="end")
-    step = step_minutes or scheduling_settings().slot_step_minutes
-    step_delta = timedelta(minutes=step)
-    length = timedelta(minutes=appointment_type.duration_minutes)
-    length_cells = appointment_type.duration_minutes * 60 // CELL_SECONDS
-
+    if not appointment_type.is_active:
+        return []
+    rules = scheduling_settings()
+    step = (step_minutes or rules.slot_step_minutes) * 60 // CELL_SECONDS
+    length = appointment_type.duration_minutes * 60 // CELL_SECONDS
     offering = set(appointment_type.providers.filter(is_active=True).values_list("pk", flat=True))
     if providers is not None:
         offering &= {p if isinstance(p, int) else p.pk for p in providers}
+    if not offering:
+        return []
     location_ids = None
     if locations is not None:
         location_ids = [loc if isinstance(loc, int) else loc.pk for loc in locations]
-    if not offering or not appointment_type.is_active:
-        return []
     calendar = Calendar(
-        first=first_day,
-        last=last_day,
-        provider_ids=sorted(offering),
-        location_ids=location_ids,
-        tz=tz,
-    )
-    active_locations = set(Location.objects.filter(is_active=True).values_list("pk", flat=True))
-    pairs = [
-        (provider_id, location_id)
-        for provider_id, location_id in calendar.pairs
-        if location_id in active_locations
-    ]
+        first=first_day, last=last_day, provider_ids=sorted(offering), location_ids=location_ids,
+        tz=tz, rules=rules,
+    )  # fmt: skip
+    pool: dict[int, list[int]] = defaultdict(list)
+    needs_room = False
+    for room_id, location_id, room_active in appointment_type.rooms.order_by("name").values_list(
+        "pk", "location_id", "is_active"
+    ):
+        needs_room = True
+        if room_active:
+            pool[location_id].append(room_id)
+    pairs = [pair for pair in calendar.pairs if not needs_room or pool.get(pair[1])]
     if not pairs:
         return []
-    pool: dict[int, list[int]] = defaultdict(list)
-    for room_id, location_id in (
-        appointment_type.rooms.filter(is_active=True)
-        .order_by("name")
-        .values_list("pk", "location_id")
-    ):
-        pool[location_id].append(room_id)
-    needs_room = appointment_type.rooms.exists()
-    if needs_room:
-        pairs = [pair for pair in pairs if pool.get(pair[1])]
-    provider_ids = sorted({p for p, _ in pairs})
-    room_ids = sorted({r for rooms in pool.values() for r in rooms})
+    provider_ids = sorted({provider_id for provider_id, _ in pairs})
+    room_ids = sorted({room for rooms in pool.values() for room in rooms})
+    first_allowed = -(-int(start.timestamp()) // CELL_SECONDS)
+    last_allowed = int(end.timestamp()) // CELL_SECONDS
 
     found: list[Slot] = []
-    window_start = first_day
+    window_start, step_index = first_day, 0
     while window_start <= last_day:
-        window_end = min(window_start + timedelta(days=WINDOW_DAYS - 1), last_day)
-        plans = {}
+        days = WINDOW_STEPS[min(step_index, len(WINDOW_STEPS) - 1)]
+        step_index += 1
+        window_end = min(window_start + timedelta(days=days - 1), last_day)
+        plans: list[tuple[int, int, int, int]] = []
         day = window_start
         while day <= window_end:
-            for pair in pairs:
-                plan = calendar.plan(pair[0], pair[1], day)
-                windows = plan.windows_for(appointment_type.pk)
-                if windows:
-                    plans[(pair, day)] = windows
+            for provider_id, location_id in pairs:
+                for first_cell, last_cell in calendar.cell_windows(
+                    provider_id, location_id, day, appointment_type.pk
+                ):
+                    plans.append((provider_id, location_id, first_cell, last_cell))
             day += timedelta(days=1)
         if plans:
-            span_start = local_day_bounds(window_start, tz)[0]
-            span_end = local_day_bounds(window_end, tz)[1]
-            provider_busy = _busy_cells(
-                Appointment.objects.filter(
-                    provider_id__in=provider_ids,
-                    status__in=HOLDING_STATUSES,
-                    start__lt=span_end,
-                    start__gte=span_start - timedelta(hours=8),
-                    end__gt=span_start,
-                ).values_list("provider_id", "start", "end")
-            )
-            room_busy = (
-                _busy_cells(
-                    Appointment.objects.filter(
-                        room_id__in=room_ids,
-                        status__in=HOLDING_STATUSES,
-                        start__lt=span_end,
-                        start__gte=span_start - timedelta(hours=8),
-                        end__gt=span_start,
-                    ).values_list("room_id", "start", "end")
+            base = _cell(local_day_bounds(window_start, tz)[0])
+            top = _cell(local_day_bounds(window_end, tz)[1])
+            provider_busy = _busy_masks("provider_id", provider_ids, base, top)
+            room_busy = _busy_masks("room_id", room_ids, base, top) if needs_room else {}
+            free = bytearray(top - base)  # the mask of someone with nothing booked
+            batch = _candidates(
+                plans, provider_busy, room_busy, pool if needs_room else None, free, base,
+                length, step, first_allowed, last_allowed, per_provider_day,
+            )  # fmt: skip
+            batch.sort()
+            found.extend(
+                Slot(
+                    provider_id,
+                    location_id,
+                    datetime.fromtimestamp(cell * CELL_SECONDS, tz=UTC),
+                    datetime.fromtimestamp((cell + length) * CELL_SECONDS, tz=UTC),
+                    room_id,
                 )
-                if needs_room
-                else {}
+                for cell, provider_id, location_id, room_id in batch
             )
-            batch: list[Slot] = []
-            for ((provider_id, location_id), _day), windows in plans.items():
-                taken = provider_busy.get(provider_id, set())
-                per_day = 0
-                for window in windows:
-                    moment = window.start
-                    while moment + length <= window.end:
-                        if start <= moment and moment + length <= end:
-                            first_cell = int(moment.timestamp()) // CELL_SECONDS
-                            cells = range(first_cell, first_cell + length_cells)
-                            if not any(cell in taken for cell in cells):
-                                room_id = None
-                                ok = True
-                                if needs_room:
-                                    ok = False
-                                    for candidate in pool[location_id]:
-                                        used = room_busy.get(candidate)
-                                        if not used or not any(cell in used for cell in cells):
-                                            room_id, ok = candidate, True
-                                            break
-                                if ok:
-                                    batch.append(
-                                        Slot(
-                                            provider_id,
-                                            location_id,
-                                            moment.astimezone(UTC),
-                                            (moment + length).astimezone(UTC),
-                                            room_id,
-                                        )
-                                    )
-                                    per_day += 1
-                                    if per_provider_day and per_day >= per_provider_day:
-                                        break
-                        moment += step_delta
-                    if per_provider_day and per_day >= per_provider_day:
-                        break
-            batch.sort(key=lambda slot: (slot.start, slot.provider_id, slot.location_id))
-            found.extend(batch)
             if len(found) >= limit:
                 return found[:limit]
         window_start = window_end + timedelta(days=1)
     return found[:limit]
+
+
+def _candidates(
+    plans, provider_busy, room_busy, pool, free, base, length, step, first_allowed,
+    last_allowed, per_provider_day,
+) -> list[tuple[int, int, int, int | None]]:  # fmt: skip
+    """Free starts in the working windows: jump past each busy cell instead of testing
+    every step, so a nearly full day costs a few `find` calls."""
+    batch: list[tuple[int, int, int, int | None]] = []
+    per_day: dict[tuple[int, int], int] = defaultdict(int)
+    for provider_id, location_id, first_cell, last_cell in plans:
+        mask = provider_busy.get(provider_id, free)
+        origin = first_cell - base
+        cell = origin
+        stop = min(last_cell, last_allowed) - base
+        if first_allowed - base > cell:  # skip the steps before the search's start
+            cell += -(-(first_allowed - base - cell) // step) * step
+        day_key = (provider_id, first_cell // 288)
+        while cell + length <= stop:
+            busy_at = mask.find(1, cell, cell + length)
+            if busy_at >= 0:
+                cell = origin + ((busy_at - origin) // step + 1) * step
+                continue
+            room_id = None
+            if pool is not None:
+                room_id = next(
+                    (
+                        r
+                        for r in pool[location_id]
+                        if room_busy.get(r, free).find(1, cell, cell + length) < 0
+                    ),
+                    None,
+                )
+                if room_id is None:
+                    cell += step
+                    continue
+            if per_provider_day:
+                if per_day[day_key] >= per_provider_day:
+                    break
+                per_day[day_key] += 1
+            batch.append((cell + base, provider_id, location_id, room_id))
+            cell += step
+    return batch
 
 
 def first_free_slot(appointment_type: AppointmentType, **kwargs) -> Slot | None:
