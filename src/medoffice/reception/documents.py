@@ -24,6 +24,17 @@ def pdf_text(value) -> str:
     return text
 
 
+def phone_text(value: str) -> str:
+    """+13125550142 -> (312) 555-0142; anything unparseable as it was typed."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
 def money(amount: Decimal) -> str:
     return f"${amount:,.2f}"
 
@@ -58,7 +69,7 @@ def receipt_pdf(payment: Payment, *, balance: Decimal | None = None) -> bytes:
             source.address_line1,
             source.address_line2,
             f"{source.city}, {source.state} {source.zip_code}",
-            getattr(source, "phone", ""),
+            phone_text(getattr(source, "phone", "")),
         ]
         for line in lines:
             if line:

@@ -9,8 +9,8 @@ urlpatterns = [
     path("check-in/<int:appointment_id>/", views.check_in, name="check_in"),
     path("check-out/<int:appointment_id>/", views.check_out, name="check_out"),
     path("chart-prep/", views.chart_prep, name="chart_prep"),
-    path("patients/<int:patient_id>/", views.patient_desk, name="patient_desk"),
-    path("patients/<int:patient_id>/payment/", views.payment_new, name="payment_new"),
+    path("accounts/<int:patient_id>/", views.patient_desk, name="patient_desk"),
+    path("accounts/<int:patient_id>/payment/", views.payment_new, name="payment_new"),
     path("payments/<int:payment_id>/", views.receipt, name="receipt"),
     path("payments/<int:payment_id>/receipt.pdf", views.receipt_pdf_view, name="receipt_pdf"),
 ]

@@ -94,6 +94,13 @@ def _booking_url(patient) -> str:
         return ""
 
 
+def _patients_url(name: str, patient) -> str:
+    try:
+        return reverse(name, args=[patient.pk])
+    except NoReverseMatch:
+        return ""
+
+
 # --- Flow board ---------------------------------------------------------------------------
 
 
@@ -284,6 +291,7 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
             "post": post,
             "can_collect": has_perm(request.user, Perm.COLLECT_PAYMENTS),
             "is_today": appointment.start.astimezone(selectors.practice_zone()).date() == today,
+            "patient_edit_url": _patients_url("patients:edit", patient),
         },
     )
 
