@@ -8,7 +8,7 @@ spread over the flow board as if the morning were under way.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -49,12 +49,21 @@ def _form_types() -> list[FormType]:
     ]
 
 
+def _now(ctx) -> datetime:
+    """The demo's "now": the real time when the demo is for today, else late morning of its day."""
+    zone = practice_zone()
+    real = timezone.now()
+    if real.astimezone(zone).date() == ctx.today:
+        return real
+    return datetime.combine(ctx.today, time(11, 30), tzinfo=zone)
+
+
 def _signed_forms(ctx, form_types: list[FormType], desk_users) -> None:
     """Most patients signed everything at some point; some privacy notices are past renewal."""
     from medoffice.patients.models import Patient
 
     rng = ctx.rng
-    now = timezone.now()
+    now = _now(ctx)
     rows = []
     for patient_id in Patient.objects.filter(is_active=True).values_list("pk", flat=True):
         if rng.random() < 0.12:  # new patients: nothing signed yet
@@ -107,7 +116,7 @@ def _past_visits(ctx, desk_users) -> None:
     rng = ctx.rng
     zone = practice_zone()
     completed = list(
-        Appointment.objects.filter(status="completed", start__lt=timezone.now())
+        Appointment.objects.filter(status="completed", start__lt=_now(ctx))
         .exclude(visit__isnull=False)
         .order_by("start", "pk")
         .values("pk", "patient_id", "start", "location_id")
@@ -185,8 +194,8 @@ def _todays_board(ctx, desk_users) -> None:
 
     rng = ctx.rng
     zone = practice_zone()
-    now = timezone.now()
-    day_start = datetime.combine(ctx.today, datetime.min.time(), tzinfo=zone)
+    now = _now(ctx)
+    day_start = datetime.combine(ctx.today, time.min, tzinfo=zone)
     todays = list(
         Appointment.objects.filter(
             start__gte=day_start, start__lt=day_start + timedelta(days=1), status="booked"
