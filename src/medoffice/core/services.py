@@ -284,6 +284,18 @@ def _check_can_grant(actor: User | None, roles: list[Role]) -> None:
                 )
 
 
+def _check_can_manage(actor: User | None, user: User, what: str) -> None:
+    """Nobody manages an account whose roles carry more than their own (an owner's, say)."""
+    if actor is None or actor.pk == user.pk:
+        return
+    try:
+        _check_can_grant(actor, list(user.roles.all()))
+    except NotPermitted as exc:
+        raise NotPermitted(
+            f"You cannot {what} {user}: their roles carry permissions or authority beyond yours."
+        ) from exc
+
+
 def _check_password(password: str, user: User) -> None:
     from django.contrib.auth.password_validation import validate_password as check
 
@@ -339,6 +351,7 @@ def user_update(*, actor: User | None, user: User, **fields) -> User:
     """Change a staff member's name, email or title."""
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
+    _check_can_manage(actor, user, "edit")
     fields = _checked_fields(User, fields, USER_FIELDS)
     _apply(user, fields)
     full_clean_or_raise(user, exclude=["password"])
@@ -352,6 +365,7 @@ def user_set_roles(*, actor: User | None, user: User, role_codes: list[str]) -> 
         require_perm(actor, Perm.MANAGE_USERS)
         if actor.pk == user.pk:
             raise NotPermitted("roles: you cannot change your own roles.", field="roles")
+    _check_can_manage(actor, user, "change the roles of")
     roles = _roles_for(role_codes)
     before = sorted(user.roles.values_list("code", flat=True))
     _check_can_grant(actor, [role for role in roles if role.code not in before])
@@ -390,6 +404,7 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
         require_perm(actor, Perm.MANAGE_USERS)
         if actor.pk == user.pk:
             raise InvalidInput("user: you cannot deactivate your own account.", field="user")
+    _check_can_manage(actor, user, "deactivate")
     user.is_active = False
     user.save(update_fields=["is_active"])
     ended = end_sessions_of(user)
@@ -406,7 +421,7 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
 def user_reactivate(*, actor: User | None, user: User) -> User:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
-        _check_can_grant(actor, list(user.roles.all()))
+    _check_can_manage(actor, user, "reactivate")
     user.is_active = True
     user.save(update_fields=["is_active"])
     audit.record(AuditAction.SECURITY, obj=user, changes={"reactivated": True})
@@ -418,7 +433,7 @@ def user_reset_password(*, actor: User | None, user: User, password: str) -> Use
     """Set a new password for someone; every session they had ends."""
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
-        _check_can_grant(actor, list(user.roles.all()))
+    _check_can_manage(actor, user, "reset the password of")
     _check_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])

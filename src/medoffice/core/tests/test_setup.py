@@ -314,6 +314,33 @@ def test_a_manager_cannot_grant_the_owners_unlimited_authority(client_for, users
     assert list(member.roles.values_list("code", flat=True)) == ["owner"]
 
 
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("core:staff_password", {"password": "a-long-new-passphrase"}),
+        ("core:staff_roles", {"roles": ["front_desk"]}),
+        ("core:staff_detail", {"first_name": "X", "last_name": "Y", "email": "", "title": ""}),
+    ],
+)
+def test_a_manager_cannot_manage_the_owners_account(client_for, users, url, data):
+    owner = users["owner"]
+    before = _row(User, owner.pk)
+    response = client_for("manager").post(reverse(url, args=[owner.pk]), data)
+    assert response.status_code == 403
+    assert b"beyond yours" in response.content
+    assert _row(User, owner.pk) == before
+    assert list(owner.roles.values_list("code", flat=True)) == ["owner"]
+
+
+def test_a_manager_cannot_deactivate_the_owner(client_for, users):
+    response = client_for("manager").post(
+        reverse("core:staff_action", args=[users["owner"].pk, "deactivate"])
+    )
+    assert response.status_code == 403
+    users["owner"].refresh_from_db()
+    assert users["owner"].is_active
+
+
 def test_nobody_deactivates_themselves(users):
     with pytest.raises(InvalidInput):
         services.user_deactivate(actor=users["manager"], user=users["manager"])
