@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -15,8 +14,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("django-admin/", admin.site.urls),
 ]
-
-if settings.DEBUG:  # pragma: no cover
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Stored files (scans, receipts) are never served by URL: each download goes through a
+# view that checks permission and writes the audit trail, in debug mode too.
