@@ -421,3 +421,20 @@ def test_flush_empties_the_database_and_puts_the_guard_back():
     with pytest.raises(DatabaseError, match="append-only"), connection.cursor() as cursor:
         audit.record(AuditAction.SECURITY, object_type="test.thing", object_id="2")
         cursor.execute("DELETE FROM core_auditevent")
+
+
+def test_the_audit_verify_command_finds_tampering_behind_the_apps_back(trail, capsys):
+    from medoffice import cli
+
+    assert cli.main(["audit", "verify"]) == 0
+    _drop_guard()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE core_auditevent SET reason = 'edited' WHERE seq = %s", [trail[0].seq]
+        )
+        cursor.execute("DELETE FROM core_auditevent WHERE seq = %s", [trail[1].seq])
+    capsys.readouterr()
+    assert cli.main(["audit", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert f"record #{trail[0].seq}: was changed" in out
+    assert f"#{trail[1].seq} before it was removed" in out
