@@ -18,6 +18,6 @@ class SchedulingConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medoffice.scheduling import demo
+        from medoffice.scheduling import demo, tiles  # noqa: F401  (dashboard tiles)
 
         demo.register()

@@ -251,3 +251,23 @@ def test_manager_creates_type_template_hours_and_closure(clinic, client_for):
     )
     assert "Choose the provider" in missing.content.decode()
     assert Closure.objects.count() == 1
+
+
+def test_dashboard_tiles_count_today_and_open_offers(clinic, client_for):
+    from django.utils import timezone
+
+    from medoffice.testing import scheduling_factories as sf
+
+    sf.appointment(
+        patient=pf.patient(), provider=clinic.provider, location=clinic.location,
+        appointment_type=clinic.follow_up, start=at(timezone.localdate(), "08:00"),
+        status=AppointmentStatus.NO_SHOW,
+    )  # fmt: skip
+    html = client_for("front_desk").get(reverse("dashboard:home")).content.decode()
+    assert "Appointments today" in html
+    assert "No-shows today" in html
+    assert "Freed times to offer" in html
+    assert (
+        "Appointments today"
+        not in client_for("hr_payroll").get(reverse("dashboard:home")).content.decode()
+    )

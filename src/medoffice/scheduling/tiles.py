@@ -1,0 +1,49 @@
+"""Scheduling's dashboard tiles: today's appointments, no-shows, and freed times to offer."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+
+from medoffice.core.permissions import Perm
+from medoffice.dashboard.tiles import Tile, TileProvider, register
+
+
+def _schedule(user) -> list[Tile]:
+    from medoffice.scheduling.selectors import day_summary, open_offer_count
+
+    counts = day_summary(timezone.localdate())
+    booked = sum(counts.get(s, 0) for s in ("booked", "checked_in", "completed", "no_show"))
+    no_shows = counts.get("no_show", 0)
+    offers = open_offer_count()
+    day_url = reverse("scheduling:day")
+    return [
+        Tile(
+            "Appointments today",
+            str(booked),
+            f"{counts.get('completed', 0)} seen, {counts.get('cancelled', 0)} cancelled",
+            day_url,
+            section="today",
+        ),
+        Tile(
+            "No-shows today",
+            str(no_shows),
+            f"{round(100 * no_shows / booked)}% of today's appointments" if booked else "none yet",
+            day_url,
+            "warn" if no_shows else "good",
+            section="today",
+        ),
+        Tile(
+            "Freed times to offer",
+            str(offers),
+            "waitlist patients to call" if offers else "no open waitlist offers",
+            reverse("scheduling:waitlist"),
+            "warn" if offers else "",
+            section="today",
+        ),
+    ]
+
+
+register(
+    TileProvider("scheduling", (Perm.VIEW_SCHEDULE, Perm.BOOK_APPOINTMENTS), _schedule, order=20)
+)
