@@ -1,4 +1,5 @@
 pytest_plugins = [
+    "medoffice.testing.db_restore",
     "medoffice.testing.fixtures",
     "medoffice.testing.patients_fixtures",
     "medoffice.testing.scheduling_fixtures",

@@ -1,0 +1,59 @@
+"""Put the migrations' data (roles, permissions, counters) back after a transactional test.
+
+A transactional test (real commits: threads, the live server) ends by emptying every table.
+In one process pytest-django runs those tests last, so nothing runs after them; with xdist
+(`--dist loadfile`, as CI runs) a worker takes whole files, and the next file's tests would
+find no roles. So the database is snapshotted once after migrating, and after each
+transactional test it is emptied and the snapshot loaded again.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+_snapshots: dict[str, str] = {}  # database alias -> serialized rows, taken after migrating
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, plus the snapshot of what the migrations wrote."""
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            contents = getattr(connection, "_test_serialized_contents", None)
+            if contents is None:
+                contents = connection.creation.serialize_db_to_string()
+                connection._test_serialized_contents = contents
+            _snapshots[connection.alias] = contents
+
+
+def migration_snapshot(alias: str = "default") -> str | None:
+    return _snapshots.get(alias)
+
+
+def _is_transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker is not None:
+        transaction = marker.kwargs.get("transaction", marker.args[0] if marker.args else False)
+        if transaction or marker.kwargs.get("reset_sequences"):
+            return True
+    names = getattr(item, "fixturenames", ())
+    return "transactional_db" in names or "live_server" in names
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    yield
+    if nextitem is None or not _snapshots or not _is_transactional(item):
+        return  # after the last test the test databases are already gone
+    from django.core.management import call_command
+    from django.db import connections
+    from pytest_django.plugin import blocking_manager_key
+
+    with item.config.stash[blocking_manager_key].unblock():
+        for alias, contents in _snapshots.items():
+            call_command(
+                "flush", database=alias, interactive=False, inhibit_post_migrate=True, verbosity=0
+            )
+            connections[alias].creation.deserialize_db_from_string(contents)
