@@ -28,19 +28,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _empty_before_restore(django_db_setup, django_db_blocker):
-    """Empty the database once before the first browser test.
-
-    A transactional test run earlier flushes and lets Django re-create content types and
-    permissions under new ids; restoring the serialized snapshot on top of them collides.
-    """
-    from django.core.management import call_command
-
-    with django_db_blocker.unblock():
-        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
-
-
 @pytest.fixture(scope="session")
 def _chromium(django_db_setup):
     if not CHROMIUM.exists():

@@ -47,13 +47,17 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     yield
     if nextitem is None or not _snapshots or not _is_transactional(item):
         return  # after the last test the test databases are already gone
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
     from pytest_django.plugin import blocking_manager_key
 
+    # Content types and permissions left out of the snapshot are re-created by flush itself.
+    recreate = "django.contrib.contenttypes" in getattr(settings, "TEST_NON_SERIALIZED_APPS", ())
     with item.config.stash[blocking_manager_key].unblock():
         for alias, contents in _snapshots.items():
             call_command(
-                "flush", database=alias, interactive=False, inhibit_post_migrate=True, verbosity=0
-            )
+                "flush", database=alias, interactive=False, verbosity=0,
+                inhibit_post_migrate=not recreate,
+            )  # fmt: skip
             connections[alias].creation.deserialize_db_from_string(contents)
