@@ -24,7 +24,7 @@ from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 from medoffice.reception import selectors, services
 from medoffice.reception.documents import receipt_pdf
-from medoffice.reception.models import PaymentMethod, Stage
+from medoffice.reception.models import FormType, PaymentMethod, Stage
 from medoffice.reception.payments import PaymentInput, looks_like_card_number
 
 
@@ -472,6 +472,44 @@ def patient_desk(request: HttpRequest, patient_id: int) -> HttpResponse:
             "can_collect": has_perm(request.user, Perm.COLLECT_PAYMENTS),
             "booking_url": _booking_url(patient),
         },
+    )
+
+
+# --- Forms the desk collects -------------------------------------------------------------
+
+
+@login_required
+@permission_required(Perm.MANAGE_PRACTICE)
+@require_http_methods(["GET", "POST"])
+def form_types(request: HttpRequest, form_type_id: int | None = None) -> HttpResponse:
+    error = ""
+    if request.method == "POST":
+        existing = None
+        if form_type_id is not None:
+            existing = FormType.objects.filter(pk=form_type_id).first()
+            if existing is None:
+                raise Http404("No such form.")
+        try:
+            saved = services.form_type_save(
+                actor=request.user,
+                form_type=existing,
+                name=request.POST.get("name", "").strip(),
+                description=request.POST.get("description", "").strip(),
+                renew_every_days=request.POST.get("renew_every_days", "").strip() or None,
+                order=request.POST.get("order", "").strip() or 100,
+                is_active=request.POST.get("is_active") == "on",
+            )
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except MedofficeError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"{saved.name} saved.")
+            return redirect("reception:form_types")
+    return render(
+        request,
+        "reception/form_types.html",
+        {"form_types": FormType.objects.all(), "error": error},
     )
 
 

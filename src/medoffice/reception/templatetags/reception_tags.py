@@ -51,3 +51,11 @@ def wait_tone(value, limits: str = "15,30") -> str:
     if value >= warn:
         return "warn"
     return ""
+
+
+@register.filter
+def can(user, perm: str) -> bool:
+    """{% if request.user|can:"reception.check_in" %}: the user's role holds the permission."""
+    from medoffice.core.access import has_perm
+
+    return has_perm(user, perm)

@@ -264,3 +264,32 @@ def test_dashboard_tiles(client_for, desk_day):
     rf.visit(appointment=desk_day.appointment, stage=Stage.ARRIVED)
     html = client_for("front_desk").get(reverse("dashboard:home")).content.decode()
     assert "Patients waiting now" in html and "Checked in today" in html
+
+
+def test_form_types_page_permissions_and_changes(client, client_for, desk_day):
+    from medoffice.reception.models import FormType
+
+    url = reverse("reception:form_types")
+    assert client.get(url).status_code == 302
+    assert client_for("front_desk").get(url).status_code == 403
+    assert client_for("front_desk").post(url, {"name": "Sneaky"}).status_code == 403
+    manager = client_for("manager")
+    assert "Notice of privacy practices" in manager.get(url).content.decode()
+
+    manager.post(url, {"name": "Advance directive", "renew_every_days": "730", "is_active": "on"})
+    made = FormType.objects.get(name="Advance directive")
+    assert (made.renew_every_days, made.is_active) == (730, True)
+
+    before = list(FormType.objects.values())
+    bad = manager.post(url, {"name": "Photo consent", "renew_every_days": "yearly"})
+    assert "renew_every_days" in bad.content.decode() and 'role="alert"' in bad.content.decode()
+    dup = manager.post(url, {"name": "Financial policy"})
+    assert 'role="alert"' in dup.content.decode()
+    assert list(FormType.objects.values()) == before
+
+    manager.post(
+        reverse("reception:form_type", args=[desk_day.privacy.pk]),
+        {"name": "Notice of privacy practices", "renew_every_days": "", "order": "1"},
+    )
+    desk_day.privacy.refresh_from_db()
+    assert desk_day.privacy.renew_every_days is None and not desk_day.privacy.is_active
