@@ -211,7 +211,9 @@ def check_in(
     patient = appointment.patient
     visit = _locked_visit(appointment)
     current = visit.stage if visit is not None else Stage.SCHEDULED
-    if appointment.status != "booked" or current != Stage.SCHEDULED:
+    # Checked in on the schedule only (no visit yet): the desk completes the check-in here.
+    on_schedule_only = appointment.status == "checked_in" and current == Stage.SCHEDULED
+    if not (appointment.status == "booked" or on_schedule_only) or current != Stage.SCHEDULED:
         raise IllegalStageTransition(
             current if current != Stage.SCHEDULED else appointment.status,
             Stage.ARRIVED,
@@ -265,14 +267,15 @@ def check_in(
     if visit is None:
         visit = Visit(appointment=appointment, patient=patient)
     visit.stage = Stage.ARRIVED
-    visit.arrived_at = now
+    visit.arrived_at = (appointment.checked_in_at or now) if on_schedule_only else now
     visit.demographics_confirmed = True
     visit.coverage_confirmed = bool(in_force) and coverage_confirmed
     visit.coverage = in_force[0] if in_force else None
     visit.checked_in_by = checked_in_by
     visit.notes = notes
     visit.save()
-    appointment_check_in(appointment=appointment, checked_in_by=checked_in_by)
+    if not on_schedule_only:
+        appointment_check_in(appointment=appointment, checked_in_by=checked_in_by)
 
     result = CheckInResult(visit=visit)
     for entry in eligibility:

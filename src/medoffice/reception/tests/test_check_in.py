@@ -234,3 +234,17 @@ def test_forms_due_follow_the_renewal_interval(desk_day, users):
         signed_at=now - timedelta(days=10),
     )  # fmt: skip
     assert selectors.forms_due(desk_day.patient) == []
+
+
+def test_check_in_completes_an_appointment_checked_in_on_the_schedule(desk_day, users):
+    from medoffice.scheduling.services import appointment_check_in
+
+    appointment_check_in(appointment=desk_day.appointment, checked_in_by=users["front_desk"])
+    arrived_on_schedule = Appointment.objects.get(pk=desk_day.appointment.pk).checked_in_at
+    result = do_check_in(desk_day, users["front_desk"])
+    assert result.visit.stage == Stage.ARRIVED
+    assert result.visit.arrived_at == arrived_on_schedule  # the arrival time already recorded
+    assert result.payment is not None
+    assert Appointment.objects.get(pk=desk_day.appointment.pk).status == "checked_in"
+    with pytest.raises(IllegalStageTransition):
+        do_check_in(desk_day, users["front_desk"])
