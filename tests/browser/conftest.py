@@ -67,6 +67,9 @@ def _chromium(django_db_setup):
         yield browser
     finally:
         browser.close()
+        # Close the connections opened in Playwright's context, or dropping the test
+        # database on PostgreSQL finds them still in use.
+        connections.close_all()
         playwright.stop()
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
