@@ -14,9 +14,7 @@ def payer(db):
 
 @pytest.fixture
 def patient(db):
-    return patients_factories.patient(
-        first_name="Maria", last_name="Núñez", phone="+13125550142"
-    )
+    return patients_factories.patient(first_name="Maria", last_name="Núñez", phone="+13125550142")
 
 
 @pytest.fixture
