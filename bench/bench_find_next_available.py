@@ -3,8 +3,8 @@
     python bench/bench_find_next_available.py          # prints `name: value unit` lines
     BENCH_APPOINTMENTS=50000 python bench/bench_find_next_available.py
 
-`run()` returns [(name, value, unit), ...]. It builds a throwaway SQLite database in a
-temporary data folder (in a child process, so it never touches the caller's database):
+`run()` returns [(name, value, unit), ...]; bench/run.py calls it in its own process on a
+throwaway, migrated SQLite database, so it never touches a real installation. It builds
 20 providers at 3 locations with weekly templates, 200,000 appointments (with their
 occupancy cells) over the past ~2 years and the next 90 days (the next two weeks ~90%
 booked, later ~80%). It then times `scheduling.selectors.free_slots` (the first 10 free slots within 90
@@ -17,13 +17,10 @@ printed too: on a busy shared machine every figure scales with it.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,26 +31,6 @@ PROVIDERS = 20
 SEARCH_DAYS = 90
 QUERIES = int(os.environ.get("BENCH_QUERIES", "60"))
 SEED = 2026
-
-
-def run() -> list[tuple[str, float, str]]:
-    """Run the benchmark in a child process with its own data folder and database."""
-    with tempfile.TemporaryDirectory(prefix="medoffice-bench-") as data:
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        env.update(MEDOFFICE_DATA=data, DJANGO_SETTINGS_MODULE="medoffice.settings")
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])
-        )
-        done = subprocess.run(
-            [sys.executable, __file__, "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode:
-            raise RuntimeError(f"find-next-available benchmark failed:\n{done.stderr[-3000:]}")
-    return [tuple(row) for row in json.loads(done.stdout.strip().splitlines()[-1])]
 
 
 def _setup(rng: random.Random):
@@ -207,11 +184,8 @@ def _p95(timings: list[float]) -> float:
     return round(statistics.quantiles(timings, n=20)[-1], 2)
 
 
-def _measure() -> list[tuple[str, float, str]]:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+def run() -> list[tuple[str, float, str]]:
+    """Called by bench/run.py inside a migrated throwaway installation."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -219,7 +193,6 @@ def _measure() -> list[tuple[str, float, str]]:
     from medoffice.scheduling import services
     from medoffice.scheduling.selectors import free_slots
 
-    call_command("migrate", verbosity=0)
     rng = random.Random(SEED)
     started = time.perf_counter()
     with transaction.atomic():
@@ -296,15 +269,8 @@ def _measure() -> list[tuple[str, float, str]]:
     return results
 
 
-def main() -> None:
-    if "--json" in sys.argv:
-        print(json.dumps(_measure()))
-        return
-    rows = run()
-    for name, value, unit in rows:
-        print(f"{name}: {value} {unit}")
-
-
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "src"))
-    main()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import main as run_benchmarks
+
+    sys.exit(run_benchmarks([Path(__file__).stem.removeprefix("bench_")]))

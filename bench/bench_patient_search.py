@@ -3,21 +3,17 @@
     python bench/bench_patient_search.py          # prints `name: value unit` lines
     BENCH_PATIENTS=20000 python bench/bench_patient_search.py
 
-`run()` returns [(name, value, unit), ...]. It builds a throwaway SQLite database in a
-temporary data folder (in a child process, so it never touches the caller's database),
-loads the patients with bulk inserts, then times `patients.selectors.search_patients` for
+`run()` returns [(name, value, unit), ...]; bench/run.py calls it in its own process on a
+throwaway, migrated SQLite database, so it never touches a real installation. It loads the patients with bulk inserts, then times `patients.selectors.search_patients` for
 each kind of search text the front desk types. The target is a median under 20 ms.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,26 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "100000"))
 SEARCHES_PER_KIND = int(os.environ.get("BENCH_SEARCHES", "200"))
 SEED = 2026
-
-
-def run() -> list[tuple[str, float, str]]:
-    """Run the benchmark in a child process with its own data folder and database."""
-    with tempfile.TemporaryDirectory(prefix="medoffice-bench-") as data:
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        env.update(MEDOFFICE_DATA=data, DJANGO_SETTINGS_MODULE="medoffice.settings")
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])
-        )
-        done = subprocess.run(
-            [sys.executable, __file__, "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode:
-            raise RuntimeError(f"patient search benchmark failed:\n{done.stderr[-3000:]}")
-    return [tuple(row) for row in json.loads(done.stdout.strip().splitlines()[-1])]
 
 
 def _syllable_name(rng: random.Random) -> str:
@@ -104,16 +80,12 @@ def _p95(timings: list[float]) -> float:
     return round(statistics.quantiles(timings, n=20)[-1], 2)
 
 
-def _measure() -> list[tuple[str, float, str]]:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+def run() -> list[tuple[str, float, str]]:
+    """Called by bench/run.py inside a migrated throwaway installation."""
     from django.db import connection, transaction
 
     from medoffice.patients.selectors import search_patients
 
-    call_command("migrate", verbosity=0)
     rng = random.Random(SEED)
     started = time.perf_counter()
     with transaction.atomic():
@@ -144,15 +116,8 @@ def _measure() -> list[tuple[str, float, str]]:
     return results
 
 
-def main() -> None:
-    if "--json" in sys.argv:
-        print(json.dumps(_measure()))
-        return
-    rows = run()
-    for name, value, unit in rows:
-        print(f"{name}: {value} {unit}")
-
-
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "src"))
-    main()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import main as run_benchmarks
+
+    sys.exit(run_benchmarks([Path(__file__).stem.removeprefix("bench_")]))

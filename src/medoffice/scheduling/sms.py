@@ -23,6 +23,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from django.conf import settings
@@ -43,12 +44,13 @@ def _setting(name: str, default=None):
     return value
 
 
-class BaseSmsBackend:
+class BaseSmsBackend(ABC):
     def __init__(self, **options) -> None:
         self.options = options
 
-    def send(self, *, to: str, body: str) -> str:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def send(self, *, to: str, body: str) -> str:
+        """Hand one message to the gateway; return its message id."""
 
 
 class ConsoleSmsBackend(BaseSmsBackend):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import Error as DatabaseError
 
@@ -13,7 +15,7 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class OpsCommand(BaseCommand):
+class OpsCommand(BaseCommand, metaclass=ABCMeta):
     """handle() runs `run()`; expected failures end as one clear line, not a traceback."""
 
     requires_migrations_checks = False
@@ -27,5 +29,6 @@ class OpsCommand(BaseCommand):
         except DatabaseError as exc:
             raise CommandError(f"database error: {first_line(exc)}") from exc
 
-    def run(self, *args, **options):  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, *args, **options):
+        """The command's work; expected failures raise MedofficeError."""
