@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import MedofficeError
 from medoffice.core.models import Location, Provider
+from medoffice.core.modules import is_enabled
 from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 from medoffice.scheduling import forms, grid, selectors, services
@@ -64,6 +65,9 @@ def _nav_context(request: HttpRequest) -> dict:
         "can_book": has_perm(user, Perm.BOOK_APPOINTMENTS),
         "can_manage": has_perm(user, Perm.MANAGE_SCHEDULING),
         "can_check_in": has_perm(user, Perm.CHECK_IN),
+        # With the front desk module on, check-in goes through its full check-in
+        # (coverage, forms, copay) rather than a bare status change.
+        "front_desk_check_in": is_enabled("reception"),
         "sees_all": selectors.can_see_all(user),
     }
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from medoffice.scheduling import services
 from medoffice.scheduling.forms import SlotChoice
@@ -16,6 +17,7 @@ from medoffice.scheduling.models import (
     WaitlistEntry,
 )
 from medoffice.testing import patients_factories as pf
+from medoffice.testing import scheduling_factories as sf
 from medoffice.testing.scheduling_fixtures import at, workday
 
 pytestmark = pytest.mark.django_db
@@ -271,3 +273,28 @@ def test_dashboard_tiles_count_today_and_open_offers(clinic, client_for):
         "Appointments today"
         not in client_for("hr_payroll").get(reverse("dashboard:home")).content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_check_in_from_the_appointment_goes_to_the_front_desk_while_it_is_on(clinic, client_for):
+    from medoffice.core.services import module_set_enabled
+
+    start = timezone.localtime().replace(second=0, microsecond=0)
+    start = start.replace(minute=start.minute - start.minute % 5)
+    appointment = sf.appointment(
+        patient=clinic.patient, provider=clinic.provider, location=clinic.location,
+        appointment_type=clinic.follow_up, start=start,
+    )  # fmt: skip
+    desk = client_for("front_desk")
+    page_url = reverse("scheduling:appointment", args=[appointment.pk])
+    full_check_in = reverse("reception:check_in", args=[appointment.pk])
+    bare_check_in = reverse("scheduling:check_in", args=[appointment.pk])
+
+    html = desk.get(page_url).content.decode()
+    assert f'href="{full_check_in}"' in html
+    assert bare_check_in not in html
+
+    module_set_enabled(actor=None, module="reception", enabled=False)
+    html = desk.get(page_url).content.decode()
+    assert bare_check_in in html
+    assert full_check_in not in html
