@@ -122,10 +122,21 @@ def location_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_POST
 def location_active(request: HttpRequest, pk: int) -> HttpResponse:
     location = get_for_user(Location, request.user, Perm.MANAGE_PRACTICE, pk=pk)
+    return _switch_active(
+        request, location, lambda active: services.location_set_active(
+            actor=request.user, location=location, active=active
+        ), label="Location", back="core:locations",
+    )  # fmt: skip
+
+
+def _switch_active(
+    request: HttpRequest, record, set_active, *, label: str, back: str
+) -> HttpResponse:
+    """Deactivate or reactivate a setup record from a list page's button."""
     active = request.POST.get("active") == "1"
-    services.location_set_active(actor=request.user, location=location, active=active)
-    messages.success(request, f"Location {location} {'reactivated' if active else 'deactivated'}.")
-    return redirect("core:locations")
+    set_active(active)
+    messages.success(request, f"{label} {record} {'reactivated' if active else 'deactivated'}.")
+    return redirect(back)
 
 
 # --- Providers ------------------------------------------------------------------------------
@@ -171,10 +182,11 @@ def provider_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_POST
 def provider_active(request: HttpRequest, pk: int) -> HttpResponse:
     provider = get_for_user(Provider, request.user, Perm.MANAGE_PRACTICE, pk=pk)
-    active = request.POST.get("active") == "1"
-    services.provider_set_active(actor=request.user, provider=provider, active=active)
-    messages.success(request, f"Provider {provider} {'reactivated' if active else 'deactivated'}.")
-    return redirect("core:providers")
+    return _switch_active(
+        request, provider, lambda active: services.provider_set_active(
+            actor=request.user, provider=provider, active=active
+        ), label="Provider", back="core:providers",
+    )  # fmt: skip
 
 
 # --- Staff ----------------------------------------------------------------------------------
