@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -10,6 +11,9 @@ from django.utils import timezone
 from medoffice.core.access import has_any_perm
 from medoffice.core.models import AuditEvent, EmergencyAccessGrant, Practice, Role, User
 from medoffice.core.modules import Module, all_modules, enabled_codes
+
+if TYPE_CHECKING:
+    from medoffice.core.models import Location, Provider
 
 DEFAULT_TIME_ZONE = "America/New_York"
 
@@ -110,7 +114,7 @@ def setup_overview() -> dict:
     }
 
 
-def locations_with_counts():
+def locations_with_counts() -> QuerySet[Location]:
     from django.db.models import Count
 
     from medoffice.core.models import Location
@@ -120,7 +124,7 @@ def locations_with_counts():
     ).order_by("-is_active", "name")
 
 
-def providers_for_setup():
+def providers_for_setup() -> QuerySet[Provider]:
     from medoffice.core.models import Provider
 
     return (
@@ -130,7 +134,7 @@ def providers_for_setup():
     )
 
 
-def staff_for_setup():
+def staff_for_setup() -> QuerySet[User]:
     return User.objects.prefetch_related("roles").order_by("-is_active", "last_name", "first_name")
 
 
@@ -138,7 +142,7 @@ def role_codes_of(user: User) -> list[str]:
     return sorted(user.roles.values_list("code", flat=True))
 
 
-def _lockouts():
+def _lockouts() -> QuerySet[Any]:
     """django-axes records of accounts locked now (enough failures within the cool-off)."""
     from axes.helpers import get_cool_off
     from axes.models import AccessAttempt
