@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from medoffice.core.access import require_perm
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
+from medoffice.core.models import Location, User
 from medoffice.core.permissions import Perm
 from medoffice.core.selectors import practice_time_zone
 from medoffice.core.services import full_clean_or_raise
@@ -28,6 +30,7 @@ from medoffice.reception.models import (
     Visit,
 )
 from medoffice.reception.payments import (
+    CleanPayment,
     PaymentInput,
     clean_payment,
     looks_like_card_number,
@@ -35,13 +38,17 @@ from medoffice.reception.payments import (
 )
 from medoffice.reception.selectors import local_today, practice_zone
 
+if TYPE_CHECKING:
+    from medoffice.patients.models import EligibilityCheck, Patient
+    from medoffice.scheduling.models import Appointment, Room
+
 ELIGIBILITY_STATUSES = ("active", "inactive", "unknown")
 
 # --- Payments -----------------------------------------------------------------------------
 
 
-def _refuse_merged(patient) -> None:
-    if patient.merged_into_id:
+def _refuse_merged(patient: Patient) -> None:
+    if patient.merged_into is not None:
         raise InvalidInput(
             f"This record was merged into MRN {patient.merged_into.mrn}; use that record.",
             field="patient",
@@ -49,7 +56,13 @@ def _refuse_merged(patient) -> None:
 
 
 def _write_payment(
-    *, patient, clean, received_by, visit: Visit | None, location, now: datetime
+    *,
+    patient: Patient,
+    clean: CleanPayment,
+    received_by: User,
+    visit: Visit | None,
+    location: Location | None,
+    now: datetime,
 ) -> Payment:
     payment = Payment(
         patient=patient,
@@ -71,11 +84,11 @@ def _write_payment(
 @transaction.atomic
 def payment_record(
     *,
-    patient,
+    patient: Patient,
     payment: PaymentInput,
-    received_by,
+    received_by: User,
     visit: Visit | None = None,
-    location=None,
+    location: Location | None = None,
     now: datetime | None = None,
 ) -> Payment:
     """Take a payment at the desk; it gets the next receipt number and credits the account."""
@@ -100,7 +113,9 @@ def payment_record(
 
 
 @transaction.atomic
-def form_type_save(*, actor, form_type: FormType | None = None, **fields) -> FormType:
+def form_type_save(
+    *, actor: User | None, form_type: FormType | None = None, **fields: Any
+) -> FormType:
     """Add or change a form the desk collects (manager's setting)."""
     if actor is not None:
         require_perm(actor, Perm.MANAGE_PRACTICE)
@@ -112,7 +127,14 @@ def form_type_save(*, actor, form_type: FormType | None = None, **fields) -> For
     return form_type
 
 
-def _sign(*, patient, form_type: FormType, recorded_by, visit, now: datetime) -> SignedForm:
+def _sign(
+    *,
+    patient: Patient,
+    form_type: FormType,
+    recorded_by: User,
+    visit: Visit | None,
+    now: datetime,
+) -> SignedForm:
     signed = SignedForm(
         patient=patient, form_type=form_type, signed_at=now, recorded_by=recorded_by, visit=visit
     )
@@ -123,9 +145,9 @@ def _sign(*, patient, form_type: FormType, recorded_by, visit, now: datetime) ->
 @transaction.atomic
 def form_sign(
     *,
-    patient,
+    patient: Patient,
     form_type: FormType,
-    recorded_by,
+    recorded_by: User,
     visit: Visit | None = None,
     signed_at: datetime | None = None,
 ) -> SignedForm:
@@ -161,10 +183,10 @@ class CheckInResult:
     visit: Visit
     payment: Payment | None = None
     signed_forms: list[SignedForm] = field(default_factory=list)
-    eligibility_checks: list = field(default_factory=list)
+    eligibility_checks: list[EligibilityCheck] = field(default_factory=list)
 
 
-def _lock_appointment(appointment_id: int):
+def _lock_appointment(appointment_id: int) -> Appointment:
     from medoffice.scheduling.models import Appointment
 
     try:
@@ -177,7 +199,7 @@ def _lock_appointment(appointment_id: int):
         raise NotFound(f"No appointment with id {appointment_id}.") from None
 
 
-def _locked_visit(appointment) -> Visit | None:
+def _locked_visit(appointment: Appointment) -> Visit | None:
     return Visit.objects.select_for_update().filter(appointment=appointment).first()
 
 
@@ -185,7 +207,7 @@ def _locked_visit(appointment) -> Visit | None:
 def check_in(
     *,
     appointment_id: int,
-    checked_in_by,
+    checked_in_by: User,
     demographics_confirmed: bool,
     coverage_confirmed: bool,
     eligibility: Sequence[EligibilityInput] = (),
@@ -319,7 +341,7 @@ def check_in(
 # --- The flow through the office ------------------------------------------------------------
 
 
-def _visit_for_flow(appointment) -> Visit:
+def _visit_for_flow(appointment: Appointment) -> Visit:
     """The visit of an appointment; one checked in on the schedule gets its visit here."""
     visit = _locked_visit(appointment)
     if visit is not None:
@@ -341,7 +363,7 @@ def flow_advance(
     *,
     appointment_id: int,
     to_stage: str,
-    actor,
+    actor: User,
     room_id: int | None = None,
     now: datetime | None = None,
 ) -> Visit:
@@ -378,10 +400,12 @@ def flow_advance(
     return visit
 
 
-def _free_room(appointment, room_id: int | None, *, exclude_visit: Visit):
+def _free_room(
+    appointment: Appointment, room_id: int | str | None, *, exclude_visit: Visit
+) -> Room:
     from medoffice.scheduling.models import Room
 
-    if room_id in (None, ""):
+    if room_id is None or room_id == "":
         raise InvalidInput("Choose the room the patient goes to.", field="room")
     room = (
         Room.objects.select_for_update()
@@ -401,7 +425,7 @@ def _free_room(appointment, room_id: int | None, *, exclude_visit: Visit):
 
 
 @transaction.atomic
-def check_out(*, appointment_id: int, checked_out_by, now: datetime | None = None) -> Visit:
+def check_out(*, appointment_id: int, checked_out_by: User, now: datetime | None = None) -> Visit:
     """The patient leaves: the appointment is completed and the visit checked out."""
     from medoffice.scheduling.services import appointment_complete
 
