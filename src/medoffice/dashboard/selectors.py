@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from medoffice.core.access import has_any_perm
+from medoffice.core.models import User
 from medoffice.core.modules import enabled_codes
 from medoffice.dashboard.tiles import SECTIONS, Tile, providers
 
 
-def tiles_for(user) -> list[Tile]:
+def tiles_for(user: User) -> list[Tile]:
     enabled = enabled_codes()
     tiles: list[Tile] = []
     for provider in providers():
@@ -16,7 +17,7 @@ def tiles_for(user) -> list[Tile]:
     return tiles
 
 
-def sections_for(user) -> list[tuple[str, list[Tile]]]:
+def sections_for(user: User) -> list[tuple[str, list[Tile]]]:
     """The tiles grouped by section, in the dashboard's order; empty sections left out."""
     tiles = tiles_for(user)
     known = {code for code, _ in SECTIONS}
