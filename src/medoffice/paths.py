@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
@@ -17,7 +18,7 @@ def data_dir() -> Path:
     return path
 
 
-def _read_or_create(name: str, make: callable) -> str:
+def _read_or_create(name: str, make: Callable[[], str]) -> str:
     """Read a secret file from the data folder, creating it (mode 0600) on first run."""
     path = data_dir() / name
     if not path.exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils import timezone
 
@@ -84,7 +85,7 @@ def get_for_user(
         queryset = queryset._default_manager.all()
     try:
         obj = queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise NotFound(f"No {queryset.model._meta.verbose_name} with id {pk}.") from None
     grant = None
     if not has_perm(user, perm):

@@ -183,7 +183,8 @@ def create_backup(path: Path | str, *, overwrite: bool = False) -> BackupSummary
                 head = AuditChainHead.objects.using(alias).filter(pk=1).first()
                 with archive.open(DATA, "w", force_zip64=True) as raw:
                     hashing = _HashingWriter(raw)
-                    text = io.TextIOWrapper(hashing, encoding="utf-8", write_through=True)
+                    # A raw binary stream; the stubs want a buffered one.
+                    text = io.TextIOWrapper(hashing, encoding="utf-8", write_through=True)  # type: ignore[type-var]
                     serializers.serialize(
                         "json", _rows(alias, counts), stream=text, cls=_ExactJSONEncoder
                     )

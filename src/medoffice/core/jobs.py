@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
@@ -39,7 +40,7 @@ def _backend_is_database(task) -> bool:
     return isinstance(task.get_backend(), DatabaseBackend)
 
 
-def _load_schedule() -> list[tuple[str, object, timedelta]]:
+def _load_schedule() -> list[tuple[str, Any, timedelta]]:
     jobs = []
     for path, seconds in sorted(getattr(settings, "MEDOFFICE_SCHEDULE", {}).items()):
         try:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 
 import holidays as holiday_calendars
 from django.db.models import Q
@@ -234,8 +236,8 @@ class Calendar:
                 return pk
         return None
 
-    def closures_on(self, provider_id: int, location_id: int, day: date) -> list[dict]:
-        found = []
+    def closures_on(self, provider_id: int, location_id: int, day: date) -> list[Mapping[str, Any]]:
+        found: list[Mapping[str, Any]] = []
         for closure in self._closures:
             if not closure["start_date"] <= day <= closure["end_date"]:
                 continue

@@ -124,7 +124,10 @@ def _reachable(appointments: QuerySet, channel: str) -> QuerySet:
     )
 
 
-_RECIPIENT_FIELD = {ReminderChannel.EMAIL: "patient__email", ReminderChannel.SMS: "patient__phone"}
+_RECIPIENT_FIELD: dict[str, str] = {
+    ReminderChannel.EMAIL: "patient__email",
+    ReminderChannel.SMS: "patient__phone",
+}
 
 
 def due_reminders(*, now: datetime, limit: int = 500) -> list[DueReminder]:
