@@ -6,6 +6,7 @@ checks the same named permissions as the pages.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import wraps
 
 from ninja import NinjaAPI
@@ -54,6 +55,7 @@ def requires(*perms: str):
 
     def authorise_first(operation) -> None:
         base = api.auth if operation.auth_param is NOT_SET else operation.auth_callbacks
+        assert isinstance(base, Sequence)  # the API above always declares its schemes
         wrapped = [_Authorised(scheme, perms) for scheme in base]
         operation.auth_param = wrapped
         operation._set_auth(wrapped)

@@ -99,7 +99,7 @@ def receipt_pdf(payment: Payment, *, balance: Decimal | None = None) -> bytes:
             payment.method, "Reference"
         )
         rows.append((label, payment.reference))
-    if payment.visit_id:
+    if payment.visit is not None:
         appointment = payment.visit.appointment
         rows.append(("For the visit of", appointment.start.astimezone(zone).strftime("%B %d, %Y")))
         rows.append(("Provider", str(appointment.provider)))
