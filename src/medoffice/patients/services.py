@@ -539,7 +539,7 @@ def coverage_update(*, actor: User | None, coverage: Coverage, **fields: Any) ->
 
 
 @transaction.atomic
-def coverage_end(*, actor: User | None, coverage: Coverage, end_date: date) -> Coverage:
+def coverage_end(*, actor: User | None, coverage: Coverage, end_date: date | str) -> Coverage:
     """End a coverage on a day (inclusive); it is not offered for visits after that day."""
     if actor is not None:
         require_perm(actor, Perm.EDIT_PATIENTS)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
+from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 from medoffice.patients import forms, selectors, services
@@ -35,7 +36,7 @@ def _status(form) -> int:
     return 422 if form.is_bound and form.errors else 200
 
 
-def _patient(request: HttpRequest, pk: int, *, record_view: bool = True):
+def _patient(request: AuthenticatedHttpRequest, pk: int, *, record_view: bool = True):
     try:
         if record_view:
             return selectors.patient_for_user(request.user, pk)
@@ -62,7 +63,7 @@ def _perms(user) -> dict:
 
 @login_required
 @permission_required(Perm.VIEW_PATIENTS)
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: AuthenticatedHttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     include_inactive = request.GET.get("inactive") == "1"
     results = selectors.search_patients(query, include_inactive=include_inactive) if query else []
@@ -79,7 +80,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(Perm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def register(request: HttpRequest) -> HttpResponse:
+def register(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.PatientForm(request.POST or None)
     candidates = []
     if request.method == "POST" and form.is_valid():
@@ -104,7 +105,7 @@ def register(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(Perm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
+def edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=request.method == "GET")
     form = forms.PatientForm(request.POST or None, initial_patient=patient)
     del form.fields["confirm_not_duplicate"]
@@ -127,7 +128,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @permission_required(Perm.VIEW_PATIENTS)
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     context = {
         "patient": patient,
@@ -141,7 +142,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(Perm.EDIT_PATIENTS)
 @require_POST
-def set_active(request: HttpRequest, pk: int) -> HttpResponse:
+def set_active(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
     try:
         services.patient_set_active(
@@ -158,7 +159,7 @@ def set_active(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Coverages, eligibility, authorizations -------------------------------------------------
 
 
-def _coverage(request: HttpRequest, coverage_id: int) -> Coverage:
+def _coverage(request: AuthenticatedHttpRequest, coverage_id: int) -> Coverage:
     coverage = get_object_or_404(Coverage.objects.select_related("payer"), pk=coverage_id)
     _patient(request, coverage.patient_id, record_view=False)
     return coverage
@@ -167,7 +168,7 @@ def _coverage(request: HttpRequest, coverage_id: int) -> Coverage:
 @login_required
 @permission_required(Perm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
+def coverage_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
     form = forms.CoverageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -190,7 +191,7 @@ def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(Perm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
+def coverage_edit(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
     form = forms.CoverageForm(request.POST or None, instance=coverage)
     if request.method == "POST" and form.is_valid():
@@ -212,7 +213,7 @@ def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
 @login_required
 @permission_required(Perm.EDIT_PATIENTS)
 @require_POST
-def coverage_end(request: HttpRequest, coverage_id: int) -> HttpResponse:
+def coverage_end(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
     try:
         services.coverage_end(
@@ -228,7 +229,7 @@ def coverage_end(request: HttpRequest, coverage_id: int) -> HttpResponse:
 @login_required
 @permission_required(Perm.EDIT_PATIENTS)
 @require_POST
-def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
+def coverage_withdraw(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
     try:
         services.coverage_withdraw(
@@ -242,7 +243,7 @@ def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
 @login_required
 @permission_required(Perm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
+def eligibility_add(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
     form = forms.EligibilityForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -279,7 +280,7 @@ def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
 @permission_required(Perm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def authorization_form(
-    request: HttpRequest, pk: int, authorization_id: int | None = None
+    request: AuthenticatedHttpRequest, pk: int, authorization_id: int | None = None
 ) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
     authorization = (
@@ -315,7 +316,7 @@ def authorization_form(
 @login_required
 @permission_required(Perm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def document_upload(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
     form = forms.DocumentForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -339,7 +340,7 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def document_download(request: HttpRequest, document_id: int) -> FileResponse:
+def document_download(request: AuthenticatedHttpRequest, document_id: int) -> FileResponse:
     """Documents are streamed only through here: permission checked, download audited."""
     try:
         document = selectors.document_for_user(request.user, document_id)
@@ -366,7 +367,7 @@ def document_download(request: HttpRequest, document_id: int) -> FileResponse:
 
 @login_required
 @permission_required(Perm.VIEW_PATIENTS, Perm.MANAGE_PAYERS)
-def payers(request: HttpRequest) -> HttpResponse:
+def payers(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "patients/payers.html",
@@ -377,7 +378,7 @@ def payers(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(Perm.MANAGE_PAYERS)
 @require_http_methods(["GET", "POST"])
-def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpResponse:
+def payer_form(request: AuthenticatedHttpRequest, payer_id: int | None = None) -> HttpResponse:
     payer = get_object_or_404(Payer, pk=payer_id) if payer_id else None
     form = forms.PayerForm(request.POST or None, instance=payer)
     if request.method == "POST" and form.is_valid():
@@ -398,7 +399,7 @@ def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpRespons
 @login_required
 @permission_required(Perm.MERGE_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def merge(request: HttpRequest) -> HttpResponse:
+def merge(request: AuthenticatedHttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     form = forms.MergeForm(source if source.get("survivor") else None)
     preview = None

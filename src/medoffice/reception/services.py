@@ -364,7 +364,7 @@ def flow_advance(
     appointment_id: int,
     to_stage: str,
     actor: User,
-    room_id: int | None = None,
+    room_id: int | str | None = None,
     now: datetime | None = None,
 ) -> Visit:
     """Move a patient to the next stage (arrived -> roomed -> with provider -> checked out).

@@ -90,11 +90,11 @@ def appointments_on(
     )
 
 
-def appointments_of_patient(patient: Patient, *, limit: int = 50) -> QuerySet[Appointment]:
+def appointments_of_patient(patient: Patient | int, *, limit: int = 50) -> QuerySet[Appointment]:
     return _appointments().filter(patient=patient).order_by("-start")[:limit]
 
 
-def next_appointment(patient: Patient) -> Appointment | None:
+def next_appointment(patient: Patient | int) -> Appointment | None:
     return (
         _appointments()
         .filter(patient=patient, status=AppointmentStatus.BOOKED, start__gte=timezone.now())
@@ -103,7 +103,7 @@ def next_appointment(patient: Patient) -> Appointment | None:
     )
 
 
-def no_show_count(patient: Patient) -> int:
+def no_show_count(patient: Patient | int) -> int:
     return Appointment.objects.filter(patient=patient, status=AppointmentStatus.NO_SHOW).count()
 
 
