@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -198,7 +199,7 @@ def create_backup(path: Path | str, *, overwrite: bool = False) -> BackupSummary
                         archive.write(item, FILES + item.relative_to(media).as_posix())
                         files += 1
                         size += item.stat().st_size
-            manifest = {
+            manifest: dict[str, Any] = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
                 "medoffice_version": __version__,

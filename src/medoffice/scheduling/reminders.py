@@ -333,7 +333,7 @@ class _Outbox:
 
     def __init__(self) -> None:
         self._mail = None
-        self._sms = None
+        self._sms: sms.BaseSmsBackend | None = None
         self.practice = practice_or_none()
         self.tz = zoneinfo.ZoneInfo(practice_time_zone())
 

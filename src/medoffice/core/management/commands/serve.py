@@ -46,7 +46,7 @@ class Command(OpsCommand):
         )
         self.stdout.flush()
         try:
-            server = waitress.create_server(
+            server = waitress.create_server(  # type: ignore[attr-defined]  # exported; not in its stubs
                 get_wsgi_application(), host=host, port=port, threads=threads, ident="medoffice"
             )
         except OSError as exc:
