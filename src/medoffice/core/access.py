@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, Union
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils import timezone
 
 from medoffice.core import audit
 from medoffice.core.exceptions import NotFound, NotPermitted, RecordNotPermitted
-from medoffice.core.models import EmergencyAccessGrant, RolePermission
+from medoffice.core.models import EmergencyAccessGrant, RolePermission, User
 
 M = TypeVar("M", bound=models.Model)
+#: Whoever a check is about: a user, the anonymous visitor of a page, or nobody (a system job).
+AnyUser = Union[User, AnonymousUser, None]  # noqa: UP007 (a runtime alias)
 _CACHE_ATTR = "_medoffice_permissions"
 
 
-def permissions_of(user) -> frozenset[str]:
+def permissions_of(user: AnyUser) -> frozenset[str]:
     """The permission names a user holds through their roles (cached on the user object)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return frozenset()
@@ -29,27 +32,29 @@ def permissions_of(user) -> frozenset[str]:
     return cached
 
 
-def forget_permissions(user) -> None:
+def forget_permissions(user: AnyUser) -> None:
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
 
 
-def has_perm(user, perm: str) -> bool:
+def has_perm(user: AnyUser, perm: str) -> bool:
     return str(perm) in permissions_of(user)
 
 
-def has_any_perm(user, *perms: str) -> bool:
+def has_any_perm(user: AnyUser, *perms: str) -> bool:
     held = permissions_of(user)
     return any(str(perm) in held for perm in perms)
 
 
-def require_perm(user, *perms: str) -> None:
+def require_perm(user: AnyUser, *perms: str) -> None:
     """Raise NotPermitted unless the user holds at least one of the permissions."""
     if not has_any_perm(user, *perms):
         raise NotPermitted(f"Your role does not allow this ({', '.join(str(p) for p in perms)}).")
 
 
-def active_emergency_grant(user, obj: models.Model, perm: str) -> EmergencyAccessGrant | None:
+def active_emergency_grant(
+    user: AnyUser, obj: models.Model, perm: str
+) -> EmergencyAccessGrant | None:
     if user is None or not user.is_authenticated:
         return None
     return (
@@ -65,16 +70,16 @@ def active_emergency_grant(user, obj: models.Model, perm: str) -> EmergencyAcces
     )
 
 
-def can_access(user, obj: models.Model, perm: str) -> bool:
+def can_access(user: AnyUser, obj: models.Model, perm: str) -> bool:
     return has_perm(user, perm) or active_emergency_grant(user, obj, perm) is not None
 
 
 def get_for_user(
     queryset: models.QuerySet[M] | type[M],
-    user,
+    user: AnyUser,
     perm: str,
     *,
-    pk,
+    pk: object,
     record_view: bool = False,
 ) -> M:
     """Fetch one object the user may see, by role or by an open emergency grant.
