@@ -153,7 +153,7 @@ class Calendar:
         location_ids: list[int] | None = None,
         tz: zoneinfo.ZoneInfo | None = None,
         rules: SchedulingSettings | None = None,
-    ):
+    ) -> None:
         self.first, self.last = first, last
         self.tz = tz or practice_zone()
         self._load_templates(provider_ids, location_ids)
@@ -172,7 +172,9 @@ class Calendar:
         self._holidays = _holidays_between(first, last, rules)
         self._ranges_cache: dict[tuple, list[tuple[int, int]]] = {}
 
-    def _load_templates(self, provider_ids, location_ids) -> None:
+    def _load_templates(
+        self, provider_ids: list[int] | None, location_ids: list[int] | None
+    ) -> None:
         # One query for the blocks of the templates in force, with their template and the
         # appointment types each block is limited to (one row per type; None when unlimited).
         # Inactive providers and locations have no hours.
