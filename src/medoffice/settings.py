@@ -111,7 +111,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "medoffice.sqlite3",
+            "NAME": DATA_DIR / paths.SQLITE_FILE,
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
@@ -239,6 +239,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("MEDOFFICE_FROM_EMAIL", "medoffice@localhost
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"client_errors": {"()": "medoffice.core.log_filters.ClientErrorsOnOneLine"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["client_errors"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("MEDOFFICE_LOG_LEVEL", "WARNING")},
 }

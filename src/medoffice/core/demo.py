@@ -145,6 +145,22 @@ def load_demo(
     )
 
 
+def existing_logins() -> list[str]:
+    """The demo's sign-ins as they stand in a demo practice loaded earlier (one per role)."""
+    present = dict(
+        User.objects.filter(
+            username__in=[login for login, _, _ in STAFF.values()], is_active=True
+        ).values_list("username", "pk")
+    )
+    names = dict(Role.objects.values_list("code", "name"))
+    lines = []
+    for code in sorted(STAFF, key=ROLE_ORDER.__getitem__):
+        login = STAFF[code][0]
+        if login in present:
+            lines.append(f"  {names.get(code, code):<18} {login}")
+    return lines
+
+
 # --- The foundation step: practice, locations, providers, staff -----------------------------
 
 ROLE_ORDER = {

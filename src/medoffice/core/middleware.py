@@ -17,6 +17,8 @@ from medoffice.core.context import acting_as, actor_for_user, client_ip
 SESSION_LOGIN_AT = "medoffice_login_at"
 SESSION_LAST_SEEN = "medoffice_last_seen"
 BACKGROUND_HEADER = "HTTP_X_MEDOFFICE_BACKGROUND"  # set by pages that refresh by themselves
+# The activity stamp is refreshed at most this often, so a page view rarely writes the session.
+ACTIVITY_STAMP_SECONDS = 60
 
 
 def start_session_clock(request) -> None:
@@ -59,7 +61,11 @@ class SessionLimitsMiddleware:
                     return JsonResponse({"detail": "Your session ended: " + reason}, status=401)
                 login = resolve_url(settings.LOGIN_URL)
                 return HttpResponseRedirect(f"{login}?expired=1&next={request.path}")
-            if not request.META.get(BACKGROUND_HEADER):
+            if (
+                not request.META.get(BACKGROUND_HEADER)
+                and login_at is not None
+                and (last_seen is None or now - last_seen >= ACTIVITY_STAMP_SECONDS)
+            ):
                 request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 
