@@ -31,7 +31,7 @@ from pathlib import Path
 SECONDS = float(os.environ.get("MEDOFFICE_BENCH_LOAD_SECONDS", "6"))
 PG_URL = os.environ.get("MEDOFFICE_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 USER_COUNTS = (8, 32)
-DEMO_PASSWORD = "medoffice-demo"  # noqa: S105 (the demo practice's published password)
+DEMO_PASSWORD = "medoffice-demo"  # the demo practice's published password
 
 
 PAGES = {  # the day schedule and the board open on today, the demo's busiest day
@@ -58,7 +58,7 @@ def _medoffice(env: dict, *args: str) -> None:
 @contextmanager
 def _server(env: dict):
     port = _free_port()
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen(
         [sys.executable, "-m", "medoffice.cli", "serve", "--port", str(port)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -78,6 +78,7 @@ def _server(env: dict):
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
 
 
 class Session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import zoneinfo
 
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from medoffice.core.context import acting_as, actor_for_user, client_ip
+from medoffice.core.memo import request_memo
 
 SESSION_LOGIN_AT = "medoffice_login_at"
 SESSION_LAST_SEEN = "medoffice_last_seen"
@@ -84,11 +86,12 @@ class RequestContextMiddleware:
             client_ip(request),
             request.META.get("HTTP_USER_AGENT", ""),
         )
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(practice_time_zone()))
-        except zoneinfo.ZoneInfoNotFoundError:
-            timezone.deactivate()
-        with acting_as(actor):
+        memo = request_memo() if request.method in ("GET", "HEAD") else contextlib.nullcontext()
+        with memo, acting_as(actor):
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(practice_time_zone()))
+            except zoneinfo.ZoneInfoNotFoundError:
+                timezone.deactivate()
             return self.get_response(request)
 
     def process_exception(self, request, exception):
