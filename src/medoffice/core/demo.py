@@ -337,3 +337,27 @@ def _foundation(ctx: DemoContext) -> None:
 
 
 register_demo_step("foundation", _foundation, order=0)
+
+
+# --- The approvals step: a few decisions over someone's authority, waiting --------------------
+
+DEMO_APPROVALS = (  # (role asking, kind, amount, what)
+    ("manager", "purchase", "7450.00", "Exam table for room 3 (the old one's lift failed)"),
+    ("manager", "write_off", "1280.00", "Balance of a patient in financial hardship (3 visits)"),
+    ("front_desk", "refund", "85.00", "Copay charged twice at check-in (card)"),
+    ("manager", "vendor_bill", "12600.00", "Annual EHR subscription renewal"),
+)
+
+
+def _approvals(ctx: DemoContext) -> None:
+    """Seed the approvals queue, so the owner sees what it is for."""
+    from decimal import Decimal
+
+    from medoffice.core.services import approval_request
+
+    for role, kind, amount, what in DEMO_APPROVALS:
+        asking = ctx.user(role)
+        approval_request(kind=kind, amount=Decimal(amount), description=what, requested_by=asking)
+
+
+register_demo_step("approvals", _approvals, order=40)
