@@ -81,6 +81,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "medoffice.urls"
+# Dates as MM/DD/YYYY and times as 1:20 PM wherever a template prints one unfiltered.
+FORMAT_MODULE_PATH = ["medoffice.formats"]
 WSGI_APPLICATION = "medoffice.wsgi.application"
 AUTH_USER_MODEL = "core.User"
 LOGIN_URL = "core:login"
@@ -99,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "medoffice.core.context_processors.medoffice",
             ],
+            "builtins": ["medoffice.core.templatetags.formats"],
         },
     },
 ]
