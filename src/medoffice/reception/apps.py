@@ -18,4 +18,6 @@ class ReceptionConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medoffice.reception import demo, tiles  # noqa: F401  (demo step, dashboard tiles)
+        from medoffice.reception import demo, record_panels, tiles  # noqa: F401  (demo, tiles)
+
+        record_panels.register()

@@ -266,6 +266,21 @@ def _board_appointments(day: date, location: Location | None):
     return appointments
 
 
+def todays_appointment_to_check_in(patient):
+    """The patient's first appointment today still waiting for them to arrive, if any."""
+    from medoffice.scheduling.models import Appointment, AppointmentStatus
+
+    start, end = day_bounds(local_today())
+    return (
+        Appointment.objects.filter(
+            patient=patient, start__gte=start, start__lt=end, status=AppointmentStatus.BOOKED
+        )
+        .exclude(visit__isnull=False)
+        .order_by("start")
+        .first()
+    )
+
+
 def visit_of(appointment) -> Visit | None:
     try:
         return appointment.visit
