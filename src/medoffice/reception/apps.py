@@ -18,6 +18,7 @@ class ReceptionConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medoffice.reception import demo, record_panels, tiles  # noqa: F401  (demo, tiles)
+        from medoffice.reception import demo, record_panels, stages, tiles  # noqa: F401
 
         record_panels.register()
+        stages.register()
