@@ -18,7 +18,8 @@ class ReceptionConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medoffice.reception import demo, record_panels, stages, tiles  # noqa: F401
+        from medoffice.reception import demo, home, record_panels, stages, tiles  # noqa: F401
 
+        home.register()
         record_panels.register()
         stages.register()
