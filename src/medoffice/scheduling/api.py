@@ -171,7 +171,7 @@ def appointment_list(request, filters: Query[AppointmentFilter]):
     found = selectors.restrict_to_visible(selectors._appointments(), user_of(request))
     if filters.day:
         day_start, day_end = local_day_bounds(filters.day)
-        found = found.filter(start__lt=day_end, end__gt=day_start)
+        found = found.overlapping(day_start, day_end)
     if filters.provider:
         found = found.filter(provider_id=filters.provider)
     if filters.location:

@@ -33,6 +33,7 @@ from medoffice.scheduling.models import (
     CELL_MINUTES,
     CELL_SECONDS,
     HOLDING_STATUSES,
+    MAX_APPOINTMENT_MINUTES,
     Appointment,
     AppointmentStatus,
     AppointmentType,
@@ -52,7 +53,6 @@ from medoffice.scheduling.models import (
     WaitlistStatus,
 )
 
-MAX_APPOINTMENT_MINUTES = 8 * 60
 MAX_SERIES_OCCURRENCES = 104
 MAX_SERIES_YEARS = 2
 
@@ -178,7 +178,9 @@ def _schedule_error(req: BookingRequest) -> InvalidInput | None:
 
 
 def _overlapping(queryset, start: datetime, end: datetime, exclude_ids=()):
-    found = queryset.filter(status__in=HOLDING_STATUSES, start__lt=end, end__gt=start)
+    """Appointments of `queryset` holding time in [start, end), bounded below on `start`
+    (see AppointmentQuerySet.overlapping), so a long history is never scanned."""
+    found = queryset.overlapping(start, end).filter(status__in=HOLDING_STATUSES)
     if exclude_ids:
         found = found.exclude(pk__in=list(exclude_ids))
     return found.select_related("appointment_type", "provider").order_by("start")
@@ -256,7 +258,9 @@ def check_booking(
 
 
 def _hold_cells(appointment: Appointment) -> None:
-    """Write the appointment's occupancy cells; the unique constraints refuse any overlap."""
+    """Write the appointment's occupancy cells; the unique constraints refuse any overlap
+    of the provider, the room or the patient."""
+    cells = cells_of(appointment.start, appointment.end)
     try:
         with transaction.atomic():
             Occupancy.objects.bulk_create(
@@ -265,12 +269,25 @@ def _hold_cells(appointment: Appointment) -> None:
                         appointment=appointment,
                         provider_id=appointment.provider_id,
                         room_id=appointment.room_id,
+                        patient_id=appointment.patient_id,
                         cell=cell,
                     )
-                    for cell in cells_of(appointment.start, appointment.end)
+                    for cell in cells
                 ]
             )
     except IntegrityError as exc:
+        patient_clash = (
+            Occupancy.objects.filter(patient_id=appointment.patient_id, cell__in=list(cells))
+            .exclude(appointment_id=appointment.pk)
+            .exists()
+        )
+        if patient_clash:
+            raise Conflict(
+                f"The patient was booked at {_fmt_when(appointment.start)} by someone else a "
+                "moment ago (another appointment at the same time). Choose another time.",
+                field="start",
+                code="patient_taken",
+            ) from exc
         raise Conflict(
             f"{_fmt_when(appointment.start)} was booked by someone else a moment ago "
             f"({appointment.provider}{', ' + appointment.room.name if appointment.room else ''}). "
