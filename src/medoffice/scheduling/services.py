@@ -25,6 +25,7 @@ from medoffice.core.exceptions import (
     NotFound,
 )
 from medoffice.core.models import Location, Provider, User
+from medoffice.core.modules import is_enabled
 from medoffice.core.permissions import Perm
 from medoffice.core.services import full_clean_or_raise
 from medoffice.scheduling.availability import Calendar, local_date, practice_zone
@@ -423,10 +424,29 @@ def appointment_mark_no_show(*, appointment: Appointment, marked_by: User | None
     return appointment
 
 
+FRONT_DESK_MODULE = "reception"
+
+
 @transaction.atomic
-def appointment_check_in(*, appointment: Appointment, checked_in_by: User | None) -> Appointment:
-    """booked -> checked_in (reception). Not for an appointment on a later day."""
+def appointment_check_in(
+    *, appointment: Appointment, checked_in_by: User | None, full_check_in: bool = False
+) -> Appointment:
+    """booked -> checked_in. Not for an appointment on a later day.
+
+    While the front desk module is on, checking in is its full check-in (demographics,
+    insurance, eligibility, forms, copay: reception.services.check_in), which calls this with
+    `full_check_in=True` for the status. Any other caller (the schedule's page and API) is
+    refused, so no interface can check a patient in with the status alone (docs/adr/0013).
+    """
     _require(checked_in_by, Perm.CHECK_IN)
+    if not full_check_in and is_enabled(FRONT_DESK_MODULE):
+        raise Conflict(
+            "Check-in is done at the front desk (demographics, insurance, forms and copay): "
+            f"open the check-in page, or POST /api/reception/appointments/{appointment.pk}"
+            "/check-in.",
+            field="appointment",
+            code="front_desk_check_in",
+        )
     appointment = _locked(appointment)
     tz = practice_zone()
     if local_date(appointment.start, tz) > timezone.now().astimezone(tz).date():
@@ -733,6 +753,20 @@ def series_cancel_following(
         appointment_cancel(appointment=target, reason=reason, cancelled_by=cancelled_by)
         for target in targets
     ]
+
+
+def appointment_cancel_in_scope(
+    *, appointment: Appointment, reason: str, cancelled_by: User | None, scope: str = "one"
+) -> list[Appointment]:
+    """Cancel one appointment ("one") or it and the later ones of its series ("following"):
+    the page and the API both cancel through here."""
+    if scope == RescheduleScope.FOLLOWING:
+        return series_cancel_following(
+            appointment=appointment, reason=reason, cancelled_by=cancelled_by
+        )
+    if scope not in ("", None, RescheduleScope.ONE):
+        raise InvalidInput("Choose this appointment or this and the following ones.", field="scope")
+    return [appointment_cancel(appointment=appointment, reason=reason, cancelled_by=cancelled_by)]
 
 
 # --- Waitlist -------------------------------------------------------------------------------
