@@ -10,6 +10,7 @@ services, so they behave exactly like the front desk's.
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from datetime import time, timedelta
 
@@ -158,7 +159,13 @@ def _cells(start, end) -> range:
     return range(int(start.timestamp()) // CELL_SECONDS, -(-int(end.timestamp()) // CELL_SECONDS))
 
 
-def _free_patient(rng, patient_ids, patient_busy, cells: set[int], tries: int = 8) -> int | None:
+def _free_patient(
+    rng: random.Random,
+    patient_ids: list[int],
+    patient_busy: dict[int, set[int]],
+    cells: set[int],
+    tries: int = 8,
+) -> int | None:
     """A random patient with nothing booked in these cells (None after a few tries)."""
     for _ in range(tries):
         patient_id = rng.choice(patient_ids)
