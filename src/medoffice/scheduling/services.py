@@ -755,6 +755,7 @@ def series_cancel_following(
     ]
 
 
+@transaction.atomic
 def appointment_cancel_in_scope(
     *, appointment: Appointment, reason: str, cancelled_by: User | None, scope: str = "one"
 ) -> list[Appointment]:
