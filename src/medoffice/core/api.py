@@ -13,7 +13,7 @@ from medoffice.core import selectors, services
 from medoffice.core.access import get_for_user, permissions_of
 from medoffice.core.exceptions import InvalidInput, NotFound
 from medoffice.core.exports import audit_csv
-from medoffice.core.idempotency import idempotent
+from medoffice.core.idempotency import honour_keys, idempotent
 from medoffice.core.models import (
     ApprovalRequest,
     DecisionKind,
@@ -34,6 +34,8 @@ users_router = Router(tags=["users"])
 approvals_router = Router(tags=["approvals"])
 audit_router = Router(tags=["audit"])
 modules_router = Router(tags=["modules"])
+for _money_router in (practice_router, approvals_router):  # their money writes take a key
+    _money_router.add_decorator(honour_keys, mode="view")
 
 
 def _one(model, pk: int):

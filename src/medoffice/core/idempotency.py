@@ -1,6 +1,7 @@
 """Idempotent API writes: the Idempotency-Key header (docs/adr/0010-idempotent-money-writes.md).
 
-An endpoint decorated with ``@idempotent`` honours the header: the key is inserted (unique per
+An endpoint decorated with ``@idempotent`` (on a router that adds ``honour_keys``) honours the
+header: the key is inserted (unique per
 user, endpoint and key) in the same transaction as the write, and the answer is stored with
 it. A retry with the same key replays the first answer (same status, same body) and writes
 nothing; the same key with another request answers 422; a second request arriving while the
@@ -22,7 +23,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from ninja.utils import contribute_operation_callback
 
 from medoffice.core.models import IdempotencyKey
 
@@ -31,6 +31,7 @@ KEEP_FOR = timedelta(hours=24)
 MAX_STORED_BODY = 64 * 1024  # characters of an answer kept for replay
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces (UUIDs, ULIDs, …)
 _ROW = "_medoffice_idempotency_row"
+_IN_TRANSACTION = "_medoffice_idempotency_transaction"
 
 
 def _refusal(status: int, code: str, message: str) -> JsonResponse:
@@ -117,7 +118,11 @@ def _store(request: HttpRequest, response: Any) -> None:
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Endpoint decorator (under ``@requires``): honour the Idempotency-Key header."""
+    """Endpoint decorator (under ``@requires``): honour the Idempotency-Key header.
+
+    The endpoint's router must carry ``honour_keys`` (``router.add_decorator(honour_keys,
+    mode="view")``), which holds the one transaction around the whole request.
+    """
     endpoint = f"{view.__module__.removeprefix('medoffice.')}.{view.__name__}"[:120]
 
     @wraps(view)
@@ -125,34 +130,44 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         key = request.headers.get(HEADER)
         if key is None:
             return view(request, *args, **kwargs)
+        if not getattr(request, _IN_TRANSACTION, False):
+            raise RuntimeError(f"{endpoint}: its router does not add idempotency.honour_keys")
         answer = _claim(request, endpoint, key)
         if answer is not None:
             return answer
         return view(request, *args, **kwargs)
 
-    def one_transaction(operation: Any) -> None:
-        """The whole operation (claim, write, serialised answer, stored answer) is atomic."""
-        inner_run = operation.run
-
-        def run(request: HttpRequest, **kw: Any) -> Any:
-            key = request.headers.get(HEADER)
-            if key is None:
-                return inner_run(request, **kw)
-            if not _KEY.match(key):
-                return _refusal(
-                    400,
-                    "invalid",
-                    f"{HEADER}: 1 to 255 printable characters without spaces, e.g. a UUID.",
-                )
-            with transaction.atomic():
-                response = inner_run(request, **kw)
-                _store(request, response)
-            return response
-
-        operation.run = run
-
-    contribute_operation_callback(claim_then_write, one_transaction)
+    claim_then_write.idempotent_endpoint = endpoint  # type: ignore[attr-defined]
     return claim_then_write
+
+
+def honour_keys(run: Callable[..., Any]) -> Callable[..., Any]:
+    """Router decorator (mode "view") around each operation's whole run: for an ``@idempotent``
+    endpoint sent with the header, the claim, the write, the serialised answer and the stored
+    answer are one transaction. Other endpoints pass straight through."""
+    operation = getattr(run, "__self__", None)
+    view = getattr(operation, "view_func", None)
+    if getattr(view, "idempotent_endpoint", None) is None:
+        return run
+
+    @wraps(run)
+    def one_transaction(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get(HEADER)
+        if key is None:
+            return run(request, *args, **kwargs)
+        if not _KEY.match(key):
+            return _refusal(
+                400,
+                "invalid",
+                f"{HEADER}: 1 to 255 printable characters without spaces, e.g. a UUID.",
+            )
+        with transaction.atomic():
+            setattr(request, _IN_TRANSACTION, True)
+            response = run(request, *args, **kwargs)
+            _store(request, response)
+        return response
+
+    return one_transaction
 
 
 def expire_keys(*, now: Any = None) -> int:

@@ -7,7 +7,7 @@ from typing import Annotated
 from ninja import Field, Query, Router, Schema, Status
 
 from medoffice.api import requires, user_of
-from medoffice.core.idempotency import idempotent
+from medoffice.core.idempotency import honour_keys, idempotent
 from medoffice.core.money import ZERO, MoneyRange
 from medoffice.core.permissions import Perm
 from medoffice.patients import selectors, services
@@ -17,6 +17,7 @@ from medoffice.patients.models import Coverage, Payer
 patients_router = Router(tags=["patients"])
 coverages_router = Router(tags=["coverages"])
 payers_router = Router(tags=["payers"])
+coverages_router.add_decorator(honour_keys, mode="view")  # copays: Idempotency-Key
 
 
 # --- Schemas ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from medoffice.api import requires, user_of
 from medoffice.core import audit
 from medoffice.core.access import get_for_user
 from medoffice.core.exceptions import InvalidInput
-from medoffice.core.idempotency import idempotent
+from medoffice.core.idempotency import honour_keys, idempotent
 from medoffice.core.models import AuditAction, Location
 from medoffice.core.money import MoneyRange
 from medoffice.core.permissions import Perm
@@ -21,6 +21,7 @@ from medoffice.reception.models import Payment, Visit
 from medoffice.reception.payments import MAX_PAYMENT, PaymentInput
 
 router = Router(tags=["reception"])
+router.add_decorator(honour_keys, mode="view")
 
 
 # --- Schemas ------------------------------------------------------------------------------
