@@ -87,6 +87,11 @@ def endpoints(day) -> dict[str, Endpoint]:
             EligibilityCheck.objects.count, lambda b, v: _with(b, ("copay_reported",), v),
             "copay_reported",
         ),
+        "coverage_patch": Endpoint(
+            "patch", f"/api/coverages/{day.coverage.pk}", {"copay": "21.00"}, "front_desk",
+            lambda: Coverage.objects.filter(copay=Decimal("21.00")).count(),
+            lambda b, v: _with(b, ("copay",), v), "copay", 200,
+        ),
         "limits": Endpoint(
             "put", "/api/practice/limits", limits, "owner",
             lambda: AuthorityLimit.objects.filter(
@@ -97,7 +102,7 @@ def endpoints(day) -> dict[str, Endpoint]:
     }  # fmt: skip
 
 
-NAMES = ["payment", "check_in", "approval", "coverage", "eligibility", "limits"]
+NAMES = ["payment", "check_in", "approval", "coverage", "coverage_patch", "eligibility", "limits"]
 
 
 def send(client: Client, endpoint: Endpoint, body: Any = None, key: str | None = None):

@@ -34,6 +34,16 @@ _ROW = "_medoffice_idempotency_row"
 _IN_TRANSACTION = "_medoffice_idempotency_transaction"
 
 
+OPENAPI_PARAMETER = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~]+$"},
+    "description": "Recommended for every money write: a retry with the same key returns the "
+    "first answer and writes nothing; the same key with another body is a 422. Kept 24 hours.",
+}
+
+
 def _refusal(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse(
         {"detail": message, "code": code, "errors": {HEADER: [message]}}, status=status
@@ -149,6 +159,9 @@ def honour_keys(run: Callable[..., Any]) -> Callable[..., Any]:
     view = getattr(operation, "view_func", None)
     if getattr(view, "idempotent_endpoint", None) is None:
         return run
+    extra = dict(operation.openapi_extra or {})  # type: ignore[union-attr]
+    extra["parameters"] = [*extra.get("parameters", []), OPENAPI_PARAMETER]
+    operation.openapi_extra = extra  # type: ignore[union-attr]
 
     @wraps(run)
     def one_transaction(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:

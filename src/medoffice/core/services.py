@@ -548,7 +548,7 @@ def covers(user: User, kind: str, amount: Decimal) -> bool:
     return limit is None or amount <= limit
 
 
-def _check_decision(kind: str, amount) -> Decimal:
+def _check_decision(kind: str, amount: object) -> Decimal:
     if kind not in DecisionKind.values:
         raise InvalidInput(f"Unknown kind of decision {kind!r}.", field="kind")
     return money.parse_money(amount, field="amount")

@@ -205,3 +205,18 @@ def test_the_schema_type_documents_a_string_with_its_range():
     schema = Body.model_json_schema()["properties"]["amount"]
     assert schema["type"] == "string" and schema["pattern"].startswith("^")
     assert "$0.01" in schema["description"] and "$9,999,999,999.99" in schema["description"]
+
+
+def test_money_endpoints_document_the_idempotency_key(client_for):
+    schema = client_for("owner").get("/api/openapi.json").json()
+    documented = {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+    }
+    assert ("POST", "/api/approvals") in documented
+    assert ("PUT", "/api/practice/limits") in documented
+    assert ("GET", "/api/practice/limits") not in documented
+    amount = schema["components"]["schemas"]["ApprovalIn"]["properties"]["amount"]
+    assert amount["type"] == "string" and "pattern" in amount
