@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -144,6 +145,9 @@ class MoneyField(forms.CharField):
     ) -> None:
         self.minimum = minimum
         self.maximum = maximum
+        # A model DecimalField passes its shape; the range above is what bounds the amount.
+        kwargs.pop("max_digits", None)
+        kwargs.pop("decimal_places", None)
         kwargs.setdefault("max_length", MAX_LENGTH)
         attrs = {"inputmode": "decimal", "autocomplete": "off"}
         widget = kwargs.pop("widget", None) or forms.TextInput(attrs=attrs)
@@ -173,6 +177,12 @@ class MoneyField(forms.CharField):
         if isinstance(value, Decimal) and value.is_finite():
             return f"{value:.2f}"
         return value
+
+
+ADMIN_OVERRIDES: dict[type, dict[str, Any]] = {
+    models.DecimalField: {"form_class": MoneyField, "minimum": ZERO}
+}
+"""``formfield_overrides`` for the admin of a model whose amounts may be 0 (copays, limits)."""
 
 
 # --- API schemas (django-ninja / pydantic) ------------------------------------------------------

@@ -220,3 +220,19 @@ def test_money_endpoints_document_the_idempotency_key(client_for):
     assert ("GET", "/api/practice/limits") not in documented
     amount = schema["components"]["schemas"]["ApprovalIn"]["properties"]["amount"]
     assert amount["type"] == "string" and "pattern" in amount
+
+
+@pytest.mark.django_db
+def test_the_admin_reads_limits_with_the_same_parser(rf, users):
+    from django.contrib.admin.sites import site
+
+    from medoffice.core.admin import AuthorityLimitInline
+    from medoffice.core.models import Role
+
+    request = rf.get("/")
+    request.user = users["owner"]
+    inline = AuthorityLimitInline(Role, site)
+    form = inline.get_formset(request).form
+    assert isinstance(form.base_fields["amount"], MoneyField)
+    bound = form({"kind": "purchase", "amount": "1e400"})
+    assert not bound.is_valid() and "amount" in bound.errors
