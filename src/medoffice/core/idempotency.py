@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
@@ -183,7 +183,7 @@ def honour_keys(run: Callable[..., Any]) -> Callable[..., Any]:
     return one_transaction
 
 
-def expire_keys(*, now: Any = None) -> int:
+def expire_keys(*, now: datetime | None = None) -> int:
     """Forget answers older than KEEP_FOR; returns how many were deleted."""
     cutoff = (now or timezone.now()) - KEEP_FOR
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
