@@ -279,3 +279,69 @@ def test_stored_answers_are_encrypted_at_rest(client_for, desk_day):
         cursor.execute("SELECT response_body FROM core_idempotencykey")
         (stored,) = cursor.fetchone()
     assert first.json()["receipt_number"] not in stored
+
+
+# --- Every money input is the one money type, and every money write takes a key -------------
+
+
+def _resolve(schema: dict, components: dict) -> dict:
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _money_inputs(schema: dict, components: dict, seen: frozenset = frozenset()) -> list[dict]:
+    """Every property schema under a request body schema (following refs, arrays, unions)."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            return []
+        return _money_inputs(components[name], components, seen | {name})
+    found = [schema]
+    for child in [*schema.get("anyOf", []), *schema.get("allOf", []), *schema.get("oneOf", [])]:
+        found += _money_inputs(child, components, seen)
+    if "items" in schema:
+        found += _money_inputs(schema["items"], components, seen)
+    for child in schema.get("properties", {}).values():
+        found += _money_inputs(child, components, seen)
+    return found
+
+
+def test_every_api_write_of_money_reads_it_strictly_and_honours_a_key(client_for):
+    from medoffice.core.money import JSON_PATTERN
+
+    schema = client_for("owner").get("/api/openapi.json").json()
+    components = schema["components"]["schemas"]
+    writes, loose = set(), set()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is None:
+                continue
+            parts = _money_inputs(body["schema"], components)
+            if any(part.get("pattern") == JSON_PATTERN for part in parts):
+                writes.add((method.upper(), path))
+            # pydantic's own Decimal (number or string, exponents and all) must not be an input
+            if any(
+                {"type": "number"} in part.get("anyOf", []) and part.get("anyOf", [])
+                for part in parts
+            ):
+                loose.add((method.upper(), path))
+            if any(part.get("type") == "number" for part in parts):
+                loose.add((method.upper(), path))
+    assert not loose, f"inputs read as numbers, not through core.money: {sorted(loose)}"
+    keyed = {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if any(p["name"] == HEADER for p in operation.get("parameters", []))
+    }
+    assert writes, "no money inputs found: the check itself is broken"
+    assert writes <= keyed, f"money writes without Idempotency-Key: {sorted(writes - keyed)}"
+    assert {
+        ("POST", "/api/reception/payments"),
+        ("POST", "/api/reception/appointments/{appointment_id}/check-in"),
+        ("PUT", "/api/practice/limits"),
+        ("POST", "/api/approvals"),
+        ("POST", "/api/coverages"),
+    } <= writes
