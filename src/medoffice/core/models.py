@@ -372,3 +372,47 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return self.task_path
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to an API write sent with an Idempotency-Key header (docs/adr/0010).
+
+    The row is inserted in the same transaction as the write it guards; the unique key makes a
+    second request with the same key wait for the first and then replay its answer.
+    """
+
+    audit_exclude = True  # plumbing: the write it guards is audited itself
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=120)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    response_body = EncryptedTextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "endpoint", "key"], name="idempotency_key_once_per_user_endpoint"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"
+
+
+class FormSubmission(models.Model):
+    """A one-time form token spent by the write it came with, and where that write led."""
+
+    audit_exclude = True
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=80)
+    result_url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.token[:8]}…"

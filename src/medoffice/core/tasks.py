@@ -38,6 +38,14 @@ def expire_emergency_access() -> int:
     ).count()
 
 
+@task()
+def expire_idempotency_keys() -> int:
+    """Forget the stored answers of idempotent API writes and spent form tokens after a day."""
+    from medoffice.core import idempotency, once
+
+    return idempotency.expire_keys() + once.expire_tokens()
+
+
 def _unreviewed_emergency_access() -> list[str]:
     from medoffice.core.selectors import emergency_grants_to_review
 
