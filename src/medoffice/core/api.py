@@ -537,7 +537,8 @@ class AuditFilters(Schema):
 
 
 class AuditEventOut(Schema):
-    seq: int
+    id: int
+    seq: int | None  # None until the event is sealed into the chain (a few seconds)
     at: datetime
     actor_id: int | None
     actor_name: str
@@ -550,7 +551,7 @@ class AuditEventOut(Schema):
     changes: dict
     reason: str
     flagged: bool
-    hash: str
+    hash: str | None
 
 
 class AuditPage(Schema):
