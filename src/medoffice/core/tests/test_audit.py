@@ -193,7 +193,9 @@ def test_verify_finds_a_record_changed_after_the_trigger_was_dropped(trail):
             "UPDATE core_auditevent SET actor_name = 'someone else' WHERE seq = %s", [trail[1].seq]
         )
     problems = list(audit.verify_chain())
-    assert [(p.event_id, "digest mismatch" in p.problem) for p in problems] == [(trail[1].seq, True)]
+    assert [(p.event_id, "digest mismatch" in p.problem) for p in problems] == [
+        (trail[1].seq, True)
+    ]
 
 
 def test_verify_finds_a_record_removed_from_the_middle(trail):
