@@ -172,7 +172,7 @@ def test_truncate_is_refused_on_postgresql(trail):
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        cursor.execute("TRUNCATE core_auditevent")
+        cursor.execute("TRUNCATE core_auditevent, core_auditsecret")
     assert AuditEvent.objects.count() == 3
 
 
