@@ -160,7 +160,7 @@ def record(
         if patient_id is None:
             patient_id = getattr(obj, "audit_patient_id", None)
     if phi is None:
-        phi = is_phi_model(type(obj)) if obj is not None else patient_id not in (None, "")
+        phi = is_phi_model(obj.__class__) if obj is not None else patient_id not in (None, "")
     key_id, key = keys.audit_signing_key()
     nonce = secrets.token_hex(16)
     plain = json.loads(json.dumps(changes or {}, default=str))
