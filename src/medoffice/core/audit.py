@@ -185,8 +185,8 @@ def record(
     event.digest = content_digest(event, key)
     if protected is None:
         event.save(force_insert=True)
-    else:
-        with transaction.atomic():
+    else:  # both rows or neither; no savepoint of its own inside the caller's transaction
+        with transaction.atomic(savepoint=False):
             event.save(force_insert=True)
             AuditSecret(event=event, values=json.dumps(protected, sort_keys=True)).save(
                 force_insert=True

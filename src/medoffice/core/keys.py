@@ -170,10 +170,12 @@ import re as _re  # noqa: E402
 import secrets as _secrets  # noqa: E402
 import tempfile as _tempfile  # noqa: E402
 import threading as _threading  # noqa: E402
+import time as _time  # noqa: E402
 
 AUDIT_KEYS_FILE = "audit_keys"
 AUDIT_KEYS_ENV = "MEDOFFICE_AUDIT_KEYS"
 _AUDIT_KEY_LINE = _re.compile(r"^([A-Za-z0-9_-]{1,16}):([A-Za-z0-9_=-]{43,})$")
+AUDIT_KEYS_RECHECK_SECONDS = 2.0  # how long a process trusts its copy of the key file
 _audit_cache: dict[str, object] = {}
 _audit_lock = _threading.Lock()
 
@@ -190,7 +192,12 @@ def generate_audit_key() -> str:
 
 
 def audit_keys_path():
-    return paths.data_dir() / AUDIT_KEYS_FILE
+    folder = os.environ.get("MEDOFFICE_DATA", "")
+    cached = _audit_cache.get("path")
+    if cached is None or cached[0] != folder:
+        cached = (folder, paths.data_dir() / AUDIT_KEYS_FILE)
+        _audit_cache["path"] = cached
+    return cached[1]
 
 
 def audit_keys_from_environment() -> bool:
@@ -230,6 +237,7 @@ def _write_new_file(path, text: str, *, replace: bool) -> bool:
         os.chmod(tmp, 0o600)
         if replace:
             os.replace(tmp, path)
+            _audit_cache.pop("file", None)
             return True
         try:
             os.link(tmp, path)
@@ -251,17 +259,25 @@ def _load_audit_keys() -> list[tuple[str, bytes]]:
         _audit_cache["env"] = (raw, keys)
         return keys
     path = audit_keys_path()
+    cached = _audit_cache.get("file")
+    now = _time.monotonic()
+    if (
+        cached is not None
+        and cached[0][0] == str(path)
+        and now - cached[2] < AUDIT_KEYS_RECHECK_SECONDS
+    ):
+        return cached[1]
     try:
         stat = path.stat()
     except FileNotFoundError:
         _write_new_file(path, generate_audit_key() + "\n", replace=False)
         stat = path.stat()
     stamp = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
-    cached = _audit_cache.get("file")
     if cached is not None and cached[0] == stamp:
+        _audit_cache["file"] = (stamp, cached[1], now)
         return cached[1]
     keys = _parse_audit_keys(path.read_text(), str(path))
-    _audit_cache["file"] = (stamp, keys)
+    _audit_cache["file"] = (stamp, keys, now)
     return keys
 
 
@@ -278,7 +294,11 @@ def audit_signing_key() -> tuple[str, bytes]:
 
 def audit_key(key_id: str) -> bytes | None:
     """The secret of one key id, or None when this installation does not hold it."""
-    return dict(audit_keys()).get(key_id)
+    found = dict(audit_keys()).get(key_id)
+    if found is None:  # perhaps added by another process a moment ago
+        _audit_cache.pop("file", None)
+        found = dict(audit_keys()).get(key_id)
+    return found
 
 
 def add_audit_key() -> str:
