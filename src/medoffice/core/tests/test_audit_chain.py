@@ -608,3 +608,18 @@ def test_a_removed_protected_value_is_refused_by_the_triggers(patient_change):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         _sql("DELETE FROM core_auditsecret WHERE event_id = %s", [patient_change.pk])
     assert AuditSecret.objects.filter(event=patient_change).exists()
+
+
+def test_the_seal_and_new_key_commands(db, capsys):
+    _record(1)
+    _record(2)
+    capsys.readouterr()
+    assert cli.main(["audit", "seal"]) == 0
+    assert capsys.readouterr().out.strip() == "Sealed 2 audit record(s) into the chain."
+    assert audit.unsealed_count() == 0
+    assert cli.main(["audit", "new-key"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert keys._parse_audit_keys(line, "test")[0][0] == line.split(":")[0]
+    assert line not in keys.audit_keys_path().read_text()  # only printed, not added
+    assert cli.main(["audit", "seal", "--checkpoint", "x"]) == 1
+    assert capsys.readouterr().err.strip() == "medoffice: --checkpoint goes with `audit verify`"
