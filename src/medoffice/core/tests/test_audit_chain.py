@@ -623,3 +623,55 @@ def test_the_seal_and_new_key_commands(db, capsys):
     assert line not in keys.audit_keys_path().read_text()  # only printed, not added
     assert cli.main(["audit", "seal", "--checkpoint", "x"]) == 1
     assert capsys.readouterr().err.strip() == "medoffice: --checkpoint goes with `audit verify`"
+
+
+# --- Events chained before the audit key existed ----------------------------------------------
+
+
+def _legacy_trail(count: int) -> list[AuditEvent]:
+    """Events as the unkeyed chain wrote them, and the head the migration left (legacy_seq)."""
+    from django.utils import timezone
+
+    assert not AuditEvent.objects.exists(), "start from an empty trail"
+    prev = audit.GENESIS_HASH
+    made = []
+    for n in range(1, count + 1):
+        event = AuditEvent(
+            seq=n, at=timezone.now(), action=AuditAction.VIEW, actor_name="legacy",
+            object_type="test.old", object_id=str(n), prev_hash=prev,
+        )  # fmt: skip
+        event.hash = audit.event_digest(event)
+        event.save(force_insert=True)
+        prev = event.hash
+        made.append(event)
+    AuditChainHead.objects.update_or_create(
+        pk=1, defaults={"last_seq": count, "last_hash": prev, "legacy_seq": count, "mac": ""}
+    )
+    return made
+
+
+def test_a_legacy_chain_verifies_and_new_events_continue_it(db, capsys):
+    old = _legacy_trail(3)
+    assert _verify(capsys)[0] == 0
+    new = _record(1)
+    audit.seal()
+    sealed = AuditEvent.objects.get(pk=new.pk)
+    assert (sealed.seq, sealed.prev_hash) == (4, old[-1].hash)
+    code, out, _ = _verify(capsys)
+    assert code == 0, out
+    _drop_guard()
+    _sql("UPDATE core_auditevent SET actor_name = 'edited' WHERE seq = 2")
+    code, out, _ = _verify(capsys)
+    assert code == 1 and "record #2: was changed after it was written (hash mismatch)" in out
+
+
+def test_the_legacy_boundary_cannot_be_moved_to_pass_off_a_rewrite(db, capsys):
+    _legacy_trail(2)
+    _record(1)
+    _record(2)
+    audit.seal()
+    _drop_guard()
+    _sql("UPDATE core_auditchainhead SET legacy_seq = last_seq WHERE id = 1")
+    code, out, _ = _verify(capsys)
+    assert code == 1
+    assert "the chain head is not signed by the audit key" in out
