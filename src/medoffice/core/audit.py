@@ -184,14 +184,41 @@ def record(
     )
     event.digest = content_digest(event, key)
     if protected is None:
-        event.save(force_insert=True)
+        _insert(event)
     else:  # both rows or neither; no savepoint of its own inside the caller's transaction
         with transaction.atomic(savepoint=False):
-            event.save(force_insert=True)
-            AuditSecret(event=event, values=json.dumps(protected, sort_keys=True)).save(
-                force_insert=True
-            )
+            _insert(event)
+            _insert(AuditSecret(event=event, values=json.dumps(protected, sort_keys=True)))
     return event
+
+
+_insert_sql: dict[tuple[str, str], tuple[str, list]] = {}
+
+
+def _insert(obj: AuditEvent | AuditSecret) -> None:
+    """One INSERT … RETURNING id, without the ORM's per-save compilation (the trail is
+    written on every audited change, so this is its hot path). The model's own checks
+    (an event is only ever inserted) hold: this never updates."""
+    meta = obj._meta
+    if not connection.features.can_return_columns_from_insert:  # pragma: no cover
+        obj.save(force_insert=True)
+        return
+    cache_key = (connection.vendor, meta.label)
+    if cache_key not in _insert_sql:
+        quote = connection.ops.quote_name
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from the model)
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}"
+        )
+        _insert_sql[cache_key] = (sql, fields)
+    sql, fields = _insert_sql[cache_key]
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
 
 
 def record_view(obj: models.Model, *, actor: Actor | None = None, reason: str = "") -> AuditEvent:
