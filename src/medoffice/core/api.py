@@ -546,7 +546,8 @@ class AuditFilters(Schema):
 
 
 class AuditEventOut(Schema):
-    seq: int
+    id: int
+    seq: int | None  # None until the event is sealed into the chain (a few seconds)
     at: datetime
     actor_id: int | None
     actor_name: str
@@ -559,7 +560,7 @@ class AuditEventOut(Schema):
     changes: dict
     reason: str
     flagged: bool
-    hash: str
+    hash: str | None
 
 
 class AuditPage(Schema):

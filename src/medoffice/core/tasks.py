@@ -54,3 +54,11 @@ def _unreviewed_emergency_access() -> list[str]:
 
 
 register_nightly_check(_unreviewed_emergency_access)
+
+
+@task()
+def seal_audit_trail() -> int:
+    """Chain the audit events committed since the last seal (see core/audit.py); how many."""
+    from medoffice.core import audit
+
+    return audit.seal()
