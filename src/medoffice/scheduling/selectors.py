@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connections
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from medoffice.core.access import has_perm
@@ -34,6 +34,7 @@ from medoffice.scheduling.models import (
     CELL_SECONDS,
     HOLDING_STATUSES,
     Appointment,
+    AppointmentQuerySet,
     AppointmentStatus,
     AppointmentType,
     Closure,
@@ -52,7 +53,7 @@ MAX_SEARCH_DAYS = 366
 MAX_SLOT_LIMIT = 200
 
 
-def _appointments() -> QuerySet[Appointment]:
+def _appointments() -> AppointmentQuerySet:
     return Appointment.objects.select_related(
         "patient", "provider", "location", "appointment_type", "room"
     )
@@ -66,7 +67,7 @@ def appointments_between(
     provider: Provider | int | None = None,
     include_cancelled: bool = True,
 ) -> QuerySet[Appointment]:
-    found = _appointments().filter(start__lt=end, end__gt=start)
+    found = _appointments().overlapping(start, end)
     if location is not None:
         found = found.filter(location=location)
     if provider is not None:
@@ -90,7 +91,7 @@ def appointments_on(
     )
 
 
-def patient_appointments(patient: Patient | int) -> QuerySet[Appointment]:
+def patient_appointments(patient: Patient | int) -> AppointmentQuerySet:
     """Every appointment of a patient, newest first (unsliced, for further filtering)."""
     return _appointments().filter(patient=patient).order_by("-start")
 
@@ -133,6 +134,19 @@ def status_counts(start: datetime, end: datetime) -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
+def patient_double_bookings() -> QuerySet[Appointment]:
+    """Appointments holding time that overlap an earlier appointment of the same patient.
+
+    They date from before the database held the patient rule: migration 0005 left the
+    earlier booking holding the patient's cells and these without a patient on the shared
+    cells (docs/adr/0013). New ones cannot be written.
+    """
+    unheld = Occupancy.objects.filter(appointment=OuterRef("pk"), patient__isnull=True)
+    return (
+        _appointments().filter(Exists(unheld), status__in=HOLDING_STATUSES).order_by("start", "pk")
+    )
+
+
 # --- Who may see which schedule --------------------------------------------------------------
 
 
@@ -153,7 +167,7 @@ def can_see_all(user: User) -> bool:
     return has_perm(user, Perm.VIEW_SCHEDULE)
 
 
-def restrict_to_visible(queryset: QuerySet[Appointment], user: User) -> QuerySet[Appointment]:
+def restrict_to_visible(queryset: AppointmentQuerySet, user: User) -> AppointmentQuerySet:
     if has_perm(user, Perm.VIEW_SCHEDULE):
         return queryset
     if has_perm(user, Perm.VIEW_OWN_SCHEDULE):
@@ -432,9 +446,7 @@ def appointments_in_closure(closure: Closure) -> QuerySet[Appointment]:
     tz = practice_zone()
     start = local_day_bounds(closure.start_date, tz)[0]
     end = local_day_bounds(closure.end_date, tz)[1]
-    found = _appointments().filter(
-        status__in=[AppointmentStatus.BOOKED], start__lt=end, end__gt=start
-    )
+    found = _appointments().overlapping(start, end).filter(status=AppointmentStatus.BOOKED)
     if closure.location_id and closure.scope == "location":
         found = found.filter(location_id=closure.location_id)
     if closure.provider_id:
