@@ -257,7 +257,7 @@ def _contact_errors(patient: Patient) -> Errors:
     return errors
 
 
-def patient_field_errors(*, skip: set[str] | frozenset[str] = frozenset(), **fields) -> dict:
+def patient_field_errors(*, skip: set[str] | frozenset[str] = frozenset(), **fields: Any) -> Errors:
     """Every problem with what was typed, writing nothing: a form that already found some
     errors shows these beside them, so the desk corrects everything in one go. `skip`: the
     fields the form already refused (not checked again)."""

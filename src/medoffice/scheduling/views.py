@@ -381,11 +381,11 @@ def book(request: AuthenticatedHttpRequest) -> HttpResponse:
     if search.is_bound and search.is_valid():
         rows = _slot_rows(search.cleaned_data["appointment_type"], search.cleaned_data, after=after)
         if len(rows) >= SLOTS_PER_PAGE:
-            query = request.GET.copy()
-            query["after"] = rows[-1]["slot"].start.isoformat()
-            more_url = f"{reverse('scheduling:book')}?{query.urlencode()}"
-            query.pop("after")
-            first_url = f"{reverse('scheduling:book')}?{query.urlencode()}"
+            params = request.GET.copy()
+            params["after"] = rows[-1]["slot"].start.isoformat()
+            more_url = f"{reverse('scheduling:book')}?{params.urlencode()}"
+            params.pop("after")
+            first_url = f"{reverse('scheduling:book')}?{params.urlencode()}"
     picked = _picked_slot(request) or _posted_slot(request, form)
     query = request.GET.get("q", "").strip()
     context = {
