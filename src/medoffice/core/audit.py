@@ -148,3 +148,19 @@ def verify_chain(batch_size: int = 2000) -> Iterator[ChainProblem]:
             f"record(s) after #{head_seq} were added outside the audit writer "
             f"(the chain head is at #{head_seq}, the newest record is #{last_seq})",
         )
+
+
+# --- Capture helpers (core/capture.py): units of bulk work ---------------------------------
+
+
+def unit(action: str, **kwargs):  # noqa: ANN201 (a context manager; see capture.unit)
+    """One event for a whole import, batch or run; see `medoffice.core.capture.unit`."""
+    from medoffice.core import capture
+
+    return capture.unit(action, **kwargs)
+
+
+def unit_event(key: str) -> AuditEvent | None:
+    from medoffice.core import capture
+
+    return capture.unit_event(key)

@@ -403,10 +403,10 @@ def test_a_bad_date_in_the_api_search_names_the_field(client_for):
 
 
 def test_location_model_is_audited_but_the_trail_itself_is_not():
-    from medoffice.core.signals import _is_audited
+    from medoffice.core.capture import is_audited
 
-    assert _is_audited(Location)
-    assert not _is_audited(AuditEvent)
+    assert is_audited(Location)
+    assert not is_audited(AuditEvent)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
