@@ -153,7 +153,7 @@ def verify_chain(batch_size: int = 2000) -> Iterator[ChainProblem]:
 # --- Capture helpers (core/capture.py): units of bulk work ---------------------------------
 
 
-def unit(action: str, **kwargs):  # noqa: ANN201 (a context manager; see capture.unit)
+def unit(action: str, **kwargs):
     """One event for a whole import, batch or run; see `medoffice.core.capture.unit`."""
     from medoffice.core import capture
 

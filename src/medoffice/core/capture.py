@@ -123,7 +123,7 @@ def _describe_set(model: type[models.Model], values: Mapping[str, object]) -> di
     for name, value in values.items():
         try:
             f = model._meta.get_field(name)
-        except Exception:  # noqa: BLE001 (an unknown name fails in the update itself)
+        except Exception:
             described[name] = str(value)
             continue
         if isinstance(value, Combinable):
@@ -572,3 +572,51 @@ class AuditedModel(models.Model):
             record_saved(self, created=adding, update_fields=kwargs.get("update_fields"))
 
     save_base.alters_data = True  # type: ignore[attr-defined]
+
+
+def record_m2m(
+    instance: models.Model,
+    *,
+    action: str,
+    through: type[models.Model],
+    related: type[models.Model],
+    reverse: bool,
+    pk_set: set | None,
+) -> None:
+    """Links added to or removed from a many-to-many field (roles, a provider's locations)."""
+    from medoffice.core.models import AuditAction
+
+    model = type(instance)
+    if action not in (
+        "pre_add",
+        "post_add",
+        "post_remove",
+        "post_clear",
+        "pre_remove",
+        "pre_clear",
+    ):
+        return
+    if not is_audited(model) or _quiet.get():
+        return
+    if action.startswith("pre_"):
+        refuse_without_actor(model)
+        return
+    current = _unit.get()
+    if current is not None:
+        current.count_rows(model, "updated", 1)
+        return
+    if reverse:
+        name = next(
+            (r.get_accessor_name() for r in model._meta.related_objects
+             if getattr(r, "through", None) is through), related._meta.model_name,
+        )  # fmt: skip
+    else:
+        name = next(
+            (f.name for f in model._meta.many_to_many if f.remote_field.through is through),
+            related._meta.model_name,
+        )
+    verb = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}[action]
+    ids = sorted(pk_set or [])
+    if action != "post_clear" and not ids:
+        return
+    _record(AuditAction.UPDATE, model, obj=instance, changes={name: {verb: ids}})

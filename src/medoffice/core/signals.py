@@ -6,7 +6,7 @@ Creates and updates are captured by `core.capture.AuditedModel` and its queryset
 from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_delete, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.dispatch import receiver
 
 from medoffice.core import audit, capture
@@ -24,6 +24,13 @@ def _record_delete(sender, instance, **kwargs):
 def _refuse_unnamed_delete(sender, instance, **kwargs):
     if capture.is_audited(sender):
         capture.refuse_without_actor(sender)
+
+
+@receiver(m2m_changed)
+def _record_links(sender, instance, action, reverse, model, pk_set, **kwargs):
+    capture.record_m2m(
+        instance, action=action, through=sender, related=model, reverse=reverse, pk_set=pk_set
+    )
 
 
 @receiver(user_logged_in)

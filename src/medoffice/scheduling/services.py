@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from medoffice.core.access import require_perm
+from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import (
     Conflict,
     InvalidInput,
@@ -295,6 +296,7 @@ def _booking_request(
 
 
 @transaction.atomic
+@binds_actor("booked_by")
 def appointment_book(
     *,
     patient,
@@ -365,6 +367,7 @@ def _transition(appointment: Appointment, new_status: str) -> None:
 
 
 @transaction.atomic
+@binds_actor("cancelled_by")
 def appointment_cancel(
     *, appointment: Appointment, reason: str, cancelled_by: User | None
 ) -> Appointment:
@@ -391,6 +394,7 @@ def appointment_cancel(
 
 
 @transaction.atomic
+@binds_actor("marked_by")
 def appointment_mark_no_show(*, appointment: Appointment, marked_by: User | None) -> Appointment:
     """The patient did not come: only once the appointment's start has passed."""
     _require(marked_by, Perm.BOOK_APPOINTMENTS, Perm.CHECK_IN)
@@ -407,6 +411,7 @@ def appointment_mark_no_show(*, appointment: Appointment, marked_by: User | None
 
 
 @transaction.atomic
+@binds_actor("checked_in_by")
 def appointment_check_in(*, appointment: Appointment, checked_in_by: User | None) -> Appointment:
     """booked -> checked_in (reception). Not for an appointment on a later day."""
     _require(checked_in_by, Perm.CHECK_IN)
@@ -421,6 +426,7 @@ def appointment_check_in(*, appointment: Appointment, checked_in_by: User | None
 
 
 @transaction.atomic
+@binds_actor("undone_by")
 def appointment_undo_check_in(*, appointment: Appointment, undone_by: User | None) -> Appointment:
     _require(undone_by, Perm.CHECK_IN)
     appointment = _locked(appointment)
@@ -431,6 +437,7 @@ def appointment_undo_check_in(*, appointment: Appointment, undone_by: User | Non
 
 
 @transaction.atomic
+@binds_actor("completed_by")
 def appointment_complete(*, appointment: Appointment, completed_by: User | None) -> Appointment:
     """checked_in -> completed (reception, at check-out)."""
     _require(completed_by, Perm.CHECK_IN)
@@ -447,6 +454,7 @@ class RescheduleScope:
 
 
 @transaction.atomic
+@binds_actor("rescheduled_by")
 def appointment_reschedule(
     *,
     appointment: Appointment,
@@ -623,6 +631,7 @@ def series_preview(
 
 
 @transaction.atomic
+@binds_actor("booked_by")
 def series_book(
     *,
     patient,
@@ -698,6 +707,7 @@ def series_book(
 
 
 @transaction.atomic
+@binds_actor("cancelled_by")
 def series_cancel_following(
     *, appointment: Appointment, reason: str, cancelled_by: User | None
 ) -> list[Appointment]:
@@ -722,6 +732,7 @@ def series_cancel_following(
 
 
 @transaction.atomic
+@binds_actor("added_by")
 def waitlist_add(
     *,
     patient,
@@ -756,6 +767,7 @@ def waitlist_add(
 
 
 @transaction.atomic
+@binds_actor("removed_by")
 def waitlist_remove(*, entry: WaitlistEntry, removed_by: User | None) -> WaitlistEntry:
     _require(removed_by, Perm.BOOK_APPOINTMENTS)
     entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
@@ -769,6 +781,7 @@ def waitlist_remove(*, entry: WaitlistEntry, removed_by: User | None) -> Waitlis
     return entry
 
 
+@binds_actor("freed_by")
 def waitlist_offer_freed_slot(
     *,
     provider: Provider,
@@ -840,6 +853,7 @@ def _open_offer(offer: WaitlistOffer) -> WaitlistOffer:
     return offer
 
 
+@binds_actor("accepted_by")
 def waitlist_offer_accept(*, offer: WaitlistOffer, accepted_by: User | None) -> Appointment:
     """The patient takes the offered time: book it.
 
@@ -890,6 +904,7 @@ def _accept_offer(offer: WaitlistOffer, accepted_by: User | None):
 
 
 @transaction.atomic
+@binds_actor("declined_by")
 def waitlist_offer_decline(
     *, offer: WaitlistOffer, declined_by: User | None
 ) -> WaitlistOffer | None:
@@ -921,6 +936,7 @@ def _apply(instance, fields: dict) -> None:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def room_save(*, actor: User | None, room: Room | None = None, **fields) -> Room:
     _require(actor, Perm.MANAGE_SCHEDULING)
     room = room or Room()
@@ -931,6 +947,7 @@ def room_save(*, actor: User | None, room: Room | None = None, **fields) -> Room
 
 
 @transaction.atomic
+@binds_actor("actor")
 def appointment_type_save(
     *,
     actor: User | None,
@@ -956,6 +973,7 @@ def appointment_type_save(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def template_save(
     *, actor: User | None, template: ScheduleTemplate | None = None, **fields
 ) -> ScheduleTemplate:
@@ -974,6 +992,7 @@ def _block_minutes(value: time) -> int:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def template_block_add(
     *,
     actor: User | None,
@@ -1041,12 +1060,14 @@ def template_block_add(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def template_block_remove(*, actor: User | None, block: TemplateBlock) -> None:
     _require(actor, Perm.MANAGE_SCHEDULING)
     block.delete()
 
 
 @transaction.atomic
+@binds_actor("actor")
 def closure_save(
     *,
     actor: User | None,
@@ -1100,12 +1121,14 @@ def closure_save(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def closure_delete(*, actor: User | None, closure: Closure) -> None:
     _require(actor, Perm.MANAGE_SCHEDULING)
     closure.delete()
 
 
 @transaction.atomic
+@binds_actor("actor")
 def scheduling_settings_save(*, actor: User | None, **fields) -> SchedulingSettings:
     _require(actor, Perm.MANAGE_SCHEDULING)
     rules = SchedulingSettings.objects.select_for_update().order_by("pk").first()

@@ -113,7 +113,12 @@ def test_createadmin_from_a_password_file(tmp_path, capsys):
     assert admin.is_superuser
 
     secret.write_text("short\n")
-    assert cli.main(["createadmin", "--username", "eve", "--password-file", str(secret)]) == 1
+    assert (
+        cli.main(
+            ["createadmin", "--username", "eve", "--password-file", str(secret), "--as", "dana"]
+        )
+        == 1
+    )
     assert "password" in _one_line(capsys.readouterr().err)
     assert not User.objects.filter(username="eve").exists()
 
