@@ -252,4 +252,3 @@ class ReceiptSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last_number}"
-from medoffice.core.capture import AuditedModel

@@ -131,4 +131,3 @@ class CalendarFeedToken(AuditedModel):
 
     def __str__(self) -> str:
         return f"Calendar feed of provider {self.provider_id} ({self.prefix}…)"
-from medoffice.core.capture import AuditedModel
