@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 IGNORED_FIELDS = frozenset({"last_login", "updated_at", "password"})
 MASKED = "(encrypted value)"
-IDS_SHOWN = 1000  # a bulk event names at most this many ids (and says how many there were)
+DETAILS_SHOWN = 1000  # a bulk event names every id, and the values of at most this many rows
 
 
 class ActorRequired(MedofficeError):
@@ -311,9 +311,9 @@ def _bulk_object(model: type[models.Model], ids: list, patients: list[str]) -> d
 
 
 def _ids_changes(ids: list, patients: list[str]) -> dict[str, object]:
-    changes: dict[str, object] = {"ids": ids[:IDS_SHOWN], "rows": len(ids)}
+    changes: dict[str, object] = {"ids": ids, "rows": len(ids)}
     if patients:
-        changes["patients"] = patients[:IDS_SHOWN]
+        changes["patients"] = patients
     return changes
 
 
@@ -374,8 +374,8 @@ def record_deleted(instance: models.Model) -> None:
         current.count_rows(model, "deleted", 1)
         return
     grouped = _deleting.get()
-    if grouped is not None:
-        grouped[model].append(instance)
+    if grouped is not None:  # the collector clears the pk afterwards: keep what it was now
+        grouped[model].append((instance.pk, _patients_of(model, [instance]), snapshot(instance)))
         return
     _record(AuditAction.DELETE, model, obj=instance, changes={"before": snapshot(instance)})
 
@@ -409,7 +409,7 @@ class AuditedQuerySet(models.QuerySet):
             fields = [self.model._meta.get_field(n) for n in names]
             before = {
                 str(row[0]): {f.name: _plain(f, v) for f, v in zip(fields, row[1:], strict=False)}
-                for row in before_rows[:IDS_SHOWN]
+                for row in before_rows[:DETAILS_SHOWN]
             }
             if self.model._meta.label_lower == "patients.patient":
                 patients = sorted({str(i) for i in ids})
@@ -436,18 +436,18 @@ class AuditedQuerySet(models.QuerySet):
 
         if not _guard(self.model) or _unit.get() is not None or _deleting.get() is not None:
             return super().delete()
-        grouped: dict[type[models.Model], list[models.Model]] = defaultdict(list)
+        grouped: dict[type[models.Model], list[tuple]] = defaultdict(list)
         with transaction.atomic(using=self.db):
             token = _deleting.set(grouped)
             try:
                 result = super().delete()
             finally:
                 _deleting.reset(token)
-            for model, instances in grouped.items():
-                ids = [i.pk for i in instances]
-                patients = _patients_of(model, instances)
+            for model, deleted in grouped.items():
+                ids = [pk for pk, _, _ in deleted]
+                patients = sorted({p for _, of, _ in deleted for p in of})
                 changes = _ids_changes(ids, patients)
-                changes["before"] = {str(i.pk): snapshot(i) for i in instances[:IDS_SHOWN]}
+                changes["before"] = {str(pk): values for pk, _, values in deleted[:DETAILS_SHOWN]}
                 _record(
                     AuditAction.DELETE, model, changes=changes,
                     **_bulk_object(model, ids, patients),
@@ -476,7 +476,7 @@ class AuditedQuerySet(models.QuerySet):
         changes = _ids_changes(ids, patients)
         changes["after"] = {
             str(obj.pk) if obj.pk is not None else f"row {n}": snapshot(obj)
-            for n, obj in enumerate(created[:IDS_SHOWN], start=1)
+            for n, obj in enumerate(created[:DETAILS_SHOWN], start=1)
         }
         _record(
             AuditAction.CREATE,
@@ -505,7 +505,7 @@ class AuditedQuerySet(models.QuerySet):
             return rows
         names = {self.model._meta.get_field(n).name for n in fields}
         before, after = {}, {}
-        for obj in objs[:IDS_SHOWN]:
+        for obj in objs[:DETAILS_SHOWN]:
             now = snapshot(obj, names)
             was = _loaded_snapshot(obj) or {}
             changed = sorted(n for n in now if was.get(n) != now[n]) if was else sorted(now)
