@@ -164,3 +164,14 @@ def unit_event(key: str) -> AuditEvent | None:
     from medoffice.core import capture
 
     return capture.unit_event(key)
+
+
+def record_list(
+    what: str, *, patient_ids, description: str, filters: dict | None = None
+) -> AuditEvent:
+    """One VIEW event for a list or search of PHI naming the patients it showed."""
+    from medoffice.core import capture
+
+    return capture.record_list_view(
+        what, patient_ids=patient_ids, description=description, filters=filters
+    )

@@ -620,3 +620,28 @@ def record_m2m(
     if action != "post_clear" and not ids:
         return
     _record(AuditAction.UPDATE, model, obj=instance, changes={name: {verb: ids}})
+
+
+# --- Reads of lists ----------------------------------------------------------------------------
+
+
+def record_list_view(
+    what: str,
+    *,
+    patient_ids: Iterable[object],
+    description: str,
+    filters: Mapping[str, object] | None = None,
+) -> AuditEvent:
+    """One VIEW event for a list, search or board of PHI, naming every patient it showed."""
+    from medoffice.core import audit
+    from medoffice.core.models import AuditAction
+
+    ids = sorted({int(p) for p in patient_ids if p is not None})
+    changes: dict[str, object] = {"patients": ids, "shown": len(ids)}
+    if filters:
+        changes["filters"] = {k: str(v) for k, v in filters.items() if v not in (None, "")}
+    noun = "patient" if len(ids) == 1 else "patients"
+    return audit.record(
+        AuditAction.VIEW, object_type=what, object_repr=f"{description}: {len(ids)} {noun}"[:200],
+        patient_id=ids[0] if len(ids) == 1 else None, changes=changes, actor=current_actor(),
+    )  # fmt: skip

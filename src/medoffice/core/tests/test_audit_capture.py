@@ -187,10 +187,10 @@ def test_every_write_path_of_every_audited_model_leaves_an_event():
         obj = rows[0]
         paths = {
             "save": lambda o=obj, f=f: (setattr(o, f.attname, _new_value(f, getattr(o, f.attname))), o.save()),
-            "queryset update": lambda o=obj, f=f: model._default_manager.filter(pk=o.pk).update(
+            "queryset update": lambda o=obj, f=f, model=model: model._default_manager.filter(pk=o.pk).update(
                 **{f.name: _new_value(f, getattr(o, f.attname))}
             ),
-            "bulk_update": lambda o=obj, f=f: (
+            "bulk_update": lambda o=obj, f=f, model=model: (
                 setattr(o, f.attname, _new_value(f, model._default_manager.values_list(f.attname, flat=True).get(pk=o.pk))),
                 model._default_manager.bulk_update([o], [f.name]),
             ),
@@ -207,7 +207,7 @@ def test_every_write_path_of_every_audited_model_leaves_an_event():
                 problems.append(f"{label}: {path} event does not name the field {f.name}")
         for path, delete in (
             ("delete", lambda r: r.delete()),
-            ("queryset delete", lambda r: model._default_manager.filter(pk=r.pk).delete()),
+            ("queryset delete", lambda r, model=model: model._default_manager.filter(pk=r.pk).delete()),
         ):
             deleted = None
             for row in rows:
