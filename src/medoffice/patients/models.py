@@ -241,6 +241,11 @@ class Patient(AuditedModel, OptionalAddress):
         return self.pk
 
     @property
+    def audit_label(self) -> str:
+        """In words for the audit trail: "Maria Lopez (MRN T0000025)"."""
+        return f"{self.full_name} (MRN {self.mrn})"
+
+    @property
     def full_name(self) -> str:
         parts = (self.first_name, self.middle_name, self.last_name, self.suffix)
         return " ".join(p for p in parts if p)

@@ -387,6 +387,15 @@ class Appointment(AuditedModel):
     def audit_patient_id(self):
         return self.patient_id
 
+    audit_label_related = ("patient", "provider")  # what audit_label reads, fetched with it
+
+    @property
+    def audit_label(self) -> str:
+        """In words for the audit trail: "Jane Roe, Tue Dec 1 1:20 PM, Ana Patel, MD"."""
+        from medoffice.core.audit_display import clock
+
+        return f"{self.patient.full_name}, {clock(self.start)}, {self.provider}"
+
     @property
     def holds_time(self) -> bool:
         return self.status in HOLDING_STATUSES

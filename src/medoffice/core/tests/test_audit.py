@@ -381,7 +381,7 @@ def test_the_api_export_is_audited_too(client_for, users, dated_trail):
     response = client_for("auditor").get("/api/audit/export.csv?object_type=core.location")
     assert response.status_code == 200
     body = b"".join(response.streaming_content).decode()
-    assert body.splitlines()[0].startswith("seq,at,actor_name,action")
+    assert body.splitlines()[0].startswith("seq,at,time_zone,actor_name,action")
     assert len(body.strip().splitlines()) == 2
     export = _events(action=AuditAction.EXPORT).last()
     assert export.actor_id == users["auditor"].pk
