@@ -207,7 +207,10 @@ def test_every_write_path_of_every_audited_model_leaves_an_event():
                 problems.append(f"{label}: {path} event does not name the field {f.name}")
         for path, delete in (
             ("delete", lambda r: r.delete()),
-            ("queryset delete", lambda r, model=model: model._default_manager.filter(pk=r.pk).delete()),
+            (
+                "queryset delete",
+                lambda r, model=model: model._default_manager.filter(pk=r.pk).delete(),
+            ),
         ):
             deleted = None
             for row in rows:
