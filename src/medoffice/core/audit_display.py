@@ -164,7 +164,7 @@ def _label(model: type[models.Model] | None, name: str) -> tuple[str, models.Fie
     if model is not None:
         try:
             f = model._meta.get_field(name)
-        except Exception:  # noqa: BLE001 (a field since removed: show its name)
+        except Exception:
             f = None
         if f is not None and hasattr(f, "verbose_name"):
             return str(f.verbose_name)[:1].upper() + str(f.verbose_name)[1:], f
@@ -221,13 +221,19 @@ def change_lines(
         facts = changes["file"]
         lines.append(
             ChangeLine(
-                "File", None,
+                "File",
+                None,
                 f"{facts.get('name') or '(unnamed)'} ({facts.get('size')} bytes, "
                 f"SHA-256 {str(facts.get('sha256', ''))[:12]}…)",
-            )  # fmt: skip
+            )
         )
     for key in ("counts", "totals", "rows"):
-        if key in changes and isinstance(changes[key], dict) and changes[key] and "ids" not in changes:
+        if (
+            key in changes
+            and isinstance(changes[key], dict)
+            and changes[key]
+            and "ids" not in changes
+        ):
             lines.append(ChangeLine(_humanize(key), None, _plain_text(changes[key])))
     known = {"before", "after", "set", "ids", "fields", "patients", "file", "counts", "totals",
              "rows", "filters", "unit", "shown"}  # fmt: skip
@@ -236,7 +242,7 @@ def change_lines(
             continue
         label, f = _label(model, key)
         lines.append(ChangeLine(label, None, format_value(f, value) if f else _plain_text(value)))
-    if "filters" in changes and changes["filters"]:
+    if changes.get("filters"):
         lines.append(ChangeLine("Search", None, _plain_text(changes["filters"])))
     return lines
 
@@ -302,7 +308,11 @@ def present(events: Iterable[AuditEvent], user: object) -> list[EventRow]:
     rows = []
     for event in events:
         model = _model_for(event.object_type)
-        kind = str(model._meta.verbose_name).capitalize() if model else _humanize(event.object_type.split(".")[-1])
+        kind = (
+            str(model._meta.verbose_name).capitalize()
+            if model
+            else _humanize(event.object_type.split(".")[-1])
+        )
         words = objects.get((event.object_type, event.object_id))
         described = words or event.object_repr
         object_words = f"{kind}: {described}" if described else kind

@@ -254,7 +254,8 @@ def current_unit() -> Unit | None:
 
 
 @contextmanager
-def _quietly() -> Iterator[None]:
+def quietly() -> Iterator[None]:
+    """Write without capture: only for loading rows back as they were (restoring a backup)."""
     token = _quiet.set(True)
     try:
         yield
@@ -464,7 +465,7 @@ class AuditedQuerySet(models.QuerySet):
         if not objs or not _guard(self.model):
             return super().bulk_create(objs, *args, **kwargs)
         current = _unit.get()
-        with transaction.atomic(using=self.db), _quietly():
+        with transaction.atomic(using=self.db), quietly():
             created = super().bulk_create(objs, *args, **kwargs)
         for obj in created:
             _remember_loaded(obj)
@@ -498,7 +499,7 @@ class AuditedQuerySet(models.QuerySet):
         if not objs or not _guard(self.model):
             return super().bulk_update(objs, fields, *args, **kwargs)
         current = _unit.get()
-        with transaction.atomic(using=self.db), _quietly():
+        with transaction.atomic(using=self.db), quietly():
             rows = super().bulk_update(objs, fields, *args, **kwargs)
         if current is not None:
             current.count_rows(self.model, "updated", rows)

@@ -129,5 +129,7 @@ class CalendarFeedToken(AuditedModel):
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    audit_ignore_fields = ("last_used_at",)  # bumped on every fetch; the fetch is its own event
+
     def __str__(self) -> str:
         return f"Calendar feed of provider {self.provider_id} ({self.prefix}…)"

@@ -130,7 +130,7 @@ def test_createadmin_from_a_password_file(tmp_path, capsys):
                 "--password-file",
                 str(Path("/nonexistent")),
                 *as_dana,
-            ]  # fmt: skip
+            ]
         )
         == 1
     )
