@@ -15,6 +15,15 @@ from medoffice.core.models import AuditAction, AuditEvent, Location, User
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def objects(db, practice, users):
+    from medoffice.testing import factories
+
+    location = factories.location()
+    provider = factories.provider(locations=[location])
+    return {"location": location, "provider": provider}
+
+
 def _location_form(location: Location, **changes: str) -> dict:
     values = {
         "name": location.name, "phone": "", "place_of_service": "11",
