@@ -25,6 +25,7 @@ from medoffice.core.models import (
     RolePermission,
     User,
 )
+from medoffice.core.money import ADMIN_OVERRIDES
 
 
 class PhiReadAudited:
@@ -104,6 +105,7 @@ class RolePermissionInline(admin.TabularInline):
 class AuthorityLimitInline(admin.TabularInline):
     model = AuthorityLimit
     extra = 0
+    formfield_overrides = ADMIN_OVERRIDES  # limits through the one money parser
 
 
 @admin.register(Role)

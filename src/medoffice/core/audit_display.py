@@ -187,7 +187,16 @@ def change_lines(
     nested = any(isinstance(v, dict) for v in (before or {}).values()) or any(
         isinstance(v, dict) for v in (after or {}).values()
     )
-    if (isinstance(before, dict) or isinstance(after, dict)) and not nested:
+    bulk = "ids" in changes
+    values_set = (
+        bulk and isinstance(after, dict) and bool(after)
+        and not any(isinstance(v, dict) for v in after.values())
+    )  # fmt: skip
+    if values_set:
+        for name, value in after.items():  # a queryset update: the values it set
+            label, f = _label(model, name)
+            lines.append(ChangeLine(label, None, format_value(f, value)))
+    elif (isinstance(before, dict) or isinstance(after, dict)) and not nested:
         before, after = before or {}, after or {}
         for name in [*before, *(k for k in after if k not in before)]:
             label, f = _label(model, name)
@@ -198,16 +207,12 @@ def change_lines(
                     format_value(f, after[name]) if name in after else None,
                 )
             )
-    if "set" in changes:
-        for name, value in changes["set"].items():
-            label, f = _label(model, name)
-            lines.append(ChangeLine(label, None, format_value(f, value)))
     if "ids" in changes:
         ids = changes["ids"]
         shown = ", ".join(f"#{i}" for i in ids[:NAMES_SHOWN])
         more = f" and {len(ids) - NAMES_SHOWN} more" if len(ids) > NAMES_SHOWN else ""
         lines.append(ChangeLine("Rows", None, f"{len(ids)} ({shown}{more})"))
-    if "fields" in changes:
+    if "fields" in changes and not values_set:
         names = [_label(model, n)[0] for n in changes["fields"]]
         lines.append(ChangeLine("Fields set", None, ", ".join(names)))
     if "patients" in changes:
@@ -235,7 +240,7 @@ def change_lines(
             and "ids" not in changes
         ):
             lines.append(ChangeLine(_humanize(key), None, _plain_text(changes[key])))
-    known = {"before", "after", "set", "ids", "fields", "patients", "file", "counts", "totals",
+    known = {"before", "after", "ids", "fields", "patients", "file", "counts", "totals",
              "rows", "filters", "unit", "shown"}  # fmt: skip
     for key, value in changes.items():
         if key in known:
@@ -296,8 +301,14 @@ def _object_url(event: AuditEvent, exists: bool) -> str:
 
 def present(events: Iterable[AuditEvent], user: object) -> list[EventRow]:
     """Rows for the audit page or its export: a fixed number of queries for the whole page."""
+    from medoffice.core import audit
+
     events = list(events)
-    readable = {event.pk: _readable(event, user) for event in events}
+    many = getattr(audit, "readable_changes_many", None)
+    if many is not None:
+        readable = many(events, user)
+    else:
+        readable = {event.pk: _readable(event, user) for event in events}
     patient_ids: set[int] = set()
     for event in events:
         patient_ids.update(_int_ids(readable[event.pk].get("patients", []) or []))

@@ -246,7 +246,7 @@ def _record_unit(current: Unit) -> AuditEvent:
 def unit_event(key: str) -> AuditEvent | None:
     from medoffice.core.models import AuditEvent
 
-    return AuditEvent.objects.filter(object_id=key).exclude(object_type="").order_by("seq").first()
+    return AuditEvent.objects.filter(object_id=key).exclude(object_type="").order_by("id").first()
 
 
 def current_unit() -> Unit | None:
@@ -285,9 +285,11 @@ def _guard(model: type[models.Model]) -> bool:
 
 
 def _record(action: str, model: type[models.Model], **kwargs: Any) -> None:
+    """Write one event; before/after values of PHI models are protected (encrypted) by the
+    trail whether the event is about one row or many."""
     from medoffice.core import audit
 
-    audit.record(action, actor=current_actor(), **kwargs)
+    audit.record(action, actor=current_actor(), phi=audit.is_phi_model(model), **kwargs)
 
 
 def _patients_of(model: type[models.Model], instances: Iterable[models.Model]) -> list[str]:
@@ -419,8 +421,9 @@ class AuditedQuerySet(models.QuerySet):
             else:
                 patients = []
             changes = _ids_changes(ids, patients)
-            changes["set"] = _describe_set(self.model, kwargs)
-            changes["before"] = before
+            changes["fields"] = sorted(names)
+            changes["after"] = _describe_set(self.model, kwargs)  # the values set, per field
+            changes["before"] = before  # per row
             _record(
                 AuditAction.UPDATE,
                 self.model,

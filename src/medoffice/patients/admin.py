@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from medoffice.core.admin import PhiReadAudited
+from medoffice.core.money import ADMIN_OVERRIDES
 from medoffice.patients.models import (
     Authorization,
     Coverage,
@@ -34,6 +35,7 @@ class PatientAdmin(PhiReadAudited, admin.ModelAdmin):
 
 @admin.register(Coverage)
 class CoverageAdmin(PhiReadAudited, admin.ModelAdmin):
+    formfield_overrides = ADMIN_OVERRIDES  # copays through the one money parser
     list_display = ("patient", "payer", "priority", "effective_date", "end_date", "is_active")
     raw_id_fields = ("patient",)
     list_select_related = ("patient", "payer")
@@ -41,6 +43,7 @@ class CoverageAdmin(PhiReadAudited, admin.ModelAdmin):
 
 @admin.register(EligibilityCheck)
 class EligibilityCheckAdmin(PhiReadAudited, admin.ModelAdmin):
+    formfield_overrides = ADMIN_OVERRIDES
     list_display = ("coverage", "checked_at", "method", "status")
     raw_id_fields = ("coverage",)
 

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0005_location_place_of_service'),
+        ('core', '0007_auditchain_seal'),
     ]
 
     operations = [
