@@ -36,13 +36,14 @@ def _reads(desk_day):
         "chart prep page": ("get", reverse("reception:chart_prep"), {"date": today}),
         "chart prep API": ("get", "/api/reception/chart-prep", {"date": today}),
         "balance API": ("get", f"/api/reception/patients/{patient.pk}/balance", {}),
+        "arrivals": ("get", reverse("reception:arrivals"), {}),
     }  # fmt: skip
 
 
 READS = [
     "patient search page", "patient search API", "patient picker", "flow board page",
     "flow board API", "day schedule", "appointment list API", "chart prep page",
-    "chart prep API", "balance API",
+    "chart prep API", "balance API", "arrivals",
 ]  # fmt: skip
 
 

@@ -157,6 +157,12 @@ def arrivals(request: HttpRequest) -> HttpResponse:
     from medoffice.reception.home import arrivals_context
 
     context = arrivals_context()
+    audit.record_list(
+        "reception.arrivals",
+        patient_ids=[r.prep.patient.pk for group in context["groups"] for r in group.rows],
+        description=f"arrivals {context['day'].isoformat()}",
+        filters={"date": context["day"].isoformat()},
+    )  # fmt: skip
     if request.headers.get("HX-Request"):
         return render(request, "reception/_home_arrivals.html", context)
     return render(request, "reception/arrivals.html", context)
