@@ -1,10 +1,13 @@
 """The Django admin (/django-admin/) for superusers only: a repair tool, not the way staff work.
 
 The audit trail is read-only here as everywhere: no add, change or delete, not even for a
-superuser. Changes made in the admin are still captured in the audit trail (core/signals.py).
+superuser. Changes made in the admin are still captured in the audit trail (core/capture.py),
+and the change page of a PHI record (`PhiReadAudited`) writes one view event.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -25,6 +28,27 @@ from medoffice.core.models import (
     User,
 )
 from medoffice.core.money import ADMIN_OVERRIDES
+
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
+
+
+class PhiReadAudited(_AdminBase):
+    """Admin mixin: opening a PHI record's change page writes one view event, as pages do."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from django.contrib.admin.utils import unquote
+
+        from medoffice.core import audit
+
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None:
+                audit.record_view(obj, reason="opened in the Django admin")
+        return response
 
 
 class SuperuserOnly:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from medoffice.core import audit, money
 from medoffice.core.access import forget_permissions, has_perm, require_perm
+from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import (
     Conflict,
     InvalidInput,
@@ -124,6 +125,7 @@ def get_practice() -> Practice:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def practice_save(*, actor: User | None, **fields: Any) -> Practice:
     """Create the practice, or update the one this deployment serves.
 
@@ -142,6 +144,7 @@ def practice_save(*, actor: User | None, **fields: Any) -> Practice:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def location_save(
     *, actor: User | None, location: Location | None = None, **fields: Any
 ) -> Location:
@@ -165,6 +168,7 @@ def location_save(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def location_set_active(*, actor: User | None, location: Location, active: bool) -> Location:
     """Deactivate (or bring back) a location; its history and links stay."""
     if actor is not None:
@@ -203,6 +207,7 @@ def _check_provider_locations(provider: Provider, locations: list[Location]) -> 
 
 
 @transaction.atomic
+@binds_actor("actor")
 def provider_save(
     *,
     actor: User | None,
@@ -230,6 +235,7 @@ def provider_save(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def provider_set_active(*, actor: User | None, provider: Provider, active: bool) -> Provider:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_PRACTICE)
@@ -313,6 +319,7 @@ def _check_password(password: str, user: User) -> None:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_create(
     *,
     actor: User | None,
@@ -354,6 +361,7 @@ def user_create(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_update(*, actor: User | None, user: User, **fields: Any) -> User:
     """Change a staff member's name, email or title."""
     if actor is not None:
@@ -367,6 +375,7 @@ def user_update(*, actor: User | None, user: User, **fields: Any) -> User:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_set_roles(*, actor: User | None, user: User, role_codes: list[str]) -> User:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
@@ -407,6 +416,7 @@ def end_sessions_of(user: User) -> int:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_deactivate(*, actor: User | None, user: User) -> User:
     """Deactivate an account: it cannot sign in, and its sessions and API tokens end now."""
     if actor is not None:
@@ -427,6 +437,7 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_reactivate(*, actor: User | None, user: User) -> User:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
@@ -438,6 +449,7 @@ def user_reactivate(*, actor: User | None, user: User) -> User:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_reset_password(*, actor: User | None, user: User, password: str) -> User:
     """Set a new password for someone; every session they had ends."""
     if actor is not None:
@@ -454,6 +466,7 @@ def user_reset_password(*, actor: User | None, user: User, password: str) -> Use
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_unlock(*, actor: User | None, user: User) -> int:
     """Lift a lockout after too many failed sign-ins."""
     from axes.utils import reset
@@ -469,6 +482,7 @@ def user_unlock(*, actor: User | None, user: User) -> int:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def module_set_enabled(*, actor: User | None, module: str, enabled: bool) -> ModuleSwitch:
     from medoffice.core.modules import all_modules
 
@@ -489,6 +503,7 @@ def module_set_enabled(*, actor: User | None, module: str, enabled: bool) -> Mod
 
 
 @transaction.atomic
+@binds_actor("actor")
 def authority_limits_set(
     *, actor: User | None, limits: dict[tuple[str, str], Decimal | None]
 ) -> list[AuthorityLimit]:
@@ -578,6 +593,7 @@ def _notify(request: ApprovalRequest) -> None:
 
 
 @transaction.atomic
+@binds_actor("requested_by")
 def approval_request(
     *,
     kind: str,
@@ -632,6 +648,7 @@ def pending_for(user: User) -> QuerySet[ApprovalRequest]:
 
 
 @transaction.atomic
+@binds_actor("decided_by")
 def approval_decide(
     *, request_id: int, decided_by: User, approve: bool, note: str = ""
 ) -> ApprovalRequest:
@@ -665,6 +682,7 @@ def approval_decide(
 
 
 @transaction.atomic
+@binds_actor("cancelled_by")
 def approval_cancel(*, request_id: int, cancelled_by: User) -> ApprovalRequest:
     request = ApprovalRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
@@ -691,6 +709,7 @@ def emergency_access_allowed(perm: str) -> bool:
 
 
 @transaction.atomic
+@binds_actor("user")
 def emergency_access_open(
     *, user: User, obj: Model, perm: str, reason: str, minutes: int = EMERGENCY_ACCESS_MINUTES
 ) -> EmergencyAccessGrant:
@@ -732,6 +751,7 @@ def emergency_access_open(
 
 
 @transaction.atomic
+@binds_actor("reviewer")
 def emergency_access_review(
     *, grant_id: int, reviewer: User, note: str = ""
 ) -> EmergencyAccessGrant:
@@ -759,6 +779,7 @@ def token_digest(raw: str) -> str:
 
 
 @transaction.atomic
+@binds_actor("user")
 def api_token_create(*, user: User, name: str, days: int | None = 90) -> tuple[ApiToken, str]:
     """Create a token; the raw value is returned once and never stored."""
     if not name.strip():
@@ -776,6 +797,7 @@ def api_token_create(*, user: User, name: str, days: int | None = 90) -> tuple[A
 
 
 @transaction.atomic
+@binds_actor("user")
 def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     token = ApiToken.objects.filter(pk=token_id, user=user).first()
     if token is None:

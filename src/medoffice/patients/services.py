@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from medoffice.core import audit, money
 from medoffice.core.access import require_perm
+from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
 from medoffice.core.models import AuditAction, User
 from medoffice.core.permissions import Perm
@@ -275,6 +276,7 @@ def patient_field_errors(*, skip: set[str] | frozenset[str] = frozenset(), **fie
 
 
 @transaction.atomic
+@binds_actor("actor")
 def patient_register(
     *, actor: User | None, confirm_not_duplicate: bool = False, **fields: Any
 ) -> Patient:
@@ -324,6 +326,7 @@ def patient_register(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def patient_update(*, actor: User | None, patient: Patient, **fields: Any) -> Patient:
     if actor is not None:
         require_perm(actor, Perm.EDIT_PATIENTS)
@@ -342,6 +345,7 @@ def patient_update(*, actor: User | None, patient: Patient, **fields: Any) -> Pa
 
 
 @transaction.atomic
+@binds_actor("actor")
 def patient_set_active(
     *, actor: User | None, patient: Patient, active: bool, reason: str = ""
 ) -> Patient:
@@ -382,6 +386,7 @@ PAYER_FIELDS = frozenset(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def payer_save(*, actor: User | None, payer: Payer | None = None, **fields: Any) -> Payer:
     """Create or change a payer; an HMO requires referrals unless told otherwise."""
     if actor is not None:
@@ -512,6 +517,7 @@ def _locked_patient(patient: Patient) -> Patient:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def coverage_add(
     *, actor: User | None, patient: Patient, replace_existing: bool = False, **fields: Any
 ) -> Coverage:
@@ -532,6 +538,7 @@ def coverage_add(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def coverage_update(*, actor: User | None, coverage: Coverage, **fields: Any) -> Coverage:
     if actor is not None:
         require_perm(actor, Perm.EDIT_PATIENTS)
@@ -547,6 +554,7 @@ def coverage_update(*, actor: User | None, coverage: Coverage, **fields: Any) ->
 
 
 @transaction.atomic
+@binds_actor("actor")
 def coverage_end(*, actor: User | None, coverage: Coverage, end_date: date | str) -> Coverage:
     """End a coverage on a day (inclusive); it is not offered for visits after that day."""
     if actor is not None:
@@ -571,6 +579,7 @@ def coverage_end(*, actor: User | None, coverage: Coverage, end_date: date | str
 
 
 @transaction.atomic
+@binds_actor("actor")
 def coverage_withdraw(*, actor: User | None, coverage: Coverage, reason: str) -> Coverage:
     """Withdraw a coverage entered in error; it stays on record, inactive."""
     if actor is not None:
@@ -586,6 +595,7 @@ def coverage_withdraw(*, actor: User | None, coverage: Coverage, reason: str) ->
 
 
 @transaction.atomic
+@binds_actor("checked_by")
 def eligibility_record(
     *,
     coverage: Coverage,
@@ -649,6 +659,7 @@ AUTHORIZATION_FIELDS = frozenset(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def authorization_save(
     *,
     actor: User | None,
@@ -793,6 +804,7 @@ def _content_errors(upload: File, content_type: str) -> str | None:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def document_upload(
     *,
     actor: User | None,
@@ -864,6 +876,7 @@ def document_upload(
     return document
 
 
+@binds_actor("user")
 def document_download(*, user: User, document: PatientDocument) -> PatientDocument:
     """Record that a user is opening a stored document (the caller streams it)."""
     audit.record(
@@ -875,6 +888,7 @@ def document_download(*, user: User, document: PatientDocument) -> PatientDocume
 
 
 @transaction.atomic
+@binds_actor("actor")
 def document_delete(*, actor: User | None, document: PatientDocument, reason: str) -> None:
     if actor is not None:
         require_perm(actor, Perm.EDIT_PATIENTS)
@@ -957,6 +971,7 @@ def _collisions(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def patient_merge(
     *, actor: User | None, survivor: Patient, duplicate: Patient, reason: str = ""
 ) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from medoffice.core.access import require_perm
+from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
 from medoffice.core.models import Location, User
 from medoffice.core.permissions import Perm
@@ -82,6 +83,7 @@ def _write_payment(
 
 
 @transaction.atomic
+@binds_actor("received_by")
 def payment_record(
     *,
     patient: Patient,
@@ -113,6 +115,7 @@ def payment_record(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def form_type_save(
     *, actor: User | None, form_type: FormType | None = None, **fields: Any
 ) -> FormType:
@@ -143,6 +146,7 @@ def _sign(
 
 
 @transaction.atomic
+@binds_actor("recorded_by")
 def form_sign(
     *,
     patient: Patient,
@@ -204,6 +208,7 @@ def _locked_visit(appointment: Appointment) -> Visit | None:
 
 
 @transaction.atomic
+@binds_actor("checked_in_by")
 def check_in(
     *,
     appointment_id: int,
@@ -362,6 +367,7 @@ def _visit_for_flow(appointment: Appointment) -> Visit:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def flow_advance(
     *,
     appointment_id: int,
@@ -428,6 +434,7 @@ def _free_room(
 
 
 @transaction.atomic
+@binds_actor("checked_out_by")
 def check_out(*, appointment_id: int, checked_out_by: User, now: datetime | None = None) -> Visit:
     """The patient leaves: the appointment is completed and the visit checked out."""
     from medoffice.scheduling.services import appointment_complete
