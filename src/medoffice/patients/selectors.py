@@ -10,7 +10,6 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from medoffice.core.access import can_access, get_for_user
 from medoffice.core.exceptions import NotFound, NotPermitted
-from medoffice.core.permissions import Perm
 from medoffice.patients import matching, normalize
 from medoffice.patients.models import (
     Authorization,
@@ -20,6 +19,7 @@ from medoffice.patients.models import (
     PatientDocument,
     Payer,
 )
+from medoffice.patients.permissions import PatientsPerm
 
 SEARCH_LIMIT = 25
 MRN_WIDTH = 8
@@ -30,7 +30,7 @@ def patient_for_user(user, pk) -> Patient:
     return get_for_user(
         Patient.objects.select_related("guarantor_patient", "merged_into"),
         user,
-        Perm.VIEW_PATIENTS,
+        PatientsPerm.VIEW_PATIENTS,
         pk=pk,
         record_view=True,
     )
@@ -289,7 +289,7 @@ def document_for_user(user, pk) -> PatientDocument:
     document = PatientDocument.objects.select_related("patient").filter(pk=pk).first()
     if document is None:
         raise NotFound(f"No document with id {pk}.")
-    if not can_access(user, document.patient, Perm.VIEW_PATIENTS):
+    if not can_access(user, document.patient, PatientsPerm.VIEW_PATIENTS):
         raise NotPermitted("Your role does not cover this patient's documents.")
     return document
 

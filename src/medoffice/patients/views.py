@@ -12,11 +12,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
-from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 from medoffice.patients import forms, selectors, services
 from medoffice.patients.exceptions import PossibleDuplicate
 from medoffice.patients.models import Authorization, Coverage, Payer
+from medoffice.patients.permissions import PatientsPerm
 
 
 def _form_errors(form, exc: MedofficeError) -> None:
@@ -42,7 +42,7 @@ def _patient(request: HttpRequest, pk: int, *, record_view: bool = True):
         from medoffice.core.access import get_for_user
         from medoffice.patients.models import Patient
 
-        return get_for_user(Patient, request.user, Perm.VIEW_PATIENTS, pk=pk)
+        return get_for_user(Patient, request.user, PatientsPerm.VIEW_PATIENTS, pk=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except NotPermitted as exc:
@@ -51,9 +51,9 @@ def _patient(request: HttpRequest, pk: int, *, record_view: bool = True):
 
 def _perms(user) -> dict:
     return {
-        "can_edit": has_perm(user, Perm.EDIT_PATIENTS),
-        "can_merge": has_perm(user, Perm.MERGE_PATIENTS),
-        "can_manage_payers": has_perm(user, Perm.MANAGE_PAYERS),
+        "can_edit": has_perm(user, PatientsPerm.EDIT_PATIENTS),
+        "can_merge": has_perm(user, PatientsPerm.MERGE_PATIENTS),
+        "can_manage_payers": has_perm(user, PatientsPerm.MANAGE_PAYERS),
     }
 
 
@@ -61,7 +61,7 @@ def _perms(user) -> dict:
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS)
+@permission_required(PatientsPerm.VIEW_PATIENTS)
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     include_inactive = request.GET.get("inactive") == "1"
@@ -77,7 +77,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     form = forms.PatientForm(request.POST or None)
@@ -102,7 +102,7 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=request.method == "GET")
@@ -126,7 +126,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS)
+@permission_required(PatientsPerm.VIEW_PATIENTS)
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     context = {
@@ -139,7 +139,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def set_active(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -165,7 +165,7 @@ def _coverage(request: HttpRequest, coverage_id: int) -> Coverage:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -188,7 +188,7 @@ def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -210,7 +210,7 @@ def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def coverage_end(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -226,7 +226,7 @@ def coverage_end(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -240,7 +240,7 @@ def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -276,7 +276,7 @@ def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def authorization_form(
     request: HttpRequest, pk: int, authorization_id: int | None = None
@@ -313,7 +313,7 @@ def authorization_form(
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -365,7 +365,7 @@ def document_download(request: HttpRequest, document_id: int) -> FileResponse:
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS, Perm.MANAGE_PAYERS)
+@permission_required(PatientsPerm.VIEW_PATIENTS, PatientsPerm.MANAGE_PAYERS)
 def payers(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -375,7 +375,7 @@ def payers(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_PAYERS)
+@permission_required(PatientsPerm.MANAGE_PAYERS)
 @require_http_methods(["GET", "POST"])
 def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpResponse:
     payer = get_object_or_404(Payer, pk=payer_id) if payer_id else None
@@ -396,7 +396,7 @@ def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpRespons
 
 
 @login_required
-@permission_required(Perm.MERGE_PATIENTS)
+@permission_required(PatientsPerm.MERGE_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def merge(request: HttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET

@@ -18,4 +18,9 @@ class ReceptionConfig(AppConfig):
     )
 
     def ready(self) -> None:
+        from medoffice.core import permissions
+        from medoffice.reception.permissions import ReceptionPerm
+
+        permissions.register(self.label, ReceptionPerm)
+
         from medoffice.reception import demo, tiles  # noqa: F401  (demo step, dashboard tiles)

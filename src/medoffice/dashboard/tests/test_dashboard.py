@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from medoffice.core import services
 from medoffice.core.models import AuditChainHead
-from medoffice.dashboard import tiles as tile_registry
+from medoffice.core import tile_registry
+from medoffice.core.tile_registry import SECTIONS, Tile, TileProvider
 from medoffice.dashboard.selectors import sections_for
-from medoffice.dashboard.tiles import SECTIONS, Tile, TileProvider
 from medoffice.testing import factories
 from medoffice.testing.factories import DEFAULT_PASSWORD
 

@@ -1,0 +1,13 @@
+"""The reception module's permissions (registered with core from ReceptionConfig.ready()).
+
+Checking in is `SchedulingPerm.CHECK_IN`: the appointment's arrival belongs to scheduling.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ReceptionPerm(StrEnum):
+    VIEW_FLOW_BOARD = "reception.view_flow"
+    COLLECT_PAYMENTS = "reception.collect_payment"
