@@ -8,9 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from medoffice.core import services
+from medoffice.core import services, tile_registry
 from medoffice.core.models import AuditChainHead
-from medoffice.core import tile_registry
 from medoffice.core.tile_registry import SECTIONS, Tile, TileProvider
 from medoffice.dashboard.selectors import sections_for
 from medoffice.testing import factories
