@@ -155,3 +155,22 @@ def rotate_field_keys(*, drop_old: bool = False) -> RotationSummary:
         old_keys_dropped=dropped,
         from_environment=from_env,
     )
+
+
+# The audit trail's HMAC keys live in core/audit_keys.py (the trail imports them from there);
+# these names stay importable from here for rotation and its callers.
+from medoffice.core.audit_keys import (  # noqa: E402, F401
+    AUDIT_KEYS_ENV,
+    AUDIT_KEYS_FILE,
+    AUDIT_KEYS_RECHECK_SECONDS,
+    AuditKeyError,
+    _parse_audit_keys,
+    _write_new_file,
+    add_audit_key,
+    audit_key,
+    audit_keys,
+    audit_keys_from_environment,
+    audit_keys_path,
+    audit_signing_key,
+    generate_audit_key,
+)

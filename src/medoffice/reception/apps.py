@@ -23,4 +23,8 @@ class ReceptionConfig(AppConfig):
 
         permissions.register(self.label, ReceptionPerm)
 
-        from medoffice.reception import demo, tiles  # noqa: F401  (demo step, dashboard tiles)
+        from medoffice.reception import demo, home, record_panels, stages, tiles  # noqa: F401
+
+        home.register()
+        record_panels.register()
+        stages.register()

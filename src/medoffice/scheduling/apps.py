@@ -23,6 +23,7 @@ class SchedulingConfig(AppConfig):
 
         permissions.register(self.label, SchedulingPerm)
 
-        from medoffice.scheduling import demo, tiles  # noqa: F401  (dashboard tiles)
+        from medoffice.scheduling import demo, record_panels, tiles  # noqa: F401  (dashboard tiles)
 
         demo.register()
+        record_panels.register()
