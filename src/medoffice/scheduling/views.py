@@ -390,7 +390,7 @@ def book(request: HttpRequest) -> HttpResponse:
         "next_appointment": selectors.next_appointment(patient) if patient else None,
         "more_url": more_url, "first_url": first_url, "after": after,
         "today_iso": timezone.localdate().isoformat(),
-        "can_record_past": has_perm(request.user, Perm.MANAGE_SCHEDULING),
+        "can_record_past": has_perm(request.user, SchedulingPerm.MANAGE_SCHEDULING),
         **_nav_context(request),
     }  # fmt: skip
     if request.headers.get("HX-Request") and request.method == "GET":
@@ -451,7 +451,7 @@ def _book_from_form(request: HttpRequest, form: forms.BookForm) -> HttpResponse 
             first = booked[0]
         else:
             allow_past = bool(data.get("record_past")) and has_perm(
-                request.user, Perm.MANAGE_SCHEDULING
+                request.user, SchedulingPerm.MANAGE_SCHEDULING
             )
             first = services.appointment_book(
                 patient=patient, provider=choice.provider, location=choice.location,
