@@ -166,7 +166,16 @@ def existing_logins() -> list[str]:
 ROLE_ORDER = {
     code: n
     for n, code in enumerate(
-        ("owner", "manager", "front_desk", "biller", "hr_payroll", "clinician", "auditor")
+        (
+            "owner",
+            "manager",
+            "front_desk",
+            "biller",
+            "hr_payroll",
+            "clinician",
+            "medical_assistant",
+            "auditor",
+        )  # fmt: skip
     )
 }
 # role code -> (login of the first user, how many users, job title)
@@ -177,6 +186,7 @@ STAFF = {
     "biller": ("biller", 3, "Biller / coder"),
     "hr_payroll": ("hr", 2, "HR and payroll"),
     "clinician": ("clinician", 7, "Clinician"),
+    "medical_assistant": ("ma", 3, "Medical assistant"),
     "auditor": ("auditor", 2, "Compliance auditor"),
 }
 FIRST_NAMES = (
