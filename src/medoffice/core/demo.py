@@ -28,6 +28,7 @@ from django.utils import timezone
 from medoffice.core.context import Actor, acting_as
 from medoffice.core.exceptions import Conflict, InvalidInput
 from medoffice.core.models import Location, Practice, Provider, Role, User
+from medoffice.core.permissions import ROLE_CODES
 from medoffice.core.validators import npi_is_valid
 
 DEFAULT_SEED = 2026
@@ -163,21 +164,7 @@ def existing_logins() -> list[str]:
 
 # --- The foundation step: practice, locations, providers, staff -----------------------------
 
-ROLE_ORDER = {
-    code: n
-    for n, code in enumerate(
-        (
-            "owner",
-            "manager",
-            "front_desk",
-            "biller",
-            "hr_payroll",
-            "clinician",
-            "medical_assistant",
-            "auditor",
-        )  # fmt: skip
-    )
-}
+ROLE_ORDER = {code: n for n, code in enumerate(ROLE_CODES)}
 # role code -> (login of the first user, how many users, job title)
 STAFF = {
     "owner": ("owner", 1, "Owner physician"),
