@@ -25,7 +25,10 @@ class Perm(StrEnum):
     REVIEW_EMERGENCY_ACCESS = "core.review_emergency_access"
 
 
-ROLE_CODES = ("owner", "manager", "front_desk", "biller", "hr_payroll", "clinician", "auditor")
+ROLE_CODES = (
+    "owner", "manager", "front_desk", "biller", "hr_payroll", "clinician", "medical_assistant",
+    "auditor",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -11,3 +11,4 @@ from enum import StrEnum
 class ReceptionPerm(StrEnum):
     VIEW_FLOW_BOARD = "reception.view_flow"
     COLLECT_PAYMENTS = "reception.collect_payment"
+    MOVE_FLOW = "reception.move_flow"  # room patients, send them to the provider
