@@ -6,6 +6,7 @@ import base64
 import io
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -37,7 +38,7 @@ class LogoutView(auth_views.LogoutView):
     http_method_names = ["post", "options"]
 
 
-def _safe_next(request: HttpRequest, default: str = "dashboard:home") -> str:
+def _safe_next(request: HttpRequest, default: str = settings.LOGIN_REDIRECT_URL) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, {request.get_host()}, require_https=request.is_secure()
