@@ -60,6 +60,9 @@ DATA = "data.json"
 FILES = "files/"
 NOT_BACKED_UP = {"sessions.session", "django_tasks_db.dbtaskresult"}
 SNAPSHOT_ALIAS = "medoffice_backup_snapshot"
+# Rows of models that moved: older backups hold django-otp's TOTP devices (seed in clear);
+# they load into core's authenticators, whose seed field encrypts them on save.
+MOVED_MODELS = {"otp_totp.totpdevice": "core.totpauthenticator"}
 CHUNK = 2000
 
 
@@ -360,6 +363,12 @@ def _flush_all_rows() -> None:
 def _load_rows(rows: list[dict]) -> int:
     connection = connections[DEFAULT_DB_ALIAS]
     installed = {model._meta.label_lower for model in backed_up_models()}
+    rows = [
+        {**row, "model": MOVED_MODELS[label]}
+        if (label := str(row.get("model", "")).lower()) in MOVED_MODELS
+        else row
+        for row in rows
+    ]
     wanted = [row for row in rows if str(row.get("model", "")).lower() in installed]
     loaded_models = set()
     with transaction.atomic():
