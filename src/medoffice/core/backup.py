@@ -17,8 +17,9 @@ field keys are NOT in the backup. Restoring needs the keys of the installation t
 (its `field_keys` file or MEDOFFICE_FIELD_KEYS); restore checks every token can be read
 before it touches the database, and re-encrypts under the newest key as it loads.
 
-Not in a backup: sessions (everyone signs in again) and queued background-job results
-(periodic jobs are enqueued again by the worker).
+Not in a backup: sessions (everyone signs in again), queued background-job results
+(periodic jobs are enqueued again by the worker), and the key epoch and the heartbeats of
+running processes (state of the processes, not of the practice).
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DATA = "data.json"
 FILES = "files/"
-NOT_BACKED_UP = {"sessions.session", "django_tasks_db.dbtaskresult"}
+NOT_BACKED_UP = {
+    "sessions.session", "django_tasks_db.dbtaskresult",
+    "core.fieldkeyepoch", "core.fieldkeyholder",  # running processes' key state
+}  # fmt: skip
 SNAPSHOT_ALIAS = "medoffice_backup_snapshot"
 # Rows of models that moved: older backups hold django-otp's TOTP devices (seed in clear);
 # they load into core's authenticators, whose seed field encrypts them on save.

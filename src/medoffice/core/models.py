@@ -461,3 +461,42 @@ class TOTPAuthenticator(TimestampMixin, ThrottlingMixin, Device):
         if issuer:
             params["issuer"] = issuer
         return f"otpauth://totp/{quote(label)}?{urlencode(params, quote_via=quote)}"
+
+
+# --- Field key epochs (safe key rotation while the practice works) ---------------------------
+
+
+class FieldKeyEpoch(models.Model):
+    """One row (pk 1): the number of the current set of field keys, bumped by each change of
+    the key file. Every process compares it with the set it loaded (see core/keyring.py)."""
+
+    audit_exclude = True  # key rotation records its own security event
+
+    epoch = models.PositiveIntegerField(default=0)
+    key_ids = models.CharField(
+        max_length=200, blank=True, help_text="Short fingerprints of the keys, newest first."
+    )
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"field keys epoch {self.epoch}"
+
+
+class FieldKeyHolder(models.Model):
+    """A running process that uses the field keys: which epoch it loaded, when it last checked.
+
+    Written at most once per check interval, and only by processes that encrypt or decrypt;
+    times are the database's clock, so app machines with skewed clocks compare fairly."""
+
+    audit_exclude = True
+
+    process = models.CharField(max_length=160, unique=True, help_text="host:pid:nonce")
+    epoch = models.PositiveIntegerField()
+    key_ids = models.CharField(
+        max_length=200, help_text="Fingerprints of the keys it holds, newest (encrypting) first."
+    )
+    loaded_at = models.DateTimeField(help_text="When it loaded the keys of this epoch.")
+    seen_at = models.DateTimeField(help_text="When it last checked the epoch.")
+
+    def __str__(self) -> str:
+        return f"{self.process} on epoch {self.epoch}"
