@@ -170,7 +170,12 @@ def forget() -> None:
     """Remove this process's heartbeat (at exit), so rotation need not wait for it."""
     if _state.pid != os.getpid() or _state.epoch is None:
         return
+    from pathlib import Path
+
     from medoffice.core.models import FieldKeyHolder
+
+    if connection.vendor == "sqlite" and not Path(str(connection.settings_dict["NAME"])).exists():
+        return  # the database went away first (a throwaway one): nothing to remove
 
     try:
         FieldKeyHolder.objects.filter(process=_state.process).delete()

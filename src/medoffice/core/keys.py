@@ -48,6 +48,7 @@ from medoffice.core.models import AuditAction, FieldKeyEpoch, FieldKeyHolder
 BATCH = 500
 POLL_SECONDS = 0.2
 LOCK_FILE = ".field_keys.lock"
+FORGET_HOLDERS_AFTER = timedelta(days=7)
 
 
 class KeyRotationError(MedofficeError):
@@ -181,6 +182,8 @@ def publish_epoch(keys: list[str]) -> int:
         row.key_ids = keyring.key_ids(keys)
         row.changed_at = timezone.now()
         row.save()
+        # Processes killed without exiting leave a row; a week without a check is history.
+        FieldKeyHolder.objects.filter(seen_at__lt=timezone.now() - FORGET_HOLDERS_AFTER).delete()
         keyring.mark_loaded(row.epoch)
     return row.epoch
 

@@ -122,8 +122,11 @@ def test_a_live_process_on_the_old_key_stops_the_rotation_before_re_encrypting(k
 def test_a_process_that_stopped_checking_is_not_waited_for(key_file):
     practice = factories.practice(tax_id=TAX_ID)
     _holder("gone:1:00000000", OLD_KEY, seconds_ago=keyring.live_seconds() + 5)
+    _holder("killed:2:00000000", OLD_KEY, seconds_ago=8 * 24 * 3600)
     summary = keys.rotate_field_keys(drop_old=True, wait_seconds=0)
     assert summary.old_keys_dropped and len(key_file.read_text().split()) == 1
+    remaining = set(FieldKeyHolder.objects.values_list("process", flat=True))
+    assert "gone:1:00000000" in remaining and "killed:2:00000000" not in remaining
     assert Practice.objects.get(pk=practice.pk).tax_id == TAX_ID
 
 
