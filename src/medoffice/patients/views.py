@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,9 +15,9 @@ from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
 from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
-from medoffice.patients import forms, selectors, services
+from medoffice.patients import forms, record, selectors, services
 from medoffice.patients.exceptions import PossibleDuplicate
-from medoffice.patients.models import Authorization, Coverage, Payer
+from medoffice.patients.models import Authorization, Coverage, DocumentKind, Payer
 
 
 def _form_errors(form, exc: MedofficeError) -> None:
@@ -47,6 +48,9 @@ def _patient(request: HttpRequest, pk: int, *, record_view: bool = True):
         raise Http404(exc.message) from exc
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
+
+
+CARD_KINDS = (DocumentKind.INSURANCE_CARD_FRONT, DocumentKind.INSURANCE_CARD_BACK)
 
 
 def _perms(user) -> dict:
@@ -129,11 +133,19 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(Perm.VIEW_PATIENTS)
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
+    related = selectors.patient_with_related(patient)
+    cards = [d for d in related["documents"] if d.kind in CARD_KINDS]
     context = {
         "patient": patient,
-        **selectors.patient_with_related(patient),
+        **related,
         **_perms(request.user),
         "end_form": forms.CoverageEndForm(),
+        "record_actions": record.actions_for(patient, request.user),
+        "record_panels": [
+            (panel, render_to_string(panel.template, panel.context, request=request))
+            for panel in record.panels_for(patient, request.user)
+        ],
+        "card_images": cards[:4],
     }
     return render(request, "patients/detail.html", context)
 

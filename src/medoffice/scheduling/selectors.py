@@ -84,8 +84,13 @@ def appointments_on(
     )
 
 
+def patient_appointments(patient) -> QuerySet[Appointment]:
+    """Every appointment of a patient, newest first (unsliced, for further filtering)."""
+    return _appointments().filter(patient=patient).order_by("-start")
+
+
 def appointments_of_patient(patient, *, limit: int = 50) -> QuerySet[Appointment]:
-    return _appointments().filter(patient=patient).order_by("-start")[:limit]
+    return patient_appointments(patient)[:limit]
 
 
 def next_appointment(patient) -> Appointment | None:

@@ -157,21 +157,13 @@ def week(request: HttpRequest) -> HttpResponse:
         context["grid"] = grid.provider_week_grid(monday, provider)
         context["heading"] = str(provider)
         return render(request, "scheduling/calendar.html", context)
-    days = []
     providers = _providers_at(location, visible) if location else []
-    for offset in range(7):
-        current = monday + timedelta(days=offset)
-        days.append(
-            (
-                current,
-                list(
-                    selectors.appointments_on(current, location=location).filter(
-                        provider__in=providers
-                    )
-                ),
-            )
-        )
-    context.update({"days": days, "heading": location.name if location else ""})
+    context.update(
+        {
+            "grid": grid.location_week_grid(monday, providers, location) if location else None,
+            "heading": location.name if location else "",
+        }
+    )
     return render(request, "scheduling/week_location.html", context)
 
 
