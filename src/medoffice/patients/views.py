@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from medoffice.core import once
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
 from medoffice.core.permissions import Perm
@@ -29,6 +30,13 @@ def _form_errors(form, exc: MedofficeError) -> None:
             if target is None and field != "__all__":
                 message = f"{field.replace('_', ' ')}: {message}"
             form.add_error(target, message)
+
+
+def _after_once(request: HttpRequest, spent: once.Spent) -> HttpResponse:
+    """Where a form with a one-time token leads, also when it had been sent before."""
+    if spent.replayed:
+        messages.info(request, "This form had already been sent: nothing was recorded again.")
+    return redirect(spent.url)
 
 
 def _status(form) -> int:
@@ -182,20 +190,26 @@ def _coverage(request: HttpRequest, coverage_id: int) -> Coverage:
 def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
     form = forms.CoverageForm(request.POST or None)
+    purpose = f"patients.coverage_add:{patient.pk}"
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def write() -> str:
             services.coverage_add(
                 actor=request.user,
                 patient=patient,
                 replace_existing=form.cleaned_data.get("replace_existing", False),
                 **form.service_fields(),
             )
+            messages.success(request, "Coverage added.")
+            return reverse("patients:detail", kwargs={"pk": patient.pk})
+
+        try:
+            spent = once.spend(request, purpose, write)
         except MedofficeError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Coverage added.")
-            return redirect("patients:detail", pk=patient.pk)
-    context = {"form": form, "patient": patient}
+            return _after_once(request, spent)
+    context = {"form": form, "patient": patient, "form_token": once.current(request, purpose)}
     return render(request, "patients/coverage_form.html", context, status=_status(form))
 
 
@@ -257,9 +271,11 @@ def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
 def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
     form = forms.EligibilityForm(request.POST or None)
+    purpose = f"patients.eligibility_add:{coverage.pk}"
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+
+        def write() -> str:
             services.eligibility_record(
                 coverage=coverage,
                 checked_by=request.user,
@@ -269,11 +285,15 @@ def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
                 copay_reported=data["copay_reported"],
                 note=data["note"],
             )
+            messages.success(request, "Eligibility check recorded.")
+            return reverse("patients:detail", kwargs={"pk": coverage.patient_id})
+
+        try:
+            spent = once.spend(request, purpose, write)
         except MedofficeError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Eligibility check recorded.")
-            return redirect("patients:detail", pk=coverage.patient_id)
+            return _after_once(request, spent)
     return render(
         request,
         "patients/eligibility_form.html",
@@ -282,6 +302,7 @@ def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
             "coverage": coverage,
             "patient": coverage.patient,
             "history": selectors.eligibility_history(coverage)[:20],
+            "form_token": once.current(request, purpose),
         },
         status=_status(form),
     )

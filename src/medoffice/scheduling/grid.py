@@ -205,9 +205,13 @@ def build_grid(columns: list[Column], appointments: list[Appointment], *, column
 
 
 def _appointments(start: datetime, end: datetime, providers: list[Provider], location=None):
-    found = Appointment.objects.select_related(
-        "patient", "provider", "location", "appointment_type", "room"
-    ).filter(start__lt=end, end__gt=start, provider__in=providers)
+    found = (
+        Appointment.objects.select_related(
+            "patient", "provider", "location", "appointment_type", "room"
+        )
+        .overlapping(start, end)
+        .filter(provider__in=providers)
+    )
     if location is not None:
         found = found.filter(location=location)
     return list(found.order_by("start", "pk"))

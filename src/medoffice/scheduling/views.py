@@ -209,18 +209,14 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Give the reason for cancelling.")
         return _back_to(appointment)
     try:
-        if form.cleaned_data.get("scope") == "following":
-            done = services.series_cancel_following(
-                appointment=appointment, reason=form.cleaned_data["reason"],
-                cancelled_by=request.user,
-            )  # fmt: skip
-            messages.success(request, f"{len(done)} appointment(s) cancelled.")
-        else:
-            services.appointment_cancel(
-                appointment=appointment, reason=form.cleaned_data["reason"],
-                cancelled_by=request.user,
-            )  # fmt: skip
+        done = services.appointment_cancel_in_scope(
+            appointment=appointment, reason=form.cleaned_data["reason"],
+            cancelled_by=request.user, scope=form.cleaned_data.get("scope") or "one",
+        )  # fmt: skip
+        if len(done) == 1:
             messages.success(request, "Appointment cancelled; the time is free again.")
+        else:
+            messages.success(request, f"{len(done)} appointment(s) cancelled.")
     except MedofficeError as exc:
         _error_message(request, exc)
     return _back_to(appointment)

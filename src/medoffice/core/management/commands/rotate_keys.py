@@ -50,6 +50,16 @@ class Command(OpsCommand):
             if summary.waited_for
             else ""
         )
+        if summary.audit_key_added:
+            self.stdout.write(
+                f"Added audit key {summary.audit_key_added}; the older audit keys stay to verify "
+                "the events they signed."
+            )
+        elif keys.audit_keys_from_environment() and not resume:
+            self.stdout.write(
+                "The audit keys come from MEDOFFICE_AUDIT_KEYS: put a new line "
+                "(`medoffice audit new-key`) first in it, keeping the old ones."
+            )
         if summary.from_environment:
             self.stdout.write(
                 f"Re-encrypted {summary.values} values under the first key of MEDOFFICE_FIELD_KEYS"

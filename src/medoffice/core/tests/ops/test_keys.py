@@ -183,3 +183,29 @@ def test_status_lists_each_process_and_whether_it_counts_as_running(key_file):
     assert lines[0].startswith("Key epoch 0;")
     assert any(line.startswith("desk-pc:4242:ab12cd34: epoch 0") and "running" in line for line in lines)  # fmt: skip
     assert any(line.startswith("old-pc:7:00000000") and "gone" in line for line in lines)
+
+
+# --- The audit trail's key rotates with the field keys ----------------------------------------
+
+
+@pytest.mark.django_db
+def test_rotation_adds_a_new_audit_key_first_and_keeps_the_old_ones(key_file, monkeypatch):
+    monkeypatch.delenv("MEDOFFICE_AUDIT_KEYS", raising=False)
+    before = [key_id for key_id, _secret in keys.audit_keys()]
+    summary = keys.rotate_field_keys(drop_old=True, wait_seconds=0)
+    after = [key_id for key_id, _secret in keys.audit_keys()]
+    assert after == [summary.audit_key_added, *before] and summary.audit_key_added
+    assert (key_file.parent / "audit_keys").read_text().count("\n") == len(before) + 1
+    keys.rotate_field_keys(resume=True, wait_seconds=0)  # finishing a rotation adds none
+    assert [key_id for key_id, _secret in keys.audit_keys()] == after
+
+
+@pytest.mark.django_db
+def test_audit_keys_from_the_environment_are_left_to_the_operator(key_file, monkeypatch):
+    line = keys.generate_audit_key()
+    monkeypatch.setenv("MEDOFFICE_AUDIT_KEYS", line)
+    out = StringIO()
+    call_command("rotate_keys", wait=0, stdout=out)
+    assert "MEDOFFICE_AUDIT_KEYS" in out.getvalue()
+    assert [key_id for key_id, _secret in keys.audit_keys()] == [line.split(":")[0]]
+    assert not (key_file.parent / "audit_keys").exists()

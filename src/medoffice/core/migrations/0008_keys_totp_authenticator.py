@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0005_location_place_of_service'),
+        ('core', '0007_auditchain_seal'),
     ]
 
     operations = [
