@@ -58,9 +58,10 @@ from medoffice.core.fields import encrypted_fields
 (key,) = paths.field_keys()
 only = Fernet(key.encode())
 total, unreadable, seeds = 0, 0, {}
+q = connection.ops.quote_name
 with connection.cursor() as cursor:
     for model, field in encrypted_fields():
-        cursor.execute(f'SELECT {model._meta.pk.column}, {field.column} FROM {model._meta.db_table}')
+        cursor.execute(f'SELECT {q(model._meta.pk.column)}, {q(field.column)} FROM {q(model._meta.db_table)}')
         for pk, token in cursor.fetchall():
             if not token:
                 continue
