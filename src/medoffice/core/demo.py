@@ -108,10 +108,13 @@ def load_demo(
     size: str = "small",
     today: date | None = None,
     only: tuple[str, ...] | None = None,
+    as_unit: bool = True,
 ) -> DemoResult:
     """Generate the demo practice into an empty database, all steps in one transaction.
 
     `only` names the steps to run (tests of one module: `only=("foundation", "patients")`).
+    The load is one unit of the audit trail: one event (seed, size, rows per model) rather
+    than one per row; `as_unit=False` records every write on its own (the capture tests).
     """
     if size not in SIZES:
         raise InvalidInput(f"size: choose one of {', '.join(SIZES)}.", field="size")
@@ -125,7 +128,18 @@ def load_demo(
     ctx = DemoContext(
         seed=seed, size=size, today=today or timezone.localdate(), rng=random.Random(seed)
     )
-    with transaction.atomic(), acting_as(DEMO_ACTOR):
+    if as_unit:
+        from medoffice.core import audit
+        from medoffice.core.models import AuditAction
+
+        scope = audit.unit(
+            AuditAction.CREATE, actor=DEMO_ACTOR, what="core.demo",
+            description=f"demo practice loaded (seed {seed}, {size})",
+            counts={"seed": seed, "size": size},
+        )  # fmt: skip
+    else:
+        scope = acting_as(DEMO_ACTOR)
+    with transaction.atomic(), scope:
         for step in demo_steps():
             if only is not None and step.name not in only:
                 continue

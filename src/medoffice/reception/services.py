@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from medoffice.core.access import require_perm
+from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
 from medoffice.core.permissions import Perm
 from medoffice.core.selectors import practice_time_zone
@@ -69,6 +70,7 @@ def _write_payment(
 
 
 @transaction.atomic
+@binds_actor("received_by")
 def payment_record(
     *,
     patient,
@@ -100,6 +102,7 @@ def payment_record(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def form_type_save(*, actor, form_type: FormType | None = None, **fields) -> FormType:
     """Add or change a form the desk collects (manager's setting)."""
     if actor is not None:
@@ -121,6 +124,7 @@ def _sign(*, patient, form_type: FormType, recorded_by, visit, now: datetime) ->
 
 
 @transaction.atomic
+@binds_actor("recorded_by")
 def form_sign(
     *,
     patient,
@@ -182,6 +186,7 @@ def _locked_visit(appointment) -> Visit | None:
 
 
 @transaction.atomic
+@binds_actor("checked_in_by")
 def check_in(
     *,
     appointment_id: int,
@@ -340,6 +345,7 @@ def _visit_for_flow(appointment) -> Visit:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def flow_advance(
     *,
     appointment_id: int,
@@ -404,6 +410,7 @@ def _free_room(appointment, room_id: int | None, *, exclude_visit: Visit):
 
 
 @transaction.atomic
+@binds_actor("checked_out_by")
 def check_out(*, appointment_id: int, checked_out_by, now: datetime | None = None) -> Visit:
     """The patient leaves: the appointment is completed and the visit checked out."""
     from medoffice.scheduling.services import appointment_complete
