@@ -99,8 +99,10 @@ def test_two_writing_processes_survive_a_rotation_with_drop_old(
     install = fresh_install
     install.extra_env.update({"MEDOFFICE_KEY_CHECK_SECONDS": "0.2", "MEDOFFICE_KEY_LIVE_SECONDS": "3"})  # fmt: skip
     install.run("migrate")
-    install.python(
-        "from medoffice.core.models import User; User.objects.create_user('writer', password='x')"
+    install.python(  # a setup step, recorded as the system's
+        "from medoffice.core.context import SYSTEM, acting_as\n"
+        "from medoffice.core.models import User\n"
+        "with acting_as(SYSTEM):\n    User.objects.create_user('writer', password='x')"
     )
     (first_key,) = (install.data / "field_keys").read_text().split()
     stop = tmp_path / "stop"

@@ -10,10 +10,13 @@ import zipfile
 
 from medoffice.testing.ops import Installation
 
-MAKE_DEVICE = (
-    "from medoffice.core.models import User, TOTPAuthenticator; "
-    "u = User.objects.create_user('mgr', password='a-long-passphrase'); "
-    "d = TOTPAuthenticator.objects.create(user=u, name='phone'); print(d.key)"
+MAKE_DEVICE = (  # a setup step, recorded as the system's
+    "from medoffice.core.context import SYSTEM, acting_as\n"
+    "from medoffice.core.models import User, TOTPAuthenticator\n"
+    "with acting_as(SYSTEM):\n"
+    "    u = User.objects.create_user('mgr', password='a-long-passphrase')\n"
+    "    d = TOTPAuthenticator.objects.create(user=u, name='phone')\n"
+    "print(d.key)"
 )
 READ_SEEDS = (
     "from medoffice.core.models import TOTPAuthenticator; import json; "

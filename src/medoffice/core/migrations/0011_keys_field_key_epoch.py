@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0009_keys_totp_seeds_from_django_otp'),
+        ('core', '0010_keys_totp_seeds_from_django_otp'),
     ]
 
     operations = [

@@ -44,6 +44,6 @@ def copy_legacy_devices(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0008_keys_totp_authenticator")]
+    dependencies = [("core", "0009_keys_totp_authenticator")]
 
     operations = [migrations.RunPython(copy_legacy_devices, migrations.RunPython.noop)]

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0007_auditchain_seal'),
+        ('core', '0008_auditcapture_user_manager'),
     ]
 
     operations = [
