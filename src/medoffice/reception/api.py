@@ -271,7 +271,7 @@ def flow_board(request, query: Query[BoardQuery]):
 
 
 @router.post("/appointments/{appointment_id}/advance", response=VisitOut)
-@requires(Perm.CHECK_IN)
+@requires(Perm.CHECK_IN, Perm.MOVE_FLOW)
 def advance(request, appointment_id: int, payload: AdvanceIn):
     return services.flow_advance(
         appointment_id=appointment_id,

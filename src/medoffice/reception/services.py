@@ -12,9 +12,15 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from medoffice.core.access import require_perm
+from medoffice.core.access import has_any_perm, require_perm
 from medoffice.core.context import binds_actor
-from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
+from medoffice.core.exceptions import (
+    Conflict,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    NotPermitted,
+)
 from medoffice.core.permissions import Perm
 from medoffice.core.selectors import practice_time_zone
 from medoffice.core.services import full_clean_or_raise
@@ -344,6 +350,15 @@ def _visit_for_flow(appointment) -> Visit:
     return Visit(appointment=appointment, patient=appointment.patient)  # unsaved, scheduled
 
 
+def _check_may_move(actor, appointment) -> None:
+    """The desk and assistants move anyone; a clinician who sees only their own schedule
+    moves only their own patients."""
+    if actor is None or has_any_perm(actor, Perm.CHECK_IN, Perm.VIEW_SCHEDULE):
+        return
+    if appointment.provider.user_id != actor.pk:
+        raise NotPermitted("You can move only your own patients along the board.")
+
+
 @transaction.atomic
 @binds_actor("actor")
 def flow_advance(
@@ -358,7 +373,7 @@ def flow_advance(
 
     Arriving is check-in and leaving is check-out: those stages go through their services.
     """
-    require_perm(actor, Perm.CHECK_IN)
+    require_perm(actor, Perm.CHECK_IN, Perm.MOVE_FLOW)
     if to_stage not in Stage.values:
         raise InvalidInput(
             f"Unknown stage {to_stage!r}; choose one of {', '.join(Stage.values)}.", field="stage"
@@ -367,6 +382,7 @@ def flow_advance(
         return check_out(appointment_id=appointment_id, checked_out_by=actor, now=now)
     now = now or timezone.now()
     appointment = _lock_appointment(appointment_id)
+    _check_may_move(actor, appointment)
     visit = _visit_for_flow(appointment)
     if to_stage == Stage.ARRIVED and visit.stage == Stage.SCHEDULED:
         raise IllegalStageTransition(

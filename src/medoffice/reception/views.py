@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core import audit, once
-from medoffice.core.access import get_for_user, has_perm
+from medoffice.core.access import get_for_user, has_any_perm, has_perm
 from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
 from medoffice.core.models import AuditAction, Location
 from medoffice.core.permissions import Perm
@@ -131,7 +131,8 @@ def _board_context(request: HttpRequest, *, error: str = "", notice: str = "") -
         "locations": selectors.active_locations(),
         "rooms": list(selectors.rooms_for(location)),
         "rooms_in_use": selectors.rooms_in_use(location),
-        "can_move": has_perm(request.user, Perm.CHECK_IN),
+        "can_move": has_any_perm(request.user, Perm.CHECK_IN, Perm.MOVE_FLOW),
+        "can_check_out": has_perm(request.user, Perm.CHECK_IN),
         "query": urlencode(
             {"date": day.isoformat(), "location": location.pk if location else "all"}
         ),
@@ -169,7 +170,7 @@ def arrivals(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.CHECK_IN)
+@permission_required(Perm.CHECK_IN, Perm.MOVE_FLOW)
 @require_POST
 def flow_advance(request: HttpRequest, appointment_id: int) -> HttpResponse:
     to_stage = request.POST.get("stage", "")
