@@ -28,6 +28,7 @@ from django.utils import timezone
 from medoffice.core.context import Actor, acting_as
 from medoffice.core.exceptions import Conflict, InvalidInput
 from medoffice.core.models import Location, Practice, Provider, Role, User
+from medoffice.core.permissions import ROLE_CODES
 from medoffice.core.validators import npi_is_valid
 
 DEFAULT_SEED = 2026
@@ -179,12 +180,7 @@ def existing_logins() -> list[str]:
 
 # --- The foundation step: practice, locations, providers, staff -----------------------------
 
-ROLE_ORDER = {
-    code: n
-    for n, code in enumerate(
-        ("owner", "manager", "front_desk", "biller", "hr_payroll", "clinician", "auditor")
-    )
-}
+ROLE_ORDER = {code: n for n, code in enumerate(ROLE_CODES)}
 # role code -> (login of the first user, how many users, job title)
 STAFF = {
     "owner": ("owner", 1, "Owner physician"),
@@ -193,6 +189,7 @@ STAFF = {
     "biller": ("biller", 3, "Biller / coder"),
     "hr_payroll": ("hr", 2, "HR and payroll"),
     "clinician": ("clinician", 7, "Clinician"),
+    "medical_assistant": ("ma", 3, "Medical assistant"),
     "auditor": ("auditor", 2, "Compliance auditor"),
 }
 FIRST_NAMES = (

@@ -22,7 +22,6 @@ from medoffice.core.access import require_perm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
 from medoffice.core.models import AuditAction, User
-from medoffice.core.permissions import Perm
 from medoffice.patients import normalize, selectors
 from medoffice.patients.exceptions import PossibleDuplicate
 from medoffice.patients.models import (
@@ -42,6 +41,7 @@ from medoffice.patients.models import (
     Relationship,
     SubscriberRelationship,
 )
+from medoffice.patients.permissions import PatientsPerm
 
 MRN_WIDTH = selectors.MRN_WIDTH
 OLDEST_AGE_YEARS = 130
@@ -286,7 +286,7 @@ def patient_register(
     registration with PossibleDuplicate unless the user confirmed they are a different person.
     """
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     values, errors = _clean_patient_fields(fields)
     patient = Patient(**values)
     errors = {**_contact_errors(patient), **_model_errors(patient, exclude=["mrn"]), **errors}
@@ -329,7 +329,7 @@ def patient_register(
 @binds_actor("actor")
 def patient_update(*, actor: User | None, patient: Patient, **fields: Any) -> Patient:
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.merged_into is not None:
         raise InvalidTransition(
@@ -351,7 +351,7 @@ def patient_set_active(
 ) -> Patient:
     """Deactivate (moved away, deceased, discharged) or reactivate a patient."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.merged_into_id and active:
         raise InvalidTransition("A merged record cannot be reactivated.")
@@ -390,7 +390,7 @@ PAYER_FIELDS = frozenset(
 def payer_save(*, actor: User | None, payer: Payer | None = None, **fields: Any) -> Payer:
     """Create or change a payer; an HMO requires referrals unless told otherwise."""
     if actor is not None:
-        require_perm(actor, Perm.MANAGE_PAYERS)
+        require_perm(actor, PatientsPerm.MANAGE_PAYERS)
     _check_known(fields, PAYER_FIELDS)
     errors: dict = {}
     creating = payer is None
@@ -524,7 +524,7 @@ def coverage_add(
     """Add a coverage. With replace_existing an older coverage at the same priority is ended
     the day before this one starts; otherwise an overlap is refused."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     patient = _locked_patient(patient)
     coverage = Coverage(patient=patient, created_by=actor)
     errors = _apply_coverage_fields(coverage, fields)
@@ -541,7 +541,7 @@ def coverage_add(
 @binds_actor("actor")
 def coverage_update(*, actor: User | None, coverage: Coverage, **fields: Any) -> Coverage:
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     _locked_patient(coverage.patient)
     coverage = Coverage.objects.select_for_update().get(pk=coverage.pk)
     if not coverage.is_active:
@@ -558,7 +558,7 @@ def coverage_update(*, actor: User | None, coverage: Coverage, **fields: Any) ->
 def coverage_end(*, actor: User | None, coverage: Coverage, end_date: date | str) -> Coverage:
     """End a coverage on a day (inclusive); it is not offered for visits after that day."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     coverage = Coverage.objects.select_for_update().get(pk=coverage.pk)
     if not coverage.is_active:
         raise InvalidTransition("This coverage was withdrawn.")
@@ -583,7 +583,7 @@ def coverage_end(*, actor: User | None, coverage: Coverage, end_date: date | str
 def coverage_withdraw(*, actor: User | None, coverage: Coverage, reason: str) -> Coverage:
     """Withdraw a coverage entered in error; it stays on record, inactive."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     if not (reason or "").strip():
         raise InvalidInput("reason: say why the coverage is withdrawn.", field="reason")
     coverage = Coverage.objects.select_for_update().get(pk=coverage.pk)
@@ -610,7 +610,7 @@ def eligibility_record(
 ) -> EligibilityCheck:
     """Record one eligibility check: by a person (manual) or from a 271 response (no person)."""
     if checked_by is not None:
-        require_perm(checked_by, Perm.EDIT_PATIENTS)
+        require_perm(checked_by, PatientsPerm.EDIT_PATIENTS)
     errors: dict = {}
     if status not in EligibilityStatus.values:
         errors["status"] = ["Choose active, inactive or unknown."]
@@ -669,7 +669,7 @@ def authorization_save(
 ) -> Authorization:
     """Record or change a referral or prior authorization."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     _check_known(fields, AUTHORIZATION_FIELDS)
     patient = _locked_patient(patient)
     if authorization is not None:
@@ -816,7 +816,7 @@ def document_upload(
 ) -> PatientDocument:
     """Store a scan through the storage API; PDF, JPEG, PNG or TIFF by content, size-limited."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     patient = _locked_patient(patient)
     errors: dict = {}
     if kind not in DocumentKind.values:
@@ -891,7 +891,7 @@ def document_download(*, user: User, document: PatientDocument) -> PatientDocume
 @binds_actor("actor")
 def document_delete(*, actor: User | None, document: PatientDocument, reason: str) -> None:
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     if not (reason or "").strip():
         raise InvalidInput("reason: say why the document is removed.", field="reason")
     name = document.file.name
@@ -984,7 +984,7 @@ def patient_merge(
     Returns what moved ({"app.model.field": [ids]}), which is also written to the audit trail.
     """
     if actor is not None:
-        require_perm(actor, Perm.MERGE_PATIENTS)
+        require_perm(actor, PatientsPerm.MERGE_PATIENTS)
     if survivor.pk == duplicate.pk:
         raise InvalidInput("duplicate: choose two different records.", field="duplicate")
     locked = {

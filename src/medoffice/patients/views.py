@@ -15,11 +15,11 @@ from medoffice.core import audit, once
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
 from medoffice.core.http import AuthenticatedHttpRequest
-from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 from medoffice.patients import forms, record, selectors, services
 from medoffice.patients.exceptions import PossibleDuplicate
 from medoffice.patients.models import Authorization, Coverage, DocumentKind, Payer
+from medoffice.patients.permissions import PatientsPerm
 
 
 def _form_errors(form, exc: MedofficeError) -> None:
@@ -52,7 +52,7 @@ def _patient(request: AuthenticatedHttpRequest, pk: int, *, record_view: bool = 
         from medoffice.core.access import get_for_user
         from medoffice.patients.models import Patient
 
-        return get_for_user(Patient, request.user, Perm.VIEW_PATIENTS, pk=pk)
+        return get_for_user(Patient, request.user, PatientsPerm.VIEW_PATIENTS, pk=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except NotPermitted as exc:
@@ -64,9 +64,9 @@ CARD_KINDS = (DocumentKind.INSURANCE_CARD_FRONT, DocumentKind.INSURANCE_CARD_BAC
 
 def _perms(user) -> dict:
     return {
-        "can_edit": has_perm(user, Perm.EDIT_PATIENTS),
-        "can_merge": has_perm(user, Perm.MERGE_PATIENTS),
-        "can_manage_payers": has_perm(user, Perm.MANAGE_PAYERS),
+        "can_edit": has_perm(user, PatientsPerm.EDIT_PATIENTS),
+        "can_merge": has_perm(user, PatientsPerm.MERGE_PATIENTS),
+        "can_manage_payers": has_perm(user, PatientsPerm.MANAGE_PAYERS),
     }
 
 
@@ -74,7 +74,7 @@ def _perms(user) -> dict:
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS)
+@permission_required(PatientsPerm.VIEW_PATIENTS)
 def search(request: AuthenticatedHttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     include_inactive = request.GET.get("inactive") == "1"
@@ -108,7 +108,7 @@ def _every_error(form: forms.PatientForm) -> None:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def register(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.PatientForm(request.POST or None)
@@ -135,7 +135,7 @@ def register(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=request.method == "GET")
@@ -161,7 +161,7 @@ def edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS)
+@permission_required(PatientsPerm.VIEW_PATIENTS)
 def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     related = selectors.patient_with_related(patient)
@@ -182,7 +182,7 @@ def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def set_active(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -208,7 +208,7 @@ def _coverage(request: AuthenticatedHttpRequest, coverage_id: int) -> Coverage:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def coverage_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -237,7 +237,7 @@ def coverage_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def coverage_edit(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -259,7 +259,7 @@ def coverage_edit(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpRe
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def coverage_end(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -275,7 +275,7 @@ def coverage_end(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpRes
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def coverage_withdraw(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -289,7 +289,7 @@ def coverage_withdraw(request: AuthenticatedHttpRequest, coverage_id: int) -> Ht
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def eligibility_add(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -332,7 +332,7 @@ def eligibility_add(request: AuthenticatedHttpRequest, coverage_id: int) -> Http
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def authorization_form(
     request: AuthenticatedHttpRequest, pk: int, authorization_id: int | None = None
@@ -369,7 +369,7 @@ def authorization_form(
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def document_upload(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -421,7 +421,7 @@ def document_download(request: AuthenticatedHttpRequest, document_id: int) -> Fi
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS, Perm.MANAGE_PAYERS)
+@permission_required(PatientsPerm.VIEW_PATIENTS, PatientsPerm.MANAGE_PAYERS)
 def payers(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
@@ -431,7 +431,7 @@ def payers(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_PAYERS)
+@permission_required(PatientsPerm.MANAGE_PAYERS)
 @require_http_methods(["GET", "POST"])
 def payer_form(request: AuthenticatedHttpRequest, payer_id: int | None = None) -> HttpResponse:
     payer = get_object_or_404(Payer, pk=payer_id) if payer_id else None
@@ -452,7 +452,7 @@ def payer_form(request: AuthenticatedHttpRequest, payer_id: int | None = None) -
 
 
 @login_required
-@permission_required(Perm.MERGE_PATIENTS)
+@permission_required(PatientsPerm.MERGE_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def merge(request: AuthenticatedHttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET

@@ -25,7 +25,6 @@ from medoffice.core.exceptions import MedofficeError
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import Location, Provider
 from medoffice.core.modules import is_enabled
-from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 from medoffice.scheduling import forms, grid, selectors, services
 from medoffice.scheduling.availability import federal_holidays, practice_zone, scheduling_settings
@@ -40,11 +39,12 @@ from medoffice.scheduling.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
+from medoffice.scheduling.permissions import SchedulingPerm
 
 if TYPE_CHECKING:
     from medoffice.patients.models import Patient
 
-VIEW = (Perm.VIEW_SCHEDULE, Perm.VIEW_OWN_SCHEDULE)
+VIEW = (SchedulingPerm.VIEW_SCHEDULE, SchedulingPerm.VIEW_OWN_SCHEDULE)
 
 
 def _day_param(request: HttpRequest, name: str = "date") -> date:
@@ -68,9 +68,9 @@ def _error_message(request: HttpRequest, exc: MedofficeError) -> None:
 def _nav_context(request: AuthenticatedHttpRequest) -> dict:
     user = request.user
     return {
-        "can_book": has_perm(user, Perm.BOOK_APPOINTMENTS),
-        "can_manage": has_perm(user, Perm.MANAGE_SCHEDULING),
-        "can_check_in": has_perm(user, Perm.CHECK_IN),
+        "can_book": has_perm(user, SchedulingPerm.BOOK_APPOINTMENTS),
+        "can_manage": has_perm(user, SchedulingPerm.MANAGE_SCHEDULING),
+        "can_check_in": has_perm(user, SchedulingPerm.CHECK_IN),
         # With the front desk module on, check-in goes through its full check-in
         # (coverage, forms, copay) rather than a bare status change.
         "front_desk_check_in": is_enabled("reception"),
@@ -234,7 +234,7 @@ def _back_to(appointment: Appointment):
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_POST
 def appointment_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
@@ -257,7 +257,7 @@ def appointment_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS, Perm.CHECK_IN)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS, SchedulingPerm.CHECK_IN)
 @require_POST
 def appointment_no_show(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
@@ -270,7 +270,7 @@ def appointment_no_show(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
 
 
 @login_required
-@permission_required(Perm.CHECK_IN)
+@permission_required(SchedulingPerm.CHECK_IN)
 @require_POST
 def appointment_check_in(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
@@ -322,7 +322,7 @@ def _slot_rows(
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_http_methods(["GET", "POST"])
 def appointment_reschedule(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
@@ -383,7 +383,7 @@ def _patient_matches(query: str) -> list[tuple]:
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 def patient_options(request: AuthenticatedHttpRequest) -> HttpResponse:
     """htmx: patients matching the search text, as radio buttons for the booking form."""
     query = request.GET.get("q", "").strip()
@@ -397,7 +397,7 @@ def patient_options(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_http_methods(["GET", "POST"])
 def book(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Pick the patient, the type and preferences; choose a free time; book (once or repeating)."""
@@ -429,7 +429,7 @@ def book(request: AuthenticatedHttpRequest) -> HttpResponse:
         "next_appointment": selectors.next_appointment(patient) if patient else None,
         "more_url": more_url, "first_url": first_url, "after": after,
         "today_iso": timezone.localdate().isoformat(),
-        "can_record_past": has_perm(request.user, Perm.MANAGE_SCHEDULING),
+        "can_record_past": has_perm(request.user, SchedulingPerm.MANAGE_SCHEDULING),
         **_nav_context(request),
     }  # fmt: skip
     if request.headers.get("HX-Request") and request.method == "GET":
@@ -490,7 +490,7 @@ def _book_from_form(request: AuthenticatedHttpRequest, form: forms.BookForm) -> 
             first = booked[0]
         else:
             allow_past = bool(data.get("record_past")) and has_perm(
-                request.user, Perm.MANAGE_SCHEDULING
+                request.user, SchedulingPerm.MANAGE_SCHEDULING
             )
             first = services.appointment_book(
                 patient=patient, provider=choice.provider, location=choice.location,
@@ -509,13 +509,13 @@ def _book_from_form(request: AuthenticatedHttpRequest, form: forms.BookForm) -> 
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS, Perm.VIEW_SCHEDULE)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS, SchedulingPerm.VIEW_SCHEDULE)
 @require_http_methods(["GET", "POST"])
 def waitlist(request: AuthenticatedHttpRequest) -> HttpResponse:
     from medoffice.patients.selectors import patient_for_user
 
     form = forms.WaitlistForm(request.POST or None)
-    can_book = has_perm(request.user, Perm.BOOK_APPOINTMENTS)
+    can_book = has_perm(request.user, SchedulingPerm.BOOK_APPOINTMENTS)
     if request.method == "POST":
         if not can_book:
             raise PermissionDenied("Your role does not allow booking.")
@@ -542,7 +542,7 @@ def waitlist(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_POST
 def waitlist_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(WaitlistEntry, pk=pk)
@@ -555,7 +555,7 @@ def waitlist_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_POST
 def offer_respond(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     offer = get_object_or_404(WaitlistOffer, pk=pk)
@@ -584,7 +584,7 @@ def _form_error(form, exc: MedofficeError) -> None:
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     rules = scheduling_settings()
@@ -608,7 +608,7 @@ def setup(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def type_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponse:
     instance = get_object_or_404(AppointmentType, pk=pk) if pk else None
@@ -634,7 +634,7 @@ def type_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpR
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def room_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponse:
     instance = get_object_or_404(Room, pk=pk) if pk else None
@@ -655,7 +655,7 @@ def room_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpR
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def templates(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.TemplateForm(request.POST or None)
@@ -677,7 +677,7 @@ def templates(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def template_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(
@@ -722,7 +722,7 @@ def template_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def closures(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.ClosureForm(request.POST or None)
