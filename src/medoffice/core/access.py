@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, Union
 
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils import timezone
 
 from medoffice.core import audit
 from medoffice.core.exceptions import NotFound, RecordNotPermitted
-from medoffice.core.models import EmergencyAccessGrant
+from medoffice.core.models import EmergencyAccessGrant, User
 from medoffice.core.role_permissions import (  # noqa: F401  (part of the access API)
     forget_permissions,
     has_any_perm,
@@ -19,9 +21,13 @@ from medoffice.core.role_permissions import (  # noqa: F401  (part of the access
 )
 
 M = TypeVar("M", bound=models.Model)
+#: Whoever a check is about: a user, the anonymous visitor of a page, or nobody (a system job).
+AnyUser = Union[User, AnonymousUser, None]  # noqa: UP007 (a runtime alias)
 
 
-def active_emergency_grant(user, obj: models.Model, perm: str) -> EmergencyAccessGrant | None:
+def active_emergency_grant(
+    user: AnyUser, obj: models.Model, perm: str
+) -> EmergencyAccessGrant | None:
     if user is None or not user.is_authenticated:
         return None
     return (
@@ -37,16 +43,16 @@ def active_emergency_grant(user, obj: models.Model, perm: str) -> EmergencyAcces
     )
 
 
-def can_access(user, obj: models.Model, perm: str) -> bool:
+def can_access(user: AnyUser, obj: models.Model, perm: str) -> bool:
     return has_perm(user, perm) or active_emergency_grant(user, obj, perm) is not None
 
 
 def get_for_user(
     queryset: models.QuerySet[M] | type[M],
-    user,
+    user: AnyUser,
     perm: str,
     *,
-    pk,
+    pk: object,
     record_view: bool = False,
 ) -> M:
     """Fetch one object the user may see, by role or by an open emergency grant.
@@ -57,7 +63,7 @@ def get_for_user(
         queryset = queryset._default_manager.all()
     try:
         obj = queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise NotFound(f"No {queryset.model._meta.verbose_name} with id {pk}.") from None
     grant = None
     if not has_perm(user, perm):

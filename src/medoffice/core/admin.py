@@ -7,6 +7,8 @@ and the change page of a PHI record (`PhiReadAudited`) writes one view event.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
@@ -27,8 +29,13 @@ from medoffice.core.models import (
 )
 from medoffice.core.money import ADMIN_OVERRIDES
 
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
 
-class PhiReadAudited:
+
+class PhiReadAudited(_AdminBase):
     """Admin mixin: opening a PHI record's change page writes one view event, as pages do."""
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

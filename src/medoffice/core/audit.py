@@ -580,7 +580,7 @@ def verify_chain(
             expected_prev = event.hash
             last_seq = event.seq
     yield from _head_problems(head, keyring, last_seq, expected_prev)
-    if not checkpoint_seen:
+    if checkpoint is not None and not checkpoint_seen:
         yield ChainProblem(
             None,
             f"the checkpoint names record #{checkpoint.seq}, but the chain ends at #{last_seq} "

@@ -160,7 +160,7 @@ def _humanize(name: str) -> str:
     return name.replace("_", " ").strip().capitalize()
 
 
-def _label(model: type[models.Model] | None, name: str) -> tuple[str, models.Field | None]:
+def _label(model: type[models.Model] | None, name: str) -> tuple[str, Any]:
     if model is not None:
         try:
             f = model._meta.get_field(name)
@@ -193,6 +193,7 @@ def change_lines(
         and not any(isinstance(v, dict) for v in after.values())
     )  # fmt: skip
     if values_set:
+        assert isinstance(after, dict)  # values_set checked it
         for name, value in after.items():  # a queryset update: the values it set
             label, f = _label(model, name)
             lines.append(ChangeLine(label, None, format_value(f, value)))

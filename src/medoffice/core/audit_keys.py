@@ -18,6 +18,7 @@ import secrets as _secrets
 import tempfile as _tempfile
 import threading as _threading
 import time as _time
+from typing import Any
 
 from medoffice import paths
 from medoffice.core.exceptions import MedofficeError
@@ -26,7 +27,7 @@ AUDIT_KEYS_FILE = "audit_keys"
 AUDIT_KEYS_ENV = "MEDOFFICE_AUDIT_KEYS"
 _AUDIT_KEY_LINE = _re.compile(r"^([A-Za-z0-9_-]{1,16}):([A-Za-z0-9_=-]{43,})$")
 AUDIT_KEYS_RECHECK_SECONDS = 2.0  # how long a process trusts its copy of the key file
-_audit_cache: dict[str, object] = {}
+_audit_cache: dict[str, Any] = {}
 _audit_lock = _threading.Lock()
 
 

@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -195,7 +196,8 @@ def create_backup(path: Path | str, *, overwrite: bool = False) -> BackupSummary
                 head = AuditChainHead.objects.using(alias).filter(pk=1).first()
                 with archive.open(DATA, "w", force_zip64=True) as raw:
                     hashing = _HashingWriter(raw)
-                    text = io.TextIOWrapper(hashing, encoding="utf-8", write_through=True)
+                    # A raw binary stream; the stubs want a buffered one.
+                    text = io.TextIOWrapper(hashing, encoding="utf-8", write_through=True)  # type: ignore[type-var]
                     serializers.serialize(
                         "json", _rows(alias, counts), stream=text, cls=_ExactJSONEncoder
                     )
@@ -209,7 +211,7 @@ def create_backup(path: Path | str, *, overwrite: bool = False) -> BackupSummary
                         archive.write(item, FILES + item.relative_to(media).as_posix())
                         files += 1
                         size += item.stat().st_size
-            manifest = {
+            manifest: dict[str, Any] = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
                 "medoffice_version": __version__,

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -184,13 +184,13 @@ def file_facts(file: object) -> dict[str, object]:
         return {"name": os.path.basename(str(file)), "size": size, "sha256": digest.hexdigest()}
     chunks = file.chunks() if hasattr(file, "chunks") else iter(lambda: file.read(1 << 16), b"")  # type: ignore[attr-defined]
     if hasattr(file, "seek"):
-        file.seek(0)  # type: ignore[attr-defined]
+        file.seek(0)
     size = 0
     for chunk in chunks:
         digest.update(chunk)
         size += len(chunk)
     if hasattr(file, "seek"):
-        file.seek(0)  # type: ignore[attr-defined]
+        file.seek(0)
     name = os.path.basename(str(getattr(file, "name", "") or ""))
     return {"name": name, "size": size, "sha256": digest.hexdigest()}
 
@@ -551,7 +551,9 @@ class AuditedModel(models.Model):
         abstract = True
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: list[str], values: list[Any]) -> AuditedModel:
+    def from_db(
+        cls, db: str | None, field_names: Collection[str], values: Collection[Any]
+    ) -> AuditedModel:
         instance = super().from_db(db, field_names, values)
         ignored = {f.attname for f in cls._meta.concrete_fields if f.name in IGNORED_FIELDS}
         instance._audit_loaded = {  # type: ignore[attr-defined]
@@ -632,7 +634,7 @@ def record_m2m(
 def record_list_view(
     what: str,
     *,
-    patient_ids: Iterable[object],
+    patient_ids: Iterable[int | str | None],
     description: str,
     filters: Mapping[str, object] | None = None,
 ) -> AuditEvent:

@@ -149,7 +149,9 @@ def load_demo(
             step.fn(ctx)
             seconds[step.name] = time.perf_counter() - started
             if step.name == "foundation" and today is None:
+                assert ctx.practice is not None  # the foundation step made it
                 ctx.today = timezone.localdate(timezone=zoneinfo.ZoneInfo(ctx.practice.time_zone))
+    assert ctx.practice is not None  # the foundation step always runs
     return DemoResult(
         seed=seed,
         size=size,
@@ -301,7 +303,8 @@ def _foundation(ctx: DemoContext) -> None:
         where = {locations[n % len(locations)]}
         if rng.random() < 0.4:
             where.add(rng.choice(locations))
-        provider.locations.set(sorted(where, key=lambda loc: loc.name))
+        places: list[Location] = sorted(where, key=lambda loc: loc.name)
+        provider.locations.set(places)
         providers.append(provider)
 
     roles = {role.code: role for role in Role.objects.all()}

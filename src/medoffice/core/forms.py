@@ -6,6 +6,7 @@ Every form shows errors beside the field and, at the top, as "<field label>: <me
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django import forms
 
@@ -13,8 +14,13 @@ from medoffice.core.exceptions import MedofficeError
 from medoffice.core.models import DecisionKind, Location, Practice, Provider, Role, User
 from medoffice.core.money import ZERO, MoneyField
 
+if TYPE_CHECKING:
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
 
-class ServiceErrorsMixin:
+
+class ServiceErrorsMixin(_FormBase):
     """Put a service's error onto the form, beside the field it names."""
 
     def add_service_error(self, exc: MedofficeError) -> None:

@@ -18,13 +18,13 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from medoffice.core.models import IdempotencyKey
+from medoffice.core.models import IdempotencyKey, User
 
 HEADER = "Idempotency-Key"
 KEEP_FOR = timedelta(hours=24)
@@ -84,7 +84,9 @@ def _replay(row: IdempotencyKey, fingerprint: str) -> HttpResponse:
 
 def _claim(request: HttpRequest, endpoint: str, key: str) -> HttpResponse | None:
     """Insert the key (or find the first answer): None means go ahead and write."""
-    user = request.auth if getattr(request, "auth", None) is not None else request.user
+    auth = getattr(request, "auth", None)  # set by the API's authentication
+    # Only signed-in callers reach a money write (the endpoint's auth runs first).
+    user = cast(User, auth if auth is not None else request.user)
     fingerprint = _fingerprint(request)
     found = IdempotencyKey.objects.filter(user=user, endpoint=endpoint, key=key).first()
     if found is not None:

@@ -86,7 +86,7 @@ def _backend_is_database(task) -> bool:
     return isinstance(task.get_backend(), DatabaseBackend)
 
 
-def _load_schedule() -> list[tuple[str, object, timedelta]]:
+def _load_schedule() -> list[tuple[str, Any, timedelta]]:
     jobs = []
     for path, seconds in sorted(getattr(settings, "MEDOFFICE_SCHEDULE", {}).items()):
         try:

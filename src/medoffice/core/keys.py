@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
@@ -130,7 +131,7 @@ def reencrypt_all(*, only_unreadable_with: str | None = None) -> int:
     changed = 0
     for table, pk, column in _columns():
         for rows in _tokens(table, pk, column):
-            updates = []
+            updates: list[tuple[str, Any, str]] = []
             for key, token in rows:
                 data = token[len(TOKEN_PREFIX) :].encode()
                 if probe is not None:
@@ -248,7 +249,7 @@ def wait_for_holders(new_key: str, seconds: float) -> list[str]:
     return first
 
 
-def _old_transactions_open(since: object) -> list:
+def _old_transactions_open(since: datetime) -> list:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "

@@ -161,7 +161,8 @@ class User(AuditedModel, AbstractUser):
     roles = models.ManyToManyField(Role, related_name="users", blank=True)
     title = models.CharField(max_length=80, blank=True)
 
-    objects = AuditedUserManager()
+    # django-stubs cannot type a manager that replaces an abstract base's own.
+    objects = AuditedUserManager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]

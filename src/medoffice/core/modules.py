@@ -25,10 +25,10 @@ class Module:
 
 
 def all_modules() -> list[Module]:
-    found = [
-        config.medoffice_module
+    found: list[Module] = [
+        module
         for config in apps.get_app_configs()
-        if getattr(config, "medoffice_module", None) is not None
+        if (module := getattr(config, "medoffice_module", None)) is not None
     ]
     return sorted(found, key=lambda module: (module.order, module.code))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from medoffice.core.exceptions import InvalidInput
-from medoffice.core.models import FormSubmission
+from medoffice.core.models import FormSubmission, User
 
 FIELD = "form_token"
 VALID_FOR = timedelta(hours=12)  # a form left open longer must be sent again
@@ -78,7 +79,10 @@ def spend(request: HttpRequest, purpose: str, write: Callable[[], str]) -> Spent
         try:
             with transaction.atomic():
                 row = FormSubmission.objects.create(
-                    token=nonce, user=request.user, purpose=purpose, created_at=timezone.now()
+                    token=nonce,
+                    user=cast(User, request.user),  # forms with a token are behind sign-in
+                    purpose=purpose,
+                    created_at=timezone.now(),
                 )
         except IntegrityError:
             # The same form was being sent at the same moment; it has committed now.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -11,6 +12,9 @@ from medoffice.core.access import has_any_perm
 from medoffice.core.memo import once_per_request
 from medoffice.core.models import AuditEvent, EmergencyAccessGrant, Practice, Role, User
 from medoffice.core.modules import Module, all_modules, enabled_codes
+
+if TYPE_CHECKING:
+    from medoffice.core.models import Location, Provider
 
 DEFAULT_TIME_ZONE = "America/New_York"
 
@@ -149,7 +153,7 @@ def setup_overview() -> dict:
     }
 
 
-def locations_with_counts():
+def locations_with_counts() -> QuerySet[Location]:
     from django.db.models import Count
 
     from medoffice.core.models import Location
@@ -159,7 +163,7 @@ def locations_with_counts():
     ).order_by("-is_active", "name")
 
 
-def providers_for_setup():
+def providers_for_setup() -> QuerySet[Provider]:
     from medoffice.core.models import Provider
 
     return (
@@ -169,7 +173,7 @@ def providers_for_setup():
     )
 
 
-def staff_for_setup():
+def staff_for_setup() -> QuerySet[User]:
     return User.objects.prefetch_related("roles").order_by("-is_active", "last_name", "first_name")
 
 
@@ -177,7 +181,7 @@ def role_codes_of(user: User) -> list[str]:
     return sorted(user.roles.values_list("code", flat=True))
 
 
-def _lockouts():
+def _lockouts() -> QuerySet[Any]:
     """django-axes records of accounts locked now (enough failures within the cool-off)."""
     from axes.helpers import get_cool_off
     from axes.models import AccessAttempt

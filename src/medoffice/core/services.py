@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from medoffice.core import audit, money
@@ -44,17 +46,18 @@ EMERGENCY_ACCESS_MINUTES = 60
 MIN_REASON_LENGTH = 10
 
 
-def field_label(model, name: str) -> str:
+def field_label(model: Model | type[Model], name: str) -> str:
     """The name people know a field by (its verbose name), for error messages."""
     if name in ("__all__", "", None):
         return "input"
     try:
-        return str(model._meta.get_field(name).verbose_name)
+        label = getattr(model._meta.get_field(name), "verbose_name", None)
     except Exception:
-        return name.replace("_", " ")
+        label = None
+    return name.replace("_", " ") if label is None else str(label)
 
 
-def full_clean_or_raise(instance, *, exclude: list[str] | None = None) -> None:
+def full_clean_or_raise(instance: Model, *, exclude: list[str] | None = None) -> None:
     """Run model validation and turn Django's error into ours, naming every field.
 
     The message names the field as people know it: "group NPI: This NPI fails the check digit".
@@ -71,7 +74,7 @@ def full_clean_or_raise(instance, *, exclude: list[str] | None = None) -> None:
         raise InvalidInput(summary, field=first_field, errors=errors) from exc
 
 
-def _apply(instance, fields: dict) -> None:
+def _apply(instance: Model, fields: dict[str, Any]) -> None:
     for name, value in fields.items():
         setattr(instance, name, value)
 
@@ -91,7 +94,9 @@ USER_FIELDS = ("first_name", "last_name", "email", "title")
 PROVIDER_USER_ROLES = ("clinician", "owner")
 
 
-def _checked_fields(model, fields: dict, allowed: tuple[str, ...]) -> dict:
+def _checked_fields(
+    model: type[Model], fields: dict[str, Any], allowed: tuple[str, ...]
+) -> dict[str, Any]:
     """Refuse fields a service does not set, and tidy text (trim; codes upper-cased)."""
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
@@ -121,7 +126,7 @@ def get_practice() -> Practice:
 
 @transaction.atomic
 @binds_actor("actor")
-def practice_save(*, actor: User | None, **fields) -> Practice:
+def practice_save(*, actor: User | None, **fields: Any) -> Practice:
     """Create the practice, or update the one this deployment serves.
 
     A blank tax id keeps the one on file (forms show it masked and do not send it back).
@@ -140,7 +145,9 @@ def practice_save(*, actor: User | None, **fields) -> Practice:
 
 @transaction.atomic
 @binds_actor("actor")
-def location_save(*, actor: User | None, location: Location | None = None, **fields) -> Location:
+def location_save(
+    *, actor: User | None, location: Location | None = None, **fields: Any
+) -> Location:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_PRACTICE)
     fields = _checked_fields(Location, fields, LOCATION_FIELDS)
@@ -206,7 +213,7 @@ def provider_save(
     actor: User | None,
     provider: Provider | None = None,
     locations: list[Location] | None = None,
-    **fields,
+    **fields: Any,
 ) -> Provider:
     """Add or edit a provider: individual NPI, taxonomy, specialty, locations, linked clinician."""
     if actor is not None:
@@ -355,7 +362,7 @@ def user_create(
 
 @transaction.atomic
 @binds_actor("actor")
-def user_update(*, actor: User | None, user: User, **fields) -> User:
+def user_update(*, actor: User | None, user: User, **fields: Any) -> User:
     """Change a staff member's name, email or title."""
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
@@ -394,7 +401,9 @@ def end_sessions_of(user: User) -> int:
     Session data is signed and encoded, so each live session is decoded here; a practice has
     as many live sessions as people signed in, which keeps this small.
     """
-    store = Session.get_session_store_class()()
+    store_class = Session.get_session_store_class()
+    assert store_class is not None  # Session always names its store
+    store = store_class()
     ended = []
     for key, data in Session.objects.filter(expire_date__gt=timezone.now()).values_list(
         "session_key", "session_data"
@@ -555,7 +564,7 @@ def authority_of(user: User, kind: str) -> Decimal | None:
         return Decimal("0")
     if any(limit is None for limit in limits):
         return None
-    return max(limits)
+    return max(limit for limit in limits if limit is not None)
 
 
 def covers(user: User, kind: str, amount: Decimal) -> bool:
@@ -569,10 +578,11 @@ def _check_decision(kind: str, amount: object) -> Decimal:
     return money.parse_money(amount, field="amount")
 
 
-_approval_handlers: dict[str, list] = {}
+ApprovalHandler = Callable[[ApprovalRequest], None]
+_approval_handlers: dict[str, list[ApprovalHandler]] = {}
 
 
-def on_approval_decided(kind: str, handler) -> None:
+def on_approval_decided(kind: str, handler: ApprovalHandler) -> None:
     """Later modules register what happens when a decision of their kind is approved or rejected."""
     _approval_handlers.setdefault(kind, []).append(handler)
 
@@ -590,7 +600,7 @@ def approval_request(
     amount: Decimal,
     description: str,
     requested_by: User,
-    subject=None,
+    subject: Model | None = None,
 ) -> ApprovalRequest:
     """Record a money decision: approved at once within the requester's limit, otherwise queued."""
     amount = _check_decision(kind, amount)
@@ -621,7 +631,7 @@ def approval_request(
     return request
 
 
-def pending_for(user: User):
+def pending_for(user: User) -> QuerySet[ApprovalRequest]:
     """The queue a user can act on: pending requests whose amount their authority covers."""
     coverable = Q(pk__in=[])
     for kind in DecisionKind.values:
@@ -701,7 +711,7 @@ def emergency_access_allowed(perm: str) -> bool:
 @transaction.atomic
 @binds_actor("user")
 def emergency_access_open(
-    *, user: User, obj, perm: str, reason: str, minutes: int = EMERGENCY_ACCESS_MINUTES
+    *, user: User, obj: Model, perm: str, reason: str, minutes: int = EMERGENCY_ACCESS_MINUTES
 ) -> EmergencyAccessGrant:
     """Open a record outside the user's role for a while, on a stated reason, flagged to auditors."""
     reason = (reason or "").strip()

@@ -7,6 +7,7 @@ from the service land beside the field they name.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,15 +30,18 @@ from medoffice.core.forms import (
     UserProfileForm,
     UserRolesForm,
 )
+from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import Location, Provider, User
 from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
+
+T = TypeVar("T")
 
 SETUP_READERS = (Perm.MANAGE_PRACTICE, Perm.MANAGE_USERS, Perm.VIEW_AUDIT)
 LIMITS_FORM = "core.authority_limits"  # the one-time token's purpose
 
 
-def _save_form(request: HttpRequest, form, save: Callable[[dict], object]) -> object | None:
+def _save_form(request: HttpRequest, form: Any, save: Callable[[dict], T]) -> T | None:
     """Validate the form, then call the service; on a refusal put it on the form and return None."""
     if not form.is_valid():
         return None
@@ -64,14 +68,14 @@ def _render_form(request, *, title: str, form, back: str, submit: str = "Save", 
 
 @login_required
 @permission_required(*SETUP_READERS)
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "core/setup/overview.html", selectors.setup_overview())
 
 
 @login_required
 @permission_required(Perm.MANAGE_PRACTICE)
 @require_http_methods(["GET", "POST"])
-def practice_edit(request: HttpRequest) -> HttpResponse:
+def practice_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
     practice = selectors.practice_or_none()
     form = PracticeForm(request.POST if request.method == "POST" else None, instance=practice)
     if request.method == "POST":
@@ -89,7 +93,7 @@ def practice_edit(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(Perm.MANAGE_PRACTICE, Perm.VIEW_AUDIT)
-def location_list(request: HttpRequest) -> HttpResponse:
+def location_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "core/setup/locations.html",
@@ -103,7 +107,7 @@ def location_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(Perm.MANAGE_PRACTICE)
 @require_http_methods(["GET", "POST"])
-def location_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def location_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponse:
     location = get_for_user(Location, request.user, Perm.MANAGE_PRACTICE, pk=pk) if pk else None
     form = LocationForm(request.POST if request.method == "POST" else None, instance=location)
     if request.method == "POST":
@@ -122,7 +126,7 @@ def location_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @login_required
 @permission_required(Perm.MANAGE_PRACTICE)
 @require_POST
-def location_active(request: HttpRequest, pk: int) -> HttpResponse:
+def location_active(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     location = get_for_user(Location, request.user, Perm.MANAGE_PRACTICE, pk=pk)
     return _switch_active(
         request, location, lambda active: services.location_set_active(
@@ -146,7 +150,7 @@ def _switch_active(
 
 @login_required
 @permission_required(Perm.MANAGE_PRACTICE, Perm.VIEW_AUDIT)
-def provider_list(request: HttpRequest) -> HttpResponse:
+def provider_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "core/setup/providers.html",
@@ -160,7 +164,7 @@ def provider_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(Perm.MANAGE_PRACTICE)
 @require_http_methods(["GET", "POST"])
-def provider_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def provider_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponse:
     provider = get_for_user(Provider, request.user, Perm.MANAGE_PRACTICE, pk=pk) if pk else None
     form = ProviderForm(request.POST if request.method == "POST" else None, instance=provider)
     if request.method == "POST":
@@ -182,7 +186,7 @@ def provider_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @login_required
 @permission_required(Perm.MANAGE_PRACTICE)
 @require_POST
-def provider_active(request: HttpRequest, pk: int) -> HttpResponse:
+def provider_active(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     provider = get_for_user(Provider, request.user, Perm.MANAGE_PRACTICE, pk=pk)
     return _switch_active(
         request, provider, lambda active: services.provider_set_active(
@@ -196,7 +200,7 @@ def provider_active(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @permission_required(Perm.MANAGE_USERS, Perm.VIEW_AUDIT)
-def staff_list(request: HttpRequest) -> HttpResponse:
+def staff_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "core/setup/staff.html",
@@ -210,7 +214,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(Perm.MANAGE_USERS)
 @require_http_methods(["GET", "POST"])
-def staff_create(request: HttpRequest) -> HttpResponse:
+def staff_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
 
@@ -245,7 +249,7 @@ def _staff_page(request, member: User, *, profile=None, roles=None, password=Non
     return render(request, "core/setup/staff_detail.html", context, status=status)
 
 
-def _member(request, pk: int) -> User:
+def _member(request: AuthenticatedHttpRequest, pk: int | str) -> User:
     # A staff account is read through the access helper, so the read is in the audit trail.
     return get_for_user(User, request.user, Perm.MANAGE_USERS, pk=pk, record_view=True)
 
@@ -253,7 +257,7 @@ def _member(request, pk: int) -> User:
 @login_required
 @permission_required(Perm.MANAGE_USERS)
 @require_http_methods(["GET", "POST"])
-def staff_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def staff_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     member = _member(request, pk)
     if request.method == "GET":
         return _staff_page(request, member)
@@ -270,7 +274,7 @@ def staff_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(Perm.MANAGE_USERS)
 @require_POST
-def staff_roles(request: HttpRequest, pk: int) -> HttpResponse:
+def staff_roles(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     member = _member(request, pk)
     form = UserRolesForm(request.POST)
     saved = _save_form(
@@ -289,7 +293,7 @@ def staff_roles(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(Perm.MANAGE_USERS)
 @require_POST
-def staff_password(request: HttpRequest, pk: int) -> HttpResponse:
+def staff_password(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     member = _member(request, pk)
     form = PasswordResetForm(request.POST)
     saved = _save_form(
@@ -315,7 +319,7 @@ _STAFF_ACTIONS = {
 @login_required
 @permission_required(Perm.MANAGE_USERS)
 @require_POST
-def staff_action(request: HttpRequest, pk: str, action: str) -> HttpResponse:
+def staff_action(request: AuthenticatedHttpRequest, pk: str, action: str) -> HttpResponse:
     member = _member(request, pk)
     service, done = _STAFF_ACTIONS[action]
     try:
@@ -335,7 +339,7 @@ def staff_action(request: HttpRequest, pk: str, action: str) -> HttpResponse:
 @login_required
 @permission_required(Perm.MANAGE_PRACTICE)
 @require_http_methods(["GET", "POST"])
-def modules(request: HttpRequest) -> HttpResponse:
+def modules(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         enabled = request.POST.get("enabled") == "1"
         try:
@@ -355,7 +359,7 @@ def modules(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(Perm.MANAGE_PRACTICE, Perm.VIEW_AUDIT)
 @require_http_methods(["GET", "POST"])
-def authority_limits(request: HttpRequest) -> HttpResponse:
+def authority_limits(request: AuthenticatedHttpRequest) -> HttpResponse:
     can_edit = has_perm(request.user, Perm.MANAGE_PRACTICE)
     if request.method == "POST" and not can_edit:
         raise PermissionDenied("Only those who manage the practice change authority limits.")

@@ -18,6 +18,7 @@ from medoffice.core import services
 from medoffice.core.access import has_perm, require_perm
 from medoffice.core.exceptions import MedofficeError, NotPermitted
 from medoffice.core.exports import audit_csv
+from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import ApprovalRequest, AuditAction, EmergencyAccessGrant
 from medoffice.core.permissions import Perm
 from medoffice.core.selectors import audit_search as search_audit
@@ -52,7 +53,7 @@ def _parse_date(value: str | None) -> date | None:
 
 
 @login_required
-def approvals(request: HttpRequest) -> HttpResponse:
+def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
     waiting = services.pending_for(request.user)
     mine = ApprovalRequest.objects.filter(requested_by=request.user).select_related("decided_by")[
         :50
@@ -62,7 +63,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def approval_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+def approval_decide(request: AuthenticatedHttpRequest, request_id: int) -> HttpResponse:
     approve = request.POST.get("decision") == "approve"
     try:
         decided = services.approval_decide(
@@ -107,7 +108,7 @@ def _without_page(request: HttpRequest) -> str:
 
 @login_required
 @permission_required(Perm.VIEW_AUDIT)
-def audit_search(request: HttpRequest) -> HttpResponse:
+def audit_search(request: AuthenticatedHttpRequest) -> HttpResponse:
     from medoffice.core.audit_display import present
     from medoffice.core.selectors import practice_time_zone
 
@@ -124,7 +125,7 @@ def audit_search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(Perm.EXPORT_AUDIT)
-def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+def audit_export(request: AuthenticatedHttpRequest) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         audit_csv(_audit_filters(request), user=request.user), content_type="text/csv"
     )
@@ -137,7 +138,7 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def emergency_open(request: HttpRequest) -> HttpResponse:
+def emergency_open(request: AuthenticatedHttpRequest) -> HttpResponse:
     """State a reason to open one record outside your role; the grant expires and is flagged."""
     from django.apps import apps
 
@@ -181,7 +182,7 @@ def emergency_open(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(Perm.REVIEW_EMERGENCY_ACCESS)
-def emergency_review(request: HttpRequest) -> HttpResponse:
+def emergency_review(request: AuthenticatedHttpRequest) -> HttpResponse:
     grants = EmergencyAccessGrant.objects.select_related("user", "reviewed_by")[:200]
     return render(request, "core/emergency_review.html",
                   {"grants": grants, "open_count": emergency_grants_to_review().count()})  # fmt: skip
@@ -190,7 +191,7 @@ def emergency_review(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(Perm.REVIEW_EMERGENCY_ACCESS)
 @require_POST
-def emergency_review_one(request: HttpRequest, grant_id: int) -> HttpResponse:
+def emergency_review_one(request: AuthenticatedHttpRequest, grant_id: int) -> HttpResponse:
     try:
         services.emergency_access_review(
             grant_id=grant_id, reviewer=request.user, note=request.POST.get("note", "")
@@ -207,7 +208,7 @@ def emergency_review_one(request: HttpRequest, grant_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     new_token = ""
     if request.method == "POST":
         try:

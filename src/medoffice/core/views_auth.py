@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
 from medoffice.core import audit
+from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import AuditAction, TOTPAuthenticator
 from medoffice.core.selectors import practice_or_none
 
@@ -56,7 +57,7 @@ def _qr_data_uri(url: str) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def two_factor(request: HttpRequest) -> HttpResponse:
+def two_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Set up an authenticator the first time; afterwards, ask for its current code."""
     user = request.user
     confirmed = TOTPAuthenticator.objects.filter(user=user, confirmed=True).first()

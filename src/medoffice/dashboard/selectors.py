@@ -7,11 +7,12 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from medoffice.core.access import has_any_perm
+from medoffice.core.models import User
 from medoffice.core.modules import enabled_codes
 from medoffice.core.tile_registry import SECTIONS, Tile, providers
 
 
-def tiles_for(user) -> list[Tile]:
+def tiles_for(user: User) -> list[Tile]:
     """The tiles a user may see. Their figures are kept for a few seconds per user
     (MEDOFFICE_DASHBOARD_CACHE_SECONDS), so a busy office reloading its home pages does not
     recount the day on every view; which tiles show is decided afresh each time."""
@@ -32,7 +33,7 @@ def tiles_for(user) -> list[Tile]:
     return tiles
 
 
-def sections_for(user) -> list[tuple[str, list[Tile]]]:
+def sections_for(user: User) -> list[tuple[str, list[Tile]]]:
     """The tiles grouped by section, in the dashboard's order; empty sections left out."""
     tiles = tiles_for(user)
     known = {code for code, _ in SECTIONS}

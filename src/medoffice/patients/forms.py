@@ -27,7 +27,7 @@ PATIENT_FORM_FIELDS = [
 ]  # fmt: skip
 
 
-def _text_dates(form: forms.Form, *names: str) -> None:
+def _text_dates(form: forms.BaseForm, *names: str) -> None:
     """Dates are typed as text so every common format works; the service parses them."""
     for name in names:
         field = form.fields[name]
@@ -55,7 +55,7 @@ class PatientForm(forms.Form):
                     initial_patient.guarantor_date_of_birth.strftime("%m/%d/%Y")
                 )
             initial["phone"] = initial_patient.phone_display
-            if initial_patient.guarantor_patient_id:
+            if initial_patient.guarantor_patient is not None:
                 initial["guarantor_mrn"] = initial_patient.guarantor_patient.mrn
             kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
@@ -156,9 +156,11 @@ class AuthorizationForm(forms.ModelForm):
 
     def __init__(self, *args, patient: Patient, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["coverage"].queryset = Coverage.objects.filter(
-            patient=patient, is_active=True
-        ).select_related("payer")
+        coverage = self.fields["coverage"]
+        assert isinstance(coverage, forms.ModelChoiceField)  # a foreign key's form field
+        coverage.queryset = Coverage.objects.filter(patient=patient, is_active=True).select_related(
+            "payer"
+        )
         _text_dates(self, "valid_from", "valid_to")
         if self.instance.pk:
             for name in ("valid_from", "valid_to"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,7 +17,7 @@ from medoffice.core.capture import AuditedModel
 from medoffice.core.models import STATE_VALIDATOR, ZIP_VALIDATOR
 from medoffice.patients import normalize
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 
 
 class OptionalAddress(models.Model):
@@ -266,7 +267,7 @@ class Patient(AuditedModel, OptionalAddress):
     def guarantor_name(self) -> str:
         if self.guarantor_relationship == Relationship.SELF:
             return self.full_name
-        if self.guarantor_patient_id:
+        if self.guarantor_patient is not None:
             return self.guarantor_patient.full_name
         return f"{self.guarantor_first_name} {self.guarantor_last_name}".strip()
 

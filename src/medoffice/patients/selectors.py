@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, ManyToManyRel, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from medoffice.core.access import can_access, get_for_user
 from medoffice.core.exceptions import NotFound, NotPermitted
+from medoffice.core.models import User
 from medoffice.patients import matching, normalize
 from medoffice.patients.models import (
     Authorization,
@@ -26,7 +28,7 @@ SEARCH_LIMIT = 25
 MRN_WIDTH = 8
 
 
-def patient_for_user(user, pk) -> Patient:
+def patient_for_user(user: User, pk: int | str) -> Patient:
     """One patient the user may see (by role or emergency grant); the read is audited."""
     return get_for_user(
         Patient.objects.select_related("guarantor_patient", "merged_into"),
@@ -285,7 +287,7 @@ def documents_of(patient: Patient) -> QuerySet[PatientDocument]:
     return PatientDocument.objects.filter(patient=patient).select_related("uploaded_by")
 
 
-def document_for_user(user, pk) -> PatientDocument:
+def document_for_user(user: User, pk: int | str) -> PatientDocument:
     """A document the user may open: VIEW_PATIENTS, or an emergency grant on its patient."""
     document = PatientDocument.objects.select_related("patient").filter(pk=pk).first()
     if document is None:
@@ -339,7 +341,7 @@ class MergePreview:
     counts: dict[str, int]  # verbose name of what moves -> how many rows
 
 
-def patient_by_mrn_for_user(user, mrn: str, *, field_name: str = "mrn") -> Patient:
+def patient_by_mrn_for_user(user: User, mrn: str, *, field_name: str = "mrn") -> Patient:
     mrn = (mrn or "").strip().upper()
     candidates = {mrn, mrn.zfill(MRN_WIDTH)} if mrn.isdigit() else {mrn}
     found = Patient.objects.filter(mrn__in=candidates).values_list("pk", flat=True).first()
@@ -354,7 +356,8 @@ def related_counts(patient: Patient) -> dict[str, int]:
     """How many rows of every model point at a patient (one COUNT per relation)."""
     counts: dict[str, int] = {}
     for relation in Patient._meta.related_objects:
-        if relation.many_to_many:
+        model: Any
+        if isinstance(relation, ManyToManyRel):
             model = relation.through
             names = [
                 f.name for f in model._meta.fields if f.is_relation and f.related_model is Patient
@@ -369,7 +372,7 @@ def related_counts(patient: Patient) -> dict[str, int]:
     return counts
 
 
-def merge_preview(*, user, survivor_mrn: str, duplicate_mrn: str) -> MergePreview:
+def merge_preview(*, user: User, survivor_mrn: str, duplicate_mrn: str) -> MergePreview:
     survivor = patient_by_mrn_for_user(user, survivor_mrn, field_name="survivor")
     duplicate = patient_by_mrn_for_user(user, duplicate_mrn, field_name="duplicate")
     return MergePreview(survivor=survivor, duplicate=duplicate, counts=related_counts(duplicate))

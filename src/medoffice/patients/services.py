@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import File
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from medoffice.core import audit, money
 from medoffice.core.access import require_perm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
-from medoffice.core.models import AuditAction
+from medoffice.core.models import AuditAction, User
 from medoffice.patients import normalize, selectors
 from medoffice.patients.exceptions import PossibleDuplicate
 from medoffice.patients.models import (
@@ -44,11 +46,14 @@ from medoffice.patients.permissions import PatientsPerm
 MRN_WIDTH = selectors.MRN_WIDTH
 OLDEST_AGE_YEARS = 130
 
+#: Error messages by field name, as InvalidInput carries them.
+Errors = dict[str, list[str]]
+
 
 # --- Validation helpers ---------------------------------------------------------------------
 
 
-def _model_errors(instance: models.Model, *, exclude: list[str] | None = None) -> dict:
+def _model_errors(instance: models.Model, *, exclude: list[str] | None = None) -> Errors:
     try:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
@@ -56,7 +61,7 @@ def _model_errors(instance: models.Model, *, exclude: list[str] | None = None) -
     return {}
 
 
-def _raise_if(errors: dict) -> None:
+def _raise_if(errors: dict[str, Any]) -> None:
     if errors:
         first_field, first_messages = next(iter(errors.items()))
         message = first_messages[0] if isinstance(first_messages, list) else first_messages
@@ -68,7 +73,7 @@ def _raise_if(errors: dict) -> None:
         )
 
 
-def _check_known(fields: dict, allowed: frozenset[str]) -> None:
+def _check_known(fields: dict[str, Any], allowed: frozenset[str]) -> None:
     unknown = sorted(set(fields) - allowed)
     if unknown:
         raise InvalidInput(
@@ -77,11 +82,11 @@ def _check_known(fields: dict, allowed: frozenset[str]) -> None:
         )
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return re.sub(r"\s+", " ", str(value or "")).strip()
 
 
-def _money(value: object, field: str, errors: dict) -> Decimal | None:
+def _money(value: object, field: str, errors: Errors) -> Decimal | None:
     """A copay: empty is $0.00; otherwise the project's one money parser, zero allowed."""
     if value is None or value == "":
         return money.ZERO
@@ -92,7 +97,7 @@ def _money(value: object, field: str, errors: dict) -> Decimal | None:
         return None
 
 
-def _date(value, field: str, errors: dict) -> date | None:
+def _date(value: object, field: str, errors: Errors) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, date):
@@ -103,7 +108,7 @@ def _date(value, field: str, errors: dict) -> date | None:
     return parsed
 
 
-def _phone(value, field: str, errors: dict) -> str:
+def _phone(value: object, field: str, errors: Errors) -> str:
     try:
         return normalize.phone_e164(str(value or ""))
     except ValueError as exc:
@@ -192,11 +197,13 @@ _DATE_FIELDS = ("date_of_birth", "guarantor_date_of_birth")
 _BOOL_FIELDS = ("contact_by_sms", "contact_by_email", "interpreter_needed")
 
 
-def _clean_patient_fields(fields: dict, *, patient_pk: int | None = None) -> tuple[dict, dict]:
+def _clean_patient_fields(
+    fields: dict[str, Any], *, patient_pk: int | None = None
+) -> tuple[dict[str, Any], Errors]:
     """Normalise what a person typed; return (values, errors by field)."""
     _check_known(fields, PATIENT_FIELDS)
-    values: dict = {}
-    errors: dict = {}
+    values: dict[str, Any] = {}
+    errors: Errors = {}
     for name, value in fields.items():
         if name in _PHONE_FIELDS:
             values[name] = _phone(value, name, errors)
@@ -223,11 +230,11 @@ def _clean_patient_fields(fields: dict, *, patient_pk: int | None = None) -> tup
     return values, errors
 
 
-def _guarantor_patient(value, errors: dict, patient_pk: int | None) -> Patient | None:
+def _guarantor_patient(value: object, errors: Errors, patient_pk: int | None) -> Patient | None:
     if value in (None, ""):
         return None
-    pk = value.pk if isinstance(value, Patient) else value
-    found = Patient.objects.filter(pk=pk, is_active=True).first() if str(pk).isdigit() else None
+    pk = str(value.pk if isinstance(value, Patient) else value)
+    found = Patient.objects.filter(pk=pk, is_active=True).first() if pk.isdigit() else None
     if found is None:
         errors["guarantor_patient"] = ["No active patient with that id."]
     elif patient_pk is not None and found.pk == patient_pk:
@@ -235,8 +242,8 @@ def _guarantor_patient(value, errors: dict, patient_pk: int | None) -> Patient |
     return found
 
 
-def _contact_errors(patient: Patient) -> dict:
-    errors = {}
+def _contact_errors(patient: Patient) -> Errors:
+    errors: Errors = {}
     if patient.contact_by_sms and not patient.phone:
         errors["contact_by_sms"] = ["Text reminders need a phone number."]
     if patient.contact_by_email and not patient.email:
@@ -251,7 +258,7 @@ def _contact_errors(patient: Patient) -> dict:
     return errors
 
 
-def patient_field_errors(*, skip: set[str] | frozenset[str] = frozenset(), **fields) -> dict:
+def patient_field_errors(*, skip: set[str] | frozenset[str] = frozenset(), **fields: Any) -> Errors:
     """Every problem with what was typed, writing nothing: a form that already found some
     errors shows these beside them, so the desk corrects everything in one go. `skip`: the
     fields the form already refused (not checked again)."""
@@ -270,7 +277,9 @@ def patient_field_errors(*, skip: set[str] | frozenset[str] = frozenset(), **fie
 
 @transaction.atomic
 @binds_actor("actor")
-def patient_register(*, actor, confirm_not_duplicate: bool = False, **fields) -> Patient:
+def patient_register(
+    *, actor: User | None, confirm_not_duplicate: bool = False, **fields: Any
+) -> Patient:
     """Register a new patient and give them the next MRN.
 
     Possible duplicates (similar name and same birth date, or same phone) stop the
@@ -318,11 +327,11 @@ def patient_register(*, actor, confirm_not_duplicate: bool = False, **fields) ->
 
 @transaction.atomic
 @binds_actor("actor")
-def patient_update(*, actor, patient: Patient, **fields) -> Patient:
+def patient_update(*, actor: User | None, patient: Patient, **fields: Any) -> Patient:
     if actor is not None:
         require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
-    if patient.merged_into_id:
+    if patient.merged_into is not None:
         raise InvalidTransition(
             f"This record was merged into MRN {patient.merged_into.mrn}; edit that record."
         )
@@ -337,7 +346,9 @@ def patient_update(*, actor, patient: Patient, **fields) -> Patient:
 
 @transaction.atomic
 @binds_actor("actor")
-def patient_set_active(*, actor, patient: Patient, active: bool, reason: str = "") -> Patient:
+def patient_set_active(
+    *, actor: User | None, patient: Patient, active: bool, reason: str = ""
+) -> Patient:
     """Deactivate (moved away, deceased, discharged) or reactivate a patient."""
     if actor is not None:
         require_perm(actor, PatientsPerm.EDIT_PATIENTS)
@@ -376,7 +387,7 @@ PAYER_FIELDS = frozenset(
 
 @transaction.atomic
 @binds_actor("actor")
-def payer_save(*, actor, payer: Payer | None = None, **fields) -> Payer:
+def payer_save(*, actor: User | None, payer: Payer | None = None, **fields: Any) -> Payer:
     """Create or change a payer; an HMO requires referrals unless told otherwise."""
     if actor is not None:
         require_perm(actor, PatientsPerm.MANAGE_PAYERS)
@@ -431,9 +442,9 @@ COVERAGE_FIELDS = frozenset(
 )
 
 
-def _apply_coverage_fields(coverage: Coverage, fields: dict) -> dict:
+def _apply_coverage_fields(coverage: Coverage, fields: dict[str, Any]) -> Errors:
     _check_known(fields, COVERAGE_FIELDS)
-    errors: dict = {}
+    errors: Errors = {}
     for name, value in fields.items():
         if name == "payer":
             pk = value.pk if isinstance(value, Payer) else value
@@ -469,7 +480,7 @@ def _apply_coverage_fields(coverage: Coverage, fields: dict) -> dict:
     return errors
 
 
-def _overlapping(coverage: Coverage):
+def _overlapping(coverage: Coverage) -> QuerySet[Coverage]:
     """Active coverages of the same patient and priority whose dates overlap this one's."""
     others = Coverage.objects.filter(
         patient_id=coverage.patient_id, priority=coverage.priority, is_active=True
@@ -507,7 +518,9 @@ def _locked_patient(patient: Patient) -> Patient:
 
 @transaction.atomic
 @binds_actor("actor")
-def coverage_add(*, actor, patient: Patient, replace_existing: bool = False, **fields) -> Coverage:
+def coverage_add(
+    *, actor: User | None, patient: Patient, replace_existing: bool = False, **fields: Any
+) -> Coverage:
     """Add a coverage. With replace_existing an older coverage at the same priority is ended
     the day before this one starts; otherwise an overlap is refused."""
     if actor is not None:
@@ -526,7 +539,7 @@ def coverage_add(*, actor, patient: Patient, replace_existing: bool = False, **f
 
 @transaction.atomic
 @binds_actor("actor")
-def coverage_update(*, actor, coverage: Coverage, **fields) -> Coverage:
+def coverage_update(*, actor: User | None, coverage: Coverage, **fields: Any) -> Coverage:
     if actor is not None:
         require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     _locked_patient(coverage.patient)
@@ -542,7 +555,7 @@ def coverage_update(*, actor, coverage: Coverage, **fields) -> Coverage:
 
 @transaction.atomic
 @binds_actor("actor")
-def coverage_end(*, actor, coverage: Coverage, end_date: date) -> Coverage:
+def coverage_end(*, actor: User | None, coverage: Coverage, end_date: date | str) -> Coverage:
     """End a coverage on a day (inclusive); it is not offered for visits after that day."""
     if actor is not None:
         require_perm(actor, PatientsPerm.EDIT_PATIENTS)
@@ -554,6 +567,7 @@ def coverage_end(*, actor, coverage: Coverage, end_date: date) -> Coverage:
     if end is None and not errors:
         errors["end_date"] = ["Give the last day of coverage."]
     _raise_if(errors)
+    assert end is not None  # _raise_if refused a missing day
     if end < coverage.effective_date:
         raise InvalidInput(
             f"end_date: cannot be before the effective date {coverage.effective_date:%m/%d/%Y}.",
@@ -566,7 +580,7 @@ def coverage_end(*, actor, coverage: Coverage, end_date: date) -> Coverage:
 
 @transaction.atomic
 @binds_actor("actor")
-def coverage_withdraw(*, actor, coverage: Coverage, reason: str) -> Coverage:
+def coverage_withdraw(*, actor: User | None, coverage: Coverage, reason: str) -> Coverage:
     """Withdraw a coverage entered in error; it stays on record, inactive."""
     if actor is not None:
         require_perm(actor, PatientsPerm.EDIT_PATIENTS)
@@ -586,13 +600,13 @@ def eligibility_record(
     *,
     coverage: Coverage,
     status: str,
-    checked_by=None,
+    checked_by: User | None = None,
     method: str = EligibilityMethod.MANUAL,
     service_date: date | str | None = None,
     reference: str = "",
     copay_reported: Decimal | None = None,
     note: str = "",
-    checked_at=None,
+    checked_at: datetime | None = None,
 ) -> EligibilityCheck:
     """Record one eligibility check: by a person (manual) or from a 271 response (no person)."""
     if checked_by is not None:
@@ -647,7 +661,11 @@ AUTHORIZATION_FIELDS = frozenset(
 @transaction.atomic
 @binds_actor("actor")
 def authorization_save(
-    *, actor, patient: Patient, authorization: Authorization | None = None, **fields
+    *,
+    actor: User | None,
+    patient: Patient,
+    authorization: Authorization | None = None,
+    **fields: Any,
 ) -> Authorization:
     """Record or change a referral or prior authorization."""
     if actor is not None:
@@ -762,7 +780,7 @@ def sniff_content_type(head: bytes) -> str | None:
     return None
 
 
-def _content_errors(upload, content_type: str) -> str | None:
+def _content_errors(upload: File, content_type: str) -> str | None:
     """Look past the signature: images must open, a PDF must end like one."""
     upload.seek(0)
     if content_type == "application/pdf":
@@ -789,10 +807,10 @@ def _content_errors(upload, content_type: str) -> str | None:
 @binds_actor("actor")
 def document_upload(
     *,
-    actor,
+    actor: User | None,
     patient: Patient,
     kind: str,
-    upload,
+    upload: File | None,
     document_date: date | None = None,
     description: str = "",
 ) -> PatientDocument:
@@ -831,6 +849,7 @@ def document_upload(
                 errors["file"] = [problem]
     document_date = _date(document_date, "document_date", errors) or timezone.localdate()
     _raise_if(errors)
+    assert upload is not None and content_type is not None  # _raise_if refused the rest
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
@@ -858,7 +877,7 @@ def document_upload(
 
 
 @binds_actor("user")
-def document_download(*, user, document: PatientDocument) -> PatientDocument:
+def document_download(*, user: User, document: PatientDocument) -> PatientDocument:
     """Record that a user is opening a stored document (the caller streams it)."""
     audit.record(
         AuditAction.DOWNLOAD,
@@ -870,7 +889,7 @@ def document_download(*, user, document: PatientDocument) -> PatientDocument:
 
 @transaction.atomic
 @binds_actor("actor")
-def document_delete(*, actor, document: PatientDocument, reason: str) -> None:
+def document_delete(*, actor: User | None, document: PatientDocument, reason: str) -> None:
     if actor is not None:
         require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     if not (reason or "").strip():
@@ -885,22 +904,27 @@ def document_delete(*, actor, document: PatientDocument, reason: str) -> None:
 # --- Merging duplicate records -------------------------------------------------------------------
 
 
-def _references_to_patient():
+def _references_to_patient() -> list[tuple[type[models.Model], models.Field[Any, Any], bool]]:
     """Every (model, fk field) that points at Patient, found from Patient._meta.related_objects:
     foreign keys and one-to-ones of any app, and the through tables of many-to-manys."""
-    found = []
+    found: list[tuple[type[models.Model], models.Field[Any, Any], bool]] = []
     for relation in Patient._meta.related_objects:
-        if relation.many_to_many:
+        if isinstance(relation, models.ManyToManyRel):
             through = relation.through
+            assert through is not None  # Django fills in the through model at setup
             for field in through._meta.fields:
                 if field.is_relation and field.related_model is Patient:
                     found.append((through, field, True))
         else:
-            found.append((relation.related_model, relation.field, False))
+            related = relation.related_model
+            assert not isinstance(related, str)  # resolved to a class once apps are ready
+            found.append((related, relation.field, False))
     return found
 
 
-def _unique_sets(model, field) -> list[tuple[tuple[str, ...], Q | None]]:
+def _unique_sets(
+    model: type[models.Model], field: models.Field[Any, Any]
+) -> list[tuple[tuple[str, ...], Q | None]]:
     """The unique column sets of a model that include the given foreign key."""
     sets: list[tuple[tuple[str, ...], Q | None]] = []
     if field.unique:
@@ -914,16 +938,27 @@ def _unique_sets(model, field) -> list[tuple[tuple[str, ...], Q | None]]:
     return sets
 
 
-def _collisions(model, field, survivor: Patient, duplicate: Patient) -> list:
+def _attname(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)  # unique rules name concrete fields
+    return field.attname
+
+
+def _collisions(
+    model: type[models.Model],
+    field: models.Field[Any, Any],
+    survivor: Patient,
+    duplicate: Patient,
+) -> list[tuple[Any, tuple[str, ...]]]:
     """Rows of the duplicate that would break a unique rule once moved to the survivor."""
-    clashing = []
+    clashing: list[tuple[Any, tuple[str, ...]]] = []
     for names, condition in _unique_sets(model, field):
         others = [n for n in names if n != field.name]
         mine = model._default_manager.filter(**{field.name: duplicate})
         theirs = model._default_manager.filter(**{field.name: survivor})
         if condition is not None:
             mine, theirs = mine.filter(condition), theirs.filter(condition)
-        attnames = [model._meta.get_field(n).attname for n in others]
+        attnames = [_attname(model, n) for n in others]
         existing = set(theirs.values_list(*attnames)) if attnames else (
             {()} if theirs.exists() else set()
         )  # fmt: skip
@@ -937,7 +972,9 @@ def _collisions(model, field, survivor: Patient, duplicate: Patient) -> list:
 
 @transaction.atomic
 @binds_actor("actor")
-def patient_merge(*, actor, survivor: Patient, duplicate: Patient, reason: str = "") -> dict:
+def patient_merge(
+    *, actor: User | None, survivor: Patient, duplicate: Patient, reason: str = ""
+) -> dict[str, Any]:
     """Move every record of the duplicate to the survivor and retire the duplicate.
 
     Works over Patient._meta.related_objects, so appointments, payments and the records of

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from medoffice.core import audit, once
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
+from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.views import permission_required
 from medoffice.patients import forms, record, selectors, services
 from medoffice.patients.exceptions import PossibleDuplicate
@@ -44,7 +45,7 @@ def _status(form) -> int:
     return 422 if form.is_bound and form.errors else 200
 
 
-def _patient(request: HttpRequest, pk: int, *, record_view: bool = True):
+def _patient(request: AuthenticatedHttpRequest, pk: int, *, record_view: bool = True):
     try:
         if record_view:
             return selectors.patient_for_user(request.user, pk)
@@ -74,7 +75,7 @@ def _perms(user) -> dict:
 
 @login_required
 @permission_required(PatientsPerm.VIEW_PATIENTS)
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: AuthenticatedHttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     include_inactive = request.GET.get("inactive") == "1"
     results = selectors.search_patients(query, include_inactive=include_inactive) if query else []
@@ -109,7 +110,7 @@ def _every_error(form: forms.PatientForm) -> None:
 @login_required
 @permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def register(request: HttpRequest) -> HttpResponse:
+def register(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.PatientForm(request.POST or None)
     candidates = []
     if request.method == "POST" and not form.is_valid():
@@ -136,7 +137,7 @@ def register(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
+def edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=request.method == "GET")
     form = forms.PatientForm(request.POST or None, initial_patient=patient)
     del form.fields["confirm_not_duplicate"]
@@ -161,7 +162,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @permission_required(PatientsPerm.VIEW_PATIENTS)
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     related = selectors.patient_with_related(patient)
     cards = [d for d in related["documents"] if d.kind in CARD_KINDS]
@@ -183,7 +184,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
-def set_active(request: HttpRequest, pk: int) -> HttpResponse:
+def set_active(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
     try:
         services.patient_set_active(
@@ -200,7 +201,7 @@ def set_active(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Coverages, eligibility, authorizations -------------------------------------------------
 
 
-def _coverage(request: HttpRequest, coverage_id: int) -> Coverage:
+def _coverage(request: AuthenticatedHttpRequest, coverage_id: int) -> Coverage:
     coverage = get_object_or_404(Coverage.objects.select_related("payer"), pk=coverage_id)
     _patient(request, coverage.patient_id, record_view=False)
     return coverage
@@ -209,7 +210,7 @@ def _coverage(request: HttpRequest, coverage_id: int) -> Coverage:
 @login_required
 @permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
+def coverage_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
     form = forms.CoverageForm(request.POST or None)
     purpose = f"patients.coverage_add:{patient.pk}"
@@ -238,7 +239,7 @@ def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
+def coverage_edit(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
     form = forms.CoverageForm(request.POST or None, instance=coverage)
     if request.method == "POST" and form.is_valid():
@@ -260,7 +261,7 @@ def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
 @login_required
 @permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
-def coverage_end(request: HttpRequest, coverage_id: int) -> HttpResponse:
+def coverage_end(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
     try:
         services.coverage_end(
@@ -276,7 +277,7 @@ def coverage_end(request: HttpRequest, coverage_id: int) -> HttpResponse:
 @login_required
 @permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
-def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
+def coverage_withdraw(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
     try:
         services.coverage_withdraw(
@@ -290,7 +291,7 @@ def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
 @login_required
 @permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
+def eligibility_add(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
     form = forms.EligibilityForm(request.POST or None)
     purpose = f"patients.eligibility_add:{coverage.pk}"
@@ -334,7 +335,7 @@ def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
 @permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def authorization_form(
-    request: HttpRequest, pk: int, authorization_id: int | None = None
+    request: AuthenticatedHttpRequest, pk: int, authorization_id: int | None = None
 ) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
     authorization = (
@@ -370,7 +371,7 @@ def authorization_form(
 @login_required
 @permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def document_upload(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
     form = forms.DocumentForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -394,7 +395,7 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def document_download(request: HttpRequest, document_id: int) -> FileResponse:
+def document_download(request: AuthenticatedHttpRequest, document_id: int) -> FileResponse:
     """Documents are streamed only through here: permission checked, download audited."""
     try:
         document = selectors.document_for_user(request.user, document_id)
@@ -421,7 +422,7 @@ def document_download(request: HttpRequest, document_id: int) -> FileResponse:
 
 @login_required
 @permission_required(PatientsPerm.VIEW_PATIENTS, PatientsPerm.MANAGE_PAYERS)
-def payers(request: HttpRequest) -> HttpResponse:
+def payers(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "patients/payers.html",
@@ -432,7 +433,7 @@ def payers(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(PatientsPerm.MANAGE_PAYERS)
 @require_http_methods(["GET", "POST"])
-def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpResponse:
+def payer_form(request: AuthenticatedHttpRequest, payer_id: int | None = None) -> HttpResponse:
     payer = get_object_or_404(Payer, pk=payer_id) if payer_id else None
     form = forms.PayerForm(request.POST or None, instance=payer)
     if request.method == "POST" and form.is_valid():
@@ -453,7 +454,7 @@ def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpRespons
 @login_required
 @permission_required(PatientsPerm.MERGE_PATIENTS)
 @require_http_methods(["GET", "POST"])
-def merge(request: HttpRequest) -> HttpResponse:
+def merge(request: AuthenticatedHttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     form = forms.MergeForm(source if source.get("survivor") else None)
     preview = None

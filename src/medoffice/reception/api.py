@@ -208,7 +208,7 @@ def _flow_row(row: selectors.FlowRow) -> dict:
         "roomed_at": visit.roomed_at if visit else None,
         "with_provider_at": visit.with_provider_at if visit else None,
         "checked_out_at": visit.checked_out_at if visit else None,
-        "room": visit.room.name if visit and visit.room_id else None,
+        "room": visit.room.name if visit and visit.room is not None else None,
     }
 
 

@@ -143,7 +143,11 @@ def _past_visits(ctx, desk_users) -> None:
         copay = copays.get(row["patient_id"], Decimal("0"))
         if copay <= 0:
             # Self-pay: a deposit toward the visit, sometimes.
-            copay = Decimal(rng.choice(("40.00", "60.00", "75.00"))) if rng.random() < 0.5 else 0
+            copay = (
+                Decimal(rng.choice(("40.00", "60.00", "75.00")))
+                if rng.random() < 0.5
+                else Decimal("0")
+            )
         if copay and rng.random() < 0.85:
             method = rng.choices(
                 (PaymentMethod.CARD, PaymentMethod.CASH, PaymentMethod.CHECK), (70, 20, 10)

@@ -86,7 +86,7 @@ def receipt_pdf(payment: Payment, *, balance: Decimal | None = None) -> bytes:
             payment.method, "Reference"
         )
         rows.append((label, payment.reference))
-    if payment.visit_id:
+    if payment.visit is not None:
         appointment = payment.visit.appointment
         rows.append(("For the visit of", formats.us_date(appointment.start.astimezone(zone))))
         rows.append(("Provider", str(appointment.provider)))

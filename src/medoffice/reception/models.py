@@ -39,7 +39,7 @@ STAGE_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 # The time field that records when a visit entered each stage.
-STAGE_TIME_FIELD = {
+STAGE_TIME_FIELD: dict[str, str] = {
     Stage.ARRIVED: "arrived_at",
     Stage.ROOMED: "roomed_at",
     Stage.WITH_PROVIDER: "with_provider_at",

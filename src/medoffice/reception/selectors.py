@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
@@ -26,6 +27,10 @@ from medoffice.reception.models import (
     Stage,
     Visit,
 )
+
+if TYPE_CHECKING:
+    from medoffice.patients.models import Coverage, Patient
+    from medoffice.scheduling.models import Appointment, Room
 
 ZERO = Decimal("0.00")
 ELIGIBILITY_STALE_DAYS = 30
@@ -105,11 +110,11 @@ def forms_due_for(
     return due
 
 
-def forms_due(patient, on: date | None = None) -> list[FormDue]:
+def forms_due(patient: Patient, on: date | None = None) -> list[FormDue]:
     return forms_due_for([patient.pk], on or local_today())[patient.pk]
 
 
-def signed_forms_of(patient) -> QuerySet[SignedForm]:
+def signed_forms_of(patient: Patient) -> QuerySet[SignedForm]:
     return SignedForm.objects.filter(patient=patient).select_related("form_type", "recorded_by")
 
 
@@ -174,16 +179,16 @@ def balances_for(patient_ids: Iterable[int]) -> dict[int, Decimal]:
     return balances
 
 
-def patient_balance(patient) -> Decimal:
+def patient_balance(patient: Patient) -> Decimal:
     """What the patient owes the practice now; negative when they have a credit."""
     return balances_for([patient.pk])[patient.pk]
 
 
-def payments_of(patient, limit: int = 50) -> QuerySet[Payment]:
+def payments_of(patient: Patient, limit: int = 50) -> QuerySet[Payment]:
     return Payment.objects.filter(patient=patient).select_related("received_by", "visit")[:limit]
 
 
-def payment_with_details(pk) -> QuerySet[Payment]:
+def payment_with_details(pk: int | str) -> QuerySet[Payment]:
     return Payment.objects.filter(pk=pk).select_related(
         "patient",
         "received_by",
@@ -199,7 +204,7 @@ BOARD_STATUSES = ("booked", "checked_in", "completed")
 
 @dataclass
 class FlowRow:
-    appointment: object
+    appointment: Appointment
     visit: Visit | None
     stage: str
     stage_since: datetime | None
@@ -221,7 +226,7 @@ class FlowRow:
         return Stage(self.next_stage).label if self.next_stage else ""
 
     @property
-    def patient(self):
+    def patient(self) -> Patient:
         return self.appointment.patient
 
 
@@ -252,7 +257,7 @@ class FlowBoard:
         return sum(1 for row in self.rows if row.stage != Stage.SCHEDULED)
 
 
-def _board_appointments(day: date, location: Location | None):
+def _board_appointments(day: date, location: Location | None) -> QuerySet[Appointment]:
     from medoffice.scheduling.models import Appointment
 
     start, end = day_bounds(day)
@@ -266,7 +271,7 @@ def _board_appointments(day: date, location: Location | None):
     return appointments
 
 
-def todays_appointment_to_check_in(patient):
+def todays_appointment_to_check_in(patient: Patient) -> Appointment | None:
     """The patient's first appointment today still waiting for them to arrive, if any."""
     from medoffice.scheduling.models import Appointment, AppointmentStatus
 
@@ -281,14 +286,14 @@ def todays_appointment_to_check_in(patient):
     )
 
 
-def visit_of(appointment) -> Visit | None:
+def visit_of(appointment: Appointment) -> Visit | None:
     try:
         return appointment.visit
     except Visit.DoesNotExist:
         return None
 
 
-def flow_row(appointment, now: datetime) -> FlowRow:
+def flow_row(appointment: Appointment, now: datetime) -> FlowRow:
     """Where one appointment's patient is, and for how long, from the stored times."""
     visit = visit_of(appointment)
     if visit is not None and visit.stage != Stage.SCHEDULED:
@@ -319,10 +324,14 @@ def flow_row(appointment, now: datetime) -> FlowRow:
     )
 
 
-def flow_board(*, day: date, location: Location | None = None, now=None) -> FlowBoard:
+def flow_board(
+    *, day: date, location: Location | None = None, now: datetime | None = None
+) -> FlowBoard:
     """The day's patients by stage, with the time of each step and the live waits (one query)."""
     now = now or timezone.now()
-    columns = {stage: FlowColumn(stage, Stage(stage).label) for stage in STAGE_ORDER}
+    columns: dict[str, FlowColumn] = {
+        stage: FlowColumn(stage, Stage(stage).label) for stage in STAGE_ORDER
+    }
     for appointment in _board_appointments(day, location):
         row = flow_row(appointment, now)
         columns[row.stage].rows.append(row)
@@ -336,7 +345,7 @@ def active_locations() -> QuerySet[Location]:
     return Location.objects.filter(is_active=True).order_by("name")
 
 
-def rooms_for(location: Location | None):
+def rooms_for(location: Location | None) -> QuerySet[Room]:
     from medoffice.scheduling.models import Room
 
     rooms = Room.objects.filter(is_active=True, kind="room").select_related("location")
@@ -397,13 +406,13 @@ class PrepItem:
 
 @dataclass
 class PrepRow:
-    appointment: object
-    coverages: list
+    appointment: Appointment
+    coverages: list[Coverage]
     items: list[PrepItem]
     balance: Decimal
 
     @property
-    def patient(self):
+    def patient(self) -> Patient:
         return self.appointment.patient
 
     @property
@@ -433,14 +442,14 @@ def chart_prep(
     now = now or timezone.now()
     zone = practice_zone()
     start, end = day_bounds(day, zone)
-    appointments = (
+    booked = (
         Appointment.objects.filter(start__gte=start, start__lt=end, status__in=statuses)
         .select_related("patient", "provider", "appointment_type", "location", "visit__room")
         .order_by("start", "pk")
     )
     if location is not None:
-        appointments = appointments.filter(location=location)
-    appointments = list(appointments)
+        booked = booked.filter(location=location)
+    appointments = list(booked)
     patient_ids = sorted({a.patient_id for a in appointments})
     if not patient_ids:
         return []
@@ -543,7 +552,7 @@ class ArrivalRow:
     copay_due: Decimal  # the primary coverage's copay, until a payment is taken for the visit
 
     @property
-    def appointment(self):
+    def appointment(self) -> Appointment:
         return self.prep.appointment
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +22,7 @@ from medoffice.core.exceptions import (
     NotFound,
     NotPermitted,
 )
+from medoffice.core.models import Location, User
 from medoffice.core.permissions import Perm
 from medoffice.core.selectors import practice_time_zone
 from medoffice.core.services import full_clean_or_raise
@@ -35,6 +37,7 @@ from medoffice.reception.models import (
     Visit,
 )
 from medoffice.reception.payments import (
+    CleanPayment,
     PaymentInput,
     clean_payment,
     looks_like_card_number,
@@ -44,13 +47,17 @@ from medoffice.reception.permissions import ReceptionPerm
 from medoffice.reception.selectors import local_today, practice_zone
 from medoffice.scheduling.permissions import SchedulingPerm
 
+if TYPE_CHECKING:
+    from medoffice.patients.models import EligibilityCheck, Patient
+    from medoffice.scheduling.models import Appointment, Room
+
 ELIGIBILITY_STATUSES = ("active", "inactive", "unknown")
 
 # --- Payments -----------------------------------------------------------------------------
 
 
-def _refuse_merged(patient) -> None:
-    if patient.merged_into_id:
+def _refuse_merged(patient: Patient) -> None:
+    if patient.merged_into is not None:
         raise InvalidInput(
             f"This record was merged into MRN {patient.merged_into.mrn}; use that record.",
             field="patient",
@@ -58,7 +65,13 @@ def _refuse_merged(patient) -> None:
 
 
 def _write_payment(
-    *, patient, clean, received_by, visit: Visit | None, location, now: datetime
+    *,
+    patient: Patient,
+    clean: CleanPayment,
+    received_by: User,
+    visit: Visit | None,
+    location: Location | None,
+    now: datetime,
 ) -> Payment:
     payment = Payment(
         patient=patient,
@@ -81,11 +94,11 @@ def _write_payment(
 @binds_actor("received_by")
 def payment_record(
     *,
-    patient,
+    patient: Patient,
     payment: PaymentInput,
-    received_by,
+    received_by: User,
     visit: Visit | None = None,
-    location=None,
+    location: Location | None = None,
     now: datetime | None = None,
 ) -> Payment:
     """Take a payment at the desk; it gets the next receipt number and credits the account."""
@@ -111,7 +124,9 @@ def payment_record(
 
 @transaction.atomic
 @binds_actor("actor")
-def form_type_save(*, actor, form_type: FormType | None = None, **fields) -> FormType:
+def form_type_save(
+    *, actor: User | None, form_type: FormType | None = None, **fields: Any
+) -> FormType:
     """Add or change a form the desk collects (manager's setting)."""
     if actor is not None:
         require_perm(actor, Perm.MANAGE_PRACTICE)
@@ -123,7 +138,14 @@ def form_type_save(*, actor, form_type: FormType | None = None, **fields) -> For
     return form_type
 
 
-def _sign(*, patient, form_type: FormType, recorded_by, visit, now: datetime) -> SignedForm:
+def _sign(
+    *,
+    patient: Patient,
+    form_type: FormType,
+    recorded_by: User,
+    visit: Visit | None,
+    now: datetime,
+) -> SignedForm:
     signed = SignedForm(
         patient=patient, form_type=form_type, signed_at=now, recorded_by=recorded_by, visit=visit
     )
@@ -135,9 +157,9 @@ def _sign(*, patient, form_type: FormType, recorded_by, visit, now: datetime) ->
 @binds_actor("recorded_by")
 def form_sign(
     *,
-    patient,
+    patient: Patient,
     form_type: FormType,
-    recorded_by,
+    recorded_by: User,
     visit: Visit | None = None,
     signed_at: datetime | None = None,
 ) -> SignedForm:
@@ -173,10 +195,10 @@ class CheckInResult:
     visit: Visit
     payment: Payment | None = None
     signed_forms: list[SignedForm] = field(default_factory=list)
-    eligibility_checks: list = field(default_factory=list)
+    eligibility_checks: list[EligibilityCheck] = field(default_factory=list)
 
 
-def _lock_appointment(appointment_id: int):
+def _lock_appointment(appointment_id: int) -> Appointment:
     from medoffice.scheduling.models import Appointment
 
     try:
@@ -189,7 +211,7 @@ def _lock_appointment(appointment_id: int):
         raise NotFound(f"No appointment with id {appointment_id}.") from None
 
 
-def _locked_visit(appointment) -> Visit | None:
+def _locked_visit(appointment: Appointment) -> Visit | None:
     return Visit.objects.select_for_update().filter(appointment=appointment).first()
 
 
@@ -198,7 +220,7 @@ def _locked_visit(appointment) -> Visit | None:
 def check_in(
     *,
     appointment_id: int,
-    checked_in_by,
+    checked_in_by: User,
     demographics_confirmed: bool,
     coverage_confirmed: bool,
     eligibility: Sequence[EligibilityInput] = (),
@@ -335,7 +357,7 @@ def check_in(
 # --- The flow through the office ------------------------------------------------------------
 
 
-def _visit_for_flow(appointment) -> Visit:
+def _visit_for_flow(appointment: Appointment) -> Visit:
     """The visit of an appointment; one checked in on the schedule gets its visit here."""
     visit = _locked_visit(appointment)
     if visit is not None:
@@ -352,7 +374,7 @@ def _visit_for_flow(appointment) -> Visit:
     return Visit(appointment=appointment, patient=appointment.patient)  # unsaved, scheduled
 
 
-def _check_may_move(actor, appointment) -> None:
+def _check_may_move(actor: User | None, appointment: Appointment) -> None:
     """The desk and assistants move anyone; a clinician who sees only their own schedule
     moves only their own patients."""
     if actor is None or has_any_perm(actor, SchedulingPerm.CHECK_IN, SchedulingPerm.VIEW_SCHEDULE):
@@ -367,8 +389,8 @@ def flow_advance(
     *,
     appointment_id: int,
     to_stage: str,
-    actor,
-    room_id: int | None = None,
+    actor: User,
+    room_id: int | str | None = None,
     now: datetime | None = None,
 ) -> Visit:
     """Move a patient to the next stage (arrived -> roomed -> with provider -> checked out).
@@ -405,10 +427,12 @@ def flow_advance(
     return visit
 
 
-def _free_room(appointment, room_id: int | None, *, exclude_visit: Visit):
+def _free_room(
+    appointment: Appointment, room_id: int | str | None, *, exclude_visit: Visit
+) -> Room:
     from medoffice.scheduling.models import Room
 
-    if room_id in (None, ""):
+    if room_id is None or room_id == "":
         raise InvalidInput("Choose the room the patient goes to.", field="room")
     room = (
         Room.objects.select_for_update()
@@ -429,7 +453,7 @@ def _free_room(appointment, room_id: int | None, *, exclude_visit: Visit):
 
 @transaction.atomic
 @binds_actor("checked_out_by")
-def check_out(*, appointment_id: int, checked_out_by, now: datetime | None = None) -> Visit:
+def check_out(*, appointment_id: int, checked_out_by: User, now: datetime | None = None) -> Visit:
     """The patient leaves: the appointment is completed and the visit checked out."""
     from medoffice.scheduling.services import appointment_complete
 

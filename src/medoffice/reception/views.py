@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from medoffice.core import audit, once
 from medoffice.core.access import get_for_user, has_any_perm, has_perm
 from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
+from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import AuditAction, Location
 from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
@@ -68,7 +69,7 @@ def _location(request: HttpRequest) -> Location | None:
     return locations[0] if locations else None
 
 
-def _appointment_for(request: HttpRequest, appointment_id: int, perm: str):
+def _appointment_for(request: AuthenticatedHttpRequest, appointment_id: int, perm: str):
     from medoffice.scheduling.models import Appointment
 
     try:
@@ -87,7 +88,7 @@ def _appointment_for(request: HttpRequest, appointment_id: int, perm: str):
         raise PermissionDenied(exc.message) from exc
 
 
-def _patient_for(request: HttpRequest, patient_id: int):
+def _patient_for(request: AuthenticatedHttpRequest, patient_id: int):
     from medoffice.patients.selectors import patient_for_user
 
     try:
@@ -116,7 +117,7 @@ def _patients_url(name: str, patient) -> str:
 # --- Flow board ---------------------------------------------------------------------------
 
 
-def _board_context(request: HttpRequest, *, error: str = "", notice: str = "") -> dict:
+def _board_context(request: AuthenticatedHttpRequest, *, error: str = "", notice: str = "") -> dict:
     day = _day(request.GET.get("date") or request.POST.get("date"), selectors.local_today())
     location = _location(request)
     board = selectors.flow_board(day=day, location=location)
@@ -146,7 +147,7 @@ def _board_context(request: HttpRequest, *, error: str = "", notice: str = "") -
 
 @login_required
 @permission_required(ReceptionPerm.VIEW_FLOW_BOARD)
-def flow_board(request: HttpRequest) -> HttpResponse:
+def flow_board(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = _board_context(request)
     if request.headers.get("HX-Request") and request.GET.get("partial"):
         return render(request, "reception/_board.html", context)
@@ -174,7 +175,7 @@ def arrivals(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.CHECK_IN, ReceptionPerm.MOVE_FLOW)
 @require_POST
-def flow_advance(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def flow_advance(request: AuthenticatedHttpRequest, appointment_id: int) -> HttpResponse:
     to_stage = request.POST.get("stage", "")
     error = notice = ""
     try:
@@ -257,7 +258,7 @@ def _field_errors(errors: dict, eligibility) -> dict[str, str]:
 @login_required
 @permission_required(SchedulingPerm.CHECK_IN)
 @require_http_methods(["GET", "POST"])
-def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def check_in(request: AuthenticatedHttpRequest, appointment_id: int) -> HttpResponse:
     from medoffice.patients.selectors import coverages_in_force, latest_eligibility
 
     appointment = _appointment_for(request, appointment_id, SchedulingPerm.CHECK_IN)
@@ -345,7 +346,7 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.CHECK_IN)
 @require_http_methods(["GET", "POST"])
-def check_out(request: HttpRequest, appointment_id: int) -> HttpResponse:
+def check_out(request: AuthenticatedHttpRequest, appointment_id: int) -> HttpResponse:
     from medoffice.scheduling.selectors import next_appointment
 
     appointment = _appointment_for(request, appointment_id, SchedulingPerm.CHECK_IN)
@@ -389,7 +390,7 @@ def check_out(request: HttpRequest, appointment_id: int) -> HttpResponse:
 @login_required
 @permission_required(ReceptionPerm.COLLECT_PAYMENTS)
 @require_http_methods(["GET", "POST"])
-def payment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+def payment_new(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponse:
     patient = _patient_for(request, patient_id)
     errors: dict[str, str] = {}
     summary = ""
@@ -439,7 +440,7 @@ def payment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def _payment_for(request: HttpRequest, payment_id: int, *, record_view: bool = True):
+def _payment_for(request: AuthenticatedHttpRequest, payment_id: int, *, record_view: bool = True):
     try:
         return get_for_user(
             selectors.payment_with_details(payment_id),
@@ -456,7 +457,7 @@ def _payment_for(request: HttpRequest, payment_id: int, *, record_view: bool = T
 
 @login_required
 @permission_required(ReceptionPerm.COLLECT_PAYMENTS)
-def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
+def receipt(request: AuthenticatedHttpRequest, payment_id: int) -> HttpResponse:
     payment = _payment_for(request, payment_id)
     return render(
         request,
@@ -471,7 +472,7 @@ def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
 
 @login_required
 @permission_required(ReceptionPerm.COLLECT_PAYMENTS)
-def receipt_pdf_view(request: HttpRequest, payment_id: int) -> HttpResponse:
+def receipt_pdf_view(request: AuthenticatedHttpRequest, payment_id: int) -> HttpResponse:
     payment = _payment_for(request, payment_id, record_view=False)  # the download is the event
     content = receipt_pdf(payment, balance=selectors.patient_balance(payment.patient))
     audit.record(AuditAction.DOWNLOAD, obj=payment, reason="receipt PDF")
@@ -486,7 +487,7 @@ def receipt_pdf_view(request: HttpRequest, payment_id: int) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.CHECK_IN)
 @require_http_methods(["GET", "POST"])
-def patient_desk(request: HttpRequest, patient_id: int) -> HttpResponse:
+def patient_desk(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponse:
     """Balance, payments and forms of one patient; forms can be signed here too."""
     patient = _patient_for(request, patient_id)
     if request.method == "POST":
@@ -531,7 +532,7 @@ def patient_desk(request: HttpRequest, patient_id: int) -> HttpResponse:
 @login_required
 @permission_required(Perm.MANAGE_PRACTICE)
 @require_http_methods(["GET", "POST"])
-def form_types(request: HttpRequest, form_type_id: int | None = None) -> HttpResponse:
+def form_types(request: AuthenticatedHttpRequest, form_type_id: int | None = None) -> HttpResponse:
     error = ""
     if request.method == "POST":
         existing = None
@@ -568,7 +569,7 @@ def form_types(request: HttpRequest, form_type_id: int | None = None) -> HttpRes
 
 @login_required
 @permission_required(SchedulingPerm.CHECK_IN)
-def chart_prep(request: HttpRequest) -> HttpResponse:
+def chart_prep(request: AuthenticatedHttpRequest) -> HttpResponse:
     tomorrow = selectors.local_today() + timedelta(days=1)
     day = _day(request.GET.get("date"), tomorrow)
     location = _location(request)

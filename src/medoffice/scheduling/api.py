@@ -65,7 +65,7 @@ class AppointmentOut(Schema):
 
     @staticmethod
     def resolve_room_name(obj: Appointment) -> str | None:
-        return obj.room.name if obj.room_id else None
+        return obj.room.name if obj.room is not None else None
 
 
 class AppointmentIn(Schema):

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 
 import holidays as holiday_calendars
 from django.db.models import Q
@@ -154,7 +156,7 @@ class Calendar:
         location_ids: list[int] | None = None,
         tz: zoneinfo.ZoneInfo | None = None,
         rules: SchedulingSettings | None = None,
-    ):
+    ) -> None:
         self.first, self.last = first, last
         self.tz = tz or practice_zone()
         self._load_templates(provider_ids, location_ids)
@@ -173,7 +175,9 @@ class Calendar:
         self._holidays = _holidays_between(first, last, rules)
         self._ranges_cache: dict[tuple, list[tuple[int, int]]] = {}
 
-    def _load_templates(self, provider_ids, location_ids) -> None:
+    def _load_templates(
+        self, provider_ids: list[int] | None, location_ids: list[int] | None
+    ) -> None:
         # One query for the blocks of the templates in force, with their template and the
         # appointment types each block is limited to (one row per type; None when unlimited).
         # Inactive providers and locations have no hours.
@@ -237,8 +241,8 @@ class Calendar:
                 return pk
         return None
 
-    def closures_on(self, provider_id: int, location_id: int, day: date) -> list[dict]:
-        found = []
+    def closures_on(self, provider_id: int, location_id: int, day: date) -> list[Mapping[str, Any]]:
+        found: list[Mapping[str, Any]] = []
         for closure in self._closures:
             if not closure["start_date"] <= day <= closure["end_date"]:
                 continue

@@ -16,6 +16,7 @@ from datetime import time, timedelta
 
 from django.utils import timezone
 
+from medoffice.core.models import Location
 from medoffice.scheduling.availability import Calendar, practice_zone
 from medoffice.scheduling.models import (
     CELL_SECONDS,
@@ -100,7 +101,7 @@ def _templates(ctx, providers) -> None:
         places = list(provider.locations.order_by("name"))
         if not places:
             continue
-        days_at = (
+        days_at: dict[Location, tuple[int, ...]] = (
             {places[0]: (0, 1, 2, 3, 4)}
             if len(places) == 1
             else {places[0]: (0, 2, 4), places[1]: (1, 3)}

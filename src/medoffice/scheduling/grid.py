@@ -159,14 +159,12 @@ def build_grid(columns: list[Column], appointments: list[Appointment], *, column
                 grid_cells[index].append(None)
                 continue
             moment = at_local(column.day, first + index * CELL_MINUTES, tz)
-            appointment = starts.get(index)
-            if appointment is not None:
-                span = max(
-                    1, int((appointment.end - moment).total_seconds()) // (CELL_MINUTES * 60)
-                )
+            started = starts.get(index)
+            if started is not None:
+                span = max(1, int((started.end - moment).total_seconds()) // (CELL_MINUTES * 60))
                 span = min(span, row_count - index)
                 skip_until = index + span
-                grid_cells[index].append(Cell("appt", span, appointment=appointment))
+                grid_cells[index].append(Cell("appt", span, appointment=started))
                 continue
             location = column.location_at(moment)
             if location is not None:

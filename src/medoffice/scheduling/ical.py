@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import icalendar
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from medoffice.core import audit
@@ -118,7 +120,9 @@ def feed_tokens_for(user: User) -> list[tuple[Provider, CalendarFeedToken | None
     return [(p, getattr(p, "calendar_feed", None)) for p in providers.order_by("last_name", "pk")]
 
 
-def feed_appointments(provider: Provider, *, start: datetime, end: datetime):
+def feed_appointments(
+    provider: Provider, *, start: datetime, end: datetime
+) -> QuerySet[Appointment]:
     return (
         Appointment.objects.filter(
             provider=provider, status__in=FEED_STATUSES, start__gte=start, start__lt=end
@@ -156,7 +160,9 @@ def _summary(appointment: Appointment, detail: str, show_type: bool) -> str:
     return text or "Appointment"
 
 
-def build_calendar(provider: Provider, appointments, *, now: datetime) -> icalendar.Calendar:
+def build_calendar(
+    provider: Provider, appointments: Iterable[Appointment], *, now: datetime
+) -> icalendar.Calendar:
     """The provider's appointments as a calendar, times in the practice's zone (with VTIMEZONE)."""
     tz = zoneinfo.ZoneInfo(practice_time_zone())
     practice = practice_or_none()
@@ -182,7 +188,7 @@ def build_calendar(provider: Provider, appointments, *, now: datetime) -> icalen
         event.add("dtend", timezone.localtime(appointment.end, tz))
         event.add("summary", _summary(appointment, detail, show_type))
         where = appointment.location.name
-        if appointment.room_id:
+        if appointment.room is not None:
             where = f"{where}, {appointment.room.name}"
         event.add("location", where)
         event.add("status", "CONFIRMED")

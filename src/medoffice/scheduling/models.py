@@ -382,7 +382,8 @@ class Appointment(AuditedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = AppointmentQuerySet.as_manager()
+    # django-stubs cannot type a manager that replaces an abstract base's own.
+    objects = AppointmentQuerySet.as_manager()  # type: ignore[misc,assignment]
 
     class Meta:
         ordering = ["start", "provider_id"]

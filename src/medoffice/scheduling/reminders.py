@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
@@ -124,7 +125,10 @@ def _reachable(appointments: QuerySet, channel: str) -> QuerySet:
     )
 
 
-_RECIPIENT_FIELD = {ReminderChannel.EMAIL: "patient__email", ReminderChannel.SMS: "patient__phone"}
+_RECIPIENT_FIELD: dict[str, str] = {
+    ReminderChannel.EMAIL: "patient__email",
+    ReminderChannel.SMS: "patient__phone",
+}
 
 
 def due_reminders(*, now: datetime, limit: int = 500) -> list[DueReminder]:
@@ -329,12 +333,12 @@ class _Outbox:
     """One SMTP connection and one SMS backend for a whole run, opened when first needed."""
 
     def __init__(self) -> None:
-        self._mail = None
-        self._sms = None
+        self._mail: BaseEmailBackend | None = None
+        self._sms: sms.BaseSmsBackend | None = None
         self.practice = practice_or_none()
         self.tz = zoneinfo.ZoneInfo(practice_time_zone())
 
-    def mail(self):
+    def mail(self) -> BaseEmailBackend:
         if self._mail is None:
             # A bounded wait: a hung mail server must not hold a claim past STALE_CLAIM_MINUTES.
             timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 30
@@ -347,7 +351,7 @@ class _Outbox:
                 self._mail.close()
             self._mail = None
 
-    def sms(self):
+    def sms(self) -> sms.BaseSmsBackend:
         if self._sms is None:
             self._sms = sms.get_sms_backend()
             if self._sms is None:

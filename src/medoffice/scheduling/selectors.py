@@ -12,14 +12,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import connections
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, NotPermitted
-from medoffice.core.models import Location, Provider
+from medoffice.core.models import Location, Provider, User
 from medoffice.scheduling.availability import (
     Calendar,
     local_date,
@@ -31,8 +33,10 @@ from medoffice.scheduling.models import (
     CELL_SECONDS,
     HOLDING_STATUSES,
     Appointment,
+    AppointmentQuerySet,
     AppointmentStatus,
     AppointmentType,
+    Closure,
     Occupancy,
     OfferStatus,
     Room,
@@ -42,11 +46,14 @@ from medoffice.scheduling.models import (
 )
 from medoffice.scheduling.permissions import SchedulingPerm
 
+if TYPE_CHECKING:
+    from medoffice.patients.models import Patient
+
 MAX_SEARCH_DAYS = 366
 MAX_SLOT_LIMIT = 200
 
 
-def _appointments() -> QuerySet[Appointment]:
+def _appointments() -> AppointmentQuerySet:
     return Appointment.objects.select_related(
         "patient", "provider", "location", "appointment_type", "room"
     )
@@ -84,16 +91,16 @@ def appointments_on(
     )
 
 
-def patient_appointments(patient) -> QuerySet[Appointment]:
+def patient_appointments(patient: Patient | int) -> AppointmentQuerySet:
     """Every appointment of a patient, newest first (unsliced, for further filtering)."""
     return _appointments().filter(patient=patient).order_by("-start")
 
 
-def appointments_of_patient(patient, *, limit: int = 50) -> QuerySet[Appointment]:
+def appointments_of_patient(patient: Patient | int, *, limit: int = 50) -> QuerySet[Appointment]:
     return patient_appointments(patient)[:limit]
 
 
-def next_appointment(patient) -> Appointment | None:
+def next_appointment(patient: Patient | int) -> Appointment | None:
     return (
         _appointments()
         .filter(patient=patient, status=AppointmentStatus.BOOKED, start__gte=timezone.now())
@@ -102,7 +109,7 @@ def next_appointment(patient) -> Appointment | None:
     )
 
 
-def no_show_count(patient) -> int:
+def no_show_count(patient: Patient | int) -> int:
     return Appointment.objects.filter(patient=patient, status=AppointmentStatus.NO_SHOW).count()
 
 
@@ -143,11 +150,11 @@ def patient_double_bookings() -> QuerySet[Appointment]:
 # --- Who may see which schedule --------------------------------------------------------------
 
 
-def own_provider(user) -> Provider | None:
+def own_provider(user: User | AnonymousUser) -> Provider | None:
     return Provider.objects.filter(user=user).first() if user.is_authenticated else None
 
 
-def visible_providers(user) -> QuerySet[Provider]:
+def visible_providers(user: User) -> QuerySet[Provider]:
     """Everyone with VIEW_SCHEDULE; only their own schedule with VIEW_OWN_SCHEDULE."""
     if has_perm(user, SchedulingPerm.VIEW_SCHEDULE):
         return Provider.objects.filter(is_active=True)
@@ -156,11 +163,11 @@ def visible_providers(user) -> QuerySet[Provider]:
     raise NotPermitted("Your role does not include the schedule.")
 
 
-def can_see_all(user) -> bool:
+def can_see_all(user: User) -> bool:
     return has_perm(user, SchedulingPerm.VIEW_SCHEDULE)
 
 
-def restrict_to_visible(queryset: QuerySet[Appointment], user) -> QuerySet[Appointment]:
+def restrict_to_visible(queryset: AppointmentQuerySet, user: User) -> AppointmentQuerySet:
     if has_perm(user, SchedulingPerm.VIEW_SCHEDULE):
         return queryset
     if has_perm(user, SchedulingPerm.VIEW_OWN_SCHEDULE):
@@ -168,7 +175,7 @@ def restrict_to_visible(queryset: QuerySet[Appointment], user) -> QuerySet[Appoi
     raise NotPermitted("Your role does not include the schedule.")
 
 
-def appointment_for_user(user, pk) -> Appointment:
+def appointment_for_user(user: User, pk: int | str) -> Appointment:
     """One appointment the user may see (all, or only their own as a clinician); audited view."""
     from medoffice.core import audit
     from medoffice.core.exceptions import NotFound
@@ -338,9 +345,18 @@ def free_slots(
 
 
 def _candidates(
-    plans, provider_busy, room_busy, pool, free, base, length, step, first_allowed,
-    last_allowed, per_provider_day,
-) -> list[tuple[int, int, int, int | None]]:  # fmt: skip
+    plans: list[tuple[int, int, int, int]],
+    provider_busy: dict[int, bytearray],
+    room_busy: dict[int, bytearray],
+    pool: dict[int, list[int]] | None,
+    free: bytearray,
+    base: int,
+    length: int,
+    step: int,
+    first_allowed: int,
+    last_allowed: int,
+    per_provider_day: int | None,
+) -> list[tuple[int, int, int, int | None]]:
     """Free starts in the working windows: jump past each busy cell instead of testing
     every step, so a nearly full day costs a few `find` calls."""
     batch: list[tuple[int, int, int, int | None]] = []
@@ -380,7 +396,7 @@ def _candidates(
     return batch
 
 
-def first_free_slot(appointment_type: AppointmentType, **kwargs) -> Slot | None:
+def first_free_slot(appointment_type: AppointmentType, **kwargs: Any) -> Slot | None:
     slots = free_slots(appointment_type, limit=1, **kwargs)
     return slots[0] if slots else None
 
@@ -425,7 +441,7 @@ def open_offers() -> QuerySet[WaitlistOffer]:
     )
 
 
-def appointments_in_closure(closure) -> QuerySet[Appointment]:
+def appointments_in_closure(closure: Closure) -> QuerySet[Appointment]:
     """Booked appointments that fall in a closure, so the front desk can call the patients."""
     tz = practice_zone()
     start = local_day_bounds(closure.start_date, tz)[0]
@@ -437,7 +453,7 @@ def appointments_in_closure(closure) -> QuerySet[Appointment]:
         found = found.filter(provider_id=closure.provider_id)
         if closure.location_id:
             found = found.filter(location_id=closure.location_id)
-    if closure.start_time is not None:
+    if closure.start_time is not None and closure.end_time is not None:
         keep = [
             a.pk
             for a in found

@@ -8,12 +8,14 @@ final word when two people book the same time at once (docs/adr/0004).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
 from dateutil import rrule as dateutil_rrule
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from medoffice.core import formats
@@ -37,6 +39,7 @@ from medoffice.scheduling.models import (
     HOLDING_STATUSES,
     MAX_APPOINTMENT_MINUTES,
     Appointment,
+    AppointmentQuerySet,
     AppointmentStatus,
     AppointmentType,
     BlockKind,
@@ -55,6 +58,9 @@ from medoffice.scheduling.models import (
     WaitlistStatus,
 )
 from medoffice.scheduling.permissions import SchedulingPerm
+
+if TYPE_CHECKING:
+    from medoffice.patients.models import Patient
 
 MAX_SERIES_OCCURRENCES = 104
 MAX_SERIES_YEARS = 2
@@ -83,7 +89,7 @@ def cells_of(start: datetime, end: datetime) -> range:
 
 @dataclass
 class BookingRequest:
-    patient: object
+    patient: Patient
     provider: Provider
     location: Location
     appointment_type: AppointmentType
@@ -118,10 +124,11 @@ def _field_errors(req: BookingRequest, *, allow_past: bool, now: datetime) -> di
     if not allow_past and req.start < now:
         add("start", PAST_TIME_MESSAGE)
     patient = req.patient
-    if getattr(patient, "merged_into_id", None):
+    merged_into = patient.merged_into if getattr(patient, "merged_into_id", None) else None
+    if merged_into is not None:
         add(
             "patient",
-            f"This record was merged into MRN {patient.merged_into.mrn}; book on that record.",
+            f"This record was merged into MRN {merged_into.mrn}; book on that record.",
         )
     elif not getattr(patient, "is_active", True):
         add("patient", "This patient record is inactive; reactivate it before booking.")
@@ -185,7 +192,12 @@ def _schedule_error(req: BookingRequest) -> InvalidInput | None:
     return None
 
 
-def _overlapping(queryset, start: datetime, end: datetime, exclude_ids=()):
+def _overlapping(
+    queryset: AppointmentQuerySet,
+    start: datetime,
+    end: datetime,
+    exclude_ids: Iterable[int] = (),
+) -> AppointmentQuerySet:
     """Appointments of `queryset` holding time in [start, end), bounded below on `start`
     (see AppointmentQuerySet.overlapping), so a long history is never scanned."""
     found = queryset.overlapping(start, end).filter(status__in=HOLDING_STATUSES)
@@ -194,7 +206,7 @@ def _overlapping(queryset, start: datetime, end: datetime, exclude_ids=()):
     return found.select_related("appointment_type", "provider").order_by("start")
 
 
-def _free_room(req: BookingRequest, exclude_ids=()) -> Room | None:
+def _free_room(req: BookingRequest, exclude_ids: Iterable[int] = ()) -> Room | None:
     """The room the booking takes: the one asked for, or the first free one the type needs."""
     pool = list(
         req.appointment_type.rooms.filter(location=req.location, is_active=True).order_by("name")
@@ -232,7 +244,11 @@ def _free_room(req: BookingRequest, exclude_ids=()) -> Room | None:
 
 
 def check_booking(
-    req: BookingRequest, *, allow_past: bool = False, exclude_ids=(), now: datetime | None = None
+    req: BookingRequest,
+    *,
+    allow_past: bool = False,
+    exclude_ids: Iterable[int] = (),
+    now: datetime | None = None,
 ) -> Room | None:
     """Raise InvalidInput or Conflict naming what is wrong; return the room to hold."""
     errors = _field_errors(req, allow_past=allow_past, now=now or timezone.now())
@@ -310,7 +326,14 @@ def _release_cells(appointment: Appointment) -> None:
 
 
 def _booking_request(
-    *, patient, provider, location, appointment_type, start, end, room
+    *,
+    patient: Patient,
+    provider: Provider,
+    location: Location,
+    appointment_type: AppointmentType,
+    start: datetime | None,
+    end: datetime | None,
+    room: Room | None,
 ) -> BookingRequest:
     if start is None:
         raise InvalidInput("Choose the start time.", field="start")
@@ -323,7 +346,7 @@ def _booking_request(
 @binds_actor("booked_by")
 def appointment_book(
     *,
-    patient,
+    patient: Patient,
     provider: Provider,
     location: Location,
     appointment_type: AppointmentType,
@@ -635,7 +658,7 @@ def expand_rrule(rule: str, first_start: datetime) -> list[datetime]:
     try:
         rules = dateutil_rrule.rrulestr(";".join(parts), dtstart=local_first, forceset=False)
         horizon = local_first.replace(year=local_first.year + MAX_SERIES_YEARS)
-        found = []
+        found: list[datetime] = []
         for moment in rules:
             if moment > horizon or len(found) >= MAX_SERIES_OCCURRENCES:
                 break
@@ -649,17 +672,17 @@ def expand_rrule(rule: str, first_start: datetime) -> list[datetime]:
 
 def series_preview(
     *,
-    patient,
-    provider,
-    location,
-    appointment_type,
+    patient: Patient,
+    provider: Provider,
+    location: Location,
+    appointment_type: AppointmentType,
     first_start: datetime,
     rrule: str,
     room: Room | None = None,
 ) -> list[Occurrence]:
     """Each occurrence of a proposed series and what (if anything) stops it being booked."""
     length = timedelta(minutes=appointment_type.duration_minutes)
-    found = []
+    found: list[Occurrence] = []
     for start in expand_rrule(rrule, first_start):
         req = BookingRequest(
             patient, provider, location, appointment_type, start, start + length, room
@@ -677,7 +700,7 @@ def series_preview(
 @binds_actor("booked_by")
 def series_book(
     *,
-    patient,
+    patient: Patient,
     provider: Provider,
     location: Location,
     appointment_type: AppointmentType,
@@ -793,7 +816,7 @@ def appointment_cancel_in_scope(
 @binds_actor("added_by")
 def waitlist_add(
     *,
-    patient,
+    patient: Patient,
     appointment_type: AppointmentType,
     earliest_date: date,
     latest_date: date,
@@ -847,7 +870,7 @@ def waitlist_offer_freed_slot(
     start: datetime,
     end: datetime,
     freed_by: Appointment | None = None,
-    skip_entry_ids=(),
+    skip_entry_ids: Iterable[int] = (),
 ) -> WaitlistOffer | None:
     """Offer a freed time to the first matching waiting patient (priority, then order added).
 
@@ -926,11 +949,14 @@ def waitlist_offer_accept(*, offer: WaitlistOffer, accepted_by: User | None) -> 
             "the waitlist.",
             code="offer_taken",
         )
+    assert appointment is not None  # booked when nothing went wrong
     return appointment
 
 
 @transaction.atomic
-def _accept_offer(offer: WaitlistOffer, accepted_by: User | None):
+def _accept_offer(
+    offer: WaitlistOffer, accepted_by: User | None
+) -> tuple[Appointment | None, MedofficeError | None]:
     offer = _open_offer(offer)
     entry = offer.entry
     offer.responded_at, offer.responded_by = timezone.now(), accepted_by
@@ -988,14 +1014,14 @@ def waitlist_offer_decline(
 # --- Setup: rooms, types, templates, closures, settings ------------------------------------
 
 
-def _apply(instance, fields: dict) -> None:
+def _apply(instance: Model, fields: dict[str, Any]) -> None:
     for name, value in fields.items():
         setattr(instance, name, value)
 
 
 @transaction.atomic
 @binds_actor("actor")
-def room_save(*, actor: User | None, room: Room | None = None, **fields) -> Room:
+def room_save(*, actor: User | None, room: Room | None = None, **fields: Any) -> Room:
     _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     room = room or Room()
     _apply(room, fields)
@@ -1012,7 +1038,7 @@ def appointment_type_save(
     appointment_type: AppointmentType | None = None,
     providers: list[Provider] | None = None,
     rooms: list[Room] | None = None,
-    **fields,
+    **fields: Any,
 ) -> AppointmentType:
     _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     kind = appointment_type or AppointmentType()
@@ -1033,7 +1059,7 @@ def appointment_type_save(
 @transaction.atomic
 @binds_actor("actor")
 def template_save(
-    *, actor: User | None, template: ScheduleTemplate | None = None, **fields
+    *, actor: User | None, template: ScheduleTemplate | None = None, **fields: Any
 ) -> ScheduleTemplate:
     _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     template = template or ScheduleTemplate()
@@ -1153,7 +1179,7 @@ def closure_save(
         errors["end_time" if end_time is None else "start_time"] = [
             "Give both a start and an end time, or neither for whole days."
         ]
-    elif start_time is not None and end_time <= start_time:
+    elif start_time is not None and end_time is not None and end_time <= start_time:
         errors["end_time"] = ["The end time must be after the start time."]
     if end_date < start_date:
         errors["end_date"] = ["The last day must be on or after the first."]
@@ -1187,7 +1213,7 @@ def closure_delete(*, actor: User | None, closure: Closure) -> None:
 
 @transaction.atomic
 @binds_actor("actor")
-def scheduling_settings_save(*, actor: User | None, **fields) -> SchedulingSettings:
+def scheduling_settings_save(*, actor: User | None, **fields: Any) -> SchedulingSettings:
     _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     rules = SchedulingSettings.objects.select_for_update().order_by("pk").first()
     rules = rules or SchedulingSettings()

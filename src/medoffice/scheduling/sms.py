@@ -25,6 +25,7 @@ import urllib.request
 import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -37,7 +38,7 @@ class SmsError(Exception):
     """The message was not accepted; the text says why (kept on the reminder)."""
 
 
-def _setting(name: str, default=None):
+def _setting(name: str, default: Any = None) -> Any:
     value = getattr(settings, name, None)
     if value is None:
         value = os.environ.get(name, default)
@@ -45,7 +46,7 @@ def _setting(name: str, default=None):
 
 
 class BaseSmsBackend(ABC):
-    def __init__(self, **options) -> None:
+    def __init__(self, **options: Any) -> None:
         self.options = options
 
     @abstractmethod
@@ -65,7 +66,7 @@ class ConsoleSmsBackend(BaseSmsBackend):
 class FileSmsBackend(BaseSmsBackend):
     """Append each message as one JSON line to a file (tests, or an outbox another tool reads)."""
 
-    def __init__(self, *, path: str | os.PathLike | None = None, **options) -> None:
+    def __init__(self, *, path: str | os.PathLike | None = None, **options: Any) -> None:
         super().__init__(**options)
         configured = path or _setting("MEDOFFICE_SMS_FILE_PATH")
         if not configured:
@@ -100,7 +101,7 @@ class WebhookSmsBackend(BaseSmsBackend):
         token: str | None = None,
         sender: str | None = None,
         timeout: float | None = None,
-        **options,
+        **options: Any,
     ) -> None:
         super().__init__(**options)
         self.url = url or _setting("MEDOFFICE_SMS_WEBHOOK_URL", "")
@@ -145,7 +146,7 @@ def sms_enabled() -> bool:
     return bool(sms_backend_path())
 
 
-def get_sms_backend(path: str | None = None, **options) -> BaseSmsBackend | None:
+def get_sms_backend(path: str | None = None, **options: Any) -> BaseSmsBackend | None:
     """The configured backend, or None when text messages are switched off."""
     path = path or sms_backend_path()
     if not path:

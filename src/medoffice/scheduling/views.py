@@ -7,6 +7,7 @@ VIEW_OWN_SCHEDULE see their own column and nothing else.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from medoffice.core import audit, formats
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import MedofficeError
+from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import Location, Provider
 from medoffice.core.modules import is_enabled
 from medoffice.core.views import permission_required
@@ -38,6 +40,9 @@ from medoffice.scheduling.models import (
     WaitlistOffer,
 )
 from medoffice.scheduling.permissions import SchedulingPerm
+
+if TYPE_CHECKING:
+    from medoffice.patients.models import Patient
 
 VIEW = (SchedulingPerm.VIEW_SCHEDULE, SchedulingPerm.VIEW_OWN_SCHEDULE)
 
@@ -60,7 +65,7 @@ def _error_message(request: HttpRequest, exc: MedofficeError) -> None:
     messages.error(request, exc.message)
 
 
-def _nav_context(request: HttpRequest) -> dict:
+def _nav_context(request: AuthenticatedHttpRequest) -> dict:
     user = request.user
     return {
         "can_book": has_perm(user, SchedulingPerm.BOOK_APPOINTMENTS),
@@ -76,7 +81,7 @@ def _nav_context(request: HttpRequest) -> dict:
 # --- Calendars -----------------------------------------------------------------------------
 
 
-def _calendar_scope(request: HttpRequest):
+def _calendar_scope(request: AuthenticatedHttpRequest):
     """The providers this user may see, and the location / provider asked for."""
     try:
         visible = list(selectors.visible_providers(request.user).order_by("last_name"))
@@ -118,7 +123,7 @@ def _providers_at(location: Location, visible: list[Provider]) -> list[Provider]
 
 
 def _nav_links(request: HttpRequest, view_name: str, day: date, delta: timedelta) -> dict:
-    params = {k: v for k, v in request.GET.items() if k != "date"}
+    params = {k: str(v) for k, v in request.GET.items() if k != "date"}
 
     def link(target: date) -> str:
         return reverse(view_name) + "?" + urlencode({**params, "date": target.isoformat()})
@@ -132,7 +137,7 @@ def _nav_links(request: HttpRequest, view_name: str, day: date, delta: timedelta
 
 @login_required
 @permission_required(*VIEW)
-def day(request: HttpRequest) -> HttpResponse:
+def day(request: AuthenticatedHttpRequest) -> HttpResponse:
     visible, locations, provider, location = _calendar_scope(request)
     the_day = _day_param(request)
     if provider is not None:
@@ -161,7 +166,7 @@ def day(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(*VIEW)
-def week(request: HttpRequest) -> HttpResponse:
+def week(request: AuthenticatedHttpRequest) -> HttpResponse:
     visible, locations, provider, location = _calendar_scope(request)
     the_day = _day_param(request)
     monday = the_day - timedelta(days=the_day.weekday())
@@ -199,7 +204,7 @@ def week(request: HttpRequest) -> HttpResponse:
 # --- One appointment -----------------------------------------------------------------------
 
 
-def _appointment_or_404(request: HttpRequest, pk: int) -> Appointment:
+def _appointment_or_404(request: AuthenticatedHttpRequest, pk: int) -> Appointment:
     try:
         return selectors.appointment_for_user(request.user, pk)
     except MedofficeError as exc:
@@ -208,7 +213,7 @@ def _appointment_or_404(request: HttpRequest, pk: int) -> Appointment:
 
 @login_required
 @permission_required(*VIEW)
-def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
     now = timezone.now()
     context = {
@@ -231,7 +236,7 @@ def _back_to(appointment: Appointment):
 @login_required
 @permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_POST
-def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
     form = forms.CancelForm(request.POST)
     if not form.is_valid():
@@ -254,7 +259,7 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.BOOK_APPOINTMENTS, SchedulingPerm.CHECK_IN)
 @require_POST
-def appointment_no_show(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_no_show(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
     try:
         services.appointment_mark_no_show(appointment=appointment, marked_by=request.user)
@@ -267,7 +272,7 @@ def appointment_no_show(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.CHECK_IN)
 @require_POST
-def appointment_check_in(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_check_in(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
     try:
         services.appointment_check_in(appointment=appointment, checked_in_by=request.user)
@@ -319,7 +324,7 @@ def _slot_rows(
 @login_required
 @permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_http_methods(["GET", "POST"])
-def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_reschedule(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
     if request.method == "POST":
         form = forms.RescheduleForm(request.POST)
@@ -353,7 +358,7 @@ def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Booking -------------------------------------------------------------------------------
 
 
-def _patient_for(request: HttpRequest, pk) -> object | None:
+def _patient_for(request: AuthenticatedHttpRequest, pk: int | str | None) -> Patient | None:
     from medoffice.patients.selectors import patient_for_user
 
     if not pk:
@@ -379,7 +384,7 @@ def _patient_matches(query: str) -> list[tuple]:
 
 @login_required
 @permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
-def patient_options(request: HttpRequest) -> HttpResponse:
+def patient_options(request: AuthenticatedHttpRequest) -> HttpResponse:
     """htmx: patients matching the search text, as radio buttons for the booking form."""
     query = request.GET.get("q", "").strip()
     return render(
@@ -394,7 +399,7 @@ def patient_options(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_http_methods(["GET", "POST"])
-def book(request: HttpRequest) -> HttpResponse:
+def book(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Pick the patient, the type and preferences; choose a free time; book (once or repeating)."""
     source = request.POST if request.method == "POST" else request.GET
     patient = _patient_for(request, source.get("patient"))
@@ -410,11 +415,11 @@ def book(request: HttpRequest) -> HttpResponse:
     if search.is_bound and search.is_valid():
         rows = _slot_rows(search.cleaned_data["appointment_type"], search.cleaned_data, after=after)
         if len(rows) >= SLOTS_PER_PAGE:
-            query = request.GET.copy()
-            query["after"] = rows[-1]["slot"].start.isoformat()
-            more_url = f"{reverse('scheduling:book')}?{query.urlencode()}"
-            query.pop("after")
-            first_url = f"{reverse('scheduling:book')}?{query.urlencode()}"
+            params = request.GET.copy()
+            params["after"] = rows[-1]["slot"].start.isoformat()
+            more_url = f"{reverse('scheduling:book')}?{params.urlencode()}"
+            params.pop("after")
+            first_url = f"{reverse('scheduling:book')}?{params.urlencode()}"
     picked = _picked_slot(request) or _posted_slot(request, form)
     query = request.GET.get("q", "").strip()
     context = {
@@ -461,7 +466,7 @@ def _picked_slot(request: HttpRequest) -> dict | None:
     }  # fmt: skip
 
 
-def _book_from_form(request: HttpRequest, form: forms.BookForm) -> HttpResponse | None:
+def _book_from_form(request: AuthenticatedHttpRequest, form: forms.BookForm) -> HttpResponse | None:
     from medoffice.patients.selectors import patient_for_user
 
     data = form.cleaned_data
@@ -506,7 +511,7 @@ def _book_from_form(request: HttpRequest, form: forms.BookForm) -> HttpResponse 
 @login_required
 @permission_required(SchedulingPerm.BOOK_APPOINTMENTS, SchedulingPerm.VIEW_SCHEDULE)
 @require_http_methods(["GET", "POST"])
-def waitlist(request: HttpRequest) -> HttpResponse:
+def waitlist(request: AuthenticatedHttpRequest) -> HttpResponse:
     from medoffice.patients.selectors import patient_for_user
 
     form = forms.WaitlistForm(request.POST or None)
@@ -539,7 +544,7 @@ def waitlist(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_POST
-def waitlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def waitlist_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(WaitlistEntry, pk=pk)
     try:
         services.waitlist_remove(entry=entry, removed_by=request.user)
@@ -552,7 +557,7 @@ def waitlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_POST
-def offer_respond(request: HttpRequest, pk: int) -> HttpResponse:
+def offer_respond(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     offer = get_object_or_404(WaitlistOffer, pk=pk)
     try:
         if request.POST.get("answer") == "accept":
@@ -581,7 +586,7 @@ def _form_error(form, exc: MedofficeError) -> None:
 @login_required
 @permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
-def setup(request: HttpRequest) -> HttpResponse:
+def setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     rules = scheduling_settings()
     form = forms.SettingsForm(request.POST or None, instance=rules)
     if request.method == "POST" and form.is_valid():
@@ -605,7 +610,7 @@ def setup(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
-def type_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def type_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponse:
     instance = get_object_or_404(AppointmentType, pk=pk) if pk else None
     form = forms.AppointmentTypeForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
@@ -631,7 +636,7 @@ def type_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
-def room_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def room_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponse:
     instance = get_object_or_404(Room, pk=pk) if pk else None
     form = forms.RoomForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
@@ -652,7 +657,7 @@ def room_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
-def templates(request: HttpRequest) -> HttpResponse:
+def templates(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.TemplateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -674,7 +679,7 @@ def templates(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
-def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def template_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(
         ScheduleTemplate.objects.select_related("provider", "location"), pk=pk
     )
@@ -719,7 +724,7 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
-def closures(request: HttpRequest) -> HttpResponse:
+def closures(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.ClosureForm(request.POST or None)
     if request.method == "POST":
         if request.POST.get("delete"):

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from medoffice.core.access import has_perm
 from medoffice.core.context import Actor, acting_as, client_ip
 from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
+from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import Provider
 from medoffice.core.views import permission_required
 from medoffice.scheduling import ical, reminders
@@ -116,7 +117,7 @@ def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def calendar_feeds(request: HttpRequest) -> HttpResponse:
+def calendar_feeds(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A provider's own feed address, or every provider's for a scheduling manager."""
     rows = ical.feed_tokens_for(request.user)
     if not rows and not has_perm(request.user, SchedulingPerm.MANAGE_SCHEDULING):
@@ -155,7 +156,7 @@ def calendar_feeds(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(SchedulingPerm.VIEW_SCHEDULE)
-def reminders_overview(request: HttpRequest) -> HttpResponse:
+def reminders_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Reminders of the past week's and upcoming appointments, failures first to hand."""
     status = request.GET.get("status", "")
     if status not in ReminderStatus.values:

@@ -24,7 +24,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
             contents = getattr(connection, "_test_serialized_contents", None)
             if contents is None:
                 contents = connection.creation.serialize_db_to_string()
-                connection._test_serialized_contents = contents
+                # Django's test database creation keeps its snapshot here too.
+                connection._test_serialized_contents = contents  # type: ignore[attr-defined]
             _snapshots[connection.alias] = contents
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
+from typing import Any
 
 from medoffice.scheduling.models import Appointment, AppointmentStatus, AppointmentType
 from medoffice.testing import factories
@@ -40,7 +41,7 @@ def reachable_patient(**fields):
 
 
 def appointment(*, start: datetime, **fields) -> Appointment:
-    values = {"status": AppointmentStatus.BOOKED}
+    values: dict[str, Any] = {"status": AppointmentStatus.BOOKED}
     values.update(fields)
     if "patient" not in values:
         values["patient"] = reachable_patient()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -31,7 +32,7 @@ WEEKDAYS = (0, 1, 2, 3, 4)
 
 def room(**fields) -> Room:
     n = next(_counter)
-    values = {"name": f"Room {n}", "kind": "room"}
+    values: dict[str, Any] = {"name": f"Room {n}", "kind": "room"}
     values.update(fields)
     if "location" not in values:
         values["location"] = factories.location()

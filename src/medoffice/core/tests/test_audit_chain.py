@@ -412,6 +412,7 @@ def _recompute_chain(key_id: str, key: bytes) -> None:
             )
             prev, last = sealed_hash, event
         head = AuditChainHead.objects.get(pk=1)
+        assert last is not None
         head.last_seq, head.last_hash, head.key_id = last.seq, prev, key_id
         cursor.execute(
             "UPDATE core_auditchainhead SET last_hash = %s, key_id = %s, mac = %s WHERE id = 1",

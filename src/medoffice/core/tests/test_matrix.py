@@ -57,7 +57,7 @@ PAGES = [
 ]
 
 # path ({key} is filled from the `objects` fixture), method, JSON body, allowed, success
-ENDPOINTS = [
+ENDPOINTS: list[tuple[str, str, dict | list | None, frozenset[str], int]] = [
     ("/api/me", "get", None, ALL, 200),
     ("/api/practice", "get", None, AUDITING, 200),
     ("/api/practice", "patch", {}, SETUP, 200),

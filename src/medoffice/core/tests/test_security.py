@@ -101,6 +101,7 @@ def _set_session(client: Client, **values) -> str:
     for key, value in values.items():
         session[key] = value
     session.save()
+    assert session.session_key is not None  # saving gave it a key
     return session.session_key
 
 

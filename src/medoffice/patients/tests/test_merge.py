@@ -1,7 +1,9 @@
 from datetime import date
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import ManyToManyRel
 
 from medoffice.core.exceptions import InvalidInput, InvalidTransition, NotPermitted
 from medoffice.core.models import AuditEvent
@@ -17,7 +19,8 @@ def rows_pointing_at(patient: Patient) -> dict[str, int]:
     """Model-independent: every relation to Patient, counted for one patient."""
     found = {}
     for relation in Patient._meta.related_objects:
-        if relation.many_to_many:
+        model: Any
+        if isinstance(relation, ManyToManyRel):
             model = relation.through
             names = [
                 f.name for f in model._meta.fields if f.is_relation and f.related_model is Patient

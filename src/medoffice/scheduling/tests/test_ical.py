@@ -33,7 +33,7 @@ def feed_url(raw: str) -> str:
     return reverse("scheduling:ical_feed", args=[raw])
 
 
-def events_of(response) -> dict[str, icalendar.Event]:
+def events_of(response) -> dict[str, icalendar.Component]:
     calendar = icalendar.Calendar.from_ical(response.content)
     return {str(event["UID"]): event for event in calendar.walk("VEVENT")}
 

@@ -24,9 +24,9 @@ class _Undo(Exception):
     pass
 
 
-def _snapshot() -> dict:
+def _snapshot() -> dict[str, str | int]:
     """Every medoffice row by its content (ids and clock-stamped times left out)."""
-    snap = {}
+    snap: dict[str, str | int] = {}
     for model in apps.get_models():
         if not model.__module__.startswith("medoffice.") or model._meta.label_lower in {
             "core.auditevent", "core.auditchainhead",
