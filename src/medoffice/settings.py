@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "medoffice.core.middleware.NoStoreMiddleware",
+    "medoffice.core.input_guard.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -172,6 +174,19 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_COOKIE_SECURE = _env_bool("MEDOFFICE_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Served over HTTPS (secure cookies): browsers are told to use nothing else, and plain HTTP is
+# redirected. Behind a TLS-terminating proxy set MEDOFFICE_PROXY_SSL_HEADER=1 so Django trusts
+# its X-Forwarded-Proto header.
+SECURE_HSTS_SECONDS = (
+    int(os.environ.get("MEDOFFICE_HSTS_SECONDS", str(365 * 24 * 60 * 60)))
+    if SESSION_COOKIE_SECURE
+    else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("MEDOFFICE_HSTS_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_bool("MEDOFFICE_HSTS_PRELOAD", SESSION_COOKIE_SECURE)
+SECURE_SSL_REDIRECT = _env_bool("MEDOFFICE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
+if _env_bool("MEDOFFICE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 MEDOFFICE_IDLE_MINUTES = int(os.environ.get("MEDOFFICE_IDLE_MINUTES", "15"))
 MEDOFFICE_SESSION_MAX_HOURS = int(os.environ.get("MEDOFFICE_SESSION_MAX_HOURS", "12"))
 

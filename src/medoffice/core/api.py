@@ -1,7 +1,7 @@
 """JSON API of the foundation: who am I, the practice, locations, providers, users, approvals,
 the audit trail (read and export only) and module switches. Same permissions as the pages."""
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.http import StreamingHttpResponse
@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 from medoffice.api import requires, user_of
 from medoffice.core import selectors, services
 from medoffice.core.access import get_for_user, permissions_of
+from medoffice.core.dates import Day
 from medoffice.core.exceptions import InvalidInput, NotFound
 from medoffice.core.exports import audit_csv
 from medoffice.core.models import (
@@ -519,8 +520,8 @@ class AuditFilters(Schema):
     object_type: str = ""
     object_id: str = ""
     action: str = ""
-    date_from: date | None = Field(None, alias="from")
-    date_to: date | None = Field(None, alias="to")
+    date_from: Day | None = Field(None, alias="from")
+    date_to: Day | None = Field(None, alias="to")
     flagged: bool = False
 
     def as_search(self) -> dict:

@@ -9,6 +9,7 @@ from ninja import Field, Query, Router, Schema, Status
 from medoffice.api import requires, user_of
 from medoffice.core import audit
 from medoffice.core.access import get_for_user
+from medoffice.core.dates import Day
 from medoffice.core.exceptions import InvalidInput
 from medoffice.core.models import AuditAction, Location
 from medoffice.core.permissions import Perm
@@ -231,7 +232,7 @@ def check_in(request, appointment_id: int, payload: CheckInIn):
 
 
 class BoardQuery(Schema):
-    day: date | None = Field(None, alias="date", description="YYYY-MM-DD; today if empty")
+    day: Day | None = Field(None, alias="date", description="YYYY-MM-DD; today if empty")
     location: int | None = None
 
 

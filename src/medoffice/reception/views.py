@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core import audit
 from medoffice.core.access import get_for_user, has_perm
+from medoffice.core.dates import parse_day
 from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
 from medoffice.core.models import AuditAction, Location
 from medoffice.core.permissions import Perm
@@ -38,10 +39,7 @@ def _redisplayed(post, *names: str) -> dict:
 
 
 def _day(value: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
+    return parse_day(value, field="date", default=default)
 
 
 def _location(request: HttpRequest) -> Location | None:
