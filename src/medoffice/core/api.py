@@ -372,6 +372,9 @@ class UserPatch(Schema):
 
 class PasswordIn(Schema):
     password: str = Field(..., min_length=1)
+    current_password: str | None = Field(
+        None, description="required when changing your own password"
+    )
 
 
 @users_router.get("", response=list[UserOut], summary="Staff accounts (auditors read them too)")
@@ -417,12 +420,15 @@ def user_update(request, user_id: int, payload: UserPatch):
     return member
 
 
-@users_router.post("/{int:user_id}/password", response=UserOut, summary="Reset the password")
+@users_router.post("/{int:user_id}/password", response=UserOut, summary="Reset a password (yours: send current_password); tokens end")
 @requires(Perm.MANAGE_USERS)
 def user_password(request, user_id: int, payload: PasswordIn):
     member = _member(request, user_id)
     return services.user_reset_password(
-        actor=user_of(request), user=member, password=payload.password
+        actor=user_of(request),
+        user=member,
+        password=payload.password,
+        current_password=payload.current_password,
     )
 
 

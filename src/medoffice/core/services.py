@@ -429,17 +429,31 @@ def user_reactivate(*, actor: User | None, user: User) -> User:
 
 
 @transaction.atomic
-def user_reset_password(*, actor: User | None, user: User, password: str) -> User:
-    """Set a new password for someone; every session they had ends."""
+def user_reset_password(
+    *, actor: User | None, user: User, password: str, current_password: str | None = None
+) -> User:
+    """Set a new password for someone; every session and API token they had ends.
+
+    Changing one's own password needs the current one: a stolen session or token alone
+    must not be enough to take the account over.
+    """
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
+        if actor.pk == user.pk and not (current_password and user.check_password(current_password)):
+            raise InvalidInput(
+                "current_password: enter your current password to change it.",
+                field="current_password",
+            )
     _check_can_manage(actor, user, "reset the password of")
     _check_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
     ended = end_sessions_of(user)
+    revoked = user.api_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
     audit.record(
-        AuditAction.SECURITY, obj=user, changes={"password": "reset", "sessions_ended": ended}
+        AuditAction.SECURITY,
+        obj=user,
+        changes={"password": "reset", "sessions_ended": ended, "tokens_revoked": revoked},
     )
     return user
 
