@@ -420,7 +420,11 @@ def user_update(request, user_id: int, payload: UserPatch):
     return member
 
 
-@users_router.post("/{int:user_id}/password", response=UserOut, summary="Reset a password (yours: send current_password); tokens end")
+@users_router.post(
+    "/{int:user_id}/password",
+    response=UserOut,
+    summary="Reset a password (yours: send current_password); tokens end",
+)
 @requires(Perm.MANAGE_USERS)
 def user_password(request, user_id: int, payload: PasswordIn):
     member = _member(request, user_id)

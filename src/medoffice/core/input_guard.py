@@ -5,7 +5,8 @@ Before any page or endpoint runs, every query parameter, form field and JSON val
 - text with a NUL character (PostgreSQL cannot store it; no paperwork has one);
 - a whole number beyond 64 bits in a query parameter, a path segment or a JSON number (no id,
   offset or count reaches it, and the databases cannot compare one);
-- a search text longer than SEARCH_MAX_LENGTH (SQLite refuses long LIKE patterns).
+- a search text longer than SEARCH_MAX_LENGTH (SQLite refuses long LIKE patterns);
+- a JSON body that is a bare value (a string, a number) where every endpoint takes an object.
 
 Pages answer 400 and the API 422, each naming the field; nothing is written.
 """
@@ -75,9 +76,13 @@ def problems(request: HttpRequest) -> dict[str, list[str]]:
         content_type = request.content_type or ""
         if content_type == "application/json":
             try:
-                body = json.loads(request.body or b"null")
+                body = json.loads(request.body or b"{}")
             except (ValueError, UnicodeDecodeError):
-                body = None  # the endpoint answers a malformed body itself
+                body = {}  # the endpoint answers a malformed body itself
+            if not isinstance(body, dict | list):
+                # Every endpoint takes an object (or a list of them); a bare string would be
+                # read attribute by attribute ("hello".title) as if it were one.
+                note("body", "must be a JSON object")
             for field, message in _json_problems(body, ""):
                 note(field, message)
         elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):

@@ -573,9 +573,19 @@ def _check_decision(kind: str, amount) -> Decimal:
         raise InvalidInput(f"Unknown kind of decision {kind!r}.", field="kind")
     if not isinstance(amount, Decimal):
         raise InvalidInput("amount: money must be given as a Decimal.", field="amount")
-    if amount < 0:
-        raise InvalidInput("amount: must not be negative.", field="amount")
-    return amount.quantize(Decimal("0.01"))
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidInput("amount: must be more than $0.00.", field="amount")
+    amount = amount.quantize(Decimal("0.01"))
+    if amount <= 0:
+        raise InvalidInput("amount: must be at least $0.01.", field="amount")
+    return amount
+
+
+def may_request(user: User, kind: str) -> bool:
+    """Only someone whose roles may spend on a kind (an authority above $0 for it) asks for
+    one; read-only roles (an auditor) and roles without money authority never do."""
+    limit = authority_of(user, kind)
+    return limit is None or limit > 0
 
 
 _approval_handlers: dict[str, list] = {}
@@ -602,6 +612,12 @@ def approval_request(
 ) -> ApprovalRequest:
     """Record a money decision: approved at once within the requester's limit, otherwise queued."""
     amount = _check_decision(kind, amount)
+    if not may_request(requested_by, kind):
+        raise NotPermitted(
+            f"Your role has no authority for {DecisionKind(kind).label.lower()}; "
+            "someone whose role may spend on it makes the request.",
+            field="kind",
+        )
     if not description.strip():
         raise InvalidInput("description: say what is being decided.", field="description")
     within = covers(requested_by, kind, amount)

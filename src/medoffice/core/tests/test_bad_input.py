@@ -183,3 +183,29 @@ def test_a_very_long_api_search_is_refused_naming_q(client_for, clinic):
 def test_a_search_at_the_limit_still_answers(client_for, clinic):
     response = client_for("owner").get("/api/patients", {"q": "a" * 200})
     assert response.status_code == 200
+
+
+# --- A body that is not an object ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ['"hello world"', "5", "true", "null"])
+def test_a_bare_json_value_as_a_patch_body_edits_nothing(client_for, users, body):
+    member = users["biller"]
+    before = (member.title, member.first_name, member.is_active)
+    response = client_for("manager").patch(
+        f"/api/users/{member.pk}", body, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert "body" in response.json()["errors"]
+    member.refresh_from_db()
+    assert (member.title, member.first_name, member.is_active) == before
+
+
+def test_an_object_patch_body_still_edits(client_for, users):
+    member = users["biller"]
+    response = client_for("manager").patch(
+        f"/api/users/{member.pk}", {"title": "Coder"}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    member.refresh_from_db()
+    assert member.title == "Coder"

@@ -106,9 +106,12 @@ def test_a_session_alone_cannot_change_its_owners_password_on_the_page(client_fo
     manager = users["manager"]
     client = client_for("manager")
     page = reverse("core:staff_password", args=[manager.pk])
-    assert "current_password" in client.get(
-        reverse("core:staff_detail", args=[manager.pk])
-    ).context["password_form"].fields
+    assert (
+        "current_password"
+        in client.get(reverse("core:staff_detail", args=[manager.pk]))
+        .context["password_form"]
+        .fields
+    )
     response = client.post(page, {"password": NEW})
     assert response.status_code == 422
     assert "current_password" in response.context["password_form"].errors
