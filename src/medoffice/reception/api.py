@@ -245,7 +245,7 @@ class PrepQuery(BoardQuery):
 def flow_board(request, query: Query[BoardQuery]):
     day = query.day or selectors.local_today()
     location = query.location
-    board = selectors.flow_board(day=day, location=_location(location))
+    board = selectors.flow_board(day=day, location=_location(location), viewer=user_of(request))
     return {
         "date": day,
         "location_id": location,

@@ -15,7 +15,9 @@ from decimal import Decimal
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from medoffice.core.access import has_perm
 from medoffice.core.models import Location
+from medoffice.core.permissions import Perm
 from medoffice.core.selectors import practice_time_zone
 from medoffice.reception.models import (
     STAGE_ORDER,
@@ -229,7 +231,7 @@ class FlowBoard:
         return sum(1 for row in self.rows if row.stage != Stage.SCHEDULED)
 
 
-def _board_appointments(day: date, location: Location | None):
+def _board_appointments(day: date, location: Location | None, viewer=None):
     from medoffice.scheduling.models import Appointment
 
     start, end = day_bounds(day)
@@ -240,6 +242,9 @@ def _board_appointments(day: date, location: Location | None):
     )
     if location is not None:
         appointments = appointments.filter(location=location)
+    if viewer is not None and not has_perm(viewer, Perm.VIEW_SCHEDULE):
+        # Without the whole schedule (a clinician: their own only), only their own patients.
+        appointments = appointments.filter(provider__user=viewer)
     return appointments
 
 
@@ -281,11 +286,13 @@ def flow_row(appointment, now: datetime) -> FlowRow:
     )
 
 
-def flow_board(*, day: date, location: Location | None = None, now=None) -> FlowBoard:
-    """The day's patients by stage, with the time of each step and the live waits (one query)."""
+def flow_board(*, day: date, location: Location | None = None, now=None, viewer=None) -> FlowBoard:
+    """The day's patients by stage, with the time of each step and the live waits (one query).
+
+    With a viewer, only the patients their schedule permission covers (all, or their own)."""
     now = now or timezone.now()
     columns = {stage: FlowColumn(stage, Stage(stage).label) for stage in STAGE_ORDER}
-    for appointment in _board_appointments(day, location):
+    for appointment in _board_appointments(day, location, viewer):
         row = flow_row(appointment, now)
         columns[row.stage].rows.append(row)
     # Longest waits first among patients already here; the schedule order for the rest.

@@ -105,7 +105,7 @@ def _patients_url(name: str, patient) -> str:
 def _board_context(request: HttpRequest, *, error: str = "", notice: str = "") -> dict:
     day = _day(request.GET.get("date") or request.POST.get("date"), selectors.local_today())
     location = _location(request)
-    board = selectors.flow_board(day=day, location=location)
+    board = selectors.flow_board(day=day, location=location, viewer=request.user)
     return {
         "board": board,
         "day": day,
