@@ -726,9 +726,18 @@ def emergency_access_open(
 ) -> EmergencyAccessGrant:
     """Open a record outside the user's role for a while, on a stated reason, flagged to auditors."""
     reason = (reason or "").strip()
+    if str(perm) not in {str(known) for known in Perm}:
+        raise InvalidInput(f"perm: there is no permission {str(perm)!r}.", field="perm")
     if not emergency_access_allowed(perm):
         raise NotPermitted(
             "Emergency access opens records for reading only; it cannot grant this permission."
+        )
+    app = str(perm).partition(".")[0]
+    if obj is None or getattr(obj, "_meta", None) is None or obj._meta.app_label != app:
+        raise InvalidInput(
+            f"object_type: {str(perm)!r} opens {app} records only, not "
+            f"{audit.object_label(obj) if obj is not None else 'nothing'}.",
+            field="object_type",
         )
     if len(reason) < MIN_REASON_LENGTH:
         raise InvalidInput(

@@ -11,7 +11,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core.access import has_perm
-from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
+from medoffice.core.exceptions import (
+    InvalidInput,
+    MedofficeError,
+    NotFound,
+    NotPermitted,
+    RecordNotPermitted,
+)
 from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 from medoffice.patients import forms, selectors, services
@@ -45,6 +51,8 @@ def _patient(request: HttpRequest, pk: int, *, record_view: bool = True):
         return get_for_user(Patient, request.user, Perm.VIEW_PATIENTS, pk=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+    except RecordNotPermitted:
+        raise  # the 403 page offers emergency access to this record
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
 
@@ -126,8 +134,8 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS)
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    # No blanket permission check: the record is read by role or by an emergency grant.
     patient = _patient(request, pk)
     context = {
         "patient": patient,

@@ -25,7 +25,7 @@ from medoffice.core.models import (
     EmergencyAccessGrant,
     Practice,
 )
-from medoffice.testing import factories
+from medoffice.testing import factories, patients_factories
 from medoffice.testing.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -364,7 +364,7 @@ def test_an_encrypted_field_holds_no_plaintext_in_the_database(practice):
 
 @pytest.mark.urls("medoffice.core.tests.urls_emergency")
 def test_emergency_access_opens_expires_and_is_reviewed(client_for, users):
-    record = factories.location(name="Record Seven")
+    record = patients_factories.patient(last_name="Seven")
     page = reverse("test_record", args=[record.pk])
     client = client_for("hr_payroll")  # the role lacks patients.view
 
@@ -374,7 +374,7 @@ def test_emergency_access_opens_expires_and_is_reviewed(client_for, users):
     assert link.startswith(reverse("core:emergency_open"))
     assert client.get(link).status_code == 200
 
-    form = {"object_type": "core.location", "object_id": record.pk, "perm": "patients.view",
+    form = {"object_type": "patients.patient", "object_id": record.pk, "perm": "patients.view",
             "next": page}  # fmt: skip
     short = client.post(reverse("core:emergency_open"), {**form, "reason": "urgent"})
     assert short.status_code == 200 and "at least 10" in short.context["error"]
@@ -421,7 +421,7 @@ def test_emergency_access_cannot_open_management_permissions(client_for, users):
 
 
 def test_only_reviewers_review_emergency_access(client_for, users):
-    record = factories.location()
+    record = patients_factories.patient()
     grant = services.emergency_access_open(
         user=users["hr_payroll"], obj=record, perm="patients.view", reason="needed in a hurry"
     )

@@ -5,14 +5,14 @@ from django.http import HttpResponse
 from django.urls import path
 
 from medoffice.core.access import get_for_user
-from medoffice.core.models import Location
 from medoffice.core.permissions import Perm
+from medoffice.patients.models import Patient
 from medoffice.urls import urlpatterns as project_urlpatterns
 
 
 def record_page(request, pk: int) -> HttpResponse:
-    record = get_for_user(Location, request.user, Perm.VIEW_PATIENTS, pk=pk, record_view=True)
-    return HttpResponse(f"record {record.name}")
+    record = get_for_user(Patient, request.user, Perm.VIEW_PATIENTS, pk=pk, record_view=True)
+    return HttpResponse(f"record {record.last_name}")
 
 
 urlpatterns = [
