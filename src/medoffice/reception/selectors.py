@@ -16,7 +16,7 @@ from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from medoffice.core.access import has_perm
-from medoffice.core.models import Location
+from medoffice.core.models import Location, User
 from medoffice.core.permissions import Perm
 from medoffice.core.selectors import practice_time_zone
 from medoffice.reception.models import (
@@ -231,7 +231,7 @@ class FlowBoard:
         return sum(1 for row in self.rows if row.stage != Stage.SCHEDULED)
 
 
-def _board_appointments(day: date, location: Location | None, viewer=None):
+def _board_appointments(day: date, location: Location | None, viewer: User | None = None):
     from medoffice.scheduling.models import Appointment
 
     start, end = day_bounds(day)
