@@ -23,10 +23,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    serve = sub.add_parser("serve", help="migrate, then serve the web application (waitress)")
+    serve = sub.add_parser(
+        "serve", help="migrate, then serve the web application (gunicorn, several processes)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: 2 x cores + 1)"
+    )
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker process")
     serve.add_argument(
         "--demo", action="store_true", help="load the demo practice if there is no practice yet"
     )
@@ -76,6 +81,8 @@ COMMANDS = {
     "serve", "migrate", "demo", "createadmin", "worker", "backup", "restore", "audit",
     "rotate-keys", "manage",
 }  # fmt: skip
+# These work on an installation that exists; where there is none they say so and create nothing.
+NEEDS_INSTALLATION = {"createadmin", "worker", "backup", "audit", "rotate-keys"}
 
 
 def _call(args: argparse.Namespace) -> None:
@@ -92,7 +99,14 @@ def _call(args: argparse.Namespace) -> None:
             else f"The {maintenance.describe_database()} is up to date."
         )
     elif command == "serve":
-        call_command("serve", host=args.host, port=args.port, threads=args.threads, demo=args.demo)
+        call_command(
+            "serve",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            threads=args.threads,
+            demo=args.demo,
+        )
     elif command == "demo":
         options = {"size": args.size, "reset": args.reset}
         if args.seed is not None:
@@ -117,6 +131,37 @@ def _call(args: argparse.Namespace) -> None:
         call_command("rotate_keys", drop_old=args.drop_old, generate=args.generate)
 
 
+def _no_sqlite_installation(data) -> bool:
+    """Without DATABASE_URL the installation is the data folder's SQLite file."""
+    from medoffice import paths
+
+    return not os.environ.get("DATABASE_URL") and not (data / paths.SQLITE_FILE).exists()
+
+
+def _database_installed() -> bool:
+    from django.db import connection
+
+    from medoffice.core import maintenance
+
+    maintenance.check_connection()
+    return "django_migrations" in connection.introspection.table_names()
+
+
+def _no_installation_message(data) -> str:
+    where = "the database at DATABASE_URL" if os.environ.get("DATABASE_URL") else str(data)
+    return (
+        f"there is no medoffice installation in {where}: "
+        f"run `{PROG} migrate` (or `{PROG} serve`) first, or set MEDOFFICE_DATA"
+    )
+
+
+def _remove_created_data_folder(data) -> None:
+    """Undo what reading the settings created (the data folder and its first-run keys)."""
+    import shutil
+
+    shutil.rmtree(data, ignore_errors=True)
+
+
 def _fail(message: str, code: int = 1) -> int:
     print(f"{PROG}: {message}", file=sys.stderr)
     return code
@@ -124,10 +169,23 @@ def _fail(message: str, code: int = 1) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+    passed_through = bool(argv) and not argv[0].startswith("-") and argv[0] not in COMMANDS
+    if passed_through:
         argv = ["manage", *argv]  # any other Django command
     args = _parser().parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medoffice.settings")
+    from medoffice import paths
+
+    data = paths.data_dir_path()
+    data_existed = data.exists()
+    from django.conf import settings as django_settings
+
+    if (
+        args.command in NEEDS_INSTALLATION
+        and not django_settings.configured  # (already set up when called from inside Django)
+        and _no_sqlite_installation(data)
+    ):
+        return _fail(_no_installation_message(data))
     try:
         import django
 
@@ -137,9 +195,15 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(
                 f"configuration error: {_expected(exc) or str(exc).strip().splitlines()[0]}"
             )
+        if args.command in NEEDS_INSTALLATION and not _database_installed():
+            if not data_existed:
+                _remove_created_data_folder(data)
+            return _fail(_no_installation_message(data))
         if args.command == "manage":
-            from django.core.management import execute_from_command_line
+            from django.core.management import execute_from_command_line, get_commands
 
+            if passed_through and args.rest[0] not in get_commands():
+                return _fail(f"unknown command {args.rest[0]!r}; see `{PROG} --help`", code=2)
             execute_from_command_line([f"{PROG} manage", *args.rest])
             return 0
         _call(args)

@@ -8,11 +8,17 @@ from pathlib import Path
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
 FIELD_KEYS_FILE = "field_keys"
+SQLITE_FILE = "medoffice.sqlite3"
+
+
+def data_dir_path() -> Path:
+    """Where the data folder is, without creating it."""
+    return Path(os.environ.get("MEDOFFICE_DATA", "var")).resolve()
 
 
 def data_dir() -> Path:
     """The data folder: MEDOFFICE_DATA, or ./var beside where medoffice runs."""
-    path = Path(os.environ.get("MEDOFFICE_DATA", "var")).resolve()
+    path = data_dir_path()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

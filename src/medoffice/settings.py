@@ -83,6 +83,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "medoffice.urls"
+# Dates as MM/DD/YYYY and times as 1:20 PM wherever a template prints one unfiltered.
+FORMAT_MODULE_PATH = ["medoffice.formats"]
 WSGI_APPLICATION = "medoffice.wsgi.application"
 AUTH_USER_MODEL = "core.User"
 LOGIN_URL = "core:login"
@@ -101,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "medoffice.core.context_processors.medoffice",
             ],
+            "builtins": ["medoffice.core.templatetags.formats"],
         },
     },
 ]
@@ -113,7 +116,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "medoffice.sqlite3",
+            "NAME": DATA_DIR / paths.SQLITE_FILE,
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
@@ -254,6 +257,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("MEDOFFICE_FROM_EMAIL", "medoffice@localhost
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"client_errors": {"()": "medoffice.core.log_filters.ClientErrorsOnOneLine"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["client_errors"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("MEDOFFICE_LOG_LEVEL", "WARNING")},
 }

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -6,6 +7,8 @@ from medoffice.api import api
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard:home", permanent=False)),
+    # Browsers ask for /favicon.ico before they read the page's icon link.
+    path("favicon.ico", RedirectView.as_view(url=static("medoffice/favicon.svg"), permanent=True)),
     path("", include("medoffice.core.urls")),
     path("dashboard/", include("medoffice.dashboard.urls")),
     path("patients/", include("medoffice.patients.urls")),

@@ -145,6 +145,22 @@ def load_demo(
     )
 
 
+def existing_logins() -> list[str]:
+    """The demo's sign-ins as they stand in a demo practice loaded earlier (one per role)."""
+    present = dict(
+        User.objects.filter(
+            username__in=[login for login, _, _ in STAFF.values()], is_active=True
+        ).values_list("username", "pk")
+    )
+    names = dict(Role.objects.values_list("code", "name"))
+    lines = []
+    for code in sorted(STAFF, key=ROLE_ORDER.__getitem__):
+        login = STAFF[code][0]
+        if login in present:
+            lines.append(f"  {names.get(code, code):<18} {login}")
+    return lines
+
+
 # --- The foundation step: practice, locations, providers, staff -----------------------------
 
 ROLE_ORDER = {
@@ -321,3 +337,27 @@ def _foundation(ctx: DemoContext) -> None:
 
 
 register_demo_step("foundation", _foundation, order=0)
+
+
+# --- The approvals step: a few decisions over someone's authority, waiting --------------------
+
+DEMO_APPROVALS = (  # (role asking, kind, amount, what)
+    ("manager", "purchase", "7450.00", "Exam table for room 3 (the old one's lift failed)"),
+    ("manager", "write_off", "1280.00", "Balance of a patient in financial hardship (3 visits)"),
+    ("front_desk", "refund", "85.00", "Copay charged twice at check-in (card)"),
+    ("manager", "vendor_bill", "12600.00", "Annual EHR subscription renewal"),
+)
+
+
+def _approvals(ctx: DemoContext) -> None:
+    """Seed the approvals queue, so the owner sees what it is for."""
+    from decimal import Decimal
+
+    from medoffice.core.services import approval_request
+
+    for role, kind, amount, what in DEMO_APPROVALS:
+        asking = ctx.user(role)
+        approval_request(kind=kind, amount=Decimal(amount), description=what, requested_by=asking)
+
+
+register_demo_step("approvals", _approvals, order=40)

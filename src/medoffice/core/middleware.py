@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import zoneinfo
 
@@ -14,10 +15,13 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from medoffice.core.context import acting_as, actor_for_user, client_ip
+from medoffice.core.memo import request_memo
 
 SESSION_LOGIN_AT = "medoffice_login_at"
 SESSION_LAST_SEEN = "medoffice_last_seen"
 BACKGROUND_HEADER = "HTTP_X_MEDOFFICE_BACKGROUND"  # set by pages that refresh by themselves
+# The activity stamp is refreshed at most this often, so a page view rarely writes the session.
+ACTIVITY_STAMP_SECONDS = 60
 
 
 def start_session_clock(request) -> None:
@@ -75,7 +79,11 @@ class SessionLimitsMiddleware:
                     return JsonResponse({"detail": "Your session ended: " + reason}, status=401)
                 login = resolve_url(settings.LOGIN_URL)
                 return HttpResponseRedirect(f"{login}?expired=1&next={request.path}")
-            if not request.META.get(BACKGROUND_HEADER):
+            if (
+                not request.META.get(BACKGROUND_HEADER)
+                and login_at is not None
+                and (last_seen is None or now - last_seen >= ACTIVITY_STAMP_SECONDS)
+            ):
                 request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 
@@ -94,11 +102,12 @@ class RequestContextMiddleware:
             client_ip(request),
             request.META.get("HTTP_USER_AGENT", ""),
         )
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(practice_time_zone()))
-        except zoneinfo.ZoneInfoNotFoundError:
-            timezone.deactivate()
-        with acting_as(actor):
+        memo = request_memo() if request.method in ("GET", "HEAD") else contextlib.nullcontext()
+        with memo, acting_as(actor):
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(practice_time_zone()))
+            except zoneinfo.ZoneInfoNotFoundError:
+                timezone.deactivate()
             return self.get_response(request)
 
     def process_exception(self, request, exception):

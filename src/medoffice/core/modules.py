@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 
+from medoffice.core.memo import once_per_request
+
 
 @dataclass(frozen=True)
 class Module:
@@ -45,14 +47,21 @@ def module_for_path(path: str) -> Module | None:
 
 
 def enabled_codes() -> set[str]:
+    return set(_enabled_codes())
+
+
+@once_per_request
+def _enabled_codes() -> frozenset[str]:
     from medoffice.core.models import ModuleSwitch
 
     disabled = set(ModuleSwitch.objects.filter(enabled=False).values_list("module", flat=True))
-    return {
-        module.code
-        for module in all_modules()
-        if module.code not in disabled or not module.switchable
-    }
+    return frozenset(
+        {
+            module.code
+            for module in all_modules()
+            if module.code not in disabled or not module.switchable
+        }
+    )
 
 
 def is_enabled(code: str) -> bool:

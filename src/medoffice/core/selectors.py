@@ -8,16 +8,19 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from medoffice.core.access import has_any_perm
+from medoffice.core.memo import once_per_request
 from medoffice.core.models import AuditEvent, EmergencyAccessGrant, Practice, Role, User
 from medoffice.core.modules import Module, all_modules, enabled_codes
 
 DEFAULT_TIME_ZONE = "America/New_York"
 
 
+@once_per_request
 def practice_or_none() -> Practice | None:
     return Practice.objects.order_by("pk").first()
 
 
+@once_per_request
 def practice_time_zone() -> str:
     tz = Practice.objects.order_by("pk").values_list("time_zone", flat=True).first()
     return tz or DEFAULT_TIME_ZONE

@@ -9,6 +9,8 @@ from datetime import date, datetime
 import phonenumbers
 from django.utils import timezone
 
+from medoffice.core import formats
+
 DEFAULT_REGION = "US"
 _NOT_LETTER = re.compile(r"[^a-z]")
 
@@ -41,15 +43,7 @@ def phone_e164(raw: str, region: str = DEFAULT_REGION) -> str:
 
 
 def phone_display(e164: str) -> str:
-    if not e164:
-        return ""
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    if parsed.country_code == 1:
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return formats.phone(e164)
 
 
 def phone_key(value: str) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from medoffice.core.access import can_access, get_for_user
 from medoffice.core.exceptions import NotFound, NotPermitted
@@ -435,7 +436,9 @@ def dashboard_counts(today: date) -> dict[str, int]:
     from django.db.models import Count
 
     window = timedelta(days=30)
-    new = Patient.objects.filter(created_at__date__gte=today - window, merged_into__isnull=True)
+    # A range on the stored instant (an index can serve it), not a date cast of every row.
+    since = timezone.make_aware(datetime.combine(today - window, time.min))
+    new = Patient.objects.filter(created_at__gte=since, merged_into__isnull=True)
     ending = Coverage.objects.filter(
         is_active=True, end_date__gte=today, end_date__lte=today + window
     ).aggregate(n=Count("pk"))["n"]

@@ -187,9 +187,31 @@ def _number_and_save(payments: list[tuple[Visit, Payment]], zone) -> None:
         ReceiptSequence.objects.update_or_create(year=year, defaults={"last_number": number})
 
 
+def _stage_at(start, end, now, rng, room_free: bool):
+    """Where a visit booked for `start` stands at `now`, and its times so far.
+
+    Patients arrive shortly before their time, so every arrival is on the appointment's day
+    near its time: visits well past are checked out, those due about now are in the waiting
+    room, a room or with the provider, and later ones are still to come.
+    """
+    arrived = start - timedelta(minutes=rng.randint(3, 15))
+    if arrived >= now:
+        return None, []
+    roomed = arrived + timedelta(minutes=rng.randint(4, 15))
+    with_provider = roomed + timedelta(minutes=rng.randint(3, 10))
+    out = max(end, with_provider + timedelta(minutes=rng.randint(10, 20)))
+    if out <= now:
+        return Stage.CHECKED_OUT, [arrived, roomed, with_provider, out]
+    if with_provider <= now and room_free:
+        return Stage.WITH_PROVIDER, [arrived, roomed, with_provider]
+    if roomed <= now and room_free:
+        return Stage.ROOMED, [arrived, roomed]
+    return Stage.ARRIVED, [arrived]
+
+
 def _todays_board(ctx, desk_users) -> None:
-    """Today's booked appointments spread over the board: the earliest done, some in rooms,
-    some waiting, the rest still to come."""
+    """Today's booked appointments as the day stands now: the earlier ones done, those due
+    about now in rooms or waiting, the rest still to come."""
     from medoffice.scheduling.models import Appointment, Room
 
     rng = ctx.rng
@@ -209,36 +231,14 @@ def _todays_board(ctx, desk_users) -> None:
     for room in Room.objects.filter(is_active=True, kind="room").order_by("name"):
         rooms_by_location[room.location_id].append(room)
     copays = _primary_copays({a.patient_id for a in todays})
-    # About half of the day has happened: the first third left, then some with a provider,
-    # some roomed, some waiting; the rest are still scheduled.
-    n = len(todays)
-    plan = (
-        [Stage.CHECKED_OUT] * (n // 3)
-        + [Stage.WITH_PROVIDER] * max(1, n // 12)
-        + [Stage.ROOMED] * max(1, n // 12)
-        + [Stage.ARRIVED] * max(1, n // 10)
-    )
     used_rooms: set[int] = set()
     payments = []
-    for index, (appointment, stage) in enumerate(zip(todays, plan, strict=False)):
+    for appointment in todays:
         rooms = [r for r in rooms_by_location[appointment.location_id] if r.pk not in used_rooms]
-        if stage in (Stage.ROOMED, Stage.WITH_PROVIDER) and not rooms:
-            stage = Stage.ARRIVED
-        if stage == Stage.CHECKED_OUT:
-            back = timedelta(minutes=60 + 25 * (len(plan) - index))
-            arrived = now - back
-            times = [arrived + timedelta(minutes=m) for m in (0, 12, 25, 45)]
-        else:
-            waits = {
-                Stage.ARRIVED: (rng.randint(2, 25),),
-                Stage.ROOMED: (rng.randint(12, 30), rng.randint(2, 20)),
-                Stage.WITH_PROVIDER: (rng.randint(25, 45), rng.randint(8, 15), rng.randint(3, 20)),
-            }[stage]
-            arrived = now - timedelta(minutes=sum(waits))
-            times, moment = [arrived], arrived
-            for wait in waits[:-1]:
-                moment += timedelta(minutes=wait)
-                times.append(moment)
+        stage, times = _stage_at(appointment.start, appointment.end, now, rng, bool(rooms))
+        if stage is None:
+            continue  # still to come
+        arrived = times[0]
         visit = Visit(
             appointment=appointment,
             patient_id=appointment.patient_id,

@@ -8,8 +8,10 @@ from decimal import Decimal
 
 from fpdf import FPDF
 
+from medoffice.core import formats
 from medoffice.core.selectors import practice_or_none, practice_time_zone
 from medoffice.reception.models import Payment
+from medoffice.reception.selectors import balance_text
 
 
 def pdf_text(value) -> str:
@@ -22,21 +24,6 @@ def pdf_text(value) -> str:
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
         text = unicodedata.normalize("NFC", text).encode("latin-1", "replace").decode("latin-1")
     return text
-
-
-def phone_text(value: str) -> str:
-    """+13125550142 -> (312) 555-0142; anything unparseable as it was typed."""
-    import phonenumbers
-
-    try:
-        number = phonenumbers.parse(value, "US")
-    except phonenumbers.NumberParseException:
-        return value
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-
-
-def money(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
 
 
 def receipt_pdf(payment: Payment, *, balance: Decimal | None = None) -> bytes:
@@ -69,7 +56,7 @@ def receipt_pdf(payment: Payment, *, balance: Decimal | None = None) -> bytes:
             source.address_line1,
             source.address_line2,
             f"{source.city}, {source.state} {source.zip_code}",
-            phone_text(getattr(source, "phone", "")),
+            formats.phone(getattr(source, "phone", "")),
         ]
         for line in lines:
             if line:
@@ -88,10 +75,10 @@ def receipt_pdf(payment: Payment, *, balance: Decimal | None = None) -> bytes:
 
     rows = [
         ("Receipt number", payment.receipt_number),
-        ("Date", received.strftime("%B %d, %Y %I:%M %p %Z").replace(" 0", " ")),
+        ("Date", f"{formats.us_datetime(received)} {received:%Z}"),
         ("Patient", f"{patient.first_name} {patient.last_name}"),
         ("Account (MRN)", getattr(patient, "mrn", "")),
-        ("Amount paid", money(payment.amount)),
+        ("Amount paid", formats.money(payment.amount)),
         ("Method", payment.get_method_display()),
     ]
     if payment.reference:
@@ -101,7 +88,7 @@ def receipt_pdf(payment: Payment, *, balance: Decimal | None = None) -> bytes:
         rows.append((label, payment.reference))
     if payment.visit_id:
         appointment = payment.visit.appointment
-        rows.append(("For the visit of", appointment.start.astimezone(zone).strftime("%B %d, %Y")))
+        rows.append(("For the visit of", formats.us_date(appointment.start.astimezone(zone))))
         rows.append(("Provider", str(appointment.provider)))
     if payment.note:
         rows.append(("Note", payment.note))
@@ -109,9 +96,7 @@ def receipt_pdf(payment: Payment, *, balance: Decimal | None = None) -> bytes:
         ("Received by", payment.received_by.get_full_name() or payment.received_by.username)
     )
     if balance is not None:
-        rows.append(
-            ("Account balance", money(balance) if balance >= 0 else f"{money(-balance)} credit")
-        )
+        rows.append(("Account balance", balance_text(balance)))
 
     for label, value in rows:
         pdf.set_font("Helvetica", "B", 11)

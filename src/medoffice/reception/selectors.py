@@ -122,11 +122,34 @@ def signed_forms_of(patient) -> QuerySet[SignedForm]:
 # charges and insurance payments.
 BalanceSource = Callable[[list[int]], dict[int, Decimal]]
 _balance_sources: list[BalanceSource] = []
+_charge_sources: list[BalanceSource] = []
 
 
-def register_balance_source(source: BalanceSource) -> None:
+def register_balance_source(source: BalanceSource, *, adds_charges: bool = False) -> None:
+    """`adds_charges`: the source posts what patients are billed (not only what they paid)."""
     if source not in _balance_sources:
         _balance_sources.append(source)
+    if adds_charges and source not in _charge_sources:
+        _charge_sources.append(source)
+
+
+def charges_are_posted() -> bool:
+    """Whether any module posts charges yet; until one does, money received is simply paid,
+    and a negative balance is no credit to refund."""
+    return bool(_charge_sources)
+
+
+def balance_text(amount: Decimal) -> str:
+    """What the patient owes, or has paid, or the credit on their account, in words."""
+    from medoffice.core.formats import money
+
+    if amount > 0:
+        return f"{money(amount)} due"
+    if amount < 0:
+        if not charges_are_posted():
+            return f"{money(-amount)} paid (no charges posted yet)"
+        return f"{money(-amount)} credit"
+    return money(ZERO)
 
 
 def _desk_payments(patient_ids: list[int]) -> dict[int, Decimal]:

@@ -19,6 +19,7 @@ from functools import lru_cache
 import holidays as holiday_calendars
 from django.db.models import Q
 
+from medoffice.core import formats
 from medoffice.core.selectors import practice_time_zone
 from medoffice.scheduling.models import (
     CELL_SECONDS,
@@ -87,7 +88,9 @@ def _subtract(
 
 
 def _hhmm(minute_of_day: int) -> str:
-    return f"{minute_of_day // 60}:{minute_of_day % 60:02d}"
+    """A minute of the day as people read it: 540 -> 9:00 AM (1440, the day's end, is midnight)."""
+    minute_of_day %= 24 * 60
+    return formats.us_time(time(minute_of_day // 60, minute_of_day % 60))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from medoffice.core import formats
 from medoffice.core.models import Location, Provider
 
 CELL_MINUTES = 5
@@ -181,7 +182,10 @@ class TemplateBlock(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M} {self.get_kind_display()}"
+        return (
+            f"{self.get_weekday_display()} {formats.us_time(self.start_time)}-"
+            f"{formats.us_time(self.end_time)} {self.get_kind_display()}"
+        )
 
 
 class ClosureScope(models.TextChoices):
@@ -380,7 +384,9 @@ class Appointment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.appointment_type.name} {self.start:%Y-%m-%d %H:%M} with {self.provider}"
+        return (
+            f"{self.appointment_type.name} {formats.us_day_time(self.start)} with {self.provider}"
+        )
 
     @property
     def audit_patient_id(self):
@@ -519,7 +525,7 @@ class WaitlistOffer(models.Model):
         indexes = [models.Index(fields=["status", "start"])]
 
     def __str__(self) -> str:
-        return f"Offer {self.start:%Y-%m-%d %H:%M} to {self.entry.patient}"
+        return f"Offer {formats.us_day_time(self.start)} to {self.entry.patient}"
 
     @property
     def audit_patient_id(self):

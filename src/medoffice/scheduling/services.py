@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from medoffice.core import formats
 from medoffice.core.access import require_perm
 from medoffice.core.exceptions import (
     Conflict,
@@ -63,12 +64,11 @@ def _require(user: User | None, *perms: str) -> None:
 
 
 def _fmt_time(moment: datetime) -> str:
-    return moment.astimezone(practice_zone()).strftime("%H:%M")
+    return formats.us_time(moment.astimezone(practice_zone()))
 
 
 def _fmt_when(moment: datetime) -> str:
-    local = moment.astimezone(practice_zone())
-    return f"{local:%a %b} {local.day}, {local:%Y} {local:%H:%M}"
+    return formats.us_day_time(moment.astimezone(practice_zone()))
 
 
 def cells_of(start: datetime, end: datetime) -> range:
@@ -1030,8 +1030,8 @@ def template_block_add(
                 else f"at {clash.template.location}"
             )
             raise Conflict(
-                f"{template.provider} already works {clash.start_time:%H:%M}-"
-                f"{clash.end_time:%H:%M} on {clash.get_weekday_display()} {where}.",
+                f"{template.provider} already works {formats.us_time(clash.start_time)}-"
+                f"{formats.us_time(clash.end_time)} on {clash.get_weekday_display()} {where}.",
                 field="start_time",
             )
     block.save()

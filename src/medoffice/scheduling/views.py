@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
+from medoffice.core import formats
 from medoffice.core.access import has_perm
 from medoffice.core.dates import day_in_range, parse_day
 from medoffice.core.exceptions import MedofficeError
@@ -412,7 +413,7 @@ def _book_from_form(request: HttpRequest, form: forms.BookForm) -> HttpResponse 
             text = f"Booked {len(booked)} appointment(s)."
             if skipped:
                 text += f" {len(skipped)} date(s) skipped: " + "; ".join(
-                    f"{o.start.astimezone(practice_zone()):%b %d %H:%M} ({o.problem})"
+                    f"{formats.us_day_time(o.start.astimezone(practice_zone()))} ({o.problem})"
                     for o in skipped[:5]
                 )
             messages.success(request, text)

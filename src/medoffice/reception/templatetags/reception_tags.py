@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django import template
 
+from medoffice.core import formats
+
 register = template.Library()
 
 
@@ -20,24 +22,15 @@ def minutes(value) -> str:
     return f"{value // 60} h {value % 60:02d} min"
 
 
-@register.filter
-def money(value) -> str:
-    if value is None or value == "":
-        return ""
-    amount = Decimal(value)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
+register.filter("money", formats.money, is_safe=True)
 
 
 @register.filter
 def balance_text(value) -> str:
-    """What the patient owes, or the credit on their account."""
-    amount = Decimal(value or 0)
-    if amount > 0:
-        return f"${amount:,.2f} due"
-    if amount < 0:
-        return f"${-amount:,.2f} credit"
-    return "$0.00"
+    """What the patient owes, has paid, or holds as a credit (see reception.selectors)."""
+    from medoffice.reception.selectors import balance_text as text
+
+    return text(Decimal(value or 0))
 
 
 @register.filter

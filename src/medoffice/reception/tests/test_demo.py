@@ -47,3 +47,33 @@ def test_demo_fills_forms_copays_and_todays_board():
         row.visit.room_id for row in board.rows if row.stage in (Stage.ROOMED, Stage.WITH_PROVIDER)
     ]
     assert len(rooms) == len(set(rooms))  # one patient per room
+
+
+@pytest.mark.django_db
+def test_demo_visits_arrive_on_their_day_and_the_dashboard_agrees_with_the_board():
+    import zoneinfo
+    from datetime import datetime, time, timedelta
+
+    from medoffice.core.models import ApprovalRequest, ApprovalStatus
+    from medoffice.core.selectors import practice_time_zone
+    from medoffice.scheduling.selectors import day_summary
+
+    demo.load_demo(seed=11, today=TODAY)
+    zone = zoneinfo.ZoneInfo(practice_time_zone())
+
+    # Every visit (completed or under way) arrives on its appointment's day, near its time.
+    for arrived, start in Visit.objects.values_list("arrived_at", "appointment__start"):
+        assert arrived.astimezone(zone).date() == start.astimezone(zone).date()
+        assert start - timedelta(minutes=30) <= arrived <= start + timedelta(minutes=30)
+
+    now = datetime.combine(TODAY, time(11, 30), tzinfo=zone)
+    board = selectors.flow_board(day=TODAY)
+    on_board = Counter(row.stage for row in board.rows)
+    statuses = day_summary(TODAY)
+    desk = selectors.front_desk_counts(day=TODAY, now=now)
+    assert statuses.get("completed", 0) == on_board[Stage.CHECKED_OUT]  # "seen"
+    assert desk["checked_in"] == sum(n for stage, n in on_board.items() if stage != Stage.SCHEDULED)
+    assert desk["waiting"] == on_board[Stage.ARRIVED] + on_board[Stage.ROOMED]
+
+    # The approvals queue shows what it is for.
+    assert ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING).count() >= 3

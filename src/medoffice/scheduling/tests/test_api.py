@@ -44,7 +44,7 @@ def test_book_201_then_409_for_the_same_time(clinic, client_for):
     response = post(desk, "/api/appointments", payload(clinic, start, patient=other.pk))
     assert response.status_code == 409
     assert response.json()["code"] == "provider_busy"
-    assert "already has Follow-up at 10:00-10:20" in response.json()["detail"]
+    assert "already has Follow-up at 10:00 AM-10:20 AM" in response.json()["detail"]
     assert Appointment.objects.count() == 1
 
 

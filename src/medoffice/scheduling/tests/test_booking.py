@@ -49,7 +49,7 @@ def test_second_booking_of_the_same_time_is_a_conflict_naming_the_first(clinic, 
     before = snapshot()
     with pytest.raises(Conflict) as caught:
         book(clinic, users, start + timedelta(minutes=10), patient=other)
-    assert "already has Follow-up at 10:00-10:20" in caught.value.message
+    assert "already has Follow-up at 10:00 AM-10:20 AM" in caught.value.message
     assert caught.value.code == "provider_busy"
     assert snapshot() == before
 
@@ -64,9 +64,9 @@ def test_back_to_back_bookings_are_fine(clinic, users):
 @pytest.mark.parametrize(
     ("hhmm", "code", "text"),
     [
-        ("07:40", "outside_hours", "does not see patients at Main St at 07:40-08:00"),
-        ("12:10", "outside_hours", "hours that day: 9:00-12:00, 13:00-17:00"),
-        ("16:50", "outside_hours", "at 16:50-17:10"),
+        ("07:40", "outside_hours", "does not see patients at Main St at 7:40 AM-8:00 AM"),
+        ("12:10", "outside_hours", "hours that day: 9:00 AM-12:00 PM, 1:00 PM-5:00 PM"),
+        ("16:50", "outside_hours", "at 4:50 PM-5:10 PM"),
     ],
 )
 def test_outside_hours_or_in_lunch_is_refused(clinic, users, hhmm, code, text):
@@ -104,7 +104,7 @@ def test_practice_closure_and_partial_day_closure(clinic, users):
     with pytest.raises(InvalidInput) as caught:
         book(clinic, users, at(later, "14:30"))
     assert caught.value.code == "outside_hours"
-    assert "13:00-14:00, 15:00-17:00" in caught.value.message
+    assert "1:00 PM-2:00 PM, 3:00 PM-5:00 PM" in caught.value.message
     book(clinic, users, at(later, "15:00"))  # after the meeting: fine
     assert Appointment.objects.count() == 1
 

@@ -95,7 +95,7 @@ def test_all_or_nothing_books_none_when_one_date_conflicts(clinic, users):
         series(clinic, users, at(first, "10:00"), "FREQ=WEEKLY;COUNT=4")
     assert caught.value.code == "series_conflicts"
     assert "cannot be booked, so none were" in caught.value.message
-    assert "already has Follow-up at 10:00-10:20" in caught.value.message
+    assert "already has Follow-up at 10:00 AM-10:20 AM" in caught.value.message
     assert (Appointment.objects.count(), RecurringSeries.objects.count()) == before
     assert Appointment.objects.get() == blocker
 

@@ -43,7 +43,7 @@ def test_day_view_shows_columns_appointments_and_free_times(clinic, client_for):
     assert reverse("scheduling:appointment", args=[appointment.pk]) in html
     assert 'rowspan="4"' in html  # 20 minutes = four 5-minute rows
     assert "free-link" in html
-    assert "9:00-12:00, 13:00-17:00" in html
+    assert "9:00 AM-12:00 PM, 1:00 PM-5:00 PM" in html
 
 
 def test_clinician_sees_only_own_schedule(clinic, client_for):
