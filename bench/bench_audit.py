@@ -1,17 +1,89 @@
-"""The audit trail: how fast events are appended, and how fast the hash chain verifies."""
+"""The audit trail: what it adds to one audited write, how writers scale, sealing and verifying.
+
+- `audit_service_write_*`: one audited service write (a patient's phone changed through
+  the patients service, each in its own transaction) with the audit capture on and off;
+  the difference is what the trail costs a write (target: under 0.5 ms).
+- `audit_record_*`: `audit.record()` alone, per call.
+- `audit_pg_*`: events per second from 1 and from 8 concurrent writer processes on
+  PostgreSQL, each event in its own transaction (target: 8 writers at least 4x one).
+  Needs MEDOFFICE_BENCH_POSTGRES_URL (a server URL, e.g.
+  postgres://postgres@127.0.0.1:5432/postgres): a throwaway database is created there and
+  dropped afterwards. Without it the line says it was skipped.
+- `audit_seal_*` and `audit_verify_*`: sealing and verifying the chain.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
 import time
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
 
 from medoffice.core import audit
 from medoffice.core.context import Actor
 
 ACTOR = Actor(user_id=1, username="bench", ip_address="127.0.0.1", user_agent="bench")
+SERVICE_WRITES = 400
 ONE_BY_ONE = 2_000  # each in its own transaction, like events written by separate requests
-IN_ONE_TRANSACTION = 20_000  # e.g. a batch import that records every row it creates
+IN_ONE_TRANSACTION = 10_000  # e.g. a batch import that records every row it creates
+PG_SECONDS = 4.0
+PG_WRITERS = 8
+CAPTURE_MODULE = "medoffice.core.signals"
+
+
+@contextlib.contextmanager
+def _capture_off() -> Iterator[None]:
+    """Disconnect the audit capture's model-signal receivers for a moment."""
+    saved = {}
+    for signal in (pre_save, post_save, post_delete):
+        saved[signal] = list(signal.receivers)
+
+        def keep(entry) -> bool:
+            ref = entry[1]
+            receiver = ref() if isinstance(ref, weakref.ReferenceType) else ref
+            return getattr(receiver, "__module__", "") != CAPTURE_MODULE
+
+        with signal.lock:
+            signal.receivers = [entry for entry in signal.receivers if keep(entry)]
+            signal.sender_receivers_cache.clear()
+    try:
+        yield
+    finally:
+        for signal, receivers in saved.items():
+            with signal.lock:
+                signal.receivers = receivers
+                signal.sender_receivers_cache.clear()
+
+
+def _service_writes(count: int) -> float:
+    """Seconds per audited service write (a patient's phone changed, its own transaction)."""
+    from medoffice.core.models import User
+    from medoffice.patients import services as patient_services
+    from medoffice.testing import patients_factories as pf
+
+    user = User.objects.get(username="bench-desk")
+    patient = pf.patient(first_name="Bench", last_name="Patient", phone="(217) 555-0100")
+    phones = ["(217) 555-0101", "(217) 555-0102"]
+    started = time.perf_counter()
+    for n in range(count):
+        patient_services.patient_update(actor=user, patient=patient, phone=phones[n % 2])
+    return (time.perf_counter() - started) / count
+
+
+def _bench_user() -> None:
+    from medoffice.testing import factories
+
+    factories.practice()
+    factories.user("front_desk", username="bench-desk")
 
 
 def _append(count: int, *, one_transaction: bool) -> float:
@@ -32,18 +104,131 @@ def _append(count: int, *, one_transaction: bool) -> float:
     return time.perf_counter() - started
 
 
+PG_CHILD = r"""
+import json, multiprocessing, os, sys, time
+import django
+django.setup()
+from django.core.management import call_command
+from django.db import connections, transaction
+
+call_command("migrate", interactive=False, verbosity=0)
+from medoffice.core import audit
+from medoffice.core.context import Actor
+
+ACTOR = Actor(user_id=1, username="bench", ip_address="127.0.0.1", user_agent="bench")
+seconds = float(sys.argv[1])
+
+
+def writer(start_at, results):
+    connections.close_all()
+    count = 0
+    while time.time() < start_at:
+        time.sleep(0.001)
+    end = start_at + seconds
+    while time.time() < end:
+        with transaction.atomic():
+            audit.record("update", object_type="bench.thing", object_id=str(count),
+                         changes={"after": {"n": count}}, actor=ACTOR, phi=False)
+        count += 1
+    connections.close_all()
+    results.put(count)
+
+
+def run(writers):
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    start_at = time.time() + 1.0
+    procs = [context.Process(target=writer, args=(start_at, results)) for _ in range(writers)]
+    for proc in procs:
+        proc.start()
+    total = sum(results.get(timeout=seconds + 60) for _ in procs)
+    for proc in procs:
+        proc.join()
+    return total / seconds
+
+
+one = run(1)
+many = run(int(sys.argv[2]))
+started = time.perf_counter()
+sealed = audit.seal()
+seal_seconds = time.perf_counter() - started
+problems = list(audit.verify_chain())
+connections.close_all()
+print(json.dumps({"one": one, "many": many, "sealed": sealed, "seal_seconds": seal_seconds,
+                  "problems": [str(p) for p in problems[:3]]}))
+"""
+
+
+def _postgres_scaling() -> list[tuple[str, float, str]] | None:
+    server = os.environ.get("MEDOFFICE_BENCH_POSTGRES_URL", "")
+    if not server:
+        print(
+            "audit_pg_writers: skipped (set MEDOFFICE_BENCH_POSTGRES_URL to a PostgreSQL "
+            "server URL to measure 1 against 8 concurrent writers)",
+            flush=True,
+        )
+        return None
+    import psycopg
+
+    name = f"medoffice_bench_{secrets.token_hex(4)}"
+    base = server.rsplit("/", 1)[0]
+    try:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        print(f"audit_pg_writers: skipped (PostgreSQL unavailable: {exc})", flush=True)
+        return None
+    try:
+        env = dict(os.environ, DATABASE_URL=f"{base}/{name}")
+        env["PYTHONPATH"] = os.pathsep.join(sys.path)
+        done = subprocess.run(
+            [sys.executable, "-c", PG_CHILD, str(PG_SECONDS), str(PG_WRITERS)],
+            env=env, capture_output=True, text=True, check=False, cwd=Path.cwd(),
+        )  # fmt: skip
+        if done.returncode:
+            raise SystemExit(f"the PostgreSQL benchmark failed: {done.stderr[-2000:]}")
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if figures["problems"]:
+        raise SystemExit(f"the chain did not verify on PostgreSQL: {figures['problems']}")
+    return [
+        ("audit_pg_1_writer", figures["one"], "events/s"),
+        (f"audit_pg_{PG_WRITERS}_writers", figures["many"], "events/s"),
+        (f"audit_pg_{PG_WRITERS}_writers_speedup", figures["many"] / figures["one"], "x"),
+        ("audit_pg_seal", figures["sealed"] / figures["seal_seconds"], "events/s"),
+    ]
+
+
 def run() -> list[tuple[str, float, str]]:
+    _bench_user()
+    _service_writes(20)  # warm up
+    with _capture_off():
+        _service_writes(20)
+        without = _service_writes(SERVICE_WRITES)
+    with_audit = _service_writes(SERVICE_WRITES)
     separate = _append(ONE_BY_ONE, one_transaction=False)
     batched = _append(IN_ONE_TRANSACTION, one_transaction=True)
-    total = ONE_BY_ONE + IN_ONE_TRANSACTION
+    started = time.perf_counter()
+    sealed = audit.seal()
+    seal = time.perf_counter() - started
     started = time.perf_counter()
     problems = list(audit.verify_chain())
     verify = time.perf_counter() - started
     if problems:
         raise SystemExit(f"the chain did not verify: {problems[0]}")
-    return [
-        ("audit_append_each_own_transaction", ONE_BY_ONE / separate, "events/s"),
-        ("audit_append_in_one_transaction", IN_ONE_TRANSACTION / batched, "events/s"),
-        ("audit_verify_chain_per_100k", verify * 100_000 / total, "s"),
-        ("audit_verify_chain_events", total, "events"),
+    figures = [
+        ("audit_service_write_without_audit", without * 1000, "ms"),
+        ("audit_service_write_with_audit", with_audit * 1000, "ms"),
+        ("audit_added_per_service_write", (with_audit - without) * 1000, "ms"),
+        ("audit_record_each_own_transaction", separate / ONE_BY_ONE * 1000, "ms"),
+        ("audit_record_in_one_transaction", batched / IN_ONE_TRANSACTION * 1000, "ms"),
+        ("audit_seal", sealed / seal, "events/s"),
+        ("audit_verify_chain_per_100k", verify * 100_000 / sealed, "s"),
+        ("audit_verify_chain_events", sealed, "events"),
     ]
+    for name, value, unit in figures:  # printed as they come: the PostgreSQL part is slow
+        print(f"{name}: {value:.6g} {unit}", flush=True)
+    return _postgres_scaling() or []

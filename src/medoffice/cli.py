@@ -64,7 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     audit = sub.add_parser("audit", help="audit trail tools")
-    audit.add_argument("action", choices=["verify"], help="verify: check the hash chain")
+    audit.add_argument(
+        "action",
+        choices=["verify", "seal", "checkpoint", "new-key"],
+        help="verify: seal, then check the hash chain; seal: chain new events; checkpoint: "
+        "print a signed line to keep elsewhere; new-key: print a line for MEDOFFICE_AUDIT_KEYS",
+    )
+    audit.add_argument(
+        "--checkpoint", default="", metavar="LINE", help="verify: nothing up to it changed"
+    )
 
     rotate = sub.add_parser("rotate-keys", help="re-encrypt encrypted fields under a new key")
     rotate.add_argument("--drop-old", action="store_true", help="then remove the old keys")
@@ -126,7 +134,7 @@ def _call(args: argparse.Namespace) -> None:
     elif command in ("backup", "restore"):
         call_command(command, args.file, force=args.force)
     elif command == "audit":
-        call_command("audit", args.action)
+        call_command("audit", args.action, checkpoint=args.checkpoint)
     elif command == "rotate-keys":
         call_command("rotate_keys", drop_old=args.drop_old, generate=args.generate)
 

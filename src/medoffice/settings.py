@@ -238,6 +238,8 @@ else:
 MEDOFFICE_SCHEDULE: dict[str, int] = {
     "medoffice.core.tasks.nightly_alerts": 24 * 60 * 60,
     "medoffice.core.tasks.expire_emergency_access": 5 * 60,
+    "medoffice.core.tasks.expire_idempotency_keys": 60 * 60,
+    "medoffice.core.tasks.seal_audit_trail": 5,  # chains new audit events (no lock meanwhile)
     "medoffice.scheduling.tasks.send_due_reminders": 5 * 60,
 }
 

@@ -24,6 +24,7 @@ from medoffice.core.models import (
     RolePermission,
     User,
 )
+from medoffice.core.money import ADMIN_OVERRIDES
 
 
 class SuperuserOnly:
@@ -87,6 +88,7 @@ class RolePermissionInline(admin.TabularInline):
 class AuthorityLimitInline(admin.TabularInline):
     model = AuthorityLimit
     extra = 0
+    formfield_overrides = ADMIN_OVERRIDES  # limits through the one money parser
 
 
 @admin.register(Role)

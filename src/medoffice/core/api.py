@@ -3,6 +3,7 @@ the audit trail (read and export only) and module switches. Same permissions as 
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from django.http import StreamingHttpResponse
 from ninja import Field, Query, Router, Schema, Status
@@ -13,6 +14,7 @@ from medoffice.core.access import get_for_user, permissions_of
 from medoffice.core.dates import Day
 from medoffice.core.exceptions import InvalidInput, NotFound
 from medoffice.core.exports import audit_csv
+from medoffice.core.idempotency import honour_keys, idempotent
 from medoffice.core.models import (
     ApprovalRequest,
     DecisionKind,
@@ -20,6 +22,7 @@ from medoffice.core.models import (
     Provider,
     User,
 )
+from medoffice.core.money import ZERO, Money, MoneyRange
 from medoffice.core.permissions import Perm
 
 SETUP_READERS = (Perm.MANAGE_PRACTICE, Perm.MANAGE_USERS, Perm.VIEW_AUDIT)
@@ -32,6 +35,8 @@ users_router = Router(tags=["users"])
 approvals_router = Router(tags=["approvals"])
 audit_router = Router(tags=["audit"])
 modules_router = Router(tags=["modules"])
+for _money_router in (practice_router, approvals_router):  # their money writes take a key
+    _money_router.add_decorator(honour_keys, mode="view")
 
 
 def _one(model, pk: int):
@@ -114,7 +119,9 @@ class PracticePatch(Schema):
 class LimitIn(Schema):
     role: str
     kind: str
-    amount: Decimal | None = Field(None, description="null: no limit; 0: no authority")
+    amount: Annotated[Decimal, MoneyRange(minimum=ZERO)] | None = Field(
+        None, description='null: no limit; "0": no authority; otherwise dollars, e.g. "500.00"'
+    )
 
 
 class LimitOut(Schema):
@@ -149,6 +156,7 @@ def limits_read(request):
 
 @practice_router.put("/limits", response=list[LimitOut], summary="Set authority limits")
 @requires(Perm.MANAGE_PRACTICE)
+@idempotent
 def limits_set(request, payload: list[LimitIn]):
     limits = {(item.role, item.kind): item.amount for item in payload}
     services.authority_limits_set(actor=user_of(request), limits=limits)
@@ -449,7 +457,7 @@ def user_unlock(request, user_id: int):
 
 class ApprovalIn(Schema):
     kind: str = Field(..., description=", ".join(DecisionKind.values))
-    amount: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2)
+    amount: Money
     description: str = Field(..., min_length=1, max_length=300)
 
 
@@ -480,6 +488,7 @@ class ApprovalOut(Schema):
 
 
 @approvals_router.post("", response={201: ApprovalOut}, summary="Request a money decision")
+@idempotent
 def approval_request(request, payload: ApprovalIn):
     made = services.approval_request(
         kind=payload.kind,
@@ -548,7 +557,8 @@ class AuditFilters(Schema):
 
 
 class AuditEventOut(Schema):
-    seq: int
+    id: int
+    seq: int | None  # None until the event is sealed into the chain (a few seconds)
     at: datetime
     actor_id: int | None
     actor_name: str
@@ -561,7 +571,7 @@ class AuditEventOut(Schema):
     changes: dict
     reason: str
     flagged: bool
-    hash: str
+    hash: str | None
 
 
 class AuditPage(Schema):

@@ -16,6 +16,9 @@ Encrypted fields stay encrypted: data.json holds Fernet tokens, never plaintext,
 field keys are NOT in the backup. Restoring needs the keys of the installation that made it
 (its `field_keys` file or MEDOFFICE_FIELD_KEYS); restore checks every token can be read
 before it touches the database, and re-encrypts under the newest key as it loads.
+The audit keys (`audit_keys` file or MEDOFFICE_AUDIT_KEYS) are not in the backup either:
+the restored trail verifies only with the audit keys of the installation that made it
+(restore names every record signed with a key this installation lacks).
 
 Not in a backup: sessions (everyone signs in again) and queued background-job results
 (periodic jobs are enqueued again by the worker).
@@ -166,6 +169,7 @@ def _applied_migrations(alias: str) -> list[list[str]]:
 
 def create_backup(path: Path | str, *, overwrite: bool = False) -> BackupSummary:
     """Write a backup zip of the database and the stored files to `path`."""
+    from medoffice.core.audit import seal
     from medoffice.core.models import AuditChainHead
 
     path = Path(path)
@@ -174,6 +178,7 @@ def create_backup(path: Path | str, *, overwrite: bool = False) -> BackupSummary
     if not path.parent.exists():
         raise InvalidInput(f"the folder {path.parent} does not exist", field="file")
     partial = path.with_name(path.name + ".partial")
+    seal()  # the manifest's chain head then covers every event committed so far
     counts: dict[str, int] = {}
     media = Path(settings.MEDIA_ROOT)
     try:

@@ -91,6 +91,9 @@ def money(value: Decimal | int | str | None) -> str:
         return str(value)
     if not amount.is_finite():
         return str(value)
-    amount = amount.quantize(Decimal("0.01"))
+    try:
+        amount = amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # too many digits to show to the cent
+        return str(value)
     sign = "-" if amount < 0 else ""
     return f"{sign}${abs(amount):,.2f}"

@@ -11,6 +11,7 @@ from django import forms
 
 from medoffice.core.exceptions import MedofficeError
 from medoffice.core.models import DecisionKind, Location, Practice, Provider, Role, User
+from medoffice.core.money import ZERO, MoneyField
 
 
 class ServiceErrorsMixin:
@@ -181,12 +182,10 @@ class AuthorityLimitsForm(ServiceErrorsMixin, forms.Form):
             for kind, kind_label in DecisionKind.choices:
                 name = f"{role.code}.{kind}"
                 amount = limits.get((role.code, kind), Decimal("0"))
-                self.fields[name] = forms.DecimalField(
+                self.fields[name] = MoneyField(
                     label=f"{role.name}, {kind_label.lower()}",
                     required=False,
-                    min_value=Decimal("0"),
-                    max_digits=12,
-                    decimal_places=2,
+                    minimum=ZERO,
                     initial=amount,
                     widget=forms.TextInput(
                         attrs={"inputmode": "decimal", "size": "10", "placeholder": "no limit"}

@@ -26,7 +26,7 @@ from medoffice.core.models import PeriodicRun
 logger = logging.getLogger(__name__)
 
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)
-SCHEDULE_CHECK_SECONDS = 30.0
+SCHEDULE_CHECK_SECONDS = 30.0  # at most; a job due more often is looked at as often as it is due
 
 
 class ScheduleError(MedofficeError):
@@ -54,6 +54,12 @@ def _load_schedule() -> list[tuple[str, object, timedelta]]:
             raise ScheduleError(f"MEDOFFICE_SCHEDULE gives {path!r} an interval of {seconds}")
         jobs.append((path, task, timedelta(seconds=int(seconds))))
     return jobs
+
+
+def schedule_check_seconds() -> float:
+    """Seconds between looks at the periodic jobs: 30, or the shortest interval if shorter."""
+    intervals = [interval.total_seconds() for _, _, interval in _load_schedule()]
+    return min([SCHEDULE_CHECK_SECONDS, *intervals])
 
 
 def enqueue_due(*, now: datetime | None = None) -> list[str]:
@@ -128,10 +134,11 @@ def _run_database_worker(backend, options: WorkerOptions) -> None:
     if options.handle_signals:
         worker.configure_signals()
     next_schedule = 0.0
+    check_seconds = schedule_check_seconds()
     while worker.running:
         if options.schedule and time.monotonic() >= next_schedule:
             enqueue_due()
-            next_schedule = time.monotonic() + SCHEDULE_CHECK_SECONDS
+            next_schedule = time.monotonic() + check_seconds
         worker.run()
         if options.batch:
             break
@@ -147,6 +154,7 @@ class _Scheduler(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        check_seconds = schedule_check_seconds()
         while not self.stopped.is_set():
             try:
                 enqueue_due()
@@ -154,7 +162,7 @@ class _Scheduler(threading.Thread):
                 logger.exception("periodic jobs could not be enqueued")
             finally:
                 connections.close_all()
-            self.stopped.wait(SCHEDULE_CHECK_SECONDS)
+            self.stopped.wait(check_seconds)
 
 
 def _run_rq_worker(backend, options: WorkerOptions) -> None:

@@ -263,14 +263,23 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """One append-only line of the audit trail, hash-chained to the line before it.
+    """One append-only line of the audit trail.
+
+    An event is written with no lock, in the caller's transaction, carrying a keyed digest
+    (HMAC with the audit key named by `key_id`) of its own content. The sealer
+    (`audit.seal()`) later gives committed events, in the order it finds them, their place
+    in the chain: `seq` (gapless), `prev_hash` and `hash` (HMAC of the position, the previous
+    hash and the digest). Those start empty and are filled exactly once.
 
     The actor is kept by id and name (no foreign key), so nothing done to users later
     can rewrite or cascade into the trail. The app refuses changes (save, delete, queryset
-    update/delete, admin, API) and database triggers refuse UPDATE and DELETE underneath.
+    update/delete, admin, API) and database triggers refuse UPDATE and DELETE underneath,
+    except the one update that seals an unsealed event.
     """
 
-    seq = models.BigIntegerField(unique=True, help_text="position in the chain, without gaps")
+    seq = models.BigIntegerField(
+        unique=True, null=True, blank=True, help_text="position in the chain, without gaps"
+    )
     at = models.DateTimeField(db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     actor_name = models.CharField(max_length=150, blank=True)
@@ -284,18 +293,34 @@ class AuditEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
     flagged = models.BooleanField(default=False)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=16, blank=True, help_text="the audit key of `digest`")
+    nonce = models.CharField(max_length=32, blank=True)
+    digest = models.CharField(
+        max_length=64, blank=True, help_text="keyed digest of the content (empty: legacy)"
+    )
+    # NULL until sealed: the triggers allow filling them once, from NULL.
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    seal_key = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-seq"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["id"], name="core_audit_unsealed", condition=Q(seq__isnull=True)),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["digest"], condition=~Q(digest=""), name="core_audit_digest_once"
+            )
+        ]
         base_manager_name = "objects"
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_type} {self.object_id}"
+        where = f"#{self.seq}" if self.seq is not None else f"(unsealed {self.pk})"
+        return f"{where} {self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_type} {self.object_id}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None or not self._state.adding:
@@ -310,11 +335,35 @@ class AuditEvent(models.Model):
         raise AuditImmutable()
 
 
+class AuditSecret(models.Model):
+    """The protected values (PHI) of one event's `changes`, encrypted with the field keys.
+
+    The event itself holds a keyed digest of each value in their place, so its hash does not
+    depend on this ciphertext and key rotation can re-encrypt it (it is an encrypted field
+    like any other). Inserted with its event; the triggers refuse DELETE.
+    """
+
+    audit_exclude = True  # part of the trail itself
+
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="secret")
+    values = EncryptedTextField()
+
+    def __str__(self) -> str:
+        return f"protected values of audit event {self.event_id}"
+
+
 class AuditChainHead(models.Model):
-    """A single row locked while appending, so concurrent writers extend the chain in turn."""
+    """Where the sealed chain ends; locked only while sealing, signed with the audit key.
+
+    `legacy_seq`: events up to it were chained before the audit key existed (unkeyed
+    SHA-256); the head's signature covers it, so it cannot be moved.
+    """
 
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    legacy_seq = models.BigIntegerField(default=0)
+    key_id = models.CharField(max_length=16, blank=True)
+    mac = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"audit chain at #{self.last_seq}"
@@ -372,3 +421,47 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return self.task_path
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to an API write sent with an Idempotency-Key header (docs/adr/0010).
+
+    The row is inserted in the same transaction as the write it guards; the unique key makes a
+    second request with the same key wait for the first and then replay its answer.
+    """
+
+    audit_exclude = True  # plumbing: the write it guards is audited itself
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=120)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    response_body = EncryptedTextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "endpoint", "key"], name="idempotency_key_once_per_user_endpoint"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"
+
+
+class FormSubmission(models.Model):
+    """A one-time form token spent by the write it came with, and where that write led."""
+
+    audit_exclude = True
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=80)
+    result_url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.token[:8]}…"

@@ -77,7 +77,7 @@ def audit_search(
         events = events.filter(at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
     if flagged_only:
         events = events.filter(flagged=True)
-    return events.order_by("-seq")
+    return events.order_by("-id")
 
 
 def _user_ids(query: str) -> list[int]:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from medoffice.core import audit
+from medoffice.core import audit, money
 from medoffice.core.access import forget_permissions, has_perm, require_perm
 from medoffice.core.exceptions import (
     Conflict,
@@ -516,13 +516,7 @@ def authority_limits_set(
         if kind not in DecisionKind.values:
             raise InvalidInput(f"{field}: unknown kind of decision {kind!r}.", field=field)
         if amount is not None:
-            if not isinstance(amount, Decimal) or not amount.is_finite():
-                raise InvalidInput(f"{field}: enter an amount of money.", field=field)
-            if amount < 0:
-                raise InvalidInput(f"{field}: must not be negative.", field=field)
-            amount = amount.quantize(Decimal("0.01"))
-            if amount >= Decimal("10000000000"):
-                raise InvalidInput(f"{field}: too large; leave blank for no limit.", field=field)
+            amount = money.parse_money(amount, field=field, minimum=money.ZERO)
         existing = current.get((role_code, kind))
         old = existing.amount if existing is not None else Decimal("0")
         if existing is not None and old == amount:
@@ -568,17 +562,10 @@ def covers(user: User, kind: str, amount: Decimal) -> bool:
     return limit is None or amount <= limit
 
 
-def _check_decision(kind: str, amount) -> Decimal:
+def _check_decision(kind: str, amount: object) -> Decimal:
     if kind not in DecisionKind.values:
         raise InvalidInput(f"Unknown kind of decision {kind!r}.", field="kind")
-    if not isinstance(amount, Decimal):
-        raise InvalidInput("amount: money must be given as a Decimal.", field="amount")
-    if not amount.is_finite() or amount <= 0:
-        raise InvalidInput("amount: must be more than $0.00.", field="amount")
-    amount = amount.quantize(Decimal("0.01"))
-    if amount <= 0:
-        raise InvalidInput("amount: must be at least $0.01.", field="amount")
-    return amount
+    return money.parse_money(amount, field="amount")
 
 
 def may_request(user: User, kind: str) -> bool:

@@ -13,9 +13,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from medoffice.core import selectors, services
+from medoffice.core import once, selectors, services
 from medoffice.core.access import get_for_user, has_perm
 from medoffice.core.exceptions import MedofficeError, NotPermitted
 from medoffice.core.forms import (
@@ -33,6 +34,7 @@ from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 
 SETUP_READERS = (Perm.MANAGE_PRACTICE, Perm.MANAGE_USERS, Perm.VIEW_AUDIT)
+LIMITS_FORM = "core.authority_limits"  # the one-time token's purpose
 
 
 def _save_form(request: HttpRequest, form, save: Callable[[dict], object]) -> object | None:
@@ -372,17 +374,20 @@ def authority_limits(request: HttpRequest) -> HttpResponse:
         request.POST if request.method == "POST" else None, roles=roles, limits=limits
     )
     if request.method == "POST":
-        saved = _save_form(
-            request,
-            form,
-            lambda _data: services.authority_limits_set(actor=request.user, limits=form.limits()),
-        )
-        if saved is not None:
+
+        def write() -> str:
+            saved = services.authority_limits_set(actor=request.user, limits=form.limits())
             messages.success(request, f"Authority limits saved ({len(saved)} changed).")
-            return redirect("core:authority_limits")
+            return reverse("core:authority_limits")
+
+        spent = _save_form(request, form, lambda _data: once.spend(request, LIMITS_FORM, write))
+        if isinstance(spent, once.Spent):
+            if spent.replayed:
+                messages.info(request, "This form had already been sent: nothing changed again.")
+            return redirect(spent.url)
     return render(
         request,
         "core/setup/limits.html",
-        {"form": form, "can_edit": can_edit},
+        {"form": form, "can_edit": can_edit, "form_token": once.current(request, LIMITS_FORM)},
         status=422 if form.is_bound and form.errors else 200,
     )

@@ -38,6 +38,14 @@ def expire_emergency_access() -> int:
     ).count()
 
 
+@task()
+def expire_idempotency_keys() -> int:
+    """Forget the stored answers of idempotent API writes and spent form tokens after a day."""
+    from medoffice.core import idempotency, once
+
+    return idempotency.expire_keys() + once.expire_tokens()
+
+
 def _unreviewed_emergency_access() -> list[str]:
     from medoffice.core.selectors import emergency_grants_to_review
 
@@ -46,3 +54,11 @@ def _unreviewed_emergency_access() -> list[str]:
 
 
 register_nightly_check(_unreviewed_emergency_access)
+
+
+@task()
+def seal_audit_trail() -> int:
+    """Chain the audit events committed since the last seal (see core/audit.py); how many."""
+    from medoffice.core import audit
+
+    return audit.seal()

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from medoffice.core.access import has_any_perm
 from medoffice.core.permissions import Perm
 from medoffice.dashboard.tiles import Tile, TileProvider, register
 
@@ -16,6 +17,8 @@ def _approvals(user) -> list[Tile]:
     from medoffice.core.services import pending_for
 
     waiting = pending_for(user).count()
+    if not waiting and not has_any_perm(user, Perm.MANAGE_PRACTICE, Perm.MANAGE_USERS):
+        return []  # a role that rarely decides money sees the tile only when something waits
     return [
         Tile(
             "Approvals waiting for you",

@@ -1,7 +1,9 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 
 from medoffice.core.access import has_perm
+from medoffice.core.home_panels import home_panels_for
 from medoffice.core.permissions import Perm
 from medoffice.core.selectors import navigation_for
 from medoffice.dashboard.selectors import sections_for
@@ -15,4 +17,10 @@ def home(request):
         if first is not None:
             return redirect(first.nav_url)
         return redirect("core:approvals")
-    return render(request, "dashboard/home.html", {"sections": sections_for(request.user)})
+    panels = [
+        (panel, render_to_string(panel.template, panel.context, request=request))
+        for panel in home_panels_for(request.user)
+    ]
+    return render(
+        request, "dashboard/home.html", {"sections": sections_for(request.user), "panels": panels}
+    )

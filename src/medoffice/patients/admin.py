@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from medoffice.core.money import ADMIN_OVERRIDES
 from medoffice.patients.models import (
     Authorization,
     Coverage,
@@ -33,6 +34,7 @@ class PatientAdmin(admin.ModelAdmin):
 
 @admin.register(Coverage)
 class CoverageAdmin(admin.ModelAdmin):
+    formfield_overrides = ADMIN_OVERRIDES  # copays through the one money parser
     list_display = ("patient", "payer", "priority", "effective_date", "end_date", "is_active")
     raw_id_fields = ("patient",)
     list_select_related = ("patient", "payer")
@@ -40,6 +42,7 @@ class CoverageAdmin(admin.ModelAdmin):
 
 @admin.register(EligibilityCheck)
 class EligibilityCheckAdmin(admin.ModelAdmin):
+    formfield_overrides = ADMIN_OVERRIDES
     list_display = ("coverage", "checked_at", "method", "status")
     raw_id_fields = ("coverage",)
 

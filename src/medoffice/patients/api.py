@@ -2,10 +2,13 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from ninja import Field, Query, Router, Schema, Status
 
 from medoffice.api import requires, user_of
+from medoffice.core.idempotency import honour_keys, idempotent
+from medoffice.core.money import ZERO, MoneyRange
 from medoffice.core.permissions import Perm
 from medoffice.patients import selectors, services
 from medoffice.patients.exceptions import PossibleDuplicate
@@ -14,6 +17,7 @@ from medoffice.patients.models import Coverage, Payer
 patients_router = Router(tags=["patients"])
 coverages_router = Router(tags=["coverages"])
 payers_router = Router(tags=["payers"])
+coverages_router.add_decorator(honour_keys, mode="view")  # copays: Idempotency-Key
 
 
 # --- Schemas ------------------------------------------------------------------------------------
@@ -189,6 +193,9 @@ class CoverageOut(Schema):
         return selectors.latest_eligibility(obj)
 
 
+Copay = Annotated[Decimal, MoneyRange(minimum=ZERO, description='0 or more, e.g. "25.00"')]
+
+
 class CoveragePatch(Schema):
     payer_id: int | None = None
     plan_name: str | None = None
@@ -202,8 +209,8 @@ class CoveragePatch(Schema):
     effective_date: date | None = None
     end_date: date | None = None
     priority: int | None = None
-    copay: Decimal | None = None
-    specialist_copay: Decimal | None = None
+    copay: Copay | None = None
+    specialist_copay: Copay | None = None
 
 
 class CoverageIn(CoveragePatch):
@@ -225,7 +232,7 @@ class EligibilityIn(Schema):
     status: str = Field(..., description="active, inactive or unknown")
     service_date: date | None = None
     reference: str = ""
-    copay_reported: Decimal | None = None
+    copay_reported: Copay | None = None
     note: str = ""
 
 
@@ -330,6 +337,7 @@ def coverage_list(request, patient_id: int, in_force_on: date | None = None):
 
 @coverages_router.post("", response={201: CoverageOut}, summary="Add a coverage")
 @requires(Perm.EDIT_PATIENTS)
+@idempotent
 def coverage_create(request, payload: CoverageIn):
     user = user_of(request)
     patient = selectors.patient_for_user(user, payload.patient_id)
@@ -348,6 +356,7 @@ def coverage_read(request, coverage_id: int):
 
 @coverages_router.patch("/{int:coverage_id}", response=CoverageOut, summary="Change a coverage")
 @requires(Perm.EDIT_PATIENTS)
+@idempotent
 def coverage_update(request, coverage_id: int, payload: CoveragePatch):
     user = user_of(request)
     coverage = _coverage_for(user, coverage_id)
@@ -369,6 +378,7 @@ def coverage_end(request, coverage_id: int, payload: CoverageEndIn):
     summary="Record a manual eligibility check",
 )
 @requires(Perm.EDIT_PATIENTS)
+@idempotent
 def coverage_eligibility(request, coverage_id: int, payload: EligibilityIn):
     user = user_of(request)
     coverage = _coverage_for(user, coverage_id)

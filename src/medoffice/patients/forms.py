@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from medoffice.core.money import ZERO, MoneyField
 from medoffice.patients.models import (
     Authorization,
     Coverage,
@@ -87,6 +88,8 @@ class PatientForm(forms.Form):
 
 
 class CoverageForm(forms.ModelForm):
+    copay = MoneyField(minimum=ZERO, required=False, label="Office visit copay")
+    specialist_copay = MoneyField(minimum=ZERO, required=False, label="Specialist copay")
     replace_existing = forms.BooleanField(
         required=False,
         label="Replace the current coverage at this priority",
@@ -137,9 +140,7 @@ class EligibilityForm(forms.Form):
         help_text="empty: today",
     )  # fmt: skip
     reference = forms.CharField(required=False, max_length=60, label="Call reference")
-    copay_reported = forms.DecimalField(
-        required=False, max_digits=12, decimal_places=2, min_value=0, label="Copay the payer quoted"
-    )
+    copay_reported = MoneyField(minimum=ZERO, required=False, label="Copay the payer quoted")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 

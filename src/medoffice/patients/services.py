@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -15,7 +15,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from medoffice.core import audit
+from medoffice.core import audit, money
 from medoffice.core.access import require_perm
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
 from medoffice.core.models import AuditAction
@@ -80,24 +80,15 @@ def _text(value) -> str:
     return re.sub(r"\s+", " ", str(value or "")).strip()
 
 
-def _money(value, field: str, errors: dict) -> Decimal | None:
+def _money(value: object, field: str, errors: dict) -> Decimal | None:
+    """A copay: empty is $0.00; otherwise the project's one money parser, zero allowed."""
     if value is None or value == "":
-        return Decimal("0.00")
-    if isinstance(value, float):
-        errors[field] = ["Money must be given as a decimal string, not a float."]
-        return None
+        return money.ZERO
     try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        errors[field] = ["Enter an amount such as 25.00."]
+        return money.parse_money(value, field=field, minimum=money.ZERO)
+    except InvalidInput as exc:
+        errors[field] = [exc.message]
         return None
-    if not amount.is_finite():
-        errors[field] = ["Enter an amount such as 25.00."]
-        return None
-    if amount < 0:
-        errors[field] = ["Must not be negative."]
-        return None
-    return amount.quantize(Decimal("0.01"))
 
 
 def _date(value, field: str, errors: dict) -> date | None:

@@ -7,9 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from medoffice.core import once
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import (
     InvalidInput,
@@ -20,9 +22,9 @@ from medoffice.core.exceptions import (
 )
 from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
-from medoffice.patients import forms, selectors, services
+from medoffice.patients import forms, record, selectors, services
 from medoffice.patients.exceptions import PossibleDuplicate
-from medoffice.patients.models import Authorization, Coverage, Payer
+from medoffice.patients.models import Authorization, Coverage, DocumentKind, Payer
 
 
 def _form_errors(form, exc: MedofficeError) -> None:
@@ -34,6 +36,13 @@ def _form_errors(form, exc: MedofficeError) -> None:
             if target is None and field != "__all__":
                 message = f"{field.replace('_', ' ')}: {message}"
             form.add_error(target, message)
+
+
+def _after_once(request: HttpRequest, spent: once.Spent) -> HttpResponse:
+    """Where a form with a one-time token leads, also when it had been sent before."""
+    if spent.replayed:
+        messages.info(request, "This form had already been sent: nothing was recorded again.")
+    return redirect(spent.url)
 
 
 def _status(form) -> int:
@@ -55,6 +64,9 @@ def _patient(request: HttpRequest, pk: int, *, record_view: bool = True):
         raise  # the 403 page offers emergency access to this record
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
+
+
+CARD_KINDS = (DocumentKind.INSURANCE_CARD_FRONT, DocumentKind.INSURANCE_CARD_BACK)
 
 
 def _perms(user) -> dict:
@@ -137,11 +149,19 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     # No blanket permission check: the record is read by role or by an emergency grant.
     patient = _patient(request, pk)
+    related = selectors.patient_with_related(patient)
+    cards = [d for d in related["documents"] if d.kind in CARD_KINDS]
     context = {
         "patient": patient,
-        **selectors.patient_with_related(patient),
+        **related,
         **_perms(request.user),
         "end_form": forms.CoverageEndForm(),
+        "record_actions": record.actions_for(patient, request.user),
+        "record_panels": [
+            (panel, render_to_string(panel.template, panel.context, request=request))
+            for panel in record.panels_for(patient, request.user)
+        ],
+        "card_images": cards[:4],
     }
     return render(request, "patients/detail.html", context)
 
@@ -178,20 +198,26 @@ def _coverage(request: HttpRequest, coverage_id: int) -> Coverage:
 def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
     form = forms.CoverageForm(request.POST or None)
+    purpose = f"patients.coverage_add:{patient.pk}"
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def write() -> str:
             services.coverage_add(
                 actor=request.user,
                 patient=patient,
                 replace_existing=form.cleaned_data.get("replace_existing", False),
                 **form.service_fields(),
             )
+            messages.success(request, "Coverage added.")
+            return reverse("patients:detail", kwargs={"pk": patient.pk})
+
+        try:
+            spent = once.spend(request, purpose, write)
         except MedofficeError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Coverage added.")
-            return redirect("patients:detail", pk=patient.pk)
-    context = {"form": form, "patient": patient}
+            return _after_once(request, spent)
+    context = {"form": form, "patient": patient, "form_token": once.current(request, purpose)}
     return render(request, "patients/coverage_form.html", context, status=_status(form))
 
 
@@ -253,9 +279,11 @@ def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
 def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
     form = forms.EligibilityForm(request.POST or None)
+    purpose = f"patients.eligibility_add:{coverage.pk}"
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+
+        def write() -> str:
             services.eligibility_record(
                 coverage=coverage,
                 checked_by=request.user,
@@ -265,11 +293,15 @@ def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
                 copay_reported=data["copay_reported"],
                 note=data["note"],
             )
+            messages.success(request, "Eligibility check recorded.")
+            return reverse("patients:detail", kwargs={"pk": coverage.patient_id})
+
+        try:
+            spent = once.spend(request, purpose, write)
         except MedofficeError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Eligibility check recorded.")
-            return redirect("patients:detail", pk=coverage.patient_id)
+            return _after_once(request, spent)
     return render(
         request,
         "patients/eligibility_form.html",
@@ -278,6 +310,7 @@ def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
             "coverage": coverage,
             "patient": coverage.patient,
             "history": selectors.eligibility_history(coverage)[:20],
+            "form_token": once.current(request, purpose),
         },
         status=_status(form),
     )

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Annotated
 
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
@@ -11,21 +12,29 @@ from medoffice.core import audit
 from medoffice.core.access import get_for_user
 from medoffice.core.dates import Day
 from medoffice.core.exceptions import InvalidInput
+from medoffice.core.idempotency import honour_keys, idempotent
 from medoffice.core.models import AuditAction, Location
+from medoffice.core.money import MoneyRange
 from medoffice.core.permissions import Perm
 from medoffice.reception import selectors, services
 from medoffice.reception.documents import receipt_pdf
 from medoffice.reception.models import Payment, Visit
-from medoffice.reception.payments import PaymentInput
+from medoffice.reception.payments import MAX_PAYMENT, PaymentInput
 
 router = Router(tags=["reception"])
+router.add_decorator(honour_keys, mode="view")
 
 
 # --- Schemas ------------------------------------------------------------------------------
 
 
+DeskAmount = Annotated[
+    Decimal, MoneyRange(maximum=MAX_PAYMENT, description='dollars and cents, e.g. "25.00"')
+]
+
+
 class PaymentIn(Schema):
-    amount: Decimal = Field(..., description="dollars and cents, more than 0")
+    amount: DeskAmount
     method: str = Field(..., description="cash | check | card")
     reference: str = Field("", max_length=40, description="check number or card authorization")
     note: str = Field("", max_length=200)
@@ -207,6 +216,7 @@ def _flow_row(row: selectors.FlowRow) -> dict:
 
 @router.post("/appointments/{appointment_id}/check-in", response=CheckInOut)
 @requires(Perm.CHECK_IN)
+@idempotent
 def check_in(request, appointment_id: int, payload: CheckInIn):
     result = services.check_in(
         appointment_id=appointment_id,
@@ -275,6 +285,7 @@ def check_out(request, appointment_id: int):
 
 @router.post("/payments", response={201: PaymentOut})
 @requires(Perm.COLLECT_PAYMENTS)
+@idempotent
 def record_payment(request, payload: PatientPaymentIn):
     from medoffice.patients.models import Patient
 

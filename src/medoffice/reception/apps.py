@@ -18,4 +18,8 @@ class ReceptionConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medoffice.reception import demo, tiles  # noqa: F401  (demo step, dashboard tiles)
+        from medoffice.reception import demo, home, record_panels, stages, tiles  # noqa: F401
+
+        home.register()
+        record_panels.register()
+        stages.register()

@@ -9,15 +9,15 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db.models import F
 
 from medoffice.core.exceptions import InvalidInput
+from medoffice.core.money import parse_money
 from medoffice.reception.models import PaymentMethod, ReceiptSequence
 
 MAX_PAYMENT = Decimal("10000.00")  # above this the desk is not the place: it goes to billing
-CENT = Decimal("0.01")
 # 13 to 19 digits in a row (spaces and dashes ignored) is what a card number looks like.
 _CARD_NUMBER = re.compile(r"\d{13,19}")
 _CHECK_NUMBER = re.compile(r"^\d{1,10}$")
@@ -28,7 +28,7 @@ _CARD_REFERENCE = re.compile(r"^[A-Za-z0-9-]{2,20}$")
 class PaymentInput:
     """A payment as typed at the desk, before it is checked."""
 
-    amount: Decimal | str | int
+    amount: Decimal | str | int  # floats are refused: money is never a binary fraction
     method: str
     reference: str = ""
     note: str = ""
@@ -46,26 +46,16 @@ def looks_like_card_number(text: str) -> bool:
     return bool(_CARD_NUMBER.search(re.sub(r"[\s.-]", "", text or "")))
 
 
-def parse_amount(value) -> Decimal:
-    """A money amount in dollars and cents, more than zero and at most MAX_PAYMENT."""
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        amount = Decimal(str(value).strip().replace(",", "").removeprefix("$"))
-    except (InvalidOperation, ValueError):
-        raise InvalidInput("Enter the amount in dollars, e.g. 25.00.", field="amount") from None
-    if not amount.is_finite():
-        raise InvalidInput("Enter the amount in dollars, e.g. 25.00.", field="amount")
-    if amount != amount.quantize(CENT):
-        raise InvalidInput("The amount cannot have fractions of a cent.", field="amount")
-    if amount <= 0:
-        raise InvalidInput("The amount must be more than zero.", field="amount")
+def parse_amount(value: object) -> Decimal:
+    """A money amount in dollars and cents (the project's one parser), more than zero and at
+    most MAX_PAYMENT."""
+    amount = parse_money(value, field="amount", label="Amount")
     if amount > MAX_PAYMENT:
         raise InvalidInput(
-            f"The amount is over ${MAX_PAYMENT:,} — post large payments through billing.",
+            f"Amount: over ${MAX_PAYMENT:,} — post large payments through billing.",
             field="amount",
         )
-    return amount.quantize(CENT)
+    return amount
 
 
 def clean_payment(data: PaymentInput) -> CleanPayment:

@@ -271,6 +271,21 @@ def _board_appointments(day: date, location: Location | None, viewer: User | Non
     return appointments
 
 
+def todays_appointment_to_check_in(patient):
+    """The patient's first appointment today still waiting for them to arrive, if any."""
+    from medoffice.scheduling.models import Appointment, AppointmentStatus
+
+    start, end = day_bounds(local_today())
+    return (
+        Appointment.objects.filter(
+            patient=patient, start__gte=start, start__lt=end, status=AppointmentStatus.BOOKED
+        )
+        .exclude(visit__isnull=False)
+        .order_by("start")
+        .first()
+    )
+
+
 def visit_of(appointment) -> Visit | None:
     try:
         return appointment.visit
@@ -412,6 +427,7 @@ def chart_prep(
     location: Location | None = None,
     stale_days: int = ELIGIBILITY_STALE_DAYS,
     now: datetime | None = None,
+    statuses: tuple[str, ...] = ("booked",),
 ) -> list[PrepRow]:
     """Each patient booked on `day` with what is missing or due before the visit.
 
@@ -425,8 +441,8 @@ def chart_prep(
     zone = practice_zone()
     start, end = day_bounds(day, zone)
     appointments = (
-        Appointment.objects.filter(start__gte=start, start__lt=end, status="booked")
-        .select_related("patient", "provider", "appointment_type", "location")
+        Appointment.objects.filter(start__gte=start, start__lt=end, status__in=statuses)
+        .select_related("patient", "provider", "appointment_type", "location", "visit__room")
         .order_by("start", "pk")
     )
     if location is not None:
@@ -522,3 +538,67 @@ def chart_prep(
             )
         rows.append(PrepRow(appointment, in_force, items, balance))
     return rows
+
+
+# --- The front desk's home: today's arrivals ------------------------------------------------
+
+
+@dataclass
+class ArrivalRow:
+    prep: PrepRow
+    flow: FlowRow
+    copay_due: Decimal  # the primary coverage's copay, until a payment is taken for the visit
+
+    @property
+    def appointment(self):
+        return self.prep.appointment
+
+    @property
+    def needs(self) -> list[PrepItem]:
+        return [
+            item for item in self.prep.items if item.kind in ("eligibility", "form", "coverage")
+        ]
+
+    @property
+    def balance_due(self) -> Decimal:
+        return max(self.prep.balance, ZERO)
+
+    @property
+    def can_check_in(self) -> bool:
+        return self.flow.stage == Stage.SCHEDULED
+
+
+@dataclass
+class ArrivalsAt:
+    location: Location
+    rows: list[ArrivalRow]
+
+
+def todays_arrivals(
+    *, day: date | None = None, location: Location | None = None, now: datetime | None = None
+) -> list[ArrivalsAt]:
+    """The day's appointments in time order, per location: where each patient stands, what
+    is due (eligibility, forms, copay, balance). A fixed number of queries (chart prep's and
+    one for the visits' payments)."""
+    now = now or timezone.now()
+    day = day or local_today(now)
+    prep = chart_prep(day=day, location=location, now=now, statuses=BOARD_STATUSES)
+    visit_ids = [v.pk for v in (visit_of(r.appointment) for r in prep) if v is not None]
+    paid_visits = set(
+        Payment.objects.filter(visit_id__in=visit_ids).values_list("visit_id", flat=True)
+    )
+    by_location: dict[int, ArrivalsAt] = {}
+    for row in prep:
+        appointment = row.appointment
+        flow = flow_row(appointment, now)
+        primary = row.coverages[0] if row.coverages else None
+        copay = primary.copay if primary is not None and primary.copay else ZERO
+        if flow.visit is not None and flow.visit.pk in paid_visits:
+            copay = ZERO
+        if flow.stage == Stage.CHECKED_OUT:
+            copay = ZERO
+        group = by_location.setdefault(
+            appointment.location_id, ArrivalsAt(appointment.location, [])
+        )
+        group.rows.append(ArrivalRow(prep=row, flow=flow, copay_due=copay))
+    return sorted(by_location.values(), key=lambda group: group.location.name)

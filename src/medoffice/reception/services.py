@@ -206,6 +206,7 @@ def check_in(
     require_perm(checked_in_by, Perm.CHECK_IN)
     if copay is not None:
         require_perm(checked_in_by, Perm.COLLECT_PAYMENTS)
+    notes = (notes or "").strip()  # here, not in each interface, so page and API agree
     now = now or timezone.now()
     appointment = _lock_appointment(appointment_id)
     patient = appointment.patient
@@ -275,7 +276,9 @@ def check_in(
     visit.notes = notes
     visit.save()
     if not on_schedule_only:
-        appointment_check_in(appointment=appointment, checked_in_by=checked_in_by)
+        appointment_check_in(
+            appointment=appointment, checked_in_by=checked_in_by, full_check_in=True
+        )
 
     result = CheckInResult(visit=visit)
     for entry in eligibility:

@@ -16,7 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from medoffice.core import audit
+from medoffice.core import audit, once
 from medoffice.core.access import get_for_user, has_perm
 from medoffice.core.dates import parse_day
 from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
@@ -27,6 +27,16 @@ from medoffice.reception import selectors, services
 from medoffice.reception.documents import receipt_pdf
 from medoffice.reception.models import FormType, PaymentMethod, Stage
 from medoffice.reception.payments import PaymentInput, looks_like_card_number
+
+PAYMENT_FORM = "reception.payment"  # purposes of the one-time form tokens
+CHECK_IN_FORM = "reception.check_in"
+
+
+def _after(request: HttpRequest, spent: once.Spent) -> HttpResponse:
+    """Where a money form leads: its result, also when it had been sent before."""
+    if spent.replayed:
+        messages.info(request, "This form had already been sent: here is what it recorded.")
+    return redirect(spent.url)
 
 
 def _redisplayed(post, *names: str) -> dict:
@@ -230,26 +240,32 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
     due_ids = {due.form_type.pk for due in selectors.forms_due(patient, today)}
     errors: dict[str, str] = {}
     summary = ""
+    purpose = f"{CHECK_IN_FORM}:{appointment.pk}"
     if request.method == "POST":
         data = _check_in_input(request, coverages, form_types)
-        try:
+
+        def write() -> str:
             result = services.check_in(
                 appointment_id=appointment.pk, checked_in_by=request.user, **data
             )
+            messages.success(request, f"{patient.full_name} is checked in.")
+            if result.payment is not None:
+                return reverse("reception:receipt", args=[result.payment.pk])
+            return (
+                reverse("reception:flow_board")
+                + "?"
+                + urlencode({"location": appointment.location_id})
+            )
+
+        try:
+            spent = once.spend(request, purpose, write)
         except NotPermitted as exc:
             raise PermissionDenied(exc.message) from exc
         except MedofficeError as exc:
             summary = exc.message
             errors = _field_errors(getattr(exc, "errors", {}) or {}, data["eligibility"])
         else:
-            messages.success(request, f"{patient.full_name} is checked in.")
-            if result.payment is not None:
-                return redirect("reception:receipt", payment_id=result.payment.pk)
-            return redirect(
-                reverse("reception:flow_board")
-                + "?"
-                + urlencode({"location": appointment.location_id})
-            )
+            return _after(request, spent)
     post = (
         _redisplayed(request.POST, "copay_reference", "notes") if request.method == "POST" else {}
     )
@@ -290,6 +306,7 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
             "can_collect": has_perm(request.user, Perm.COLLECT_PAYMENTS),
             "is_today": appointment.start.astimezone(selectors.practice_zone()).date() == today,
             "patient_edit_url": _patients_url("patients:edit", patient),
+            "form_token": once.current(request, purpose),
         },
     )
 
@@ -348,8 +365,10 @@ def payment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _patient_for(request, patient_id)
     errors: dict[str, str] = {}
     summary = ""
+    purpose = f"{PAYMENT_FORM}:{patient.pk}"
     if request.method == "POST":
-        try:
+
+        def write() -> str:
             payment = services.payment_record(
                 patient=patient,
                 payment=PaymentInput(
@@ -361,14 +380,18 @@ def payment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 received_by=request.user,
                 location=_location(request),
             )
+            messages.success(request, f"Payment recorded: receipt {payment.receipt_number}.")
+            return reverse("reception:receipt", args=[payment.pk])
+
+        try:
+            spent = once.spend(request, purpose, write)
         except NotPermitted as exc:
             raise PermissionDenied(exc.message) from exc
         except MedofficeError as exc:
             summary = exc.message
             errors = {k: " ".join(v) for k, v in (getattr(exc, "errors", {}) or {}).items()}
         else:
-            messages.success(request, f"Payment recorded: receipt {payment.receipt_number}.")
-            return redirect("reception:receipt", payment_id=payment.pk)
+            return _after(request, spent)
     return render(
         request,
         "reception/payment_new.html",
@@ -383,6 +406,7 @@ def payment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             "post": _redisplayed(request.POST, "reference", "note")
             if request.method == "POST"
             else {},
+            "form_token": once.current(request, purpose),
         },
     )
 

@@ -82,6 +82,11 @@ class AppointmentIn(Schema):
 
 class CancelIn(Schema):
     reason: str = Field(..., min_length=1, max_length=300)
+    scope: str = Field(
+        "one",
+        pattern="^(one|following)$",
+        description="following: and the later ones of its series",
+    )
 
 
 class RescheduleIn(Schema):
@@ -172,7 +177,7 @@ def appointment_list(request, filters: Query[AppointmentFilter]):
     found = selectors.restrict_to_visible(selectors._appointments(), user_of(request))
     if filters.day:
         day_start, day_end = local_day_bounds(filters.day)
-        found = found.filter(start__lt=day_end, end__gt=day_start)
+        found = found.overlapping(day_start, day_end)
     if filters.provider:
         found = found.filter(provider_id=filters.provider)
     if filters.location:
@@ -195,11 +200,14 @@ def appointment_read(request, appointment_id: int):
 )
 @requires(Perm.BOOK_APPOINTMENTS)
 def appointment_cancel(request, appointment_id: int, payload: CancelIn):
-    appointment = services.appointment_cancel(
-        appointment=_appointment(request, appointment_id),
+    appointment = _appointment(request, appointment_id)
+    services.appointment_cancel_in_scope(
+        appointment=appointment,
         reason=payload.reason,
         cancelled_by=user_of(request),
+        scope=payload.scope,
     )
+    appointment.refresh_from_db()
     return appointment
 
 

@@ -18,6 +18,7 @@ class SchedulingConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medoffice.scheduling import demo, tiles  # noqa: F401  (dashboard tiles)
+        from medoffice.scheduling import demo, record_panels, tiles  # noqa: F401  (dashboard tiles)
 
         demo.register()
+        record_panels.register()

@@ -10,6 +10,7 @@ services, so they behave exactly like the front desk's.
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from datetime import time, timedelta
 
@@ -158,6 +159,21 @@ def _cells(start, end) -> range:
     return range(int(start.timestamp()) // CELL_SECONDS, -(-int(end.timestamp()) // CELL_SECONDS))
 
 
+def _free_patient(
+    rng: random.Random,
+    patient_ids: list[int],
+    patient_busy: dict[int, set[int]],
+    cells: set[int],
+    tries: int = 8,
+) -> int | None:
+    """A random patient with nothing booked in these cells (None after a few tries)."""
+    for _ in range(tries):
+        patient_id = rng.choice(patient_ids)
+        if not (patient_busy[patient_id] & cells):
+            return patient_id
+    return None
+
+
 def _appointments(ctx, providers, types, patient_ids, desk_users) -> None:
     """Fill each provider's working windows, day by day, to a realistic level."""
     rng = ctx.rng
@@ -176,6 +192,8 @@ def _appointments(ctx, providers, types, patient_ids, desk_users) -> None:
             pools.setdefault((kind.pk, room.location_id), []).append(room.pk)
     needs_room = {kind.pk: kind.rooms.exists() for kind in types}
     room_busy: dict[int, set[int]] = defaultdict(set)
+    # A patient is never in two places at once: the cells each patient already holds.
+    patient_busy: dict[int, set[int]] = defaultdict(set)
     rows: list[Appointment] = []
     day = first
     while day <= last:
@@ -203,13 +221,18 @@ def _appointments(ctx, providers, types, patient_ids, desk_users) -> None:
                     if needs_room[kind.pk] and not pool:
                         moment = end
                         continue
+                    cells = set(_cells(moment, end))
+                    patient_id = _free_patient(rng, patient_ids, patient_busy, cells)
+                    if patient_id is None:
+                        moment = end
+                        continue
                     if pool:
-                        cells = set(_cells(moment, end))
                         room_id = next((r for r in pool if not (room_busy[r] & cells)), None)
                         if room_id is None:
                             moment = end
                             continue
                         room_busy[room_id] |= cells
+                    patient_busy[patient_id] |= cells
                     rows.append(
                         _appointment(
                             rng,
@@ -219,7 +242,7 @@ def _appointments(ctx, providers, types, patient_ids, desk_users) -> None:
                             room_id,
                             moment,
                             end,
-                            rng.choice(patient_ids),
+                            patient_id,
                             now,
                             desk_users,
                             ctx.today,
@@ -232,7 +255,13 @@ def _appointments(ctx, providers, types, patient_ids, desk_users) -> None:
     holding = [a for a in rows if a.status in HOLDING_STATUSES]
     Occupancy.objects.bulk_create(
         (
-            Occupancy(appointment=a, provider_id=a.provider_id, room_id=a.room_id, cell=cell)
+            Occupancy(
+                appointment=a,
+                provider_id=a.provider_id,
+                room_id=a.room_id,
+                patient_id=a.patient_id,
+                cell=cell,
+            )
             for a in holding
             for cell in _cells(a.start, a.end)
         ),

@@ -9,11 +9,13 @@ it as a table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
+from medoffice.core import formats
 from medoffice.core.models import Location, Provider
 from medoffice.scheduling.availability import (
     Calendar,
@@ -37,6 +39,10 @@ class Column:
     plans: list[tuple[Location, DayPlan]]
     appointments: list[Appointment] = field(default_factory=list)
     subtitle: str = ""
+
+    @property
+    def has_hours(self) -> bool:
+        return any(plan.windows or plan.closed_reason for _, plan in self.plans)
 
     @property
     def closed_reason(self) -> str:
@@ -68,6 +74,7 @@ class Cell:
     provider: Provider | None = None
     start: datetime | None = None
     bookable: bool = False
+    stage: str = ""  # where the visit stands (roomed, with the provider…), when known
 
 
 @dataclass
@@ -76,6 +83,7 @@ class Row:
     label: str
     is_quarter: bool
     cells: list[Cell | None]
+    is_now: bool = False  # the five minutes the clock is in, on a grid showing today
 
 
 @dataclass
@@ -83,6 +91,29 @@ class Grid:
     columns: list[Column]
     rows: list[Row]
     others: list[Appointment]  # cancelled and no-shows, listed under the grid
+    groups: list[tuple[str, date, int]] = field(default_factory=list)  # (title, day, columns)
+    stages: dict[int, str] = field(default_factory=dict)  # appointment id -> flow stage words
+    shows_today: bool = False
+
+
+# Other modules tell the grid where a visit stands (roomed, with the provider…): each source
+# takes appointment ids and answers {id: words}. The front desk registers one.
+StageSource = Callable[[list[int]], dict[int, str]]
+_stage_sources: list[StageSource] = []
+
+
+def register_stage_source(source: StageSource) -> None:
+    if source not in _stage_sources:
+        _stage_sources.append(source)
+
+
+def _stages_of(appointments: list[Appointment]) -> dict[int, str]:
+    ids = [a.pk for a in appointments if a.status in HOLDING_STATUSES]
+    stages: dict[int, str] = {}
+    if ids:
+        for source in _stage_sources:
+            stages.update(source(ids))
+    return stages
 
 
 def _minute_of(moment: datetime, tz) -> int:
@@ -149,23 +180,38 @@ def build_grid(columns: list[Column], appointments: list[Appointment], *, column
             else:
                 grid_cells[index].append(Cell("off"))
     label_day = columns[0].day if columns else timezone.localdate()
+    today = now.astimezone(tz).date()
+    shows_today = any(column.day == today for column in columns)
+    now_minute = _minute_of(now, tz)
     for index in range(row_count):
         minute = first + index * CELL_MINUTES
         rows.append(
             Row(
                 start=at_local(label_day, minute, tz),
-                label=f"{minute // 60:02d}:{minute % 60:02d}",
+                label=formats.us_time(time(minute // 60, minute % 60)),
                 is_quarter=minute % 15 == 0,
                 cells=grid_cells[index],
+                is_now=shows_today and minute <= now_minute < minute + CELL_MINUTES,
             )
         )
-    return Grid(columns=columns, rows=rows, others=others)
+    placed = [a for column in columns for a in column.appointments]
+    stages = _stages_of(placed)
+    if stages:
+        for cells in grid_cells:
+            for cell in cells:
+                if cell is not None and cell.appointment is not None:
+                    cell.stage = stages.get(cell.appointment.pk, "")
+    return Grid(columns=columns, rows=rows, others=others, stages=stages, shows_today=shows_today)
 
 
 def _appointments(start: datetime, end: datetime, providers: list[Provider], location=None):
-    found = Appointment.objects.select_related(
-        "patient", "provider", "location", "appointment_type", "room"
-    ).filter(start__lt=end, end__gt=start, provider__in=providers)
+    found = (
+        Appointment.objects.select_related(
+            "patient", "provider", "location", "appointment_type", "room"
+        )
+        .overlapping(start, end)
+        .filter(provider__in=providers)
+    )
     if location is not None:
         found = found.filter(location=location)
     return list(found.order_by("start", "pk"))
@@ -178,19 +224,65 @@ def day_grid(day: date, providers: list[Provider], location: Location) -> Grid:
         first=day, last=day, provider_ids=[p.pk for p in providers], location_ids=[location.pk],
         tz=tz,
     )  # fmt: skip
-    columns = [
-        Column(
+    start, end = local_day_bounds(day, tz)
+    appointments = _appointments(start, end, providers, location)
+    booked = {a.provider_id for a in appointments if a.status in HOLDING_STATUSES}
+    columns = []
+    for provider in providers:
+        column = Column(
             title=str(provider),
             provider=provider,
             day=day,
             plans=[(location, calendar.plan(provider.pk, location.pk, day))],
         )
-        for provider in providers
-    ]
-    start, end = local_day_bounds(day, tz)
-    appointments = _appointments(start, end, providers, location)
-    index_of = {provider.pk: i for i, provider in enumerate(providers)}
+        if column.has_hours or provider.pk in booked:  # no hours, nothing booked: no column
+            columns.append(column)
+    index_of = {column.provider.pk: i for i, column in enumerate(columns)}
     return build_grid(columns, appointments, column_of=lambda a: index_of.get(a.provider_id))
+
+
+def location_week_grid(week_start: date, providers: list[Provider], location: Location) -> Grid:
+    """A location's week: days as columns (each split by the providers working that day),
+    hours as rows."""
+    tz = practice_zone()
+    last = week_start + timedelta(days=6)
+    calendar = Calendar(
+        first=week_start, last=last, provider_ids=[p.pk for p in providers],
+        location_ids=[location.pk], tz=tz,
+    )  # fmt: skip
+    start = local_day_bounds(week_start, tz)[0]
+    end = local_day_bounds(last, tz)[1]
+    appointments = _appointments(start, end, providers, location)
+    booked = {
+        (a.start.astimezone(tz).date(), a.provider_id)
+        for a in appointments
+        if a.status in HOLDING_STATUSES
+    }
+    columns: list[Column] = []
+    groups: list[tuple[str, date, int]] = []
+    for offset in range(7):
+        day = week_start + timedelta(days=offset)
+        of_day = []
+        for provider in providers:
+            column = Column(
+                title=provider.last_name,
+                subtitle=str(provider),
+                provider=provider,
+                day=day,
+                plans=[(location, calendar.plan(provider.pk, location.pk, day))],
+            )
+            if column.has_hours or (day, provider.pk) in booked:
+                of_day.append(column)
+        if of_day:
+            groups.append((formats.us_day(day), day, len(of_day)))
+            columns.extend(of_day)
+    index_of = {(c.day, c.provider.pk): i for i, c in enumerate(columns)}
+    grid = build_grid(
+        columns, appointments,
+        column_of=lambda a: index_of.get((a.start.astimezone(tz).date(), a.provider_id)),
+    )  # fmt: skip
+    grid.groups = groups
+    return grid
 
 
 def provider_week_grid(week_start: date, provider: Provider, *, days: int = 7) -> Grid:
@@ -206,9 +298,7 @@ def provider_week_grid(week_start: date, provider: Provider, *, days: int = 7) -
         plans = [
             (locations[loc_id], calendar.plan(provider.pk, loc_id, day)) for loc_id in location_ids
         ]
-        columns.append(
-            Column(title=f"{day:%a} {day:%b} {day.day}", provider=provider, day=day, plans=plans)
-        )
+        columns.append(Column(title=formats.us_day(day), provider=provider, day=day, plans=plans))
     start = local_day_bounds(week_start, tz)[0]
     end = local_day_bounds(last, tz)[1]
     appointments = _appointments(start, end, [provider])

@@ -10,6 +10,8 @@ the timing of two transactions (see docs/adr/0004-no-double-booking.md).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -20,6 +22,10 @@ from medoffice.core.models import Location, Provider
 
 CELL_MINUTES = 5
 CELL_SECONDS = CELL_MINUTES * 60
+# The longest an appointment can be: booking refuses more, and appointment types are capped
+# at it. Overlap queries use it as their lower bound on `start` (AppointmentQuerySet).
+MAX_APPOINTMENT_MINUTES = 8 * 60
+LONGEST_APPOINTMENT = timedelta(minutes=MAX_APPOINTMENT_MINUTES)
 
 COLOR_VALIDATOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #RRGGBB.")
 
@@ -93,7 +99,7 @@ class AppointmentType(models.Model):
     name = models.CharField(max_length=80, unique=True)
     code = models.SlugField(max_length=40, unique=True)
     duration_minutes = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(5), MaxValueValidator(480)],
+        validators=[MinValueValidator(5), MaxValueValidator(MAX_APPOINTMENT_MINUTES)],
         help_text="A multiple of 5 minutes.",
     )
     color = models.CharField(max_length=7, default="#0b5cad", validators=[COLOR_VALIDATOR])
@@ -321,6 +327,17 @@ class RecurringSeries(models.Model):
         return self.patient_id
 
 
+class AppointmentQuerySet(models.QuerySet):
+    def overlapping(self, start: datetime, end: datetime) -> AppointmentQuerySet:
+        """Appointments sharing time with [start, end).
+
+        `start > start - longest` is implied by `end > start` (no appointment is longer than
+        LONGEST_APPOINTMENT) but stated, so the (provider|patient|room|location, start)
+        indexes are read over the hours before `end`, never over the whole history.
+        """
+        return self.filter(start__lt=end, start__gt=start - LONGEST_APPOINTMENT, end__gt=start)
+
+
 class Appointment(models.Model):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="appointments"
@@ -364,6 +381,8 @@ class Appointment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = AppointmentQuerySet.as_manager()
+
     class Meta:
         ordering = ["start", "provider_id"]
         indexes = [
@@ -402,18 +421,33 @@ class Appointment(models.Model):
 
 
 class Occupancy(models.Model):
-    """One five-minute cell of a provider's (and room's) time, held by one appointment.
+    """One five-minute cell of a provider's, a room's and a patient's time, held by one
+    appointment.
 
     `cell` is the cell's number since the Unix epoch (start in seconds // 300). The unique
     constraints are what make a double booking impossible: a second appointment that
-    would share a cell with the first cannot be written, on SQLite and PostgreSQL alike.
+    would share a cell with the first cannot be written, on SQLite and PostgreSQL alike:
+    not for the same provider, not for the same room, not for the same patient.
     Rows exist only while the appointment holds its time (deleted on cancel / no-show).
+
+    `patient` is empty only on cells of appointments that already overlapped another
+    appointment of the same patient when the patient rule came to the database (the
+    earlier booking kept the cells; see docs/adr/0013-patient-cells-and-one-path.md).
     """
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="cells")
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
     room = models.ForeignKey(
         Room, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # A named reverse relation (not "+"), so merging two patient records moves the cells
+    # with the appointments, and the unique rule refuses a merge that would double-book.
+    patient = models.ForeignKey(
+        "patients.Patient",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="occupancy_cells",
     )
     cell = models.BigIntegerField()
 
@@ -424,10 +458,14 @@ class Occupancy(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["provider", "cell"], name="occupancy_provider_cell"),
             models.UniqueConstraint(fields=["room", "cell"], name="occupancy_room_cell"),
+            models.UniqueConstraint(fields=["patient", "cell"], name="occupancy_patient_cell"),
         ]
 
     def __str__(self) -> str:
-        return f"cell {self.cell} provider {self.provider_id} room {self.room_id}"
+        return (
+            f"cell {self.cell} provider {self.provider_id} room {self.room_id} "
+            f"patient {self.patient_id}"
+        )
 
 
 class WaitlistStatus(models.TextChoices):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import connections
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from medoffice.core.access import has_perm
@@ -60,7 +60,7 @@ def appointments_between(
     provider: Provider | int | None = None,
     include_cancelled: bool = True,
 ) -> QuerySet[Appointment]:
-    found = _appointments().filter(start__lt=end, end__gt=start)
+    found = _appointments().overlapping(start, end)
     if location is not None:
         found = found.filter(location=location)
     if provider is not None:
@@ -84,8 +84,13 @@ def appointments_on(
     )
 
 
+def patient_appointments(patient) -> QuerySet[Appointment]:
+    """Every appointment of a patient, newest first (unsliced, for further filtering)."""
+    return _appointments().filter(patient=patient).order_by("-start")
+
+
 def appointments_of_patient(patient, *, limit: int = 50) -> QuerySet[Appointment]:
-    return _appointments().filter(patient=patient).order_by("-start")[:limit]
+    return patient_appointments(patient)[:limit]
 
 
 def next_appointment(patient) -> Appointment | None:
@@ -120,6 +125,19 @@ def status_counts(start: datetime, end: datetime) -> dict[str, int]:
         .annotate(n=Count("pk"))
     )
     return {row["status"]: row["n"] for row in rows}
+
+
+def patient_double_bookings() -> QuerySet[Appointment]:
+    """Appointments holding time that overlap an earlier appointment of the same patient.
+
+    They date from before the database held the patient rule: migration 0005 left the
+    earlier booking holding the patient's cells and these without a patient on the shared
+    cells (docs/adr/0013). New ones cannot be written.
+    """
+    unheld = Occupancy.objects.filter(appointment=OuterRef("pk"), patient__isnull=True)
+    return (
+        _appointments().filter(Exists(unheld), status__in=HOLDING_STATUSES).order_by("start", "pk")
+    )
 
 
 # --- Who may see which schedule --------------------------------------------------------------
@@ -412,9 +430,7 @@ def appointments_in_closure(closure) -> QuerySet[Appointment]:
     tz = practice_zone()
     start = local_day_bounds(closure.start_date, tz)[0]
     end = local_day_bounds(closure.end_date, tz)[1]
-    found = _appointments().filter(
-        status__in=[AppointmentStatus.BOOKED], start__lt=end, end__gt=start
-    )
+    found = _appointments().overlapping(start, end).filter(status=AppointmentStatus.BOOKED)
     if closure.location_id and closure.scope == "location":
         found = found.filter(location_id=closure.location_id)
     if closure.provider_id:

@@ -26,6 +26,7 @@ from medoffice.core.exceptions import (
     NotFound,
 )
 from medoffice.core.models import Location, Provider, User
+from medoffice.core.modules import is_enabled
 from medoffice.core.permissions import Perm
 from medoffice.core.services import full_clean_or_raise
 from medoffice.scheduling.availability import Calendar, local_date, practice_zone
@@ -34,6 +35,7 @@ from medoffice.scheduling.models import (
     CELL_MINUTES,
     CELL_SECONDS,
     HOLDING_STATUSES,
+    MAX_APPOINTMENT_MINUTES,
     Appointment,
     AppointmentStatus,
     AppointmentType,
@@ -53,7 +55,6 @@ from medoffice.scheduling.models import (
     WaitlistStatus,
 )
 
-MAX_APPOINTMENT_MINUTES = 8 * 60
 MAX_SERIES_OCCURRENCES = 104
 MAX_SERIES_YEARS = 2
 
@@ -178,7 +179,9 @@ def _schedule_error(req: BookingRequest) -> InvalidInput | None:
 
 
 def _overlapping(queryset, start: datetime, end: datetime, exclude_ids=()):
-    found = queryset.filter(status__in=HOLDING_STATUSES, start__lt=end, end__gt=start)
+    """Appointments of `queryset` holding time in [start, end), bounded below on `start`
+    (see AppointmentQuerySet.overlapping), so a long history is never scanned."""
+    found = queryset.overlapping(start, end).filter(status__in=HOLDING_STATUSES)
     if exclude_ids:
         found = found.exclude(pk__in=list(exclude_ids))
     return found.select_related("appointment_type", "provider").order_by("start")
@@ -256,7 +259,9 @@ def check_booking(
 
 
 def _hold_cells(appointment: Appointment) -> None:
-    """Write the appointment's occupancy cells; the unique constraints refuse any overlap."""
+    """Write the appointment's occupancy cells; the unique constraints refuse any overlap
+    of the provider, the room or the patient."""
+    cells = cells_of(appointment.start, appointment.end)
     try:
         with transaction.atomic():
             Occupancy.objects.bulk_create(
@@ -265,12 +270,25 @@ def _hold_cells(appointment: Appointment) -> None:
                         appointment=appointment,
                         provider_id=appointment.provider_id,
                         room_id=appointment.room_id,
+                        patient_id=appointment.patient_id,
                         cell=cell,
                     )
-                    for cell in cells_of(appointment.start, appointment.end)
+                    for cell in cells
                 ]
             )
     except IntegrityError as exc:
+        patient_clash = (
+            Occupancy.objects.filter(patient_id=appointment.patient_id, cell__in=list(cells))
+            .exclude(appointment_id=appointment.pk)
+            .exists()
+        )
+        if patient_clash:
+            raise Conflict(
+                f"The patient was booked at {_fmt_when(appointment.start)} by someone else a "
+                "moment ago (another appointment at the same time). Choose another time.",
+                field="start",
+                code="patient_taken",
+            ) from exc
         raise Conflict(
             f"{_fmt_when(appointment.start)} was booked by someone else a moment ago "
             f"({appointment.provider}{', ' + appointment.room.name if appointment.room else ''}). "
@@ -406,10 +424,29 @@ def appointment_mark_no_show(*, appointment: Appointment, marked_by: User | None
     return appointment
 
 
+FRONT_DESK_MODULE = "reception"
+
+
 @transaction.atomic
-def appointment_check_in(*, appointment: Appointment, checked_in_by: User | None) -> Appointment:
-    """booked -> checked_in (reception). Not for an appointment on a later day."""
+def appointment_check_in(
+    *, appointment: Appointment, checked_in_by: User | None, full_check_in: bool = False
+) -> Appointment:
+    """booked -> checked_in. Not for an appointment on a later day.
+
+    While the front desk module is on, checking in is its full check-in (demographics,
+    insurance, eligibility, forms, copay: reception.services.check_in), which calls this with
+    `full_check_in=True` for the status. Any other caller (the schedule's page and API) is
+    refused, so no interface can check a patient in with the status alone (docs/adr/0013).
+    """
     _require(checked_in_by, Perm.CHECK_IN)
+    if not full_check_in and is_enabled(FRONT_DESK_MODULE):
+        raise Conflict(
+            "Check-in is done at the front desk (demographics, insurance, forms and copay): "
+            f"open the check-in page, or POST /api/reception/appointments/{appointment.pk}"
+            "/check-in.",
+            field="appointment",
+            code="front_desk_check_in",
+        )
     appointment = _locked(appointment)
     tz = practice_zone()
     if local_date(appointment.start, tz) > timezone.now().astimezone(tz).date():
@@ -716,6 +753,21 @@ def series_cancel_following(
         appointment_cancel(appointment=target, reason=reason, cancelled_by=cancelled_by)
         for target in targets
     ]
+
+
+@transaction.atomic
+def appointment_cancel_in_scope(
+    *, appointment: Appointment, reason: str, cancelled_by: User | None, scope: str = "one"
+) -> list[Appointment]:
+    """Cancel one appointment ("one") or it and the later ones of its series ("following"):
+    the page and the API both cancel through here."""
+    if scope == RescheduleScope.FOLLOWING:
+        return series_cancel_following(
+            appointment=appointment, reason=reason, cancelled_by=cancelled_by
+        )
+    if scope not in ("", None, RescheduleScope.ONE):
+        raise InvalidInput("Choose this appointment or this and the following ones.", field="scope")
+    return [appointment_cancel(appointment=appointment, reason=reason, cancelled_by=cancelled_by)]
 
 
 # --- Waitlist -------------------------------------------------------------------------------

@@ -155,21 +155,13 @@ def week(request: HttpRequest) -> HttpResponse:
         context["grid"] = grid.provider_week_grid(monday, provider)
         context["heading"] = str(provider)
         return render(request, "scheduling/calendar.html", context)
-    days = []
     providers = _providers_at(location, visible) if location else []
-    for offset in range(7):
-        current = monday + timedelta(days=offset)
-        days.append(
-            (
-                current,
-                list(
-                    selectors.appointments_on(current, location=location).filter(
-                        provider__in=providers
-                    )
-                ),
-            )
-        )
-    context.update({"days": days, "heading": location.name if location else ""})
+    context.update(
+        {
+            "grid": grid.location_week_grid(monday, providers, location) if location else None,
+            "heading": location.name if location else "",
+        }
+    )
     return render(request, "scheduling/week_location.html", context)
 
 
@@ -215,18 +207,14 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Give the reason for cancelling.")
         return _back_to(appointment)
     try:
-        if form.cleaned_data.get("scope") == "following":
-            done = services.series_cancel_following(
-                appointment=appointment, reason=form.cleaned_data["reason"],
-                cancelled_by=request.user,
-            )  # fmt: skip
-            messages.success(request, f"{len(done)} appointment(s) cancelled.")
-        else:
-            services.appointment_cancel(
-                appointment=appointment, reason=form.cleaned_data["reason"],
-                cancelled_by=request.user,
-            )  # fmt: skip
+        done = services.appointment_cancel_in_scope(
+            appointment=appointment, reason=form.cleaned_data["reason"],
+            cancelled_by=request.user, scope=form.cleaned_data.get("scope") or "one",
+        )  # fmt: skip
+        if len(done) == 1:
             messages.success(request, "Appointment cancelled; the time is free again.")
+        else:
+            messages.success(request, f"{len(done)} appointment(s) cancelled.")
     except MedofficeError as exc:
         _error_message(request, exc)
     return _back_to(appointment)

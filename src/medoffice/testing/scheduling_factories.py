@@ -146,7 +146,9 @@ def appointment(
         last = -(-int(made.end.timestamp()) // 300)
         Occupancy.objects.bulk_create(
             [
-                Occupancy(appointment=made, provider=provider, room=room, cell=cell)
+                Occupancy(
+                    appointment=made, provider=provider, room=room, patient=patient, cell=cell
+                )
                 for cell in range(first, last)
             ]
         )

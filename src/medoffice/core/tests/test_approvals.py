@@ -29,7 +29,7 @@ def _approval_events(request: ApprovalRequest):
             action=AuditAction.APPROVAL,
             object_type="core.approvalrequest",
             object_id=str(request.pk),
-        ).order_by("seq")
+        ).order_by("id")
     )
 
 

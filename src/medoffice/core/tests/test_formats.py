@@ -56,7 +56,7 @@ def test_phone(value, expected):
     ("value", "expected"),
     [(Decimal("1234.5"), "$1,234.50"), (Decimal("-5"), "-$5.00"), (Decimal("0"), "$0.00"),
      ("25.00", "$25.00"), (7, "$7.00"), (Decimal("1234567.891"), "$1,234,567.89"), (None, ""),
-     (Decimal("NaN"), "NaN"), ("not money", "not money")],
+     (Decimal("NaN"), "NaN"), ("not money", "not money"), ("1e400", "1e400")],
 )  # fmt: skip
 def test_money(value, expected):
     assert formats.money(value) == expected

@@ -43,7 +43,7 @@ def _signed_in(client: Client) -> bool:
 
 
 def _last_event(action: str) -> AuditEvent | None:
-    return AuditEvent.objects.filter(action=action).order_by("seq").last()
+    return AuditEvent.objects.filter(action=action).order_by("id").last()
 
 
 # --- Lockout after failed sign-ins ----------------------------------------------------------------

@@ -425,10 +425,12 @@ def _limit(role: str, kind: str = "purchase"):
 
 
 def _limits_form(client: Client, **changes) -> dict:
-    form = client.get(reverse("core:authority_limits")).context["form"]
+    page = client.get(reverse("core:authority_limits"))
+    form = page.context["form"]
     data = {
         name: "" if form[name].value() is None else str(form[name].value()) for name in form.fields
     }
+    data["form_token"] = page.context["form_token"]
     data.update(changes)
     return data
 

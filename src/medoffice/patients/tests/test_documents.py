@@ -119,7 +119,7 @@ def test_download_streams_the_file_and_writes_an_audit_event(
         assert "no-store" in response["Cache-Control"]
         events = AuditEvent.objects.filter(action="download")
         assert events.count() == before + 1
-        event = events.order_by("-seq").first()
+        event = events.order_by("-id").first()
         assert event.patient_id == str(patient.pk)
         assert event.object_type == "patients.patientdocument"
         assert event.actor_id == users[role].pk

@@ -6,6 +6,7 @@ from django.urls import reverse
 from medoffice.core.models import AuditEvent
 from medoffice.patients.models import Coverage, Patient, Payer
 from medoffice.testing import patients_factories as pf
+from medoffice.testing.forms import form_token
 
 FORM = {
     "first_name": "Ana", "last_name": "Reyes", "date_of_birth": "03/14/1980", "sex": "F",
@@ -125,21 +126,25 @@ def test_edit_page_saves(client_for, patient):
 @pytest.mark.django_db
 def test_coverage_pages_add_end_and_detail_shows_eligibility(client_for, patient, payer):
     client = client_for("front_desk")
+    add_url = reverse("patients:coverage_add", args=[patient.pk])
     added = client.post(
-        reverse("patients:coverage_add", args=[patient.pk]),
+        add_url,
         {"payer": payer.pk, "member_id": "m-1", "priority": 1, "effective_date": "01/01/2024",
-         "copay": "25.00", "specialist_copay": "0", "subscriber_relationship": "self"},
+         "copay": "25.00", "specialist_copay": "0", "subscriber_relationship": "self",
+         "form_token": form_token(client, add_url)},
     )  # fmt: skip
     assert added.status_code == 302, added.context and added.context["form"].errors
     coverage = Coverage.objects.get()
     clash = client.post(
-        reverse("patients:coverage_add", args=[patient.pk]),
+        add_url,
         {"payer": payer.pk, "member_id": "m-2", "priority": 1, "effective_date": "02/01/2024",
-         "copay": "0", "specialist_copay": "0", "subscriber_relationship": "self"},
+         "copay": "0", "specialist_copay": "0", "subscriber_relationship": "self",
+         "form_token": form_token(client, add_url)},
     )  # fmt: skip
     assert clash.status_code == 422 and "priority" in clash.context["form"].errors
+    check_url = reverse("patients:eligibility_add", args=[coverage.pk])
     checked = client.post(
-        reverse("patients:eligibility_add", args=[coverage.pk]), {"status": "active"}
+        check_url, {"status": "active", "form_token": form_token(client, check_url)}
     )
     assert checked.status_code == 302
     ended = client.post(

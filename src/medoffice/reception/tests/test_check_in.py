@@ -237,9 +237,13 @@ def test_forms_due_follow_the_renewal_interval(desk_day, users):
 
 
 def test_check_in_completes_an_appointment_checked_in_on_the_schedule(desk_day, users):
+    from medoffice.core.services import module_set_enabled
     from medoffice.scheduling.services import appointment_check_in
 
+    # Checked in on the schedule while the front desk module was off, then switched on.
+    module_set_enabled(actor=None, module="reception", enabled=False)
     appointment_check_in(appointment=desk_day.appointment, checked_in_by=users["front_desk"])
+    module_set_enabled(actor=None, module="reception", enabled=True)
     arrived_on_schedule = Appointment.objects.get(pk=desk_day.appointment.pk).checked_in_at
     result = do_check_in(desk_day, users["front_desk"])
     assert result.visit.stage == Stage.ARRIVED

@@ -125,9 +125,13 @@ def test_check_out_before_the_provider_is_refused(arrived, users):
 
 
 def test_appointment_checked_in_on_the_schedule_gets_a_visit_when_moved(desk_day, users):
+    from medoffice.core.services import module_set_enabled
     from medoffice.scheduling.services import appointment_check_in
 
+    # Checked in on the schedule while the front desk module was off, then switched on.
+    module_set_enabled(actor=None, module="reception", enabled=False)
     appointment_check_in(appointment=desk_day.appointment, checked_in_by=users["front_desk"])
+    module_set_enabled(actor=None, module="reception", enabled=True)
     board = selectors.flow_board(day=selectors.local_today(), location=desk_day.location)
     assert [row.stage for row in board.rows] == [Stage.ARRIVED]
     visit = advance(desk_day, users["front_desk"], Stage.ROOMED, desk_day.rooms[0])

@@ -10,6 +10,7 @@ from django.urls import reverse
 from medoffice.core.models import AuditEvent
 from medoffice.reception.models import Payment, SignedForm, Stage, Visit
 from medoffice.testing import reception_factories as rf
+from medoffice.testing.forms import form_token
 
 ROLES_WITHOUT_CHECK_IN = ("clinician", "auditor", "biller", "hr_payroll")
 
@@ -118,6 +119,7 @@ def test_check_in_page_checks_in_with_copay_and_shows_receipt(client_for, desk_d
     response = client.post(
         url,
         {
+            "form_token": form_token(client, url),
             "demographics_confirmed": "on",
             "coverage_confirmed": "on",
             f"elig_{desk_day.coverage.pk}": "active",
@@ -142,7 +144,7 @@ def test_check_in_page_names_the_bad_fields_and_writes_nothing(client_for, desk_
     response = client.post(
         url,
         {"coverage_confirmed": "on", "copay_amount": "25.00", "copay_method": "card",
-         "copay_reference": "4111 1111 1111 1111"},
+         "copay_reference": "4111 1111 1111 1111", "form_token": form_token(client, url)},
     )  # fmt: skip
     html = response.content.decode()
     assert response.status_code == 200
@@ -215,10 +217,14 @@ def test_check_out_page_completes_the_appointment(client_for, desk_day):
 def test_payment_page_records_and_refuses(client_for, desk_day):
     client = client_for("front_desk")
     url = reverse("reception:payment_new", args=[desk_day.patient.pk])
-    bad = client.post(url, {"amount": "0", "method": "cash"})
-    assert "The amount must be more than zero" in bad.content.decode()
+    token = form_token(client, url)
+    bad = client.post(url, {"amount": "0", "method": "cash", "form_token": token})
+    assert "Amount: must be more than zero" in bad.content.decode()
     assert not Payment.objects.exists()
-    good = client.post(url, {"amount": "40", "method": "cash", "location": desk_day.location.pk})
+    good = client.post(
+        url,
+        {"amount": "40", "method": "cash", "location": desk_day.location.pk, "form_token": token},
+    )
     payment = Payment.objects.get()
     assert good["Location"] == reverse("reception:receipt", args=[payment.pk])
     assert payment.amount == Decimal("40.00") and payment.location == desk_day.location

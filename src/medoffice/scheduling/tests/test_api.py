@@ -140,6 +140,16 @@ def test_cancel_reschedule_check_in_and_no_show(clinic, users, client_for):
         post(client_for("clinician"), f"/api/appointments/{today.pk}/check-in", {}).status_code
         == 403
     )
+    # With the front desk module on, check-in is the front desk's: refused here, unchanged.
+    refused = post(desk, f"/api/appointments/{today.pk}/check-in", {})
+    assert refused.status_code == 409
+    assert f"/api/reception/appointments/{today.pk}/check-in" in refused.json()["detail"]
+    today.refresh_from_db()
+    assert (today.status, today.checked_in_at) == (AppointmentStatus.BOOKED, None)
+    # Without it, the schedule's check-in is the only one.
+    from medoffice.core.services import module_set_enabled
+
+    module_set_enabled(actor=None, module="reception", enabled=False)
     checked = post(desk, f"/api/appointments/{today.pk}/check-in", {})
     assert checked.status_code == 200
     assert checked.json()["status"] == AppointmentStatus.CHECKED_IN

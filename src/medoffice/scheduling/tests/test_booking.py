@@ -293,6 +293,9 @@ def test_no_show_only_after_the_start_and_counts(clinic, users):
 def test_check_in_and_complete_transitions(clinic, users):
     from django.utils import timezone
 
+    from medoffice.core.services import module_set_enabled
+
+    module_set_enabled(actor=None, module="reception", enabled=False)  # the schedule's own
     today = timezone.localdate()
     appointment = sf.appointment(
         patient=clinic.patient, provider=clinic.provider, location=clinic.location,
@@ -348,3 +351,17 @@ def test_reschedule_to_its_own_overlapping_time(clinic, users):
     )
     appointment.refresh_from_db()
     assert appointment.start == at(workday(), "10:10")
+
+
+def test_check_in_on_the_schedule_is_refused_while_the_front_desk_is_on(clinic, users):
+    from django.utils import timezone
+
+    appointment = sf.appointment(
+        patient=clinic.patient, provider=clinic.provider, location=clinic.location,
+        appointment_type=clinic.follow_up, start=at(timezone.localdate(), "08:00"),
+    )  # fmt: skip
+    with pytest.raises(Conflict) as caught:
+        services.appointment_check_in(appointment=appointment, checked_in_by=users["front_desk"])
+    assert caught.value.code == "front_desk_check_in"
+    appointment.refresh_from_db()
+    assert (appointment.status, appointment.checked_in_at) == (AppointmentStatus.BOOKED, None)

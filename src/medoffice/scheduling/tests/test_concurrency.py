@@ -154,3 +154,134 @@ def test_one_slot_several_processes_on_postgresql(clinic, users, tmp_path):
     assert outcomes.count("booked") == 1, outcomes
     assert all(o.startswith("conflict:") for o in outcomes if o != "booked"), outcomes
     assert Appointment.objects.filter(provider=clinic.provider, start=start).count() == 1
+
+
+# --- One patient, many providers, one time --------------------------------------------------
+
+PATIENT_BOOKINGS = 200
+# PostgreSQL serves a limited number of connections (100 by default, shared with whatever
+# else runs): at most this many bookings are in flight at once there; SQLite takes them all.
+PG_IN_FLIGHT = 30
+
+
+def _providers_for(clinic, count):
+    """`count` providers working Mon-Fri 9-17 at Main St, each offering the follow-up."""
+    from medoffice.testing import factories
+    from medoffice.testing import scheduling_factories as sf
+
+    made = [clinic.provider, clinic.other_provider]
+    while len(made) < count:
+        provider = factories.provider(locations=[clinic.location])
+        sf.template(provider=provider, location=clinic.location, weekdays=(workday().weekday(),))
+        made.append(provider)
+    clinic.follow_up.providers.set(made)
+    return made
+
+
+def _book_one_patient_from_threads(clinic, booked_by, start, providers):
+    in_flight = threading.BoundedSemaphore(
+        PG_IN_FLIGHT if connection.vendor == "postgresql" else len(providers)
+    )
+    barrier = threading.Barrier(len(providers))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def attempt(provider):
+        try:
+            barrier.wait(timeout=60)
+            with in_flight:
+                try:
+                    services.appointment_book(
+                        patient=clinic.patient, provider=provider, location=clinic.location,
+                        appointment_type=clinic.follow_up, start=start, booked_by=booked_by,
+                    )  # fmt: skip
+                    result = "booked"
+                finally:
+                    connections.close_all()
+        except Conflict as exc:
+            result = f"conflict:{exc.code}"
+        except Exception as exc:  # reported, so the assertion shows it
+            result = f"error:{type(exc).__name__}:{exc}"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=attempt, args=(p,)) for p in providers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return outcomes
+
+
+def test_one_patient_many_providers_database_alone_allows_one(clinic, users, monkeypatch):
+    """200 bookings of one patient with 200 providers at one time, the Python overlap check
+    switched off: the (patient, cell) constraint lets exactly one through."""
+    real = services._overlapping
+
+    def nothing_overlaps(queryset, start, end, exclude_ids=()):
+        return real(queryset, start, end, exclude_ids).none()
+
+    monkeypatch.setattr(services, "_overlapping", nothing_overlaps)
+    providers = _providers_for(clinic, PATIENT_BOOKINGS)
+    start = at(workday(), "10:00")
+    outcomes = _book_one_patient_from_threads(clinic, users["front_desk"], start, providers)
+    assert len(outcomes) == PATIENT_BOOKINGS
+    assert outcomes.count("booked") == 1, [o for o in outcomes if o != "conflict:patient_taken"]
+    assert set(outcomes) == {"booked", "conflict:patient_taken"}, set(outcomes)
+    assert Appointment.objects.filter(patient=clinic.patient).count() == 1
+    assert Occupancy.objects.filter(patient=clinic.patient).count() == 4
+
+
+WORKER_NO_CHECK = WORKER.replace(
+    'print("ready", flush=True)',
+    "services._overlapping = (lambda real: lambda qs, s, e, x=(): real(qs, s, e, x).none())("
+    'services._overlapping)\nprint("ready", flush=True)',
+)
+
+
+@pytest.mark.postgres
+def test_one_patient_several_processes_on_postgresql(clinic, users, tmp_path):
+    """The same from separate processes (each with the Python check off), plus threads."""
+    if connection.vendor != "postgresql":
+        pytest.skip("separate processes against one server database: PostgreSQL only")
+    assert "none()" in WORKER_NO_CHECK
+    db = connection.settings_dict
+    url = (
+        f"postgres://{db['USER']}{':' + db['PASSWORD'] if db.get('PASSWORD') else ''}"
+        f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="medoffice.test_settings")
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[3]), *sys.path])
+    providers = _providers_for(clinic, 6)
+    start = at(workday(), "15:00")
+    procs = []
+    for provider in providers:
+        args = {
+            "patient": clinic.patient.pk, "provider": provider.pk,
+            "location": clinic.location.pk, "type": clinic.follow_up.pk,
+            "user": users["front_desk"].pk, "start": start.isoformat(),
+        }  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER_NO_CHECK, json.dumps(args)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=tmp_path,
+            )
+        )
+    for proc in procs:
+        line = proc.stdout.readline().strip()
+        assert line == "ready", proc.stderr.read()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    outcomes = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        outcomes.append(out.strip() or f"error:{err[-500:]}")
+    assert outcomes.count("booked") == 1, outcomes
+    assert set(outcomes) == {"booked", "conflict:patient_taken"}, outcomes
+    assert Appointment.objects.filter(patient=clinic.patient).count() == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.db.models import Count
+from django.db.models import Count, Exists, F, OuterRef
 
 from medoffice.core import demo
 from medoffice.scheduling.models import (
@@ -49,3 +49,25 @@ def test_demo_schedule_has_realistic_outcomes_and_consistent_cells():
     )
     assert Occupancy.objects.count() == minutes // 5
     assert not Occupancy.objects.exclude(appointment__status__in=HOLDING_STATUSES).exists()
+    # Every cell carries its appointment's patient (the unique (patient, cell) rule holds).
+    assert not Occupancy.objects.exclude(patient_id=F("appointment__patient_id")).exists()
+
+
+@pytest.mark.django_db
+def test_demo_books_no_patient_twice_at_once():
+    """No two appointments of one patient overlap, counted on the appointments themselves
+    (not the cells), among those holding time and among all of them."""
+    demo.load_demo(seed=7, today=TODAY)
+    assert Appointment.objects.count() > 2000
+    for statuses in (HOLDING_STATUSES, None):
+        mine = Appointment.objects.filter(
+            patient_id=OuterRef("patient_id"),
+            start__lt=OuterRef("end"),
+            end__gt=OuterRef("start"),
+        ).exclude(pk=OuterRef("pk"))
+        found = Appointment.objects.all()
+        if statuses is not None:
+            mine = mine.filter(status__in=statuses)
+            found = found.filter(status__in=statuses)
+        pairs = found.filter(Exists(mine)).count()
+        assert pairs == 0, f"{pairs} appointments overlap another of the same patient"

@@ -23,6 +23,12 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { paint(document); });
+  // The day and week grids open scrolled to the current time (the now-line).
+  function scrollToNow(root) {
+    const now = root.querySelector("tr.now-row");
+    if (now) now.scrollIntoView({ block: "center" });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { paint(document); scrollToNow(document); });
   document.addEventListener("htmx:afterSwap", function (event) { paint(event.target); });
 })();

@@ -35,8 +35,17 @@ def test_round_trip_into_a_fresh_installation(demo_install, demo_backup, fresh_i
     assert tax_id and tax_id not in data
     assert '"tax_id": "enc1:' in data
 
+    # The audit keys stay out of the backup too.
+    audit_keys = (demo_install.data / "audit_keys").read_text().split()
+    assert audit_keys
+    with zipfile.ZipFile(path) as archive:
+        everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert not any(line.split(":")[1].encode() in everything for line in audit_keys)
+    assert "audit_keys" not in " ".join(zipfile.ZipFile(path).namelist())
+
     # A fresh install has its own keys; restoring needs the keys of the one that made it.
     shutil.copy(demo_install.data / "field_keys", fresh_install.data / "field_keys")
+    shutil.copy(demo_install.data / "audit_keys", fresh_install.data / "audit_keys")
     result = fresh_install.run("restore", str(path))
     assert "The audit trail verifies." in result.stdout
 

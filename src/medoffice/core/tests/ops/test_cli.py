@@ -98,7 +98,9 @@ def test_audit_verify_passes_then_names_a_forged_record(capsys, users):
 
     assert cli.main(["audit", "verify"]) == 1
     captured = capsys.readouterr()
-    assert re.search(rf"record #{head.last_seq + 1}: was changed", captured.out)
+    assert re.search(
+        rf"record #{head.last_seq + 1}: is sealed with audit key \(none\)", captured.out
+    )
     assert re.fullmatch(r"medoffice: the audit trail has \d problem\(s\)", _one_line(captured.err))
 
 

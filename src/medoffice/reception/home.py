@@ -1,0 +1,39 @@
+"""The front desk's home opens on today: the day's arrivals, per location, in time order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medoffice.core.access import has_perm
+from medoffice.core.home_panels import HomePanel, register_home_panels
+from medoffice.core.modules import is_enabled
+from medoffice.core.permissions import Perm
+from medoffice.reception import selectors
+
+
+def _arrivals(user: Any) -> list[HomePanel]:
+    # For the people who check patients in; the office manager's home stays the overview.
+    if (
+        not is_enabled("reception")
+        or not has_perm(user, Perm.CHECK_IN)
+        or has_perm(user, Perm.MANAGE_PRACTICE)
+    ):
+        return []
+    groups = selectors.todays_arrivals()
+    return [
+        HomePanel(
+            key="arrivals",
+            title="Today's arrivals",
+            template="reception/_home_arrivals.html",
+            context={
+                "groups": groups,
+                "can_collect": has_perm(user, Perm.COLLECT_PAYMENTS),
+                "day": selectors.local_today(),
+            },
+            order=10,
+        )
+    ]
+
+
+def register() -> None:
+    register_home_panels(_arrivals)
