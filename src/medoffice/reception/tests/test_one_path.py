@@ -23,6 +23,7 @@ from medoffice.reception.models import Payment, SignedForm, Stage, Visit
 from medoffice.scheduling.forms import SlotChoice
 from medoffice.scheduling.models import Appointment, AppointmentStatus, Occupancy
 from medoffice.testing import reception_factories as rf
+from medoffice.testing.forms import form_token
 
 pytestmark = pytest.mark.django_db
 
@@ -82,10 +83,12 @@ def api(client, url, body):
 def test_check_in_page_and_api_leave_the_same_rows(desk_day, client_for, frozen):
     desk = client_for("front_desk")
     a, cov = desk_day.appointment.pk, desk_day.coverage.pk
+    url = reverse("reception:check_in", args=[a])
     page = through(
         lambda: desk.post(
-            reverse("reception:check_in", args=[a]),
+            url,
             {
+                "form_token": form_token(desk, url),
                 "demographics_confirmed": "on",
                 "coverage_confirmed": "on",
                 f"elig_{cov}": "active",
@@ -176,11 +179,9 @@ def test_desk_payment_page_and_api_leave_the_same_rows(desk_day, client_for, fro
     desk = client_for("front_desk")
     p, loc = desk_day.patient.pk, desk_day.location.pk
     body = {"amount": "40.00", "method": "check", "reference": "1042", "note": "balance"}
+    url = reverse("reception:payment_new", args=[p]) + f"?location={loc}"
     page = through(
-        lambda: desk.post(
-            reverse("reception:payment_new", args=[p]) + f"?location={loc}",
-            {**body, "location": loc},
-        )
+        lambda: desk.post(url, {**body, "location": loc, "form_token": form_token(desk, url)})
     )
     by_api = through(
         lambda: api(desk, "/api/reception/payments", {**body, "patient_id": p, "location_id": loc})
