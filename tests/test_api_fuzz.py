@@ -1,7 +1,7 @@
 """Property-based probe of the whole JSON API: every operation in /api/openapi.json, called
 with generated input (valid and not) as an owner, answers without a server error.
 
-Bounded (MEDOFFICE_FUZZ_EXAMPLES examples per operation, 12 by default) so it runs in about
+Bounded (MEDOFFICE_FUZZ_EXAMPLES examples per operation, 25 by default) so it runs in about
 a minute; run it on PostgreSQL too (DATABASE_URL), where text with
 NUL characters and out-of-range numbers reach the driver differently than on SQLite.
 """
@@ -20,7 +20,7 @@ from medoffice.core import services
 
 pytestmark = pytest.mark.django_db
 
-MAX_EXAMPLES = int(os.environ.get("MEDOFFICE_FUZZ_EXAMPLES", "12"))
+MAX_EXAMPLES = int(os.environ.get("MEDOFFICE_FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture
