@@ -7,7 +7,8 @@ on its own keep-alive connection, for a bounded time. Targets: the dashboard at 
 or more with 8 users on SQLite (500 on PostgreSQL), p99 under 100 ms, no errors.
 
 MEDOFFICE_BENCH_LOAD_SECONDS (default 6) sets how long each measurement runs;
-MEDOFFICE_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the
+MEDOFFICE_BENCH_LOAD_PAGES and MEDOFFICE_BENCH_LOAD_DATABASES narrow a run (comma-separated
+names); MEDOFFICE_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the
 PostgreSQL server used to create the throwaway database.
 """
 
@@ -29,6 +30,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 SECONDS = float(os.environ.get("MEDOFFICE_BENCH_LOAD_SECONDS", "6"))
+# Narrow a run: MEDOFFICE_BENCH_LOAD_PAGES=dashboard,flow_board; MEDOFFICE_BENCH_LOAD_DATABASES=sqlite
+ONLY_PAGES = {p for p in os.environ.get("MEDOFFICE_BENCH_LOAD_PAGES", "").split(",") if p}
+ONLY_DATABASES = {d for d in os.environ.get("MEDOFFICE_BENCH_LOAD_DATABASES", "").split(",") if d}
 PG_URL = os.environ.get("MEDOFFICE_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 USER_COUNTS = (8, 32)
 DEMO_PASSWORD = "medoffice-demo"  # the demo practice's published password
@@ -174,6 +178,8 @@ def _bench(label: str, env: dict) -> list[tuple[str, float, str]]:
     with _server(env) as port:
         pool = [Session(port, "frontdesk") for _ in range(max(USER_COUNTS))]
         for page, path in PAGES.items():
+            if ONLY_PAGES and page not in ONLY_PAGES:
+                continue
             pool[0].get(path)  # warm the workers' caches
             for users in USER_COUNTS:
                 figures = _measure(pool[:users], path)
@@ -218,9 +224,9 @@ def run() -> list[tuple[str, float, str]]:
     load_demo(size="small")
     connections.close_all()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    lines = _bench("sqlite", env)
+    lines = _bench("sqlite", env) if not ONLY_DATABASES or "sqlite" in ONLY_DATABASES else []
 
-    url = _postgres_database()
+    url = _postgres_database() if not ONLY_DATABASES or "postgresql" in ONLY_DATABASES else None
     if url is not None:
         try:
             with tempfile.TemporaryDirectory(prefix="medoffice-bench-load-pg-") as data:

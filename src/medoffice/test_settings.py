@@ -22,3 +22,6 @@ TEST_NON_SERIALIZED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"
 
 # Tests create many users; the production hashers are slow on purpose (login still works).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests read the dashboard's figures right after writing them; test_dashboard_cache turns it on.
+MEDOFFICE_DASHBOARD_CACHE_SECONDS = 0

@@ -112,6 +112,13 @@ class Provider(models.Model):
         suffix = f", {self.credentials}" if self.credentials else ""
         return f"{self.first_name} {self.last_name}{suffix}"
 
+    @property
+    def short_name(self) -> str:
+        """A. Patel, MD: narrow enough for a calendar column, still telling two Patels apart."""
+        suffix = f", {self.credentials}" if self.credentials else ""
+        initial = f"{self.first_name[:1]}. " if self.first_name else ""
+        return f"{initial}{self.last_name}{suffix}"
+
 
 class Role(models.Model):
     """A job in the practice; its permissions are rows of RolePermission."""

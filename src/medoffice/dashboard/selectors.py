@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
 from medoffice.core.access import has_any_perm
 from medoffice.core.modules import enabled_codes
 from medoffice.dashboard.tiles import SECTIONS, Tile, providers
 
 
 def tiles_for(user) -> list[Tile]:
+    """The tiles a user may see. Their figures are kept for a few seconds per user
+    (MEDOFFICE_DASHBOARD_CACHE_SECONDS), so a busy office reloading its home pages does not
+    recount the day on every view; which tiles show is decided afresh each time."""
     enabled = enabled_codes()
+    seconds = getattr(settings, "MEDOFFICE_DASHBOARD_CACHE_SECONDS", 0)
     tiles: list[Tile] = []
-    for provider in providers():
+    for n, provider in enumerate(providers()):
         if provider.module in enabled and has_any_perm(user, *provider.permissions):
-            tiles.extend(provider.build(user))
+            if seconds <= 0:
+                tiles.extend(provider.build(user))
+                continue
+            key = f"medoffice:tiles:{user.pk}:{provider.module}:{n}:{timezone.localdate()}"
+            built = cache.get(key)
+            if built is None:
+                built = provider.build(user)
+                cache.set(key, built, seconds)
+            tiles.extend(built)
     return tiles
 
 

@@ -38,6 +38,7 @@ def _text_dates(form: forms.Form, *names: str) -> None:
 
 
 class PatientForm(forms.Form):
+    required_css_class = "required"  # the label shows the mark (base stylesheet)
     guarantor_mrn = forms.CharField(
         label="Guarantor's MRN", required=False, help_text="when the guarantor is also a patient"
     )
@@ -88,6 +89,7 @@ class PatientForm(forms.Form):
 
 
 class CoverageForm(forms.ModelForm):
+    required_css_class = "required"
     copay = MoneyField(minimum=ZERO, required=False, label="Office visit copay")
     specialist_copay = MoneyField(minimum=ZERO, required=False, label="Specialist copay")
     replace_existing = forms.BooleanField(

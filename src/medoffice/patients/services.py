@@ -250,6 +250,23 @@ def _contact_errors(patient: Patient) -> dict:
     return errors
 
 
+def patient_field_errors(*, skip: set[str] | frozenset[str] = frozenset(), **fields) -> dict:
+    """Every problem with what was typed, writing nothing: a form that already found some
+    errors shows these beside them, so the desk corrects everything in one go. `skip`: the
+    fields the form already refused (not checked again)."""
+    given = {k: v for k, v in fields.items() if k in PATIENT_FIELDS and k not in skip}
+    values, errors = _clean_patient_fields(given)
+    patient = Patient(**{k: v for k, v in values.items() if k not in errors})
+    unchecked = [
+        "mrn",
+        *skip,
+        *errors,
+        *(f.name for f in Patient._meta.fields if f.name not in given),
+    ]
+    found = {**_contact_errors(patient), **_model_errors(patient, exclude=unchecked), **errors}
+    return {field: messages for field, messages in found.items() if field not in skip}
+
+
 @transaction.atomic
 def patient_register(*, actor, confirm_not_duplicate: bool = False, **fields) -> Patient:
     """Register a new patient and give them the next MRN.

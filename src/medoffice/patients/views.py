@@ -96,13 +96,27 @@ def search(request: HttpRequest) -> HttpResponse:
 # --- Register and edit -----------------------------------------------------------------------
 
 
+def _every_error(form: forms.PatientForm) -> None:
+    """The form refused some fields: add what the service finds wrong with the others."""
+    typed = {
+        name: form.cleaned_data.get(name, form.data.get(name)) for name in forms.PATIENT_FORM_FIELDS
+    }
+    found = services.patient_field_errors(skip=set(form.errors), **typed)
+    for field, messages_ in found.items():
+        target = field if field in form.fields else None
+        for message in messages_:
+            form.add_error(target, message)
+
+
 @login_required
 @permission_required(Perm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     form = forms.PatientForm(request.POST or None)
     candidates = []
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():
+        _every_error(form)
+    elif request.method == "POST":
         try:
             patient = services.patient_register(
                 actor=request.user,
@@ -128,7 +142,9 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=request.method == "GET")
     form = forms.PatientForm(request.POST or None, initial_patient=patient)
     del form.fields["confirm_not_duplicate"]
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():
+        _every_error(form)
+    elif request.method == "POST":
         try:
             services.patient_update(actor=request.user, patient=patient, **form.service_fields())
         except InvalidInput as exc:

@@ -19,20 +19,20 @@ def _arrivals(user: Any) -> list[HomePanel]:
         or has_perm(user, Perm.MANAGE_PRACTICE)
     ):
         return []
-    groups = selectors.todays_arrivals()
+    # The home page draws at once; the table comes from its own address and keeps itself
+    # current (every 30 seconds, as the board does).
     return [
         HomePanel(
             key="arrivals",
             title="Today's arrivals",
-            template="reception/_home_arrivals.html",
-            context={
-                "groups": groups,
-                "can_collect": has_perm(user, Perm.COLLECT_PAYMENTS),
-                "day": selectors.local_today(),
-            },
+            template="reception/_home_arrivals_loader.html",
             order=10,
         )
     ]
+
+
+def arrivals_context() -> dict[str, Any]:
+    return {"groups": selectors.todays_arrivals(), "day": selectors.local_today()}
 
 
 def register() -> None:

@@ -5,6 +5,7 @@ from medoffice.reception import views
 app_name = "reception"
 urlpatterns = [
     path("", views.flow_board, name="flow_board"),
+    path("arrivals/", views.arrivals, name="arrivals"),
     path("flow/<int:appointment_id>/advance/", views.flow_advance, name="flow_advance"),
     path("check-in/<int:appointment_id>/", views.check_in, name="check_in"),
     path("check-out/<int:appointment_id>/", views.check_out, name="check_out"),

@@ -145,6 +145,18 @@ def flow_board(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(Perm.CHECK_IN)
+def arrivals(request: HttpRequest) -> HttpResponse:
+    """Today's arrivals per location (the front desk's home loads it, and refreshes it)."""
+    from medoffice.reception.home import arrivals_context
+
+    context = arrivals_context()
+    if request.headers.get("HX-Request"):
+        return render(request, "reception/_home_arrivals.html", context)
+    return render(request, "reception/arrivals.html", context)
+
+
+@login_required
+@permission_required(Perm.CHECK_IN)
 @require_POST
 def flow_advance(request: HttpRequest, appointment_id: int) -> HttpResponse:
     to_stage = request.POST.get("stage", "")

@@ -123,6 +123,10 @@ class BookForm(forms.Form):
         choices=SeriesPolicy.choices, initial=SeriesPolicy.ALL_OR_NOTHING, required=False,
         widget=forms.RadioSelect, label="If some dates are taken",
     )  # fmt: skip
+    record_past = forms.BooleanField(
+        required=False, label="This visit already happened (record it)",
+        help_text="Office managers: enter a visit after the fact.",
+    )  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

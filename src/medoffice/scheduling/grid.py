@@ -265,7 +265,7 @@ def location_week_grid(week_start: date, providers: list[Provider], location: Lo
         of_day = []
         for provider in providers:
             column = Column(
-                title=provider.last_name,
+                title=provider.short_name,
                 subtitle=str(provider),
                 provider=provider,
                 day=day,

@@ -91,6 +91,12 @@ class BookingRequest:
     room: Room | None = None
 
 
+PAST_TIME_MESSAGE = (
+    "That time has passed. To record a visit that already happened, book it as a past visit "
+    "(“This visit already happened”, for the office manager; allow_past in the API)."
+)
+
+
 def _field_errors(req: BookingRequest, *, allow_past: bool, now: datetime) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
@@ -109,7 +115,7 @@ def _field_errors(req: BookingRequest, *, allow_past: bool, now: datetime) -> di
     if int(req.end.timestamp()) % CELL_SECONDS:
         add("end", f"Appointments end on a {CELL_MINUTES}-minute mark.")
     if not allow_past and req.start < now:
-        add("start", "That time has already passed. Past visits are entered as data entry only.")
+        add("start", PAST_TIME_MESSAGE)
     patient = req.patient
     if getattr(patient, "merged_into_id", None):
         add(

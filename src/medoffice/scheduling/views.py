@@ -246,11 +246,28 @@ def appointment_check_in(request: HttpRequest, pk: int) -> HttpResponse:
     return _back_to(appointment)
 
 
-def _slot_rows(kind: AppointmentType, search: dict, *, limit: int = 24) -> list[dict]:
+SLOTS_PER_PAGE = 24
+
+
+def _after_param(request: HttpRequest) -> datetime | None:
+    """The last time of the page before (for "later free times"), when it is a real instant."""
+    try:
+        after = datetime.fromisoformat(request.GET.get("after", ""))
+    except ValueError:
+        return None
+    return after if timezone.is_aware(after) else None
+
+
+def _slot_rows(
+    kind: AppointmentType, search: dict, *, limit: int = SLOTS_PER_PAGE,
+    after: datetime | None = None,
+) -> list[dict]:  # fmt: skip
     tz = practice_zone()
     start = None
     if search.get("from_date"):
         start = datetime.combine(search["from_date"], datetime.min.time(), tzinfo=tz)
+    if after is not None:
+        start = max(start, after + timedelta(minutes=1)) if start else after + timedelta(minutes=1)
     slots = selectors.free_slots(
         kind,
         providers=[search["provider"]] if search.get("provider") else None,
@@ -352,20 +369,44 @@ def book(request: HttpRequest) -> HttpResponse:
         if result is not None:
             return result
     rows = []
+    after = _after_param(request)
+    more_url = first_url = ""
     if search.is_bound and search.is_valid():
-        rows = _slot_rows(search.cleaned_data["appointment_type"], search.cleaned_data)
-    picked = _picked_slot(request)
+        rows = _slot_rows(search.cleaned_data["appointment_type"], search.cleaned_data, after=after)
+        if len(rows) >= SLOTS_PER_PAGE:
+            query = request.GET.copy()
+            query["after"] = rows[-1]["slot"].start.isoformat()
+            more_url = f"{reverse('scheduling:book')}?{query.urlencode()}"
+            query.pop("after")
+            first_url = f"{reverse('scheduling:book')}?{query.urlencode()}"
+    picked = _picked_slot(request) or _posted_slot(request, form)
     query = request.GET.get("q", "").strip()
     context = {
         "patient": patient, "search": search, "form": form, "rows": rows, "picked": picked,
         "query": query, "matches": _patient_matches(query) if not patient else [],
         "patient_no_shows": selectors.no_show_count(patient) if patient else 0,
         "next_appointment": selectors.next_appointment(patient) if patient else None,
+        "more_url": more_url, "first_url": first_url, "after": after,
+        "today_iso": timezone.localdate().isoformat(),
+        "can_record_past": has_perm(request.user, Perm.MANAGE_SCHEDULING),
         **_nav_context(request),
     }  # fmt: skip
     if request.headers.get("HX-Request") and request.method == "GET":
         return render(request, "scheduling/_slots.html", {**context, "action": "book"})
     return render(request, "scheduling/book.html", context)
+
+
+def _posted_slot(request: HttpRequest, form: forms.BookForm) -> dict | None:
+    """After a refused booking, the time that was chosen stays chosen."""
+    choice = (
+        form.cleaned_data.get("slot") if form.is_bound and hasattr(form, "cleaned_data") else None
+    )
+    if choice is None:
+        return None
+    return {
+        "provider": choice.provider, "location": choice.location, "start": choice.start,
+        "value": request.POST.get("slot", ""),
+    }  # fmt: skip
 
 
 def _picked_slot(request: HttpRequest) -> dict | None:
@@ -407,10 +448,14 @@ def _book_from_form(request: HttpRequest, form: forms.BookForm) -> HttpResponse 
             messages.success(request, text)
             first = booked[0]
         else:
+            allow_past = bool(data.get("record_past")) and has_perm(
+                request.user, Perm.MANAGE_SCHEDULING
+            )
             first = services.appointment_book(
                 patient=patient, provider=choice.provider, location=choice.location,
                 appointment_type=data["appointment_type"], start=choice.start,
                 booked_by=request.user, room=choice.room, notes=data.get("notes", ""),
+                allow_past=allow_past,
             )  # fmt: skip
             messages.success(request, "Appointment booked.")
     except MedofficeError as exc:
