@@ -732,7 +732,9 @@ def emergency_access_open(
 ) -> EmergencyAccessGrant:
     """Open a record outside the user's role for a while, on a stated reason, flagged to auditors."""
     reason = (reason or "").strip()
-    if str(perm) not in {str(known) for known in Perm}:
+    from medoffice.core.permissions import is_registered
+
+    if not is_registered(str(perm)):
         raise InvalidInput(f"perm: there is no permission {str(perm)!r}.", field="perm")
     if not emergency_access_allowed(perm):
         raise NotPermitted(

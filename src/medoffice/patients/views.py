@@ -20,11 +20,11 @@ from medoffice.core.exceptions import (
     NotPermitted,
     RecordNotPermitted,
 )
-from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 from medoffice.patients import forms, record, selectors, services
 from medoffice.patients.exceptions import PossibleDuplicate
 from medoffice.patients.models import Authorization, Coverage, DocumentKind, Payer
+from medoffice.patients.permissions import PatientsPerm
 
 
 def _form_errors(form, exc: MedofficeError) -> None:
@@ -57,7 +57,7 @@ def _patient(request: HttpRequest, pk: int, *, record_view: bool = True):
         from medoffice.core.access import get_for_user
         from medoffice.patients.models import Patient
 
-        return get_for_user(Patient, request.user, Perm.VIEW_PATIENTS, pk=pk)
+        return get_for_user(Patient, request.user, PatientsPerm.VIEW_PATIENTS, pk=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except RecordNotPermitted:
@@ -71,9 +71,9 @@ CARD_KINDS = (DocumentKind.INSURANCE_CARD_FRONT, DocumentKind.INSURANCE_CARD_BAC
 
 def _perms(user) -> dict:
     return {
-        "can_edit": has_perm(user, Perm.EDIT_PATIENTS),
-        "can_merge": has_perm(user, Perm.MERGE_PATIENTS),
-        "can_manage_payers": has_perm(user, Perm.MANAGE_PAYERS),
+        "can_edit": has_perm(user, PatientsPerm.EDIT_PATIENTS),
+        "can_merge": has_perm(user, PatientsPerm.MERGE_PATIENTS),
+        "can_manage_payers": has_perm(user, PatientsPerm.MANAGE_PAYERS),
     }
 
 
@@ -81,7 +81,7 @@ def _perms(user) -> dict:
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS)
+@permission_required(PatientsPerm.VIEW_PATIENTS)
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     include_inactive = request.GET.get("inactive") == "1"
@@ -115,7 +115,7 @@ def _every_error(form: forms.PatientForm) -> None:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     form = forms.PatientForm(request.POST or None)
@@ -142,7 +142,7 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=request.method == "GET")
@@ -189,7 +189,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def set_active(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -215,7 +215,7 @@ def _coverage(request: HttpRequest, coverage_id: int) -> Coverage:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -244,7 +244,7 @@ def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -266,7 +266,7 @@ def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def coverage_end(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -282,7 +282,7 @@ def coverage_end(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -296,7 +296,7 @@ def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -339,7 +339,7 @@ def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def authorization_form(
     request: HttpRequest, pk: int, authorization_id: int | None = None
@@ -376,7 +376,7 @@ def authorization_form(
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -428,7 +428,7 @@ def document_download(request: HttpRequest, document_id: int) -> FileResponse:
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS, Perm.MANAGE_PAYERS)
+@permission_required(PatientsPerm.VIEW_PATIENTS, PatientsPerm.MANAGE_PAYERS)
 def payers(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -438,7 +438,7 @@ def payers(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_PAYERS)
+@permission_required(PatientsPerm.MANAGE_PAYERS)
 @require_http_methods(["GET", "POST"])
 def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpResponse:
     payer = get_object_or_404(Payer, pk=payer_id) if payer_id else None
@@ -459,7 +459,7 @@ def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpRespons
 
 
 @login_required
-@permission_required(Perm.MERGE_PATIENTS)
+@permission_required(PatientsPerm.MERGE_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def merge(request: HttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET

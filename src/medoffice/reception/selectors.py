@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from medoffice.core.access import has_perm
 from medoffice.core.models import Location, User
-from medoffice.core.permissions import Perm
 from medoffice.core.selectors import practice_time_zone
 from medoffice.reception.models import (
     STAGE_ORDER,
@@ -28,6 +27,7 @@ from medoffice.reception.models import (
     Stage,
     Visit,
 )
+from medoffice.scheduling.permissions import SchedulingPerm
 
 ZERO = Decimal("0.00")
 ELIGIBILITY_STALE_DAYS = 30
@@ -265,7 +265,7 @@ def _board_appointments(day: date, location: Location | None, viewer: User | Non
     )
     if location is not None:
         appointments = appointments.filter(location=location)
-    if viewer is not None and not has_perm(viewer, Perm.VIEW_SCHEDULE):
+    if viewer is not None and not has_perm(viewer, SchedulingPerm.VIEW_SCHEDULE):
         # Without the whole schedule (a clinician: their own only), only their own patients.
         appointments = appointments.filter(provider__user=viewer)
     return appointments
