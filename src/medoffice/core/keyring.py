@@ -92,10 +92,16 @@ def _tables_ready() -> bool:
     return _state.tables_ready
 
 
-def _read_epoch() -> int:
-    from medoffice.core.models import FieldKeyEpoch
+def _model(name: str):
+    """Core's key tables, looked up in the app registry: the models module imports the
+    encrypted fields, which come here, so an import back would be a cycle."""
+    from django.apps import apps
 
-    epoch = FieldKeyEpoch.objects.filter(pk=1).values_list("epoch", flat=True).first()
+    return apps.get_model("core", name)
+
+
+def _read_epoch() -> int:
+    epoch = _model("FieldKeyEpoch").objects.filter(pk=1).values_list("epoch", flat=True).first()
     return epoch or 0
 
 
@@ -109,8 +115,7 @@ def _reload_keys() -> None:
 
 
 def _heartbeat(process: str, epoch: int, loaded: bool) -> None:
-    from medoffice.core.models import FieldKeyHolder
-
+    FieldKeyHolder = _model("FieldKeyHolder")
     values = {"epoch": epoch, "key_ids": key_ids(), "seen_at": Now()}
     if loaded:
         values["loaded_at"] = Now()
@@ -172,8 +177,7 @@ def forget() -> None:
         return
     from pathlib import Path
 
-    from medoffice.core.models import FieldKeyHolder
-
+    FieldKeyHolder = _model("FieldKeyHolder")
     if connection.vendor == "sqlite" and not Path(str(connection.settings_dict["NAME"])).exists():
         return  # the database went away first (a throwaway one): nothing to remove
 
