@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "medoffice.core.middleware.NoStoreMiddleware",
+    "medoffice.core.input_guard.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -178,6 +180,19 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_COOKIE_SECURE = _env_bool("MEDOFFICE_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Served over HTTPS (secure cookies): browsers are told to use nothing else (HSTS) and plain
+# HTTP is redirected. The server speaks plain HTTP, so HTTPS means a TLS-terminating proxy in
+# front: its X-Forwarded-Proto header says the request came over HTTPS (it must set it).
+SECURE_HSTS_SECONDS = (
+    int(os.environ.get("MEDOFFICE_HSTS_SECONDS", str(365 * 24 * 60 * 60)))
+    if SESSION_COOKIE_SECURE
+    else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("MEDOFFICE_HSTS_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_bool("MEDOFFICE_HSTS_PRELOAD", SESSION_COOKIE_SECURE)
+SECURE_SSL_REDIRECT = _env_bool("MEDOFFICE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
+if _env_bool("MEDOFFICE_PROXY_SSL_HEADER", SESSION_COOKIE_SECURE):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Dashboard figures are recounted at most this often per user (0: every view).
 MEDOFFICE_DASHBOARD_CACHE_SECONDS = int(os.environ.get("MEDOFFICE_DASHBOARD_CACHE_SECONDS", "15"))
 MEDOFFICE_IDLE_MINUTES = int(os.environ.get("MEDOFFICE_IDLE_MINUTES", "15"))

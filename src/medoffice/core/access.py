@@ -76,6 +76,13 @@ def get_for_user(
                 object_id=str(obj.pk),
                 perm=str(perm),
             )
-    if record_view:
-        audit.record_view(obj, reason=f"emergency access: {grant.reason}" if grant else "")
+    if grant is not None:
+        # Every read through an emergency grant is flagged for the auditors, audited or not.
+        from medoffice.core.models import AuditAction
+
+        audit.record(
+            AuditAction.VIEW, obj=obj, reason=f"emergency access: {grant.reason}", flagged=True
+        )
+    elif record_view:
+        audit.record_view(obj)
     return obj

@@ -1,7 +1,7 @@
 """JSON API of the foundation: who am I, the practice, locations, providers, users, approvals,
 the audit trail (read and export only) and module switches. Same permissions as the pages."""
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 from medoffice.core import selectors, services
 from medoffice.core.access import get_for_user, permissions_of
 from medoffice.core.api_auth import requires, user_of
+from medoffice.core.dates import Day
 from medoffice.core.exceptions import InvalidInput, NotFound
 from medoffice.core.exports import audit_csv
 from medoffice.core.idempotency import honour_keys, idempotent
@@ -379,6 +380,9 @@ class UserPatch(Schema):
 
 class PasswordIn(Schema):
     password: str = Field(..., min_length=1)
+    current_password: str | None = Field(
+        None, description="required when changing your own password"
+    )
 
 
 @users_router.get("", response=list[UserOut], summary="Staff accounts (auditors read them too)")
@@ -424,12 +428,19 @@ def user_update(request, user_id: int, payload: UserPatch):
     return member
 
 
-@users_router.post("/{int:user_id}/password", response=UserOut, summary="Reset the password")
+@users_router.post(
+    "/{int:user_id}/password",
+    response=UserOut,
+    summary="Reset a password (yours: send current_password); tokens end",
+)
 @requires(Perm.MANAGE_USERS)
 def user_password(request, user_id: int, payload: PasswordIn):
     member = _member(request, user_id)
     return services.user_reset_password(
-        actor=user_of(request), user=member, password=payload.password
+        actor=user_of(request),
+        user=member,
+        password=payload.password,
+        current_password=payload.current_password,
     )
 
 
@@ -528,8 +539,8 @@ class AuditFilters(Schema):
     object_type: str = ""
     object_id: str = ""
     action: str = ""
-    date_from: date | None = Field(None, alias="from")
-    date_to: date | None = Field(None, alias="to")
+    date_from: Day | None = Field(None, alias="from")
+    date_to: Day | None = Field(None, alias="to")
     flagged: bool = False
 
     def as_search(self) -> dict:

@@ -160,11 +160,21 @@ class UserRolesForm(ServiceErrorsMixin, forms.Form):
 
 
 class PasswordResetForm(ServiceErrorsMixin, forms.Form):
+    current_password = forms.CharField(
+        label="your current password",
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
     password = forms.CharField(
         label="new password",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="Their sessions end; they sign in with this password.",
+        help_text="Their sessions and API tokens end; they sign in with this password.",
     )
+
+    def __init__(self, *args, is_self: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not is_self:  # only changing one's own password asks for the current one
+            del self.fields["current_password"]
 
 
 class AuthorityLimitsForm(ServiceErrorsMixin, forms.Form):

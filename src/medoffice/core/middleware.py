@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 
 from medoffice.core.context import acting_as, actor_for_user, client_ip
 from medoffice.core.memo import request_memo
@@ -29,6 +30,21 @@ def start_session_clock(request) -> None:
         now = time.time()
         request.session[SESSION_LOGIN_AT] = now
         request.session[SESSION_LAST_SEEN] = now
+
+
+class NoStoreMiddleware:
+    """No page or API answer is kept by a browser or proxy cache: most carry PHI or money.
+
+    Static files never reach this (WhiteNoise answers them first) and keep their caching.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        patch_cache_control(response, no_store=True, private=True)
+        return response
 
 
 class SessionLimitsMiddleware:

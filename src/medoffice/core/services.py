@@ -450,17 +450,31 @@ def user_reactivate(*, actor: User | None, user: User) -> User:
 
 @transaction.atomic
 @binds_actor("actor")
-def user_reset_password(*, actor: User | None, user: User, password: str) -> User:
-    """Set a new password for someone; every session they had ends."""
+def user_reset_password(
+    *, actor: User | None, user: User, password: str, current_password: str | None = None
+) -> User:
+    """Set a new password for someone; every session and API token they had ends.
+
+    Changing one's own password needs the current one: a stolen session or token alone
+    must not be enough to take the account over.
+    """
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
+        if actor.pk == user.pk and not (current_password and user.check_password(current_password)):
+            raise InvalidInput(
+                "current_password: enter your current password to change it.",
+                field="current_password",
+            )
     _check_can_manage(actor, user, "reset the password of")
     _check_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
     ended = end_sessions_of(user)
+    revoked = user.api_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
     audit.record(
-        AuditAction.SECURITY, obj=user, changes={"password": "reset", "sessions_ended": ended}
+        AuditAction.SECURITY,
+        obj=user,
+        changes={"password": "reset", "sessions_ended": ended, "tokens_revoked": revoked},
     )
     return user
 
@@ -578,6 +592,13 @@ def _check_decision(kind: str, amount: object) -> Decimal:
     return money.parse_money(amount, field="amount")
 
 
+def may_request(user: User, kind: str) -> bool:
+    """Only someone whose roles may spend on a kind (an authority above $0 for it) asks for
+    one; read-only roles (an auditor) and roles without money authority never do."""
+    limit = authority_of(user, kind)
+    return limit is None or limit > 0
+
+
 ApprovalHandler = Callable[[ApprovalRequest], None]
 _approval_handlers: dict[str, list[ApprovalHandler]] = {}
 
@@ -604,6 +625,12 @@ def approval_request(
 ) -> ApprovalRequest:
     """Record a money decision: approved at once within the requester's limit, otherwise queued."""
     amount = _check_decision(kind, amount)
+    if not may_request(requested_by, kind):
+        raise NotPermitted(
+            f"Your role has no authority for {DecisionKind(kind).label.lower()}; "
+            "someone whose role may spend on it makes the request.",
+            field="kind",
+        )
     if not description.strip():
         raise InvalidInput("description: say what is being decided.", field="description")
     within = covers(requested_by, kind, amount)
@@ -715,9 +742,20 @@ def emergency_access_open(
 ) -> EmergencyAccessGrant:
     """Open a record outside the user's role for a while, on a stated reason, flagged to auditors."""
     reason = (reason or "").strip()
+    from medoffice.core.permissions import is_registered
+
+    if not is_registered(str(perm)):
+        raise InvalidInput(f"perm: there is no permission {str(perm)!r}.", field="perm")
     if not emergency_access_allowed(perm):
         raise NotPermitted(
             "Emergency access opens records for reading only; it cannot grant this permission."
+        )
+    app = str(perm).partition(".")[0]
+    if obj is None or getattr(obj, "_meta", None) is None or obj._meta.app_label != app:
+        raise InvalidInput(
+            f"object_type: {str(perm)!r} opens {app} records only, not "
+            f"{audit.object_label(obj) if obj is not None else 'nothing'}.",
+            field="object_type",
         )
     if len(reason) < MIN_REASON_LENGTH:
         raise InvalidInput(

@@ -242,7 +242,7 @@ def _staff_page(request, member: User, *, profile=None, roles=None, password=Non
         "member": member,
         "profile_form": profile or UserProfileForm(instance=member),
         "roles_form": roles or UserRolesForm(initial={"roles": selectors.role_codes_of(member)}),
-        "password_form": password or PasswordResetForm(),
+        "password_form": password or PasswordResetForm(is_self=member.pk == request.user.pk),
         "locked": selectors.is_locked_out(member),
         "is_self": member.pk == request.user.pk,
     }
@@ -295,17 +295,27 @@ def staff_roles(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def staff_password(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     member = _member(request, pk)
-    form = PasswordResetForm(request.POST)
+    form = PasswordResetForm(request.POST, is_self=member.pk == request.user.pk)
     saved = _save_form(
         request,
         form,
         lambda data: services.user_reset_password(
-            actor=request.user, user=member, password=data["password"]
+            actor=request.user,
+            user=member,
+            password=data["password"],
+            current_password=data.get("current_password"),
         ),
     )
     if saved is None:
         return _staff_page(request, member, password=form, status=422)
-    messages.success(request, f"Password of {member} reset; their sessions ended.")
+    if member.pk == request.user.pk:
+        from django.contrib.auth import update_session_auth_hash
+
+        # Other sessions ended; this one goes on under a new key and the new password.
+        update_session_auth_hash(request, member)
+        messages.success(request, "Your password changed; your other sessions and tokens ended.")
+        return redirect("core:staff_detail", pk=member.pk)
+    messages.success(request, f"Password of {member} reset; their sessions and tokens ended.")
     return redirect("core:staff_detail", pk=member.pk)
 
 

@@ -28,8 +28,18 @@ SEARCH_LIMIT = 25
 MRN_WIDTH = 8
 
 
+def _require_module() -> None:
+    """Patient records are read only while the practice keeps the patients module on: other
+    modules' pages (booking, the desk's accounts) show no names, birth dates or MRNs then."""
+    from medoffice.core.modules import is_enabled
+
+    if not is_enabled("patients"):
+        raise NotFound("The patients module is switched off for this practice.")
+
+
 def patient_for_user(user: User, pk: int | str) -> Patient:
     """One patient the user may see (by role or emergency grant); the read is audited."""
+    _require_module()
     return get_for_user(
         Patient.objects.select_related("guarantor_patient", "merged_into"),
         user,
@@ -131,7 +141,12 @@ def search_patients(
     """Patients matching a search text, at most `limit`, by name, birth date, phone or MRN.
 
     Each key is answered from its own index; the handful of matches are merged in Python.
+    None while the patients module is switched off.
     """
+    from medoffice.core.modules import is_enabled
+
+    if not is_enabled("patients"):
+        return []
     plan = plan_search(text)
     if plan.empty:
         return []

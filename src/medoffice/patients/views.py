@@ -13,7 +13,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core import audit, once
 from medoffice.core.access import has_perm
-from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
+from medoffice.core.exceptions import (
+    InvalidInput,
+    MedofficeError,
+    NotFound,
+    NotPermitted,
+    RecordNotPermitted,
+)
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.views import permission_required
 from medoffice.patients import forms, record, selectors, services
@@ -55,6 +61,8 @@ def _patient(request: AuthenticatedHttpRequest, pk: int, *, record_view: bool = 
         return get_for_user(Patient, request.user, PatientsPerm.VIEW_PATIENTS, pk=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+    except RecordNotPermitted:
+        raise  # the 403 page offers emergency access to this record
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
 
@@ -161,8 +169,8 @@ def edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(PatientsPerm.VIEW_PATIENTS)
 def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    # No blanket permission check: the record is read by role or by an emergency grant.
     patient = _patient(request, pk)
     related = selectors.patient_with_related(patient)
     cards = [d for d in related["documents"] if d.kind in CARD_KINDS]

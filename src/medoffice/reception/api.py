@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 from medoffice.core import audit
 from medoffice.core.access import get_for_user
 from medoffice.core.api_auth import requires, user_of
+from medoffice.core.dates import Day
 from medoffice.core.exceptions import InvalidInput
 from medoffice.core.idempotency import honour_keys, idempotent
 from medoffice.core.models import AuditAction, Location
@@ -243,7 +244,7 @@ def check_in(request, appointment_id: int, payload: CheckInIn):
 
 
 class BoardQuery(Schema):
-    day: date | None = Field(None, alias="date", description="YYYY-MM-DD; today if empty")
+    day: Day | None = Field(None, alias="date", description="YYYY-MM-DD; today if empty")
     location: int | None = None
 
 
@@ -256,7 +257,7 @@ class PrepQuery(BoardQuery):
 def flow_board(request, query: Query[BoardQuery]):
     day = query.day or selectors.local_today()
     location = query.location
-    board = selectors.flow_board(day=day, location=_location(location))
+    board = selectors.flow_board(day=day, location=_location(location), viewer=user_of(request))
     audit.record_list(
         "reception.flowboard", patient_ids=[r.appointment.patient_id for r in board.rows],
         description=f"flow board {day.isoformat()}",

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from medoffice.core.models import Location
+from medoffice.core.access import has_perm
+from medoffice.core.models import Location, User
 from medoffice.core.selectors import practice_time_zone
 from medoffice.reception.models import (
     STAGE_ORDER,
@@ -27,6 +28,7 @@ from medoffice.reception.models import (
     Stage,
     Visit,
 )
+from medoffice.scheduling.permissions import SchedulingPerm
 
 if TYPE_CHECKING:
     from medoffice.patients.models import Coverage, Patient
@@ -257,7 +259,9 @@ class FlowBoard:
         return sum(1 for row in self.rows if row.stage != Stage.SCHEDULED)
 
 
-def _board_appointments(day: date, location: Location | None) -> QuerySet[Appointment]:
+def _board_appointments(
+    day: date, location: Location | None, viewer: User | None = None
+) -> QuerySet[Appointment]:
     from medoffice.scheduling.models import Appointment
 
     start, end = day_bounds(day)
@@ -268,6 +272,9 @@ def _board_appointments(day: date, location: Location | None) -> QuerySet[Appoin
     )
     if location is not None:
         appointments = appointments.filter(location=location)
+    if viewer is not None and not has_perm(viewer, SchedulingPerm.VIEW_SCHEDULE):
+        # Without the whole schedule (a clinician: their own only), only their own patients.
+        appointments = appointments.filter(provider__user=viewer)
     return appointments
 
 
@@ -325,14 +332,20 @@ def flow_row(appointment: Appointment, now: datetime) -> FlowRow:
 
 
 def flow_board(
-    *, day: date, location: Location | None = None, now: datetime | None = None
+    *,
+    day: date,
+    location: Location | None = None,
+    now: datetime | None = None,
+    viewer: User | None = None,
 ) -> FlowBoard:
-    """The day's patients by stage, with the time of each step and the live waits (one query)."""
+    """The day's patients by stage, with the time of each step and the live waits (one query).
+
+    With a viewer, only the patients their schedule permission covers (all, or their own)."""
     now = now or timezone.now()
     columns: dict[str, FlowColumn] = {
         stage: FlowColumn(stage, Stage(stage).label) for stage in STAGE_ORDER
     }
-    for appointment in _board_appointments(day, location):
+    for appointment in _board_appointments(day, location, viewer):
         row = flow_row(appointment, now)
         columns[row.stage].rows.append(row)
     # Longest waits first among patients already here; the schedule order for the rest.

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core import audit, once
 from medoffice.core.access import get_for_user, has_any_perm, has_perm
+from medoffice.core.dates import parse_day
 from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import AuditAction, Location
@@ -51,10 +52,7 @@ def _redisplayed(post, *names: str) -> dict:
 
 
 def _day(value: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
+    return parse_day(value, field="date", default=default)
 
 
 def _location(request: HttpRequest) -> Location | None:
@@ -120,7 +118,7 @@ def _patients_url(name: str, patient) -> str:
 def _board_context(request: AuthenticatedHttpRequest, *, error: str = "", notice: str = "") -> dict:
     day = _day(request.GET.get("date") or request.POST.get("date"), selectors.local_today())
     location = _location(request)
-    board = selectors.flow_board(day=day, location=location)
+    board = selectors.flow_board(day=day, location=location, viewer=request.user)
     audit.record_list(
         "reception.flowboard", patient_ids=[r.appointment.patient_id for r in board.rows],
         description=f"flow board {day.isoformat()}",

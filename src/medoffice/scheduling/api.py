@@ -4,12 +4,13 @@ Booking answers 201 with the appointment, 409 with the reason when the time is t
 422 naming the fields when the request is not valid (outside hours, closed, bad times).
 """
 
-from datetime import date, datetime
+from datetime import datetime
 
 from ninja import Field, Query, Router, Schema, Status
 
 from medoffice.core import audit
 from medoffice.core.api_auth import requires, user_of
+from medoffice.core.dates import Day, Moment
 from medoffice.core.exceptions import InvalidInput
 from medoffice.core.models import Location, Provider
 from medoffice.scheduling import selectors, services
@@ -73,8 +74,8 @@ class AppointmentIn(Schema):
     provider: int
     location: int
     appointment_type: int
-    start: datetime
-    end: datetime | None = None
+    start: Moment
+    end: Moment | None = None
     room: int | None = None
     notes: str = Field("", max_length=2000)
     allow_past: bool = Field(False, description="data entry of a visit that already happened")
@@ -90,7 +91,7 @@ class CancelIn(Schema):
 
 
 class RescheduleIn(Schema):
-    start: datetime
+    start: Moment
     provider: int | None = None
     location: int | None = None
     room: int | None = None
@@ -98,7 +99,7 @@ class RescheduleIn(Schema):
 
 
 class AppointmentFilter(Schema):
-    day: date | None = None
+    day: Day | None = None
     provider: int | None = None
     location: int | None = None
     patient: int | None = None
@@ -110,8 +111,8 @@ class SlotFilter(Schema):
     appointment_type: int
     provider: list[int] | None = None
     location: list[int] | None = None
-    start: datetime | None = None
-    end: datetime | None = None
+    start: Moment | None = None
+    end: Moment | None = None
     limit: int = Field(10, ge=1, le=200)
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from django import forms
 from django.utils import timezone
 
+from medoffice.core.dates import DayField, day_in_range
 from medoffice.core.models import Location, Provider
 from medoffice.scheduling.models import (
     AppointmentType,
@@ -44,7 +45,7 @@ class SlotSearchForm(forms.Form):
     location = forms.ModelChoiceField(
         queryset=_locations(), required=False, empty_label="Any location"
     )
-    from_date = forms.DateField(required=False, widget=DATE_INPUT, label="From")
+    from_date = DayField(required=False, widget=DATE_INPUT, label="From")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,8 +69,8 @@ class SlotChoice:
         try:
             provider_id, location_id, start_text, room_id = value.split("|")
             start = datetime.fromisoformat(start_text)
-            if timezone.is_naive(start):
-                raise ValueError("naive")
+            if timezone.is_naive(start) or not day_in_range(start):
+                raise ValueError("naive or out of range")
             provider = Provider.objects.get(pk=int(provider_id))
             location = Location.objects.get(pk=int(location_id))
             room = Room.objects.get(pk=int(room_id)) if room_id else None
@@ -113,7 +114,7 @@ class BookForm(forms.Form):
     repeat_count = forms.IntegerField(
         required=False, min_value=2, max_value=104, label="Number of appointments"
     )
-    repeat_until = forms.DateField(required=False, widget=DATE_INPUT, label="Or until")
+    repeat_until = DayField(required=False, widget=DATE_INPUT, label="Or until")
     rrule = forms.CharField(
         required=False, max_length=300, label="Custom rule",
         help_text="e.g. FREQ=WEEKLY;BYDAY=TU,TH;COUNT=8",
@@ -247,8 +248,8 @@ class ClosureForm(forms.Form):
     scope = forms.ChoiceField(choices=ClosureScope.choices, label="Who is closed")
     location = forms.ModelChoiceField(queryset=_locations(), required=False)
     provider = forms.ModelChoiceField(queryset=_providers(), required=False)
-    start_date = forms.DateField(widget=DATE_INPUT, label="First day")
-    end_date = forms.DateField(widget=DATE_INPUT, label="Last day", required=False)
+    start_date = DayField(widget=DATE_INPUT, label="First day")
+    end_date = DayField(widget=DATE_INPUT, label="Last day", required=False)
     start_time = forms.TimeField(widget=TIME_INPUT, required=False, label="From (part of the day)")
     end_time = forms.TimeField(widget=TIME_INPUT, required=False, label="To")
     reason = forms.CharField(max_length=200)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core import audit, formats
 from medoffice.core.access import has_perm
+from medoffice.core.dates import day_in_range, parse_day
 from medoffice.core.exceptions import MedofficeError
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import Location, Provider
@@ -48,10 +49,7 @@ VIEW = (SchedulingPerm.VIEW_SCHEDULE, SchedulingPerm.VIEW_OWN_SCHEDULE)
 
 
 def _day_param(request: HttpRequest, name: str = "date") -> date:
-    try:
-        return date.fromisoformat(request.GET.get(name, ""))
-    except ValueError:
-        return timezone.localdate()
+    return parse_day(request.GET.get(name), field=name, default=timezone.localdate())
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
@@ -458,7 +456,7 @@ def _picked_slot(request: HttpRequest) -> dict | None:
         location = Location.objects.get(pk=int(request.GET.get("location", "")))
     except (ValueError, Provider.DoesNotExist, Location.DoesNotExist):
         return None
-    if timezone.is_naive(start):
+    if timezone.is_naive(start) or not day_in_range(start):
         return None
     return {
         "provider": provider, "location": location, "start": start,

@@ -135,7 +135,9 @@ def test_a_deactivated_user_has_no_authority(users):
     manager.is_active = False
     manager.save()
     assert services.authority_of(manager, "purchase") == Decimal("0")
-    assert _request(manager, "10.00").status == ApprovalStatus.PENDING
+    with pytest.raises(NotPermitted):  # nor may they ask for a decision any more
+        _request(manager, "10.00")
+    assert not ApprovalRequest.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -229,3 +231,42 @@ def test_the_api_names_bad_fields(client_for):
     assert response.status_code == 422
     assert set(response.json()["errors"]) == {"amount", "description"}
     assert ApprovalRequest.objects.count() == 0
+
+
+# --- Who may ask, and for how much ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "kind"),
+    [("auditor", "purchase"), ("clinician", "purchase"), ("hr_payroll", "refund"),
+     ("hr_payroll", "write_off"), ("front_desk", "write_off")],
+)  # fmt: skip
+def test_a_role_without_authority_for_a_kind_cannot_request_it(client_for, role, kind):
+    response = client_for(role).post(
+        "/api/approvals", {"kind": kind, "amount": "10.00", "description": "Chairs"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 403
+    assert response.json()["field"] == "kind"
+    assert not ApprovalRequest.objects.exists()
+
+
+@pytest.mark.parametrize(("role", "kind"), [("front_desk", "refund"), ("biller", "write_off"),
+                                            ("hr_payroll", "purchase"), ("manager", "vendor_bill")])  # fmt: skip
+def test_a_role_that_may_spend_on_a_kind_requests_it(client_for, role, kind):
+    response = client_for(role).post(
+        "/api/approvals", {"kind": kind, "amount": "10.00", "description": "Chairs"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("amount", ["0", "0.00", "0.001"])
+def test_an_amount_of_zero_is_refused_even_for_the_owner(client_for, amount):
+    response = client_for("owner").post(
+        "/api/approvals", {"kind": "purchase", "amount": amount, "description": "Nothing"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert "amount" in response.json()["errors"]
+    assert not ApprovalRequest.objects.exists()

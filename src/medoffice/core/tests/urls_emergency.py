@@ -1,16 +1,18 @@
 """The project's URLs plus one record page guarded by a module's view permission, so the
 emergency-access flow can be driven end to end through real pages (tests only)."""
 
+from django.apps import apps
 from django.http import HttpResponse
 from django.urls import include, path
 
 from medoffice.core.access import get_for_user
-from medoffice.core.models import Location
 
 
 def record_page(request, pk: int) -> HttpResponse:
-    record = get_for_user(Location, request.user, "patients.view", pk=pk, record_view=True)
-    return HttpResponse(f"record {record.name}")
+    # A patient record (core imports no other app: the model is looked up by name).
+    patient = apps.get_model("patients", "Patient")
+    record = get_for_user(patient, request.user, "patients.view", pk=pk, record_view=True)
+    return HttpResponse(f"record {record.last_name}")
 
 
 urlpatterns = [

@@ -1,0 +1,65 @@
+"""The one parser for a day or a moment typed into a page or sent to the API.
+
+A calendar, a booking or a search adds days and hours to what it is given; near the ends of
+Python's calendar (year 1 or 9999) that overflows. No practice books, browses or searches
+outside EARLIEST..LATEST, so input beyond it is refused with the field named.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from django import forms
+from pydantic import AfterValidator
+
+from medoffice.core.exceptions import InvalidInput
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+RANGE_TEXT = f"between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+
+
+def day_in_range(value: date) -> bool:
+    day = value.date() if isinstance(value, datetime) else value
+    return EARLIEST <= day <= LATEST
+
+
+def check_day(value: date, *, field: str) -> date:
+    if not day_in_range(value):
+        raise InvalidInput(f"{field}: the date must be {RANGE_TEXT}.", field=field)
+    return value
+
+
+def parse_day(value: str | None, *, field: str = "date", default: date) -> date:
+    """A day from a page's query (YYYY-MM-DD): the default when empty or unreadable,
+    refused (InvalidInput naming the field) when outside the supported range."""
+    if not value:
+        return default
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        return default
+    return check_day(day, field=field)
+
+
+def _pydantic_range(value: date) -> date:
+    if not day_in_range(value):
+        raise ValueError(f"the date must be {RANGE_TEXT}")
+    return value
+
+
+# For API schemas: a date / datetime within the supported range (else 422 naming the field).
+Day = Annotated[date, AfterValidator(_pydantic_range)]
+Moment = Annotated[datetime, AfterValidator(_pydantic_range)]
+
+
+def validate_form_day(value: date | None) -> None:
+    if value is not None and not day_in_range(value):
+        raise forms.ValidationError(f"The date must be {RANGE_TEXT}.", code="date_range")
+
+
+class DayField(forms.DateField):
+    """A form's date field within the supported range."""
+
+    default_validators = [validate_form_day]
