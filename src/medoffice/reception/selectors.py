@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
@@ -28,6 +28,7 @@ from medoffice.reception.models import (
 )
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 ELIGIBILITY_STALE_DAYS = 30
 
 # --- Time in the practice's zone ----------------------------------------------------------
@@ -171,7 +172,8 @@ def balances_for(patient_ids: Iterable[int]) -> dict[int, Decimal]:
     for source in _balance_sources:
         for pid, amount in source(ids).items():
             balances[pid] = balances.get(pid, ZERO) + amount
-    return balances
+    # SQLite sums decimals as binary floats: 12.34 + 5 + 12 comes back as 29.3400000000000.
+    return {pid: amount.quantize(CENT, rounding=ROUND_HALF_UP) for pid, amount in balances.items()}
 
 
 def patient_balance(patient) -> Decimal:
