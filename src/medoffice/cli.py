@@ -2,6 +2,11 @@
 
 Expected failures (an unreachable database, a bad backup file, a taken port…) print one
 line to stderr and exit non-zero; anything else Django knows runs as `medoffice manage …`.
+
+`--as USERNAME` (anywhere on the line) names the user the command acts for; the audit trail
+records that user. The operations commands (serve, migrate, demo, worker, backup, restore,
+audit, rotate-keys) act as the system; any other command run without --as may read but is
+refused before it writes a practice record.
 """
 
 from __future__ import annotations
@@ -21,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
         description="The medical office manager's system. Data folder: $MEDOFFICE_DATA (default ./var).",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "--as",
+        metavar="USERNAME",
+        help="the user this command acts for (recorded in the audit trail); "
+        "required by commands that write practice records",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = sub.add_parser(
@@ -89,6 +100,56 @@ COMMANDS = {
     "serve", "migrate", "demo", "createadmin", "worker", "backup", "restore", "audit",
     "rotate-keys", "manage",
 }  # fmt: skip
+# Commands that act as the system unless --as names a user (requests and jobs they run
+# name their own actors).
+SYSTEM_COMMANDS = {
+    "serve",
+    "migrate",
+    "demo",
+    "worker",
+    "backup",
+    "restore",
+    "audit",
+    "rotate-keys",
+}
+
+
+def _split_as(argv: list[str]) -> tuple[list[str], str | None]:
+    """Take `--as USERNAME` / `--as=USERNAME` out of the arguments (before `manage`'s own)."""
+    rest: list[str] = []
+    username = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--as":
+            if i + 1 >= len(argv) or argv[i + 1].startswith("-"):
+                raise SystemExit(_fail("--as needs a username", code=2))
+            username = argv[i + 1]
+            i += 2
+            continue
+        if arg.startswith("--as="):
+            username = arg.split("=", 1)[1]
+            i += 1
+            continue
+        rest.append(arg)
+        i += 1
+    return rest, username
+
+
+def _cli_actor(command: str, username: str | None):
+    """The actor this command line runs as (see the module docstring)."""
+    from medoffice.core.context import CLI_UNNAMED, SYSTEM, Actor
+    from medoffice.core.exceptions import InvalidInput
+    from medoffice.core.models import User
+
+    if username is None:
+        return SYSTEM if command in SYSTEM_COMMANDS else CLI_UNNAMED
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise InvalidInput(f"--as {username}: there is no active user of that name", field="as")
+    return Actor(user_id=user.pk, username=user.get_username(), user_agent="medoffice command line")
+
+
 # These work on an installation that exists; where there is none they say so and create nothing.
 NEEDS_INSTALLATION = {"createadmin", "worker", "backup", "audit", "rotate-keys"}
 
@@ -176,7 +237,7 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv, as_username = _split_as(list(sys.argv[1:] if argv is None else argv))
     passed_through = bool(argv) and not argv[0].startswith("-") and argv[0] not in COMMANDS
     if passed_through:
         argv = ["manage", *argv]  # any other Django command
@@ -207,14 +268,17 @@ def main(argv: list[str] | None = None) -> int:
             if not data_existed:
                 _remove_created_data_folder(data)
             return _fail(_no_installation_message(data))
-        if args.command == "manage":
-            from django.core.management import execute_from_command_line, get_commands
+        from medoffice.core.context import acting_as
 
-            if passed_through and args.rest[0] not in get_commands():
-                return _fail(f"unknown command {args.rest[0]!r}; see `{PROG} --help`", code=2)
-            execute_from_command_line([f"{PROG} manage", *args.rest])
-            return 0
-        _call(args)
+        with acting_as(_cli_actor(args.command, as_username)):
+            if args.command == "manage":
+                from django.core.management import execute_from_command_line, get_commands
+
+                if passed_through and args.rest[0] not in get_commands():
+                    return _fail(f"unknown command {args.rest[0]!r}; see `{PROG} --help`", code=2)
+                execute_from_command_line([f"{PROG} manage", *args.rest])
+                return 0
+            _call(args)
         return 0
     except KeyboardInterrupt:
         return 130

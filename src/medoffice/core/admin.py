@@ -1,7 +1,8 @@
 """The Django admin (/django-admin/) for superusers only: a repair tool, not the way staff work.
 
 The audit trail is read-only here as everywhere: no add, change or delete, not even for a
-superuser. Changes made in the admin are still captured in the audit trail (core/signals.py).
+superuser. Changes made in the admin are still captured in the audit trail (core/capture.py),
+and the change page of a PHI record (`PhiReadAudited`) writes one view event.
 """
 
 from __future__ import annotations
@@ -25,6 +26,22 @@ from medoffice.core.models import (
     User,
 )
 from medoffice.core.money import ADMIN_OVERRIDES
+
+
+class PhiReadAudited:
+    """Admin mixin: opening a PHI record's change page writes one view event, as pages do."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from django.contrib.admin.utils import unquote
+
+        from medoffice.core import audit
+
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None:
+                audit.record_view(obj, reason="opened in the Django admin")
+        return response
 
 
 class SuperuserOnly:

@@ -590,7 +590,9 @@ def audit_search(
 @audit_router.get("/export.csv", summary="Export the audit trail as CSV (itself audited)")
 @requires(Perm.EXPORT_AUDIT)
 def audit_export(request, filters: Query[AuditFilters]):
-    response = StreamingHttpResponse(audit_csv(filters.as_search()), content_type="text/csv")
+    response = StreamingHttpResponse(
+        audit_csv(filters.as_search(), user=user_of(request)), content_type="text/csv"
+    )
     response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
     return response
 

@@ -295,7 +295,25 @@ def readable_changes(event: AuditEvent, user: Any) -> dict:
     if not _has_protected(changes):
         return json.loads(json.dumps(changes))
     allowed = may_read_phi(user)
-    values = _secret_values(event) if allowed else None
+    return _readable(changes, allowed, _secret_values(event) if allowed else None)
+
+
+def readable_changes_many(events: list[AuditEvent], user: Any) -> dict[int, dict]:
+    """`readable_changes` for a page of events, by event id, with one query for the values."""
+    allowed = may_read_phi(user)
+    protected = [e.pk for e in events if isinstance(e.changes, dict) and _has_protected(e.changes)]
+    values = _load_secrets(protected) if allowed and protected else {}
+    found = {}
+    for event in events:
+        changes = event.changes if isinstance(event.changes, dict) else {}
+        if event.pk in protected:
+            found[event.pk] = _readable(changes, allowed, values.get(event.pk))
+        else:
+            found[event.pk] = json.loads(json.dumps(changes))
+    return found
+
+
+def _readable(changes: dict, allowed: bool, values: dict | None) -> dict:
     readable = dict(changes)
     for section in PHI_SECTIONS:
         stored = changes.get(section)
@@ -627,3 +645,30 @@ def _duplicate_problems() -> Iterator[ChainProblem]:
             AuditEvent.objects.filter(digest=digest).order_by("id").values_list("seq", flat=True)
         )
         yield ChainProblem(None, f"one record appears {len(seqs)} times (copies at {seqs})")
+
+
+# --- Capture helpers (core/capture.py): units of bulk work ---------------------------------
+
+
+def unit(action: str, **kwargs):
+    """One event for a whole import, batch or run; see `medoffice.core.capture.unit`."""
+    from medoffice.core import capture
+
+    return capture.unit(action, **kwargs)
+
+
+def unit_event(key: str) -> AuditEvent | None:
+    from medoffice.core import capture
+
+    return capture.unit_event(key)
+
+
+def record_list(
+    what: str, *, patient_ids, description: str, filters: dict | None = None
+) -> AuditEvent:
+    """One VIEW event for a list or search of PHI naming the patients it showed."""
+    from medoffice.core import capture
+
+    return capture.record_list_view(
+        what, patient_ids=patient_ids, description=description, filters=filters
+    )

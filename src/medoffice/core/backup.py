@@ -52,7 +52,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from medoffice import __version__
-from medoffice.core import maintenance
+from medoffice.core import capture, maintenance
 from medoffice.core.exceptions import Conflict, InvalidInput
 from medoffice.core.fields import TOKEN_PREFIX, decrypt_text, encrypted_fields
 
@@ -367,7 +367,8 @@ def _load_rows(rows: list[dict]) -> int:
     installed = {model._meta.label_lower for model in backed_up_models()}
     wanted = [row for row in rows if str(row.get("model", "")).lower() in installed]
     loaded_models = set()
-    with transaction.atomic():
+    # Rows come back as they were, events included: loading them is not a change to record.
+    with transaction.atomic(), capture.quietly():
         with connection.constraint_checks_disabled():
             for obj in serializers.deserialize("python", wanted, ignorenonexistent=True):
                 obj.save(force_insert=True)

@@ -28,6 +28,7 @@ from django.utils import timezone
 from medoffice.core.context import Actor, acting_as
 from medoffice.core.exceptions import Conflict, InvalidInput
 from medoffice.core.models import Location, Practice, Provider, Role, User
+from medoffice.core.permissions import ROLE_CODES
 from medoffice.core.validators import npi_is_valid
 
 DEFAULT_SEED = 2026
@@ -108,10 +109,13 @@ def load_demo(
     size: str = "small",
     today: date | None = None,
     only: tuple[str, ...] | None = None,
+    as_unit: bool = True,
 ) -> DemoResult:
     """Generate the demo practice into an empty database, all steps in one transaction.
 
     `only` names the steps to run (tests of one module: `only=("foundation", "patients")`).
+    The load is one unit of the audit trail: one event (seed, size, rows per model) rather
+    than one per row; `as_unit=False` records every write on its own (the capture tests).
     """
     if size not in SIZES:
         raise InvalidInput(f"size: choose one of {', '.join(SIZES)}.", field="size")
@@ -125,7 +129,18 @@ def load_demo(
     ctx = DemoContext(
         seed=seed, size=size, today=today or timezone.localdate(), rng=random.Random(seed)
     )
-    with transaction.atomic(), acting_as(DEMO_ACTOR):
+    if as_unit:
+        from medoffice.core import audit
+        from medoffice.core.models import AuditAction
+
+        scope = audit.unit(
+            AuditAction.CREATE, actor=DEMO_ACTOR, what="core.demo",
+            description=f"demo practice loaded (seed {seed}, {size})",
+            counts={"seed": seed, "size": size},
+        )  # fmt: skip
+    else:
+        scope = acting_as(DEMO_ACTOR)
+    with transaction.atomic(), scope:
         for step in demo_steps():
             if only is not None and step.name not in only:
                 continue
@@ -163,12 +178,7 @@ def existing_logins() -> list[str]:
 
 # --- The foundation step: practice, locations, providers, staff -----------------------------
 
-ROLE_ORDER = {
-    code: n
-    for n, code in enumerate(
-        ("owner", "manager", "front_desk", "biller", "hr_payroll", "clinician", "auditor")
-    )
-}
+ROLE_ORDER = {code: n for n, code in enumerate(ROLE_CODES)}
 # role code -> (login of the first user, how many users, job title)
 STAFF = {
     "owner": ("owner", 1, "Owner physician"),
@@ -177,6 +187,7 @@ STAFF = {
     "biller": ("biller", 3, "Biller / coder"),
     "hr_payroll": ("hr", 2, "HR and payroll"),
     "clinician": ("clinician", 7, "Clinician"),
+    "medical_assistant": ("ma", 3, "Medical assistant"),
     "auditor": ("auditor", 2, "Compliance auditor"),
 }
 FIRST_NAMES = (

@@ -11,8 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
@@ -20,6 +23,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
 
+from medoffice.core.context import SYSTEM, Actor, acting_as, actor_for_service, via_job
 from medoffice.core.exceptions import MedofficeError
 from medoffice.core.models import PeriodicRun
 
@@ -27,6 +31,49 @@ logger = logging.getLogger(__name__)
 
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 SCHEDULE_CHECK_SECONDS = 30.0  # at most; a job due more often is looked at as often as it is due
+ACTOR_ARGUMENT = "audit_actor"  # the enqueuing user, passed in the job's own arguments
+
+R = TypeVar("R")
+
+
+def job_name(func: Callable[..., Any]) -> str:
+    return f"{func.__module__.removeprefix('medoffice.')}.{func.__name__}"
+
+
+def runs_as_enqueuer(func: Callable[..., R]) -> Callable[..., R]:
+    """Task decorator (under `@task()`): the job acts as the user who enqueued it, via the job.
+
+    `enqueue_as(task, actor=user, ...)` puts the user in the job's arguments; the events the
+    job writes name "dana via job scheduling.tasks.send_due_reminders". A periodic job, which
+    nobody enqueued, acts as "system via job …".
+    """
+    name = job_name(func)
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        given = kwargs.pop(ACTOR_ARGUMENT, None)
+        base = (
+            Actor(user_id=given.get("user_id"), username=str(given.get("username", "")))
+            if isinstance(given, dict)
+            else SYSTEM
+        )
+        with acting_as(via_job(base, name)):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def enqueue_as(task: Any, *, actor: Any, **kwargs: Any) -> Any:
+    """Enqueue `task` to run as `actor` (a user or an Actor), once the transaction commits.
+
+    Returns the task result when enqueued at once (no transaction open), else None.
+    """
+    who = actor_for_service(actor) if actor is not None else SYSTEM
+    payload = {"user_id": who.user_id, "username": who.username.split(" via job ")[0]}
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: task.enqueue(**{ACTOR_ARGUMENT: payload}, **kwargs))
+        return None
+    return task.enqueue(**{ACTOR_ARGUMENT: payload}, **kwargs)
 
 
 class ScheduleError(MedofficeError):

@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from medoffice.core.capture import AuditedModel, AuditedUserManager
 from medoffice.core.fields import EncryptedTextField
 from medoffice.core.validators import validate_npi
 
@@ -40,7 +41,7 @@ class Address(models.Model):
         abstract = True
 
 
-class Practice(Address):
+class Practice(AuditedModel, Address):
     """The one practice this deployment serves."""
 
     legal_name = models.CharField(max_length=200)
@@ -68,7 +69,7 @@ class Practice(Address):
         return f"••-•••{digits[-4:]}" if digits else ""
 
 
-class Location(Address):
+class Location(AuditedModel, Address):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="locations")
     name = models.CharField(max_length=120)
     phone = models.CharField(max_length=32, blank=True)
@@ -91,7 +92,7 @@ class Location(Address):
         return self.name
 
 
-class Provider(models.Model):
+class Provider(AuditedModel):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="providers")
     user = models.OneToOneField(
         "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="provider"
@@ -120,7 +121,7 @@ class Provider(models.Model):
         return f"{initial}{self.last_name}{suffix}"
 
 
-class Role(models.Model):
+class Role(AuditedModel):
     """A job in the practice; its permissions are rows of RolePermission."""
 
     code = models.SlugField(max_length=40, unique=True)
@@ -135,7 +136,7 @@ class Role(models.Model):
         return self.name
 
 
-class RolePermission(models.Model):
+class RolePermission(AuditedModel):
     role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="permissions")
     codename = models.CharField(max_length=80)
 
@@ -148,9 +149,11 @@ class RolePermission(models.Model):
         return f"{self.role.code}: {self.codename}"
 
 
-class User(AbstractUser):
+class User(AuditedModel, AbstractUser):
     roles = models.ManyToManyField(Role, related_name="users", blank=True)
     title = models.CharField(max_length=80, blank=True)
+
+    objects = AuditedUserManager()
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
@@ -167,7 +170,7 @@ class DecisionKind(models.TextChoices):
     PAYROLL_APPROVAL = "payroll_approval", "Payroll approval"
 
 
-class AuthorityLimit(models.Model):
+class AuthorityLimit(AuditedModel):
     """How much a role may decide alone for one kind of money decision; no amount means no limit."""
 
     role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="limits")
@@ -187,7 +190,7 @@ class AuthorityLimit(models.Model):
         return f"{self.role.code} {self.kind}: {self.amount if self.amount is not None else 'no limit'}"
 
 
-class ModuleSwitch(models.Model):
+class ModuleSwitch(AuditedModel):
     """Which modules this practice assigns to its manager; a missing row means enabled."""
 
     module = models.CharField(max_length=40, unique=True)
@@ -204,7 +207,7 @@ class ApprovalStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class ApprovalRequest(models.Model):
+class ApprovalRequest(AuditedModel):
     """A money decision, approved at once within the requester's authority or queued above it."""
 
     kind = models.CharField(max_length=32, choices=DecisionKind.choices)
@@ -376,7 +379,7 @@ class AuditChainHead(models.Model):
         return f"audit chain at #{self.last_seq}"
 
 
-class EmergencyAccessGrant(models.Model):
+class EmergencyAccessGrant(AuditedModel):
     """Access outside a user's role, opened by stating a reason; it expires and is reviewed."""
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="emergency_grants")
@@ -404,7 +407,7 @@ class EmergencyAccessGrant(models.Model):
         return f"{self.user} -> {self.object_type} {self.object_id} until {self.expires_at:%Y-%m-%d %H:%M}"
 
 
-class ApiToken(models.Model):
+class ApiToken(AuditedModel):
     """A bearer token for the API; only its SHA-256 digest is stored."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
@@ -415,6 +418,8 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    audit_ignore_fields = ("last_used_at",)  # bumped on every API call; not a change of record
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

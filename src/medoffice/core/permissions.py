@@ -28,6 +28,10 @@ class Perm(StrEnum):
     VIEW_FLOW_BOARD = "reception.view_flow"
     CHECK_IN = "reception.check_in"
     COLLECT_PAYMENTS = "reception.collect_payment"
+    MOVE_FLOW = "reception.move_flow"  # room patients, send them to the provider
 
 
-ROLE_CODES = ("owner", "manager", "front_desk", "biller", "hr_payroll", "clinician", "auditor")
+ROLE_CODES = (
+    "owner", "manager", "front_desk", "biller", "hr_payroll", "clinician", "medical_assistant",
+    "auditor",
+)  # fmt: skip

@@ -56,8 +56,16 @@ def audit_search(
     date_from: date | None = None,
     date_to: date | None = None,
     flagged_only: bool = False,
+    patient_query: str = "",
+    object_query: str = "",
 ) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
+    if patient_query:
+        events = events.filter(patient_id__in=[str(pk) for pk in _patient_ids(patient_query)])
+    if object_query:
+        events = events.filter(
+            Q(object_repr__icontains=object_query) | Q(object_type__icontains=object_query)
+        )
     if user_query:
         events = events.filter(
             Q(actor_name__icontains=user_query) | Q(actor_id__in=_user_ids(user_query))
@@ -78,6 +86,34 @@ def audit_search(
     if flagged_only:
         events = events.filter(flagged=True)
     return events.order_by("-id")
+
+
+PATIENTS_MATCHED = 500  # a patient search of the trail looks at most this many patients
+
+
+def _patient_ids(query: str) -> list[int]:
+    """Patients by MRN, or by every word of the query in their first or last name.
+
+    core imports no other app: the patient model is found through the app registry.
+    """
+    from django.apps import apps
+
+    try:
+        patient_model = apps.get_model("patients", "Patient")
+    except LookupError:
+        return []
+    words = [w for w in query.replace(",", " ").split() if w]
+    if not words:
+        return []
+    by_mrn = Q(mrn__iexact=query.strip())
+    by_name = Q()
+    for word in words:
+        by_name &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    return list(
+        patient_model._default_manager.filter(by_mrn | by_name)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:PATIENTS_MATCHED]
+    )
 
 
 def _user_ids(query: str) -> list[int]:

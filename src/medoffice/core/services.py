@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from medoffice.core import audit, money
 from medoffice.core.access import forget_permissions, has_perm, require_perm
+from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import (
     Conflict,
     InvalidInput,
@@ -119,6 +120,7 @@ def get_practice() -> Practice:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def practice_save(*, actor: User | None, **fields) -> Practice:
     """Create the practice, or update the one this deployment serves.
 
@@ -137,6 +139,7 @@ def practice_save(*, actor: User | None, **fields) -> Practice:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def location_save(*, actor: User | None, location: Location | None = None, **fields) -> Location:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_PRACTICE)
@@ -158,6 +161,7 @@ def location_save(*, actor: User | None, location: Location | None = None, **fie
 
 
 @transaction.atomic
+@binds_actor("actor")
 def location_set_active(*, actor: User | None, location: Location, active: bool) -> Location:
     """Deactivate (or bring back) a location; its history and links stay."""
     if actor is not None:
@@ -196,6 +200,7 @@ def _check_provider_locations(provider: Provider, locations: list[Location]) -> 
 
 
 @transaction.atomic
+@binds_actor("actor")
 def provider_save(
     *,
     actor: User | None,
@@ -223,6 +228,7 @@ def provider_save(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def provider_set_active(*, actor: User | None, provider: Provider, active: bool) -> Provider:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_PRACTICE)
@@ -306,6 +312,7 @@ def _check_password(password: str, user: User) -> None:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_create(
     *,
     actor: User | None,
@@ -347,6 +354,7 @@ def user_create(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_update(*, actor: User | None, user: User, **fields) -> User:
     """Change a staff member's name, email or title."""
     if actor is not None:
@@ -360,6 +368,7 @@ def user_update(*, actor: User | None, user: User, **fields) -> User:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_set_roles(*, actor: User | None, user: User, role_codes: list[str]) -> User:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
@@ -398,6 +407,7 @@ def end_sessions_of(user: User) -> int:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_deactivate(*, actor: User | None, user: User) -> User:
     """Deactivate an account: it cannot sign in, and its sessions and API tokens end now."""
     if actor is not None:
@@ -418,6 +428,7 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_reactivate(*, actor: User | None, user: User) -> User:
     if actor is not None:
         require_perm(actor, Perm.MANAGE_USERS)
@@ -429,6 +440,7 @@ def user_reactivate(*, actor: User | None, user: User) -> User:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_reset_password(*, actor: User | None, user: User, password: str) -> User:
     """Set a new password for someone; every session they had ends."""
     if actor is not None:
@@ -445,6 +457,7 @@ def user_reset_password(*, actor: User | None, user: User, password: str) -> Use
 
 
 @transaction.atomic
+@binds_actor("actor")
 def user_unlock(*, actor: User | None, user: User) -> int:
     """Lift a lockout after too many failed sign-ins."""
     from axes.utils import reset
@@ -460,6 +473,7 @@ def user_unlock(*, actor: User | None, user: User) -> int:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def module_set_enabled(*, actor: User | None, module: str, enabled: bool) -> ModuleSwitch:
     from medoffice.core.modules import all_modules
 
@@ -480,6 +494,7 @@ def module_set_enabled(*, actor: User | None, module: str, enabled: bool) -> Mod
 
 
 @transaction.atomic
+@binds_actor("actor")
 def authority_limits_set(
     *, actor: User | None, limits: dict[tuple[str, str], Decimal | None]
 ) -> list[AuthorityLimit]:
@@ -568,6 +583,7 @@ def _notify(request: ApprovalRequest) -> None:
 
 
 @transaction.atomic
+@binds_actor("requested_by")
 def approval_request(
     *,
     kind: str,
@@ -622,6 +638,7 @@ def pending_for(user: User):
 
 
 @transaction.atomic
+@binds_actor("decided_by")
 def approval_decide(
     *, request_id: int, decided_by: User, approve: bool, note: str = ""
 ) -> ApprovalRequest:
@@ -655,6 +672,7 @@ def approval_decide(
 
 
 @transaction.atomic
+@binds_actor("cancelled_by")
 def approval_cancel(*, request_id: int, cancelled_by: User) -> ApprovalRequest:
     request = ApprovalRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
@@ -681,6 +699,7 @@ def emergency_access_allowed(perm: str) -> bool:
 
 
 @transaction.atomic
+@binds_actor("user")
 def emergency_access_open(
     *, user: User, obj, perm: str, reason: str, minutes: int = EMERGENCY_ACCESS_MINUTES
 ) -> EmergencyAccessGrant:
@@ -722,6 +741,7 @@ def emergency_access_open(
 
 
 @transaction.atomic
+@binds_actor("reviewer")
 def emergency_access_review(
     *, grant_id: int, reviewer: User, note: str = ""
 ) -> EmergencyAccessGrant:
@@ -749,6 +769,7 @@ def token_digest(raw: str) -> str:
 
 
 @transaction.atomic
+@binds_actor("user")
 def api_token_create(*, user: User, name: str, days: int | None = 90) -> tuple[ApiToken, str]:
     """Create a token; the raw value is returned once and never stored."""
     if not name.strip():
@@ -766,6 +787,7 @@ def api_token_create(*, user: User, name: str, days: int | None = 90) -> tuple[A
 
 
 @transaction.atomic
+@binds_actor("user")
 def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     token = ApiToken.objects.filter(pk=token_id, user=user).first()
     if token is None:

@@ -7,6 +7,8 @@ import logging
 from django.utils import timezone
 from django_tasks import task
 
+from medoffice.core.jobs import runs_as_enqueuer
+
 logger = logging.getLogger(__name__)
 
 _nightly_checks: list = []
@@ -18,6 +20,7 @@ def register_nightly_check(check) -> None:
 
 
 @task()
+@runs_as_enqueuer
 def nightly_alerts() -> list[str]:
     """Run every registered nightly check and log what needs the manager's attention."""
     alerts: list[str] = []
@@ -29,6 +32,7 @@ def nightly_alerts() -> list[str]:
 
 
 @task()
+@runs_as_enqueuer
 def expire_emergency_access() -> int:
     """Count grants that lapsed unreviewed, so auditors see them; expiry itself is by timestamp."""
     from medoffice.core.models import EmergencyAccessGrant

@@ -83,9 +83,12 @@ def approval_decide(request: HttpRequest, request_id: int) -> HttpResponse:
 
 
 def _audit_filters(request: HttpRequest) -> dict:
+    patient = request.GET.get("patient", "").strip()[:100]
     return {
-        "user_query": request.GET.get("user", "").strip(),
-        "patient_id": request.GET.get("patient", "").strip(),
+        "user_query": request.GET.get("user", "").strip()[:100],
+        "patient_id": patient if patient.isdigit() else "",
+        "patient_query": "" if patient.isdigit() else patient,
+        "object_query": request.GET.get("object", "").strip()[:100],
         "object_type": request.GET.get("object_type", "").strip(),
         "object_id": request.GET.get("object_id", "").strip(),
         "action": request.GET.get("action", "").strip(),
@@ -104,12 +107,16 @@ def _without_page(request: HttpRequest) -> str:
 @login_required
 @permission_required(Perm.VIEW_AUDIT)
 def audit_search(request: HttpRequest) -> HttpResponse:
+    from medoffice.core.audit_display import present
+    from medoffice.core.selectors import practice_time_zone
+
     filters = _audit_filters(request)
     page = Paginator(search_audit(**filters), 100).get_page(request.GET.get("page"))
     return render(
         request,
         "core/audit.html",
-        {"page": page, "filters": request.GET, "actions": AuditAction.choices,
+        {"page": page, "rows": present(page.object_list, request.user), "filters": request.GET,
+         "actions": AuditAction.choices, "time_zone": practice_time_zone(),
          "can_export": has_perm(request.user, Perm.EXPORT_AUDIT), "query": _without_page(request)},
     )  # fmt: skip
 
@@ -117,7 +124,9 @@ def audit_search(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(Perm.EXPORT_AUDIT)
 def audit_export(request: HttpRequest) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(audit_csv(_audit_filters(request)), content_type="text/csv")
+    response = StreamingHttpResponse(
+        audit_csv(_audit_filters(request), user=request.user), content_type="text/csv"
+    )
     response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
     return response
 

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from medoffice.core.admin import PhiReadAudited
 from medoffice.core.money import ADMIN_OVERRIDES
 from medoffice.patients.models import (
     Authorization,
@@ -21,7 +22,7 @@ class PayerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(PhiReadAudited, admin.ModelAdmin):
     list_display = ("mrn", "last_name", "first_name", "date_of_birth", "is_active")
     search_fields = ("mrn", "last_name_key", "first_name_key")
     list_filter = ("is_active",)
@@ -33,7 +34,7 @@ class PatientAdmin(admin.ModelAdmin):
 
 
 @admin.register(Coverage)
-class CoverageAdmin(admin.ModelAdmin):
+class CoverageAdmin(PhiReadAudited, admin.ModelAdmin):
     formfield_overrides = ADMIN_OVERRIDES  # copays through the one money parser
     list_display = ("patient", "payer", "priority", "effective_date", "end_date", "is_active")
     raw_id_fields = ("patient",)
@@ -41,20 +42,20 @@ class CoverageAdmin(admin.ModelAdmin):
 
 
 @admin.register(EligibilityCheck)
-class EligibilityCheckAdmin(admin.ModelAdmin):
+class EligibilityCheckAdmin(PhiReadAudited, admin.ModelAdmin):
     formfield_overrides = ADMIN_OVERRIDES
     list_display = ("coverage", "checked_at", "method", "status")
     raw_id_fields = ("coverage",)
 
 
 @admin.register(Authorization)
-class AuthorizationAdmin(admin.ModelAdmin):
+class AuthorizationAdmin(PhiReadAudited, admin.ModelAdmin):
     list_display = ("patient", "kind", "number", "valid_from", "valid_to", "visits_used")
     raw_id_fields = ("patient", "coverage")
 
 
 @admin.register(PatientDocument)
-class PatientDocumentAdmin(admin.ModelAdmin):
+class PatientDocumentAdmin(PhiReadAudited, admin.ModelAdmin):
     list_display = ("patient", "kind", "document_date", "uploaded_at")
     raw_id_fields = ("patient",)
     exclude = ("file",)

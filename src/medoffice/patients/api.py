@@ -7,6 +7,7 @@ from typing import Annotated
 from ninja import Field, Query, Router, Schema, Status
 
 from medoffice.api import requires, user_of
+from medoffice.core import audit
 from medoffice.core.idempotency import honour_keys, idempotent
 from medoffice.core.money import ZERO, MoneyRange
 from medoffice.core.permissions import Perm
@@ -258,9 +259,16 @@ class PatientSearch(Schema):
 @patients_router.get("", response=list[PatientSummary], summary="Search patients")
 @requires(Perm.VIEW_PATIENTS)
 def patient_search(request, filters: Query[PatientSearch]):
-    return selectors.search_patients(
-        filters.q, limit=filters.limit, include_inactive=filters.include_inactive
+    found = list(
+        selectors.search_patients(
+            filters.q, limit=filters.limit, include_inactive=filters.include_inactive
+        )
     )
+    audit.record_list(
+        "patients.patient", patient_ids=[p.pk for p in found], description="patient search",
+        filters={"q": filters.q, "inactive": filters.include_inactive or ""},
+    )  # fmt: skip
+    return found
 
 
 @patients_router.post(

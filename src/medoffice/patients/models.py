@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from medoffice.core.capture import AuditedModel
 from medoffice.core.models import STATE_VALIDATOR, ZIP_VALIDATOR
 from medoffice.patients import normalize
 
@@ -53,7 +54,7 @@ class PlanType(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class Payer(OptionalAddress):
+class Payer(AuditedModel, OptionalAddress):
     """An insurance company or program the practice bills."""
 
     name = models.CharField(max_length=120, unique=True)
@@ -127,7 +128,7 @@ class Relationship(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class Patient(OptionalAddress):
+class Patient(AuditedModel, OptionalAddress):
     """A person the practice sees; the MRN is assigned by `services.next_mrn`."""
 
     mrn = models.CharField("MRN", max_length=20, unique=True, help_text="medical record number")
@@ -240,6 +241,11 @@ class Patient(OptionalAddress):
         return self.pk
 
     @property
+    def audit_label(self) -> str:
+        """In words for the audit trail: "Maria Lopez (MRN T0000025)"."""
+        return f"{self.full_name} (MRN {self.mrn})"
+
+    @property
     def full_name(self) -> str:
         parts = (self.first_name, self.middle_name, self.last_name, self.suffix)
         return " ".join(p for p in parts if p)
@@ -291,7 +297,7 @@ class SubscriberRelationship(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class Coverage(models.Model):
+class Coverage(AuditedModel):
     """A patient's insurance with one payer, in force from effective_date to end_date (inclusive).
 
     is_active False means the record was withdrawn (entered in error, replaced); an ended
@@ -396,7 +402,7 @@ class EligibilityStatus(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
-class EligibilityCheck(models.Model):
+class EligibilityCheck(AuditedModel):
     """One verification of a coverage with the payer: by phone/portal now, by 271 later."""
 
     coverage = models.ForeignKey(Coverage, on_delete=models.CASCADE, related_name="eligibility")
@@ -433,7 +439,7 @@ class AuthorizationKind(models.TextChoices):
     PRIOR_AUTH = "prior_auth", "Prior authorization"
 
 
-class Authorization(models.Model):
+class Authorization(AuditedModel):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="authorizations")
     coverage = models.ForeignKey(
         Coverage, null=True, blank=True, on_delete=models.PROTECT, related_name="authorizations"
@@ -501,7 +507,7 @@ def document_path(instance: PatientDocument, filename: str) -> str:
     return f"patients/{instance.patient_id}/{uuid.uuid4().hex}{suffix}"
 
 
-class PatientDocument(models.Model):
+class PatientDocument(AuditedModel):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(max_length=24, choices=DocumentKind.choices)
     file = models.FileField(upload_to=document_path, max_length=200)

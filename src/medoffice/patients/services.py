@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from medoffice.core import audit, money
 from medoffice.core.access import require_perm
+from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
 from medoffice.core.models import AuditAction
 from medoffice.core.permissions import Perm
@@ -268,6 +269,7 @@ def patient_field_errors(*, skip: set[str] | frozenset[str] = frozenset(), **fie
 
 
 @transaction.atomic
+@binds_actor("actor")
 def patient_register(*, actor, confirm_not_duplicate: bool = False, **fields) -> Patient:
     """Register a new patient and give them the next MRN.
 
@@ -315,6 +317,7 @@ def patient_register(*, actor, confirm_not_duplicate: bool = False, **fields) ->
 
 
 @transaction.atomic
+@binds_actor("actor")
 def patient_update(*, actor, patient: Patient, **fields) -> Patient:
     if actor is not None:
         require_perm(actor, Perm.EDIT_PATIENTS)
@@ -333,6 +336,7 @@ def patient_update(*, actor, patient: Patient, **fields) -> Patient:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def patient_set_active(*, actor, patient: Patient, active: bool, reason: str = "") -> Patient:
     """Deactivate (moved away, deceased, discharged) or reactivate a patient."""
     if actor is not None:
@@ -371,6 +375,7 @@ PAYER_FIELDS = frozenset(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def payer_save(*, actor, payer: Payer | None = None, **fields) -> Payer:
     """Create or change a payer; an HMO requires referrals unless told otherwise."""
     if actor is not None:
@@ -501,6 +506,7 @@ def _locked_patient(patient: Patient) -> Patient:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def coverage_add(*, actor, patient: Patient, replace_existing: bool = False, **fields) -> Coverage:
     """Add a coverage. With replace_existing an older coverage at the same priority is ended
     the day before this one starts; otherwise an overlap is refused."""
@@ -519,6 +525,7 @@ def coverage_add(*, actor, patient: Patient, replace_existing: bool = False, **f
 
 
 @transaction.atomic
+@binds_actor("actor")
 def coverage_update(*, actor, coverage: Coverage, **fields) -> Coverage:
     if actor is not None:
         require_perm(actor, Perm.EDIT_PATIENTS)
@@ -534,6 +541,7 @@ def coverage_update(*, actor, coverage: Coverage, **fields) -> Coverage:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def coverage_end(*, actor, coverage: Coverage, end_date: date) -> Coverage:
     """End a coverage on a day (inclusive); it is not offered for visits after that day."""
     if actor is not None:
@@ -557,6 +565,7 @@ def coverage_end(*, actor, coverage: Coverage, end_date: date) -> Coverage:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def coverage_withdraw(*, actor, coverage: Coverage, reason: str) -> Coverage:
     """Withdraw a coverage entered in error; it stays on record, inactive."""
     if actor is not None:
@@ -572,6 +581,7 @@ def coverage_withdraw(*, actor, coverage: Coverage, reason: str) -> Coverage:
 
 
 @transaction.atomic
+@binds_actor("checked_by")
 def eligibility_record(
     *,
     coverage: Coverage,
@@ -635,6 +645,7 @@ AUTHORIZATION_FIELDS = frozenset(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def authorization_save(
     *, actor, patient: Patient, authorization: Authorization | None = None, **fields
 ) -> Authorization:
@@ -775,6 +786,7 @@ def _content_errors(upload, content_type: str) -> str | None:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def document_upload(
     *,
     actor,
@@ -845,6 +857,7 @@ def document_upload(
     return document
 
 
+@binds_actor("user")
 def document_download(*, user, document: PatientDocument) -> PatientDocument:
     """Record that a user is opening a stored document (the caller streams it)."""
     audit.record(
@@ -856,6 +869,7 @@ def document_download(*, user, document: PatientDocument) -> PatientDocument:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def document_delete(*, actor, document: PatientDocument, reason: str) -> None:
     if actor is not None:
         require_perm(actor, Perm.EDIT_PATIENTS)
@@ -922,6 +936,7 @@ def _collisions(model, field, survivor: Patient, duplicate: Patient) -> list:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def patient_merge(*, actor, survivor: Patient, duplicate: Patient, reason: str = "") -> dict:
     """Move every record of the duplicate to the survivor and retire the duplicate.
 

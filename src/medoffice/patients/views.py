@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from medoffice.core import once
+from medoffice.core import audit, once
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
 from medoffice.core.permissions import Perm
@@ -78,6 +78,12 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     include_inactive = request.GET.get("inactive") == "1"
     results = selectors.search_patients(query, include_inactive=include_inactive) if query else []
+    if query:
+        results = list(results)
+        audit.record_list(
+            "patients.patient", patient_ids=[p.pk for p in results], description="patient search",
+            filters={"q": query, "inactive": include_inactive or ""},
+        )  # fmt: skip
     context = {"query": query, "results": results, "include_inactive": include_inactive,
                **_perms(request.user)}  # fmt: skip
     if request.headers.get("HX-Request"):

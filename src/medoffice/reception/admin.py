@@ -3,6 +3,7 @@ read-only here (only the services write them, so receipts stay numbered and audi
 
 from django.contrib import admin
 
+from medoffice.core.admin import PhiReadAudited
 from medoffice.reception.models import FormType, Payment, ReceiptSequence, SignedForm, Visit
 
 
@@ -24,21 +25,21 @@ class FormTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Visit)
-class VisitAdmin(ReadOnlyAdmin):
+class VisitAdmin(PhiReadAudited, ReadOnlyAdmin):
     list_display = ("pk", "appointment", "stage", "arrived_at", "checked_out_at", "room")
     list_filter = ("stage",)
     raw_id_fields = ("appointment", "patient", "coverage", "eligibility_check")
 
 
 @admin.register(SignedForm)
-class SignedFormAdmin(ReadOnlyAdmin):
+class SignedFormAdmin(PhiReadAudited, ReadOnlyAdmin):
     list_display = ("form_type", "patient", "signed_at", "recorded_by")
     list_filter = ("form_type",)
     raw_id_fields = ("patient", "visit")
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(PhiReadAudited, ReadOnlyAdmin):
     list_display = ("receipt_number", "patient", "amount", "method", "received_at", "received_by")
     list_filter = ("method",)
     search_fields = ("receipt_number",)

@@ -255,6 +255,11 @@ def flow_board(request, query: Query[BoardQuery]):
     day = query.day or selectors.local_today()
     location = query.location
     board = selectors.flow_board(day=day, location=_location(location))
+    audit.record_list(
+        "reception.flowboard", patient_ids=[r.appointment.patient_id for r in board.rows],
+        description=f"flow board {day.isoformat()}",
+        filters={"date": day.isoformat(), "location": location or ""},
+    )  # fmt: skip
     return {
         "date": day,
         "location_id": location,
@@ -266,7 +271,7 @@ def flow_board(request, query: Query[BoardQuery]):
 
 
 @router.post("/appointments/{appointment_id}/advance", response=VisitOut)
-@requires(Perm.CHECK_IN)
+@requires(Perm.CHECK_IN, Perm.MOVE_FLOW)
 def advance(request, appointment_id: int, payload: AdvanceIn):
     return services.flow_advance(
         appointment_id=appointment_id,
@@ -342,7 +347,9 @@ def payment_receipt(request, payment_id: int):
 def balance(request, patient_id: int):
     from medoffice.patients.models import Patient
 
-    patient = get_for_user(Patient, user_of(request), Perm.VIEW_PATIENTS, pk=patient_id)
+    patient = get_for_user(
+        Patient, user_of(request), Perm.VIEW_PATIENTS, pk=patient_id, record_view=True
+    )
     return {"patient_id": patient.pk, "balance": selectors.patient_balance(patient)}
 
 
@@ -353,6 +360,11 @@ def chart_prep(request, query: Query[PrepQuery]):
     rows = selectors.chart_prep(
         day=day, location=_location(query.location), stale_days=query.stale_days
     )
+    audit.record_list(
+        "reception.chartprep", patient_ids=[row.patient.pk for row in rows],
+        description=f"chart preparation {day.isoformat()}",
+        filters={"date": day.isoformat(), "location": query.location or ""},
+    )  # fmt: skip
     return [
         {
             "appointment_id": row.appointment.pk,

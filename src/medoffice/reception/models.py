@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from medoffice.core.capture import AuditedModel
+
 
 class Stage(models.TextChoices):
     """Where a patient is in the office today, in order."""
@@ -45,7 +47,7 @@ STAGE_TIME_FIELD = {
 }
 
 
-class Visit(models.Model):
+class Visit(AuditedModel):
     """One appointment kept: the patient's way through the office, and what check-in confirmed."""
 
     appointment = models.OneToOneField(
@@ -135,7 +137,7 @@ class Visit(models.Model):
         return getattr(self, field) if field else None
 
 
-class FormType(models.Model):
+class FormType(AuditedModel):
     """A paper the patient signs: once (financial policy) or again every so many days."""
 
     name = models.CharField(max_length=120, unique=True)
@@ -161,7 +163,7 @@ class FormType(models.Model):
         return self.name
 
 
-class SignedForm(models.Model):
+class SignedForm(AuditedModel):
     """A patient's signature on one form, as the front desk recorded it."""
 
     patient = models.ForeignKey(
@@ -194,7 +196,7 @@ class PaymentMethod(models.TextChoices):
     CARD = "card", "Card"
 
 
-class Payment(models.Model):
+class Payment(AuditedModel):
     """Money the patient paid at the desk; a credit on the patient's account. Final once written."""
 
     patient = models.ForeignKey(

@@ -12,8 +12,15 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from medoffice.core.access import require_perm
-from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
+from medoffice.core.access import has_any_perm, require_perm
+from medoffice.core.context import binds_actor
+from medoffice.core.exceptions import (
+    Conflict,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    NotPermitted,
+)
 from medoffice.core.permissions import Perm
 from medoffice.core.selectors import practice_time_zone
 from medoffice.core.services import full_clean_or_raise
@@ -69,6 +76,7 @@ def _write_payment(
 
 
 @transaction.atomic
+@binds_actor("received_by")
 def payment_record(
     *,
     patient,
@@ -100,6 +108,7 @@ def payment_record(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def form_type_save(*, actor, form_type: FormType | None = None, **fields) -> FormType:
     """Add or change a form the desk collects (manager's setting)."""
     if actor is not None:
@@ -121,6 +130,7 @@ def _sign(*, patient, form_type: FormType, recorded_by, visit, now: datetime) ->
 
 
 @transaction.atomic
+@binds_actor("recorded_by")
 def form_sign(
     *,
     patient,
@@ -182,6 +192,7 @@ def _locked_visit(appointment) -> Visit | None:
 
 
 @transaction.atomic
+@binds_actor("checked_in_by")
 def check_in(
     *,
     appointment_id: int,
@@ -339,7 +350,17 @@ def _visit_for_flow(appointment) -> Visit:
     return Visit(appointment=appointment, patient=appointment.patient)  # unsaved, scheduled
 
 
+def _check_may_move(actor, appointment) -> None:
+    """The desk and assistants move anyone; a clinician who sees only their own schedule
+    moves only their own patients."""
+    if actor is None or has_any_perm(actor, Perm.CHECK_IN, Perm.VIEW_SCHEDULE):
+        return
+    if appointment.provider.user_id != actor.pk:
+        raise NotPermitted("You can move only your own patients along the board.")
+
+
 @transaction.atomic
+@binds_actor("actor")
 def flow_advance(
     *,
     appointment_id: int,
@@ -352,7 +373,7 @@ def flow_advance(
 
     Arriving is check-in and leaving is check-out: those stages go through their services.
     """
-    require_perm(actor, Perm.CHECK_IN)
+    require_perm(actor, Perm.CHECK_IN, Perm.MOVE_FLOW)
     if to_stage not in Stage.values:
         raise InvalidInput(
             f"Unknown stage {to_stage!r}; choose one of {', '.join(Stage.values)}.", field="stage"
@@ -361,6 +382,7 @@ def flow_advance(
         return check_out(appointment_id=appointment_id, checked_out_by=actor, now=now)
     now = now or timezone.now()
     appointment = _lock_appointment(appointment_id)
+    _check_may_move(actor, appointment)
     visit = _visit_for_flow(appointment)
     if to_stage == Stage.ARRIVED and visit.stage == Stage.SCHEDULED:
         raise IllegalStageTransition(
@@ -404,6 +426,7 @@ def _free_room(appointment, room_id: int | None, *, exclude_visit: Visit):
 
 
 @transaction.atomic
+@binds_actor("checked_out_by")
 def check_out(*, appointment_id: int, checked_out_by, now: datetime | None = None) -> Visit:
     """The patient leaves: the appointment is completed and the visit checked out."""
     from medoffice.scheduling.services import appointment_complete

@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core import audit, once
-from medoffice.core.access import get_for_user, has_perm
+from medoffice.core.access import get_for_user, has_any_perm, has_perm
 from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
 from medoffice.core.models import AuditAction, Location
 from medoffice.core.permissions import Perm
@@ -118,6 +118,11 @@ def _board_context(request: HttpRequest, *, error: str = "", notice: str = "") -
     day = _day(request.GET.get("date") or request.POST.get("date"), selectors.local_today())
     location = _location(request)
     board = selectors.flow_board(day=day, location=location)
+    audit.record_list(
+        "reception.flowboard", patient_ids=[r.appointment.patient_id for r in board.rows],
+        description=f"flow board {day.isoformat()}",
+        filters={"date": day.isoformat(), "location": location.pk if location else ""},
+    )  # fmt: skip
     return {
         "board": board,
         "day": day,
@@ -126,7 +131,8 @@ def _board_context(request: HttpRequest, *, error: str = "", notice: str = "") -
         "locations": selectors.active_locations(),
         "rooms": list(selectors.rooms_for(location)),
         "rooms_in_use": selectors.rooms_in_use(location),
-        "can_move": has_perm(request.user, Perm.CHECK_IN),
+        "can_move": has_any_perm(request.user, Perm.CHECK_IN, Perm.MOVE_FLOW),
+        "can_check_out": has_perm(request.user, Perm.CHECK_IN),
         "query": urlencode(
             {"date": day.isoformat(), "location": location.pk if location else "all"}
         ),
@@ -152,13 +158,19 @@ def arrivals(request: HttpRequest) -> HttpResponse:
     from medoffice.reception.home import arrivals_context
 
     context = arrivals_context()
+    audit.record_list(
+        "reception.arrivals",
+        patient_ids=[r.prep.patient.pk for group in context["groups"] for r in group.rows],
+        description=f"arrivals {context['day'].isoformat()}",
+        filters={"date": context["day"].isoformat()},
+    )  # fmt: skip
     if request.headers.get("HX-Request"):
         return render(request, "reception/_home_arrivals.html", context)
     return render(request, "reception/arrivals.html", context)
 
 
 @login_required
-@permission_required(Perm.CHECK_IN)
+@permission_required(Perm.CHECK_IN, Perm.MOVE_FLOW)
 @require_POST
 def flow_advance(request: HttpRequest, appointment_id: int) -> HttpResponse:
     to_stage = request.POST.get("stage", "")
@@ -425,14 +437,14 @@ def payment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def _payment_for(request: HttpRequest, payment_id: int):
+def _payment_for(request: HttpRequest, payment_id: int, *, record_view: bool = True):
     try:
         return get_for_user(
             selectors.payment_with_details(payment_id),
             request.user,
             Perm.COLLECT_PAYMENTS,
             pk=payment_id,
-            record_view=True,
+            record_view=record_view,
         )
     except NotFound as exc:
         raise Http404(exc.message) from exc
@@ -458,7 +470,7 @@ def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
 @login_required
 @permission_required(Perm.COLLECT_PAYMENTS)
 def receipt_pdf_view(request: HttpRequest, payment_id: int) -> HttpResponse:
-    payment = _payment_for(request, payment_id)
+    payment = _payment_for(request, payment_id, record_view=False)  # the download is the event
     content = receipt_pdf(payment, balance=selectors.patient_balance(payment.patient))
     audit.record(AuditAction.DOWNLOAD, obj=payment, reason="receipt PDF")
     response = HttpResponse(content, content_type="application/pdf")
@@ -563,6 +575,11 @@ def chart_prep(request: HttpRequest) -> HttpResponse:
     except ValueError:
         stale_days = selectors.ELIGIBILITY_STALE_DAYS
     rows = selectors.chart_prep(day=day, location=location, stale_days=stale_days)
+    audit.record_list(
+        "reception.chartprep", patient_ids=[row.patient.pk for row in rows],
+        description=f"chart preparation {day.isoformat()}",
+        filters={"date": day.isoformat(), "location": location.pk if location else ""},
+    )  # fmt: skip
     return render(
         request,
         "reception/chart_prep.html",

@@ -3,6 +3,7 @@ the occupancy cells and the appointments stay in step); the setup tables are edi
 
 from django.contrib import admin
 
+from medoffice.core.admin import PhiReadAudited
 from medoffice.scheduling.models import (
     Appointment,
     AppointmentType,
@@ -75,7 +76,7 @@ class SchedulingSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(ReadOnlyAdmin):
+class AppointmentAdmin(PhiReadAudited, ReadOnlyAdmin):
     list_display = ("start", "end", "provider", "location", "appointment_type", "patient", "status")
     list_filter = ("status", "location", "appointment_type")
     date_hierarchy = "start"
@@ -90,13 +91,13 @@ class OccupancyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RecurringSeries)
-class RecurringSeriesAdmin(ReadOnlyAdmin):
+class RecurringSeriesAdmin(PhiReadAudited, ReadOnlyAdmin):
     list_display = ("patient", "provider", "appointment_type", "rrule", "first_start", "policy")
     raw_id_fields = ("patient",)
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(ReadOnlyAdmin):
+class WaitlistEntryAdmin(PhiReadAudited, ReadOnlyAdmin):
     list_display = (
         "patient",
         "appointment_type",
@@ -110,6 +111,6 @@ class WaitlistEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WaitlistOffer)
-class WaitlistOfferAdmin(ReadOnlyAdmin):
+class WaitlistOfferAdmin(PhiReadAudited, ReadOnlyAdmin):
     list_display = ("entry", "start", "provider", "status", "offered_at")
     list_filter = ("status",)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from ninja import Field, Query, Router, Schema, Status
 
 from medoffice.api import requires, user_of
+from medoffice.core import audit
 from medoffice.core.exceptions import InvalidInput
 from medoffice.core.models import Location, Provider
 from medoffice.core.permissions import Perm
@@ -185,7 +186,14 @@ def appointment_list(request, filters: Query[AppointmentFilter]):
         found = found.filter(patient_id=filters.patient)
     if filters.status:
         found = found.filter(status=filters.status)
-    return list(found.order_by("start", "pk")[: filters.limit])
+    shown = list(found.order_by("start", "pk")[: filters.limit])
+    audit.record_list(
+        "scheduling.appointment", patient_ids=[a.patient_id for a in shown],
+        description="appointment list",
+        filters={"date": filters.day, "provider": filters.provider, "location": filters.location,
+                 "patient": filters.patient, "status": filters.status},
+    )  # fmt: skip
+    return shown
 
 
 @appointments_router.get("/{appointment_id}", response=AppointmentOut, summary="One appointment")

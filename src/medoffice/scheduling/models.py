@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 
 from medoffice.core import formats
+from medoffice.core.capture import AuditedModel, AuditedQuerySet
 from medoffice.core.models import Location, Provider
 
 CELL_MINUTES = 5
@@ -40,7 +41,7 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
-class SchedulingSettings(models.Model):
+class SchedulingSettings(AuditedModel):
     """Practice-wide scheduling rules (one row; missing means the defaults)."""
 
     observe_federal_holidays = models.BooleanField(
@@ -71,7 +72,7 @@ class RoomKind(models.TextChoices):
     EQUIPMENT = "equipment", "Equipment"
 
 
-class Room(models.Model):
+class Room(AuditedModel):
     """A bookable resource at a location: an exam or procedure room, or a piece of equipment."""
 
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
@@ -89,7 +90,7 @@ class Room(models.Model):
         return f"{self.name} ({self.location})"
 
 
-class AppointmentType(models.Model):
+class AppointmentType(AuditedModel):
     """What is booked: its length, who offers it, and which room or equipment it needs.
 
     `rooms` empty: no room is reserved. Otherwise the appointment holds ONE of these
@@ -131,7 +132,7 @@ class AppointmentType(models.Model):
         return self.rooms.exists()
 
 
-class ScheduleTemplate(models.Model):
+class ScheduleTemplate(AuditedModel):
     """A provider's regular week at one location, valid for a date range."""
 
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="templates")
@@ -162,7 +163,7 @@ class BlockKind(models.TextChoices):
     BLOCKED = "blocked", "Blocked"
 
 
-class TemplateBlock(models.Model):
+class TemplateBlock(AuditedModel):
     """One stretch of a weekday in a template: working hours, lunch, or blocked time.
 
     Lunch and blocked stretches are taken out of the working hours. A working block may
@@ -200,7 +201,7 @@ class ClosureScope(models.TextChoices):
     PROVIDER = "provider", "One provider"
 
 
-class Closure(models.Model):
+class Closure(AuditedModel):
     """Time when nobody (or one location, or one provider) can be booked.
 
     Dates are inclusive. With start_time/end_time the closure covers that part of each
@@ -291,7 +292,7 @@ class SeriesPolicy(models.TextChoices):
     FREE_ONLY = "free_only", "Book the free occurrences, skip the conflicts"
 
 
-class RecurringSeries(models.Model):
+class RecurringSeries(AuditedModel):
     """A recurring appointment: an RFC 5545 rule expanded in the practice's time zone."""
 
     patient = models.ForeignKey(
@@ -327,7 +328,7 @@ class RecurringSeries(models.Model):
         return self.patient_id
 
 
-class AppointmentQuerySet(models.QuerySet):
+class AppointmentQuerySet(AuditedQuerySet):
     def overlapping(self, start: datetime, end: datetime) -> AppointmentQuerySet:
         """Appointments sharing time with [start, end).
 
@@ -338,7 +339,7 @@ class AppointmentQuerySet(models.QuerySet):
         return self.filter(start__lt=end, start__gt=start - LONGEST_APPOINTMENT, end__gt=start)
 
 
-class Appointment(models.Model):
+class Appointment(AuditedModel):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="appointments"
     )
@@ -411,6 +412,15 @@ class Appointment(models.Model):
     def audit_patient_id(self):
         return self.patient_id
 
+    audit_label_related = ("patient", "provider")  # what audit_label reads, fetched with it
+
+    @property
+    def audit_label(self) -> str:
+        """In words for the audit trail: "Jane Roe, Tue Dec 1 1:20 PM, Ana Patel, MD"."""
+        from medoffice.core.audit_display import clock
+
+        return f"{self.patient.full_name}, {clock(self.start)}, {self.provider}"
+
     @property
     def holds_time(self) -> bool:
         return self.status in HOLDING_STATUSES
@@ -475,7 +485,7 @@ class WaitlistStatus(models.TextChoices):
     REMOVED = "removed", "Removed"
 
 
-class WaitlistEntry(models.Model):
+class WaitlistEntry(AuditedModel):
     """A patient waiting for an earlier or any slot; freed slots are offered in priority order."""
 
     patient = models.ForeignKey(
@@ -533,7 +543,7 @@ class OfferStatus(models.TextChoices):
     TAKEN = "taken", "Slot taken meanwhile"
 
 
-class WaitlistOffer(models.Model):
+class WaitlistOffer(AuditedModel):
     """A freed slot offered to one waiting patient; the front desk accepts or declines it."""
 
     entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")

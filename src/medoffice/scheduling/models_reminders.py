@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from medoffice.core.capture import AuditedModel
+
 __all__ = [
     "AppointmentConfirmation",
     "CalendarFeedToken",
@@ -41,7 +43,7 @@ REMINDER_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class Reminder(models.Model):
+class Reminder(AuditedModel):
     """One reminder of one appointment, by one channel, at one offset before the visit."""
 
     appointment = models.ForeignKey(
@@ -94,7 +96,7 @@ class Reminder(models.Model):
         return self.appointment.patient_id
 
 
-class AppointmentConfirmation(models.Model):
+class AppointmentConfirmation(AuditedModel):
     """The patient confirmed they will come (from the link in a reminder)."""
 
     appointment = models.OneToOneField(
@@ -113,7 +115,7 @@ class AppointmentConfirmation(models.Model):
         return self.appointment.patient_id
 
 
-class CalendarFeedToken(models.Model):
+class CalendarFeedToken(AuditedModel):
     """A provider's secret calendar feed address; only the token's SHA-256 digest is kept."""
 
     provider = models.OneToOneField(
@@ -126,6 +128,8 @@ class CalendarFeedToken(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    audit_ignore_fields = ("last_used_at",)  # bumped on every fetch; the fetch is its own event
 
     def __str__(self) -> str:
         return f"Calendar feed of provider {self.provider_id} ({self.prefix}…)"

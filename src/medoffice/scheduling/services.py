@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from medoffice.core import formats
 from medoffice.core.access import require_perm
+from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import (
     Conflict,
     InvalidInput,
@@ -319,6 +320,7 @@ def _booking_request(
 
 
 @transaction.atomic
+@binds_actor("booked_by")
 def appointment_book(
     *,
     patient,
@@ -389,6 +391,7 @@ def _transition(appointment: Appointment, new_status: str) -> None:
 
 
 @transaction.atomic
+@binds_actor("cancelled_by")
 def appointment_cancel(
     *, appointment: Appointment, reason: str, cancelled_by: User | None
 ) -> Appointment:
@@ -415,6 +418,7 @@ def appointment_cancel(
 
 
 @transaction.atomic
+@binds_actor("marked_by")
 def appointment_mark_no_show(*, appointment: Appointment, marked_by: User | None) -> Appointment:
     """The patient did not come: only once the appointment's start has passed."""
     _require(marked_by, Perm.BOOK_APPOINTMENTS, Perm.CHECK_IN)
@@ -434,6 +438,7 @@ FRONT_DESK_MODULE = "reception"
 
 
 @transaction.atomic
+@binds_actor("checked_in_by")
 def appointment_check_in(
     *, appointment: Appointment, checked_in_by: User | None, full_check_in: bool = False
 ) -> Appointment:
@@ -464,6 +469,7 @@ def appointment_check_in(
 
 
 @transaction.atomic
+@binds_actor("undone_by")
 def appointment_undo_check_in(*, appointment: Appointment, undone_by: User | None) -> Appointment:
     _require(undone_by, Perm.CHECK_IN)
     appointment = _locked(appointment)
@@ -474,6 +480,7 @@ def appointment_undo_check_in(*, appointment: Appointment, undone_by: User | Non
 
 
 @transaction.atomic
+@binds_actor("completed_by")
 def appointment_complete(*, appointment: Appointment, completed_by: User | None) -> Appointment:
     """checked_in -> completed (reception, at check-out)."""
     _require(completed_by, Perm.CHECK_IN)
@@ -490,6 +497,7 @@ class RescheduleScope:
 
 
 @transaction.atomic
+@binds_actor("rescheduled_by")
 def appointment_reschedule(
     *,
     appointment: Appointment,
@@ -666,6 +674,7 @@ def series_preview(
 
 
 @transaction.atomic
+@binds_actor("booked_by")
 def series_book(
     *,
     patient,
@@ -741,6 +750,7 @@ def series_book(
 
 
 @transaction.atomic
+@binds_actor("cancelled_by")
 def series_cancel_following(
     *, appointment: Appointment, reason: str, cancelled_by: User | None
 ) -> list[Appointment]:
@@ -780,6 +790,7 @@ def appointment_cancel_in_scope(
 
 
 @transaction.atomic
+@binds_actor("added_by")
 def waitlist_add(
     *,
     patient,
@@ -814,6 +825,7 @@ def waitlist_add(
 
 
 @transaction.atomic
+@binds_actor("removed_by")
 def waitlist_remove(*, entry: WaitlistEntry, removed_by: User | None) -> WaitlistEntry:
     _require(removed_by, Perm.BOOK_APPOINTMENTS)
     entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
@@ -827,6 +839,7 @@ def waitlist_remove(*, entry: WaitlistEntry, removed_by: User | None) -> Waitlis
     return entry
 
 
+@binds_actor("freed_by")
 def waitlist_offer_freed_slot(
     *,
     provider: Provider,
@@ -898,6 +911,7 @@ def _open_offer(offer: WaitlistOffer) -> WaitlistOffer:
     return offer
 
 
+@binds_actor("accepted_by")
 def waitlist_offer_accept(*, offer: WaitlistOffer, accepted_by: User | None) -> Appointment:
     """The patient takes the offered time: book it.
 
@@ -948,6 +962,7 @@ def _accept_offer(offer: WaitlistOffer, accepted_by: User | None):
 
 
 @transaction.atomic
+@binds_actor("declined_by")
 def waitlist_offer_decline(
     *, offer: WaitlistOffer, declined_by: User | None
 ) -> WaitlistOffer | None:
@@ -979,6 +994,7 @@ def _apply(instance, fields: dict) -> None:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def room_save(*, actor: User | None, room: Room | None = None, **fields) -> Room:
     _require(actor, Perm.MANAGE_SCHEDULING)
     room = room or Room()
@@ -989,6 +1005,7 @@ def room_save(*, actor: User | None, room: Room | None = None, **fields) -> Room
 
 
 @transaction.atomic
+@binds_actor("actor")
 def appointment_type_save(
     *,
     actor: User | None,
@@ -1014,6 +1031,7 @@ def appointment_type_save(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def template_save(
     *, actor: User | None, template: ScheduleTemplate | None = None, **fields
 ) -> ScheduleTemplate:
@@ -1032,6 +1050,7 @@ def _block_minutes(value: time) -> int:
 
 
 @transaction.atomic
+@binds_actor("actor")
 def template_block_add(
     *,
     actor: User | None,
@@ -1099,12 +1118,14 @@ def template_block_add(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def template_block_remove(*, actor: User | None, block: TemplateBlock) -> None:
     _require(actor, Perm.MANAGE_SCHEDULING)
     block.delete()
 
 
 @transaction.atomic
+@binds_actor("actor")
 def closure_save(
     *,
     actor: User | None,
@@ -1158,12 +1179,14 @@ def closure_save(
 
 
 @transaction.atomic
+@binds_actor("actor")
 def closure_delete(*, actor: User | None, closure: Closure) -> None:
     _require(actor, Perm.MANAGE_SCHEDULING)
     closure.delete()
 
 
 @transaction.atomic
+@binds_actor("actor")
 def scheduling_settings_save(*, actor: User | None, **fields) -> SchedulingSettings:
     _require(actor, Perm.MANAGE_SCHEDULING)
     rules = SchedulingSettings.objects.select_for_update().order_by("pk").first()

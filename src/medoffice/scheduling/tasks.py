@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from medoffice.core.jobs import runs_as_enqueuer
+
 
 @task()
+@runs_as_enqueuer
 def send_due_reminders() -> dict[str, int]:
     """Send the appointment reminders due now and retry failed ones (scheduled every few minutes).
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from medoffice.core import formats
+from medoffice.core import audit, formats
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import MedofficeError
 from medoffice.core.models import Location, Provider
@@ -96,6 +96,17 @@ def _calendar_scope(request: HttpRequest):
     return visible, locations, provider, location
 
 
+def _grid_patients(calendar: grid.Grid) -> list[int]:
+    """Every patient a calendar grid shows, in its cells and in the list under it."""
+    ids = [a.patient_id for a in calendar.others]
+    for row in calendar.rows:
+        ids.extend(
+            cell.appointment.patient_id for cell in row.cells
+            if cell is not None and cell.appointment is not None
+        )  # fmt: skip
+    return ids
+
+
 def _providers_at(location: Location, visible: list[Provider]) -> list[Provider]:
     working = set(
         ScheduleTemplate.objects.filter(location=location, is_active=True).values_list(
@@ -132,6 +143,13 @@ def day(request: HttpRequest) -> HttpResponse:
         heading = location.name
     else:
         calendar, heading = None, ""
+    if calendar is not None:
+        audit.record_list(
+            "scheduling.appointment", patient_ids=_grid_patients(calendar),
+            description=f"day schedule {the_day.isoformat()} ({heading})",
+            filters={"date": the_day.isoformat(), "provider": provider.pk if provider else "",
+                     "location": location.pk if location else ""},
+        )  # fmt: skip
     context = {
         "view": "day", "day": the_day, "grid": calendar, "heading": heading,
         "visible": visible, "locations": locations, "provider": provider, "location": location,
@@ -156,6 +174,11 @@ def week(request: HttpRequest) -> HttpResponse:
     if provider is not None:
         context["grid"] = grid.provider_week_grid(monday, provider)
         context["heading"] = str(provider)
+        audit.record_list(
+            "scheduling.appointment", patient_ids=_grid_patients(context["grid"]),
+            description=f"week schedule from {monday.isoformat()} ({provider})",
+            filters={"date": monday.isoformat(), "provider": provider.pk},
+        )  # fmt: skip
         return render(request, "scheduling/calendar.html", context)
     providers = _providers_at(location, visible) if location else []
     context.update(
@@ -164,6 +187,12 @@ def week(request: HttpRequest) -> HttpResponse:
             "heading": location.name if location else "",
         }
     )
+    if location is not None:
+        audit.record_list(
+            "scheduling.appointment", patient_ids=_grid_patients(context["grid"]),
+            description=f"week schedule from {monday.isoformat()} ({location.name})",
+            filters={"date": monday.isoformat(), "location": location.pk},
+        )  # fmt: skip
     return render(request, "scheduling/week_location.html", context)
 
 
@@ -338,7 +367,12 @@ def _patient_for(request: HttpRequest, pk) -> object | None:
 def _patient_matches(query: str) -> list[tuple]:
     from medoffice.patients.selectors import search_patients
 
-    found = search_patients(query, limit=10) if len(query) >= 2 else []
+    found = list(search_patients(query, limit=10)) if len(query) >= 2 else []
+    if found or len(query) >= 2:
+        audit.record_list(
+            "patients.patient", patient_ids=[p.pk for p in found],
+            description="patient picker", filters={"q": query},
+        )  # fmt: skip
     counts = selectors.no_show_counts([p.pk for p in found])
     return [(patient, counts.get(patient.pk, 0)) for patient in found]
 

@@ -389,7 +389,7 @@ def test_the_api_export_is_audited_too(client_for, users, dated_trail):
     response = client_for("auditor").get("/api/audit/export.csv?object_type=core.location")
     assert response.status_code == 200
     body = b"".join(response.streaming_content).decode()
-    assert body.splitlines()[0].startswith("seq,at,actor_name,action")
+    assert body.splitlines()[0].startswith("seq,at,time_zone,actor_name,action")
     assert len(body.strip().splitlines()) == 2
     export = _events(action=AuditAction.EXPORT).last()
     assert export.actor_id == users["auditor"].pk
@@ -411,10 +411,10 @@ def test_a_bad_date_in_the_api_search_names_the_field(client_for):
 
 
 def test_location_model_is_audited_but_the_trail_itself_is_not():
-    from medoffice.core.signals import _is_audited
+    from medoffice.core.capture import is_audited
 
-    assert _is_audited(Location)
-    assert not _is_audited(AuditEvent)
+    assert is_audited(Location)
+    assert not is_audited(AuditEvent)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -20,9 +20,22 @@ class Command(OpsCommand):
         parser.add_argument("--last-name", default="")
 
     def run(self, *, username, password_file, email, first_name, last_name, **options):
-        from medoffice.core.services import user_create
+        from medoffice.core.capture import ActorRequired
+        from medoffice.core.context import SYSTEM, acting_as, current_actor
+        from medoffice.core.models import User
 
         maintenance.require_migrated()
+        actor = current_actor()
+        if actor.requires_user:
+            if User.objects.exists():
+                raise ActorRequired("creating a user")
+            actor = SYSTEM  # the first account of a new installation: nobody else to name
+        with acting_as(actor):
+            self._create(username, password_file, email, first_name, last_name)
+
+    def _create(self, username, password_file, email, first_name, last_name) -> None:
+        from medoffice.core.services import user_create
+
         interactive = sys.stdin is not None and sys.stdin.isatty()
         if not username:
             if not interactive:

@@ -85,7 +85,7 @@ def test_the_demo_practice_has_every_role_and_valid_providers():
     assert len(providers) == 8
     assert all(npi_is_valid(p.npi) for p in providers)
     assert all(p.user is not None and p.locations.exists() for p in providers)
-    assert User.objects.count() == 25
+    assert User.objects.count() == 28
     for role in ROLE_CODES:
         assert User.objects.filter(roles__code=role).exists(), role
     assert set(result.logins) == set(ROLE_CODES)
