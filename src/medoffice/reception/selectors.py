@@ -538,6 +538,16 @@ def chart_prep(
 # --- The front desk's home: today's arrivals ------------------------------------------------
 
 
+NEED_PLURALS = {"eligibility": "eligibility checks", "form": "forms", "coverage": "insurance"}
+
+
+@dataclass
+class NeedBadge:
+    label: str
+    message: str
+    severity: str
+
+
 @dataclass
 class ArrivalRow:
     prep: PrepRow
@@ -549,10 +559,20 @@ class ArrivalRow:
         return self.prep.appointment
 
     @property
-    def needs(self) -> list[PrepItem]:
-        return [
-            item for item in self.prep.items if item.kind in ("eligibility", "form", "coverage")
-        ]
+    def needs(self) -> list[NeedBadge]:
+        """One badge per kind of need ("Eligibility", "3 forms"), each naming its items."""
+        grouped: dict[str, list[PrepItem]] = {}
+        for item in self.prep.items:
+            if item.kind in ("eligibility", "form", "coverage"):
+                grouped.setdefault(item.kind, []).append(item)
+        badges = []
+        for kind, items in grouped.items():
+            label = PREP_KIND_LABELS.get(kind, kind)
+            if len(items) > 1:
+                label = f"{len(items)} {NEED_PLURALS.get(kind, label.lower())}"
+            severity = "bad" if any(i.severity == "bad" for i in items) else "warn"
+            badges.append(NeedBadge(label, "; ".join(i.message for i in items), severity))
+        return badges
 
     @property
     def balance_due(self) -> Decimal:
