@@ -1,5 +1,6 @@
 pytest_plugins = [
     "medoffice.testing.db_restore",
+    "medoffice.testing.required",
     "medoffice.testing.fixtures",
     "medoffice.testing.patients_fixtures",
     "medoffice.testing.scheduling_fixtures",

@@ -1,73 +1,26 @@
 """The JSON API: /api/, its OpenAPI document at /api/openapi.json.
 
 Authentication is the browser session (with CSRF) or a bearer token; every endpoint
-checks the same named permissions as the pages.
+checks the same named permissions as the pages (`medoffice.core.api_auth.requires`). This
+module only assembles the apps' routers: no app imports it.
 """
 
 from __future__ import annotations
 
-from functools import wraps
-
 from ninja import NinjaAPI
-from ninja.constants import NOT_SET
 from ninja.errors import AuthenticationError, ValidationError
-from ninja.utils import contribute_operation_callback
 
 from medoffice import __version__
-from medoffice.core.access import require_perm
-from medoffice.core.api_auth import BearerToken, SessionAuth
+from medoffice.core.api_auth import API_AUTH
 from medoffice.core.exceptions import InvalidInput, MedofficeError
 
 api = NinjaAPI(
     title="medoffice API",
     version=__version__,
     description="The practice's data, with the same permissions as the pages.",
-    auth=[BearerToken(), SessionAuth()],
+    auth=API_AUTH,
     urls_namespace="api",
 )
-
-
-def user_of(request):
-    return request.auth if getattr(request, "auth", None) is not None else request.user
-
-
-class _Authorised:
-    """An authentication that also checks the permission, so a caller without it gets 403
-    before the input is validated (never a 422 that reveals the shape of the endpoint)."""
-
-    def __init__(self, inner, perms: tuple[str, ...]):
-        self.inner = inner
-        self.perms = perms
-
-    def __call__(self, request):
-        user = self.inner(request)
-        if user:
-            require_perm(user, *self.perms)
-        return user
-
-    def __getattr__(self, name):  # the OpenAPI schema reads the inner scheme's attributes
-        return getattr(self.inner, name)
-
-
-def requires(*perms: str):
-    """Endpoint decorator: answer 403 unless the caller holds one of the permissions."""
-
-    def authorise_first(operation) -> None:
-        base = api.auth if operation.auth_param is NOT_SET else operation.auth_callbacks
-        wrapped = [_Authorised(scheme, perms) for scheme in base]
-        operation.auth_param = wrapped
-        operation._set_auth(wrapped)
-
-    def decorate(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            require_perm(user_of(request), *perms)
-            return view(request, *args, **kwargs)
-
-        contribute_operation_callback(wrapper, authorise_first)
-        return wrapper
-
-    return decorate
 
 
 @api.exception_handler(InvalidInput)

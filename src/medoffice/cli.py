@@ -88,6 +88,16 @@ def _parser() -> argparse.ArgumentParser:
     rotate = sub.add_parser("rotate-keys", help="re-encrypt encrypted fields under a new key")
     rotate.add_argument("--drop-old", action="store_true", help="then remove the old keys")
     rotate.add_argument(
+        "--resume", action="store_true", help="finish an interrupted rotation (no new key)"
+    )
+    rotate.add_argument(
+        "--wait", type=float, default=None, metavar="SECONDS",
+        help="how long to wait for running processes to load the new key",
+    )  # fmt: skip
+    rotate.add_argument(
+        "--status", action="store_true", help="show the key epoch and the processes using keys"
+    )
+    rotate.add_argument(
         "--generate", action="store_true", help="only print a new key (for MEDOFFICE_FIELD_KEYS)"
     )
 
@@ -197,7 +207,14 @@ def _call(args: argparse.Namespace) -> None:
     elif command == "audit":
         call_command("audit", args.action, checkpoint=args.checkpoint)
     elif command == "rotate-keys":
-        call_command("rotate_keys", drop_old=args.drop_old, generate=args.generate)
+        call_command(
+            "rotate_keys",
+            drop_old=args.drop_old,
+            resume=args.resume,
+            wait=args.wait,
+            status=args.status,
+            generate=args.generate,
+        )
 
 
 def _no_sqlite_installation(data) -> bool:

@@ -21,6 +21,10 @@ def _env_bool(name: str, default: bool) -> bool:
 
 SECRET_KEY = paths.secret_key()
 FIELD_ENCRYPTION_KEYS = paths.field_keys()
+# How often a process checks whether key rotation changed the key file (0: never), and how
+# long after its last check it still counts as running (default 2 x check + 5 s).
+MEDOFFICE_KEY_CHECK_SECONDS = float(os.environ.get("MEDOFFICE_KEY_CHECK_SECONDS", "5"))
+MEDOFFICE_KEY_LIVE_SECONDS = float(os.environ.get("MEDOFFICE_KEY_LIVE_SECONDS", "0")) or None
 DEBUG = _env_bool("MEDOFFICE_DEBUG", False)
 ALLOWED_HOSTS = [
     host.strip()
@@ -54,7 +58,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "django_otp",
-    "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
     "django_tasks",

@@ -8,44 +8,17 @@ from django.db import models
 from django.utils import timezone
 
 from medoffice.core import audit
-from medoffice.core.exceptions import NotFound, NotPermitted, RecordNotPermitted
-from medoffice.core.models import EmergencyAccessGrant, RolePermission
+from medoffice.core.exceptions import NotFound, RecordNotPermitted
+from medoffice.core.models import EmergencyAccessGrant
+from medoffice.core.role_permissions import (  # noqa: F401  (part of the access API)
+    forget_permissions,
+    has_any_perm,
+    has_perm,
+    permissions_of,
+    require_perm,
+)
 
 M = TypeVar("M", bound=models.Model)
-_CACHE_ATTR = "_medoffice_permissions"
-
-
-def permissions_of(user) -> frozenset[str]:
-    """The permission names a user holds through their roles (cached on the user object)."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return frozenset()
-    cached = getattr(user, _CACHE_ATTR, None)
-    if cached is None:
-        cached = frozenset(
-            RolePermission.objects.filter(role__users=user).values_list("codename", flat=True)
-        )
-        setattr(user, _CACHE_ATTR, cached)
-    return cached
-
-
-def forget_permissions(user) -> None:
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
-
-
-def has_perm(user, perm: str) -> bool:
-    return str(perm) in permissions_of(user)
-
-
-def has_any_perm(user, *perms: str) -> bool:
-    held = permissions_of(user)
-    return any(str(perm) in held for perm in perms)
-
-
-def require_perm(user, *perms: str) -> None:
-    """Raise NotPermitted unless the user holds at least one of the permissions."""
-    if not has_any_perm(user, *perms):
-        raise NotPermitted(f"Your role does not allow this ({', '.join(str(p) for p in perms)}).")
 
 
 def active_emergency_grant(user, obj: models.Model, perm: str) -> EmergencyAccessGrant | None:

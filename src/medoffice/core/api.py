@@ -8,9 +8,9 @@ from typing import Annotated
 from django.http import StreamingHttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
-from medoffice.api import requires, user_of
 from medoffice.core import selectors, services
 from medoffice.core.access import get_for_user, permissions_of
+from medoffice.core.api_auth import requires, user_of
 from medoffice.core.exceptions import InvalidInput, NotFound
 from medoffice.core.exports import audit_csv
 from medoffice.core.idempotency import honour_keys, idempotent

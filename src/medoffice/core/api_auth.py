@@ -1,16 +1,24 @@
 """How the API knows who is calling: a bearer token, or the browser session (with CSRF).
 
 A session counts only once the sign-in is complete: roles that require two-factor must
-have passed it, exactly as for the pages.
+have passed it, exactly as for the pages. `requires` is the endpoint decorator every app's
+api.py uses; the project's NinjaAPI (medoffice/api.py) takes API_AUTH as its default.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.conf import settings
 from django.utils import timezone
+from ninja.constants import NOT_SET
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
+from ninja.utils import contribute_operation_callback
 
+from medoffice.core.access import require_perm
 from medoffice.core.context import act_as_for_request
 
 
@@ -53,3 +61,50 @@ class SessionAuth(APIKeyCookie):
         if two_factor_required_for(user) and not (is_verified and is_verified()):
             raise HttpError(403, "Pass the two-factor check first (sign in on the web page).")
         return user
+
+
+API_AUTH = [BearerToken(), SessionAuth()]
+"""The API's authentication schemes, in order: a bearer token, else the signed-in session."""
+
+
+def user_of(request: Any) -> Any:
+    return request.auth if getattr(request, "auth", None) is not None else request.user
+
+
+class _Authorised:
+    """An authentication that also checks the permission, so a caller without it gets 403
+    before the input is validated (never a 422 that reveals the shape of the endpoint)."""
+
+    def __init__(self, inner: Any, perms: tuple[str, ...]):
+        self.inner = inner
+        self.perms = perms
+
+    def __call__(self, request: Any) -> Any:
+        user = self.inner(request)
+        if user:
+            require_perm(user, *self.perms)
+        return user
+
+    def __getattr__(self, name: str) -> Any:  # the OpenAPI schema reads the inner scheme's
+        return getattr(self.inner, name)
+
+
+def requires(*perms: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Endpoint decorator: answer 403 unless the caller holds one of the permissions."""
+
+    def authorise_first(operation: Any) -> None:
+        base = API_AUTH if operation.auth_param is NOT_SET else operation.auth_callbacks
+        wrapped = [_Authorised(scheme, perms) for scheme in base]
+        operation.auth_param = wrapped
+        operation._set_auth(wrapped)
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
+            require_perm(user_of(request), *perms)
+            return view(request, *args, **kwargs)
+
+        contribute_operation_callback(wrapper, authorise_first)
+        return wrapper
+
+    return decorate

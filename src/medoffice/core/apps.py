@@ -18,4 +18,8 @@ class CoreConfig(AppConfig):
     )
 
     def ready(self) -> None:
+        from medoffice.core import permissions
+
+        permissions.register(self.label, permissions.Perm)
+
         from medoffice.core import signals  # noqa: F401  (audit capture and login events)

@@ -150,7 +150,7 @@ def record(
     by default they are for models `is_phi_model()` names, and for events about a patient.
     The event is sealed into the chain after its transaction commits (`seal`).
     """
-    from medoffice.core import keys
+    from medoffice.core import audit_keys as keys
 
     actor = actor or current_actor()
     if obj is not None:
@@ -283,7 +283,7 @@ def _secret_values(event: AuditEvent) -> dict | None:
 
 
 def may_read_phi(user: Any) -> bool:
-    from medoffice.core.access import has_any_perm
+    from medoffice.core.role_permissions import has_any_perm
 
     return has_any_perm(user, *PHI_READER_PERMISSIONS)
 
@@ -340,7 +340,7 @@ def _head_for_update() -> AuditChainHead:
 
 
 def _seal_batch(limit: int) -> int:
-    from medoffice.core import keys
+    from medoffice.core import audit_keys as keys
 
     key_id, key = keys.audit_signing_key()
     with transaction.atomic():
@@ -416,7 +416,7 @@ class Checkpoint:
 
 def checkpoint() -> str:
     """Seal, then a signed line naming where the chain ends, for an auditor to keep elsewhere."""
-    from medoffice.core import keys
+    from medoffice.core import audit_keys as keys
 
     seal()
     head = AuditChainHead.objects.filter(pk=1).first()
@@ -431,7 +431,7 @@ def checkpoint() -> str:
 
 def parse_checkpoint(line: str) -> Checkpoint:
     """Read a checkpoint line; refuses one that is malformed or not signed by our audit key."""
-    from medoffice.core import keys
+    from medoffice.core import audit_keys as keys
 
     parts = line.strip().split()
     fields = dict(part.split("=", 1) for part in parts[1:] if "=" in part)
@@ -469,7 +469,7 @@ class ChainProblem:
 
 class _Keys:
     def __init__(self) -> None:
-        from medoffice.core import keys
+        from medoffice.core import audit_keys as keys
 
         self.known = dict(keys.audit_keys())
 

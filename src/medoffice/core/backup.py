@@ -20,8 +20,9 @@ The audit keys (`audit_keys` file or MEDOFFICE_AUDIT_KEYS) are not in the backup
 the restored trail verifies only with the audit keys of the installation that made it
 (restore names every record signed with a key this installation lacks).
 
-Not in a backup: sessions (everyone signs in again) and queued background-job results
-(periodic jobs are enqueued again by the worker).
+Not in a backup: sessions (everyone signs in again), queued background-job results
+(periodic jobs are enqueued again by the worker), and the key epoch and the heartbeats of
+running processes (state of the processes, not of the practice).
 """
 
 from __future__ import annotations
@@ -61,8 +62,14 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DATA = "data.json"
 FILES = "files/"
-NOT_BACKED_UP = {"sessions.session", "django_tasks_db.dbtaskresult"}
+NOT_BACKED_UP = {
+    "sessions.session", "django_tasks_db.dbtaskresult",
+    "core.fieldkeyepoch", "core.fieldkeyholder",  # running processes' key state
+}  # fmt: skip
 SNAPSHOT_ALIAS = "medoffice_backup_snapshot"
+# Rows of models that moved: older backups hold django-otp's TOTP devices (seed in clear);
+# they load into core's authenticators, whose seed field encrypts them on save.
+MOVED_MODELS = {"otp_totp.totpdevice": "core.totpauthenticator"}
 CHUNK = 2000
 
 
@@ -365,6 +372,12 @@ def _flush_all_rows() -> None:
 def _load_rows(rows: list[dict]) -> int:
     connection = connections[DEFAULT_DB_ALIAS]
     installed = {model._meta.label_lower for model in backed_up_models()}
+    rows = [
+        {**row, "model": MOVED_MODELS[label]}
+        if (label := str(row.get("model", "")).lower()) in MOVED_MODELS
+        else row
+        for row in rows
+    ]
     wanted = [row for row in rows if str(row.get("model", "")).lower() in installed]
     loaded_models = set()
     # Rows come back as they were, events included: loading them is not a change to record.

@@ -17,6 +17,11 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
 
 
 def cipher() -> MultiFernet:
+    """The field keys this process holds, checked against the key epoch first (at most once
+    per MEDOFFICE_KEY_CHECK_SECONDS; see core/keyring.py)."""
+    from medoffice.core import keyring
+
+    keyring.refresh()
     return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
 
 
@@ -27,10 +32,20 @@ def encrypt_text(value: str) -> str:
 def decrypt_text(token: str) -> str:
     if not token.startswith(TOKEN_PREFIX):
         raise ValueError("stored value is not an encrypted token")
+    data = token[len(TOKEN_PREFIX) :].encode()
     try:
-        return cipher().decrypt(token[len(TOKEN_PREFIX) :].encode()).decode()
-    except InvalidToken as exc:
-        raise ValueError("stored value cannot be decrypted with the configured keys") from exc
+        return cipher().decrypt(data).decode()
+    except InvalidToken:
+        pass
+    from medoffice.core import keyring
+
+    if keyring.check_seconds() > 0:  # written under a key this process has not loaded yet?
+        keyring.refresh(force=True)
+        try:
+            return cipher().decrypt(data).decode()
+        except InvalidToken:
+            pass
+    raise ValueError("stored value cannot be decrypted with the configured keys")
 
 
 def rotate_token(token: str) -> str:

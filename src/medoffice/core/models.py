@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from base64 import b32encode
+from binascii import unhexlify
 from decimal import Decimal
+from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+from django_otp.util import random_hex
 
 from medoffice.core.capture import AuditedModel, AuditedUserManager
 from medoffice.core.fields import EncryptedTextField
@@ -433,6 +441,126 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return self.task_path
+
+
+# --- Two-factor authenticators ---------------------------------------------------------------
+
+
+def new_totp_seed() -> str:
+    """20 random bytes, hex-encoded (the size authenticator apps expect for SHA-1 TOTP)."""
+    return random_hex(20)
+
+
+class TOTPAuthenticator(TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator (RFC 6238) whose seed is encrypted at rest with the field keys.
+
+    django-otp's own TOTP device keeps the seed in clear in the database (and so in every
+    backup); this device keeps it in an encrypted field, so the column and the backups hold a
+    Fernet token and key rotation re-encrypts it with every other encrypted value.
+    """
+
+    audit_exclude = True  # each sign-in updates it; enrolment and failures are audited explicitly
+
+    key = EncryptedTextField(default=new_totp_seed, help_text="The seed, hex-encoded (encrypted).")
+    step = models.PositiveSmallIntegerField(default=30, help_text="Seconds per code.")
+    t0 = models.BigIntegerField(default=0, help_text="Unix time at which counting starts.")
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(
+        default=1, help_text="Time steps either side of now that are accepted."
+    )
+    drift = models.SmallIntegerField(default=0, help_text="Known clock offset, in time steps.")
+    last_t = models.BigIntegerField(
+        default=-1, help_text="Time step of the last accepted code; a code is accepted once."
+    )
+
+    class Meta(Device.Meta):
+        verbose_name = "TOTP authenticator"
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.key.encode())
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    def verify_token(self, token: object) -> bool:
+        allowed, _reason = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            code = int(str(token))
+        except ValueError:
+            code = None
+        matched = False
+        if code is not None:
+            otp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+            otp.time = time.time()
+            matched = otp.verify(code, self.tolerance, self.last_t + 1)
+            if matched:
+                self.last_t = otp.t()  # the same code cannot be used twice
+                self.drift = otp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+        if not matched:
+            self.throttle_increment(commit=True)
+        return matched
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// address an authenticator app reads from the QR code."""
+        issuer = str(getattr(settings, "OTP_TOTP_ISSUER", "") or "").replace(":", "")
+        label = self.user.get_username()
+        if issuer:
+            label = f"{issuer}:{label}"
+        params = {
+            "secret": b32encode(self.bin_key).decode(),
+            "algorithm": "SHA1",
+            "digits": self.digits,
+            "period": self.step,
+        }
+        if issuer:
+            params["issuer"] = issuer
+        return f"otpauth://totp/{quote(label)}?{urlencode(params, quote_via=quote)}"
+
+
+# --- Field key epochs (safe key rotation while the practice works) ---------------------------
+
+
+class FieldKeyEpoch(models.Model):
+    """One row (pk 1): the number of the current set of field keys, bumped by each change of
+    the key file. Every process compares it with the set it loaded (see core/keyring.py)."""
+
+    audit_exclude = True  # key rotation records its own security event
+
+    epoch = models.PositiveIntegerField(default=0)
+    key_ids = models.CharField(
+        max_length=200, blank=True, help_text="Short fingerprints of the keys, newest first."
+    )
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"field keys epoch {self.epoch}"
+
+
+class FieldKeyHolder(models.Model):
+    """A running process that uses the field keys: which epoch it loaded, when it last checked.
+
+    Written at most once per check interval, and only by processes that encrypt or decrypt;
+    times are the database's clock, so app machines with skewed clocks compare fairly."""
+
+    audit_exclude = True
+
+    process = models.CharField(max_length=160, unique=True, help_text="host:pid:nonce")
+    epoch = models.PositiveIntegerField()
+    key_ids = models.CharField(
+        max_length=200, help_text="Fingerprints of the keys it holds, newest (encrypting) first."
+    )
+    loaded_at = models.DateTimeField(help_text="When it loaded the keys of this epoch.")
+    seen_at = models.DateTimeField(help_text="When it last checked the epoch.")
+
+    def __str__(self) -> str:
+        return f"{self.process} on epoch {self.epoch}"
 
 
 class IdempotencyKey(models.Model):

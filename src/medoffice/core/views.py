@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -170,7 +171,7 @@ def emergency_open(request: HttpRequest) -> HttpResponse:
 
             if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
                 return redirect(next_url)
-            return redirect("dashboard:home")
+            return redirect(settings.LOGIN_REDIRECT_URL)  # the home page
     return render(
         request, "core/emergency_open.html",
         {"object_type": object_type, "object_id": object_id, "perm": perm, "next": next_url, "error": error,

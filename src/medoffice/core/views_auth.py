@@ -6,6 +6,7 @@ import base64
 import io
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -14,10 +15,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from medoffice.core import audit
-from medoffice.core.models import AuditAction
+from medoffice.core.models import AuditAction, TOTPAuthenticator
 from medoffice.core.selectors import practice_or_none
 
 
@@ -37,7 +37,7 @@ class LogoutView(auth_views.LogoutView):
     http_method_names = ["post", "options"]
 
 
-def _safe_next(request: HttpRequest, default: str = "dashboard:home") -> str:
+def _safe_next(request: HttpRequest, default: str = settings.LOGIN_REDIRECT_URL) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, {request.get_host()}, require_https=request.is_secure()
@@ -59,10 +59,10 @@ def _qr_data_uri(url: str) -> str:
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator the first time; afterwards, ask for its current code."""
     user = request.user
-    confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    device = confirmed or TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    confirmed = TOTPAuthenticator.objects.filter(user=user, confirmed=True).first()
+    device = confirmed or TOTPAuthenticator.objects.filter(user=user, confirmed=False).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+        device = TOTPAuthenticator.objects.create(user=user, name="authenticator", confirmed=False)
     error = ""
     if request.method == "POST":
         token = "".join(ch for ch in request.POST.get("token", "") if ch.isdigit())

@@ -13,4 +13,9 @@ class DashboardConfig(AppConfig):
     )  # fmt: skip
 
     def ready(self) -> None:
+        from medoffice.core import permissions
+        from medoffice.dashboard.permissions import DashboardPerm
+
+        permissions.register(self.label, DashboardPerm)
+
         from medoffice.dashboard import core_tiles  # noqa: F401

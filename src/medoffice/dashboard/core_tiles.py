@@ -10,7 +10,8 @@ from django.utils.http import urlencode
 
 from medoffice.core.access import has_any_perm
 from medoffice.core.permissions import Perm
-from medoffice.dashboard.tiles import Tile, TileProvider, register
+from medoffice.core.tile_registry import Tile, TileProvider, register
+from medoffice.dashboard.permissions import DashboardPerm
 
 
 def _approvals(user) -> list[Tile]:
@@ -82,7 +83,7 @@ def _staff(user) -> list[Tile]:
     ]
 
 
-register(TileProvider("dashboard", (Perm.VIEW_DASHBOARD,), _approvals, order=1))
+register(TileProvider("dashboard", (DashboardPerm.VIEW_DASHBOARD,), _approvals, order=1))
 register(TileProvider("dashboard", (Perm.REVIEW_EMERGENCY_ACCESS,), _emergency, order=2))
 register(TileProvider("dashboard", (Perm.VIEW_AUDIT,), _failed_sign_ins, order=3))
 register(TileProvider("dashboard", (Perm.MANAGE_USERS,), _staff, order=4))

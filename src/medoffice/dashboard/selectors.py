@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from medoffice.core.access import has_any_perm
 from medoffice.core.modules import enabled_codes
-from medoffice.dashboard.tiles import SECTIONS, Tile, providers
+from medoffice.core.tile_registry import SECTIONS, Tile, providers
 
 
 def tiles_for(user) -> list[Tile]:

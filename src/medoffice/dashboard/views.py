@@ -4,15 +4,15 @@ from django.template.loader import render_to_string
 
 from medoffice.core.access import has_perm
 from medoffice.core.home_panels import home_panels_for
-from medoffice.core.permissions import Perm
 from medoffice.core.selectors import navigation_for
+from medoffice.dashboard.permissions import DashboardPerm
 from medoffice.dashboard.selectors import sections_for
 
 
 @login_required
 def home(request):
     """The office manager's home. Someone without the dashboard goes to their first module."""
-    if not has_perm(request.user, Perm.VIEW_DASHBOARD):
+    if not has_perm(request.user, DashboardPerm.VIEW_DASHBOARD):
         first = next((m for m in navigation_for(request.user) if m.code != "dashboard"), None)
         if first is not None:
             return redirect(first.nav_url)

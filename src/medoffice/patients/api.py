@@ -6,14 +6,14 @@ from typing import Annotated
 
 from ninja import Field, Query, Router, Schema, Status
 
-from medoffice.api import requires, user_of
 from medoffice.core import audit
+from medoffice.core.api_auth import requires, user_of
 from medoffice.core.idempotency import honour_keys, idempotent
 from medoffice.core.money import ZERO, MoneyRange
-from medoffice.core.permissions import Perm
 from medoffice.patients import selectors, services
 from medoffice.patients.exceptions import PossibleDuplicate
 from medoffice.patients.models import Coverage, Payer
+from medoffice.patients.permissions import PatientsPerm
 
 patients_router = Router(tags=["patients"])
 coverages_router = Router(tags=["coverages"])
@@ -257,7 +257,7 @@ class PatientSearch(Schema):
 
 
 @patients_router.get("", response=list[PatientSummary], summary="Search patients")
-@requires(Perm.VIEW_PATIENTS)
+@requires(PatientsPerm.VIEW_PATIENTS)
 def patient_search(request, filters: Query[PatientSearch]):
     found = list(
         selectors.search_patients(
@@ -274,7 +274,7 @@ def patient_search(request, filters: Query[PatientSearch]):
 @patients_router.post(
     "", response={201: PatientOut, 409: DuplicateResponse}, summary="Register a patient"
 )
-@requires(Perm.EDIT_PATIENTS)
+@requires(PatientsPerm.EDIT_PATIENTS)
 def patient_create(request, payload: PatientIn):
     fields = _fields(payload, drop=("confirm_not_duplicate",))
     try:
@@ -296,20 +296,20 @@ def patient_create(request, payload: PatientIn):
 
 
 @patients_router.get("/{int:patient_id}", response=PatientOut, summary="Read a patient (audited)")
-@requires(Perm.VIEW_PATIENTS)
+@requires(PatientsPerm.VIEW_PATIENTS)
 def patient_read(request, patient_id: int):
     return selectors.patient_for_user(user_of(request), patient_id)
 
 
 @patients_router.patch("/{int:patient_id}", response=PatientOut, summary="Change a patient")
-@requires(Perm.EDIT_PATIENTS)
+@requires(PatientsPerm.EDIT_PATIENTS)
 def patient_update(request, patient_id: int, payload: PatientPatch):
     patient = selectors.patient_for_user(user_of(request), patient_id)
     return services.patient_update(actor=user_of(request), patient=patient, **_fields(payload))
 
 
 @patients_router.post("/merge", response=dict, summary="Merge a duplicate into a survivor")
-@requires(Perm.MERGE_PATIENTS)
+@requires(PatientsPerm.MERGE_PATIENTS)
 def patient_merge(request, payload: MergeIn):
     user = user_of(request)
     survivor = selectors.patient_for_user(user, payload.survivor_id)
@@ -333,7 +333,7 @@ def _coverage_for(user, coverage_id: int) -> Coverage:
 
 
 @coverages_router.get("", response=list[CoverageOut], summary="A patient's coverages")
-@requires(Perm.VIEW_PATIENTS)
+@requires(PatientsPerm.VIEW_PATIENTS)
 def coverage_list(request, patient_id: int, in_force_on: date | None = None):
     patient = selectors.patient_for_user(user_of(request), patient_id)
     if in_force_on is not None:
@@ -342,7 +342,7 @@ def coverage_list(request, patient_id: int, in_force_on: date | None = None):
 
 
 @coverages_router.post("", response={201: CoverageOut}, summary="Add a coverage")
-@requires(Perm.EDIT_PATIENTS)
+@requires(PatientsPerm.EDIT_PATIENTS)
 @idempotent
 def coverage_create(request, payload: CoverageIn):
     user = user_of(request)
@@ -355,13 +355,13 @@ def coverage_create(request, payload: CoverageIn):
 
 
 @coverages_router.get("/{int:coverage_id}", response=CoverageOut, summary="Read a coverage")
-@requires(Perm.VIEW_PATIENTS)
+@requires(PatientsPerm.VIEW_PATIENTS)
 def coverage_read(request, coverage_id: int):
     return _coverage_for(user_of(request), coverage_id)
 
 
 @coverages_router.patch("/{int:coverage_id}", response=CoverageOut, summary="Change a coverage")
-@requires(Perm.EDIT_PATIENTS)
+@requires(PatientsPerm.EDIT_PATIENTS)
 @idempotent
 def coverage_update(request, coverage_id: int, payload: CoveragePatch):
     user = user_of(request)
@@ -371,7 +371,7 @@ def coverage_update(request, coverage_id: int, payload: CoveragePatch):
 
 
 @coverages_router.post("/{int:coverage_id}/end", response=CoverageOut, summary="End a coverage")
-@requires(Perm.EDIT_PATIENTS)
+@requires(PatientsPerm.EDIT_PATIENTS)
 def coverage_end(request, coverage_id: int, payload: CoverageEndIn):
     user = user_of(request)
     coverage = _coverage_for(user, coverage_id)
@@ -383,7 +383,7 @@ def coverage_end(request, coverage_id: int, payload: CoverageEndIn):
     response={201: EligibilityOut},
     summary="Record a manual eligibility check",
 )
-@requires(Perm.EDIT_PATIENTS)
+@requires(PatientsPerm.EDIT_PATIENTS)
 @idempotent
 def coverage_eligibility(request, coverage_id: int, payload: EligibilityIn):
     user = user_of(request)
@@ -398,25 +398,25 @@ def coverage_eligibility(request, coverage_id: int, payload: EligibilityIn):
 
 
 @payers_router.get("", response=list[PayerOut], summary="The payers directory")
-@requires(Perm.VIEW_PATIENTS, Perm.MANAGE_PAYERS)
+@requires(PatientsPerm.VIEW_PATIENTS, PatientsPerm.MANAGE_PAYERS)
 def payer_list(request, q: str = "", active_only: bool = False):
     return list(selectors.payers(active_only=active_only, query=q))
 
 
 @payers_router.get("/{int:payer_id}", response=PayerOut, summary="Read a payer")
-@requires(Perm.VIEW_PATIENTS, Perm.MANAGE_PAYERS)
+@requires(PatientsPerm.VIEW_PATIENTS, PatientsPerm.MANAGE_PAYERS)
 def payer_read(request, payer_id: int):
     return _payer(payer_id)
 
 
 @payers_router.post("", response={201: PayerOut}, summary="Add a payer")
-@requires(Perm.MANAGE_PAYERS)
+@requires(PatientsPerm.MANAGE_PAYERS)
 def payer_create(request, payload: PayerIn):
     return Status(201, services.payer_save(actor=user_of(request), **_fields(payload)))
 
 
 @payers_router.patch("/{int:payer_id}", response=PayerOut, summary="Change a payer")
-@requires(Perm.MANAGE_PAYERS)
+@requires(PatientsPerm.MANAGE_PAYERS)
 def payer_update(request, payer_id: int, payload: PayerPatch):
     return services.payer_save(actor=user_of(request), payer=_payer(payer_id), **_fields(payload))
 

@@ -18,6 +18,11 @@ class PatientsConfig(AppConfig):
     )
 
     def ready(self) -> None:
+        from medoffice.core import permissions
+        from medoffice.patients.permissions import PatientsPerm
+
+        permissions.register(self.label, PatientsPerm)
+
         from medoffice.patients import demo, tiles  # noqa: F401  (demo step, dashboard tiles)
 
         demo.register()

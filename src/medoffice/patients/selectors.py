@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from medoffice.core.access import can_access, get_for_user
 from medoffice.core.exceptions import NotFound, NotPermitted
-from medoffice.core.permissions import Perm
 from medoffice.patients import matching, normalize
 from medoffice.patients.models import (
     Authorization,
@@ -21,6 +20,7 @@ from medoffice.patients.models import (
     PatientDocument,
     Payer,
 )
+from medoffice.patients.permissions import PatientsPerm
 
 SEARCH_LIMIT = 25
 MRN_WIDTH = 8
@@ -31,7 +31,7 @@ def patient_for_user(user, pk) -> Patient:
     return get_for_user(
         Patient.objects.select_related("guarantor_patient", "merged_into"),
         user,
-        Perm.VIEW_PATIENTS,
+        PatientsPerm.VIEW_PATIENTS,
         pk=pk,
         record_view=True,
     )
@@ -290,7 +290,7 @@ def document_for_user(user, pk) -> PatientDocument:
     document = PatientDocument.objects.select_related("patient").filter(pk=pk).first()
     if document is None:
         raise NotFound(f"No document with id {pk}.")
-    if not can_access(user, document.patient, Perm.VIEW_PATIENTS):
+    if not can_access(user, document.patient, PatientsPerm.VIEW_PATIENTS):
         raise NotPermitted("Your role does not cover this patient's documents.")
     return document
 

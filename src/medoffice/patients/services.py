@@ -20,7 +20,6 @@ from medoffice.core.access import require_perm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
 from medoffice.core.models import AuditAction
-from medoffice.core.permissions import Perm
 from medoffice.patients import normalize, selectors
 from medoffice.patients.exceptions import PossibleDuplicate
 from medoffice.patients.models import (
@@ -40,6 +39,7 @@ from medoffice.patients.models import (
     Relationship,
     SubscriberRelationship,
 )
+from medoffice.patients.permissions import PatientsPerm
 
 MRN_WIDTH = selectors.MRN_WIDTH
 OLDEST_AGE_YEARS = 130
@@ -277,7 +277,7 @@ def patient_register(*, actor, confirm_not_duplicate: bool = False, **fields) ->
     registration with PossibleDuplicate unless the user confirmed they are a different person.
     """
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     values, errors = _clean_patient_fields(fields)
     patient = Patient(**values)
     errors = {**_contact_errors(patient), **_model_errors(patient, exclude=["mrn"]), **errors}
@@ -320,7 +320,7 @@ def patient_register(*, actor, confirm_not_duplicate: bool = False, **fields) ->
 @binds_actor("actor")
 def patient_update(*, actor, patient: Patient, **fields) -> Patient:
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.merged_into_id:
         raise InvalidTransition(
@@ -340,7 +340,7 @@ def patient_update(*, actor, patient: Patient, **fields) -> Patient:
 def patient_set_active(*, actor, patient: Patient, active: bool, reason: str = "") -> Patient:
     """Deactivate (moved away, deceased, discharged) or reactivate a patient."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.merged_into_id and active:
         raise InvalidTransition("A merged record cannot be reactivated.")
@@ -379,7 +379,7 @@ PAYER_FIELDS = frozenset(
 def payer_save(*, actor, payer: Payer | None = None, **fields) -> Payer:
     """Create or change a payer; an HMO requires referrals unless told otherwise."""
     if actor is not None:
-        require_perm(actor, Perm.MANAGE_PAYERS)
+        require_perm(actor, PatientsPerm.MANAGE_PAYERS)
     _check_known(fields, PAYER_FIELDS)
     errors: dict = {}
     creating = payer is None
@@ -511,7 +511,7 @@ def coverage_add(*, actor, patient: Patient, replace_existing: bool = False, **f
     """Add a coverage. With replace_existing an older coverage at the same priority is ended
     the day before this one starts; otherwise an overlap is refused."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     patient = _locked_patient(patient)
     coverage = Coverage(patient=patient, created_by=actor)
     errors = _apply_coverage_fields(coverage, fields)
@@ -528,7 +528,7 @@ def coverage_add(*, actor, patient: Patient, replace_existing: bool = False, **f
 @binds_actor("actor")
 def coverage_update(*, actor, coverage: Coverage, **fields) -> Coverage:
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     _locked_patient(coverage.patient)
     coverage = Coverage.objects.select_for_update().get(pk=coverage.pk)
     if not coverage.is_active:
@@ -545,7 +545,7 @@ def coverage_update(*, actor, coverage: Coverage, **fields) -> Coverage:
 def coverage_end(*, actor, coverage: Coverage, end_date: date) -> Coverage:
     """End a coverage on a day (inclusive); it is not offered for visits after that day."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     coverage = Coverage.objects.select_for_update().get(pk=coverage.pk)
     if not coverage.is_active:
         raise InvalidTransition("This coverage was withdrawn.")
@@ -569,7 +569,7 @@ def coverage_end(*, actor, coverage: Coverage, end_date: date) -> Coverage:
 def coverage_withdraw(*, actor, coverage: Coverage, reason: str) -> Coverage:
     """Withdraw a coverage entered in error; it stays on record, inactive."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     if not (reason or "").strip():
         raise InvalidInput("reason: say why the coverage is withdrawn.", field="reason")
     coverage = Coverage.objects.select_for_update().get(pk=coverage.pk)
@@ -596,7 +596,7 @@ def eligibility_record(
 ) -> EligibilityCheck:
     """Record one eligibility check: by a person (manual) or from a 271 response (no person)."""
     if checked_by is not None:
-        require_perm(checked_by, Perm.EDIT_PATIENTS)
+        require_perm(checked_by, PatientsPerm.EDIT_PATIENTS)
     errors: dict = {}
     if status not in EligibilityStatus.values:
         errors["status"] = ["Choose active, inactive or unknown."]
@@ -651,7 +651,7 @@ def authorization_save(
 ) -> Authorization:
     """Record or change a referral or prior authorization."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     _check_known(fields, AUTHORIZATION_FIELDS)
     patient = _locked_patient(patient)
     if authorization is not None:
@@ -798,7 +798,7 @@ def document_upload(
 ) -> PatientDocument:
     """Store a scan through the storage API; PDF, JPEG, PNG or TIFF by content, size-limited."""
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     patient = _locked_patient(patient)
     errors: dict = {}
     if kind not in DocumentKind.values:
@@ -872,7 +872,7 @@ def document_download(*, user, document: PatientDocument) -> PatientDocument:
 @binds_actor("actor")
 def document_delete(*, actor, document: PatientDocument, reason: str) -> None:
     if actor is not None:
-        require_perm(actor, Perm.EDIT_PATIENTS)
+        require_perm(actor, PatientsPerm.EDIT_PATIENTS)
     if not (reason or "").strip():
         raise InvalidInput("reason: say why the document is removed.", field="reason")
     name = document.file.name
@@ -947,7 +947,7 @@ def patient_merge(*, actor, survivor: Patient, duplicate: Patient, reason: str =
     Returns what moved ({"app.model.field": [ids]}), which is also written to the audit trail.
     """
     if actor is not None:
-        require_perm(actor, Perm.MERGE_PATIENTS)
+        require_perm(actor, PatientsPerm.MERGE_PATIENTS)
     if survivor.pk == duplicate.pk:
         raise InvalidInput("duplicate: choose two different records.", field="duplicate")
     locked = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils import timezone
 
-from medoffice.core.permissions import Perm
-from medoffice.dashboard.tiles import Tile, TileProvider, register
+from medoffice.core.tile_registry import Tile, TileProvider, register
+from medoffice.patients.permissions import PatientsPerm
 
 
 def _patients(user) -> list[Tile]:
@@ -23,4 +23,4 @@ def _patients(user) -> list[Tile]:
     ]  # fmt: skip
 
 
-register(TileProvider("patients", (Perm.VIEW_PATIENTS,), _patients, order=20))
+register(TileProvider("patients", (PatientsPerm.VIEW_PATIENTS,), _patients, order=20))

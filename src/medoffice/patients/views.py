@@ -14,11 +14,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from medoffice.core import audit, once
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
-from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 from medoffice.patients import forms, record, selectors, services
 from medoffice.patients.exceptions import PossibleDuplicate
 from medoffice.patients.models import Authorization, Coverage, DocumentKind, Payer
+from medoffice.patients.permissions import PatientsPerm
 
 
 def _form_errors(form, exc: MedofficeError) -> None:
@@ -51,7 +51,7 @@ def _patient(request: HttpRequest, pk: int, *, record_view: bool = True):
         from medoffice.core.access import get_for_user
         from medoffice.patients.models import Patient
 
-        return get_for_user(Patient, request.user, Perm.VIEW_PATIENTS, pk=pk)
+        return get_for_user(Patient, request.user, PatientsPerm.VIEW_PATIENTS, pk=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except NotPermitted as exc:
@@ -63,9 +63,9 @@ CARD_KINDS = (DocumentKind.INSURANCE_CARD_FRONT, DocumentKind.INSURANCE_CARD_BAC
 
 def _perms(user) -> dict:
     return {
-        "can_edit": has_perm(user, Perm.EDIT_PATIENTS),
-        "can_merge": has_perm(user, Perm.MERGE_PATIENTS),
-        "can_manage_payers": has_perm(user, Perm.MANAGE_PAYERS),
+        "can_edit": has_perm(user, PatientsPerm.EDIT_PATIENTS),
+        "can_merge": has_perm(user, PatientsPerm.MERGE_PATIENTS),
+        "can_manage_payers": has_perm(user, PatientsPerm.MANAGE_PAYERS),
     }
 
 
@@ -73,7 +73,7 @@ def _perms(user) -> dict:
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS)
+@permission_required(PatientsPerm.VIEW_PATIENTS)
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     include_inactive = request.GET.get("inactive") == "1"
@@ -107,7 +107,7 @@ def _every_error(form: forms.PatientForm) -> None:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     form = forms.PatientForm(request.POST or None)
@@ -134,7 +134,7 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=request.method == "GET")
@@ -160,7 +160,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS)
+@permission_required(PatientsPerm.VIEW_PATIENTS)
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk)
     related = selectors.patient_with_related(patient)
@@ -181,7 +181,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def set_active(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -207,7 +207,7 @@ def _coverage(request: HttpRequest, coverage_id: int) -> Coverage:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -236,7 +236,7 @@ def coverage_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -258,7 +258,7 @@ def coverage_edit(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def coverage_end(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -274,7 +274,7 @@ def coverage_end(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_POST
 def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -288,7 +288,7 @@ def coverage_withdraw(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
     coverage = _coverage(request, coverage_id)
@@ -331,7 +331,7 @@ def eligibility_add(request: HttpRequest, coverage_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def authorization_form(
     request: HttpRequest, pk: int, authorization_id: int | None = None
@@ -368,7 +368,7 @@ def authorization_form(
 
 
 @login_required
-@permission_required(Perm.EDIT_PATIENTS)
+@permission_required(PatientsPerm.EDIT_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient(request, pk, record_view=False)
@@ -420,7 +420,7 @@ def document_download(request: HttpRequest, document_id: int) -> FileResponse:
 
 
 @login_required
-@permission_required(Perm.VIEW_PATIENTS, Perm.MANAGE_PAYERS)
+@permission_required(PatientsPerm.VIEW_PATIENTS, PatientsPerm.MANAGE_PAYERS)
 def payers(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -430,7 +430,7 @@ def payers(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_PAYERS)
+@permission_required(PatientsPerm.MANAGE_PAYERS)
 @require_http_methods(["GET", "POST"])
 def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpResponse:
     payer = get_object_or_404(Payer, pk=payer_id) if payer_id else None
@@ -451,7 +451,7 @@ def payer_form(request: HttpRequest, payer_id: int | None = None) -> HttpRespons
 
 
 @login_required
-@permission_required(Perm.MERGE_PATIENTS)
+@permission_required(PatientsPerm.MERGE_PATIENTS)
 @require_http_methods(["GET", "POST"])
 def merge(request: HttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET

@@ -7,18 +7,20 @@ from typing import Annotated
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
-from medoffice.api import requires, user_of
 from medoffice.core import audit
 from medoffice.core.access import get_for_user
+from medoffice.core.api_auth import requires, user_of
 from medoffice.core.exceptions import InvalidInput
 from medoffice.core.idempotency import honour_keys, idempotent
 from medoffice.core.models import AuditAction, Location
 from medoffice.core.money import MoneyRange
-from medoffice.core.permissions import Perm
+from medoffice.patients.permissions import PatientsPerm
 from medoffice.reception import selectors, services
 from medoffice.reception.documents import receipt_pdf
 from medoffice.reception.models import Payment, Visit
 from medoffice.reception.payments import MAX_PAYMENT, PaymentInput
+from medoffice.reception.permissions import ReceptionPerm
+from medoffice.scheduling.permissions import SchedulingPerm
 
 router = Router(tags=["reception"])
 router.add_decorator(honour_keys, mode="view")
@@ -214,7 +216,7 @@ def _flow_row(row: selectors.FlowRow) -> dict:
 
 
 @router.post("/appointments/{appointment_id}/check-in", response=CheckInOut)
-@requires(Perm.CHECK_IN)
+@requires(SchedulingPerm.CHECK_IN)
 @idempotent
 def check_in(request, appointment_id: int, payload: CheckInIn):
     result = services.check_in(
@@ -250,7 +252,7 @@ class PrepQuery(BoardQuery):
 
 
 @router.get("/flow-board", response=FlowBoardOut)
-@requires(Perm.VIEW_FLOW_BOARD)
+@requires(ReceptionPerm.VIEW_FLOW_BOARD)
 def flow_board(request, query: Query[BoardQuery]):
     day = query.day or selectors.local_today()
     location = query.location
@@ -271,7 +273,7 @@ def flow_board(request, query: Query[BoardQuery]):
 
 
 @router.post("/appointments/{appointment_id}/advance", response=VisitOut)
-@requires(Perm.CHECK_IN, Perm.MOVE_FLOW)
+@requires(SchedulingPerm.CHECK_IN, ReceptionPerm.MOVE_FLOW)
 def advance(request, appointment_id: int, payload: AdvanceIn):
     return services.flow_advance(
         appointment_id=appointment_id,
@@ -282,19 +284,19 @@ def advance(request, appointment_id: int, payload: AdvanceIn):
 
 
 @router.post("/appointments/{appointment_id}/check-out", response=VisitOut)
-@requires(Perm.CHECK_IN)
+@requires(SchedulingPerm.CHECK_IN)
 def check_out(request, appointment_id: int):
     return services.check_out(appointment_id=appointment_id, checked_out_by=user_of(request))
 
 
 @router.post("/payments", response={201: PaymentOut})
-@requires(Perm.COLLECT_PAYMENTS)
+@requires(ReceptionPerm.COLLECT_PAYMENTS)
 @idempotent
 def record_payment(request, payload: PatientPaymentIn):
     from medoffice.patients.models import Patient
 
     user = user_of(request)
-    patient = get_for_user(Patient, user, Perm.VIEW_PATIENTS, pk=payload.patient_id)
+    patient = get_for_user(Patient, user, PatientsPerm.VIEW_PATIENTS, pk=payload.patient_id)
     visit = None
     if payload.visit_id is not None:
         visit = (
@@ -315,24 +317,24 @@ def record_payment(request, payload: PatientPaymentIn):
 
 
 @router.get("/payments/{payment_id}", response=PaymentOut)
-@requires(Perm.COLLECT_PAYMENTS)
+@requires(ReceptionPerm.COLLECT_PAYMENTS)
 def payment_detail(request, payment_id: int):
     return get_for_user(
         selectors.payment_with_details(payment_id),
         user_of(request),
-        Perm.COLLECT_PAYMENTS,
+        ReceptionPerm.COLLECT_PAYMENTS,
         pk=payment_id,
         record_view=True,
     )
 
 
 @router.get("/payments/{payment_id}/receipt.pdf")
-@requires(Perm.COLLECT_PAYMENTS)
+@requires(ReceptionPerm.COLLECT_PAYMENTS)
 def payment_receipt(request, payment_id: int):
     payment = get_for_user(
         selectors.payment_with_details(payment_id),
         user_of(request),
-        Perm.COLLECT_PAYMENTS,
+        ReceptionPerm.COLLECT_PAYMENTS,
         pk=payment_id,
     )
     content = receipt_pdf(payment, balance=selectors.patient_balance(payment.patient))
@@ -343,18 +345,18 @@ def payment_receipt(request, payment_id: int):
 
 
 @router.get("/patients/{patient_id}/balance", response=BalanceOut)
-@requires(Perm.COLLECT_PAYMENTS, Perm.CHECK_IN)
+@requires(ReceptionPerm.COLLECT_PAYMENTS, SchedulingPerm.CHECK_IN)
 def balance(request, patient_id: int):
     from medoffice.patients.models import Patient
 
     patient = get_for_user(
-        Patient, user_of(request), Perm.VIEW_PATIENTS, pk=patient_id, record_view=True
+        Patient, user_of(request), PatientsPerm.VIEW_PATIENTS, pk=patient_id, record_view=True
     )
     return {"patient_id": patient.pk, "balance": selectors.patient_balance(patient)}
 
 
 @router.get("/chart-prep", response=list[PrepRowOut])
-@requires(Perm.CHECK_IN)
+@requires(SchedulingPerm.CHECK_IN)
 def chart_prep(request, query: Query[PrepQuery]):
     day = query.day or selectors.local_today() + timedelta(days=1)
     rows = selectors.chart_prep(

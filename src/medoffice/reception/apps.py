@@ -18,6 +18,11 @@ class ReceptionConfig(AppConfig):
     )
 
     def ready(self) -> None:
+        from medoffice.core import permissions
+        from medoffice.reception.permissions import ReceptionPerm
+
+        permissions.register(self.label, ReceptionPerm)
+
         from medoffice.reception import demo, home, record_panels, stages, tiles  # noqa: F401
 
         home.register()

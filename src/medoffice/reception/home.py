@@ -9,13 +9,14 @@ from medoffice.core.home_panels import HomePanel, register_home_panels
 from medoffice.core.modules import is_enabled
 from medoffice.core.permissions import Perm
 from medoffice.reception import selectors
+from medoffice.scheduling.permissions import SchedulingPerm
 
 
 def _arrivals(user: Any) -> list[HomePanel]:
     # For the people who check patients in; the office manager's home stays the overview.
     if (
         not is_enabled("reception")
-        or not has_perm(user, Perm.CHECK_IN)
+        or not has_perm(user, SchedulingPerm.CHECK_IN)
         or has_perm(user, Perm.MANAGE_PRACTICE)
     ):
         return []

@@ -8,7 +8,6 @@ from django.urls import reverse
 
 from medoffice.core.access import has_any_perm, has_perm
 from medoffice.core.modules import is_enabled
-from medoffice.core.permissions import Perm
 from medoffice.patients.record import (
     RecordAction,
     RecordPanel,
@@ -16,6 +15,8 @@ from medoffice.patients.record import (
     register_panels,
 )
 from medoffice.reception import selectors
+from medoffice.reception.permissions import ReceptionPerm
+from medoffice.scheduling.permissions import SchedulingPerm
 
 RECENT_PAYMENTS = 5
 
@@ -25,7 +26,7 @@ def _panels(patient: Any, user: Any) -> list[RecordPanel]:
         return []
     panels = []
     account = reverse("reception:patient_desk", args=[patient.pk])
-    if has_any_perm(user, Perm.COLLECT_PAYMENTS, Perm.CHECK_IN):
+    if has_any_perm(user, ReceptionPerm.COLLECT_PAYMENTS, SchedulingPerm.CHECK_IN):
         balance = selectors.patient_balance(patient)
         panels.append(
             RecordPanel(
@@ -40,7 +41,7 @@ def _panels(patient: Any, user: Any) -> list[RecordPanel]:
                 link=("The account page", account),
             )
         )
-    if has_any_perm(user, Perm.CHECK_IN, Perm.VIEW_FLOW_BOARD):
+    if has_any_perm(user, SchedulingPerm.CHECK_IN, ReceptionPerm.VIEW_FLOW_BOARD):
         panels.append(
             RecordPanel(
                 key="forms",
@@ -61,12 +62,12 @@ def _actions(patient: Any, user: Any) -> list[RecordAction]:
     if not is_enabled("reception") or not patient.is_active or patient.merged_into_id:
         return []
     actions = []
-    if has_perm(user, Perm.CHECK_IN):
+    if has_perm(user, SchedulingPerm.CHECK_IN):
         today = selectors.todays_appointment_to_check_in(patient)
         if today is not None:
             url = reverse("reception:check_in", args=[today.pk])
             actions.append(RecordAction("Check in", url, order=20, primary=True))
-    if has_perm(user, Perm.COLLECT_PAYMENTS):
+    if has_perm(user, ReceptionPerm.COLLECT_PAYMENTS):
         url = reverse("reception:payment_new", args=[patient.pk])
         actions.append(RecordAction("Take payment", url, order=30))
     return actions

@@ -41,7 +41,9 @@ from medoffice.reception.payments import (
     looks_like_card_number,
     next_receipt_number,
 )
+from medoffice.reception.permissions import ReceptionPerm
 from medoffice.reception.selectors import local_today, practice_zone
+from medoffice.scheduling.permissions import SchedulingPerm
 
 ELIGIBILITY_STATUSES = ("active", "inactive", "unknown")
 
@@ -88,7 +90,7 @@ def payment_record(
     now: datetime | None = None,
 ) -> Payment:
     """Take a payment at the desk; it gets the next receipt number and credits the account."""
-    require_perm(received_by, Perm.COLLECT_PAYMENTS)
+    require_perm(received_by, ReceptionPerm.COLLECT_PAYMENTS)
     _refuse_merged(patient)
     clean = clean_payment(payment)
     if visit is not None and visit.patient_id != patient.pk:
@@ -141,7 +143,7 @@ def form_sign(
     signed_at: datetime | None = None,
 ) -> SignedForm:
     """Record that the patient signed a form (today, or at a time given, never in the future)."""
-    require_perm(recorded_by, Perm.CHECK_IN)
+    require_perm(recorded_by, SchedulingPerm.CHECK_IN)
     _refuse_merged(patient)
     now = timezone.now()
     signed_at = signed_at or now
@@ -215,9 +217,9 @@ def check_in(
     from medoffice.patients.services import eligibility_record
     from medoffice.scheduling.services import appointment_check_in
 
-    require_perm(checked_in_by, Perm.CHECK_IN)
+    require_perm(checked_in_by, SchedulingPerm.CHECK_IN)
     if copay is not None:
-        require_perm(checked_in_by, Perm.COLLECT_PAYMENTS)
+        require_perm(checked_in_by, ReceptionPerm.COLLECT_PAYMENTS)
     notes = (notes or "").strip()  # here, not in each interface, so page and API agree
     now = now or timezone.now()
     appointment = _lock_appointment(appointment_id)
@@ -354,7 +356,7 @@ def _visit_for_flow(appointment) -> Visit:
 def _check_may_move(actor, appointment) -> None:
     """The desk and assistants move anyone; a clinician who sees only their own schedule
     moves only their own patients."""
-    if actor is None or has_any_perm(actor, Perm.CHECK_IN, Perm.VIEW_SCHEDULE):
+    if actor is None or has_any_perm(actor, SchedulingPerm.CHECK_IN, SchedulingPerm.VIEW_SCHEDULE):
         return
     if appointment.provider.user_id != actor.pk:
         raise NotPermitted("You can move only your own patients along the board.")
@@ -374,7 +376,7 @@ def flow_advance(
 
     Arriving is check-in and leaving is check-out: those stages go through their services.
     """
-    require_perm(actor, Perm.CHECK_IN, Perm.MOVE_FLOW)
+    require_perm(actor, SchedulingPerm.CHECK_IN, ReceptionPerm.MOVE_FLOW)
     if to_stage not in Stage.values:
         raise InvalidInput(
             f"Unknown stage {to_stage!r}; choose one of {', '.join(Stage.values)}.", field="stage"
@@ -432,7 +434,7 @@ def check_out(*, appointment_id: int, checked_out_by, now: datetime | None = Non
     """The patient leaves: the appointment is completed and the visit checked out."""
     from medoffice.scheduling.services import appointment_complete
 
-    require_perm(checked_out_by, Perm.CHECK_IN)
+    require_perm(checked_out_by, SchedulingPerm.CHECK_IN)
     now = now or timezone.now()
     appointment = _lock_appointment(appointment_id)
     visit = _visit_for_flow(appointment)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from medoffice.core.permissions import Perm
-from medoffice.dashboard.tiles import Tile, TileProvider, register
+from medoffice.core.tile_registry import Tile, TileProvider, register
+from medoffice.reception.permissions import ReceptionPerm
 
 
 def _front_desk(user) -> list[Tile]:
@@ -36,4 +36,4 @@ def _front_desk(user) -> list[Tile]:
     ]
 
 
-register(TileProvider("reception", (Perm.VIEW_FLOW_BOARD,), _front_desk, order=30))
+register(TileProvider("reception", (ReceptionPerm.VIEW_FLOW_BOARD,), _front_desk, order=30))

@@ -26,6 +26,8 @@ from medoffice.reception import selectors, services
 from medoffice.reception.documents import receipt_pdf
 from medoffice.reception.models import FormType, PaymentMethod, Stage
 from medoffice.reception.payments import PaymentInput, looks_like_card_number
+from medoffice.reception.permissions import ReceptionPerm
+from medoffice.scheduling.permissions import SchedulingPerm
 
 PAYMENT_FORM = "reception.payment"  # purposes of the one-time form tokens
 CHECK_IN_FORM = "reception.check_in"
@@ -131,8 +133,8 @@ def _board_context(request: HttpRequest, *, error: str = "", notice: str = "") -
         "locations": selectors.active_locations(),
         "rooms": list(selectors.rooms_for(location)),
         "rooms_in_use": selectors.rooms_in_use(location),
-        "can_move": has_any_perm(request.user, Perm.CHECK_IN, Perm.MOVE_FLOW),
-        "can_check_out": has_perm(request.user, Perm.CHECK_IN),
+        "can_move": has_any_perm(request.user, SchedulingPerm.CHECK_IN, ReceptionPerm.MOVE_FLOW),
+        "can_check_out": has_perm(request.user, SchedulingPerm.CHECK_IN),
         "query": urlencode(
             {"date": day.isoformat(), "location": location.pk if location else "all"}
         ),
@@ -143,7 +145,7 @@ def _board_context(request: HttpRequest, *, error: str = "", notice: str = "") -
 
 
 @login_required
-@permission_required(Perm.VIEW_FLOW_BOARD)
+@permission_required(ReceptionPerm.VIEW_FLOW_BOARD)
 def flow_board(request: HttpRequest) -> HttpResponse:
     context = _board_context(request)
     if request.headers.get("HX-Request") and request.GET.get("partial"):
@@ -152,7 +154,7 @@ def flow_board(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.CHECK_IN)
+@permission_required(SchedulingPerm.CHECK_IN)
 def arrivals(request: HttpRequest) -> HttpResponse:
     """Today's arrivals per location (the front desk's home loads it, and refreshes it)."""
     from medoffice.reception.home import arrivals_context
@@ -170,7 +172,7 @@ def arrivals(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.CHECK_IN, Perm.MOVE_FLOW)
+@permission_required(SchedulingPerm.CHECK_IN, ReceptionPerm.MOVE_FLOW)
 @require_POST
 def flow_advance(request: HttpRequest, appointment_id: int) -> HttpResponse:
     to_stage = request.POST.get("stage", "")
@@ -253,12 +255,12 @@ def _field_errors(errors: dict, eligibility) -> dict[str, str]:
 
 
 @login_required
-@permission_required(Perm.CHECK_IN)
+@permission_required(SchedulingPerm.CHECK_IN)
 @require_http_methods(["GET", "POST"])
 def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
     from medoffice.patients.selectors import coverages_in_force, latest_eligibility
 
-    appointment = _appointment_for(request, appointment_id, Perm.CHECK_IN)
+    appointment = _appointment_for(request, appointment_id, SchedulingPerm.CHECK_IN)
     patient = appointment.patient
     today = selectors.local_today()
     coverages = list(coverages_in_force(patient, today))
@@ -329,7 +331,7 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
             "errors": errors,
             "summary": summary,
             "post": post,
-            "can_collect": has_perm(request.user, Perm.COLLECT_PAYMENTS),
+            "can_collect": has_perm(request.user, ReceptionPerm.COLLECT_PAYMENTS),
             "is_today": appointment.start.astimezone(selectors.practice_zone()).date() == today,
             "patient_edit_url": _patients_url("patients:edit", patient),
             "form_token": once.current(request, purpose),
@@ -341,12 +343,12 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.CHECK_IN)
+@permission_required(SchedulingPerm.CHECK_IN)
 @require_http_methods(["GET", "POST"])
 def check_out(request: HttpRequest, appointment_id: int) -> HttpResponse:
     from medoffice.scheduling.selectors import next_appointment
 
-    appointment = _appointment_for(request, appointment_id, Perm.CHECK_IN)
+    appointment = _appointment_for(request, appointment_id, SchedulingPerm.CHECK_IN)
     patient = appointment.patient
     error = ""
     if request.method == "POST":
@@ -375,7 +377,7 @@ def check_out(request: HttpRequest, appointment_id: int) -> HttpResponse:
             "booking_url": _booking_url(patient),
             "balance": selectors.patient_balance(patient),
             "payments": selectors.payments_of(patient, limit=5),
-            "can_collect": has_perm(request.user, Perm.COLLECT_PAYMENTS),
+            "can_collect": has_perm(request.user, ReceptionPerm.COLLECT_PAYMENTS),
             "error": error,
         },
     )
@@ -385,7 +387,7 @@ def check_out(request: HttpRequest, appointment_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.COLLECT_PAYMENTS)
+@permission_required(ReceptionPerm.COLLECT_PAYMENTS)
 @require_http_methods(["GET", "POST"])
 def payment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _patient_for(request, patient_id)
@@ -442,7 +444,7 @@ def _payment_for(request: HttpRequest, payment_id: int, *, record_view: bool = T
         return get_for_user(
             selectors.payment_with_details(payment_id),
             request.user,
-            Perm.COLLECT_PAYMENTS,
+            ReceptionPerm.COLLECT_PAYMENTS,
             pk=payment_id,
             record_view=record_view,
         )
@@ -453,7 +455,7 @@ def _payment_for(request: HttpRequest, payment_id: int, *, record_view: bool = T
 
 
 @login_required
-@permission_required(Perm.COLLECT_PAYMENTS)
+@permission_required(ReceptionPerm.COLLECT_PAYMENTS)
 def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
     payment = _payment_for(request, payment_id)
     return render(
@@ -468,7 +470,7 @@ def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.COLLECT_PAYMENTS)
+@permission_required(ReceptionPerm.COLLECT_PAYMENTS)
 def receipt_pdf_view(request: HttpRequest, payment_id: int) -> HttpResponse:
     payment = _payment_for(request, payment_id, record_view=False)  # the download is the event
     content = receipt_pdf(payment, balance=selectors.patient_balance(payment.patient))
@@ -482,7 +484,7 @@ def receipt_pdf_view(request: HttpRequest, payment_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.CHECK_IN)
+@permission_required(SchedulingPerm.CHECK_IN)
 @require_http_methods(["GET", "POST"])
 def patient_desk(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Balance, payments and forms of one patient; forms can be signed here too."""
@@ -517,7 +519,7 @@ def patient_desk(request: HttpRequest, patient_id: int) -> HttpResponse:
             "payments": selectors.payments_of(patient),
             "forms_due": selectors.forms_due(patient),
             "signed": selectors.signed_forms_of(patient)[:50],
-            "can_collect": has_perm(request.user, Perm.COLLECT_PAYMENTS),
+            "can_collect": has_perm(request.user, ReceptionPerm.COLLECT_PAYMENTS),
             "booking_url": _booking_url(patient),
         },
     )
@@ -565,7 +567,7 @@ def form_types(request: HttpRequest, form_type_id: int | None = None) -> HttpRes
 
 
 @login_required
-@permission_required(Perm.CHECK_IN)
+@permission_required(SchedulingPerm.CHECK_IN)
 def chart_prep(request: HttpRequest) -> HttpResponse:
     tomorrow = selectors.local_today() + timedelta(days=1)
     day = _day(request.GET.get("date"), tomorrow)

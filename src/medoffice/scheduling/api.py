@@ -8,19 +8,19 @@ from datetime import date, datetime
 
 from ninja import Field, Query, Router, Schema, Status
 
-from medoffice.api import requires, user_of
 from medoffice.core import audit
+from medoffice.core.api_auth import requires, user_of
 from medoffice.core.exceptions import InvalidInput
 from medoffice.core.models import Location, Provider
-from medoffice.core.permissions import Perm
 from medoffice.scheduling import selectors, services
 from medoffice.scheduling.availability import local_day_bounds
 from medoffice.scheduling.models import Appointment, AppointmentType, Room
+from medoffice.scheduling.permissions import SchedulingPerm
 
 appointments_router = Router(tags=["appointments"])
 slots_router = Router(tags=["slots"])
 
-VIEW = (Perm.VIEW_SCHEDULE, Perm.VIEW_OWN_SCHEDULE)
+VIEW = (SchedulingPerm.VIEW_SCHEDULE, SchedulingPerm.VIEW_OWN_SCHEDULE)
 
 
 class AppointmentOut(Schema):
@@ -150,7 +150,7 @@ def _appointment(request, appointment_id: int) -> Appointment:
 @appointments_router.post(
     "", response={201: AppointmentOut}, summary="Book an appointment (409 when taken)"
 )
-@requires(Perm.BOOK_APPOINTMENTS)
+@requires(SchedulingPerm.BOOK_APPOINTMENTS)
 def appointment_book(request, payload: AppointmentIn):
     appointment = services.appointment_book(
         patient=_patient(payload.patient),
@@ -205,7 +205,7 @@ def appointment_read(request, appointment_id: int):
 @appointments_router.post(
     "/{appointment_id}/cancel", response=AppointmentOut, summary="Cancel with a reason"
 )
-@requires(Perm.BOOK_APPOINTMENTS)
+@requires(SchedulingPerm.BOOK_APPOINTMENTS)
 def appointment_cancel(request, appointment_id: int, payload: CancelIn):
     appointment = _appointment(request, appointment_id)
     services.appointment_cancel_in_scope(
@@ -221,7 +221,7 @@ def appointment_cancel(request, appointment_id: int, payload: CancelIn):
 @appointments_router.post(
     "/{appointment_id}/reschedule", response=list[AppointmentOut], summary="Move to another time"
 )
-@requires(Perm.BOOK_APPOINTMENTS)
+@requires(SchedulingPerm.BOOK_APPOINTMENTS)
 def appointment_reschedule(request, appointment_id: int, payload: RescheduleIn):
     return services.appointment_reschedule(
         appointment=_appointment(request, appointment_id),
@@ -235,7 +235,7 @@ def appointment_reschedule(request, appointment_id: int, payload: RescheduleIn):
 
 
 @appointments_router.post("/{appointment_id}/check-in", response=AppointmentOut, summary="Check in")
-@requires(Perm.CHECK_IN)
+@requires(SchedulingPerm.CHECK_IN)
 def appointment_check_in(request, appointment_id: int):
     return services.appointment_check_in(
         appointment=_appointment(request, appointment_id), checked_in_by=user_of(request)
@@ -245,7 +245,7 @@ def appointment_check_in(request, appointment_id: int):
 @appointments_router.post(
     "/{appointment_id}/no-show", response=AppointmentOut, summary="Record a no-show"
 )
-@requires(Perm.BOOK_APPOINTMENTS, Perm.CHECK_IN)
+@requires(SchedulingPerm.BOOK_APPOINTMENTS, SchedulingPerm.CHECK_IN)
 def appointment_no_show(request, appointment_id: int):
     return services.appointment_mark_no_show(
         appointment=_appointment(request, appointment_id), marked_by=user_of(request)
@@ -253,7 +253,7 @@ def appointment_no_show(request, appointment_id: int):
 
 
 @slots_router.get("", response=list[SlotOut], summary="Free slots for an appointment type")
-@requires(Perm.BOOK_APPOINTMENTS, Perm.VIEW_SCHEDULE)
+@requires(SchedulingPerm.BOOK_APPOINTMENTS, SchedulingPerm.VIEW_SCHEDULE)
 def slot_list(request, filters: Query[SlotFilter]):
     kind = _get(AppointmentType, filters.appointment_type, "appointment_type")
     slots = selectors.free_slots(

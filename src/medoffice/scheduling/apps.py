@@ -18,6 +18,11 @@ class SchedulingConfig(AppConfig):
     )
 
     def ready(self) -> None:
+        from medoffice.core import permissions
+        from medoffice.scheduling.permissions import SchedulingPerm
+
+        permissions.register(self.label, SchedulingPerm)
+
         from medoffice.scheduling import demo, record_panels, tiles  # noqa: F401  (dashboard tiles)
 
         demo.register()

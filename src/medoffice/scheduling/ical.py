@@ -28,10 +28,10 @@ from medoffice.core import audit
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, NotFound, NotPermitted
 from medoffice.core.models import AuditAction, Provider, User
-from medoffice.core.permissions import Perm
 from medoffice.core.selectors import practice_or_none, practice_time_zone
 from medoffice.scheduling.models import Appointment, AppointmentStatus
 from medoffice.scheduling.models_reminders import CalendarFeedToken
+from medoffice.scheduling.permissions import SchedulingPerm
 
 FEED_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
 PATIENT_DETAIL_CHOICES = ("initials", "none", "full_name")
@@ -60,7 +60,7 @@ def can_manage_feed(user: User, provider: Provider) -> bool:
     """The provider themselves, or whoever manages scheduling."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return provider.user_id == user.pk or has_perm(user, Perm.MANAGE_SCHEDULING)
+    return provider.user_id == user.pk or has_perm(user, SchedulingPerm.MANAGE_SCHEDULING)
 
 
 def _require_manage(user: User, provider: Provider) -> None:
@@ -113,7 +113,7 @@ def calendar_feed_revoke(*, provider: Provider, actor: User) -> None:
 def feed_tokens_for(user: User) -> list[tuple[Provider, CalendarFeedToken | None]]:
     """The providers whose feed a user may manage, with their current token (if any)."""
     providers = Provider.objects.filter(is_active=True).select_related("calendar_feed")
-    if not has_perm(user, Perm.MANAGE_SCHEDULING):
+    if not has_perm(user, SchedulingPerm.MANAGE_SCHEDULING):
         providers = providers.filter(user=user)
     return [(p, getattr(p, "calendar_feed", None)) for p in providers.order_by("last_name", "pk")]
 

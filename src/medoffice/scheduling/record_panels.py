@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from medoffice.core.access import has_any_perm, has_perm
 from medoffice.core.modules import is_enabled
-from medoffice.core.permissions import Perm
 from medoffice.patients.record import (
     RecordAction,
     RecordPanel,
@@ -20,13 +19,14 @@ from medoffice.patients.record import (
 )
 from medoffice.scheduling import selectors
 from medoffice.scheduling.models import AppointmentStatus, WaitlistEntry, WaitlistStatus
+from medoffice.scheduling.permissions import SchedulingPerm
 
 PAST_SHOWN = 15
 
 
 def _panels(patient: Any, user: Any) -> list[RecordPanel]:
     if not is_enabled("scheduling") or not has_any_perm(
-        user, Perm.VIEW_SCHEDULE, Perm.VIEW_OWN_SCHEDULE
+        user, SchedulingPerm.VIEW_SCHEDULE, SchedulingPerm.VIEW_OWN_SCHEDULE
     ):
         return []
     now = timezone.now()
@@ -75,7 +75,7 @@ def _actions(patient: Any, user: Any) -> list[RecordAction]:
     if not is_enabled("scheduling") or not patient.is_active or patient.merged_into_id:
         return []
     actions = []
-    if has_perm(user, Perm.BOOK_APPOINTMENTS):
+    if has_perm(user, SchedulingPerm.BOOK_APPOINTMENTS):
         url = reverse("scheduling:book") + "?" + urlencode({"patient": patient.pk})
         actions.append(RecordAction("Book", url, order=10, primary=True))
     return actions

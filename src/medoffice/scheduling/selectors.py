@@ -20,7 +20,6 @@ from django.utils import timezone
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, NotPermitted
 from medoffice.core.models import Location, Provider
-from medoffice.core.permissions import Perm
 from medoffice.scheduling.availability import (
     Calendar,
     local_date,
@@ -41,6 +40,7 @@ from medoffice.scheduling.models import (
     WaitlistOffer,
     WaitlistStatus,
 )
+from medoffice.scheduling.permissions import SchedulingPerm
 
 MAX_SEARCH_DAYS = 366
 MAX_SLOT_LIMIT = 200
@@ -149,21 +149,21 @@ def own_provider(user) -> Provider | None:
 
 def visible_providers(user) -> QuerySet[Provider]:
     """Everyone with VIEW_SCHEDULE; only their own schedule with VIEW_OWN_SCHEDULE."""
-    if has_perm(user, Perm.VIEW_SCHEDULE):
+    if has_perm(user, SchedulingPerm.VIEW_SCHEDULE):
         return Provider.objects.filter(is_active=True)
-    if has_perm(user, Perm.VIEW_OWN_SCHEDULE):
+    if has_perm(user, SchedulingPerm.VIEW_OWN_SCHEDULE):
         return Provider.objects.filter(user=user)
     raise NotPermitted("Your role does not include the schedule.")
 
 
 def can_see_all(user) -> bool:
-    return has_perm(user, Perm.VIEW_SCHEDULE)
+    return has_perm(user, SchedulingPerm.VIEW_SCHEDULE)
 
 
 def restrict_to_visible(queryset: QuerySet[Appointment], user) -> QuerySet[Appointment]:
-    if has_perm(user, Perm.VIEW_SCHEDULE):
+    if has_perm(user, SchedulingPerm.VIEW_SCHEDULE):
         return queryset
-    if has_perm(user, Perm.VIEW_OWN_SCHEDULE):
+    if has_perm(user, SchedulingPerm.VIEW_OWN_SCHEDULE):
         return queryset.filter(provider__user=user)
     raise NotPermitted("Your role does not include the schedule.")
 

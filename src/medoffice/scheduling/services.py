@@ -28,7 +28,6 @@ from medoffice.core.exceptions import (
 )
 from medoffice.core.models import Location, Provider, User
 from medoffice.core.modules import is_enabled
-from medoffice.core.permissions import Perm
 from medoffice.core.services import full_clean_or_raise
 from medoffice.scheduling.availability import Calendar, local_date, practice_zone
 from medoffice.scheduling.models import (
@@ -55,6 +54,7 @@ from medoffice.scheduling.models import (
     WaitlistOffer,
     WaitlistStatus,
 )
+from medoffice.scheduling.permissions import SchedulingPerm
 
 MAX_SERIES_OCCURRENCES = 104
 MAX_SERIES_YEARS = 2
@@ -341,7 +341,7 @@ def appointment_book(
     patient inactive or merged, past without `allow_past`) or Conflict (the provider, the
     room or the patient is already booked then). Nothing is written when it raises.
     """
-    _require(booked_by, Perm.BOOK_APPOINTMENTS)
+    _require(booked_by, SchedulingPerm.BOOK_APPOINTMENTS)
     req = _booking_request(
         patient=patient,
         provider=provider,
@@ -396,7 +396,7 @@ def appointment_cancel(
     *, appointment: Appointment, reason: str, cancelled_by: User | None
 ) -> Appointment:
     """Cancel with a reason; the time is freed and offered to the first matching waitlist entry."""
-    _require(cancelled_by, Perm.BOOK_APPOINTMENTS)
+    _require(cancelled_by, SchedulingPerm.BOOK_APPOINTMENTS)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Give the reason for cancelling.", field="reason")
@@ -421,7 +421,7 @@ def appointment_cancel(
 @binds_actor("marked_by")
 def appointment_mark_no_show(*, appointment: Appointment, marked_by: User | None) -> Appointment:
     """The patient did not come: only once the appointment's start has passed."""
-    _require(marked_by, Perm.BOOK_APPOINTMENTS, Perm.CHECK_IN)
+    _require(marked_by, SchedulingPerm.BOOK_APPOINTMENTS, SchedulingPerm.CHECK_IN)
     appointment = _locked(appointment)
     if appointment.start > timezone.now():
         raise InvalidTransition(
@@ -449,7 +449,7 @@ def appointment_check_in(
     `full_check_in=True` for the status. Any other caller (the schedule's page and API) is
     refused, so no interface can check a patient in with the status alone (docs/adr/0013).
     """
-    _require(checked_in_by, Perm.CHECK_IN)
+    _require(checked_in_by, SchedulingPerm.CHECK_IN)
     if not full_check_in and is_enabled(FRONT_DESK_MODULE):
         raise Conflict(
             "Check-in is done at the front desk (demographics, insurance, forms and copay): "
@@ -471,7 +471,7 @@ def appointment_check_in(
 @transaction.atomic
 @binds_actor("undone_by")
 def appointment_undo_check_in(*, appointment: Appointment, undone_by: User | None) -> Appointment:
-    _require(undone_by, Perm.CHECK_IN)
+    _require(undone_by, SchedulingPerm.CHECK_IN)
     appointment = _locked(appointment)
     _transition(appointment, AppointmentStatus.BOOKED)
     appointment.checked_in_at = None
@@ -483,7 +483,7 @@ def appointment_undo_check_in(*, appointment: Appointment, undone_by: User | Non
 @binds_actor("completed_by")
 def appointment_complete(*, appointment: Appointment, completed_by: User | None) -> Appointment:
     """checked_in -> completed (reception, at check-out)."""
-    _require(completed_by, Perm.CHECK_IN)
+    _require(completed_by, SchedulingPerm.CHECK_IN)
     appointment = _locked(appointment)
     _transition(appointment, AppointmentStatus.COMPLETED)
     appointment.completed_at = timezone.now()
@@ -514,7 +514,7 @@ def appointment_reschedule(
     All or nothing: if any moved occurrence cannot be booked, nothing moves. The freed
     times are offered to the waitlist. Returns the moved appointments.
     """
-    _require(rescheduled_by, Perm.BOOK_APPOINTMENTS)
+    _require(rescheduled_by, SchedulingPerm.BOOK_APPOINTMENTS)
     if scope not in (RescheduleScope.ONE, RescheduleScope.FOLLOWING):
         raise InvalidInput("Choose this appointment or this and the following ones.", field="scope")
     appointment = _locked(appointment)
@@ -694,7 +694,7 @@ def series_book(
     booked and Conflict lists them. FREE_ONLY: the free occurrences are booked, the others are
     returned (and kept on the series) with their reason.
     """
-    _require(booked_by, Perm.BOOK_APPOINTMENTS)
+    _require(booked_by, SchedulingPerm.BOOK_APPOINTMENTS)
     if policy not in SeriesPolicy.values:
         raise InvalidInput("Choose what to do with conflicting dates.", field="policy")
     starts = expand_rrule(rrule, first_start)
@@ -755,7 +755,7 @@ def series_cancel_following(
     *, appointment: Appointment, reason: str, cancelled_by: User | None
 ) -> list[Appointment]:
     """Cancel this appointment and every later booked one of its series."""
-    _require(cancelled_by, Perm.BOOK_APPOINTMENTS)
+    _require(cancelled_by, SchedulingPerm.BOOK_APPOINTMENTS)
     targets = [appointment]
     if appointment.series_id:
         targets = list(
@@ -803,7 +803,7 @@ def waitlist_add(
     priority: int = 3,
     notes: str = "",
 ) -> WaitlistEntry:
-    _require(added_by, Perm.BOOK_APPOINTMENTS)
+    _require(added_by, SchedulingPerm.BOOK_APPOINTMENTS)
     if getattr(patient, "merged_into_id", None) or not getattr(patient, "is_active", True):
         raise InvalidInput("This patient record is inactive or merged.", field="patient")
     entry = WaitlistEntry(
@@ -827,7 +827,7 @@ def waitlist_add(
 @transaction.atomic
 @binds_actor("removed_by")
 def waitlist_remove(*, entry: WaitlistEntry, removed_by: User | None) -> WaitlistEntry:
-    _require(removed_by, Perm.BOOK_APPOINTMENTS)
+    _require(removed_by, SchedulingPerm.BOOK_APPOINTMENTS)
     entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
     if entry.status == WaitlistStatus.BOOKED:
         raise InvalidTransition("This entry was already booked.")
@@ -918,7 +918,7 @@ def waitlist_offer_accept(*, offer: WaitlistOffer, accepted_by: User | None) -> 
     If the time was taken (or closed) meanwhile, the offer is marked taken, the patient goes
     back to waiting, and Conflict says why.
     """
-    _require(accepted_by, Perm.BOOK_APPOINTMENTS)
+    _require(accepted_by, SchedulingPerm.BOOK_APPOINTMENTS)
     appointment, problem = _accept_offer(offer, accepted_by)
     if problem is not None:
         raise Conflict(
@@ -967,7 +967,7 @@ def waitlist_offer_decline(
     *, offer: WaitlistOffer, declined_by: User | None
 ) -> WaitlistOffer | None:
     """The patient does not want it: back to waiting, and the time goes to the next match."""
-    _require(declined_by, Perm.BOOK_APPOINTMENTS)
+    _require(declined_by, SchedulingPerm.BOOK_APPOINTMENTS)
     offer = _open_offer(offer)
     offer.status = OfferStatus.DECLINED
     offer.responded_at, offer.responded_by = timezone.now(), declined_by
@@ -996,7 +996,7 @@ def _apply(instance, fields: dict) -> None:
 @transaction.atomic
 @binds_actor("actor")
 def room_save(*, actor: User | None, room: Room | None = None, **fields) -> Room:
-    _require(actor, Perm.MANAGE_SCHEDULING)
+    _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     room = room or Room()
     _apply(room, fields)
     full_clean_or_raise(room)
@@ -1014,7 +1014,7 @@ def appointment_type_save(
     rooms: list[Room] | None = None,
     **fields,
 ) -> AppointmentType:
-    _require(actor, Perm.MANAGE_SCHEDULING)
+    _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     kind = appointment_type or AppointmentType()
     _apply(kind, fields)
     full_clean_or_raise(kind)
@@ -1035,7 +1035,7 @@ def appointment_type_save(
 def template_save(
     *, actor: User | None, template: ScheduleTemplate | None = None, **fields
 ) -> ScheduleTemplate:
-    _require(actor, Perm.MANAGE_SCHEDULING)
+    _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     template = template or ScheduleTemplate()
     _apply(template, fields)
     if template.valid_to and template.valid_from and template.valid_to < template.valid_from:
@@ -1067,7 +1067,7 @@ def template_block_add(
     Working blocks of one template may not overlap each other, nor the provider's working
     hours at another location on the same weekday while both templates are valid.
     """
-    _require(actor, Perm.MANAGE_SCHEDULING)
+    _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     block = TemplateBlock(
         template=template,
         weekday=weekday,
@@ -1120,7 +1120,7 @@ def template_block_add(
 @transaction.atomic
 @binds_actor("actor")
 def template_block_remove(*, actor: User | None, block: TemplateBlock) -> None:
-    _require(actor, Perm.MANAGE_SCHEDULING)
+    _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     block.delete()
 
 
@@ -1143,7 +1143,7 @@ def closure_save(
     Existing appointments in the closed time are not cancelled: the closures page lists
     them so the front desk can call the patients.
     """
-    _require(actor, Perm.MANAGE_SCHEDULING)
+    _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     errors: dict[str, list[str]] = {}
     if scope == ClosureScope.LOCATION and location is None:
         errors["location"] = ["Choose the location that closes."]
@@ -1181,14 +1181,14 @@ def closure_save(
 @transaction.atomic
 @binds_actor("actor")
 def closure_delete(*, actor: User | None, closure: Closure) -> None:
-    _require(actor, Perm.MANAGE_SCHEDULING)
+    _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     closure.delete()
 
 
 @transaction.atomic
 @binds_actor("actor")
 def scheduling_settings_save(*, actor: User | None, **fields) -> SchedulingSettings:
-    _require(actor, Perm.MANAGE_SCHEDULING)
+    _require(actor, SchedulingPerm.MANAGE_SCHEDULING)
     rules = SchedulingSettings.objects.select_for_update().order_by("pk").first()
     rules = rules or SchedulingSettings()
     _apply(rules, fields)

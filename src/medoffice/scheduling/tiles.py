@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils import timezone
 
-from medoffice.core.permissions import Perm
-from medoffice.dashboard.tiles import Tile, TileProvider, register
+from medoffice.core.tile_registry import Tile, TileProvider, register
+from medoffice.scheduling.permissions import SchedulingPerm
 
 
 def _schedule(user) -> list[Tile]:
@@ -45,5 +45,10 @@ def _schedule(user) -> list[Tile]:
 
 
 register(
-    TileProvider("scheduling", (Perm.VIEW_SCHEDULE, Perm.BOOK_APPOINTMENTS), _schedule, order=20)
+    TileProvider(
+        "scheduling",
+        (SchedulingPerm.VIEW_SCHEDULE, SchedulingPerm.BOOK_APPOINTMENTS),
+        _schedule,
+        order=20,
+    )
 )

@@ -23,7 +23,6 @@ from medoffice.core.access import has_perm
 from medoffice.core.exceptions import MedofficeError
 from medoffice.core.models import Location, Provider
 from medoffice.core.modules import is_enabled
-from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 from medoffice.scheduling import forms, grid, selectors, services
 from medoffice.scheduling.availability import federal_holidays, practice_zone, scheduling_settings
@@ -38,8 +37,9 @@ from medoffice.scheduling.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
+from medoffice.scheduling.permissions import SchedulingPerm
 
-VIEW = (Perm.VIEW_SCHEDULE, Perm.VIEW_OWN_SCHEDULE)
+VIEW = (SchedulingPerm.VIEW_SCHEDULE, SchedulingPerm.VIEW_OWN_SCHEDULE)
 
 
 def _day_param(request: HttpRequest, name: str = "date") -> date:
@@ -63,9 +63,9 @@ def _error_message(request: HttpRequest, exc: MedofficeError) -> None:
 def _nav_context(request: HttpRequest) -> dict:
     user = request.user
     return {
-        "can_book": has_perm(user, Perm.BOOK_APPOINTMENTS),
-        "can_manage": has_perm(user, Perm.MANAGE_SCHEDULING),
-        "can_check_in": has_perm(user, Perm.CHECK_IN),
+        "can_book": has_perm(user, SchedulingPerm.BOOK_APPOINTMENTS),
+        "can_manage": has_perm(user, SchedulingPerm.MANAGE_SCHEDULING),
+        "can_check_in": has_perm(user, SchedulingPerm.CHECK_IN),
         # With the front desk module on, check-in goes through its full check-in
         # (coverage, forms, copay) rather than a bare status change.
         "front_desk_check_in": is_enabled("reception"),
@@ -229,7 +229,7 @@ def _back_to(appointment: Appointment):
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_POST
 def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
@@ -252,7 +252,7 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS, Perm.CHECK_IN)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS, SchedulingPerm.CHECK_IN)
 @require_POST
 def appointment_no_show(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
@@ -265,7 +265,7 @@ def appointment_no_show(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.CHECK_IN)
+@permission_required(SchedulingPerm.CHECK_IN)
 @require_POST
 def appointment_check_in(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
@@ -317,7 +317,7 @@ def _slot_rows(
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_http_methods(["GET", "POST"])
 def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(request, pk)
@@ -378,7 +378,7 @@ def _patient_matches(query: str) -> list[tuple]:
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 def patient_options(request: HttpRequest) -> HttpResponse:
     """htmx: patients matching the search text, as radio buttons for the booking form."""
     query = request.GET.get("q", "").strip()
@@ -392,7 +392,7 @@ def patient_options(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest) -> HttpResponse:
     """Pick the patient, the type and preferences; choose a free time; book (once or repeating)."""
@@ -424,7 +424,7 @@ def book(request: HttpRequest) -> HttpResponse:
         "next_appointment": selectors.next_appointment(patient) if patient else None,
         "more_url": more_url, "first_url": first_url, "after": after,
         "today_iso": timezone.localdate().isoformat(),
-        "can_record_past": has_perm(request.user, Perm.MANAGE_SCHEDULING),
+        "can_record_past": has_perm(request.user, SchedulingPerm.MANAGE_SCHEDULING),
         **_nav_context(request),
     }  # fmt: skip
     if request.headers.get("HX-Request") and request.method == "GET":
@@ -485,7 +485,7 @@ def _book_from_form(request: HttpRequest, form: forms.BookForm) -> HttpResponse 
             first = booked[0]
         else:
             allow_past = bool(data.get("record_past")) and has_perm(
-                request.user, Perm.MANAGE_SCHEDULING
+                request.user, SchedulingPerm.MANAGE_SCHEDULING
             )
             first = services.appointment_book(
                 patient=patient, provider=choice.provider, location=choice.location,
@@ -504,13 +504,13 @@ def _book_from_form(request: HttpRequest, form: forms.BookForm) -> HttpResponse 
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS, Perm.VIEW_SCHEDULE)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS, SchedulingPerm.VIEW_SCHEDULE)
 @require_http_methods(["GET", "POST"])
 def waitlist(request: HttpRequest) -> HttpResponse:
     from medoffice.patients.selectors import patient_for_user
 
     form = forms.WaitlistForm(request.POST or None)
-    can_book = has_perm(request.user, Perm.BOOK_APPOINTMENTS)
+    can_book = has_perm(request.user, SchedulingPerm.BOOK_APPOINTMENTS)
     if request.method == "POST":
         if not can_book:
             raise PermissionDenied("Your role does not allow booking.")
@@ -537,7 +537,7 @@ def waitlist(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_POST
 def waitlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(WaitlistEntry, pk=pk)
@@ -550,7 +550,7 @@ def waitlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.BOOK_APPOINTMENTS)
+@permission_required(SchedulingPerm.BOOK_APPOINTMENTS)
 @require_POST
 def offer_respond(request: HttpRequest, pk: int) -> HttpResponse:
     offer = get_object_or_404(WaitlistOffer, pk=pk)
@@ -579,7 +579,7 @@ def _form_error(form, exc: MedofficeError) -> None:
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def setup(request: HttpRequest) -> HttpResponse:
     rules = scheduling_settings()
@@ -603,7 +603,7 @@ def setup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def type_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     instance = get_object_or_404(AppointmentType, pk=pk) if pk else None
@@ -629,7 +629,7 @@ def type_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def room_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     instance = get_object_or_404(Room, pk=pk) if pk else None
@@ -650,7 +650,7 @@ def room_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def templates(request: HttpRequest) -> HttpResponse:
     form = forms.TemplateForm(request.POST or None)
@@ -672,7 +672,7 @@ def templates(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(
@@ -717,7 +717,7 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.MANAGE_SCHEDULING)
+@permission_required(SchedulingPerm.MANAGE_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def closures(request: HttpRequest) -> HttpResponse:
     form = forms.ClosureForm(request.POST or None)

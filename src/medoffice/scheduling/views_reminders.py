@@ -18,10 +18,10 @@ from medoffice.core.access import has_perm
 from medoffice.core.context import Actor, acting_as, client_ip
 from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
 from medoffice.core.models import Provider
-from medoffice.core.permissions import Perm
 from medoffice.core.views import permission_required
 from medoffice.scheduling import ical, reminders
 from medoffice.scheduling.models_reminders import ReminderStatus
+from medoffice.scheduling.permissions import SchedulingPerm
 
 PATIENT_LINK_ACTOR = "patient (reminder link)"
 
@@ -119,7 +119,7 @@ def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
 def calendar_feeds(request: HttpRequest) -> HttpResponse:
     """A provider's own feed address, or every provider's for a scheduling manager."""
     rows = ical.feed_tokens_for(request.user)
-    if not rows and not has_perm(request.user, Perm.MANAGE_SCHEDULING):
+    if not rows and not has_perm(request.user, SchedulingPerm.MANAGE_SCHEDULING):
         raise PermissionDenied("Only providers and scheduling managers have calendar feeds.")
     new_address = ""
     new_for = None
@@ -154,7 +154,7 @@ def calendar_feeds(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required(Perm.VIEW_SCHEDULE)
+@permission_required(SchedulingPerm.VIEW_SCHEDULE)
 def reminders_overview(request: HttpRequest) -> HttpResponse:
     """Reminders of the past week's and upcoming appointments, failures first to hand."""
     status = request.GET.get("status", "")

@@ -14,7 +14,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from medoffice.core import services
 from medoffice.core.middleware import SESSION_LAST_SEEN, SESSION_LOGIN_AT
@@ -24,6 +23,7 @@ from medoffice.core.models import (
     AuditEvent,
     EmergencyAccessGrant,
     Practice,
+    TOTPAuthenticator,
 )
 from medoffice.testing import factories
 from medoffice.testing.factories import DEFAULT_PASSWORD
@@ -225,7 +225,7 @@ def two_factor_on(practice):
     Practice.objects.filter(pk=practice.pk).update(require_two_factor=True)
 
 
-def _current_code(device: TOTPDevice) -> str:
+def _current_code(device: TOTPAuthenticator) -> str:
     code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
     return f"{code:0{device.digits}d}"
 
@@ -241,7 +241,7 @@ def test_two_factor_roles_must_pass_totp_before_any_page(two_factor_on, users, r
     assert client.get("/api/me").status_code == 403  # nor through the API session
     setup = client.get(reverse("core:two_factor"))
     assert setup.status_code == 200 and setup.context["setup"] is True
-    device = TOTPDevice.objects.get(user=users[role])
+    device = TOTPAuthenticator.objects.get(user=users[role])
     response = client.post(
         reverse("core:two_factor") + "?next=" + HOME,
         {"token": _current_code(device), "next": HOME},
@@ -264,7 +264,7 @@ def test_a_wrong_code_is_refused_and_audited(two_factor_on, users):
     client = Client()
     _sign_in(client, users["manager"])
     client.get(reverse("core:two_factor"))
-    device = TOTPDevice.objects.get(user=users["manager"])
+    device = TOTPAuthenticator.objects.get(user=users["manager"])
     wrong = f"{(int(_current_code(device)) + 1) % 1_000_000:06d}"
     response = client.post(reverse("core:two_factor"), {"token": wrong})
     assert response.status_code == 200 and response.context["error"]

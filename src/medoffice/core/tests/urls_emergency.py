@@ -2,20 +2,18 @@
 emergency-access flow can be driven end to end through real pages (tests only)."""
 
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import include, path
 
 from medoffice.core.access import get_for_user
 from medoffice.core.models import Location
-from medoffice.core.permissions import Perm
-from medoffice.urls import urlpatterns as project_urlpatterns
 
 
 def record_page(request, pk: int) -> HttpResponse:
-    record = get_for_user(Location, request.user, Perm.VIEW_PATIENTS, pk=pk, record_view=True)
+    record = get_for_user(Location, request.user, "patients.view", pk=pk, record_view=True)
     return HttpResponse(f"record {record.name}")
 
 
 urlpatterns = [
-    *project_urlpatterns,
     path("test-record/<int:pk>/", record_page, name="test_record"),
+    path("", include("medoffice.urls")),  # the whole project, named as Django names it
 ]

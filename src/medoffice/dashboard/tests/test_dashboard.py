@@ -8,11 +8,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from medoffice.core import services
+from medoffice.core import services, tile_registry
 from medoffice.core.models import AuditEvent
-from medoffice.dashboard import tiles as tile_registry
+from medoffice.core.tile_registry import SECTIONS, Tile, TileProvider
 from medoffice.dashboard.selectors import sections_for
-from medoffice.dashboard.tiles import SECTIONS, Tile, TileProvider
 from medoffice.testing import factories
 from medoffice.testing.factories import DEFAULT_PASSWORD
 

@@ -1,8 +1,10 @@
-"""Dashboard tiles: each module registers the tiles it fills; the dashboard only lays them out.
+"""Dashboard tiles: core owns the registry, each module registers the tiles it fills, and the
+dashboard app only lays them out (no app imports `dashboard`).
 
-A module registers a TileProvider once (in its AppConfig.ready); the provider's `build`
-returns the tiles for one user. The dashboard shows a provider's tiles only while its
-module is on and the user holds one of its permissions, grouped by section.
+A module registers a TileProvider once (its `tiles` module, imported from its
+AppConfig.ready()); the provider's `build` returns the tiles for one user. The dashboard
+shows a provider's tiles only while its module is on and the user holds one of its
+permissions, grouped by section.
 """
 
 from __future__ import annotations
@@ -43,7 +45,14 @@ _providers: list[TileProvider] = []
 
 
 def register(provider: TileProvider) -> None:
-    _providers.append(provider)
+    if provider not in _providers:  # registering the same provider twice shows it once
+        _providers.append(provider)
+
+
+def unregister(provider: TileProvider) -> None:
+    """Take a provider out again (tests that register a throwaway one)."""
+    if provider in _providers:
+        _providers.remove(provider)
 
 
 def providers() -> list[TileProvider]:
