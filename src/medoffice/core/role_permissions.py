@@ -8,8 +8,8 @@ exports these names too.
 from __future__ import annotations
 
 from medoffice.core.exceptions import NotPermitted
-from medoffice.core.permissions import in_words
 from medoffice.core.models import RolePermission
+from medoffice.core.permissions import in_words
 
 _CACHE_ATTR = "_medoffice_permissions"
 
