@@ -99,3 +99,19 @@ def test_the_week_keeps_its_day_names_in_view_when_scrolled(browser_page, browse
                    return th.contains(hit); }"""
     )
     assert on_top, "the days' row is covered by the providers' row"
+
+
+def test_the_week_draws_the_now_line_across_today_only(browser_page, browser_login):
+    # The line ran across all seven days, as if it were now on Monday and Friday too.
+    location, _able, _kind = _clinic_open_all_day()
+    page = browser_page
+    browser_login(page, "dana", factories.DEFAULT_PASSWORD)
+    page.goto(f"/scheduling/week/?location={location.pk}")
+    cells = page.locator("tr.now-row > td")
+    expect(cells).to_have_count(7)  # one provider, seven days, nothing booked
+    widths = cells.evaluate_all(
+        "tds => tds.map(td => [td.classList.contains('today'), getComputedStyle(td).borderTopWidth])"
+    )
+    assert [today for today, _ in widths].count(True) == 1
+    for today, width in widths:
+        assert (width == "2px") == today, widths
