@@ -78,3 +78,40 @@ def test_the_week_of_a_location_is_a_time_grid(browser_page, browser_login):
     expect(day_groups.nth(2)).to_contain_text(f"Wed {wednesday_ten:%m/%d/%Y}")
     row = grid.locator("tbody tr", has=page.get_by_role("link", name="Lopez, Maria"))
     expect(row.locator("th")).to_contain_text("10:00 AM")
+
+
+def test_the_week_keeps_its_day_names_in_view_when_scrolled(browser_page, browser_login):
+    # Each head cell used to stick at the top on its own, so the providers' row covered the
+    # days' row once the grid scrolled (it opens scrolled to now): no day names were shown.
+    location, _able, _kind = _clinic_open_all_day()
+    monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday())
+    page = browser_page
+    page.set_viewport_size({"width": 1200, "height": 700})
+    browser_login(page, "dana", factories.DEFAULT_PASSWORD)
+    page.goto(f"/scheduling/week/?location={location.pk}&date={monday.isoformat()}")
+    page.locator(".grid-wrap").evaluate("wrap => { wrap.scrollTop = wrap.scrollHeight / 2; }")
+    day = page.locator("thead th.day-group").first
+    expect(day).to_contain_text(f"Mon {monday:%m/%d/%Y}")
+    on_top = day.evaluate(
+        """th => { const box = th.getBoundingClientRect();
+                   const hit = document.elementFromPoint(box.left + box.width / 2,
+                                                         box.top + box.height / 2);
+                   return th.contains(hit); }"""
+    )
+    assert on_top, "the days' row is covered by the providers' row"
+
+
+def test_the_week_draws_the_now_line_across_today_only(browser_page, browser_login):
+    # The line ran across all seven days, as if it were now on Monday and Friday too.
+    location, _able, _kind = _clinic_open_all_day()
+    page = browser_page
+    browser_login(page, "dana", factories.DEFAULT_PASSWORD)
+    page.goto(f"/scheduling/week/?location={location.pk}")
+    cells = page.locator("tr.now-row > td")
+    expect(cells).to_have_count(7)  # one provider, seven days, nothing booked
+    widths = cells.evaluate_all(
+        "tds => tds.map(td => [td.classList.contains('today'), getComputedStyle(td).borderTopWidth])"
+    )
+    assert [today for today, _ in widths].count(True) == 1
+    for today, width in widths:
+        assert (width == "2px") == today, widths

@@ -72,3 +72,11 @@ def registered() -> list[Permission]:
 
 def is_registered(codename: str) -> bool:
     return codename in _registry
+
+
+def in_words(codename: str) -> str:
+    """What a permission lets a person do, in words from its declared name:
+    "reception.collect_payment" (COLLECT_PAYMENTS) -> "collect payments"."""
+    known = _registry.get(str(codename))
+    name = known.name if known is not None else str(codename).partition(".")[2]
+    return name.replace("_", " ").lower()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from medoffice.core.exceptions import NotPermitted
 from medoffice.core.models import RolePermission
+from medoffice.core.permissions import in_words
 
 _CACHE_ATTR = "_medoffice_permissions"
 
@@ -43,4 +44,6 @@ def has_any_perm(user, *perms: str) -> bool:
 def require_perm(user, *perms: str) -> None:
     """Raise NotPermitted unless the user holds at least one of the permissions."""
     if not has_any_perm(user, *perms):
-        raise NotPermitted(f"Your role does not allow this ({', '.join(str(p) for p in perms)}).")
+        # In words, never a permission code: the message reaches 403 pages.
+        needed = " or ".join(dict.fromkeys(in_words(p) for p in perms))
+        raise NotPermitted(f"Your role does not allow this: it needs permission to {needed}.")

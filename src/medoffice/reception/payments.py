@@ -58,6 +58,38 @@ def parse_amount(value: object) -> Decimal:
     return amount
 
 
+# What a person reads for each field a desk form can get wrong ("Check the copay amount",
+# never "copay.amount"); the keys stay in `errors` for the API and the form.
+FIELD_LABELS = {
+    "amount": "amount",
+    "method": "payment method",
+    "reference": "check number or card authorization",
+    "note": "note",
+    "notes": "note",
+    "location": "location",
+    "demographics_confirmed": "patient's details",
+    "coverage_confirmed": "insurance card",
+    "forms_signed": "signed forms",
+    "eligibility": "eligibility answers",
+}
+
+
+def in_words(errors: dict[str, list[str]]) -> str:
+    """The fields named in `errors`, by their labels: "amount and payment method"."""
+    labels: list[str] = []
+    for key in errors:
+        head, _, rest = key.partition(".")
+        if head == "copay":
+            label = "copay " + FIELD_LABELS.get(rest, "payment")
+        else:
+            label = FIELD_LABELS.get(head, "highlighted fields")
+        if label not in labels:
+            labels.append(label)
+    if len(labels) > 1:
+        return ", ".join(labels[:-1]) + " and " + labels[-1]
+    return labels[0] if labels else "highlighted fields"
+
+
 def clean_payment(data: PaymentInput) -> CleanPayment:
     """Check every field and name each bad one; the card number is never accepted."""
     errors: dict[str, list[str]] = {}
@@ -88,8 +120,7 @@ def clean_payment(data: PaymentInput) -> CleanPayment:
     elif len(note) > 200:
         errors["note"] = ["Keep the note to 200 characters."]
     if errors:
-        fields = ", ".join(errors)
-        raise InvalidInput(f"Check the payment: {fields}.", errors=errors)
+        raise InvalidInput(f"Check the {in_words(errors)}.", errors=errors)
     if method == PaymentMethod.CASH:
         reference = reference[:40]
     return CleanPayment(amount=amount, method=method, reference=reference, note=note)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from medoffice.scheduling.models import Appointment, Room
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 ELIGIBILITY_STALE_DAYS = 30
 
 # --- Time in the practice's zone ----------------------------------------------------------
@@ -178,7 +179,8 @@ def balances_for(patient_ids: Iterable[int]) -> dict[int, Decimal]:
     for source in _balance_sources:
         for pid, amount in source(ids).items():
             balances[pid] = balances.get(pid, ZERO) + amount
-    return balances
+    # SQLite sums decimals as binary floats: 12.34 + 5 + 12 comes back as 29.3400000000000.
+    return {pid: amount.quantize(CENT, rounding=ROUND_HALF_UP) for pid, amount in balances.items()}
 
 
 def patient_balance(patient: Patient) -> Decimal:
@@ -558,6 +560,16 @@ def chart_prep(
 # --- The front desk's home: today's arrivals ------------------------------------------------
 
 
+NEED_PLURALS = {"eligibility": "eligibility checks", "form": "forms", "coverage": "insurance"}
+
+
+@dataclass
+class NeedBadge:
+    label: str
+    message: str
+    severity: str
+
+
 @dataclass
 class ArrivalRow:
     prep: PrepRow
@@ -569,10 +581,20 @@ class ArrivalRow:
         return self.prep.appointment
 
     @property
-    def needs(self) -> list[PrepItem]:
-        return [
-            item for item in self.prep.items if item.kind in ("eligibility", "form", "coverage")
-        ]
+    def needs(self) -> list[NeedBadge]:
+        """One badge per kind of need ("Eligibility", "3 forms"), each naming its items."""
+        grouped: dict[str, list[PrepItem]] = {}
+        for item in self.prep.items:
+            if item.kind in ("eligibility", "form", "coverage"):
+                grouped.setdefault(item.kind, []).append(item)
+        badges = []
+        for kind, items in grouped.items():
+            label = PREP_KIND_LABELS.get(kind, kind)
+            if len(items) > 1:
+                label = f"{len(items)} {NEED_PLURALS.get(kind, label.lower())}"
+            severity = "bad" if any(i.severity == "bad" for i in items) else "warn"
+            badges.append(NeedBadge(label, "; ".join(i.message for i in items), severity))
+        return badges
 
     @property
     def balance_due(self) -> Decimal:

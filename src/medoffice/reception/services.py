@@ -40,6 +40,7 @@ from medoffice.reception.payments import (
     CleanPayment,
     PaymentInput,
     clean_payment,
+    in_words,
     looks_like_card_number,
     next_receipt_number,
 )
@@ -297,7 +298,7 @@ def check_in(
     elif looks_like_card_number(notes):
         errors["notes"] = ["Never record a card number in the note."]
     if errors:
-        raise InvalidInput(f"Check-in not saved: check {', '.join(errors)}.", errors=errors)
+        raise InvalidInput(f"Check-in not saved: check the {in_words(errors)}.", errors=errors)
 
     # Everything is valid: write it all.
     if visit is None:

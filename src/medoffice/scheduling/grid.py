@@ -75,6 +75,7 @@ class Cell:
     start: datetime | None = None
     bookable: bool = False
     stage: str = ""  # where the visit stands (roomed, with the provider…), when known
+    today: bool = False  # in a column of today (the now-line crosses only these)
 
 
 @dataclass
@@ -181,6 +182,10 @@ def build_grid(columns: list[Column], appointments: list[Appointment], *, column
     today = now.astimezone(tz).date()
     shows_today = any(column.day == today for column in columns)
     now_minute = _minute_of(now, tz)
+    for cells in grid_cells:
+        for column, cell in zip(columns, cells, strict=True):
+            if cell is not None and column.day == today:
+                cell.today = True
     for index in range(row_count):
         minute = first + index * CELL_MINUTES
         rows.append(

@@ -259,6 +259,9 @@ def free_slots(
     `per_provider_day` caps the slots listed per provider and day (a varied list for people).
     Candidate starts are on the slot step from the start of each working window.
     """
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and timezone.is_naive(value):
+            raise InvalidInput(f"Give the search {name} with its time zone.", field=name)
     now = timezone.now()
     start = max(start or now, now)
     end = end or start + timedelta(days=90)

@@ -99,8 +99,8 @@ class BookingRequest:
 
 
 PAST_TIME_MESSAGE = (
-    "That time has passed. To record a visit that already happened, book it as a past visit "
-    "(“This visit already happened”, for the office manager; allow_past in the API)."
+    "That time has passed. To record a visit that already happened, the office manager books "
+    "it with “This visit already happened” ticked."
 )
 
 

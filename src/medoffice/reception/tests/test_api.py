@@ -171,6 +171,16 @@ def test_record_payment(client_for, desk_day):
     assert Payment.objects.count() == 1
 
 
+def test_balance_is_dollars_and_cents_after_several_payments(client_for, desk_day):
+    # On SQLite the sum came back as a binary float: "-29.3400000000000".
+    client = client_for("front_desk")
+    for amount in ("12.34", "5", "12.00"):
+        body = {"patient_id": desk_day.patient.pk, "amount": amount, "method": "cash"}
+        assert post(client, f"{API}/payments", body).status_code == 201
+    balance = client.get(f"{API}/patients/{desk_day.patient.pk}/balance").json()
+    assert balance["balance"] == "-29.34"
+
+
 def test_chart_prep_api(client_for, desk_day):
     from datetime import datetime, time
 

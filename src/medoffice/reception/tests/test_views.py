@@ -157,6 +157,33 @@ def test_check_in_page_names_the_bad_fields_and_writes_nothing(client_for, desk_
     assert not Visit.objects.exists() and not Payment.objects.exists()
 
 
+def test_check_in_summary_names_fields_by_their_labels(client_for, desk_day):
+    # The summary read "check demographics_confirmed, coverage_confirmed, copay.amount".
+    client = client_for("front_desk")
+    url = reverse("reception:check_in", args=[desk_day.appointment.pk])
+    response = client.post(
+        url,
+        {"copay_amount": "1e400", "copay_method": "cash", "form_token": form_token(client, url)},
+    )
+    html = response.content.decode()
+    assert (
+        "Check-in not saved: check the patient&#x27;s details, insurance card and copay amount."
+        in html
+    )
+    assert "demographics_confirmed," not in html and "copay.amount" not in html
+    assert not Visit.objects.exists() and not Payment.objects.exists()
+
+
+def test_payment_summary_names_fields_by_their_labels(client_for, desk_day):
+    client = client_for("front_desk")
+    url = reverse("reception:payment_new", args=[desk_day.patient.pk])
+    response = client.post(
+        url, {"amount": "5", "method": "bitcoin", "form_token": form_token(client, url)}
+    )
+    assert "Check the payment method." in response.content.decode()
+    assert not Payment.objects.exists()
+
+
 def test_advance_by_htmx_returns_the_board(client_for, desk_day):
     rf.visit(appointment=desk_day.appointment, stage=Stage.ARRIVED)
     client = client_for("front_desk")

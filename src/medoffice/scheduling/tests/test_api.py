@@ -182,3 +182,14 @@ def test_slots_endpoint(clinic, client_for):
     bad = client_for("front_desk").get("/api/slots", {"appointment_type": "x"})
     assert bad.status_code == 422
     assert "appointment_type" in bad.json()["errors"]
+
+
+@pytest.mark.parametrize("field", ["start", "end"])
+@pytest.mark.parametrize("value", ["2030-01-07", "2030-01-07T10:00"])
+def test_slots_without_a_time_zone_are_422_naming_the_field(clinic, client_for, field, value):
+    # A date or a time without its offset used to reach a comparison with now: a 500.
+    response = client_for("front_desk").get(
+        "/api/slots", {"appointment_type": clinic.follow_up.pk, field: value}
+    )
+    assert response.status_code == 422, response.content
+    assert field in response.json()["errors"]

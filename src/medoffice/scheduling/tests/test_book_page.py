@@ -80,6 +80,7 @@ def test_a_past_time_is_refused_in_words_and_stays_chosen(clinic, client_for):
     assert response.status_code == 200
     html = response.content.decode()
     assert "That time has passed. To record a visit that already happened" in html
+    assert "allow_past" not in html  # the API's field name is no help at the desk
     assert f'value="{slot}" checked' in html  # the chosen time is still chosen
     assert 'name="record_past"' not in html  # the desk cannot record past visits
     assert not Appointment.objects.exists()

@@ -81,6 +81,19 @@ def test_location_week_lists_each_day(clinic, client_for):
     assert reverse("scheduling:appointment", args=[appointment.pk]) in response.content.decode()
 
 
+def test_week_names_the_day_of_each_cancellation(clinic, client_for):
+    # The week's "Cancelled and no-shows" list gave a time only, so a reader could not tell
+    # Monday's 10:00 from Friday's.
+    appointment = booked(clinic)
+    services.appointment_cancel(appointment=appointment, reason="Sick", cancelled_by=None)
+    response = client_for("front_desk").get(
+        reverse("scheduling:week"), {"date": workday().isoformat(), "location": clinic.location.pk}
+    )
+    html = response.content.decode()
+    start = timezone.localtime(appointment.start)
+    assert f"{start:%a %m/%d/%Y} {start:%-I:%M %p} {appointment.patient.last_name}" in html
+
+
 def test_booking_page_finds_slots_and_books(clinic, client_for):
     desk = client_for("front_desk")
     url = reverse("scheduling:book")
