@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--threads", type=int, default=4, help="threads per worker process")
     serve.add_argument(
+        "--no-worker", action="store_true",
+        help="do not start the background worker beside the server (one runs elsewhere)",
+    )  # fmt: skip
+    serve.add_argument(
         "--demo", action="store_true", help="load the demo practice if there is no practice yet"
     )
 
@@ -185,6 +189,7 @@ def _call(args: argparse.Namespace) -> None:
             workers=args.workers,
             threads=args.threads,
             demo=args.demo,
+            no_worker=args.no_worker,
         )
     elif command == "demo":
         options = {"size": args.size, "reset": args.reset}

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 
 from gunicorn.app.base import BaseApplication
 
@@ -33,6 +35,15 @@ def check_port_free(host: str, port: int) -> None:
             raise MedofficeError(f"cannot listen on {shown}:{port}: {reason}") from exc
 
 
+def _start_worker() -> subprocess.Popen:
+    """The background jobs (reminders, sealing the audit trail every few seconds) in a process
+    of their own beside the server, so an office that only runs `serve` has them too."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "medoffice.cli", "worker"],
+        stdout=subprocess.DEVNULL, env=os.environ.copy(),
+    )  # fmt: skip
+
+
 class Command(OpsCommand):
     help = "Migrate the database and serve medoffice (gunicorn, several worker processes)."
 
@@ -46,8 +57,12 @@ class Command(OpsCommand):
         parser.add_argument(
             "--demo", action="store_true", help="load the demo practice if there is no practice"
         )
+        parser.add_argument(
+            "--no-worker", action="store_true",
+            help="do not start the background worker beside the server (run one elsewhere)",
+        )  # fmt: skip
 
-    def run(self, *, host, port, workers, threads, demo, **options):
+    def run(self, *, host, port, workers, threads, demo, no_worker=False, **options):
         from django.db import connections
 
         workers = workers or default_workers()
@@ -64,11 +79,22 @@ class Command(OpsCommand):
             f"at http://{shown}:{port}/  ({workers} workers; Ctrl+C stops it)"
         )
         self.stdout.flush()
+        background = None if no_worker else _start_worker()
+        master = os.getpid()
         try:
             _GunicornApp(bind=f"{shown}:{port}", workers=workers, threads=threads).run()
         except SystemExit as exc:
+            if os.getpid() != master:
+                raise  # a gunicorn worker process leaving: the server goes on
             if exc.code not in (0, None):
                 raise MedofficeError(f"the server stopped with status {exc.code}") from exc
+        finally:
+            if background is not None and os.getpid() == master:
+                background.terminate()
+                try:
+                    background.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    background.kill()
         self.stdout.write("Stopped.")
 
     def _demo(self) -> None:

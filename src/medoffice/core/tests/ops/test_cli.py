@@ -74,10 +74,21 @@ def test_serve_demo_answers_with_the_demo_practice(fresh_install, tmp_path):
                 ) from exc
             except OSError:
                 time.sleep(0.5)
+        # The worker serve starts beside it seals the audit trail within seconds.
+        unsealed = (
+            "from medoffice.core.models import AuditEvent; "
+            "print(AuditEvent.objects.filter(seq__isnull=True).count())"
+        )
+        left = fresh_install.python(unsealed)
+        deadline = time.monotonic() + 60
+        while left != "0" and time.monotonic() < deadline:
+            time.sleep(2)
+            left = fresh_install.python(unsealed)
     finally:
         process.terminate()
         process.wait(timeout=30)
     output = log.read_text()
+    assert left == "0", f"{left} audit events still unsealed:\n{output}"
     assert "Sign in" in page, output
     assert "demo practice" in page
     assert "Office manager     manager" in output

@@ -105,9 +105,9 @@ def test_serve_demo_on_an_existing_demo_prints_the_logins_again_and_runs_workers
                     status = response.status
             except OSError:
                 time.sleep(0.3)
-        workers = subprocess.run(
-            ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-a", "-P", str(process.pid)], capture_output=True, text=True, check=False
+        ).stdout.splitlines()
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -118,4 +118,6 @@ def test_serve_demo_on_an_existing_demo_prints_the_logins_again_and_runs_workers
     assert "Front desk         frontdesk" in output
     assert "'medoffice-demo'" in output
     assert "2 workers" in output
-    assert len(workers) == 2, output
+    background = [line for line in children if line.endswith("medoffice.cli worker")]
+    assert len(background) == 1, children  # the background jobs run beside the server
+    assert len(children) == 2 + 1, children  # two gunicorn workers and that one
