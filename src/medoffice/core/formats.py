@@ -7,65 +7,74 @@ Aware datetimes are shown in the zone Django has active (the practice's, on a pa
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.utils import timezone
 
 MISSING = ""
 
 
+def _blank_is_empty(fn: Callable[[Any], str]) -> Callable[[Any], str]:
+    """None or "" shows as nothing, for every rule below (the rules see real values only)."""
+
+    @functools.wraps(fn)
+    def wrapper(value: Any) -> str:
+        if value is None or value == "":
+            return MISSING
+        return fn(value)
+
+    return wrapper
+
+
 def _local(value: datetime) -> datetime:
     return timezone.localtime(value) if timezone.is_aware(value) else value
 
 
-def us_date(value: date | datetime | None) -> str:
+@_blank_is_empty
+def us_date(value: date | datetime) -> str:
     """12/01/2026."""
-    if value is None or value == "":
-        return MISSING
     if isinstance(value, datetime):
         value = _local(value)
     return f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
 
 
-def us_time(value: time | datetime | None) -> str:
+@_blank_is_empty
+def us_time(value: time | datetime) -> str:
     """1:20 PM; 12:00 PM is noon, 12:00 AM midnight."""
-    if value is None or value == "":
-        return MISSING
     if isinstance(value, datetime):
         value = _local(value)
     hour = value.hour % 12 or 12
     return f"{hour}:{value.minute:02d} {'AM' if value.hour < 12 else 'PM'}"
 
 
-def us_datetime(value: datetime | None) -> str:
+@_blank_is_empty
+def us_datetime(value: datetime) -> str:
     """12/01/2026 1:20 PM."""
-    if value is None or value == "":
-        return MISSING
     return f"{us_date(value)} {us_time(value)}"
 
 
-def us_day(value: date | datetime | None) -> str:
+@_blank_is_empty
+def us_day(value: date | datetime) -> str:
     """Tue 12/01/2026: a day as a heading or a column."""
-    if value is None or value == "":
-        return MISSING
     if isinstance(value, datetime):
         value = _local(value)
     return f"{value:%a} {us_date(value)}"
 
 
-def us_day_time(value: datetime | None) -> str:
+@_blank_is_empty
+def us_day_time(value: datetime) -> str:
     """Tue 12/01/2026 1:20 PM."""
-    if value is None or value == "":
-        return MISSING
     return f"{us_day(value)} {us_time(value)}"
 
 
-def phone(value: str | None) -> str:
+@_blank_is_empty
+def phone(value: str) -> str:
     """+15550100185 -> (555) 010-0185; other countries in international form; what cannot be
     read as a number stays as it was typed."""
-    if not value:
-        return MISSING
     import phonenumbers
 
     try:
@@ -81,10 +90,9 @@ def phone(value: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def money(value: Decimal | int | str | None) -> str:
+@_blank_is_empty
+def money(value: Decimal | int | str) -> str:
     """$1,234.56 and -$5.00; an empty value is empty (never through float)."""
-    if value is None or value == "":
-        return MISSING
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation:

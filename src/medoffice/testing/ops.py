@@ -24,6 +24,22 @@ PASS_THROUGH_DROPPED = (
 COMMAND_TIMEOUT = 240
 
 
+def one_line(text: str) -> str:
+    """The single line an expected failure prints (and no traceback)."""
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0]
+    return lines[0]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 

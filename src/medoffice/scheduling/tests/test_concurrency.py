@@ -112,6 +112,34 @@ except Conflict as exc:
 
 
 @pytest.mark.postgres
+def _race_processes(script, bookings, *, env, cwd):
+    """Start one process per booking, wait until all are ready, release them at once; each
+    outcome is what its process printed ("booked", "conflict:<code>") or its error."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, json.dumps(args)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=cwd,
+        )
+        for args in bookings
+    ]
+    for proc in procs:
+        line = proc.stdout.readline().strip()
+        assert line == "ready", proc.stderr.read()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    outcomes = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        outcomes.append(out.strip() or f"error:{err[-500:]}")
+    return outcomes
+
+
 def test_one_slot_several_processes_on_postgresql(clinic, users, tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("separate processes against one server database: PostgreSQL only")
@@ -123,34 +151,18 @@ def test_one_slot_several_processes_on_postgresql(clinic, users, tmp_path):
     env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="medoffice.test_settings")
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[3]), *sys.path])
     start = at(workday(), "15:00")
-    procs = []
-    for _ in range(4):
-        args = {
-            "patient": pf.patient().pk, "provider": clinic.provider.pk,
-            "location": clinic.location.pk, "type": clinic.follow_up.pk,
-            "user": users["front_desk"].pk, "start": start.isoformat(),
-        }  # fmt: skip
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-c", WORKER, json.dumps(args)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-                cwd=tmp_path,
-            )
-        )
-    for proc in procs:
-        line = proc.stdout.readline().strip()
-        assert line == "ready", proc.stderr.read()
-    for proc in procs:
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    outcomes = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        outcomes.append(out.strip() or f"error:{err[-500:]}")
+    bookings = [
+        {
+            "patient": pf.patient().pk,
+            "provider": clinic.provider.pk,
+            "location": clinic.location.pk,
+            "type": clinic.follow_up.pk,
+            "user": users["front_desk"].pk,
+            "start": start.isoformat(),
+        }
+        for _ in range(4)
+    ]
+    outcomes = _race_processes(WORKER, bookings, env=env, cwd=tmp_path)
     assert outcomes.count("booked") == 1, outcomes
     assert all(o.startswith("conflict:") for o in outcomes if o != "booked"), outcomes
     assert Appointment.objects.filter(provider=clinic.provider, start=start).count() == 1
@@ -254,34 +266,18 @@ def test_one_patient_several_processes_on_postgresql(clinic, users, tmp_path):
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[3]), *sys.path])
     providers = _providers_for(clinic, 6)
     start = at(workday(), "15:00")
-    procs = []
-    for provider in providers:
-        args = {
-            "patient": clinic.patient.pk, "provider": provider.pk,
-            "location": clinic.location.pk, "type": clinic.follow_up.pk,
-            "user": users["front_desk"].pk, "start": start.isoformat(),
-        }  # fmt: skip
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-c", WORKER_NO_CHECK, json.dumps(args)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-                cwd=tmp_path,
-            )
-        )
-    for proc in procs:
-        line = proc.stdout.readline().strip()
-        assert line == "ready", proc.stderr.read()
-    for proc in procs:
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    outcomes = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        outcomes.append(out.strip() or f"error:{err[-500:]}")
+    bookings = [
+        {
+            "patient": clinic.patient.pk,
+            "provider": provider.pk,
+            "location": clinic.location.pk,
+            "type": clinic.follow_up.pk,
+            "user": users["front_desk"].pk,
+            "start": start.isoformat(),
+        }
+        for provider in providers
+    ]
+    outcomes = _race_processes(WORKER_NO_CHECK, bookings, env=env, cwd=tmp_path)
     assert outcomes.count("booked") == 1, outcomes
     assert set(outcomes) == {"booked", "conflict:patient_taken"}, outcomes
     assert Appointment.objects.filter(patient=clinic.patient).count() == 1

@@ -16,42 +16,29 @@ from django.utils import timezone
 
 from medoffice import cli
 from medoffice.core.models import AuditChainHead, AuditEvent, Practice, User
-from medoffice.testing.ops import Installation
+from medoffice.testing.ops import Installation, free_port, one_line
 
 
-def _one_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert "Traceback" not in lines[0]
-    return lines[0]
-
-
-def test_unreachable_database_is_one_line(tmp_path):
+def test_unreachable_database_isone_line(tmp_path):
     install = Installation(data=tmp_path, database_url="postgres://postgres@127.0.0.1:9/none")
     result = install.run("migrate", check=False)
     assert result.returncode == 1
-    line = _one_line(result.stderr)
+    line = one_line(result.stderr)
     assert line.startswith("medoffice: cannot reach the PostgreSQL database none on 127.0.0.1:9")
 
 
-def test_a_taken_port_is_one_line(demo_install):
+def test_a_taken_port_isone_line(demo_install):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = demo_install.run("serve", "--port", str(port), check=False)
     assert result.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in _one_line(result.stderr)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    assert f"cannot listen on 127.0.0.1:{port}" in one_line(result.stderr)
 
 
 def test_serve_demo_answers_with_the_demo_practice(fresh_install, tmp_path):
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
@@ -112,7 +99,7 @@ def test_audit_verify_passes_then_names_a_forged_record(capsys, users):
     assert re.search(
         rf"record #{head.last_seq + 1}: is sealed with audit key \(none\)", captured.out
     )
-    assert re.fullmatch(r"medoffice: the audit trail has \d problem\(s\)", _one_line(captured.err))
+    assert re.fullmatch(r"medoffice: the audit trail has \d problem\(s\)", one_line(captured.err))
 
 
 @pytest.mark.django_db
@@ -131,7 +118,7 @@ def test_createadmin_from_a_password_file(tmp_path, capsys):
         cli.main(["createadmin", "--username", "eve", "--password-file", str(secret), *as_dana])
         == 1
     )
-    assert "password" in _one_line(capsys.readouterr().err)
+    assert "password" in one_line(capsys.readouterr().err)
     assert not User.objects.filter(username="eve").exists()
 
     assert (
@@ -147,13 +134,13 @@ def test_createadmin_from_a_password_file(tmp_path, capsys):
         )
         == 1
     )
-    assert "cannot read the password file" in _one_line(capsys.readouterr().err)
+    assert "cannot read the password file" in one_line(capsys.readouterr().err)
 
 
 @pytest.mark.django_db
 def test_demo_refuses_a_database_with_a_practice(practice, capsys):
     assert cli.main(["demo"]) == 1
-    line = _one_line(capsys.readouterr().err)
+    line = one_line(capsys.readouterr().err)
     assert "already has a practice" in line
     assert Practice.objects.count() == 1
 
@@ -162,7 +149,7 @@ def test_demo_refuses_a_database_with_a_practice(practice, capsys):
 def test_reset_refuses_a_real_practice(practice, capsys):
     assert not practice.is_demo
     assert cli.main(["demo", "--reset"]) == 1
-    assert "only replaces a demo practice" in _one_line(capsys.readouterr().err)
+    assert "only replaces a demo practice" in one_line(capsys.readouterr().err)
     assert Practice.objects.filter(pk=practice.pk).exists()
 
 

@@ -10,14 +10,7 @@ import urllib.request
 
 import pytest
 
-from medoffice.testing.ops import Installation, on_postgres
-
-
-def _one_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert "Traceback" not in lines[0]
-    return lines[0]
+from medoffice.testing.ops import Installation, free_port, on_postgres, one_line
 
 
 @pytest.mark.parametrize(
@@ -32,7 +25,7 @@ def test_commands_that_need_an_installation_say_there_is_none_and_create_nothing
     install = Installation(data=data)
     result = install.run(*args, check=False, env={"PWD": str(tmp_path)})
     assert result.returncode == 1
-    line = _one_line(result.stderr)
+    line = one_line(result.stderr)
     assert line.startswith(f"medoffice: there is no medoffice installation in {data}")
     assert "medoffice migrate" in line
     assert not data.exists()
@@ -49,7 +42,7 @@ def test_on_an_empty_postgresql_database_backup_says_there_is_no_installation(tm
         install.data = data
         result = install.run("backup", str(tmp_path / "x.zip"), check=False)
         assert result.returncode == 1
-        assert "there is no medoffice installation in the database" in _one_line(result.stderr)
+        assert "there is no medoffice installation in the database" in one_line(result.stderr)
         assert not data.exists()
         assert not (tmp_path / "x.zip").exists()
     finally:
@@ -60,8 +53,7 @@ def test_an_unknown_command_suggests_help(tmp_path):
     result = Installation(data=tmp_path / "data").run("frobnicate", check=False)
     assert result.returncode == 2
     assert (
-        _one_line(result.stderr)
-        == "medoffice: unknown command 'frobnicate'; see `medoffice --help`"
+        one_line(result.stderr) == "medoffice: unknown command 'frobnicate'; see `medoffice --help`"
     )
 
 
@@ -72,22 +64,16 @@ def test_serve_on_a_busy_port_says_so_before_printing_any_address(demo_install):
         port = taken.getsockname()[1]
         result = demo_install.run("serve", "--port", str(port), check=False)
     assert result.returncode == 1
-    assert _one_line(result.stderr) == (
+    assert one_line(result.stderr) == (
         f"medoffice: cannot listen on 127.0.0.1:{port}: port {port} is in use"
     )
     assert "http://" not in result.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_serve_demo_on_an_existing_demo_prints_the_logins_again_and_runs_workers(
     demo_install, tmp_path
 ):
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
