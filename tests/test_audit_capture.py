@@ -15,7 +15,7 @@ from medoffice.core import audit, capture
 from medoffice.core.context import Actor
 from medoffice.core.models import AuditAction, AuditEvent, Location
 from medoffice.ledger import services as ledger_services
-from medoffice.ledger.models import JournalEntry
+from medoffice.ledger.models import JournalEntry, ManualEntry
 from medoffice.testing import factories
 
 pytestmark = pytest.mark.django_db
@@ -160,6 +160,10 @@ def _rows_demo_does_not_make(users) -> None:
         created_by=manager,
     )  # fmt: skip
     assert scheduling_services
+    ManualEntry.objects.create(
+        date=now.date(), memo="walk", lines=[], total_cents=100, prepared_by=manager,
+        prepared_at=now,
+    )  # fmt: skip
     if not JournalEntry.objects.exists():  # until the demo posts its payments
         ledger_services.post(
             ledger_services.Posting(
