@@ -22,7 +22,10 @@ register = template.Library()
 EN_DASH = "\u2013"  # between an appointment's start and end
 
 
-def _appointment_cell(cell: Cell) -> str:
+_PK = 987654321  # stands for the appointment's id in its address, reversed once per grid
+
+
+def _appointment_cell(cell: Cell, address: str) -> str:
     a = cell.appointment
     assert a is not None
     room = f" · {escape(a.room.name)}" if a.room_id and a.room is not None else ""
@@ -31,7 +34,7 @@ def _appointment_cell(cell: Cell) -> str:
     today = " today" if cell.today else ""
     return (
         f'<td rowspan="{cell.rowspan}" class="appt status-{escape(a.status)}{today}">'
-        f'<a href="{reverse("scheduling:appointment", args=[a.pk])}">'
+        f'<a href="{address.replace(str(_PK), str(a.pk))}">'
         f'<span class="appt-time">{formats.us_time(a.start)}{EN_DASH}{formats.us_time(a.end)}</span>'
         f'<span class="appt-patient">{escape(a.patient.last_name)}, '
         f"{escape(a.patient.first_name)}</span>"
@@ -44,6 +47,7 @@ def _appointment_cell(cell: Cell) -> str:
 @register.simple_tag
 def grid_rows(grid: Grid, can_book: bool, view: str) -> SafeString:
     book = reverse("scheduling:book")
+    address = reverse("scheduling:appointment", args=[_PK])
     providers: dict[int, str] = {}
     out: list[str] = []
     for row in grid.rows:
@@ -59,7 +63,7 @@ def grid_rows(grid: Grid, can_book: bool, view: str) -> SafeString:
                 continue
             today = " today" if cell.today else ""
             if cell.kind == "appt":
-                out.append(_appointment_cell(cell))
+                out.append(_appointment_cell(cell, address))
             elif cell.kind == "free":
                 link = ""
                 if cell.bookable and can_book and cell.start is not None:
