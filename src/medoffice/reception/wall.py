@@ -65,7 +65,9 @@ def initials(first: str, last: str) -> str:
 
 @binds_actor("actor")
 @transaction.atomic
-def wall_link_create(*, location: Location, name: str, actor: User) -> tuple[WallDisplayLink, str]:
+def wall_link_create(
+    *, location: Location | None, name: str, actor: User
+) -> tuple[WallDisplayLink, str]:
     """Make a wall-display link for a location; return it and its secret token (shown once)."""
     require_perm(actor, ReceptionPerm.MANAGE_WALL_DISPLAYS)
     name = (name or "").strip()
@@ -76,7 +78,7 @@ def wall_link_create(*, location: Location, name: str, actor: User) -> tuple[Wal
         problems["name"] = f"The name can be at most {NAME_MAX} characters."
     if location is None or not location.is_active:
         problems["location"] = "Choose an active location."
-    if problems:
+    if problems or location is None:
         raise InvalidInput(
             "Wall display not made: " + " ".join(problems.values()),
             errors={field: [text] for field, text in problems.items()},
