@@ -46,6 +46,7 @@ MEDOFFICE_APPS = [
     "medoffice.patients",
     "medoffice.scheduling",
     "medoffice.reception",
+    "medoffice.ledger",
 ]
 
 INSTALLED_APPS = [

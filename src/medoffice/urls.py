@@ -14,6 +14,7 @@ urlpatterns = [
     path("patients/", include("medoffice.patients.urls")),
     path("scheduling/", include("medoffice.scheduling.urls")),
     path("reception/", include("medoffice.reception.urls")),
+    path("ledger/", include("medoffice.ledger.urls")),
     path("api/", api.urls),
     path("django-admin/", admin.site.urls),
 ]

@@ -54,7 +54,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from medoffice import __version__
-from medoffice.core import capture, maintenance
+from medoffice.core import capture, db_guards, maintenance
 from medoffice.core.exceptions import Conflict, InvalidInput
 from medoffice.core.fields import TOKEN_PREFIX, decrypt_text, encrypted_fields
 
@@ -383,7 +383,9 @@ def _load_rows(rows: list[dict]) -> int:
     wanted = [row for row in rows if str(row.get("model", "")).lower() in installed]
     loaded_models = set()
     # Rows come back as they were, events included: loading them is not a change to record.
-    with transaction.atomic(), capture.quietly():
+    # The apps' guards (the ledger refuses lines added to a written entry) are lifted while
+    # rows load in table order; `ledger verify` re-checks what was restored.
+    with transaction.atomic(), capture.quietly(), db_guards.app_guards_lifted(connection):
         with connection.constraint_checks_disabled():
             for obj in serializers.deserialize("python", wanted, ignorenonexistent=True):
                 obj.save(force_insert=True)

@@ -14,6 +14,10 @@ empties every table of a test or demo database).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 TABLE = "core_auditevent"
 SECRETS = "core_auditsecret"
 MESSAGE = "the audit trail is append-only: UPDATE and DELETE are refused"
@@ -128,3 +132,52 @@ def installed(connection) -> bool:
             )
             return cursor.fetchone()[0] == TRIGGER_COUNT
     return False
+
+
+# --- Guards other apps install on their own tables ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Triggers an app keeps on its tables (the ledger's balanced, append-only books).
+
+    `install` and `remove` map a database vendor to its statements. Emptying the database
+    (`flush`) and loading a backup's rows (`restore`) lift them for the moment they work.
+    """
+
+    name: str
+    tables: tuple[str, ...]
+    install: Mapping[str, Sequence[str]]
+    remove: Mapping[str, Sequence[str]]
+
+
+_app_guards: dict[str, Guard] = {}
+
+
+def register(guard: Guard) -> None:
+    """Called from an app's AppConfig.ready(); registering again is harmless."""
+    _app_guards[guard.name] = guard
+
+
+def app_guards() -> list[Guard]:
+    return list(_app_guards.values())
+
+
+def _run(connection, statements: Sequence[str]) -> None:
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+
+
+@contextmanager
+def app_guards_lifted(connection) -> Iterator[None]:
+    """Remove the registered apps' triggers (where their tables exist), put them back after."""
+    existing = set(connection.introspection.table_names())
+    lifted = [g for g in _app_guards.values() if set(g.tables) <= existing]
+    for guard in lifted:
+        _run(connection, guard.remove.get(connection.vendor, ()))
+    try:
+        yield
+    finally:
+        for guard in lifted:
+            _run(connection, guard.install.get(connection.vendor, ()))

@@ -1,4 +1,4 @@
-"""`flush`, with the audit trail's guard triggers lifted while every table is emptied.
+"""`flush`, with the audit trail's guard triggers (and the apps' registered guards) lifted while every table is emptied.
 
 Emptying the whole database (a test run, a demo reset) is the one act allowed to remove
 audit records; the triggers are put back at once, even if the flush fails.
@@ -17,7 +17,8 @@ class Command(FlushCommand):
         if guarded:
             db_guards.remove(connection)
         try:
-            return super().handle(**options)
+            with db_guards.app_guards_lifted(connection):
+                return super().handle(**options)
         finally:
             if guarded:
                 db_guards.install(connection)

@@ -1,0 +1,26 @@
+from django.apps import AppConfig
+
+from medoffice.core.modules import Module
+
+
+class LedgerConfig(AppConfig):
+    name = "medoffice.ledger"
+    label = "ledger"
+    verbose_name = "Books"
+    medoffice_module = Module(
+        code="ledger",
+        label="Books",
+        url_prefix="ledger",
+        nav_url="ledger:home",
+        nav_permissions=("ledger.view",),
+        order=60,
+        api_prefixes=("ledger",),
+    )
+
+    def ready(self) -> None:
+        from medoffice.core import db_guards, permissions
+        from medoffice.ledger import guards
+        from medoffice.ledger.permissions import LedgerPerm
+
+        permissions.register(self.label, LedgerPerm)
+        db_guards.register(guards.LEDGER_GUARD)

@@ -1,0 +1,562 @@
+"""Writing to the books: the one posting API every app uses, reversals, and closing periods.
+
+`post()` takes a source (the event that moved the money), a date and lines, checks them,
+and writes one balanced entry in the caller's transaction, so the money event and its
+entry commit or fail together. The source's key is unique: posting the same event again
+(a retry, a second import of a file, a race of two workers) returns the first entry and
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from medoffice.core import audit, money
+from medoffice.core.context import binds_actor
+from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition
+from medoffice.core.models import AuditAction
+from medoffice.core.role_permissions import require_perm
+from medoffice.ledger import chart
+from medoffice.ledger.models import (
+    Account,
+    EntryKind,
+    FiscalPeriod,
+    JournalEntry,
+    JournalLine,
+    PeriodStatus,
+    Side,
+    to_dollars,
+)
+from medoffice.ledger.permissions import LedgerPerm
+
+if TYPE_CHECKING:
+    from medoffice.core.models import Location, Provider, User
+    from medoffice.patients.models import Patient
+
+MAX_LINES = 500  # an entry longer than this is an import's job, split into entries
+
+
+@dataclass(frozen=True)
+class Line:
+    """One side of an entry: a debit or a credit (exactly one of them more than zero)."""
+
+    account: Account | str  # the account, or its key ("patient_ar", "cash_drawer:3")
+    debit: Decimal | int | str = 0
+    credit: Decimal | int | str = 0
+    location: Location | None = None
+    provider: Provider | None = None
+    patient: Patient | None = None  # the patient account a patient A/R or unapplied line is on
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A money event's entry: where it came from, its date and its lines."""
+
+    source_type: str  # "reception.payment"
+    source_id: str | int
+    date: date
+    lines: Sequence[Line]
+    memo: str = ""
+    event: str = ""  # tells apart several entries of one source: "void", "refund"
+    kind: str = EntryKind.EVENT
+    location: Location | None = None
+    reverses: JournalEntry | None = field(default=None, compare=False)
+
+    @property
+    def source_key(self) -> str:
+        key = f"{self.source_type}:{self.source_id}"
+        return f"{key}:{self.event}" if self.event else key
+
+
+# --- Accounts -----------------------------------------------------------------------------------
+
+
+def _create_from_template(template: chart.AccountTemplate) -> Account:
+    parent = account_by_key(template.parent) if template.parent else None
+    side = Side.DEBIT if template.type in ("asset", "expense") else Side.CREDIT
+    if template.contra:
+        side = Side.CREDIT if side == Side.DEBIT else Side.DEBIT
+    account, _ = Account.objects.get_or_create(
+        key=template.key,
+        defaults={
+            "code": template.code,
+            "name": template.name,
+            "type": template.type,
+            "normal_side": side,
+            "parent": parent,
+            "description": template.description,
+            "is_postable": template.postable and not template.per_location,
+        },
+    )
+    return account
+
+
+def ensure_chart() -> int:
+    """Create the template's accounts that are missing (by key); the practice's edits stay."""
+    known = set(Account.objects.filter(key__isnull=False).values_list("key", flat=True))
+    made = 0
+    for template in chart.CHART:
+        if template.key not in known:
+            _create_from_template(template)
+            made += 1
+    return made
+
+
+def account_by_key(key: str) -> Account:
+    account = Account.objects.filter(key=key).first()
+    if account is not None:
+        return account
+    template = chart.BY_KEY.get(key)
+    if template is None:
+        raise InvalidInput(f"No account has the key {key!r}.", field="account")
+    return _create_from_template(template)
+
+
+def account_for(key: str, *, location: Location | None = None) -> Account:
+    """The account doing a job; a per-location job ("cash_drawer") gets the location's own,
+    made the first time anything posts there."""
+    template = chart.BY_KEY.get(key)
+    if template is None or not template.per_location:
+        return account_by_key(key)
+    if location is None:
+        raise InvalidInput(f"{template.name}: say which location.", field="location")
+    full_key = f"{key}:{location.pk}"
+    account = Account.objects.filter(key=full_key).first()
+    if account is not None:
+        return account
+    parent = account_by_key(key)
+    try:
+        with transaction.atomic():
+            return Account.objects.create(
+                key=full_key,
+                code=f"{parent.code}-{location.pk:02d}",
+                name=f"{template.name.removesuffix('s')}: {location.name}"[:120],
+                type=parent.type,
+                normal_side=parent.normal_side,
+                parent=parent,
+                location=location,
+                description=template.description,
+            )
+    except IntegrityError:  # another posting made it first
+        return Account.objects.get(key=full_key)
+
+
+# --- Posting ------------------------------------------------------------------------------------
+
+
+def to_cents(value: Decimal | int | str, *, field: str) -> int:
+    """Dollars and cents (the project's money parser; zero allowed) as whole cents."""
+    if value in (0, "0", "", None):
+        return 0
+    amount = money.parse_money(value, field=field, minimum=money.ZERO)
+    return int(amount * 100)
+
+
+@dataclass
+class _Checked:
+    posting: Posting
+    rows: list[JournalLine]
+    total: int
+
+
+def _resolve(
+    account: Account | str, location: Location | None, cache: dict[Any, Account]
+) -> Account:
+    if isinstance(account, Account):
+        return account
+    cache_key = (account, location.pk if location is not None else None)
+    if cache_key not in cache:
+        base, _, suffix = account.partition(":")
+        template = chart.BY_KEY.get(base)
+        if template is not None and template.per_location and not suffix:
+            cache[cache_key] = account_for(base, location=location)
+        else:
+            cache[cache_key] = account_by_key(account)
+    return cache[cache_key]
+
+
+def _check(posting: Posting, cache: dict[Any, Account]) -> _Checked:
+    if not posting.source_type or "." not in posting.source_type:
+        raise InvalidInput(
+            "source: name the app and record, such as reception.payment.", field="source"
+        )
+    if len(posting.source_key) > 160:
+        raise InvalidInput("source: the source key is too long.", field="source")
+    if not isinstance(posting.date, date):
+        raise InvalidInput("date: give the entry's date.", field="date")
+    lines = list(posting.lines)
+    if len(lines) < 2:
+        raise InvalidInput("lines: an entry needs at least two lines.", field="lines")
+    if len(lines) > MAX_LINES:
+        raise InvalidInput(f"lines: at most {MAX_LINES} lines in one entry.", field="lines")
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        where = f"lines.{number}"
+        debit = to_cents(line.debit, field=f"{where}.debit")
+        credit = to_cents(line.credit, field=f"{where}.credit")
+        if (debit > 0) == (credit > 0):
+            raise InvalidInput(
+                f"Line {number}: give a debit or a credit (one of them, more than zero).",
+                field=where,
+            )
+        account = _resolve(line.account, line.location or posting.location, cache)
+        if not account.is_active or not account.is_postable:
+            state = "inactive" if not account.is_active else "a heading (post to one under it)"
+            raise InvalidInput(f"Line {number}: account {account} is {state}.", field=where)
+        rows.append(
+            JournalLine(
+                account=account,
+                date=posting.date,
+                amount_cents=debit - credit,
+                location=line.location or posting.location,
+                provider=line.provider,
+                patient=line.patient,
+                memo=line.memo[:120],
+            )
+        )
+    debits = sum(row.amount_cents for row in rows if row.amount_cents > 0)
+    credits = -sum(row.amount_cents for row in rows if row.amount_cents < 0)
+    if debits != credits:
+        raise InvalidInput(
+            f"lines: debits {money_text(debits)} and credits {money_text(credits)} do not balance.",
+            field="lines",
+        )
+    return _Checked(posting, rows, debits)
+
+
+def money_text(cents: int) -> str:
+    return f"${to_dollars(cents):,.2f}"
+
+
+def closed_period_for(day: date) -> FiscalPeriod | None:
+    return FiscalPeriod.objects.filter(
+        status=PeriodStatus.CLOSED, start__lte=day, end__gte=day
+    ).first()
+
+
+def _month(day: date) -> tuple[date, date]:
+    last = calendar.monthrange(day.year, day.month)[1]
+    return day.replace(day=1), day.replace(day=last)
+
+
+def _hold_periods_open(days: Iterable[date]) -> None:
+    """Refuse a date in a closed period; on PostgreSQL, hold each month open (a shared row
+    lock) until this transaction ends, so a close cannot slip in between check and commit."""
+    months = sorted({_month(day) for day in days})
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for start, end in months:
+                cursor.execute(
+                    "INSERT INTO ledger_fiscalperiod (start, \"end\", status) VALUES (%s, %s, 'open') "
+                    "ON CONFLICT (start) DO NOTHING",
+                    [start, end],
+                )
+            cursor.execute(
+                "SELECT start FROM ledger_fiscalperiod WHERE start = ANY(%s) FOR SHARE",
+                [[start for start, _ in months]],
+            )
+    for start, _ in months:
+        closed = closed_period_for(start)
+        if closed is not None:
+            raise InvalidInput(
+                f"date: {closed.label} is closed; post into an open period, "
+                "or ask the owner to reopen it.",
+                field="date",
+            )
+
+
+def _allocate_ids(count: int) -> list[int]:
+    """Entry ids known before the entries are written: lines go in first (see guards)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) "
+                "FROM generate_series(1, %s)",
+                [count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        # SQLite: this transaction holds the only write lock (transaction_mode IMMEDIATE).
+        cursor.execute(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'ledger_journalentry'), 0),"
+            " coalesce((SELECT max(id) FROM ledger_journalentry), 0))"
+        )
+        start = int(cursor.fetchone()[0]) + 1
+        return list(range(start, start + count))
+
+
+def _write(checked: list[_Checked], actor: User | None) -> list[JournalEntry]:
+    ids = _allocate_ids(len(checked))
+    now = timezone.now()
+    entries = []
+    lines = []
+    for entry_id, item in zip(ids, checked, strict=True):
+        posting = item.posting
+        for row in item.rows:
+            row.entry_id = entry_id
+            lines.append(row)
+        entries.append(
+            JournalEntry(
+                id=entry_id,
+                date=posting.date,
+                kind=posting.kind,
+                memo=posting.memo[:200],
+                source_type=posting.source_type,
+                source_id=str(posting.source_id),
+                source_key=posting.source_key,
+                total_cents=item.total,
+                reverses=posting.reverses,
+                location=posting.location,
+                posted_at=now,
+                posted_by=actor if actor is not None and actor.is_authenticated else None,
+            )
+        )
+    JournalLine.objects.bulk_create(lines, batch_size=2000)
+    if len(entries) == 1:
+        entries[0].save(force_insert=True)
+    else:
+        JournalEntry.objects.bulk_create(entries, batch_size=1000)
+    return entries
+
+
+def _same(entry: JournalEntry, item: _Checked) -> bool:
+    found = sorted(entry.lines.values_list("account_id", "amount_cents"))
+    wanted = sorted((row.account.pk, row.amount_cents) for row in item.rows)
+    return found == wanted and entry.date == item.posting.date
+
+
+def _existing(item: _Checked) -> JournalEntry:
+    entry = JournalEntry.objects.get(source_key=item.posting.source_key)
+    if not _same(entry, item):
+        raise Conflict(
+            f"{item.posting.source_key} is already posted (entry {entry.pk}) with other lines or "
+            "another date; post a correction as its own event.",
+            field="source",
+        )
+    return entry
+
+
+@transaction.atomic
+@binds_actor("actor")
+def post(posting: Posting, *, actor: User | None) -> JournalEntry:
+    """Write the entry for one money event, once: a repeat returns the entry already written
+    (and is refused if its lines differ)."""
+    item = _check(posting, {})
+    already = JournalEntry.objects.filter(source_key=posting.source_key).first()
+    if already is not None:
+        return _existing(item)
+    _hold_periods_open([posting.date])
+    try:
+        with transaction.atomic():
+            return _write([item], actor)[0]
+    except IntegrityError:
+        if JournalEntry.objects.filter(source_key=posting.source_key).exists():
+            return _existing(item)  # a concurrent post of the same event won
+        raise
+
+
+@transaction.atomic
+@binds_actor("actor")
+def post_many(postings: Sequence[Posting], *, actor: User | None) -> list[JournalEntry]:
+    """Write many entries in one go (an import, a pay run): all or none, one audit event.
+
+    Entries already posted (by source key) are returned as they are; the rest are written.
+    """
+    cache: dict[Any, Account] = {}
+    checked = [_check(posting, cache) for posting in postings]
+    keys = [item.posting.source_key for item in checked]
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("source: the same source appears twice in one batch.", field="source")
+    existing = {e.source_key: e for e in JournalEntry.objects.filter(source_key__in=keys)}
+    fresh = [item for item in checked if item.posting.source_key not in existing]
+    if fresh:
+        _hold_periods_open({item.posting.date for item in fresh})
+        with audit.unit(
+            AuditAction.CREATE,
+            actor=_unit_actor(actor),
+            what="ledger.batch",
+            description=f"{len(fresh)} journal entries",
+            counts={"entries": len(fresh), "lines": sum(len(item.rows) for item in fresh)},
+            totals={"debits": to_dollars(sum(item.total for item in fresh))},
+        ):
+            written = {e.source_key: e for e in _write(fresh, actor)}
+    else:
+        written = {}
+    return [existing.get(key) or written[key] for key in keys]
+
+
+def _unit_actor(actor: User | None) -> Any:
+    from medoffice.core.context import actor_for_service, current_actor
+
+    return actor_for_service(actor) if actor is not None else current_actor()
+
+
+@transaction.atomic
+@binds_actor("actor")
+def reverse(
+    entry: JournalEntry,
+    *,
+    actor: User | None,
+    on: date | None = None,
+    memo: str = "",
+    source_type: str | None = None,
+    source_id: str | int | None = None,
+    event: str = "reversal",
+) -> JournalEntry:
+    """The correction of a posted entry: the same lines, sides swapped, linked to it. An entry
+    is reversed at most once; reversing it again returns the reversal."""
+    if entry.kind == EntryKind.REVERSAL:
+        raise InvalidTransition("A reversal is not reversed; post the entry again instead.")
+    earlier = JournalEntry.objects.filter(reverses=entry).first()
+    if earlier is not None:
+        return earlier
+    lines = [
+        Line(
+            account=line.account,
+            debit=to_dollars(-line.amount_cents) if line.amount_cents < 0 else 0,
+            credit=to_dollars(line.amount_cents) if line.amount_cents > 0 else 0,
+            location=line.location,
+            provider=line.provider,
+            patient=line.patient,
+            memo=line.memo,
+        )
+        for line in entry.lines.select_related("account", "location", "provider", "patient")
+    ]
+    posting = Posting(
+        source_type=source_type or entry.source_type,
+        source_id=source_id if source_id is not None else entry.source_id,
+        date=on or timezone.localdate(),
+        lines=lines,
+        memo=(memo or f"Reverses entry {entry.pk}")[:200],
+        event=event,
+        kind=EntryKind.REVERSAL,
+        location=entry.location,
+        reverses=entry,
+    )
+    if source_type is None and posting.source_key == entry.source_key:
+        raise InvalidInput("event: a reversal needs its own event name.", field="event")
+    return post(posting, actor=actor)
+
+
+# --- Periods ------------------------------------------------------------------------------------
+
+
+def period_for(day: date) -> FiscalPeriod:
+    start, end = _month(day)
+    period, _ = FiscalPeriod.objects.get_or_create(start=start, defaults={"end": end})
+    return period
+
+
+def parse_month(text: str) -> date:
+    """ "YYYY-MM" as the first day of that month, or InvalidInput."""
+    try:
+        year, month = (int(part) for part in text.strip().split("-"))
+        return date(year, month, 1)
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            f"period: {text!r} is not a month such as 2026-11.", field="period"
+        ) from None
+
+
+def _locked_period(day: date) -> FiscalPeriod:
+    period_for(day)
+    start, _ = _month(day)
+    return FiscalPeriod.objects.select_for_update().get(start=start)
+
+
+@transaction.atomic
+@binds_actor("actor")
+def close_period(*, month: date, actor: User) -> FiscalPeriod:
+    """Close a month: nothing more posts in it. Months close in order, oldest first."""
+    require_perm(actor, LedgerPerm.CLOSE_PERIODS)
+    period = _locked_period(month)
+    if period.status == PeriodStatus.CLOSED:
+        raise InvalidTransition(f"{period.label} is already closed.")
+    if period.start > timezone.localdate():
+        raise InvalidInput(
+            f"period: {period.label} has not begun; it cannot be closed.", field="period"
+        )
+    first_open = open_month_before(period.start)
+    if first_open is not None:
+        raise InvalidTransition(f"Close {first_open.label} first: months close in order.")
+    facts = JournalLine.objects.filter(date__range=(period.start, period.end)).aggregate(
+        n=Count("id"), net=Sum("amount_cents")
+    )
+    debits = JournalLine.objects.filter(
+        date__range=(period.start, period.end), amount_cents__gt=0
+    ).aggregate(total=Sum("amount_cents"))["total"]
+    period.status = PeriodStatus.CLOSED
+    period.closed_at = timezone.now()
+    period.closed_by = actor
+    period.closed_line_count = facts["n"] or 0
+    period.closed_net_cents = facts["net"] or 0
+    period.closed_debit_cents = debits or 0
+    period.save()
+    audit.record(
+        AuditAction.UPDATE,
+        obj=period,
+        changes={
+            "status": ["open", "closed"],
+            "lines": period.closed_line_count,
+            "debits": str(to_dollars(period.closed_debit_cents)),
+        },
+        reason="period closed",
+    )
+    return period
+
+
+def open_month_before(start: date) -> FiscalPeriod | None:
+    """The oldest month before `start` that has postings and is still open."""
+    first = (
+        JournalLine.objects.filter(date__lt=start)
+        .order_by("date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    if first is None:
+        return None
+    cursor = first.replace(day=1)
+    closed = set(
+        FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED, start__lt=start).values_list(
+            "start", flat=True
+        )
+    )
+    while cursor < start:
+        if cursor not in closed:
+            return period_for(cursor)
+        cursor = (cursor.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return None
+
+
+@transaction.atomic
+@binds_actor("actor")
+def reopen_period(*, month: date, actor: User, reason: str) -> FiscalPeriod:
+    """Reopen a closed month: the owner's decision alone, with the reason on the record."""
+    require_perm(actor, LedgerPerm.REOPEN_PERIODS)
+    if not reason.strip():
+        raise InvalidInput("reason: say why the period is reopened.", field="reason")
+    period = _locked_period(month)
+    if period.status != PeriodStatus.CLOSED:
+        raise InvalidTransition(f"{period.label} is open.")
+    later = FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED, start__gt=period.start).first()
+    if later is not None:
+        raise InvalidTransition(f"Reopen {later.label} first: months reopen newest first.")
+    period.status = PeriodStatus.OPEN
+    period.save(update_fields=["status"])
+    audit.record(
+        AuditAction.UPDATE,
+        obj=period,
+        changes={"status": ["closed", "open"]},
+        reason=reason.strip()[:300],
+        flagged=True,
+    )
+    return period
