@@ -23,6 +23,10 @@ class ReceptionConfig(AppConfig):
 
         permissions.register(self.label, ReceptionPerm)
 
+        from medoffice.core.middleware import register_token_link_prefix
+
+        register_token_link_prefix("/reception/wall/")  # the screens; not wall-displays/
+
         from medoffice.reception import demo, home, record_panels, stages, tiles  # noqa: F401
 
         home.register()
