@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from medoffice.core import audit, capture, money
@@ -349,40 +350,51 @@ def _write(checked: list[_Checked], actor: User | None) -> list[JournalEntry]:
             for row in item.rows
         )  # fmt: skip
         entries.append(
-            JournalEntry(  # by column (the relations' descriptors cost more than the rest)
-                id=entry_id,
-                date=posting.date,
-                kind=posting.kind,
-                memo=posting.memo[:200],
-                source_type=posting.source_type,
-                source_id=str(posting.source_id),
-                source_key=posting.source_key,
-                total_cents=item.total,
-                reverses_id=posting.reverses.pk if posting.reverses is not None else None,
-                location_id=posting.location.pk if posting.location is not None else None,
-                posted_at=now,
-                posted_by_id=posted_by_id,
-            )
+            {
+                "id": entry_id,
+                "date": posting.date,
+                "kind": posting.kind,
+                "memo": posting.memo[:200],
+                "source_type": posting.source_type,
+                "source_id": str(posting.source_id),
+                "source_key": posting.source_key,
+                "total_cents": item.total,
+                "reverses_id": posting.reverses.pk if posting.reverses is not None else None,
+                "location_id": posting.location.pk if posting.location is not None else None,
+                "posted_at": now,
+                "posted_by_id": posted_by_id,
+            }
         )
     with connection.cursor() as cursor:
         _insert(cursor, JournalLine._meta.db_table, _LINE_COLUMNS, line_rows)
         if len(entries) == 1:
-            entries[0].save(force_insert=True)
-            return entries
+            one = JournalEntry(**entries[0])
+            one.save(force_insert=True)
+            return [one]
         at = ops.adapt_datetimefield_value(now)
         entry_rows = [
-            (e.pk, day, e.kind, e.memo, e.source_type, e.source_id, e.source_key, e.total_cents,
-             e.reverses_id, e.location_id, at, posted_by_id)
-            for e, day in zip(entries, entry_days, strict=True)
+            (v["id"], day, v["kind"], v["memo"], v["source_type"], v["source_id"],
+             v["source_key"], v["total_cents"], v["reverses_id"], v["location_id"], at,
+             posted_by_id)
+            for v, day in zip(entries, entry_days, strict=True)
         ]  # fmt: skip
         _insert(cursor, JournalEntry._meta.db_table, _ENTRY_COLUMNS, entry_rows)
-    for entry in entries:
-        entry._state.adding = False
-        entry._state.db = connection.alias
     unit = capture.current_unit()
     if unit is not None:
         unit.count_rows(JournalEntry, "created", len(entries))
-    return entries
+    return [_as_written(values) for values in entries]
+
+
+def _as_written(values: dict[str, Any]) -> JournalEntry:
+    """The entry object for a row the batch wrote, made as Django makes one read back from the
+    database, without `__init__`'s work per field (a batch returns thousands). A column not in
+    `values` would load on first use, like a deferred field."""
+    entry = JournalEntry.__new__(JournalEntry)
+    entry.__dict__.update(values)
+    entry._state = ModelState()
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
 
 
 def _same(entry: JournalEntry, item: _Checked) -> bool:

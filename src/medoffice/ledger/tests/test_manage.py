@@ -280,3 +280,30 @@ def test_the_chart_needs_the_permission(users, role):
     with pytest.raises(NotPermitted):
         services.account_create(actor=users[role], code="9000", name="X", type="asset")
     assert not Account.objects.filter(code="9000").exists()
+
+
+def test_the_batch_writer_names_every_column_of_the_journal():
+    """post_many writes rows with plain INSERTs: a column added to the models must be added to
+    its column lists too (or this fails)."""
+    from medoffice.ledger.services import posting
+
+    for model, columns in (
+        (JournalEntry, posting._ENTRY_COLUMNS),
+        (JournalLine, posting._LINE_COLUMNS),
+    ):
+        wanted = {f.column for f in model._meta.concrete_fields} - (
+            {"id"} if model is JournalLine else set()
+        )
+        assert set(columns) == wanted, model
+
+
+def test_a_batch_returns_entries_as_written(users):
+    entries = services.post_many(
+        [sale(n, DAY, "3.00") for n in range(1, 4)], actor=users["manager"]
+    )
+    for entry in entries:
+        fresh = JournalEntry.objects.get(pk=entry.pk)
+        assert (entry.source_key, entry.total_cents, entry.date, entry.posted_by_id) == (
+            fresh.source_key, fresh.total_cents, fresh.date, fresh.posted_by_id,
+        )  # fmt: skip
+        assert entry.lines.count() == 2 and not entry._state.adding
