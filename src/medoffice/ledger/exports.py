@@ -93,7 +93,7 @@ IIF_BANK_KEYS = ("bank_operating", "bank_payroll")
 
 def _iif_text(value: str) -> str:
     """No tabs, line breaks or quotes inside a field (IIF has no escaping)."""
-    return re.sub(r"[\t\r\n\"]+", " ", value).strip()
+    return re.sub(r"\s+", " ", re.sub(r"[\t\r\n\"]+", " ", value)).strip()
 
 
 def iif_account_names(accounts: Iterable[Account]) -> dict[int, str]:
