@@ -105,7 +105,9 @@ def iif_account_names(accounts: Iterable[Account]) -> dict[int, str]:
         return _iif_text(account.name.replace(":", " -"))[:31]
 
     def full(account: Account) -> str:
-        parts, cursor, seen = [], account, set()
+        parts: list[str] = []
+        seen: set[int] = set()
+        cursor: Account | None = account
         while cursor is not None and cursor.pk not in seen:
             seen.add(cursor.pk)
             parts.append(own(cursor))

@@ -6,11 +6,12 @@ Each report answers as HTML, or as CSV (`?format=csv`) and, for the statements, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -76,13 +77,13 @@ def _day(request: AuthenticatedHttpRequest, name: str, default: date | None) -> 
 
 @login_required
 @permission_required(LedgerPerm.VIEW_BOOKS)
-def home(request: AuthenticatedHttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     return render(request, "ledger/home.html", {"reports": REPORTS})
 
 
 @login_required
 @permission_required(LedgerPerm.VIEW_BOOKS)
-def trial_balance(request: AuthenticatedHttpRequest) -> HttpResponse:
+def trial_balance(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     as_of = parse_day(request.GET.get("as_of"), field="as_of", default=timezone.localdate())
     dims = _dimensions(request)
     balance = selectors.trial_balance(as_of, **dims)
@@ -94,14 +95,14 @@ def trial_balance(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(LedgerPerm.VIEW_BOOKS)
-def accounts(request: AuthenticatedHttpRequest) -> HttpResponse:
+def accounts(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     chart = Account.objects.select_related("parent").order_by("code")
     return render(request, "ledger/accounts.html", {"accounts": chart})
 
 
 @login_required
 @permission_required(LedgerPerm.VIEW_BOOKS)
-def account_detail(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
+def account_detail(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponseBase:
     account = Account.objects.filter(pk=account_id).first()
     if account is None:
         raise NotFound(f"No account with id {account_id}.")
@@ -128,7 +129,7 @@ def account_detail(request: AuthenticatedHttpRequest, account_id: int) -> HttpRe
 
 @login_required
 @permission_required(LedgerPerm.VIEW_BOOKS)
-def income_statement(request: AuthenticatedHttpRequest) -> HttpResponse:
+def income_statement(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     today = timezone.localdate()
     since = _day(request, "since", today.replace(month=1, day=1)) or today
     until = _day(request, "until", today) or today
@@ -162,7 +163,7 @@ def income_statement(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(LedgerPerm.VIEW_BOOKS)
-def balance_sheet(request: AuthenticatedHttpRequest) -> HttpResponse:
+def balance_sheet(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     as_of = parse_day(request.GET.get("as_of"), field="as_of", default=timezone.localdate())
     location_id = _int(request, "location")
     sheet = reports.balance_sheet(as_of, location_id=location_id)
@@ -181,7 +182,7 @@ def balance_sheet(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(LedgerPerm.VIEW_BOOKS)
-def patient_statement(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponse:
+def patient_statement(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponseBase:
     """A patient account's activity: a PHI read, written to the audit trail (a view of the
     page, a download of its CSV or PDF)."""
     kind = request.GET.get("format", "")
@@ -205,7 +206,7 @@ def patient_statement(request: AuthenticatedHttpRequest, patient_id: int) -> Htt
     return render(request, "ledger/patient_statement.html", context)
 
 
-EXPORTS = {
+EXPORTS: dict[str, tuple[Callable[[date | None, date | None], Iterator[str]], str, str]] = {
     "csv": (exports.journal_csv, "text/csv; charset=utf-8", "journal.csv"),
     "iif": (exports.journal_iif, "application/octet-stream", "journal.iif"),
     "beancount": (exports.journal_beancount, "text/plain; charset=utf-8", "journal.beancount"),
@@ -214,7 +215,7 @@ EXPORTS = {
 
 @login_required
 @permission_required(LedgerPerm.VIEW_BOOKS)
-def journal_export(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
+def journal_export(request: AuthenticatedHttpRequest, kind: str) -> HttpResponseBase:
     if kind not in EXPORTS:
         raise NotFound(f"No journal export called {kind!r}.")
     since = _day(request, "since", None)
@@ -237,5 +238,5 @@ def journal_export(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse
 
 @login_required
 @permission_required(LedgerPerm.VIEW_BOOKS)
-def exports_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+def exports_page(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     return render(request, "ledger/exports.html", {"kinds": list(EXPORTS)})

@@ -140,7 +140,9 @@ def _iif_blocks(text: str) -> tuple[list[str], dict[str, str], list[list[list[st
     lines = text.split("\r\n")
     assert lines[-1] == ""
     headers = [line for line in lines if line.startswith("!")]
-    accounts, blocks, current = {}, [], None
+    accounts: dict[str, str] = {}
+    blocks: list[list[list[str]]] = []
+    current: list[list[str]] | None = None
     for line in lines[:-1]:
         fields = line.split("\t")
         if fields[0] == "ACCNT":
@@ -152,6 +154,7 @@ def _iif_blocks(text: str) -> tuple[list[str], dict[str, str], list[list[list[st
             assert current is not None, "SPL outside a transaction"
             current.append(fields)
         elif fields[0] == "ENDTRNS":
+            assert current is not None, "ENDTRNS outside a transaction"
             blocks.append(current)
             current = None
     assert current is None
