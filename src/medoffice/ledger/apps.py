@@ -19,8 +19,9 @@ class LedgerConfig(AppConfig):
 
     def ready(self) -> None:
         from medoffice.core import db_guards, permissions
-        from medoffice.ledger import guards, tiles  # noqa: F401
+        from medoffice.ledger import guards, record_panels, tiles  # noqa: F401
         from medoffice.ledger.permissions import LedgerPerm
 
         permissions.register(self.label, LedgerPerm)
         db_guards.register(guards.LEDGER_GUARD)
+        record_panels.register()

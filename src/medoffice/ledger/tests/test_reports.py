@@ -351,3 +351,11 @@ def test_the_patient_statement_is_one_audited_read(client_for, users, books):
     last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     assert client_for("front_desk").get(url).status_code == 403
     assert not AuditEvent.objects.filter(id__gt=last, action="view").exists()
+
+
+def test_the_patient_record_links_the_statement_for_those_who_see_the_books(client_for, books):
+    patient = books["patient"]
+    statement = reverse("ledger:patient_statement", args=[patient.pk])
+    record = reverse("patients:detail", args=[patient.pk])
+    assert statement in client_for("biller").get(record).content.decode()
+    assert statement not in client_for("front_desk").get(record).content.decode()
