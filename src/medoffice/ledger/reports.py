@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import Coalesce, TruncMonth
 
+from medoffice.core.exceptions import InvalidInput
 from medoffice.ledger.models import Account, AccountType, JournalLine, to_dollars
 from medoffice.ledger.selectors import PATIENT_ACCOUNT_KEYS, lines_as_of
 
@@ -242,6 +243,11 @@ def income_statement(
 
     if by not in ("month", "location"):
         by = "month"
+    if by == "month" and len(_months(since, until)) > MAX_MONTHS:
+        raise InvalidInput(
+            f"since: show at most {MAX_MONTHS} months by month (or choose by location).",
+            field="since",
+        )
     lines = lines_as_of(
         until, since=since, location_id=location_id, provider_id=provider_id
     ).filter(account__type__in=(AccountType.REVENUE, AccountType.EXPENSE))
@@ -259,7 +265,7 @@ def income_statement(
     accounts = Account.objects.in_bulk(list(cells))
     if by == "month":
         columns: list[tuple[Any, str]] = [
-            (month, month.strftime("%b %Y")) for month in _months(since, until)[-MAX_MONTHS:]
+            (month, month.strftime("%b %Y")) for month in _months(since, until)
         ]
     else:
         keys = {key for per in cells.values() for key in per}
@@ -322,13 +328,13 @@ class BalanceSheet:
         ]
 
 
-def balance_sheet(as_of: date, *, location_id: int | None = None) -> BalanceSheet:
+def balance_sheet(as_of: date) -> BalanceSheet:
     """Assets = liabilities + equity as of a day. Revenue and expense not yet moved to retained
     earnings by a year-end close show as "Net income, current year" (this fiscal year's) and
     "Earnings of earlier years not closed". One query over the lines, one for the accounts."""
     year_start = as_of.replace(month=1, day=1)
     rows = (
-        lines_as_of(as_of, location_id=location_id)
+        lines_as_of(as_of)
         .order_by()
         .values_list("account_id")
         .annotate(

@@ -86,6 +86,16 @@ def _lines() -> Iterator[Problem]:
             "lines", f"line {line_id} is dated {day.isoformat()} but its entry {entry_id} "
             f"is dated {entry_day.isoformat()}",
         )  # fmt: skip
+    headings = (
+        JournalLine.objects.filter(account__is_postable=False)
+        .order_by("id")
+        .values_list("id", "entry_id", "account__code", "account__name")
+    )
+    for line_id, entry_id, code, name in headings[:SHOWN]:
+        yield Problem(
+            "accounts", f"line {line_id} (entry {entry_id}) is on {code} {name}, a heading "
+            "account that takes no postings",
+        )  # fmt: skip
     no_patient = (
         JournalLine.objects.filter(account__key__in=PATIENT_ACCOUNT_KEYS, patient__isnull=True)
         .order_by("id")

@@ -165,15 +165,14 @@ def income_statement(request: AuthenticatedHttpRequest) -> HttpResponseBase:
 @permission_required(LedgerPerm.VIEW_BOOKS)
 def balance_sheet(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     as_of = parse_day(request.GET.get("as_of"), field="as_of", default=timezone.localdate())
-    location_id = _int(request, "location")
-    sheet = reports.balance_sheet(as_of, location_id=location_id)
+    sheet = reports.balance_sheet(as_of)
     name = f"balance-sheet-{as_of.isoformat()}"
     if request.GET.get("format") == "csv":
         return _csv(exports.balance_sheet_csv(sheet), f"{name}.csv")
     if request.GET.get("format") == "pdf":
         return _pdf(documents.balance_sheet_pdf(sheet), f"{name}.pdf")
     context = {
-        "sheet": sheet, "as_of": as_of, "location_id": location_id, **_choices(),
+        "sheet": sheet, "as_of": as_of,
         "sections": [(name, lines, to_dollars(total)) for name, lines, total in sheet.sections()],
         "liabilities_and_equity": to_dollars(sheet.liabilities_cents + sheet.equity_cents),
     }  # fmt: skip

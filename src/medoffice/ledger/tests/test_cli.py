@@ -98,8 +98,13 @@ def test_verify_names_each_problem_after_the_triggers_are_dropped(users, capsys)
             "UPDATE ledger_journalline SET date = %s WHERE id = %s",
             [dt.date(2026, 11, 9), second.lines.order_by("id").first().pk],
         )
-        # An entry's total changed.
+        # An entry's total changed, and its credit moved onto a heading account.
         cursor.execute("UPDATE ledger_journalentry SET total_cents = 9 WHERE id = %s", [third.pk])
+        heading = services.account_by_key("revenue")
+        cursor.execute(
+            "UPDATE ledger_journalline SET account_id = %s WHERE entry_id = %s AND amount_cents < 0",
+            [heading.pk, third.pk],
+        )
         # A line for an entry that does not exist, on patient A/R without a patient.
         ar = services.account_by_key("patient_ar").pk
         cursor.execute(
@@ -123,7 +128,8 @@ def test_verify_names_each_problem_after_the_triggers_are_dropped(users, capsys)
         "closed periods: October 2026 changed since it was closed: 2 lines and debits of 25.00 "
         "at close, now 2 lines and debits of 26.00 (net 1.00)"
     ) in out
-    assert one_line(captured.err) == "medoffice: the books have 7 problem(s)"
+    assert f"(entry {third.pk}) is on 4000 Patient service revenue, a heading account" in out
+    assert one_line(captured.err) == "medoffice: the books have 8 problem(s)"
     assert JournalEntry.objects.count() == 3
     with connection.cursor() as cursor:  # the test's end checks foreign keys: take it out again
         cursor.execute("DELETE FROM ledger_journalline WHERE entry_id = 987654")

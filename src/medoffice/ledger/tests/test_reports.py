@@ -152,6 +152,15 @@ def test_the_income_statement_by_month_nets_the_contra_account(books):
     assert "revenue:other" not in revenue  # December 2025 is outside the range
 
 
+def test_the_income_statement_by_month_is_at_most_three_years(books):
+    from medoffice.core.exceptions import InvalidInput
+
+    with pytest.raises(InvalidInput, match="at most 36 months"):
+        reports.income_statement(since=D(2023, 1, 1), until=D(2026, 1, 31), by="month")
+    wide = reports.income_statement(since=D(2023, 1, 1), until=D(2026, 1, 31), by="location")
+    assert wide.net_income_cents == 5000 + 20000
+
+
 def test_the_income_statement_by_location(books):
     statement = reports.income_statement(since=D(2026, 1, 1), until=D(2026, 2, 28), by="location")
     labels = dict(statement.columns)
