@@ -12,6 +12,7 @@ import csv
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -20,7 +21,7 @@ from django.db.models import Min, QuerySet
 
 from medoffice.core.exports import csv_cell
 from medoffice.ledger import reports
-from medoffice.ledger.models import Account, AccountType, JournalLine, to_dollars
+from medoffice.ledger.models import Account, AccountType, EntryKind, JournalLine, to_dollars
 from medoffice.ledger.selectors import TrialBalance
 
 CHUNK = 2000
@@ -56,7 +57,7 @@ def _money(cents: int | None) -> Decimal | None:
 
 
 def journal_lines(since: date | None = None, until: date | None = None) -> QuerySet[JournalLine]:
-    lines = JournalLine.objects.select_related("account", "entry").order_by("entry_id", "id")
+    lines = JournalLine.objects.order_by("entry_id", "id")
     if since is not None:
         lines = lines.filter(date__gte=since)
     if until is not None:
@@ -64,16 +65,39 @@ def journal_lines(since: date | None = None, until: date | None = None) -> Query
     return lines
 
 
+@dataclass(frozen=True)
+class _Row:
+    entry_id: int
+    date: date
+    source: str
+    account_id: int
+    code: str
+    name: str
+    cents: int
+    memo: str  # the line's, else the entry's
+    entry_memo: str
+    kind: str
+
+
+def _rows(since: date | None, until: date | None) -> Iterator[_Row]:
+    """The lines in entry order as plain tuples (no model instances: an export is big)."""
+    columns = ("entry_id", "date", "entry__source_key", "account_id", "account__code",
+               "account__name", "amount_cents", "memo", "entry__memo", "entry__kind")  # fmt: skip
+    for values in journal_lines(since, until).values_list(*columns).iterator(chunk_size=CHUNK):
+        entry_id, day, source, account_id, code, name, cents, memo, entry_memo, kind = values
+        yield _Row(entry_id, day, source, account_id, code, name, cents, memo or entry_memo,
+                   entry_memo, kind)  # fmt: skip
+
+
 def journal_csv(since: date | None = None, until: date | None = None) -> Iterator[str]:
     """One row per line: entry id, date, source, account code and name, debit, credit, memo."""
 
     def rows() -> Iterator[list[Any]]:
         yield list(JOURNAL_COLUMNS)
-        for line in journal_lines(since, until).iterator(chunk_size=CHUNK):
+        for row in _rows(since, until):
             yield [
-                line.entry_id, line.date, line.entry.source_key, line.account.code,
-                line.account.name, _money(max(line.amount_cents, 0)),
-                _money(max(-line.amount_cents, 0)), line.memo or line.entry.memo,
+                row.entry_id, row.date, row.source, row.code, row.name,
+                _money(max(row.cents, 0)), _money(max(-row.cents, 0)), row.memo,
             ]  # fmt: skip
 
     return csv_rows(rows())
@@ -139,16 +163,16 @@ def journal_iif(since: date | None = None, until: date | None = None) -> Iterato
     header = "TRNSID\tTRNSTYPE\tDATE\tACCNT\tAMOUNT\tDOCNUM\tMEMO"
     yield f"!TRNS\t{header}\r\n!SPL\tSPLID\t{header.split(chr(9), 1)[1]}\r\n!ENDTRNS\r\n"
     current: int | None = None
-    for line in journal_lines(since, until).iterator(chunk_size=CHUNK):
-        first = line.entry_id != current
+    for row in _rows(since, until):
+        first = row.entry_id != current
         if first and current is not None:
             yield "ENDTRNS\r\n"
-        current = line.entry_id
-        memo = _iif_text(line.memo or line.entry.memo)[:200]
+        current = row.entry_id
+        memo = _iif_text(row.memo)[:200]
         kind = "TRNS" if first else "SPL"
         yield (
-            f"{kind}\t\tGENERAL JOURNAL\t{line.date:%m/%d/%Y}\t{names[line.account_id]}\t"
-            f"{to_dollars(line.amount_cents)}\tJE{line.entry_id}\t{memo}\r\n"
+            f"{kind}\t\tGENERAL JOURNAL\t{row.date:%m/%d/%Y}\t{names[row.account_id]}\t"
+            f"{to_dollars(row.cents)}\tJE{row.entry_id}\t{memo}\r\n"
         )
     if current is not None:
         yield "ENDTRNS\r\n"
@@ -192,16 +216,16 @@ def journal_beancount(
     for account in accounts:
         yield f"{first.isoformat()} open {names[account.pk]} USD\n"
     current: int | None = None
-    for line in journal_lines(since, until).iterator(chunk_size=CHUNK):
-        if line.entry_id != current:
-            current = line.entry_id
-            entry = line.entry
-            narration = entry.memo or entry.get_kind_display()
+    kinds = dict(EntryKind.choices)
+    for row in _rows(since, until):
+        if row.entry_id != current:
+            current = row.entry_id
+            narration = row.entry_memo or str(kinds.get(row.kind, row.kind))
             yield (
-                f"\n{line.date.isoformat()} * {_quoted(entry.source_key)} {_quoted(narration)}\n"
-                f'  entry: "{entry.pk}"\n'
+                f"\n{row.date.isoformat()} * {_quoted(row.source)} {_quoted(narration)}\n"
+                f'  entry: "{row.entry_id}"\n'
             )
-        yield f"  {names[line.account_id]}  {to_dollars(line.amount_cents)} USD\n"
+        yield f"  {names[row.account_id]}  {to_dollars(row.cents)} USD\n"
 
 
 # --- The reports as CSV -----------------------------------------------------------------------
