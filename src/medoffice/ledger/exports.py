@@ -253,6 +253,9 @@ def account_detail_csv(detail: reports.AccountDetail) -> Iterator[str]:
             line.date, line.entry_id, line.source, line.memo, line.location, line.provider,
             line.debit, line.credit, line.balance,
         ])  # fmt: skip
+    if detail.has_more:
+        left = detail.count - detail.offset - len(detail.lines)
+        rows.append(["", "", "", f"{left} more lines not shown: choose a shorter range"])
     return csv_rows(rows)
 
 

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from medoffice.core.models import AuditEvent
-from medoffice.ledger import reports, selectors, services
+from medoffice.ledger import exports, reports, selectors, services
 from medoffice.ledger.models import Account
 from medoffice.ledger.services import Line, Posting
 from medoffice.testing import factories
@@ -130,6 +130,8 @@ def test_general_ledger_detail_runs_the_balance_from_the_opening(books):
         bank, since=D(2026, 1, 1), until=D(2026, 2, 28), offset=1, limit=1
     )
     assert [line.balance for line in page.lines] == [Decimal("1010.00")] and page.has_more
+    cut = list(csv.reader(io.StringIO("".join(exports.account_detail_csv(page)))))
+    assert cut[-1] == ["", "", "", "1 more lines not shown: choose a shorter range"]
     # A credit-normal account runs on its own side.
     revenue = reports.account_detail(acct("revenue:procedures"), location_id=books["south"].pk)
     assert revenue.closing == Decimal("300.00")
