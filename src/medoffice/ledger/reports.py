@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce
 
 from medoffice.core.exceptions import InvalidInput
 from medoffice.ledger.models import Account, AccountType, JournalLine, to_dollars
@@ -251,15 +251,14 @@ def income_statement(
     lines = lines_as_of(
         until, since=since, location_id=location_id, provider_id=provider_id
     ).filter(account__type__in=(AccountType.REVENUE, AccountType.EXPENSE))
-    group = TruncMonth("date") if by == "month" else F("location_id")
-    rows = (
-        lines.order_by()
-        .annotate(column=group)
-        .values_list("account_id", "column")
-        .annotate(net=Sum("amount_cents"))
-    )
+    # By month the database sums each account's days (bounded by the days in the range, not
+    # the lines) and the days are added into months here: SQLite truncates dates in Python.
+    group = "date" if by == "month" else "location_id"
+    rows = lines.order_by().values_list("account_id", group).annotate(net=Sum("amount_cents"))
     cells: dict[int, dict[Any, int]] = {}
     for account_id, key, net in rows:
+        if by == "month":
+            key = key.replace(day=1)
         per = cells.setdefault(account_id, {})
         per[key] = per.get(key, 0) + int(net)
     accounts = Account.objects.in_bulk(list(cells))
@@ -504,16 +503,12 @@ def cash_collected(today: date, *, months: int = 6) -> CashCollected:
     first = month_start
     for _ in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
-    by_month = (
-        _cash_lines(first, today)
-        .order_by()
-        .annotate(month=TruncMonth("date"))
-        .values_list("month")
-        .annotate(net=Sum("amount_cents"))
+    by_day = (
+        _cash_lines(first, today).order_by().values_list("date").annotate(net=Sum("amount_cents"))
     )
     totals: dict[date, int] = {}
-    for month, net in by_month:
-        totals[month] = totals.get(month, 0) + int(net)
+    for day, net in by_day:  # at most one row a day
+        totals[day.replace(day=1)] = totals.get(day.replace(day=1), 0) + int(net)
     per_location = (
         _cash_lines(month_start, today)
         .order_by()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce
 
 from medoffice.ledger import guards
 from medoffice.ledger.models import (
@@ -111,18 +112,20 @@ def _closed_periods() -> Iterator[Problem]:
     closed = list(FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED).order_by("start"))
     if not closed:
         return
-    facts = {
-        month: (n, net, debits)
-        for month, n, net, debits in JournalLine.objects.filter(date__lte=closed[-1].end)
+    by_day = (
+        JournalLine.objects.filter(date__lte=closed[-1].end)
         .order_by()
-        .annotate(month=TruncMonth("date"))
-        .values_list("month")
+        .values_list("date")
         .annotate(
             n=Count("id"),
             net=Coalesce(Sum("amount_cents"), 0),
             debits=Coalesce(Sum("amount_cents", filter=Q(amount_cents__gt=0)), 0),
         )
-    }
+    )
+    facts: dict[date, tuple[int, int, int]] = {}
+    for day, n, net, debits in by_day:  # one row a day, added into months
+        was = facts.get(day.replace(day=1), (0, 0, 0))
+        facts[day.replace(day=1)] = (was[0] + n, was[1] + net, was[2] + debits)
     for period in closed:
         n, net, debits = facts.get(period.start, (0, 0, 0))
         stored = (period.closed_line_count, period.closed_net_cents, period.closed_debit_cents)
