@@ -32,7 +32,7 @@ REPORTS = [
     ("ledger:trial_balance", "Trial balance", "every account's balance as of a day"),
     ("ledger:income_statement", "Income statement", "revenue and expenses by month or location"),
     ("ledger:balance_sheet", "Balance sheet", "assets, liabilities and equity as of a day"),
-    ("ledger:accounts", "General ledger", "each account's lines with the running balance"),
+    ("ledger:general_ledger", "General ledger", "each account's lines with the running balance"),
 ]
 
 

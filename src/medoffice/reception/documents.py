@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import unicodedata
 import zoneinfo
 from decimal import Decimal
 
 from fpdf import FPDF
 
 from medoffice.core import formats
-from medoffice.core.pdf import pdf_text
 from medoffice.core.selectors import practice_or_none, practice_time_zone
 from medoffice.reception.models import Payment
 from medoffice.reception.selectors import balance_text
+
+
+def pdf_text(value) -> str:
+    """Text the PDF's built-in fonts can draw: accents kept where Latin-1 has them."""
+    text = str(value or "")
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        text = unicodedata.normalize("NFC", text).encode("latin-1", "replace").decode("latin-1")
+    return text
 
 
 def receipt_pdf(payment: Payment, *, balance: Decimal | None = None) -> bytes:

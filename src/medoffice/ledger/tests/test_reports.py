@@ -229,7 +229,7 @@ def _csv(response) -> list[list[str]]:
     [
         ("ledger:home", {}),
         ("ledger:trial_balance", {"as_of": "2026-02-28"}),
-        ("ledger:accounts", {}),
+        ("ledger:general_ledger", {}),
         ("ledger:income_statement", {"since": "2026-01-01", "until": "2026-02-28"}),
         (
             "ledger:income_statement",
