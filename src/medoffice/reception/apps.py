@@ -23,8 +23,12 @@ class ReceptionConfig(AppConfig):
 
         permissions.register(self.label, ReceptionPerm)
 
+        from medoffice.core.models import DecisionKind
+        from medoffice.core.services import on_approval_decided
         from medoffice.reception import demo, home, record_panels, stages, tiles  # noqa: F401
+        from medoffice.reception.services import refund_decided
 
+        on_approval_decided(DecisionKind.REFUND, refund_decided)
         home.register()
         record_panels.register()
         stages.register()

@@ -22,8 +22,13 @@ from medoffice.core.selectors import practice_time_zone
 from medoffice.reception.models import (
     STAGE_ORDER,
     STAGE_TRANSITIONS,
+    DepositDay,
+    DrawerClose,
     FormType,
     Payment,
+    PaymentMethod,
+    Refund,
+    RefundStatus,
     SignedForm,
     Stage,
     Visit,
@@ -124,8 +129,8 @@ def signed_forms_of(patient: Patient) -> QuerySet[SignedForm]:
 # --- Balances -----------------------------------------------------------------------------
 
 # Each source gives, for a set of patients, the amount it adds to what they owe (charges are
-# positive, payments negative). Payments are the only source until the claims module adds
-# charges and insurance payments.
+# positive, payments negative). The books are the one source: the desk's payments, voids and
+# refunds post there, and so will the claims module's charges and insurance payments.
 BalanceSource = Callable[[list[int]], dict[int, Decimal]]
 _balance_sources: list[BalanceSource] = []
 _charge_sources: list[BalanceSource] = []
@@ -158,16 +163,18 @@ def balance_text(amount: Decimal) -> str:
     return money(ZERO)
 
 
-def _desk_payments(patient_ids: list[int]) -> dict[int, Decimal]:
-    rows = (
-        Payment.objects.filter(patient_id__in=patient_ids)
-        .values("patient_id")
-        .annotate(total=Sum("amount"))
-    )
-    return {row["patient_id"]: -row["total"] for row in rows}
+def _patient_accounts(patient_ids: list[int]) -> dict[int, Decimal]:
+    """The patient accounts in the books (patient A/R less unapplied payments), summed by the
+    database in whole cents: what the desk took, less voids and refunds, plus what is billed."""
+    from medoffice.ledger.selectors import patient_account_cents
+
+    return {
+        pid: (Decimal(cents) * CENT).quantize(CENT)
+        for pid, cents in patient_account_cents(patient_ids).items()
+    }
 
 
-register_balance_source(_desk_payments)
+register_balance_source(_patient_accounts)
 
 
 def balances_for(patient_ids: Iterable[int]) -> dict[int, Decimal]:
@@ -189,7 +196,58 @@ def patient_balance(patient: Patient) -> Decimal:
 
 
 def payments_of(patient: Patient, limit: int = 50) -> QuerySet[Payment]:
-    return Payment.objects.filter(patient=patient).select_related("received_by", "visit")[:limit]
+    return Payment.objects.filter(patient=patient).select_related(
+        "received_by", "visit", "voided_by"
+    )[:limit]
+
+
+def refunds_of(patient: Patient, limit: int = 50) -> QuerySet[Refund]:
+    return Refund.objects.filter(patient=patient).select_related("requested_by", "location")[:limit]
+
+
+def refund_with_details(pk: int | str) -> QuerySet[Refund]:
+    return Refund.objects.filter(pk=pk).select_related(
+        "patient", "requested_by", "paid_by", "location", "approval__decided_by"
+    )
+
+
+def refundable_credit(patient_id: int) -> Decimal:
+    """The credit a refund may give back: what the patient has paid ahead (their account below
+    zero), less refunds asked for and not yet approved (approved ones are in the books)."""
+    balance = balances_for([patient_id])[patient_id]
+    waiting = (
+        Refund.objects.filter(patient_id=patient_id, status=RefundStatus.REQUESTED).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or ZERO
+    )
+    return max(-balance - Decimal(waiting), ZERO).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class AccountActivity:
+    """One line of a patient's account in the books: a payment, a void, a refund, a charge."""
+
+    date: date
+    memo: str
+    source_key: str
+    amount: Decimal  # what it adds to what the patient owes (a payment is negative)
+
+
+def account_activity(patient: Patient, limit: int = 200) -> list[AccountActivity]:
+    """The patient account's lines in the books, newest first (one query)."""
+    from medoffice.ledger.models import JournalLine
+    from medoffice.ledger.selectors import PATIENT_ACCOUNT_KEYS
+
+    rows = (
+        JournalLine.objects.filter(patient=patient, account__key__in=PATIENT_ACCOUNT_KEYS)
+        .order_by("-date", "-entry_id", "-id")
+        .values_list("date", "entry__memo", "entry__source_key", "amount_cents")[:limit]
+    )
+    return [
+        AccountActivity(day, memo, key, (Decimal(cents) * CENT).quantize(CENT))
+        for day, memo, key, cents in rows
+    ]
 
 
 def payment_with_details(pk: int | str) -> QuerySet[Payment]:
@@ -622,7 +680,9 @@ def todays_arrivals(
     prep = chart_prep(day=day, location=location, now=now, statuses=BOARD_STATUSES)
     visit_ids = [v.pk for v in (visit_of(r.appointment) for r in prep) if v is not None]
     paid_visits = set(
-        Payment.objects.filter(visit_id__in=visit_ids).values_list("visit_id", flat=True)
+        Payment.objects.filter(visit_id__in=visit_ids, voided_at__isnull=True).values_list(
+            "visit_id", flat=True
+        )
     )
     by_location: dict[int, ArrivalsAt] = {}
     for row in prep:
@@ -639,3 +699,94 @@ def todays_arrivals(
         )
         group.rows.append(ArrivalRow(prep=row, flow=flow, copay_due=copay))
     return sorted(by_location.values(), key=lambda group: group.location.name)
+
+
+# --- The drawer and the bank deposit -----------------------------------------------------
+
+
+@dataclass
+class DrawerDay:
+    """What one location's drawer should hold at the end of a day, from its money."""
+
+    location: Location
+    day: date
+    payments: list[Payment]  # the day's payments at the desk, voided ones too
+    cash_refunds: list[Refund]
+    close: DrawerClose | None
+
+    def _total(self, method: str) -> Decimal:
+        return sum((p.amount for p in self.payments if p.method == method and not p.is_void), ZERO)
+
+    @property
+    def expected_cash(self) -> Decimal:
+        return self._total(PaymentMethod.CASH) - sum((r.amount for r in self.cash_refunds), ZERO)
+
+    @property
+    def expected_checks(self) -> Decimal:
+        return self._total(PaymentMethod.CHECK)
+
+    @property
+    def expected_card(self) -> Decimal:
+        return self._total(PaymentMethod.CARD)
+
+    @property
+    def checks(self) -> list[Payment]:
+        return [p for p in self.payments if p.method == PaymentMethod.CHECK and not p.is_void]
+
+    @property
+    def voided(self) -> list[Payment]:
+        return [p for p in self.payments if p.is_void]
+
+
+def drawer_day(location: Location, day: date) -> DrawerDay:
+    """The day's payments and cash refunds paid at a location, and its close if any."""
+    start, end = day_bounds(day)
+    payments = list(
+        Payment.objects.filter(location=location, received_at__gte=start, received_at__lt=end)
+        .select_related("patient", "received_by")
+        .order_by("received_at", "pk")
+    )
+    refunds = list(
+        Refund.objects.filter(
+            location=location,
+            method=PaymentMethod.CASH,
+            status=RefundStatus.PAID,
+            paid_at__gte=start,
+            paid_at__lt=end,
+        ).select_related("patient")
+    )
+    close = (
+        DrawerClose.objects.filter(location=location, date=day).select_related("closed_by").first()
+    )
+    return DrawerDay(location, day, payments, refunds, close)
+
+
+def closes_to_deposit(location: Location) -> QuerySet[DrawerClose]:
+    """Closed days at a location whose cash and checks have not gone to the bank yet."""
+    return (
+        DrawerClose.objects.filter(location=location, deposit_day__isnull=True)
+        .select_related("closed_by")
+        .order_by("date")
+    )
+
+
+def checks_of_closes(closes: Iterable[DrawerClose]) -> list[Payment]:
+    """The checks taken on closed days (not voided), for the deposit slip; one query."""
+    conditions = Q(pk__in=[])
+    for close in closes:
+        start, end = day_bounds(close.date)
+        conditions |= Q(location_id=close.location_id, received_at__gte=start, received_at__lt=end)
+    return list(
+        Payment.objects.filter(conditions, method=PaymentMethod.CHECK, voided_at__isnull=True)
+        .select_related("patient")
+        .order_by("received_at", "pk")
+    )
+
+
+def deposit_closes(deposit_id: int) -> list[DrawerClose]:
+    return [
+        day.drawer_close
+        for day in DepositDay.objects.filter(deposit_id=deposit_id)
+        .select_related("drawer_close")
+        .order_by("drawer_close__date")
+    ]
