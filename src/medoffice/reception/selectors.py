@@ -201,6 +201,15 @@ def payments_of(patient: Patient, limit: int = 50) -> QuerySet[Payment]:
     )[:limit]
 
 
+def may_void(payment: Payment) -> bool:
+    """Whether the void form is worth showing: today's, not void, its drawer still open."""
+    if payment.is_void or payment.received_at.astimezone(practice_zone()).date() != local_today():
+        return False
+    return not DrawerClose.objects.filter(
+        location_id=payment.location_id, date=local_today()
+    ).exists()
+
+
 def refunds_of(patient: Patient, limit: int = 50) -> QuerySet[Refund]:
     return Refund.objects.filter(patient=patient).select_related("requested_by", "location")[:limit]
 
