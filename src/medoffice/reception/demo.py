@@ -12,7 +12,7 @@ last couple, left for the desk to deposit.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -330,19 +330,19 @@ def _closes_and_deposits(ctx, desk_users) -> None:
     rng = ctx.rng
     zone = practice_zone()
     first_today = datetime.combine(ctx.today, time.min, tzinfo=zone)
-    days: dict[tuple[int, object], dict[str, Decimal | int]] = {}
+    days: dict[tuple[int, date], dict[str, Decimal]] = {}
+    check_counts: dict[tuple[int, date], int] = defaultdict(int)
     rows = Payment.objects.filter(
         received_at__lt=first_today, voided_at__isnull=True, location__isnull=False
     ).values_list("location_id", "received_at", "method", "amount")
     for location_id, received_at, method, amount in rows.iterator(chunk_size=BATCH):
         day = received_at.astimezone(zone).date()
         totals = days.setdefault(
-            (location_id, day), {"cash": Decimal("0"), "check": Decimal("0"), "card": Decimal("0"),
-                                 "checks": 0},
-        )  # fmt: skip
+            (location_id, day), {"cash": Decimal("0"), "check": Decimal("0"), "card": Decimal("0")}
+        )
         totals[method] += amount
         if method == PaymentMethod.CHECK:
-            totals["checks"] += 1
+            check_counts[(location_id, day)] += 1
     closes = []
     for (location_id, day), totals in sorted(days.items(), key=lambda item: item[0][1]):
         counted_cash = totals["cash"]
@@ -363,7 +363,7 @@ def _closes_and_deposits(ctx, desk_users) -> None:
                 counted_cash=counted_cash,
                 counted_checks=totals["check"],
                 counted_card=totals["card"],
-                check_count=totals["checks"],
+                check_count=check_counts[(location_id, day)],
                 closed_at=closed_at,
                 closed_by=rng.choice(desk_users),
                 note="" if counted_cash == totals["cash"] else "recounted twice",

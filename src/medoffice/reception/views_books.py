@@ -217,7 +217,7 @@ def drawer(request: AuthenticatedHttpRequest) -> HttpResponse:
                     f"{'over' if close.over_short > 0 else 'short'} ${abs(close.over_short):,.2f}"
                 )
             messages.success(request, f"Drawer closed for {day:%m/%d/%Y}: {words}.")
-            query = urlencode({"location": location.pk, "date": day.isoformat()})
+            query = urlencode({"location": str(location.pk), "date": day.isoformat()})
             return redirect(reverse("reception:drawer") + "?" + query)
     today = selectors.drawer_day(location, day)
     audit.record_list(
@@ -257,7 +257,7 @@ def deposits(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             deposit = services.deposit_make(
                 location=location,
-                close_ids=[pk for pk in request.POST.getlist("close") if pk.isdigit()],
+                close_ids=[int(pk) for pk in request.POST.getlist("close") if pk.isdigit()],
                 made_by=request.user,
                 note=request.POST.get("note", ""),
             )

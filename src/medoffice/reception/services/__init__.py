@@ -11,6 +11,7 @@ from medoffice.reception.services.checkin import (
     EligibilityInput,
     check_in,
 )
+from medoffice.reception.services.desk import desk_location, lock_drawer, refuse_closed_day
 from medoffice.reception.services.drawer import deposit_make, drawer_close
 from medoffice.reception.services.flow import check_out, flow_advance
 from medoffice.reception.services.forms import form_sign, form_type_save
@@ -24,14 +25,17 @@ __all__ = [
     "check_in",
     "check_out",
     "deposit_make",
+    "desk_location",
     "drawer_close",
     "flow_advance",
     "form_sign",
     "form_type_save",
+    "lock_drawer",
     "payment_entry",
     "payment_record",
     "payment_void",
     "refund_decided",
     "refund_pay",
     "refund_request",
+    "refuse_closed_day",
 ]
