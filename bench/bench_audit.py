@@ -4,8 +4,13 @@
   the patients service, each in its own transaction) with the audit capture on and off;
   the difference is what the trail costs a write (target: under 0.5 ms).
 - `audit_record_*`: `audit.record()` alone, per call.
-- `audit_pg_*`: events per second from 1 and from 8 concurrent writer processes on
-  PostgreSQL, each event in its own transaction (target: 8 writers at least 4x one).
+- `audit_pg_*`: on PostgreSQL, 1 writer against 8 writers, each a separate process with its
+  own connection, for three kinds of write, each in its own transaction: the audited service
+  write above (`audit_pg_service_write_*`, target: 8 writers at least 4x one), the same with
+  the audit capture off (`..._without_audit_*`: what the machine allows without the trail),
+  and `audit.record()` alone (`audit_pg_record_*`). Each writer changes its own patient, so
+  writers share no row but the trail's. `audit_pg_cpus` says how many CPUs the server and the
+  writers share: 8 processes cannot run more than that many at once.
   Needs MEDOFFICE_BENCH_POSTGRES_URL (a server URL, e.g.
   postgres://postgres@127.0.0.1:5432/postgres): a throwaway database is created there and
   dropped afterwards. Without it the line says it was skipped.
@@ -21,14 +26,11 @@ import secrets
 import subprocess
 import sys
 import time
-import weakref
-from collections.abc import Iterator
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save, pre_save
 
-from medoffice.core import audit
+from medoffice.core import audit, capture
 from medoffice.core.context import Actor
 
 ACTOR = Actor(user_id=1, username="bench", ip_address="127.0.0.1", user_agent="bench")
@@ -37,31 +39,12 @@ ONE_BY_ONE = 2_000  # each in its own transaction, like events written by separa
 IN_ONE_TRANSACTION = 10_000  # e.g. a batch import that records every row it creates
 PG_SECONDS = 4.0
 PG_WRITERS = 8
-CAPTURE_MODULE = "medoffice.core.signals"
+PG_ROUNDS = 3
 
 
-@contextlib.contextmanager
-def _capture_off() -> Iterator[None]:
-    """Disconnect the audit capture's model-signal receivers for a moment."""
-    saved = {}
-    for signal in (pre_save, post_save, post_delete):
-        saved[signal] = list(signal.receivers)
-
-        def keep(entry) -> bool:
-            ref = entry[1]
-            receiver = ref() if isinstance(ref, weakref.ReferenceType) else ref
-            return getattr(receiver, "__module__", "") != CAPTURE_MODULE
-
-        with signal.lock:
-            signal.receivers = [entry for entry in signal.receivers if keep(entry)]
-            signal.sender_receivers_cache.clear()
-    try:
-        yield
-    finally:
-        for signal, receivers in saved.items():
-            with signal.lock:
-                signal.receivers = receivers
-                signal.sender_receivers_cache.clear()
+def _capture_off() -> contextlib.AbstractContextManager[None]:
+    """Write without the audit capture (AuditedModel records its saves unless told to be quiet)."""
+    return capture.quietly()
 
 
 def _service_writes(count: int) -> float:
@@ -112,34 +95,65 @@ from django.core.management import call_command
 from django.db import connections, transaction
 
 call_command("migrate", interactive=False, verbosity=0)
-from medoffice.core import audit
+from medoffice.core import audit, capture
 from medoffice.core.context import Actor
+from medoffice.core.models import User
+from medoffice.patients import services as patient_services
+from medoffice.patients.models import Patient
+from medoffice.testing import factories
+from medoffice.testing import patients_factories as pf
 
 ACTOR = Actor(user_id=1, username="bench", ip_address="127.0.0.1", user_agent="bench")
-seconds = float(sys.argv[1])
+seconds, most = float(sys.argv[1]), int(sys.argv[2])
+factories.practice()
+factories.user("front_desk", username="bench-desk")
+# One patient per writer, so writers never wait on each other's rows: what is measured is
+# what the trail (and the machine) lets them do side by side.
+PATIENTS = [pf.patient(phone="(217) 555-0100").pk for _ in range(most)]
+PHONES = ["(217) 555-0101", "(217) 555-0102"]
 
 
-def writer(start_at, results):
-    connections.close_all()
+def service_write(count):
+    patient_services.patient_update(actor=USER, patient=PATIENT, phone=PHONES[count % 2])
+
+
+def record_event(count):
+    with transaction.atomic():
+        audit.record("update", object_type="bench.thing", object_id=str(count),
+                     changes={"after": {"n": count}}, actor=ACTOR, phi=False)
+
+
+def writer(index, kind, start_at, results):
+    global USER, PATIENT
+    connections.close_all()  # each process opens its own connection
+    USER = User.objects.get(username="bench-desk")
+    PATIENT = Patient.objects.get(pk=PATIENTS[index])
+    write = record_event if kind == "record" else service_write
     count = 0
     while time.time() < start_at:
         time.sleep(0.001)
     end = start_at + seconds
-    while time.time() < end:
-        with transaction.atomic():
-            audit.record("update", object_type="bench.thing", object_id=str(count),
-                         changes={"after": {"n": count}}, actor=ACTOR, phi=False)
-        count += 1
+    if kind == "service_without_audit":
+        with capture.quietly():
+            while time.time() < end:
+                write(count)
+                count += 1
+    else:
+        while time.time() < end:
+            write(count)
+            count += 1
     connections.close_all()
     results.put(count)
 
 
-def run(writers):
-    connections.close_all()
+def run(writers, kind):
+    connections.close_all()  # no connection is inherited by the forked writers
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     start_at = time.time() + 1.0
-    procs = [context.Process(target=writer, args=(start_at, results)) for _ in range(writers)]
+    procs = [
+        context.Process(target=writer, args=(i, kind, start_at, results)) for i in range(writers)
+    ]
     for proc in procs:
         proc.start()
     total = sum(results.get(timeout=seconds + 60) for _ in procs)
@@ -148,14 +162,26 @@ def run(writers):
     return total / seconds
 
 
-one = run(1)
-many = run(int(sys.argv[2]))
+# The machine is shared: the runs of each kind alternate 1 and `most` writers, `rounds` times,
+# and the median of each is kept, so a neighbour's burst does not land on one side only.
+rounds = int(sys.argv[3])
+kinds = ("service", "service_without_audit", "record")
+runs = {(kind, n): [] for kind in kinds for n in (1, most)}
+loads = []
+for _ in range(rounds):
+    for kind in kinds:
+        for n in (1, most):
+            runs[kind, n].append(run(n, kind))
+            loads.append(os.getloadavg()[0])
+median = lambda values: sorted(values)[len(values) // 2]
+figures = {kind: {"one": median(runs[kind, 1]), "many": median(runs[kind, most])} for kind in kinds}
 started = time.perf_counter()
 sealed = audit.seal()
 seal_seconds = time.perf_counter() - started
 problems = list(audit.verify_chain())
 connections.close_all()
-print(json.dumps({"one": one, "many": many, "sealed": sealed, "seal_seconds": seal_seconds,
+print(json.dumps({"figures": figures, "sealed": sealed, "seal_seconds": seal_seconds,
+                  "cpus": os.cpu_count(), "load": median(loads),
                   "problems": [str(p) for p in problems[:3]]}))
 """
 
@@ -183,7 +209,7 @@ def _postgres_scaling() -> list[tuple[str, float, str]] | None:
         env = dict(os.environ, DATABASE_URL=f"{base}/{name}")
         env["PYTHONPATH"] = os.pathsep.join(sys.path)
         done = subprocess.run(
-            [sys.executable, "-c", PG_CHILD, str(PG_SECONDS), str(PG_WRITERS)],
+            [sys.executable, "-c", PG_CHILD, str(PG_SECONDS), str(PG_WRITERS), str(PG_ROUNDS)],
             env=env, capture_output=True, text=True, check=False, cwd=Path.cwd(),
         )  # fmt: skip
         if done.returncode:
@@ -194,12 +220,24 @@ def _postgres_scaling() -> list[tuple[str, float, str]] | None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if figures["problems"]:
         raise SystemExit(f"the chain did not verify on PostgreSQL: {figures['problems']}")
-    return [
-        ("audit_pg_1_writer", figures["one"], "events/s"),
-        (f"audit_pg_{PG_WRITERS}_writers", figures["many"], "events/s"),
-        (f"audit_pg_{PG_WRITERS}_writers_speedup", figures["many"] / figures["one"], "x"),
-        ("audit_pg_seal", figures["sealed"] / figures["seal_seconds"], "events/s"),
+    lines = [
+        ("audit_pg_cpus", figures["cpus"], "cpus"),
+        ("audit_pg_load_average", figures["load"], "load-1min"),
     ]
+    labels = {
+        "service": ("audit_pg_service_write", "audited service writes/s"),
+        "service_without_audit": ("audit_pg_service_write_without_audit", "service writes/s"),
+        "record": ("audit_pg_record", "events/s"),
+    }
+    for kind, (name, unit) in labels.items():
+        one, many = figures["figures"][kind]["one"], figures["figures"][kind]["many"]
+        lines += [
+            (f"{name}_1_writer", one, unit),
+            (f"{name}_{PG_WRITERS}_writers", many, unit),
+            (f"{name}_{PG_WRITERS}_writers_speedup", many / one, "x"),
+        ]
+    lines.append(("audit_pg_seal", figures["sealed"] / figures["seal_seconds"], "events/s"))
+    return lines
 
 
 def run() -> list[tuple[str, float, str]]:

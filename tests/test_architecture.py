@@ -1,12 +1,18 @@
 """The import-linter contracts in pyproject.toml cover every app the project installs.
 
 `lint-imports` (run by .ci/run) checks the code against the contracts; these tests check the
-contracts against the project, so a new app cannot land outside them.
+contracts against the project, so a new app cannot land outside them. The module rules of
+STYLE.md are checked here too: services, selectors and models under the size limit (a longer
+one becomes a package by concern), no `models_x.py`, no star imports, and service packages that
+re-export what their submodules define.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
 import importlib.util
+import inspect
 import tomllib
 from pathlib import Path
 
@@ -47,3 +53,87 @@ def test_x12_itself_is_covered_once_it_exists():
     assert "medoffice.x12.**" in sources
     if importlib.util.find_spec("medoffice.x12") is not None:
         assert "medoffice.x12" in sources, "add the x12 package itself to its contract"
+
+
+# --- Module size and imports (STYLE.md: a module over ~800 lines becomes a package by concern) --
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "medoffice"
+MAX_LINES = 800
+# Star imports the project keeps, each for a stated reason.
+STAR_IMPORTS_ALLOWED = {
+    "test_settings.py": "the test settings extend the project's settings, as Django documents",
+}
+
+
+def _app_dirs() -> list[Path]:
+    return sorted(path.parent for path in SRC.glob("*/apps.py"))
+
+
+def _layer_modules(app: Path, layer: str) -> list[Path]:
+    """An app's `layer` (services, selectors, models): the module, or every module of the package."""
+    single = app / f"{layer}.py"
+    return [single] if single.exists() else sorted((app / layer).rglob("*.py"))
+
+
+def test_services_selectors_and_models_stay_under_the_size_limit():
+    checked = {
+        path: len(path.read_text().splitlines())
+        for app in _app_dirs()
+        for layer in ("services", "selectors", "models")
+        for path in _layer_modules(app, layer)
+    }
+    assert SRC / "scheduling" / "services" / "booking.py" in checked  # packages are walked
+    assert SRC / "patients" / "models.py" in checked  # and single modules
+    too_long = {str(p.relative_to(SRC)): n for p, n in checked.items() if n > MAX_LINES}
+    assert too_long == {}, f"split these into packages by concern (over {MAX_LINES} lines)"
+
+
+def test_no_app_keeps_models_beside_models():
+    """A models package, not `models_x.py` star-imported at the end of models.py."""
+    extra = sorted(str(p.relative_to(SRC)) for app in _app_dirs() for p in app.glob("models_*.py"))
+    assert extra == []
+
+
+def _star_imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        node.module or "."
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names)
+    ]
+
+
+def test_no_star_imports():
+    found = {
+        str(path.relative_to(SRC)): _star_imports(path)
+        for path in SRC.rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    assert len(found) > 100  # the whole package was read
+    starred = {path for path, modules in found.items() if modules}
+    assert starred - set(STAR_IMPORTS_ALLOWED) == set(), "import the names explicitly"
+    assert set(STAR_IMPORTS_ALLOWED) <= starred, "an excused star import is gone: drop its excuse"
+
+
+def test_service_packages_export_every_public_function_and_class():
+    """Callers use `from medoffice.<app> import services`; each submodule's public functions
+    and classes are re-exported there, by name, in `__all__`."""
+    packages = [app for app in _app_dirs() if (app / "services" / "__init__.py").exists()]
+    assert {"core", "patients", "scheduling"} <= {app.name for app in packages}
+    missing: dict[str, list[str]] = {}
+    for app in packages:
+        package = importlib.import_module(f"medoffice.{app.name}.services")
+        exported = set(package.__all__)
+        for path in sorted((app / "services").glob("[!_]*.py")):
+            module = importlib.import_module(f"{package.__name__}.{path.stem}")
+            public = [
+                name
+                for name, value in vars(module).items()
+                if not name.startswith("_")
+                and (inspect.isfunction(value) or inspect.isclass(value))
+                and value.__module__ == module.__name__
+            ]
+            if absent := sorted(set(public) - exported):
+                missing[module.__name__] = absent
+        assert all(getattr(package, name, None) is not None for name in exported)
+    assert missing == {}

@@ -115,6 +115,7 @@ def _rows_demo_does_not_make(users) -> None:
     from medoffice.core import services
     from medoffice.core.models import ModuleSwitch
     from medoffice.patients.models import Patient, PatientDocument
+    from medoffice.reception.models import WallDisplayLink
     from medoffice.scheduling import services as scheduling_services
     from medoffice.scheduling.models import (
         Appointment,
@@ -159,6 +160,10 @@ def _rows_demo_does_not_make(users) -> None:
     CalendarFeedToken.objects.create(
         provider=appointment.provider, digest="d" * 64, prefix="walk", created_at=now,
         created_by=manager,
+    )  # fmt: skip
+    WallDisplayLink.objects.create(
+        location=appointment.location, name="Back office", digest="w" * 64, prefix="walk",
+        created_at=now, created_by=manager,
     )  # fmt: skip
     assert scheduling_services
     from medoffice.reception import services as reception_services

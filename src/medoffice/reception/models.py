@@ -450,3 +450,40 @@ class Refund(AuditedModel):
     @property
     def audit_patient_id(self) -> int:
         return self.patient_id
+
+
+class WallDisplayLink(AuditedModel):
+    """A secret address showing one location's flow board on a screen, without signing in.
+
+    Only the token's SHA-256 digest is kept; the address is shown once, when it is made. A
+    revoked link stays listed (who made it, when it was revoked) and answers 404.
+    """
+
+    location = models.ForeignKey(
+        "core.Location", on_delete=models.CASCADE, related_name="wall_displays"
+    )
+    name = models.CharField(max_length=80, help_text='Where the screen is, e.g. "Back office".')
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="The token's first characters, to tell it.")
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # When the link's use was last written to the audit trail (at most once an hour).
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    audit_ignore_fields = ("last_used_at",)  # the use is its own event, once an hour
+
+    class Meta:
+        ordering = ["location__name", "name", "pk"]
+
+    def __str__(self) -> str:
+        return f"Wall display {self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

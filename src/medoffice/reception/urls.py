@@ -1,10 +1,12 @@
 from django.urls import path
 
-from medoffice.reception import views, views_books
+from medoffice.reception import views, views_books, views_wall
 
 app_name = "reception"
 urlpatterns = [
     path("", views.flow_board, name="flow_board"),
+    path("wall-displays/", views_wall.wall_links, name="wall_links"),
+    path("wall/<str:token>/", views_wall.wall_display, name="wall_display"),
     path("arrivals/", views.arrivals, name="arrivals"),
     path("flow/<int:appointment_id>/advance/", views.flow_advance, name="flow_advance"),
     path("check-in/<int:appointment_id>/", views.check_in, name="check_in"),

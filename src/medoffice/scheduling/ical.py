@@ -31,8 +31,7 @@ from medoffice.core.access import has_perm
 from medoffice.core.exceptions import InvalidInput, NotFound, NotPermitted
 from medoffice.core.models import AuditAction, Provider, User
 from medoffice.core.selectors import practice_or_none, practice_time_zone
-from medoffice.scheduling.models import Appointment, AppointmentStatus
-from medoffice.scheduling.models_reminders import CalendarFeedToken
+from medoffice.scheduling.models import Appointment, AppointmentStatus, CalendarFeedToken
 from medoffice.scheduling.permissions import SchedulingPerm
 
 FEED_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)

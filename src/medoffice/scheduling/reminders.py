@@ -44,10 +44,11 @@ from medoffice.core import audit
 from medoffice.core.exceptions import MedofficeError
 from medoffice.core.selectors import practice_or_none, practice_time_zone
 from medoffice.scheduling import sms
-from medoffice.scheduling.models import Appointment, AppointmentStatus
-from medoffice.scheduling.models_reminders import (
+from medoffice.scheduling.models import (
     REMINDER_TRANSITIONS,
+    Appointment,
     AppointmentConfirmation,
+    AppointmentStatus,
     Reminder,
     ReminderChannel,
     ReminderStatus,

@@ -21,7 +21,7 @@ from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import Provider
 from medoffice.core.views import permission_required
 from medoffice.scheduling import ical, reminders
-from medoffice.scheduling.models_reminders import ReminderStatus
+from medoffice.scheduling.models import ReminderStatus
 from medoffice.scheduling.permissions import SchedulingPerm
 
 PATIENT_LINK_ACTOR = "patient (reminder link)"

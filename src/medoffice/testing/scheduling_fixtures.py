@@ -76,3 +76,22 @@ def clinic(db, practice, users):
         follow_up=follow_up, new_patient=new_patient, procedure=procedure, exam_room=exam,
         procedure_room=proc_room, patient=patients_factories.patient(), template=template,
     )  # fmt: skip
+
+
+@pytest.fixture
+def no_overlap_check(monkeypatch):
+    """Switch off booking's Python overlap pre-check, so only the database's occupancy cells
+    decide. The check is replaced where booking looks it up (services.booking), and the test
+    fails if the replacement was never consulted (the patch missed its mark)."""
+    from medoffice.scheduling.services import booking
+
+    real = booking._overlapping
+    calls: list[object] = []
+
+    def nothing_overlaps(queryset, start, end, exclude_ids=()):
+        calls.append(queryset)
+        return real(queryset, start, end, exclude_ids).none()
+
+    monkeypatch.setattr(booking, "_overlapping", nothing_overlaps)
+    yield calls
+    assert calls, "booking never consulted the replaced overlap check: patch where it is looked up"

@@ -12,6 +12,7 @@ from django.urls import reverse
 from medoffice.core import services
 from medoffice.core.exceptions import InvalidInput, InvalidTransition, NotPermitted
 from medoffice.core.models import ApprovalRequest, ApprovalStatus, AuditAction, AuditEvent
+from medoffice.core.services import approvals
 from medoffice.testing import factories
 
 pytestmark = pytest.mark.django_db
@@ -160,7 +161,7 @@ def test_bad_requests_are_refused_and_nothing_is_written(users, kind, amount, fi
 
 def test_modules_hear_about_decisions(users, monkeypatch):
     heard = []
-    monkeypatch.setattr(services, "_approval_handlers", {"refund": [heard.append]})
+    monkeypatch.setattr(approvals, "_approval_handlers", {"refund": [heard.append]})
     request = _request(users["front_desk"], "500.00", kind="refund")
     assert heard == []  # still waiting
     services.approval_decide(request_id=request.pk, decided_by=users["manager"], approve=True)

@@ -9,6 +9,7 @@ from medoffice.core.exceptions import InvalidInput, InvalidTransition, NotPermit
 from medoffice.core.models import AuditEvent
 from medoffice.patients import selectors, services
 from medoffice.patients.models import Coverage, Patient, Relationship
+from medoffice.patients.services import merge
 from medoffice.testing import patients_factories as pf
 from medoffice.testing import reception_factories, scheduling_factories
 
@@ -145,7 +146,7 @@ def test_unique_rule_clashes_are_detected_generically():
     theirs = pf.coverage(patient=duplicate, priority=1)
     pf.coverage(patient=duplicate, priority=2)
     field = Coverage._meta.get_field("patient")
-    clashes = services._collisions(Coverage, field, survivor, duplicate)
+    clashes = merge._collisions(Coverage, field, survivor, duplicate)
     assert [pk for pk, _ in clashes] == [theirs.pk]
 
 

@@ -237,6 +237,22 @@ class FlowBoard:
         return sum(1 for row in self.rows if row.stage != Stage.SCHEDULED)
 
 
+def _board_fields() -> list[str]:
+    """What the board (page, API, wall screen) reads of each row: the appointment and its
+    visit whole, of the patient only the name and MRN, of the rest the names shown."""
+    from medoffice.scheduling.models import Appointment
+
+    return [
+        *(f.name for f in Appointment._meta.concrete_fields),
+        *(f"visit__{f.name}" for f in Visit._meta.concrete_fields),
+        *(f"patient__{name}" for name in ("mrn", "first_name", "middle_name", "last_name",
+                                          "suffix")),
+        "provider__first_name", "provider__last_name", "provider__credentials",
+        "provider__user", "appointment_type__name", "location__name",
+        "visit__room__name", "visit__room__location",
+    ]  # fmt: skip
+
+
 def _board_appointments(
     day: date, location: Location | None, viewer: User | None = None
 ) -> QuerySet[Appointment]:
@@ -246,6 +262,7 @@ def _board_appointments(
     appointments = (
         Appointment.objects.filter(start__gte=start, start__lt=end, status__in=BOARD_STATUSES)
         .select_related("patient", "provider", "appointment_type", "location", "visit__room")
+        .only(*_board_fields())
         .order_by("start", "pk")
     )
     if location is not None:

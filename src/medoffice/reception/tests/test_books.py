@@ -131,7 +131,7 @@ def test_a_payment_whose_entry_fails_is_not_written(desk, users, monkeypatch):
 
 def test_the_data_migration_posts_each_existing_payment_once(desk, users):
     migration = importlib.import_module(
-        "medoffice.reception.migrations.0004_post_existing_payments"
+        "medoffice.reception.migrations.0006_post_existing_payments"
     )
     patient = pf.patient()
     old = [

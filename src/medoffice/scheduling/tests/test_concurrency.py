@@ -67,14 +67,8 @@ def test_one_slot_many_threads_exactly_one_booking(clinic, users):
     assert Occupancy.objects.filter(provider=clinic.provider).count() == 4
 
 
-def test_database_constraint_alone_stops_the_race(clinic, users, monkeypatch):
+def test_database_constraint_alone_stops_the_race(clinic, users, no_overlap_check):
     """With the overlap pre-check switched off, the unique cells still allow one booking."""
-    real = services._overlapping
-
-    def nothing_overlaps(queryset, start, end, exclude_ids=()):
-        return real(queryset, start, end, exclude_ids).none()
-
-    monkeypatch.setattr(services, "_overlapping", nothing_overlaps)
     start = at(workday(), "11:00")
     outcomes = _book_from_threads(clinic, users["front_desk"], start)
     assert outcomes.count("booked") == 1, outcomes
@@ -225,15 +219,9 @@ def _book_one_patient_from_threads(clinic, booked_by, start, providers):
     return outcomes
 
 
-def test_one_patient_many_providers_database_alone_allows_one(clinic, users, monkeypatch):
+def test_one_patient_many_providers_database_alone_allows_one(clinic, users, no_overlap_check):
     """200 bookings of one patient with 200 providers at one time, the Python overlap check
     switched off: the (patient, cell) constraint lets exactly one through."""
-    real = services._overlapping
-
-    def nothing_overlaps(queryset, start, end, exclude_ids=()):
-        return real(queryset, start, end, exclude_ids).none()
-
-    monkeypatch.setattr(services, "_overlapping", nothing_overlaps)
     providers = _providers_for(clinic, PATIENT_BOOKINGS)
     start = at(workday(), "10:00")
     outcomes = _book_one_patient_from_threads(clinic, users["front_desk"], start, providers)
@@ -244,10 +232,15 @@ def test_one_patient_many_providers_database_alone_allows_one(clinic, users, mon
     assert Occupancy.objects.filter(patient=clinic.patient).count() == 4
 
 
+# The check is replaced in services.booking, where booking looks it up; the worker refuses to
+# start if check_booking would not see the replacement.
 WORKER_NO_CHECK = WORKER.replace(
     'print("ready", flush=True)',
-    "services._overlapping = (lambda real: lambda qs, s, e, x=(): real(qs, s, e, x).none())("
-    'services._overlapping)\nprint("ready", flush=True)',
+    "from medoffice.scheduling.services import booking\n"
+    "booking._overlapping = (lambda real: lambda qs, s, e, x=(): real(qs, s, e, x).none())("
+    "booking._overlapping)\n"
+    'assert services.check_booking.__globals__["_overlapping"] is booking._overlapping\n'
+    'print("ready", flush=True)',
 )
 
 

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from medoffice.core.models import AuditEvent
 from medoffice.scheduling import ical
-from medoffice.scheduling.models import AppointmentStatus, Room
-from medoffice.scheduling.models_reminders import CalendarFeedToken
+from medoffice.scheduling.models import AppointmentStatus, CalendarFeedToken, Room
 from medoffice.testing import factories
 from medoffice.testing import reminders_factories as rf
 

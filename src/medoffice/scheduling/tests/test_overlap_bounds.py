@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 
 from medoffice.scheduling import grid, selectors, services
 from medoffice.scheduling.models import LONGEST_APPOINTMENT, Appointment, AppointmentStatus
+from medoffice.scheduling.services import booking
 from medoffice.testing import patients_factories as pf
 from medoffice.testing.scheduling_fixtures import at, workday
 
@@ -90,9 +91,9 @@ def _checks(clinic):
     end = start + timedelta(minutes=30)
     everyone = Appointment.objects
     return {
-        "provider": services._overlapping(everyone.filter(provider=clinic.provider), start, end),
-        "patient": services._overlapping(everyone.filter(patient=clinic.patient), start, end),
-        "room": services._overlapping(everyone.filter(room=clinic.procedure_room), start, end),
+        "provider": booking._overlapping(everyone.filter(provider=clinic.provider), start, end),
+        "patient": booking._overlapping(everyone.filter(patient=clinic.patient), start, end),
+        "room": booking._overlapping(everyone.filter(room=clinic.procedure_room), start, end),
         "day list": selectors.appointments_between(
             start - timedelta(hours=10), end + timedelta(hours=10), provider=clinic.provider
         ),

@@ -31,17 +31,6 @@ from medoffice.testing.scheduling_fixtures import at, workday
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def no_python_check(monkeypatch):
-    """Switch off the overlap pre-check (as the race tests do): only the database decides."""
-    real = services._overlapping
-
-    def nothing_overlaps(queryset, start, end, exclude_ids=()):
-        return real(queryset, start, end, exclude_ids).none()
-
-    monkeypatch.setattr(services, "_overlapping", nothing_overlaps)
-
-
 def book(clinic, users, start, **overrides):
     values = {
         "patient": clinic.patient,
@@ -94,7 +83,7 @@ def test_python_check_still_names_the_clash(clinic, users):
 
 
 def test_booking_without_the_python_check_is_refused_by_the_database(
-    clinic, users, no_python_check
+    clinic, users, no_overlap_check
 ):
     start = at(workday(), "10:00")
     book(clinic, users, start)
@@ -108,7 +97,7 @@ def test_booking_without_the_python_check_is_refused_by_the_database(
     book(clinic, users, start, provider=clinic.other_provider, patient=pf.patient())
 
 
-def test_reschedule_into_the_patients_other_appointment_is_refused(clinic, users, no_python_check):
+def test_reschedule_into_the_patients_other_appointment_is_refused(clinic, users, no_overlap_check):
     first = book(clinic, users, at(workday(), "10:00"))
     second = book(clinic, users, at(workday(), "14:00"), provider=clinic.other_provider)
     before = rows()
@@ -120,7 +109,7 @@ def test_reschedule_into_the_patients_other_appointment_is_refused(clinic, users
     assert rows() == before
 
 
-def test_reschedule_moves_the_patients_cells(clinic, users, no_python_check):
+def test_reschedule_moves_the_patients_cells(clinic, users, no_overlap_check):
     start = at(workday(), "10:00")
     appointment = book(clinic, users, start)
     services.appointment_reschedule(
@@ -133,7 +122,7 @@ def test_reschedule_moves_the_patients_cells(clinic, users, no_python_check):
 
 
 @pytest.mark.parametrize("how", ["cancel", "no_show"])
-def test_cancel_and_no_show_free_the_patients_time(clinic, users, no_python_check, how):
+def test_cancel_and_no_show_free_the_patients_time(clinic, users, no_overlap_check, how):
     past = how == "no_show"
     start = at(workday(1, weeks_ahead=-1 if past else 2), "10:00")
     appointment = book(clinic, users, start, allow_past=past)
@@ -148,7 +137,7 @@ def test_cancel_and_no_show_free_the_patients_time(clinic, users, no_python_chec
 
 
 def test_series_all_or_nothing_stops_at_the_patients_other_appointment(
-    clinic, users, no_python_check
+    clinic, users, no_overlap_check
 ):
     first = at(workday(), "10:00")
     book(clinic, users, first + timedelta(weeks=2), provider=clinic.other_provider)
@@ -172,7 +161,7 @@ def test_series_all_or_nothing_stops_at_the_patients_other_appointment(
 
 
 def test_waitlist_offer_accepted_after_the_patient_was_booked_elsewhere(
-    clinic, users, no_python_check
+    clinic, users, no_overlap_check
 ):
     """The offer was made while the patient was free; meanwhile they were booked at that time
     with another provider. Accepting is refused by the database and the offer is marked taken."""
@@ -219,7 +208,7 @@ def test_merging_two_records_booked_at_the_same_time_is_refused(clinic, users):
     ) == {clinic.patient.pk}
 
 
-def test_past_data_entry_is_held_too(clinic, users, no_python_check):
+def test_past_data_entry_is_held_too(clinic, users, no_overlap_check):
     start = at(workday(1, weeks_ahead=-2), "10:00")
     book(clinic, users, start, allow_past=True)
     with pytest.raises(Conflict):

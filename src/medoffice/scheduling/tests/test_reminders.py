@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from medoffice.core.models import AuditEvent, Practice
 from medoffice.scheduling import reminders, sms, tasks
-from medoffice.scheduling.models import AppointmentStatus
-from medoffice.scheduling.models_reminders import (
+from medoffice.scheduling.models import (
     AppointmentConfirmation,
+    AppointmentStatus,
     Reminder,
     ReminderChannel,
     ReminderStatus,

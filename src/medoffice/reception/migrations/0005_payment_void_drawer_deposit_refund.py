@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('core', '0011_keys_field_key_epoch'),
         ('patients', '0002_mrn_counter_row'),
-        ('reception', '0002_medical_assistant_role'),
+        ('reception', '0004_wall_display_permission'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

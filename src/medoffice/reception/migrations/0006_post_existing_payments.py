@@ -143,7 +143,7 @@ def post_existing_payments(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reception", "0003_payment_void_drawer_deposit_refund"),
+        ("reception", "0005_payment_void_drawer_deposit_refund"),
         ("ledger", "0002_guards_chart_and_roles"),
         ("core", "0011_keys_field_key_epoch"),
     ]

@@ -1,7 +1,5 @@
 """Appointment reminders, the patient's answer to them, and providers' calendar feed tokens.
 
-Imported at the end of `scheduling/models.py`, so these are models of the scheduling app.
-
 A reminder is sent at most once per (appointment, channel, offset): the unique constraint
 on `Reminder` is the guarantee, and the row is written (claimed) in its own transaction
 before anything is sent, so two workers running at once cannot both send it.
@@ -14,14 +12,6 @@ from django.db import models
 from django.db.models import Q
 
 from medoffice.core.capture import AuditedModel
-
-__all__ = [
-    "AppointmentConfirmation",
-    "CalendarFeedToken",
-    "Reminder",
-    "ReminderChannel",
-    "ReminderStatus",
-]
 
 
 class ReminderChannel(models.TextChoices):
