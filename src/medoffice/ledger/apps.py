@@ -19,7 +19,7 @@ class LedgerConfig(AppConfig):
 
     def ready(self) -> None:
         from medoffice.core import db_guards, permissions
-        from medoffice.ledger import guards
+        from medoffice.ledger import guards, record_panels, tiles  # noqa: F401
         from medoffice.ledger.permissions import LedgerPerm
 
         permissions.register(self.label, LedgerPerm)
@@ -30,3 +30,4 @@ class LedgerConfig(AppConfig):
         from medoffice.ledger.services import manual
 
         on_approval_decided(DecisionKind.JOURNAL_ENTRY, manual.on_decided)
+        record_panels.register()

@@ -17,4 +17,11 @@ urlpatterns = [
     path("accounts/new/", views_manage.account_edit, name="account_new"),
     path("accounts/<int:account_id>/", views_manage.account_edit, name="account_edit"),
     path("accounts/<int:account_id>/active/", views_manage.account_active, name="account_active"),
+    path("general-ledger/", views.accounts, name="general_ledger"),
+    path("general-ledger/<int:account_id>/", views.account_detail, name="account_detail"),
+    path("income-statement/", views.income_statement, name="income_statement"),
+    path("balance-sheet/", views.balance_sheet, name="balance_sheet"),
+    path("patients/<int:patient_id>/", views.patient_statement, name="patient_statement"),
+    path("exports/", views.exports_page, name="exports"),
+    path("exports/journal.<str:kind>", views.journal_export, name="journal_export"),
 ]
