@@ -95,6 +95,8 @@ def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
             raise _refused(exc) from exc
         except InvalidInput as exc:
             errors = _renumber(exc.errors, rows, typed)
+        except MedofficeError as exc:  # a conflict on the idempotency key
+            errors = {exc.field or "form": [exc.message]}
         else:
             if draft.entry_id:
                 messages.success(request, f"Manual entry {draft.pk} posted.")

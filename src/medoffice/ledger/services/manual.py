@@ -175,7 +175,7 @@ def manual_entry_submit(
     rows, total = check_lines(day=date, memo=memo, lines=list(lines))
     assert date is not None  # checked above
     if key:
-        earlier = ManualEntry.objects.filter(prepared_by=actor, idempotency_key=key).first()
+        earlier = _earlier(actor, key)
         if earlier is not None:
             return _repeat(earlier, date, memo, rows)
     try:
@@ -206,6 +206,11 @@ def manual_entry_submit(
     ManualEntry.objects.filter(pk=draft.pk).update(approval=request)
     draft.refresh_from_db()
     return draft
+
+
+def _earlier(actor: User, key: str) -> ManualEntry | None:
+    """The submission an idempotency key already made (the unique key decides in a race)."""
+    return ManualEntry.objects.filter(prepared_by=actor, idempotency_key=key).first()
 
 
 def _repeat(earlier: ManualEntry, day: date, memo: str, rows: list[dict[str, Any]]) -> ManualEntry:

@@ -307,3 +307,38 @@ def test_a_batch_returns_entries_as_written(users):
             fresh.source_key, fresh.total_cents, fresh.date, fresh.posted_by_id,
         )  # fmt: skip
         assert entry.lines.count() == 2 and not entry._state.adding
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_one_idempotency_key_from_many_threads_submits_once(users, monkeypatch):
+    """With the service's own look-up switched off, the unique key alone keeps it to one."""
+    import threading
+
+    from django.db import connections
+
+    from medoffice.ledger.services import manual
+
+    monkeypatch.setattr(manual, "_earlier", lambda actor, key: None)
+    lines = two_lines()
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        try:
+            barrier.wait(timeout=30)
+            draft = services.manual_entry_submit(
+                actor=users["manager"], date=DAY, memo="Race", lines=lines, idempotency_key="r"
+            )
+            outcomes.append(f"draft:{draft.pk}")
+        except Exception as exc:  # reported, so the assertion shows it
+            outcomes.append(f"error:{type(exc).__name__}:{exc}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(set(outcomes)) == 1 and outcomes[0].startswith("draft:"), outcomes
+    assert ManualEntry.objects.count() == 1 and JournalEntry.objects.count() == 1

@@ -263,7 +263,7 @@ def op_reverse(books: Books, drawn: Any) -> None:
         event="reversal",
         date=day,
         lines=[
-            Line(x.account, debit=x.credit, credit=x.debit, patient=x.patient)
+            Line(x.account, debit=x.credit, credit=x.debit, patient=x.patient, location=x.location)
             for x in posting.lines
         ],
     )

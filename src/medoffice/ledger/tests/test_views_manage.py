@@ -56,6 +56,10 @@ def test_a_manual_entry_is_written_from_the_page(client_for):
     assert draft.status == ManualEntryStatus.POSTED and draft.total_cents == 4000
     again = client_for("manager").post(reverse("ledger:manual_entry_new"), data)
     assert again.status_code == 302 and ManualEntry.objects.count() == 1  # a double click
+    data.update(line_fields((supplies, "41.00", ""), ("", "", ""), (other, "", "41.00")))
+    changed = client_for("manager").post(reverse("ledger:manual_entry_new"), data)
+    assert changed.status_code == 422 and b"other content" in changed.content
+    assert ManualEntry.objects.count() == 1
     listing = client_for("manager").get(reverse("ledger:manual_entries"))
     assert b"Reclass" in listing.content and b"Posted" in listing.content
 
