@@ -16,7 +16,7 @@ from medoffice.core.access import forget_permissions, require_perm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, NotPermitted
 from medoffice.core.models import AuditAction, Role, User
-from medoffice.core.permissions import Perm
+from medoffice.core.permissions import Perm, in_words
 from medoffice.core.services._common import _apply, _checked_fields
 from medoffice.core.services.authority import _exceeds, _money, authority_of
 from medoffice.core.services.validation import full_clean_or_raise
@@ -47,7 +47,7 @@ def _check_can_grant(actor: User | None, roles: list[Role]) -> None:
         if missing:
             raise NotPermitted(
                 f"roles: you cannot grant the {role.name} role: it holds permissions you do not "
-                f"({', '.join(sorted(missing))}).",
+                f"(to {', '.join(sorted(in_words(codename) for codename in missing))}).",
                 field="roles",
             )
         for limit in role.limits.all():

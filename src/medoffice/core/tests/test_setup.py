@@ -301,13 +301,17 @@ def test_nobody_changes_their_own_roles(client_for, users):
     assert list(manager.roles.values_list("code", flat=True)) == ["manager"]
 
 
-def test_a_manager_cannot_grant_the_owners_unlimited_authority(client_for, users):
+def test_a_manager_cannot_grant_the_owners_role(client_for, users):
+    """The owner's role holds what the manager's does not (reopening closed books), named in
+    words, not as a permission code."""
     member = users["front_desk"]
     response = client_for("manager").post(
         reverse("core:staff_roles", args=[member.pk]), {"roles": ["owner"]}
     )
     assert response.status_code == 422
-    assert "more than yours" in response.context["roles_form"].errors["roles"][0]
+    error = response.context["roles_form"].errors["roles"][0]
+    assert "you cannot grant the Owner physician role" in error
+    assert "reopen periods" in error and "ledger." not in error
     assert list(member.roles.values_list("code", flat=True)) == ["front_desk"]
     # The owner can.
     client_for("owner").post(reverse("core:staff_roles", args=[member.pk]), {"roles": ["owner"]})
@@ -495,3 +499,17 @@ def test_limits_through_the_api(client_for, users):
     bad = owner.put("/api/practice/limits", [{"role": "janitor", "kind": "purchase", "amount": "1"}],
                     content_type="application/json")  # fmt: skip
     assert bad.status_code == 422 and "janitor.purchase" in bad.json()["errors"]
+
+
+def test_a_manager_cannot_grant_more_money_authority_than_their_own(client_for, users):
+    from medoffice.core.models import AuthorityLimit, DecisionKind, Role
+
+    spender = Role.objects.create(code="big_spender", name="Big spender")
+    AuthorityLimit.objects.create(role=spender, kind=DecisionKind.PURCHASE, amount=None)
+    member = users["front_desk"]
+    response = client_for("manager").post(
+        reverse("core:staff_roles", args=[member.pk]), {"roles": ["big_spender"]}
+    )
+    assert response.status_code == 422
+    assert "more than yours" in response.context["roles_form"].errors["roles"][0]
+    assert list(member.roles.values_list("code", flat=True)) == ["front_desk"]
