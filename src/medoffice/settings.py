@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "medoffice.core.middleware.NoStoreMiddleware",
     "medoffice.core.input_guard.InputGuardMiddleware",
+    "medoffice.core.middleware.TokenLinkMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

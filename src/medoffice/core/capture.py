@@ -542,6 +542,20 @@ class AuditedUserManager(UserManager.from_queryset(AuditedQuerySet)):  # type: i
     use_in_migrations = False
 
 
+_mutable_by_model: dict[type[models.Model], tuple[str, ...]] = {}
+
+
+def _mutable_attnames(model: type[models.Model]) -> tuple[str, ...]:
+    """The columns whose loaded values are mutable containers (JSON), per model, once."""
+    names = _mutable_by_model.get(model)
+    if names is None:
+        names = tuple(
+            f.attname for f in model._meta.concrete_fields if isinstance(f, models.JSONField)
+        )
+        _mutable_by_model[model] = names
+    return names
+
+
 class AuditedModel(models.Model):
     """Base of every audited model: writes through any path leave an event (see module doc)."""
 
@@ -555,12 +569,14 @@ class AuditedModel(models.Model):
         cls, db: str | None, field_names: Collection[str], values: Collection[Any]
     ) -> AuditedModel:
         instance = super().from_db(db, field_names, values)
-        ignored = {f.attname for f in cls._meta.concrete_fields if f.name in IGNORED_FIELDS}
-        instance._audit_loaded = {  # type: ignore[attr-defined]
-            name: _copy(value)
-            for name, value in zip(field_names, values, strict=False)
-            if name not in ignored
-        }
+        # Every page that lists records loads many of them: keep the loaded values as they
+        # came (the snapshot reader skips the unaudited fields), copying only the mutable
+        # ones (JSON), which code could change in place before saving.
+        loaded = dict(zip(field_names, values, strict=False))
+        for name in _mutable_attnames(cls):
+            if name in loaded:
+                loaded[name] = _copy(loaded[name])
+        instance._audit_loaded = loaded  # type: ignore[attr-defined]
         return instance
 
     def save_base(self, *args: Any, **kwargs: Any) -> None:

@@ -26,6 +26,11 @@ def request_memo() -> Iterator[None]:
         _memo.reset(token)
 
 
+def request_memo_open() -> bool:
+    """Whether a read-only request's memo is open (facts read now are kept for the request)."""
+    return _memo.get() is not None
+
+
 def once_per_request(fn: Callable[[], T]) -> Callable[[], T]:
     """Decorate a function of no arguments whose answer cannot change during a read."""
     key = f"{fn.__module__}.{fn.__qualname__}"

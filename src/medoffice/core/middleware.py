@@ -47,6 +47,38 @@ class NoStoreMiddleware:
         return response
 
 
+# Addresses whose secret token is the only key (a wall screen): registered by their apps.
+_token_link_prefixes: list[str] = []
+
+
+def register_token_link_prefix(prefix: str) -> None:
+    """Requests under `prefix` run as nobody: no session, no CSRF cookie, no sign-out clock."""
+    if prefix not in _token_link_prefixes:
+        _token_link_prefixes.append(prefix)
+
+
+class TokenLinkMiddleware:
+    """A token link's page is no session's page: the browser's cookies are not read for it.
+
+    Placed before the session middleware, it drops the session and CSRF cookies from such a
+    request, so a screen left open is never a signed-in user (nobody is kept signed in by it,
+    no session row is written, no idle sign-out or two-factor step applies), and it removes
+    any cookie from the answer, so the link never starts one either.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not _token_link_prefixes or not request.path.startswith(tuple(_token_link_prefixes)):
+            return self.get_response(request)
+        for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+            request.COOKIES.pop(name, None)
+        response = self.get_response(request)
+        response.cookies.clear()
+        return response
+
+
 class SessionLimitsMiddleware:
     """Log off after inactivity, and 12 hours after login whatever the activity.
 

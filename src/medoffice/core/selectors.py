@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from medoffice.core.access import has_any_perm
-from medoffice.core.memo import once_per_request
+from medoffice.core.memo import once_per_request, request_memo_open
 from medoffice.core.models import AuditEvent, EmergencyAccessGrant, Practice, Role, User
 from medoffice.core.modules import Module, all_modules, enabled_codes
 
@@ -26,6 +26,9 @@ def practice_or_none() -> Practice | None:
 
 @once_per_request
 def practice_time_zone() -> str:
+    if request_memo_open():  # the page reads the practice anyway: one query for both
+        practice = practice_or_none()
+        return (practice.time_zone if practice is not None else "") or DEFAULT_TIME_ZONE
     tz = Practice.objects.order_by("pk").values_list("time_zone", flat=True).first()
     return tz or DEFAULT_TIME_ZONE
 

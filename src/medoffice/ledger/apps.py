@@ -24,4 +24,10 @@ class LedgerConfig(AppConfig):
 
         permissions.register(self.label, LedgerPerm)
         db_guards.register(guards.LEDGER_GUARD)
+
+        from medoffice.core.models import DecisionKind
+        from medoffice.core.services import on_approval_decided
+        from medoffice.ledger.services import manual
+
+        on_approval_decided(DecisionKind.JOURNAL_ENTRY, manual.on_decided)
         record_panels.register()

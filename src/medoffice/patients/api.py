@@ -7,6 +7,7 @@ from typing import Annotated
 from ninja import Field, Query, Router, Schema, Status
 
 from medoffice.core import audit
+from medoffice.core.access import has_perm
 from medoffice.core.api_auth import requires, user_of
 from medoffice.core.idempotency import honour_keys, idempotent
 from medoffice.core.money import ZERO, MoneyRange
@@ -170,6 +171,11 @@ class EligibilityOut(Schema):
     note: str
 
 
+def _sees_money(context) -> bool:
+    request = (context or {}).get("request")
+    return request is not None and has_perm(user_of(request), PatientsPerm.VIEW_MONEY)
+
+
 class CoverageOut(Schema):
     id: int
     patient_id: int
@@ -184,10 +190,20 @@ class CoverageOut(Schema):
     effective_date: date
     end_date: date | None
     priority: int
-    copay: Decimal
-    specialist_copay: Decimal
+    copay: Decimal | None = Field(None, description="null for a role that does not see money")
+    specialist_copay: Decimal | None = Field(
+        None, description="null for a role that does not see money"
+    )
     is_active: bool
     latest_eligibility: EligibilityOut | None = None
+
+    @staticmethod
+    def resolve_copay(obj, context):
+        return obj.copay if _sees_money(context) else None
+
+    @staticmethod
+    def resolve_specialist_copay(obj, context):
+        return obj.specialist_copay if _sees_money(context) else None
 
     @staticmethod
     def resolve_latest_eligibility(obj):

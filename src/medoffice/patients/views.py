@@ -75,6 +75,7 @@ def _perms(user) -> dict:
         "can_edit": has_perm(user, PatientsPerm.EDIT_PATIENTS),
         "can_merge": has_perm(user, PatientsPerm.MERGE_PATIENTS),
         "can_manage_payers": has_perm(user, PatientsPerm.MANAGE_PAYERS),
+        "can_see_money": has_perm(user, PatientsPerm.VIEW_MONEY),
     }
 
 

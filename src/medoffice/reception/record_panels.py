@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from medoffice.core.access import has_any_perm, has_perm
 from medoffice.core.modules import is_enabled
+from medoffice.patients.permissions import PatientsPerm
 from medoffice.patients.record import (
     RecordAction,
     RecordPanel,
@@ -26,7 +27,9 @@ def _panels(patient: Any, user: Any) -> list[RecordPanel]:
         return []
     panels = []
     account = reverse("reception:patient_desk", args=[patient.pk])
-    if has_any_perm(user, ReceptionPerm.COLLECT_PAYMENTS, SchedulingPerm.CHECK_IN):
+    if has_perm(user, PatientsPerm.VIEW_MONEY) and has_any_perm(
+        user, ReceptionPerm.COLLECT_PAYMENTS, SchedulingPerm.CHECK_IN
+    ):
         balance = selectors.patient_balance(patient)
         panels.append(
             RecordPanel(

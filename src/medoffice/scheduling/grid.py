@@ -207,11 +207,21 @@ def build_grid(columns: list[Column], appointments: list[Appointment], *, column
     return Grid(columns=columns, rows=rows, others=others, stages=stages, shows_today=shows_today)
 
 
+# What the grid shows of each appointment: itself whole, of the rest only the names printed.
+_GRID_FIELDS = (
+    *(f.name for f in Appointment._meta.concrete_fields),
+    "patient__first_name", "patient__last_name",
+    "provider__first_name", "provider__last_name", "provider__credentials",
+    "location__name", "appointment_type__name", "appointment_type__color", "room__name",
+)  # fmt: skip
+
+
 def _appointments(start: datetime, end: datetime, providers: list[Provider], location=None):
     found = (
         Appointment.objects.select_related(
             "patient", "provider", "location", "appointment_type", "room"
         )
+        .only(*_GRID_FIELDS)
         .overlapping(start, end)
         .filter(provider__in=providers)
     )
