@@ -9,11 +9,14 @@ from medoffice.ledger.services.accounts import (
     account_deactivate,
     account_reactivate,
     account_update,
+    balance_cents,
 )
 from medoffice.ledger.services.manual import (
     MANUAL_SOURCE,
     ManualLine,
+    check_lines,
     manual_entry_submit,
+    on_decided,
 )
 from medoffice.ledger.services.periods import (
     RETAINED_EARNINGS,
@@ -43,7 +46,7 @@ from medoffice.ledger.services.posting import (
 __all__ = [
     "MANUAL_SOURCE", "MAX_LINES", "RETAINED_EARNINGS", "YEAR_END_SOURCE", "Line", "ManualLine",
     "Posting", "account_by_key", "account_create", "account_deactivate", "account_for", "account_reactivate",
-    "account_update", "close_period", "close_year", "closed_period_for", "ensure_chart",
-    "manual_entry_submit", "money_text", "open_month_before", "parse_month", "period_for",
+    "account_update", "balance_cents", "check_lines", "close_period", "close_year", "closed_period_for", "ensure_chart",
+    "manual_entry_submit", "money_text", "on_decided", "open_month_before", "parse_month", "period_for",
     "post", "post_many", "reopen_period", "reverse", "to_cents", "to_dollars",
 ]  # fmt: skip
