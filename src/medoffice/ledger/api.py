@@ -11,7 +11,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from medoffice.core.access import get_for_user
+from medoffice.core.access import get_for_user, require_perm
 from medoffice.core.api_auth import requires, user_of
 from medoffice.core.dates import Day
 from medoffice.ledger import reports, selectors
@@ -230,6 +230,7 @@ def trial_balance(request, query: Query[TrialBalanceQuery]):
 
 
 def _patient(request, patient_id: int) -> Patient:
+    require_perm(user_of(request), PatientsPerm.VIEW_MONEY)  # a patient's money, besides the books
     return get_for_user(
         Patient, user_of(request), PatientsPerm.VIEW_PATIENTS, pk=patient_id, record_view=True
     )

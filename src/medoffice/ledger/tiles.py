@@ -17,7 +17,7 @@ def _money(cents: int) -> str:
 
 
 def _cash(user) -> list[Tile]:
-    from medoffice.ledger.reports import cash_collected
+    from medoffice.ledger.cash import cash_collected
 
     today = timezone.localdate()
     cash = cash_collected(today)

@@ -181,6 +181,7 @@ def balance_sheet(request: AuthenticatedHttpRequest) -> HttpResponseBase:
 
 @login_required
 @permission_required(LedgerPerm.VIEW_BOOKS)
+@permission_required(PatientsPerm.VIEW_MONEY)
 def patient_statement(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponseBase:
     """A patient account's activity: a PHI read, written to the audit trail (a view of the
     page, a download of its CSV or PDF)."""

@@ -123,3 +123,19 @@ def test_a_patient_account_is_one_audited_read(client, client_for, users, posted
     assert desk.get(path).status_code == 403
     assert biller.get("/api/ledger/patients/999999/balance").status_code == 404
     assert not AuditEvent.objects.filter(id__gt=last, action="view").exists()
+
+
+def test_a_patient_account_needs_the_money_permission_too(client_for, users, posted):
+    from medoffice.core.access import forget_permissions
+    from medoffice.core.models import RolePermission
+
+    biller = client_for("biller")
+    path = f"/api/ledger/patients/{posted['patient'].pk}/activity"
+    page = f"/ledger/patients/{posted['patient'].pk}/"
+    assert biller.get(path).status_code == 200 and biller.get(page).status_code == 200
+    RolePermission.objects.filter(role__code="biller", codename="patients.view_money").delete()
+    forget_permissions(users["biller"])
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    assert biller.get(path).status_code == 403
+    assert biller.get(page).status_code == 403
+    assert not AuditEvent.objects.filter(id__gt=last, action="view").exists()

@@ -247,6 +247,13 @@ def test_the_pages_open_for_the_books_roles_only(client_for, books, name, params
         assert client_for(role).get(url, params).status_code == 403, role
 
 
+def test_the_books_home_lists_the_reports_and_the_books_pages(client_for, practice):
+    page = client_for("auditor").get(reverse("ledger:home")).content.decode()
+    for name in ("trial_balance", "income_statement", "balance_sheet", "general_ledger",
+                 "exports", "chart", "periods", "manual_entries"):  # fmt: skip
+        assert f'href="{reverse("ledger:" + name)}"' in page, name
+
+
 def test_the_income_statement_page_shows_net_income_and_exports(client_for, books):
     client = client_for("manager")
     url = reverse("ledger:income_statement")

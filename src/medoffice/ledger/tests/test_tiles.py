@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from medoffice.ledger import reports, services
+from medoffice.ledger import cash, services
 from medoffice.ledger.services import Line, Posting
 from medoffice.testing import factories
 from medoffice.testing import patients_factories as pf
@@ -61,14 +61,14 @@ def desk_money(users, practice):
 
 def test_cash_collected_counts_desk_payments_less_their_voids(desk_money):
     today = desk_money["today"]
-    cash = reports.cash_collected(today)
-    assert cash.today_by_location == (
+    collected = cash.cash_collected(today)
+    assert collected.today_by_location == (
         {"North": 4000, "South": 2500 + 1500} if today.day == 1 else {"North": 4000, "South": 2500}
     )
-    assert cash.month_by_location == {"North": 4000, "South": 4000}
-    assert [month for month, _ in cash.months][-1] == today.replace(day=1)
-    assert len(cash.months) == 6
-    series = dict(cash.months)
+    assert collected.month_by_location == {"North": 4000, "South": 4000}
+    assert [month for month, _ in collected.months][-1] == today.replace(day=1)
+    assert len(collected.months) == 6
+    series = dict(collected.months)
     assert series[today.replace(day=1)] == 8000
     assert series[_months_back(today, 2)] == 10000
     assert sum(series.values()) == 18000  # the payment seven months back is not in the chart
