@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from medoffice.core import audit, once
 from medoffice.core.access import get_for_user, has_any_perm, has_perm
 from medoffice.core.dates import parse_day
-from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
+from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import AuditAction, Location
 from medoffice.core.permissions import Perm
@@ -176,12 +176,16 @@ def arrivals(request: HttpRequest) -> HttpResponse:
 def flow_advance(request: AuthenticatedHttpRequest, appointment_id: int) -> HttpResponse:
     to_stage = request.POST.get("stage", "")
     error = notice = ""
+    room = (request.POST.get("room") or "").strip()
     try:
+        if room and not room.isdecimal():
+            # A room is chosen from the list by its number; anything else is no room at all.
+            raise InvalidInput("Choose a room at this location.", field="room")
         visit = services.flow_advance(
             appointment_id=appointment_id,
             to_stage=to_stage,
             actor=request.user,
-            room_id=request.POST.get("room") or None,
+            room_id=int(room) if room else None,
         )
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
