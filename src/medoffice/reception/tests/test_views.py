@@ -357,3 +357,19 @@ def test_a_payment_form_with_errors_answers_422(client_for, desk_day):
     bad = client.post(url, {"amount": "0", "method": "cash", "form_token": form_token(client, url)})
     assert bad.status_code == 422
     assert "Amount: must be more than zero" in bad.content.decode()
+
+
+def test_the_audit_trail_links_a_receipt_only_for_roles_that_can_open_it(
+    client_for, desk_day, users
+):
+    """The auditor reads the trail but cannot open receipts: the trail names the payment
+    without a link that answers 403; the manager keeps the link."""
+    payment = rf.payment(patient=desk_day.patient, received_by=users["front_desk"])
+    receipt = reverse("reception:receipt", args=[payment.pk])
+    trail = reverse("core:audit")
+    auditor = client_for("auditor")
+    page = auditor.get(trail, {"object_type": "reception.payment"}).content.decode()
+    assert "Payment" in page and f'href="{receipt}"' not in page
+    assert auditor.get(receipt).status_code == 403
+    manager = client_for("manager").get(trail, {"object_type": "reception.payment"})
+    assert f'href="{receipt}"' in manager.content.decode()
