@@ -15,7 +15,7 @@ from medoffice.core import audit, capture
 from medoffice.core.context import Actor
 from medoffice.core.models import AuditAction, AuditEvent, Location
 from medoffice.ledger import services as ledger_services
-from medoffice.ledger.models import JournalEntry
+from medoffice.ledger.models import JournalEntry, ManualEntry
 from medoffice.testing import factories
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +30,7 @@ NOT_AUDITED = {
     "core.periodicrun": "when the worker last enqueued a periodic job",
     "patients.mrncounter": "a counter; the patient it numbers is audited",
     "reception.receiptsequence": "a counter; the payment it numbers is audited",
+    "reception.depositday": "a closed day in a deposit, written with the audited deposit",
     "scheduling.occupancy": "cells derived from the appointment, which is audited",
     "core.totpauthenticator": "a second factor: adding one and wrong codes are security events;"
     " its counter moves at every sign-in",
@@ -165,6 +166,18 @@ def _rows_demo_does_not_make(users) -> None:
         created_at=now, created_by=manager,
     )  # fmt: skip
     assert scheduling_services
+    ManualEntry.objects.create(
+        date=now.date(), memo="walk", lines=[], total_cents=100, prepared_by=manager,
+        prepared_at=now,
+    )  # fmt: skip
+    from medoffice.reception import services as reception_services
+    from medoffice.reception.models import Payment
+
+    paid = Payment.objects.order_by("pk").first()
+    reception_services.refund_request(
+        patient=paid.patient, amount="1.00", method="card", reason="audit walk",
+        requested_by=users["front_desk"], location=paid.location,
+    )  # fmt: skip
     if not JournalEntry.objects.exists():  # until the demo posts its payments
         ledger_services.post(
             ledger_services.Posting(

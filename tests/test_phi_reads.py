@@ -127,3 +127,24 @@ def test_each_admin_change_page_of_phi_writes_one_view_event(desk_day, users):
         assert (event.action, event.object_id) == ("view", str(obj.pk))
         walked.append(model._meta.label_lower)
     assert {"patients.patient", "scheduling.appointment", "reception.payment"} <= set(walked)
+
+
+@pytest.mark.parametrize(
+    "read", ["ledger statement page", "ledger balance API", "ledger activity API"]
+)
+def test_each_read_of_a_patient_account_in_the_books_writes_one_event(
+    client_for, desk_day, users, read
+):
+    patient = desk_day.patient
+    url = {
+        "ledger statement page": reverse("ledger:patient_statement", args=[patient.pk]),
+        "ledger balance API": f"/api/ledger/patients/{patient.pk}/balance",
+        "ledger activity API": f"/api/ledger/patients/{patient.pk}/activity",
+    }[read]
+    client = client_for("biller")
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    new = list(AuditEvent.objects.filter(id__gt=last))
+    assert [(e.action, e.actor_id) for e in new] == [("view", users["biller"].pk)]
+    assert patient.pk in _patients_named(new[0])

@@ -105,6 +105,17 @@ def _parser() -> argparse.ArgumentParser:
         "--generate", action="store_true", help="only print a new key (for MEDOFFICE_FIELD_KEYS)"
     )
 
+    ledger = sub.add_parser("ledger", help="the books: trial balance, close a month, verify")
+    ledger.add_argument(
+        "action",
+        choices=["trial-balance", "close-period", "verify"],
+        help="trial-balance: every account's balance; close-period YYYY-MM: close a month "
+        "(needs --as); verify: every entry balances and nothing closed changed",
+    )
+    ledger.add_argument("period", nargs="?", default="", help="close-period: the month, YYYY-MM")
+    ledger.add_argument("--as-of", default="", metavar="DATE", help="trial-balance: YYYY-MM-DD")
+    ledger.add_argument("--csv", action="store_true", help="trial-balance: print CSV")
+
     manage = sub.add_parser("manage", help="run any Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -112,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "serve", "migrate", "demo", "createadmin", "worker", "backup", "restore", "audit",
-    "rotate-keys", "manage",
+    "rotate-keys", "manage", "ledger",
 }  # fmt: skip
 # Commands that act as the system unless --as names a user (requests and jobs they run
 # name their own actors).
@@ -165,7 +176,7 @@ def _cli_actor(command: str, username: str | None):
 
 
 # These work on an installation that exists; where there is none they say so and create nothing.
-NEEDS_INSTALLATION = {"createadmin", "worker", "backup", "audit", "rotate-keys"}
+NEEDS_INSTALLATION = {"createadmin", "worker", "backup", "audit", "rotate-keys", "ledger"}
 
 
 def _call(args: argparse.Namespace) -> None:
@@ -211,6 +222,8 @@ def _call(args: argparse.Namespace) -> None:
         call_command(command, args.file, force=args.force)
     elif command == "audit":
         call_command("audit", args.action, checkpoint=args.checkpoint)
+    elif command == "ledger":
+        call_command("ledger", args.action, args.period, as_of=args.as_of, csv=args.csv)
     elif command == "rotate-keys":
         call_command(
             "rotate_keys",

@@ -177,6 +177,7 @@ class DecisionKind(models.TextChoices):
     WRITE_OFF = "write_off", "Write-off"
     REFUND = "refund", "Refund"
     PAYROLL_APPROVAL = "payroll_approval", "Payroll approval"
+    JOURNAL_ENTRY = "journal_entry", "Manual journal entry"
 
 
 class AuthorityLimit(AuditedModel):

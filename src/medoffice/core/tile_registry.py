@@ -24,6 +24,15 @@ SECTIONS = (
 
 
 @dataclass(frozen=True)
+class Bar:
+    """One bar of a tile's chart: its label, its figure in words, its height (0-100)."""
+
+    label: str
+    figure: str
+    percent: int
+
+
+@dataclass(frozen=True)
 class Tile:
     title: str
     figure: str
@@ -31,6 +40,11 @@ class Tile:
     url: str = ""
     tone: str = ""  # "", "good", "warn", "bad"
     section: str = ""  # one of SECTIONS' codes; "" lands in "At a glance"
+    # Optional: a small table of (label, figure) under the figure, and a bar chart (drawn as
+    # inline SVG, with the same figures as a table for screen readers).
+    breakdown: tuple[tuple[str, str], ...] = ()
+    bars: tuple[Bar, ...] = ()
+    bars_caption: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,15 @@ class LedgerConfig(AppConfig):
 
     def ready(self) -> None:
         from medoffice.core import db_guards, permissions
-        from medoffice.ledger import guards
+        from medoffice.ledger import guards, record_panels, tiles  # noqa: F401
         from medoffice.ledger.permissions import LedgerPerm
 
         permissions.register(self.label, LedgerPerm)
         db_guards.register(guards.LEDGER_GUARD)
+
+        from medoffice.core.models import DecisionKind
+        from medoffice.core.services import on_approval_decided
+        from medoffice.ledger.services import manual
+
+        on_approval_decided(DecisionKind.JOURNAL_ENTRY, manual.on_decided)
+        record_panels.register()

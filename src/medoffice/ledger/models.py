@@ -195,7 +195,11 @@ class JournalLine(models.Model):
     audit_exclude = True  # the lines of an audited entry, written with it, never changed
 
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
+    # No single-column indexes on account and patient: the composite indexes below start
+    # with them (one index fewer to write per line each).
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="lines", db_index=False
+    )
     date = models.DateField()
     amount_cents = models.BigIntegerField(help_text="debit positive, credit negative")
     location = models.ForeignKey(
@@ -209,6 +213,7 @@ class JournalLine(models.Model):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        db_index=False,
         related_name="ledger_lines",
         help_text="the patient account (guarantor) the line belongs to, on patient accounts",
     )
@@ -236,3 +241,62 @@ class JournalLine(models.Model):
     @property
     def credit(self) -> Decimal:
         return to_dollars(-self.amount_cents) if self.amount_cents < 0 else Decimal("0.00")
+
+
+class ManualEntryStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    POSTED = "posted", "Posted"
+    REJECTED = "rejected", "Rejected"
+
+
+class ManualEntry(AuditedModel):
+    """The accountant's adjustment as it was written: posted at once within the preparer's
+    authority, otherwise waiting in the approvals queue. Its lines wait here (never as journal
+    lines); the entry posts, from these, when it is approved (source `ledger.manual_entry`)."""
+
+    date = models.DateField()
+    memo = models.CharField(max_length=200)
+    lines = models.JSONField(
+        help_text="[{account, debit_cents, credit_cents, memo, location}] as checked on submit"
+    )
+    total_cents = models.BigIntegerField()
+    status = models.CharField(
+        max_length=10, choices=ManualEntryStatus.choices, default=ManualEntryStatus.PENDING
+    )
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    prepared_at = models.DateTimeField()
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    approval = models.OneToOneField(
+        "core.ApprovalRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    entry = models.OneToOneField(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="manual"
+    )
+    note = models.CharField(max_length=300, blank=True, help_text="why it was rejected")
+
+    class Meta:
+        ordering = ["-prepared_at", "-id"]
+        verbose_name_plural = "manual entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prepared_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="ledger_manual_entry_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_cents__gt=0), name="ledger_manual_entry_total_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ManualEntryStatus.values),
+                name="ledger_manual_entry_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Manual entry {self.pk} {self.date:%Y-%m-%d} {self.get_status_display()}"
+
+    @property
+    def total(self) -> Decimal:
+        return to_dollars(self.total_cents)

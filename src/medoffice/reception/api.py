@@ -18,7 +18,7 @@ from medoffice.core.money import MoneyRange
 from medoffice.patients.permissions import PatientsPerm
 from medoffice.reception import selectors, services
 from medoffice.reception.documents import receipt_pdf
-from medoffice.reception.models import Payment, Visit
+from medoffice.reception.models import Payment, Refund, Visit
 from medoffice.reception.payments import MAX_PAYMENT, PaymentInput
 from medoffice.reception.permissions import ReceptionPerm
 from medoffice.scheduling.permissions import SchedulingPerm
@@ -82,6 +82,13 @@ class PaymentOut(Schema):
     received_by: str
     location_id: int | None
     receipt_pdf: str
+    void: bool
+    voided_at: datetime | None
+    void_reason: str
+
+    @staticmethod
+    def resolve_void(obj: Payment) -> bool:
+        return obj.is_void
 
     @staticmethod
     def resolve_received_by(obj: Payment) -> str:
@@ -167,6 +174,59 @@ class PrepRowOut(Schema):
 class BalanceOut(Schema):
     patient_id: int
     balance: Decimal
+
+
+class VoidIn(Schema):
+    reason: str = Field(..., max_length=200, description="why the payment is voided")
+
+
+class RefundIn(Schema):
+    patient_id: int
+    amount: DeskAmount
+    method: str = Field(..., description="cash | check | card")
+    reason: str = Field(..., max_length=200)
+    location_id: int | None = Field(None, description="the drawer that pays cash back")
+
+
+class RefundPayIn(Schema):
+    reference: str = Field(
+        "", max_length=40, description="the check number, or the card refund's reference"
+    )
+
+
+class RefundOut(Schema):
+    id: int
+    number: str
+    patient_id: int
+    amount: Decimal
+    method: str
+    reason: str
+    status: str
+    location_id: int | None
+    requested_at: datetime
+    approval_id: int | None
+    reference: str
+    paid_at: datetime | None
+    receipt_pdf: str
+
+    @staticmethod
+    def resolve_receipt_pdf(obj: Refund) -> str:
+        return f"/reception/refunds/{obj.pk}/receipt.pdf"
+
+
+class ActivityOut(Schema):
+    date: date
+    memo: str
+    source: str
+    amount: Decimal
+
+
+class AccountOut(Schema):
+    patient_id: int
+    balance: Decimal
+    balance_text: str
+    refundable: Decimal
+    activity: list[ActivityOut]
 
 
 # --- Helpers ------------------------------------------------------------------------------
@@ -354,6 +414,87 @@ def balance(request, patient_id: int):
         Patient, user_of(request), PatientsPerm.VIEW_PATIENTS, pk=patient_id, record_view=True
     )
     return {"patient_id": patient.pk, "balance": selectors.patient_balance(patient)}
+
+
+@router.post("/payments/{payment_id}/void", response=PaymentOut)
+@requires(ReceptionPerm.COLLECT_PAYMENTS)
+@idempotent
+def void_payment(request, payment_id: int, payload: VoidIn):
+    user = user_of(request)
+    get_for_user(
+        selectors.payment_with_details(payment_id),
+        user,
+        ReceptionPerm.COLLECT_PAYMENTS,
+        pk=payment_id,
+    )
+    services.payment_void(payment_id=payment_id, voided_by=user, reason=payload.reason)
+    return selectors.payment_with_details(payment_id).get()
+
+
+def _refund(refund_id: int, user, *, record_view: bool = False) -> Refund:
+    return get_for_user(
+        selectors.refund_with_details(refund_id),
+        user,
+        ReceptionPerm.COLLECT_PAYMENTS,
+        pk=refund_id,
+        record_view=record_view,
+    )
+
+
+@router.post("/refunds", response={201: RefundOut})
+@requires(ReceptionPerm.COLLECT_PAYMENTS)
+@idempotent
+def request_refund(request, payload: RefundIn):
+    from medoffice.patients.models import Patient
+
+    user = user_of(request)
+    patient = get_for_user(Patient, user, PatientsPerm.VIEW_PATIENTS, pk=payload.patient_id)
+    refund = services.refund_request(
+        patient=patient,
+        amount=payload.amount,
+        method=payload.method,
+        reason=payload.reason,
+        requested_by=user,
+        location=_location(payload.location_id),
+    )
+    return Status(201, refund)
+
+
+@router.get("/refunds/{refund_id}", response=RefundOut)
+@requires(ReceptionPerm.COLLECT_PAYMENTS)
+def refund_detail(request, refund_id: int):
+    return _refund(refund_id, user_of(request), record_view=True)
+
+
+@router.post("/refunds/{refund_id}/pay", response=RefundOut)
+@requires(ReceptionPerm.COLLECT_PAYMENTS)
+@idempotent
+def pay_refund(request, refund_id: int, payload: RefundPayIn):
+    user = user_of(request)
+    _refund(refund_id, user)
+    return services.refund_pay(refund_id=refund_id, paid_by=user, reference=payload.reference)
+
+
+@router.get("/patients/{patient_id}/account", response=AccountOut)
+@requires(ReceptionPerm.COLLECT_PAYMENTS)
+def account(request, patient_id: int):
+    """The patient's account in the books: the balance and its lines, newest first."""
+    from medoffice.patients.models import Patient
+
+    patient = get_for_user(
+        Patient, user_of(request), PatientsPerm.VIEW_PATIENTS, pk=patient_id, record_view=True
+    )
+    balance = selectors.patient_balance(patient)
+    return {
+        "patient_id": patient.pk,
+        "balance": balance,
+        "balance_text": selectors.balance_text(balance),
+        "refundable": selectors.refundable_credit(patient.pk),
+        "activity": [
+            {"date": a.date, "memo": a.memo, "source": a.source_key, "amount": a.amount}
+            for a in selectors.account_activity(patient)
+        ],
+    }
 
 
 @router.get("/chart-prep", response=list[PrepRowOut])

@@ -24,11 +24,15 @@ class ReceptionConfig(AppConfig):
         permissions.register(self.label, ReceptionPerm)
 
         from medoffice.core.middleware import register_token_link_prefix
+        from medoffice.core.models import DecisionKind
+        from medoffice.core.services import on_approval_decided
 
         register_token_link_prefix("/reception/wall/")  # the screens; not wall-displays/
 
         from medoffice.reception import demo, home, record_panels, stages, tiles  # noqa: F401
+        from medoffice.reception.services import refund_decided
 
+        on_approval_decided(DecisionKind.REFUND, refund_decided)
         home.register()
         record_panels.register()
         stages.register()

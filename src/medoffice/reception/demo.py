@@ -1,19 +1,26 @@
-"""The front desk's part of the demo practice: forms, signatures, copays and today's board.
+"""The front desk's part of the demo practice: forms, signatures, copays and today's board,
+and their money in the books.
 
 Runs after scheduling's step: past completed appointments get a visit that went all the way
 through the office and, most of them, a copay with its receipt; today's appointments are
-spread over the flow board as if the morning were under way.
+spread over the flow board as if the morning were under way. Every payment posts its entry
+(the same posting function the desk uses, in batches); each past day's drawer is closed, a few
+of them a little over or short, and the closed days go to the bank in deposits, except the
+last couple, left for the desk to deposit.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
 from medoffice.reception.models import (
+    Deposit,
+    DepositDay,
+    DrawerClose,
     FormType,
     Payment,
     PaymentMethod,
@@ -186,9 +193,41 @@ def _number_and_save(payments: list[tuple[Visit, Payment]], zone) -> None:
         last[year] += 1
         payment.receipt_number = f"{year}-{last[year]:06d}"
         payment.visit_id = visit.pk
-    Payment.objects.bulk_create([payment for _, payment in payments], batch_size=BATCH)
+    made = Payment.objects.bulk_create([payment for _, payment in payments], batch_size=BATCH)
     for year, number in last.items():
         ReceiptSequence.objects.update_or_create(year=year, defaults={"last_number": number})
+    _post(made, zone)
+
+
+def _post(payments: list[Payment], zone) -> None:
+    """Each payment's entry, through the desk's own posting function, in batches."""
+    from medoffice.core.models import Location
+    from medoffice.patients.models import Patient
+    from medoffice.reception.postings import payment_posting
+
+    # The related rows each posting names, fetched once (not one query per payment).
+    patients = Patient.objects.only("pk").in_bulk({p.patient_id for p in payments})
+    locations = Location.objects.in_bulk()
+    for payment in payments:
+        payment.patient = patients[payment.patient_id]
+        payment.location = locations.get(payment.location_id) if payment.location_id else None
+    if any(payment.pk is None for payment in payments):  # pragma: no cover
+        raise RuntimeError("bulk_create returned no ids; the payments cannot post")
+    _post_all([payment_posting(payment, zone) for payment in payments])
+
+
+def _post_all(postings: list) -> None:
+    """Post in batches (one audit event each) when the demo loads as one unit, as it does by
+    default; entry by entry when it records every write on its own (the capture tests)."""
+    from medoffice.core.capture import current_unit
+    from medoffice.ledger.services import post, post_many
+
+    if current_unit() is None:
+        for posting in postings:
+            post(posting, actor=None)
+        return
+    for start in range(0, len(postings), BATCH):
+        post_many(postings[start : start + BATCH], actor=None)
 
 
 def _stage_at(start, end, now, rng, room_free: bool):
@@ -283,12 +322,113 @@ def _todays_board(ctx, desk_users) -> None:
     _number_and_save(payments, zone)
 
 
+def _closes_and_deposits(ctx, desk_users) -> None:
+    """Every past day with money at a desk is closed (a few a little over or short), and the
+    closed days go to the bank two or three at a time; the last two stay to be deposited."""
+    from medoffice.reception.postings import deposit_posting, drawer_close_posting
+
+    rng = ctx.rng
+    zone = practice_zone()
+    first_today = datetime.combine(ctx.today, time.min, tzinfo=zone)
+    days: dict[tuple[int, date], dict[str, Decimal]] = {}
+    check_counts: dict[tuple[int, date], int] = defaultdict(int)
+    rows = Payment.objects.filter(
+        received_at__lt=first_today, voided_at__isnull=True, location__isnull=False
+    ).values_list("location_id", "received_at", "method", "amount")
+    for location_id, received_at, method, amount in rows.iterator(chunk_size=BATCH):
+        day = received_at.astimezone(zone).date()
+        totals = days.setdefault(
+            (location_id, day), {"cash": Decimal("0"), "check": Decimal("0"), "card": Decimal("0")}
+        )
+        totals[method] += amount
+        if method == PaymentMethod.CHECK:
+            check_counts[(location_id, day)] += 1
+    closes = []
+    for (location_id, day), totals in sorted(days.items(), key=lambda item: item[0][1]):
+        counted_cash = totals["cash"]
+        if totals["cash"] and rng.random() < 0.06:  # a miscount now and then
+            counted_cash = max(
+                counted_cash + Decimal(rng.choice(("-5.00", "-2.00", "-1.00", "-0.25", "0.50",
+                                                   "1.00"))),
+                Decimal("0"),
+            )  # fmt: skip
+        closed_at = datetime.combine(day, time(17, 30), tzinfo=zone)
+        closes.append(
+            DrawerClose(
+                location_id=location_id,
+                date=day,
+                expected_cash=totals["cash"],
+                expected_checks=totals["check"],
+                expected_card=totals["card"],
+                counted_cash=counted_cash,
+                counted_checks=totals["check"],
+                counted_card=totals["card"],
+                check_count=check_counts[(location_id, day)],
+                closed_at=closed_at,
+                closed_by=rng.choice(desk_users),
+                note="" if counted_cash == totals["cash"] else "recounted twice",
+            )
+        )
+    closes = DrawerClose.objects.bulk_create(closes, batch_size=BATCH)
+    from medoffice.core.models import Location
+
+    locations = Location.objects.in_bulk()
+    for close in closes:
+        close.location = locations[close.location_id]
+    postings = [p for p in (drawer_close_posting(close) for close in closes) if p is not None]
+    _post_all(postings)
+
+    by_location: dict[int, list[DrawerClose]] = defaultdict(list)
+    for close in closes:
+        by_location[close.location_id].append(close)
+    deposits: list[tuple[Deposit, list[DrawerClose]]] = []
+    for location_id, location_closes in by_location.items():
+        location_closes.sort(key=lambda close: close.date)
+        to_bank = location_closes[:-2]  # the last two days wait for the desk
+        index = 0
+        while index < len(to_bank):
+            group = to_bank[index : index + rng.choice((2, 3))]
+            index += len(group)
+            cash = sum((close.counted_cash for close in group), Decimal("0"))
+            checks = sum((close.counted_checks for close in group), Decimal("0"))
+            if cash + checks <= 0:
+                continue
+            made_on = group[-1].date + timedelta(days=1)
+            deposits.append(
+                (
+                    Deposit(
+                        location_id=location_id,
+                        date=made_on,
+                        cash=cash,
+                        checks=checks,
+                        check_count=sum(close.check_count for close in group),
+                        made_at=datetime.combine(made_on, time(9, 15), tzinfo=zone),
+                        made_by=rng.choice(desk_users),
+                    ),
+                    group,
+                )
+            )
+    made = Deposit.objects.bulk_create([deposit for deposit, _ in deposits], batch_size=BATCH)
+    for deposit in made:
+        deposit.location = locations[deposit.location_id]
+    DepositDay.objects.bulk_create(
+        [
+            DepositDay(deposit=deposit, drawer_close=close)
+            for deposit, (_, group) in zip(made, deposits, strict=True)
+            for close in group
+        ],
+        batch_size=BATCH,
+    )
+    _post_all([deposit_posting(deposit) for deposit in made])
+
+
 def make_front_desk(ctx) -> None:
     desk_users = ctx.users.get("front_desk") or [ctx.user("manager")]
     form_types = _form_types()
     _signed_forms(ctx, form_types, desk_users)
     _past_visits(ctx, desk_users)
     _todays_board(ctx, desk_users)
+    _closes_and_deposits(ctx, desk_users)
 
 
 def _register() -> None:

@@ -221,10 +221,20 @@ class Payment(AuditedModel):
     )
     receipt_number = models.CharField(max_length=20, unique=True)
     note = models.CharField(max_length=200, blank=True)
+    # A void (the same day, before the drawer is closed) reverses the payment's journal entry;
+    # the payment keeps its receipt number, marked void.
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    void_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]
-        indexes = [models.Index(fields=["patient", "received_at"])]
+        indexes = [
+            models.Index(fields=["patient", "received_at"]),
+            models.Index(fields=["location", "received_at"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__gt=Decimal("0")), name="payment_amount_positive"
@@ -232,10 +242,20 @@ class Payment(AuditedModel):
             models.CheckConstraint(
                 condition=Q(method__in=["cash", "check", "card"]), name="payment_method_known"
             ),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True, voided_by__isnull=True, void_reason="")
+                | (Q(voided_at__isnull=False, voided_by__isnull=False) & ~Q(void_reason="")),
+                name="payment_void_complete",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Receipt {self.receipt_number}: ${self.amount}"
+        void = " (void)" if self.is_void else ""
+        return f"Receipt {self.receipt_number}: ${self.amount}{void}"
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
 
     @property
     def audit_patient_id(self) -> int:
@@ -252,6 +272,184 @@ class ReceiptSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last_number}"
+
+
+class DrawerClose(AuditedModel):
+    """The end of one day at one location's desk: what the day's payments say the drawer
+    holds, what was counted, and who signed it. One per location and day; once written, the
+    day takes no more payments, voids or cash refunds at that desk."""
+
+    location = models.ForeignKey("core.Location", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField(help_text="the day closed, in the practice's time zone")
+    expected_cash = models.DecimalField(max_digits=12, decimal_places=2)
+    expected_checks = models.DecimalField(max_digits=12, decimal_places=2)
+    expected_card = models.DecimalField(max_digits=12, decimal_places=2)
+    counted_cash = models.DecimalField(max_digits=12, decimal_places=2)
+    counted_checks = models.DecimalField(max_digits=12, decimal_places=2)
+    counted_card = models.DecimalField(
+        max_digits=12, decimal_places=2, help_text="the card terminal's batch total"
+    )
+    check_count = models.PositiveIntegerField(default=0)
+    note = models.CharField(max_length=200, blank=True)
+    closed_at = models.DateTimeField()
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-date", "location_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "date"], name="drawer_close_once_a_day"),
+            models.CheckConstraint(
+                condition=Q(counted_cash__gte=0, counted_checks__gte=0, counted_card__gte=0),
+                name="drawer_close_counts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Drawer {self.location_id} {self.date:%Y-%m-%d}"
+
+    @property
+    def over_short(self) -> Decimal:
+        """Counted less expected in the drawer (cash and checks): negative is a shortage."""
+        return (self.counted_cash + self.counted_checks) - (
+            self.expected_cash + self.expected_checks
+        )
+
+    @property
+    def over_short_size(self) -> Decimal:
+        return abs(self.over_short)
+
+    @property
+    def card_difference(self) -> Decimal:
+        return self.counted_card - self.expected_card
+
+    @property
+    def drawer_total(self) -> Decimal:
+        return self.counted_cash + self.counted_checks
+
+
+class Deposit(AuditedModel):
+    """Cash and checks of closed days carried to the bank, with its printable slip."""
+
+    location = models.ForeignKey("core.Location", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField(help_text="the day the deposit goes to the bank")
+    cash = models.DecimalField(max_digits=12, decimal_places=2)
+    checks = models.DecimalField(max_digits=12, decimal_places=2)
+    check_count = models.PositiveIntegerField(default=0)
+    made_at = models.DateTimeField()
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-date", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cash__gte=0, checks__gte=0), name="deposit_amounts_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Deposit {self.pk} {self.date:%Y-%m-%d}"
+
+    @property
+    def total(self) -> Decimal:
+        return self.cash + self.checks
+
+
+class DepositDay(models.Model):
+    """A closed day in a deposit: the unique key makes each close go to the bank once."""
+
+    audit_exclude = True  # written with its deposit, which is audited
+
+    deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="days")
+    drawer_close = models.OneToOneField(
+        DrawerClose, on_delete=models.PROTECT, related_name="deposit_day"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.deposit_id}: {self.drawer_close_id}"
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = "requested", "Waiting for approval"
+    APPROVED = "approved", "Approved, to pay out"
+    REJECTED = "rejected", "Rejected"
+    PAID = "paid", "Paid out"
+
+
+# The only moves a refund makes.
+REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
+    RefundStatus.REQUESTED: frozenset({RefundStatus.APPROVED, RefundStatus.REJECTED}),
+    RefundStatus.APPROVED: frozenset({RefundStatus.PAID}),
+    RefundStatus.REJECTED: frozenset(),
+    RefundStatus.PAID: frozenset(),
+}
+
+
+class Refund(AuditedModel):
+    """Money given back from a patient's credit: asked for at the desk, approved within the
+    asker's refund authority or by someone whose authority covers it, then paid out."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="refunds"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    method = models.CharField(max_length=8, choices=PaymentMethod.choices)
+    location = models.ForeignKey(
+        "core.Location", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=10, choices=RefundStatus.choices, default=RefundStatus.REQUESTED
+    )
+    requested_at = models.DateTimeField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    approval = models.OneToOneField(
+        "core.ApprovalRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reference = models.CharField(
+        max_length=40, blank=True, help_text="the check number, or the card refund's reference"
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=Decimal("0")), name="refund_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=["cash", "check", "card"]), name="refund_method_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["requested", "approved", "rejected", "paid"]),
+                name="refund_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_at__isnull=False, paid_by__isnull=False),
+                name="refund_paid_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund R-{self.pk}: ${self.amount} ({self.get_status_display()})"
+
+    @property
+    def number(self) -> str:
+        return f"R-{self.pk:06d}"
+
+    @property
+    def audit_patient_id(self) -> int:
+        return self.patient_id
 
 
 class WallDisplayLink(AuditedModel):

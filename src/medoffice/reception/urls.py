@@ -1,6 +1,6 @@
 from django.urls import path
 
-from medoffice.reception import views, views_wall
+from medoffice.reception import views, views_books, views_wall
 
 app_name = "reception"
 urlpatterns = [
@@ -18,4 +18,12 @@ urlpatterns = [
     path("accounts/<int:patient_id>/payment/", views.payment_new, name="payment_new"),
     path("payments/<int:payment_id>/", views.receipt, name="receipt"),
     path("payments/<int:payment_id>/receipt.pdf", views.receipt_pdf_view, name="receipt_pdf"),
+    path("payments/<int:payment_id>/void/", views_books.payment_void, name="payment_void"),
+    path("accounts/<int:patient_id>/refund/", views_books.refund_new, name="refund_new"),
+    path("refunds/<int:refund_id>/", views_books.refund_detail, name="refund"),
+    path("refunds/<int:refund_id>/receipt.pdf", views_books.refund_receipt_view, name="refund_pdf"),
+    path("drawer/", views_books.drawer, name="drawer"),
+    path("deposits/", views_books.deposits, name="deposits"),
+    path("deposits/<int:deposit_id>/", views_books.deposit_detail, name="deposit"),
+    path("deposits/<int:deposit_id>/slip.pdf", views_books.deposit_slip, name="deposit_slip"),
 ]

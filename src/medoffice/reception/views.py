@@ -489,6 +489,7 @@ def receipt(request: AuthenticatedHttpRequest, payment_id: int) -> HttpResponse:
             "payment": payment,
             "patient": payment.patient,
             "balance": selectors.patient_balance(payment.patient),
+            "can_void": selectors.may_void(payment),
         },
     )
 
@@ -541,6 +542,9 @@ def patient_desk(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResp
             "patient": patient,
             "balance": selectors.patient_balance(patient),
             "payments": selectors.payments_of(patient),
+            "refunds": list(selectors.refunds_of(patient)),
+            "credit": selectors.refundable_credit(patient.pk),
+            "activity": selectors.account_activity(patient),
             "forms_due": selectors.forms_due(patient),
             "signed": selectors.signed_forms_of(patient)[:50],
             "can_collect": has_perm(request.user, ReceptionPerm.COLLECT_PAYMENTS),

@@ -61,4 +61,21 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
                 "flush", database=alias, interactive=False, verbosity=0,
                 inhibit_post_migrate=not recreate,
             )  # fmt: skip
-            connections[alias].creation.deserialize_db_from_string(contents)
+            connection = connections[alias]
+            connection.creation.deserialize_db_from_string(contents)
+            _reset_sequences(connection)
+
+
+def _reset_sequences(connection) -> None:
+    """Flush restarts PostgreSQL's id sequences at 1 and the snapshot's rows come back with
+    their ids: move each sequence past them, or the next row made (a location's cash drawer
+    account after the chart's) collides with a restored one."""
+    if connection.vendor != "postgresql":
+        return  # SQLite takes max(id) + 1
+    from django.apps import apps
+    from django.core.management.color import no_style
+
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)

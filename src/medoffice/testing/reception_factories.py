@@ -29,7 +29,17 @@ def signed_form(*, patient, form_type, recorded_by, signed_at=None, **fields) ->
     )
 
 
-def payment(*, patient, received_by, amount="20.00", method="cash", **fields) -> Payment:
+def payment(
+    *, patient, received_by, amount="20.00", method="cash", post: bool = True, **fields
+) -> Payment:
+    """A payment as the desk records it, posted to the books (post=False: the row alone, as
+    payments stood before the books existed). Cash and checks sit in a location's drawer."""
+    from medoffice.core.models import Location
+    from medoffice.ledger.services import post as ledger_post
+    from medoffice.reception.postings import payment_posting
+    from medoffice.reception.selectors import practice_zone
+    from medoffice.testing import factories
+
     n = next(_counter)
     values = {
         "reference": "",
@@ -37,9 +47,14 @@ def payment(*, patient, received_by, amount="20.00", method="cash", **fields) ->
         "receipt_number": f"T-{n:06d}",
     }
     values.update(fields)
-    return Payment.objects.create(
+    if values.get("location") is None and "location_id" not in values and method != "card":
+        values["location"] = Location.objects.order_by("pk").first() or factories.location()
+    made = Payment.objects.create(
         patient=patient, received_by=received_by, amount=Decimal(amount), method=method, **values
     )
+    if post:
+        ledger_post(payment_posting(made, practice_zone()), actor=received_by)
+    return made
 
 
 def visit(*, appointment, **fields) -> Visit:

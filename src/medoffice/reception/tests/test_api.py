@@ -43,6 +43,9 @@ def endpoints(day, payment):
         ("get", f"{API}/payments/{payment.pk}", None, "reception.collect_payment"),
         ("get", f"{API}/payments/{payment.pk}/receipt.pdf", None, "reception.collect_payment"),
         ("get", f"{API}/chart-prep", None, "reception.check_in"),
+        ("post", f"{API}/payments/{payment.pk}/void", {"reason": "typed twice"}, "reception.collect_payment"),
+        ("post", f"{API}/refunds", {"patient_id": day.patient.pk, "amount": "5.00", "method": "card", "reason": "overpaid"}, "reception.collect_payment"),
+        ("get", f"{API}/patients/{day.patient.pk}/account", None, "reception.collect_payment"),
     ]  # fmt: skip
 
 

@@ -15,7 +15,7 @@ def charges_posted(monkeypatch):
     def charges(patient_ids):
         return {}
 
-    monkeypatch.setattr(selectors, "_charge_sources", [charges])
+    monkeypatch.setattr(selectors.money, "_charge_sources", [charges])
 
 
 def test_without_charges_a_payment_is_paid_not_a_credit():

@@ -143,7 +143,9 @@ def test_balance_due_is_flagged(desk_day, users, book, tomorrow, monkeypatch):
     def charges(patient_ids):  # what the claims module will add: charges the patient owes
         return {owes.pk: Decimal("80.00"), paid_up.pk: Decimal("20.00")}
 
-    monkeypatch.setattr(selectors, "_balance_sources", [*selectors._balance_sources, charges])
+    monkeypatch.setattr(
+        selectors.money, "_balance_sources", [*selectors.money._balance_sources, charges]
+    )
     rf.payment(patient=owes, received_by=users["front_desk"], amount="30.00")
     rf.payment(patient=paid_up, received_by=users["front_desk"], amount="20.00")
     rows = selectors.chart_prep(day=tomorrow)

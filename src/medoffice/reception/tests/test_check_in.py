@@ -146,12 +146,12 @@ def test_every_bad_field_is_named_at_once(desk_day, users):
 def test_a_failure_late_in_the_transaction_rolls_everything_back(desk_day, users, monkeypatch):
     """The payment is written last; if it fails, the visit, stage change, forms and
     eligibility check written before it are gone too."""
-    from medoffice.reception import services as reception_services
+    from medoffice.reception.services import checkin
 
     def broken(**kwargs):
         raise RuntimeError("printer on fire")
 
-    monkeypatch.setattr(reception_services, "_write_payment", broken)
+    monkeypatch.setattr(checkin, "_write_payment", broken)
     before = snapshot()
     with pytest.raises(RuntimeError):
         do_check_in(desk_day, users["front_desk"])

@@ -77,3 +77,34 @@ def test_demo_visits_arrive_on_their_day_and_the_dashboard_agrees_with_the_board
 
     # The approvals queue shows what it is for.
     assert ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING).count() >= 3
+
+
+@pytest.mark.django_db
+def test_demo_money_is_in_the_books_with_closed_days_and_deposits():
+    from django.db.models import Sum
+
+    from medoffice.ledger.models import JournalEntry, JournalLine
+    from medoffice.ledger.selectors import trial_balance
+    from medoffice.reception.models import Deposit, DepositDay, DrawerClose
+
+    demo.load_demo(seed=11, today=TODAY)
+    assert JournalEntry.objects.filter(source_type="reception.payment").count() == (
+        Payment.objects.count()
+    )
+    balance = trial_balance()
+    assert balance.balanced
+    by_key = {row.account.key: row for row in balance.rows}
+    assert by_key["unapplied_patient"].credit == Payment.objects.aggregate(t=Sum("amount"))["t"]
+    assert by_key["bank_operating"].debit > 0 and by_key["card_clearing"].debit > 0
+    closes = DrawerClose.objects.all()
+    assert closes.exists() and not closes.filter(date__gte=TODAY).exists()
+    assert 0 < sum(1 for close in closes if close.over_short) < closes.count() // 4
+    assert Deposit.objects.exists() and DepositDay.objects.count() < closes.count()
+    assert JournalLine.objects.filter(account__key="cash_over_short").aggregate(
+        t=Sum("amount_cents")
+    )["t"] == -sum(int(close.over_short * 100) for close in closes)
+    # Each patient's balance in the books is what they paid.
+    paid = dict(Payment.objects.values_list("patient_id").annotate(t=Sum("amount")))
+    some = list(paid)[:20]
+    balances = selectors.balances_for(some)
+    assert all(balances[pid] == -paid[pid] for pid in some)

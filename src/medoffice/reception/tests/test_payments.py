@@ -129,6 +129,9 @@ def test_receipt_pdf_is_a_real_pdf_with_number_and_amount(desk_day, users):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_payments_get_distinct_consecutive_numbers(practice, users):
     """Six desks take a payment at the same moment: six numbers, no duplicate, no gap."""
+    from medoffice.testing import factories
+
+    factories.location()  # the one drawer the cash goes to
     patient = pf.patient()
     user = users["front_desk"]
     numbers: list[str] = []

@@ -12,19 +12,18 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Sum
+from django.db.models.base import ModelState
 from django.utils import timezone
 
-from medoffice.core import audit, money
+from medoffice.core import audit, capture, money
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition
 from medoffice.core.models import AuditAction
-from medoffice.core.role_permissions import require_perm
 from medoffice.ledger import chart
 from medoffice.ledger.models import (
     Account,
@@ -36,7 +35,6 @@ from medoffice.ledger.models import (
     Side,
     to_dollars,
 )
-from medoffice.ledger.permissions import LedgerPerm
 
 if TYPE_CHECKING:
     from medoffice.core.models import Location, Provider, User
@@ -162,10 +160,22 @@ def to_cents(value: Decimal | int | str, *, field: str) -> int:
     return int(amount * 100)
 
 
+@dataclass(slots=True)
+class _Row:
+    """A checked line, ready to write (plain values: a batch holds many thousands)."""
+
+    account: Account
+    amount_cents: int
+    location_id: int | None
+    provider_id: int | None
+    patient_id: int | None
+    memo: str
+
+
 @dataclass
 class _Checked:
     posting: Posting
-    rows: list[JournalLine]
+    rows: list[_Row]
     total: int
 
 
@@ -213,14 +223,14 @@ def _check(posting: Posting, cache: dict[Any, Account]) -> _Checked:
         if not account.is_active or not account.is_postable:
             state = "inactive" if not account.is_active else "a heading (post to one under it)"
             raise InvalidInput(f"Line {number}: account {account} is {state}.", field=where)
+        place = line.location or posting.location
         rows.append(
-            JournalLine(
+            _Row(
                 account=account,
-                date=posting.date,
                 amount_cents=debit - credit,
-                location=line.location or posting.location,
-                provider=line.provider,
-                patient=line.patient,
+                location_id=place.pk if place is not None else None,
+                provider_id=line.provider.pk if line.provider is not None else None,
+                patient_id=line.patient.pk if line.patient is not None else None,
                 memo=line.memo[:120],
             )
         )
@@ -294,38 +304,97 @@ def _allocate_ids(count: int) -> list[int]:
         return list(range(start, start + count))
 
 
+_LINE_COLUMNS = (
+    "entry_id", "account_id", "date", "amount_cents", "location_id", "provider_id", "patient_id",
+    "memo",
+)  # fmt: skip
+_ENTRY_COLUMNS = (
+    "id", "date", "kind", "memo", "source_type", "source_id", "source_key", "total_cents",
+    "reverses_id", "location_id", "posted_at", "posted_by_id",
+)  # fmt: skip
+_ROWS_PER_INSERT = 500
+
+
+def _insert(cursor: Any, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Multi-row INSERTs of plain values (the ORM's per-object work is most of a batch's time;
+    these rows are checked already, and the guards check them again in the database)."""
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608 (constant names)
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        params = [value for row in chunk for value in row]
+        cursor.execute(head + ", ".join([one] * len(chunk)), params)
+
+
 def _write(checked: list[_Checked], actor: User | None) -> list[JournalEntry]:
+    """Lines first, then their entries (see guards). One entry is saved through the ORM (its
+    own audit event); a batch is written with plain INSERTs and counted in the caller's unit."""
     ids = _allocate_ids(len(checked))
     now = timezone.now()
+    posted_by = actor if actor is not None and actor.is_authenticated else None
+    posted_by_id = posted_by.pk if posted_by is not None else None
+    ops = connection.ops
     entries = []
-    lines = []
+    days: dict[date, Any] = {}  # each date adapted once (a batch has few, many times over)
+    entry_days = []
+    line_rows: list[tuple] = []
     for entry_id, item in zip(ids, checked, strict=True):
         posting = item.posting
-        for row in item.rows:
-            row.entry_id = entry_id
-            lines.append(row)
+        day = days.get(posting.date)
+        if day is None:
+            day = days[posting.date] = ops.adapt_datefield_value(posting.date)
+        entry_days.append(day)
+        line_rows.extend(
+            (entry_id, row.account.pk, day, row.amount_cents, row.location_id, row.provider_id,
+             row.patient_id, row.memo)
+            for row in item.rows
+        )  # fmt: skip
         entries.append(
-            JournalEntry(
-                id=entry_id,
-                date=posting.date,
-                kind=posting.kind,
-                memo=posting.memo[:200],
-                source_type=posting.source_type,
-                source_id=str(posting.source_id),
-                source_key=posting.source_key,
-                total_cents=item.total,
-                reverses=posting.reverses,
-                location=posting.location,
-                posted_at=now,
-                posted_by=actor if actor is not None and actor.is_authenticated else None,
-            )
+            {
+                "id": entry_id,
+                "date": posting.date,
+                "kind": posting.kind,
+                "memo": posting.memo[:200],
+                "source_type": posting.source_type,
+                "source_id": str(posting.source_id),
+                "source_key": posting.source_key,
+                "total_cents": item.total,
+                "reverses_id": posting.reverses.pk if posting.reverses is not None else None,
+                "location_id": posting.location.pk if posting.location is not None else None,
+                "posted_at": now,
+                "posted_by_id": posted_by_id,
+            }
         )
-    JournalLine.objects.bulk_create(lines, batch_size=2000)
-    if len(entries) == 1:
-        entries[0].save(force_insert=True)
-    else:
-        JournalEntry.objects.bulk_create(entries, batch_size=1000)
-    return entries
+    with connection.cursor() as cursor:
+        _insert(cursor, JournalLine._meta.db_table, _LINE_COLUMNS, line_rows)
+        if len(entries) == 1:
+            one = JournalEntry(**entries[0])
+            one.save(force_insert=True)
+            return [one]
+        at = ops.adapt_datetimefield_value(now)
+        entry_rows = [
+            (v["id"], day, v["kind"], v["memo"], v["source_type"], v["source_id"],
+             v["source_key"], v["total_cents"], v["reverses_id"], v["location_id"], at,
+             posted_by_id)
+            for v, day in zip(entries, entry_days, strict=True)
+        ]  # fmt: skip
+        _insert(cursor, JournalEntry._meta.db_table, _ENTRY_COLUMNS, entry_rows)
+    unit = capture.current_unit()
+    if unit is not None:
+        unit.count_rows(JournalEntry, "created", len(entries))
+    return [_as_written(values) for values in entries]
+
+
+def _as_written(values: dict[str, Any]) -> JournalEntry:
+    """The entry object for a row the batch wrote, made as Django makes one read back from the
+    database, without `__init__`'s work per field (a batch returns thousands). A column not in
+    `values` would load on first use, like a deferred field."""
+    entry = JournalEntry.__new__(JournalEntry)
+    entry.__dict__.update(values)
+    entry._state = ModelState()
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
 
 
 def _same(entry: JournalEntry, item: _Checked) -> bool:
@@ -376,7 +445,11 @@ def post_many(postings: Sequence[Posting], *, actor: User | None) -> list[Journa
     keys = [item.posting.source_key for item in checked]
     if len(set(keys)) != len(keys):
         raise InvalidInput("source: the same source appears twice in one batch.", field="source")
-    existing = {e.source_key: e for e in JournalEntry.objects.filter(source_key__in=keys)}
+    existing = {
+        e.source_key: e
+        for start in range(0, len(keys), 5000)
+        for e in JournalEntry.objects.filter(source_key__in=keys[start : start + 5000])
+    }
     fresh = [item for item in checked if item.posting.source_key not in existing]
     if fresh:
         _hold_periods_open({item.posting.date for item in fresh})
@@ -445,118 +518,3 @@ def reverse(
     if source_type is None and posting.source_key == entry.source_key:
         raise InvalidInput("event: a reversal needs its own event name.", field="event")
     return post(posting, actor=actor)
-
-
-# --- Periods ------------------------------------------------------------------------------------
-
-
-def period_for(day: date) -> FiscalPeriod:
-    start, end = _month(day)
-    period, _ = FiscalPeriod.objects.get_or_create(start=start, defaults={"end": end})
-    return period
-
-
-def parse_month(text: str) -> date:
-    """ "YYYY-MM" as the first day of that month, or InvalidInput."""
-    try:
-        year, month = (int(part) for part in text.strip().split("-"))
-        return date(year, month, 1)
-    except (ValueError, TypeError):
-        raise InvalidInput(
-            f"period: {text!r} is not a month such as 2026-11.", field="period"
-        ) from None
-
-
-def _locked_period(day: date) -> FiscalPeriod:
-    period_for(day)
-    start, _ = _month(day)
-    return FiscalPeriod.objects.select_for_update().get(start=start)
-
-
-@transaction.atomic
-@binds_actor("actor")
-def close_period(*, month: date, actor: User) -> FiscalPeriod:
-    """Close a month: nothing more posts in it. Months close in order, oldest first."""
-    require_perm(actor, LedgerPerm.CLOSE_PERIODS)
-    period = _locked_period(month)
-    if period.status == PeriodStatus.CLOSED:
-        raise InvalidTransition(f"{period.label} is already closed.")
-    if period.start > timezone.localdate():
-        raise InvalidInput(
-            f"period: {period.label} has not begun; it cannot be closed.", field="period"
-        )
-    first_open = open_month_before(period.start)
-    if first_open is not None:
-        raise InvalidTransition(f"Close {first_open.label} first: months close in order.")
-    facts = JournalLine.objects.filter(date__range=(period.start, period.end)).aggregate(
-        n=Count("id"), net=Sum("amount_cents")
-    )
-    debits = JournalLine.objects.filter(
-        date__range=(period.start, period.end), amount_cents__gt=0
-    ).aggregate(total=Sum("amount_cents"))["total"]
-    period.status = PeriodStatus.CLOSED
-    period.closed_at = timezone.now()
-    period.closed_by = actor
-    period.closed_line_count = facts["n"] or 0
-    period.closed_net_cents = facts["net"] or 0
-    period.closed_debit_cents = debits or 0
-    period.save()
-    audit.record(
-        AuditAction.UPDATE,
-        obj=period,
-        changes={
-            "status": ["open", "closed"],
-            "lines": period.closed_line_count,
-            "debits": str(to_dollars(period.closed_debit_cents)),
-        },
-        reason="period closed",
-    )
-    return period
-
-
-def open_month_before(start: date) -> FiscalPeriod | None:
-    """The oldest month before `start` that has postings and is still open."""
-    first = (
-        JournalLine.objects.filter(date__lt=start)
-        .order_by("date")
-        .values_list("date", flat=True)
-        .first()
-    )
-    if first is None:
-        return None
-    cursor = first.replace(day=1)
-    closed = set(
-        FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED, start__lt=start).values_list(
-            "start", flat=True
-        )
-    )
-    while cursor < start:
-        if cursor not in closed:
-            return period_for(cursor)
-        cursor = (cursor.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return None
-
-
-@transaction.atomic
-@binds_actor("actor")
-def reopen_period(*, month: date, actor: User, reason: str) -> FiscalPeriod:
-    """Reopen a closed month: the owner's decision alone, with the reason on the record."""
-    require_perm(actor, LedgerPerm.REOPEN_PERIODS)
-    if not reason.strip():
-        raise InvalidInput("reason: say why the period is reopened.", field="reason")
-    period = _locked_period(month)
-    if period.status != PeriodStatus.CLOSED:
-        raise InvalidTransition(f"{period.label} is open.")
-    later = FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED, start__gt=period.start).first()
-    if later is not None:
-        raise InvalidTransition(f"Reopen {later.label} first: months reopen newest first.")
-    period.status = PeriodStatus.OPEN
-    period.save(update_fields=["status"])
-    audit.record(
-        AuditAction.UPDATE,
-        obj=period,
-        changes={"status": ["closed", "open"]},
-        reason=reason.strip()[:300],
-        flagged=True,
-    )
-    return period

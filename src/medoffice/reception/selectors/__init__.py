@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from medoffice.core.access import has_perm
 from medoffice.core.models import Location, User
-from medoffice.core.selectors import practice_time_zone
 from medoffice.reception.models import (
     STAGE_ORDER,
     STAGE_TRANSITIONS,
@@ -34,34 +33,91 @@ if TYPE_CHECKING:
     from medoffice.patients.models import Coverage, Patient
     from medoffice.scheduling.models import Appointment, Room
 
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
-ELIGIBILITY_STALE_DAYS = 30
+from medoffice.reception.selectors.common import (
+    CENT,
+    ELIGIBILITY_STALE_DAYS,
+    ZERO,
+    day_bounds,
+    local_today,
+    minutes_between,
+    practice_zone,
+)
+from medoffice.reception.selectors.money import (
+    AccountActivity,
+    BalanceSource,
+    DrawerDay,
+    account_activity,
+    balance_text,
+    balances_for,
+    charges_are_posted,
+    checks_of_closes,
+    closes_to_deposit,
+    deposit_closes,
+    drawer_day,
+    may_void,
+    patient_balance,
+    payment_with_details,
+    payments_of,
+    refund_with_details,
+    refundable_credit,
+    refunds_of,
+    register_balance_source,
+)
 
-# --- Time in the practice's zone ----------------------------------------------------------
-
-
-def practice_zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(practice_time_zone())
-
-
-def local_today(now: datetime | None = None) -> date:
-    return (now or timezone.now()).astimezone(practice_zone()).date()
-
-
-def day_bounds(day: date, zone: zoneinfo.ZoneInfo | None = None) -> tuple[datetime, datetime]:
-    """The first instant of the day and of the next, in the practice's zone."""
-    zone = zone or practice_zone()
-    start = datetime.combine(day, time.min, tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
-    return start, end
-
-
-def minutes_between(start: datetime | None, end: datetime | None) -> int | None:
-    if start is None or end is None:
-        return None
-    return max(int((end - start).total_seconds() // 60), 0)
-
+__all__ = [
+    "BOARD_STATUSES",
+    "CENT",
+    "ELIGIBILITY_STALE_DAYS",
+    "NEED_PLURALS",
+    "PREP_KIND_LABELS",
+    "ZERO",
+    "AccountActivity",
+    "ArrivalRow",
+    "ArrivalsAt",
+    "BalanceSource",
+    "DrawerDay",
+    "FlowBoard",
+    "FlowColumn",
+    "FlowRow",
+    "FormDue",
+    "NeedBadge",
+    "PrepItem",
+    "PrepRow",
+    "account_activity",
+    "active_form_types",
+    "active_locations",
+    "balance_text",
+    "balances_for",
+    "charges_are_posted",
+    "chart_prep",
+    "checks_of_closes",
+    "closes_to_deposit",
+    "day_bounds",
+    "deposit_closes",
+    "drawer_day",
+    "flow_board",
+    "flow_row",
+    "forms_due",
+    "forms_due_for",
+    "front_desk_counts",
+    "local_today",
+    "may_void",
+    "minutes_between",
+    "patient_balance",
+    "payment_with_details",
+    "payments_of",
+    "practice_zone",
+    "refund_with_details",
+    "refundable_credit",
+    "refunds_of",
+    "register_balance_source",
+    "rooms_for",
+    "rooms_in_use",
+    "signed_forms_of",
+    "todays_appointment_to_check_in",
+    "todays_arrivals",
+    "visit_of",
+]
 
 # --- Forms --------------------------------------------------------------------------------
 
@@ -119,86 +175,6 @@ def forms_due(patient: Patient, on: date | None = None) -> list[FormDue]:
 
 def signed_forms_of(patient: Patient) -> QuerySet[SignedForm]:
     return SignedForm.objects.filter(patient=patient).select_related("form_type", "recorded_by")
-
-
-# --- Balances -----------------------------------------------------------------------------
-
-# Each source gives, for a set of patients, the amount it adds to what they owe (charges are
-# positive, payments negative). Payments are the only source until the claims module adds
-# charges and insurance payments.
-BalanceSource = Callable[[list[int]], dict[int, Decimal]]
-_balance_sources: list[BalanceSource] = []
-_charge_sources: list[BalanceSource] = []
-
-
-def register_balance_source(source: BalanceSource, *, adds_charges: bool = False) -> None:
-    """`adds_charges`: the source posts what patients are billed (not only what they paid)."""
-    if source not in _balance_sources:
-        _balance_sources.append(source)
-    if adds_charges and source not in _charge_sources:
-        _charge_sources.append(source)
-
-
-def charges_are_posted() -> bool:
-    """Whether any module posts charges yet; until one does, money received is simply paid,
-    and a negative balance is no credit to refund."""
-    return bool(_charge_sources)
-
-
-def balance_text(amount: Decimal) -> str:
-    """What the patient owes, or has paid, or the credit on their account, in words."""
-    from medoffice.core.formats import money
-
-    if amount > 0:
-        return f"{money(amount)} due"
-    if amount < 0:
-        if not charges_are_posted():
-            return f"{money(-amount)} paid (no charges posted yet)"
-        return f"{money(-amount)} credit"
-    return money(ZERO)
-
-
-def _desk_payments(patient_ids: list[int]) -> dict[int, Decimal]:
-    rows = (
-        Payment.objects.filter(patient_id__in=patient_ids)
-        .values("patient_id")
-        .annotate(total=Sum("amount"))
-    )
-    return {row["patient_id"]: -row["total"] for row in rows}
-
-
-register_balance_source(_desk_payments)
-
-
-def balances_for(patient_ids: Iterable[int]) -> dict[int, Decimal]:
-    """What each patient owes (negative: a credit on account); one query per source."""
-    ids = list(set(patient_ids))
-    balances = {pid: ZERO for pid in ids}
-    if not ids:
-        return balances
-    for source in _balance_sources:
-        for pid, amount in source(ids).items():
-            balances[pid] = balances.get(pid, ZERO) + amount
-    # SQLite sums decimals as binary floats: 12.34 + 5 + 12 comes back as 29.3400000000000.
-    return {pid: amount.quantize(CENT, rounding=ROUND_HALF_UP) for pid, amount in balances.items()}
-
-
-def patient_balance(patient: Patient) -> Decimal:
-    """What the patient owes the practice now; negative when they have a credit."""
-    return balances_for([patient.pk])[patient.pk]
-
-
-def payments_of(patient: Patient, limit: int = 50) -> QuerySet[Payment]:
-    return Payment.objects.filter(patient=patient).select_related("received_by", "visit")[:limit]
-
-
-def payment_with_details(pk: int | str) -> QuerySet[Payment]:
-    return Payment.objects.filter(pk=pk).select_related(
-        "patient",
-        "received_by",
-        "location",
-        "visit__appointment__provider",
-    )
 
 
 # --- Flow board ---------------------------------------------------------------------------
@@ -639,7 +615,9 @@ def todays_arrivals(
     prep = chart_prep(day=day, location=location, now=now, statuses=BOARD_STATUSES)
     visit_ids = [v.pk for v in (visit_of(r.appointment) for r in prep) if v is not None]
     paid_visits = set(
-        Payment.objects.filter(visit_id__in=visit_ids).values_list("visit_id", flat=True)
+        Payment.objects.filter(visit_id__in=visit_ids, voided_at__isnull=True).values_list(
+            "visit_id", flat=True
+        )
     )
     by_location: dict[int, ArrivalsAt] = {}
     for row in prep:

@@ -1,0 +1,246 @@
+"""Periods of the books: months that close (in order) and reopen (the owner's alone, audited),
+and the year-end close that moves the year's income to retained earnings."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from medoffice.core import audit
+from medoffice.core.context import binds_actor
+from medoffice.core.exceptions import InvalidInput, InvalidTransition
+from medoffice.core.models import AuditAction
+from medoffice.core.role_permissions import require_perm
+from medoffice.ledger.models import (
+    Account,
+    AccountType,
+    EntryKind,
+    FiscalPeriod,
+    JournalEntry,
+    JournalLine,
+    PeriodStatus,
+    to_dollars,
+)
+from medoffice.ledger.permissions import LedgerPerm
+from medoffice.ledger.services.posting import Line, Posting, _month, post
+
+if TYPE_CHECKING:
+    from medoffice.core.models import Location, User
+
+
+# --- Periods ------------------------------------------------------------------------------------
+
+
+def period_for(day: date) -> FiscalPeriod:
+    start, end = _month(day)
+    period, _ = FiscalPeriod.objects.get_or_create(start=start, defaults={"end": end})
+    return period
+
+
+def parse_month(text: str) -> date:
+    """ "YYYY-MM" as the first day of that month, or InvalidInput."""
+    try:
+        year, month = (int(part) for part in text.strip().split("-"))
+        return date(year, month, 1)
+    except (ValueError, TypeError):
+        raise InvalidInput(
+            f"period: {text!r} is not a month such as 2026-11.", field="period"
+        ) from None
+
+
+def _locked_period(day: date) -> FiscalPeriod:
+    period_for(day)
+    start, _ = _month(day)
+    return FiscalPeriod.objects.select_for_update().get(start=start)
+
+
+@transaction.atomic
+@binds_actor("actor")
+def close_period(*, month: date, actor: User) -> FiscalPeriod:
+    """Close a month: nothing more posts in it. Months close in order, oldest first."""
+    require_perm(actor, LedgerPerm.CLOSE_PERIODS)
+    period = _locked_period(month)
+    if period.status == PeriodStatus.CLOSED:
+        raise InvalidTransition(f"{period.label} is already closed.")
+    if period.start > timezone.localdate():
+        raise InvalidInput(
+            f"period: {period.label} has not begun; it cannot be closed.", field="period"
+        )
+    first_open = open_month_before(period.start)
+    if first_open is not None:
+        raise InvalidTransition(f"Close {first_open.label} first: months close in order.")
+    facts = JournalLine.objects.filter(date__range=(period.start, period.end)).aggregate(
+        n=Count("id"), net=Sum("amount_cents")
+    )
+    debits = JournalLine.objects.filter(
+        date__range=(period.start, period.end), amount_cents__gt=0
+    ).aggregate(total=Sum("amount_cents"))["total"]
+    period.status = PeriodStatus.CLOSED
+    period.closed_at = timezone.now()
+    period.closed_by = actor
+    period.closed_line_count = facts["n"] or 0
+    period.closed_net_cents = facts["net"] or 0
+    period.closed_debit_cents = debits or 0
+    period.save()
+    audit.record(
+        AuditAction.UPDATE,
+        obj=period,
+        changes={
+            "status": ["open", "closed"],
+            "lines": period.closed_line_count,
+            "debits": str(to_dollars(period.closed_debit_cents)),
+        },
+        reason="period closed",
+    )
+    return period
+
+
+def open_month_before(start: date) -> FiscalPeriod | None:
+    """The oldest month before `start` that has postings and is still open."""
+    first = (
+        JournalLine.objects.filter(date__lt=start)
+        .order_by("date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    if first is None:
+        return None
+    cursor = first.replace(day=1)
+    closed = set(
+        FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED, start__lt=start).values_list(
+            "start", flat=True
+        )
+    )
+    while cursor < start:
+        if cursor not in closed:
+            return period_for(cursor)
+        cursor = (cursor.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return None
+
+
+@transaction.atomic
+@binds_actor("actor")
+def reopen_period(*, month: date, actor: User, reason: str) -> FiscalPeriod:
+    """Reopen a closed month: the owner's decision alone, with the reason on the record."""
+    require_perm(actor, LedgerPerm.REOPEN_PERIODS)
+    if not reason.strip():
+        raise InvalidInput("reason: say why the period is reopened.", field="reason")
+    period = _locked_period(month)
+    if period.status != PeriodStatus.CLOSED:
+        raise InvalidTransition(f"{period.label} is open.")
+    later = FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED, start__gt=period.start).first()
+    if later is not None:
+        raise InvalidTransition(f"Reopen {later.label} first: months reopen newest first.")
+    period.status = PeriodStatus.OPEN
+    period.save(update_fields=["status"])
+    audit.record(
+        AuditAction.UPDATE,
+        obj=period,
+        changes={"status": ["closed", "open"]},
+        reason=reason.strip()[:300],
+        flagged=True,
+    )
+    return period
+
+
+# --- Year-end close -----------------------------------------------------------------------------
+
+YEAR_END_SOURCE = "ledger.year_end"
+RETAINED_EARNINGS = "retained_earnings"
+
+
+def _year_nets(year: int) -> list[tuple[int, int | None, int]]:
+    """(account, location, net cents) of every revenue and expense account with a balance for
+    the year, the closing entries already posted included. One query."""
+    rows = (
+        JournalLine.objects.filter(
+            date__range=(date(year, 1, 1), date(year, 12, 31)),
+            account__type__in=(AccountType.REVENUE, AccountType.EXPENSE),
+        )
+        .order_by()
+        .values_list("account_id", "location_id")
+        .annotate(net=Sum("amount_cents"))
+        .order_by("account_id", "location_id")
+    )
+    return [(account, location, int(net)) for account, location, net in rows if net]
+
+
+@transaction.atomic
+@binds_actor("actor")
+def close_year(*, year: int, actor: User) -> JournalEntry | None:
+    """Close a fiscal year: one entry dated December 31 (kind CLOSING) moves every revenue and
+    expense account's balance for the year, per location, to retained earnings; then the
+    year's months still open close, in order. Closing again posts nothing more; after a
+    reopened month changed the year's income, it posts the difference as a further entry
+    (`ledger.year_end:<year>:2`). Returns the entry posted, or None when none was needed."""
+    require_perm(actor, LedgerPerm.CLOSE_PERIODS)
+    last = date(year, 12, 31)
+    if last >= timezone.localdate():
+        raise InvalidInput(f"year: {year} has not ended; it cannot be closed yet.", field="year")
+    nets = _year_nets(year)
+    entry = None
+    if nets:
+        earlier = JournalEntry.objects.filter(source_type=YEAR_END_SOURCE, source_id=str(year))
+        count = earlier.count()
+        accounts = Account.objects.in_bulk({account for account, _, _ in nets})
+        locations: dict[int | None, Location] = {
+            loc.pk: loc for loc in _locations({loc for _, loc, _ in nets})
+        }
+        lines: list[Line] = []
+        by_location: dict[int | None, int] = {}
+        for account_id, location_id, net in nets:
+            lines.append(_cents_line(accounts[account_id], -net, locations.get(location_id)))
+            by_location[location_id] = by_location.get(location_id, 0) + net
+        lines.extend(
+            _cents_line(RETAINED_EARNINGS, net, locations.get(location_id))
+            for location_id, net in by_location.items()
+            if net
+        )
+        entry = post(
+            Posting(
+                source_type=YEAR_END_SOURCE,
+                source_id=year,
+                event=str(count + 1) if count else "",
+                date=last,
+                kind=EntryKind.CLOSING,
+                memo=f"Year-end close {year}: revenue and expenses to retained earnings",
+                lines=lines,
+            ),
+            actor=actor,
+        )
+    month = date(year, 1, 1)
+    closed = set(
+        FiscalPeriod.objects.filter(
+            status=PeriodStatus.CLOSED, start__range=(month, last)
+        ).values_list("start", flat=True)
+    )
+    while month <= last:
+        if month not in closed:
+            close_period(month=month, actor=actor)
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    audit.record(
+        AuditAction.UPDATE,
+        object_type="ledger.year",
+        object_id=str(year),
+        object_repr=f"Fiscal year {year}",
+        changes={"closed": year, "entry": entry.pk if entry is not None else None},
+        reason="year-end close",
+    )
+    return entry
+
+
+def _locations(ids: set[int | None]) -> list[Location]:
+    from medoffice.core.models import Location
+
+    return list(Location.objects.filter(pk__in=[pk for pk in ids if pk is not None]))
+
+
+def _cents_line(account: Account | str, cents: int, location: Location | None) -> Line:
+    amount = to_dollars(abs(cents))
+    if cents > 0:
+        return Line(account, debit=amount, location=location)
+    return Line(account, credit=amount, location=location)

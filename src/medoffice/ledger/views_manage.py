@@ -1,0 +1,402 @@
+"""Pages that change the books beyond posting: manual entries, periods and the year-end close,
+the chart of accounts. Thin: they read the form, call one service, show its errors."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from medoffice.core.access import has_perm
+from medoffice.core.dates import check_day
+from medoffice.core.exceptions import InvalidInput, MedofficeError, NotPermitted
+from medoffice.core.http import AuthenticatedHttpRequest
+from medoffice.core.views import permission_required
+from medoffice.ledger import services
+from medoffice.ledger.models import (
+    Account,
+    AccountType,
+    FiscalPeriod,
+    JournalLine,
+    ManualEntry,
+    PeriodStatus,
+    Side,
+    to_dollars,
+)
+from medoffice.ledger.permissions import LedgerPerm
+from medoffice.ledger.services import ManualLine
+
+BLANK_LINES = 4
+MAX_FORM_LINES = 100
+
+
+def _refused(exc: NotPermitted) -> PermissionDenied:
+    return PermissionDenied(exc.message)
+
+
+# --- Manual entries -----------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(LedgerPerm.POST_MANUAL_ENTRIES, LedgerPerm.VIEW_BOOKS)
+def manual_entries(request: AuthenticatedHttpRequest) -> HttpResponse:
+    drafts = ManualEntry.objects.select_related("prepared_by", "approval", "entry")[:200]
+    return render(request, "ledger/manual_entries.html", {"drafts": drafts})
+
+
+def _form_lines(post: Any) -> list[dict[str, str]]:
+    rows = []
+    for n in range(1, MAX_FORM_LINES + 1):
+        row = {
+            "account": post.get(f"account_{n}", "").strip(),
+            "debit": post.get(f"debit_{n}", "").strip(),
+            "credit": post.get(f"credit_{n}", "").strip(),
+            "memo": post.get(f"memo_{n}", "").strip(),
+        }
+        if f"account_{n}" not in post:
+            break
+        rows.append(row)
+    return rows
+
+
+@login_required
+@permission_required(LedgerPerm.POST_MANUAL_ENTRIES)
+@require_http_methods(["GET", "POST"])
+def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+    errors: dict[str, list[str]] = {}
+    rows = [{"account": "", "debit": "", "credit": "", "memo": ""} for _ in range(BLANK_LINES)]
+    values = {"date": timezone.localdate().isoformat(), "memo": ""}
+    if request.method == "POST":
+        values = {"date": request.POST.get("date", ""), "memo": request.POST.get("memo", "")}
+        rows = _form_lines(request.POST)
+        typed = [row for row in rows if any(row.values())]  # blank rows are left out
+        try:
+            day = _entry_day(values["date"])
+            draft = services.manual_entry_submit(
+                actor=request.user,
+                date=day,
+                memo=values["memo"],
+                lines=[
+                    ManualLine(row["account"], row["debit"], row["credit"], row["memo"])
+                    for row in typed
+                ],
+                idempotency_key=request.POST.get("idempotency_key", ""),
+            )
+        except NotPermitted as exc:
+            raise _refused(exc) from exc
+        except InvalidInput as exc:
+            errors = _renumber(exc.errors, rows, typed)
+        else:
+            if draft.entry_id:
+                messages.success(request, f"Manual entry {draft.pk} posted.")
+            else:
+                messages.success(
+                    request,
+                    f"Manual entry {draft.pk} is over your authority: it waits for approval.",
+                )
+            return redirect("ledger:manual_entries")
+    accounts = Account.objects.filter(is_active=True, is_postable=True).order_by("code")
+    lines = [
+        {
+            **row,
+            "n": n,
+            "errors": [
+                m
+                for k, v in errors.items()
+                if k.startswith(f"lines.{n}") and (k == f"lines.{n}" or k[len(f"lines.{n}")] == ".")
+                for m in v
+            ],
+        }
+        for n, row in enumerate(rows, start=1)
+    ]
+    general = [m for k, v in errors.items() if not k.startswith("lines.") for m in v]
+    return render(
+        request,
+        "ledger/manual_entry_form.html",
+        {
+            "accounts": accounts,
+            "lines": lines,
+            "values": values,
+            "errors": errors,
+            "general_errors": general,
+            "idempotency_key": request.POST.get("idempotency_key") or _new_key(),
+        },
+        status=422 if errors else 200,
+    )
+
+
+def _entry_day(text: str) -> date | None:
+    """The entry's date, or None (the service names the date among the other errors)."""
+    try:
+        return check_day(date.fromisoformat(text.strip()), field="date")
+    except (ValueError, InvalidInput):
+        return None
+
+
+def _new_key() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(16)
+
+
+def _renumber(
+    errors: dict[str, list[str]], rows: list[dict[str, str]], typed: list[dict[str, str]]
+) -> dict[str, list[str]]:
+    """The service numbers the typed lines; the form shows them where they were typed (and
+    says so in the message: "Line 2" is the second typed line)."""
+    positions = [n for n, row in enumerate(rows, start=1) if any(row.values())]
+    moved: dict[str, list[str]] = {}
+    for field, messages_ in errors.items():
+        parts = field.split(".")
+        if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit():
+            index = int(parts[1]) - 1
+            if index < len(positions):
+                parts[1] = str(positions[index])
+            field = ".".join(parts)
+        moved.setdefault(field, []).extend(messages_)
+    return moved
+
+
+# --- Periods ------------------------------------------------------------------------------------
+
+
+def _months_shown() -> list[date]:
+    """Every month from the first posting (or this one) to this month, newest first."""
+    today = timezone.localdate().replace(day=1)
+    first = JournalLine.objects.order_by("date").values_list("date", flat=True).first()
+    earliest = FiscalPeriod.objects.order_by("start").values_list("start", flat=True).first()
+    start = min(d for d in (first and first.replace(day=1), earliest, today) if d is not None)
+    months = []
+    cursor = start
+    while cursor <= today:
+        months.append(cursor)
+        cursor = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
+    return months[::-1]
+
+
+@login_required
+@permission_required(LedgerPerm.VIEW_BOOKS, LedgerPerm.CLOSE_PERIODS)
+def periods(request: AuthenticatedHttpRequest) -> HttpResponse:
+    months = _months_shown()
+    known = {
+        period.start: period
+        for period in FiscalPeriod.objects.filter(start__in=months).select_related("closed_by")
+    }
+    counts = dict(
+        JournalLine.objects.filter(date__gte=months[-1])
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values_list("month")
+        .annotate(n=Count("id"))
+    )
+    rows = []
+    for month in months:
+        period = known.get(month)
+        rows.append(
+            {
+                "month": month,
+                "label": month.strftime("%B %Y"),
+                "closed": period is not None and period.status == PeriodStatus.CLOSED,
+                "period": period,
+                "lines": counts.get(month, 0),
+            }
+        )
+    today = timezone.localdate()
+    years = sorted({m.year for m in months if date(m.year, 12, 31) < today}, reverse=True)
+    return render(
+        request,
+        "ledger/periods.html",
+        {
+            "rows": rows,
+            "years": years,
+            "may_close": has_perm(request.user, LedgerPerm.CLOSE_PERIODS),
+            "may_reopen": has_perm(request.user, LedgerPerm.REOPEN_PERIODS),
+        },
+    )
+
+
+def _month_of(request: AuthenticatedHttpRequest) -> date:
+    return services.parse_month(request.POST.get("month", ""))
+
+
+@login_required
+@permission_required(LedgerPerm.CLOSE_PERIODS)
+@require_POST
+def period_close(request: AuthenticatedHttpRequest) -> HttpResponse:
+    try:
+        period = services.close_period(month=_month_of(request), actor=request.user)
+    except NotPermitted as exc:
+        raise _refused(exc) from exc
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{period.label} is closed.")
+    return redirect("ledger:periods")
+
+
+@login_required
+@permission_required(LedgerPerm.REOPEN_PERIODS)
+@require_POST
+def period_reopen(request: AuthenticatedHttpRequest) -> HttpResponse:
+    try:
+        period = services.reopen_period(
+            month=_month_of(request), actor=request.user, reason=request.POST.get("reason", "")
+        )
+    except NotPermitted as exc:
+        raise _refused(exc) from exc
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{period.label} is open again.")
+    return redirect("ledger:periods")
+
+
+@login_required
+@permission_required(LedgerPerm.CLOSE_PERIODS)
+@require_http_methods(["GET", "POST"])
+def year_close(request: AuthenticatedHttpRequest, year: int) -> HttpResponse:
+    if request.method == "POST":
+        if request.POST.get("confirm") != str(year):
+            messages.error(request, f"Type {year} to confirm the year-end close.")
+            return redirect("ledger:year_close", year=year)
+        try:
+            entry = services.close_year(year=year, actor=request.user)
+        except NotPermitted as exc:
+            raise _refused(exc) from exc
+        except MedofficeError as exc:
+            messages.error(request, exc.message)
+        else:
+            posted = f" (entry {entry.pk})" if entry is not None else ""
+            messages.success(request, f"{year} is closed{posted}.")
+        return redirect("ledger:periods")
+    nets = services.periods._year_nets(year)
+    income = -sum(net for _, _, net in nets)
+    return render(
+        request,
+        "ledger/year_close.html",
+        {"year": year, "income": to_dollars(income), "accounts": len({a for a, _, _ in nets})},
+    )
+
+
+# --- Chart of accounts --------------------------------------------------------------------------
+
+
+def _tree(accounts: list[Account], balances: dict[int, int]) -> list[dict[str, Any]]:
+    children: dict[int | None, list[Account]] = {}
+    for account in accounts:
+        children.setdefault(account.parent_id, []).append(account)
+    rows: list[dict[str, Any]] = []
+
+    def walk(parent: int | None, depth: int) -> int:
+        total = 0
+        for account in children.get(parent, []):
+            at = len(rows)
+            rows.append({"account": account, "depth": depth})
+            own = balances.get(account.pk, 0) + walk(account.pk, depth + 1)
+            net = own if account.normal_side == Side.DEBIT else -own
+            rows[at]["balance"] = to_dollars(net)
+            total += own
+        return total
+
+    walk(None, 0)
+    return rows
+
+
+@login_required
+@permission_required(LedgerPerm.VIEW_BOOKS, LedgerPerm.MANAGE_ACCOUNTS)
+def chart(request: AuthenticatedHttpRequest) -> HttpResponse:
+    from medoffice.ledger import selectors
+
+    accounts = list(Account.objects.order_by("code"))
+    rows = _tree(accounts, selectors.net_by_account())
+    return render(
+        request,
+        "ledger/chart.html",
+        {"rows": rows, "may_manage": has_perm(request.user, LedgerPerm.MANAGE_ACCOUNTS)},
+    )
+
+
+def _parent(value: str) -> Account | None:
+    return Account.objects.filter(pk=int(value)).first() if value.strip().isdigit() else None
+
+
+@login_required
+@permission_required(LedgerPerm.MANAGE_ACCOUNTS)
+@require_http_methods(["GET", "POST"])
+def account_edit(request: AuthenticatedHttpRequest, account_id: int | None = None) -> HttpResponse:
+    account = get_object_or_404(Account, pk=account_id) if account_id is not None else None
+    errors: dict[str, list[str]] = {}
+    values = {
+        "code": account.code if account else "",
+        "name": account.name if account else "",
+        "type": account.type if account else AccountType.EXPENSE,
+        "parent": str(account.parent_id or "") if account else "",
+        "description": account.description if account else "",
+        "contra": "",
+    }
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in values}
+        try:
+            if account is None:
+                saved = services.account_create(
+                    actor=request.user, code=values["code"], name=values["name"],
+                    type=values["type"], parent=_parent(values["parent"]),
+                    contra=values["contra"] == "on", description=values["description"],
+                )  # fmt: skip
+            else:
+                saved = services.account_update(
+                    actor=request.user, account=account, code=values["code"],
+                    name=values["name"], parent=_parent(values["parent"]),
+                    description=values["description"],
+                )  # fmt: skip
+        except NotPermitted as exc:
+            raise _refused(exc) from exc
+        except InvalidInput as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, f"Account {saved} saved.")
+            return redirect("ledger:chart")
+    parents = Account.objects.filter(is_active=True).exclude(pk=getattr(account, "pk", None))
+    return render(
+        request,
+        "ledger/account_form.html",
+        {
+            "account": account,
+            "values": values,
+            "errors": errors,
+            "types": AccountType.choices,
+            "parents": parents.order_by("code"),
+        },
+        status=422 if errors else 200,
+    )
+
+
+@login_required
+@permission_required(LedgerPerm.MANAGE_ACCOUNTS)
+@require_POST
+def account_active(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
+    account = get_object_or_404(Account, pk=account_id)
+    change = (
+        services.account_reactivate
+        if request.POST.get("active") == "1"
+        else services.account_deactivate
+    )
+    try:
+        saved = change(actor=request.user, account=account)
+    except NotPermitted as exc:
+        raise _refused(exc) from exc
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+    else:
+        state = "active" if saved.is_active else "inactive"
+        messages.success(request, f"Account {saved} is {state}.")
+    return redirect("ledger:chart")

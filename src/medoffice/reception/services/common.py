@@ -1,0 +1,42 @@
+"""What several desk services share: refusing a merged record, locking an appointment."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from medoffice.core.exceptions import (
+    InvalidInput,
+    NotFound,
+)
+from medoffice.reception.models import (
+    Visit,
+)
+
+if TYPE_CHECKING:
+    from medoffice.patients.models import Patient
+    from medoffice.scheduling.models import Appointment
+
+
+def _refuse_merged(patient: Patient) -> None:
+    if patient.merged_into is not None:
+        raise InvalidInput(
+            f"This record was merged into MRN {patient.merged_into.mrn}; use that record.",
+            field="patient",
+        )
+
+
+def _lock_appointment(appointment_id: int) -> Appointment:
+    from medoffice.scheduling.models import Appointment
+
+    try:
+        return (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("patient", "location", "appointment_type", "provider")
+            .get(pk=appointment_id)
+        )
+    except (Appointment.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"No appointment with id {appointment_id}.") from None
+
+
+def _locked_visit(appointment: Appointment) -> Visit | None:
+    return Visit.objects.select_for_update().filter(appointment=appointment).first()

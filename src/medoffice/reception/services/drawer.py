@@ -1,0 +1,177 @@
+"""The end of the day at a desk (the drawer counted and closed, the difference to cash
+over/short) and the bank deposit of closed days (cash and checks from the drawer to the bank)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from medoffice.core.access import require_perm
+from medoffice.core.context import binds_actor
+from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition
+from medoffice.core.models import Location, User
+from medoffice.core.money import ZERO, parse_money
+from medoffice.ledger import services as ledger
+from medoffice.ledger.permissions import LedgerPerm
+from medoffice.reception.models import Deposit, DepositDay, DrawerClose
+from medoffice.reception.payments import looks_like_card_number
+from medoffice.reception.postings import deposit_posting, drawer_close_posting
+from medoffice.reception.selectors import checks_of_closes, drawer_day, local_today
+from medoffice.reception.services.desk import lock_drawer
+
+
+def _count(value: object, field: str, label: str) -> Decimal:
+    if value is None or str(value).strip() == "":
+        raise InvalidInput(f"{label}: type the amount counted (0.00 if none).", field=field)
+    return parse_money(value, field=field, label=label, minimum=ZERO)
+
+
+def _note(note: str) -> str:
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise InvalidInput("note: keep the note to 200 characters.", field="note")
+    if looks_like_card_number(note):
+        raise InvalidInput("note: never record a card number.", field="note")
+    return note
+
+
+@transaction.atomic
+@binds_actor("closed_by")
+def drawer_close(
+    *,
+    location: Location,
+    day: date,
+    counted_cash: object,
+    counted_checks: object,
+    counted_card: object,
+    closed_by: User,
+    note: str = "",
+    now: datetime | None = None,
+) -> DrawerClose:
+    """Close a location's drawer for a day: the expected totals from the day's payments and
+    cash refunds, the amounts counted, the difference posted to cash over/short. Once a day:
+    closing again is refused, also when two people close at the same moment."""
+    require_perm(closed_by, LedgerPerm.CLOSE_DRAWER)
+    now = now or timezone.now()
+    errors: dict[str, list[str]] = {}
+    counts: dict[str, Decimal] = {}
+    for field, value, label in (
+        ("counted_cash", counted_cash, "Cash counted"),
+        ("counted_checks", counted_checks, "Checks counted"),
+        ("counted_card", counted_card, "Card batch total"),
+    ):
+        try:
+            counts[field] = _count(value, field, label)
+        except InvalidInput as exc:
+            errors[field] = [exc.message]
+    try:
+        note = _note(note)
+    except InvalidInput as exc:
+        errors["note"] = [exc.message]
+    if day > local_today(now):
+        errors["date"] = [f"{day:%m/%d/%Y} has not come yet; a drawer closes at the end of it."]
+    if errors:
+        raise InvalidInput("Drawer not closed: check the highlighted amounts.", errors=errors)
+    lock_drawer(location)
+    existing = DrawerClose.objects.filter(location=location, date=day).first()
+    if existing is not None:
+        raise InvalidTransition(
+            f"The drawer at {location.name} for {day:%m/%d/%Y} was closed already "
+            f"by {existing.closed_by}.",
+            field="date",
+        )
+    today = drawer_day(location, day)
+    close = DrawerClose(
+        location=location,
+        date=day,
+        expected_cash=today.expected_cash,
+        expected_checks=today.expected_checks,
+        expected_card=today.expected_card,
+        check_count=len(today.checks),
+        note=note,
+        closed_at=now,
+        closed_by=closed_by,
+        **counts,
+    )
+    try:
+        with transaction.atomic():
+            close.save(force_insert=True)
+    except IntegrityError:  # a close of the same drawer and day committed beside this one
+        raise InvalidTransition(
+            f"The drawer at {location.name} for {day:%m/%d/%Y} was closed already.", field="date"
+        ) from None
+    posting = drawer_close_posting(close)
+    if posting is not None:
+        ledger.post(posting, actor=closed_by)
+    return close
+
+
+@transaction.atomic
+@binds_actor("made_by")
+def deposit_make(
+    *,
+    location: Location,
+    close_ids: Sequence[int],
+    made_by: User,
+    day: date | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Deposit:
+    """Carry the cash and checks of closed days at a location to the bank: one deposit, its
+    entry (Dr the operating bank, Cr the drawer), each close at most once. Card money is not
+    deposited: the processor pays it to the bank."""
+    require_perm(made_by, LedgerPerm.CLOSE_DRAWER)
+    now = now or timezone.now()
+    day = day or local_today(now)
+    note = _note(note)
+    ids = sorted({int(pk) for pk in close_ids})
+    if not ids:
+        raise InvalidInput("days: choose the closed days going to the bank.", field="days")
+    closes = list(
+        DrawerClose.objects.select_for_update()
+        .filter(pk__in=ids, location=location)
+        .order_by("date")
+    )
+    if len(closes) != len(ids):
+        raise InvalidInput(f"days: choose closed days of {location.name} only.", field="days")
+    taken = DepositDay.objects.filter(drawer_close__in=closes).select_related("drawer_close")
+    for already in taken:
+        raise Conflict(
+            f"days: {already.drawer_close.date:%m/%d/%Y} is in deposit {already.deposit_id} "
+            "already.",
+            field="days",
+        )
+    if any(close.date > day for close in closes):
+        raise InvalidInput(
+            "date: a deposit cannot be dated before the days it carries.", field="date"
+        )
+    cash = sum((close.counted_cash for close in closes), ZERO)
+    checks = sum((close.counted_checks for close in closes), ZERO)
+    if cash + checks <= 0:
+        raise InvalidInput("days: there is no cash or check in the days chosen.", field="days")
+    deposit = Deposit(
+        location=location,
+        date=day,
+        cash=cash,
+        checks=checks,
+        check_count=len(checks_of_closes(closes)),
+        made_at=now,
+        made_by=made_by,
+        note=note,
+    )
+    deposit.save(force_insert=True)
+    try:
+        with transaction.atomic():
+            DepositDay.objects.bulk_create(
+                [DepositDay(deposit=deposit, drawer_close=close) for close in closes]
+            )
+    except IntegrityError:  # another deposit took one of these days beside this one
+        raise Conflict(
+            "days: one of these days went into another deposit just now.", field="days"
+        ) from None
+    ledger.post(deposit_posting(deposit), actor=made_by)
+    return deposit

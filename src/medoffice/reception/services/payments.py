@@ -1,0 +1,155 @@
+"""Money taken at the desk: a payment, its receipt number and its journal entry, and its void."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from medoffice.core.access import require_perm
+from medoffice.core.context import binds_actor
+from medoffice.core.exceptions import InvalidInput, InvalidTransition, NotFound
+from medoffice.core.models import Location, User
+from medoffice.core.selectors import practice_time_zone
+from medoffice.core.services import full_clean_or_raise
+from medoffice.ledger import services as ledger
+from medoffice.ledger.models import JournalEntry
+from medoffice.reception.models import Payment, Visit
+from medoffice.reception.payments import (
+    CleanPayment,
+    PaymentInput,
+    clean_payment,
+    looks_like_card_number,
+    next_receipt_number,
+)
+from medoffice.reception.permissions import ReceptionPerm
+from medoffice.reception.postings import PAYMENT_SOURCE, payment_posting
+from medoffice.reception.selectors import local_today, practice_zone
+from medoffice.reception.services.common import _refuse_merged
+from medoffice.reception.services.desk import desk_location, lock_drawer, refuse_closed_day
+
+if TYPE_CHECKING:
+    from medoffice.patients.models import Patient
+
+
+def _write_payment(
+    *,
+    patient: Patient,
+    clean: CleanPayment,
+    received_by: User,
+    visit: Visit | None,
+    location: Location | None,
+    now: datetime,
+) -> Payment:
+    """The payment, its receipt number and its journal entry, in the caller's transaction."""
+    location = desk_location(location, clean.method)
+    receipt_number = next_receipt_number(now, practice_time_zone())  # the counter comes first
+    lock_drawer(location)
+    refuse_closed_day(location, local_today(now), "a payment")
+    payment = Payment(
+        patient=patient,
+        visit=visit,
+        amount=clean.amount,
+        method=clean.method,
+        reference=clean.reference,
+        note=clean.note,
+        received_at=now,
+        received_by=received_by,
+        location=location,
+        receipt_number=receipt_number,
+    )
+    full_clean_or_raise(payment, exclude=["receipt_number"])
+    payment.save(force_insert=True)
+    ledger.post(payment_posting(payment, practice_zone()), actor=received_by)
+    return payment
+
+
+@transaction.atomic
+@binds_actor("received_by")
+def payment_record(
+    *,
+    patient: Patient,
+    payment: PaymentInput,
+    received_by: User,
+    visit: Visit | None = None,
+    location: Location | None = None,
+    now: datetime | None = None,
+) -> Payment:
+    """Take a payment at the desk; it gets the next receipt number and credits the account."""
+    require_perm(received_by, ReceptionPerm.COLLECT_PAYMENTS)
+    _refuse_merged(patient)
+    clean = clean_payment(payment)
+    if visit is not None and visit.patient_id != patient.pk:
+        raise InvalidInput("That visit belongs to another patient.", field="visit")
+    if location is None and visit is not None:
+        location = visit.appointment.location
+    return _write_payment(
+        patient=patient,
+        clean=clean,
+        received_by=received_by,
+        visit=visit,
+        location=location,
+        now=now or timezone.now(),
+    )
+
+
+def payment_entry(payment: Payment) -> JournalEntry | None:
+    return JournalEntry.objects.filter(source_key=f"{PAYMENT_SOURCE}:{payment.pk}").first()
+
+
+@transaction.atomic
+@binds_actor("voided_by")
+def payment_void(
+    *, payment_id: int, voided_by: User, reason: str, now: datetime | None = None
+) -> Payment:
+    """Undo a payment taken by mistake: the same day, before that day's drawer is closed. Its
+    entry is reversed; the payment keeps its receipt number, marked void."""
+    require_perm(voided_by, ReceptionPerm.COLLECT_PAYMENTS)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("reason: say why the payment is voided.", field="reason")
+    if len(reason) > 200:
+        raise InvalidInput("reason: keep the reason to 200 characters.", field="reason")
+    if looks_like_card_number(reason):
+        raise InvalidInput("reason: never record a card number.", field="reason")
+    now = now or timezone.now()
+    found = Payment.objects.filter(pk=payment_id).select_related("location").first()
+    if found is None:
+        raise NotFound(f"No payment with id {payment_id}.")
+    lock_drawer(found.location)
+    payment = (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("location")
+        .get(pk=payment_id)
+    )
+    if payment.is_void:
+        raise InvalidTransition(
+            f"Receipt {payment.receipt_number} is already void "
+            f"(voided {timezone.localtime(payment.voided_at, practice_zone()):%m/%d/%Y %H:%M}).",
+            field="payment",
+        )
+    day = payment.received_at.astimezone(practice_zone()).date()
+    if day != local_today(now):
+        raise InvalidTransition(
+            f"Receipt {payment.receipt_number} was taken on {day:%m/%d/%Y}; only today's "
+            "payments can be voided. Give the money back as a refund instead.",
+            field="payment",
+        )
+    refuse_closed_day(payment.location, day, "a void")
+    entry = payment_entry(payment)
+    if entry is None:  # every payment posts; one that did not is posted now, then reversed
+        entry = ledger.post(payment_posting(payment, practice_zone()), actor=voided_by)
+    ledger.reverse(
+        entry,
+        actor=voided_by,
+        on=day,
+        event="void",
+        memo=f"Void of receipt {payment.receipt_number}: {reason}"[:200],
+    )
+    payment.voided_at = now
+    payment.voided_by = voided_by
+    payment.void_reason = reason
+    payment.save(update_fields=["voided_at", "voided_by", "void_reason"])
+    return payment

@@ -1,0 +1,130 @@
+"""The desk's money pages: void, refund, the drawer's close and the deposit, with who may."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from medoffice.ledger.models import JournalEntry
+from medoffice.reception import selectors, services
+from medoffice.reception.models import Deposit, DrawerClose, Payment, Refund
+from medoffice.reception.payments import PaymentInput
+from medoffice.testing import factories
+from medoffice.testing import patients_factories as pf
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def desk(practice):
+    return factories.location(name="Main St")
+
+
+def pay(patient, user, location, amount="25.00", method="cash", reference=""):
+    return services.payment_record(
+        patient=patient,
+        payment=PaymentInput(amount=amount, method=method, reference=reference),
+        received_by=user,
+        location=location,
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed", "refused"),
+    [
+        ("/reception/drawer/", "front_desk", "biller"),
+        ("/reception/deposits/", "manager", "auditor"),
+    ],
+)
+def test_drawer_pages_need_close_drawer(client, client_for, desk, url, allowed, refused):
+    assert client.get(url).status_code == 302  # anonymous: to the login
+    assert client_for(refused).get(url).status_code == 403
+    assert client_for(allowed).get(url).status_code == 200
+
+
+def test_the_desk_voids_on_the_receipt_page(client_for, desk, users):
+    patient = pf.patient()
+    payment = pay(patient, users["front_desk"], desk, "40.00")
+    desk_client = client_for("front_desk")
+    page = desk_client.get(f"/reception/payments/{payment.pk}/").content.decode()
+    assert "Void this payment" in page
+    assert (
+        client_for("auditor")
+        .post(f"/reception/payments/{payment.pk}/void/", {"reason": "x"})
+        .status_code
+        == 403
+    )
+    assert not Payment.objects.get(pk=payment.pk).is_void
+    refused = desk_client.post(
+        f"/reception/payments/{payment.pk}/void/", {"reason": ""}, follow=True
+    )
+    assert "say why" in refused.content.decode()
+    assert not Payment.objects.get(pk=payment.pk).is_void
+    done = desk_client.post(
+        f"/reception/payments/{payment.pk}/void/", {"reason": "wrong amount"}, follow=True
+    ).content.decode()
+    assert "VOID" in done and "wrong amount" in done and "Void this payment" not in done
+    account = desk_client.get(f"/reception/accounts/{patient.pk}/").content.decode()
+    assert "VOID" in account and "$0.00" in account
+    pdf = desk_client.get(f"/reception/payments/{payment.pk}/receipt.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+
+
+def test_the_desk_closes_the_drawer_and_makes_the_deposit(client_for, desk, users):
+    pay(pf.patient(), users["front_desk"], desk, "30.00")
+    pay(pf.patient(), users["front_desk"], desk, "45.00", "check", "1042")
+    desk_client = client_for("front_desk")
+    url = f"/reception/drawer/?location={desk.pk}"
+    page = desk_client.get(url).content.decode()
+    assert "$30.00" in page and "$45.00" in page
+    bad = desk_client.post(url, {"counted_cash": "", "counted_checks": "45", "counted_card": "0"})
+    assert "type the amount counted" in bad.content.decode()
+    assert not DrawerClose.objects.exists()
+    closed = desk_client.post(
+        url, {"counted_cash": "28.00", "counted_checks": "45.00", "counted_card": "0"}, follow=True
+    ).content.decode()
+    assert "short $2.00" in closed
+    close = DrawerClose.objects.get()
+    deposits = desk_client.get(f"/reception/deposits/?location={desk.pk}").content.decode()
+    assert f'value="{close.pk}"' in deposits
+    made = desk_client.post(
+        f"/reception/deposits/?location={desk.pk}", {"close": [close.pk]}, follow=True
+    )
+    deposit = Deposit.objects.get()
+    assert deposit.total == Decimal("73.00") and "$73.00" in made.content.decode()
+    slip = desk_client.get(f"/reception/deposits/{deposit.pk}/slip.pdf")
+    assert slip["Content-Type"] == "application/pdf" and slip.content.startswith(b"%PDF")
+    again = desk_client.post(f"/reception/deposits/?location={desk.pk}", {"close": [close.pk]})
+    assert "already" in again.content.decode() and Deposit.objects.count() == 1
+
+
+def test_the_desk_requests_and_pays_a_refund(client_for, desk, users):
+    patient = pf.patient()
+    pay(patient, users["front_desk"], desk, "60.00")
+    desk_client = client_for("front_desk")
+    assert "Refund" in desk_client.get(f"/reception/accounts/{patient.pk}/").content.decode()
+    form = desk_client.get(f"/reception/accounts/{patient.pk}/refund/")
+    token = form.context["form_token"]
+    too_much = desk_client.post(
+        f"/reception/accounts/{patient.pk}/refund/",
+        {"form_token": token, "amount": "61.00", "method": "cash", "reason": "x",
+         "location": desk.pk},
+    )  # fmt: skip
+    assert "more than the credit" in too_much.content.decode()
+    assert not Refund.objects.exists()
+    done = desk_client.post(
+        f"/reception/accounts/{patient.pk}/refund/",
+        {"form_token": token, "amount": "20.00", "method": "cash", "reason": "overpaid",
+         "location": desk.pk},
+        follow=True,
+    )  # fmt: skip
+    refund = Refund.objects.get()
+    assert refund.status == "approved" and "Pay it out" in done.content.decode()
+    desk_client.post(f"/reception/refunds/{refund.pk}/")
+    refund.refresh_from_db()
+    assert refund.status == "paid"
+    assert JournalEntry.objects.filter(source_type="reception.refund").count() == 2
+    pdf = desk_client.get(f"/reception/refunds/{refund.pk}/receipt.pdf")
+    assert pdf.content.startswith(b"%PDF")
+    assert selectors.patient_balance(patient) == Decimal("-40.00")

@@ -1,0 +1,313 @@
+"""Pages of the desk's money in the books: void a payment, refund a credit, close the drawer,
+make the bank deposit, and print the refund receipt and the deposit slip.
+
+Each view reads its input, calls one service or selector, and renders.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from medoffice.core import audit, once
+from medoffice.core.access import get_for_user, has_perm
+from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
+from medoffice.core.http import AuthenticatedHttpRequest
+from medoffice.core.models import AuditAction
+from medoffice.core.views import permission_required
+from medoffice.ledger.permissions import LedgerPerm
+from medoffice.reception import selectors, services
+from medoffice.reception.documents import deposit_slip_pdf, refund_receipt_pdf
+from medoffice.reception.models import Deposit, PaymentMethod
+from medoffice.reception.permissions import ReceptionPerm
+from medoffice.reception.views import _after, _day, _location, _patient_for, _payment_for
+
+REFUND_FORM = "reception.refund"
+
+
+def _errors(exc: MedofficeError) -> dict[str, str]:
+    errors = {k: " ".join(v) for k, v in (getattr(exc, "errors", {}) or {}).items()}
+    if not errors and exc.field:
+        errors[exc.field] = exc.message
+    return errors
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+# --- Void ---------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(ReceptionPerm.COLLECT_PAYMENTS)
+@require_POST
+def payment_void(request: AuthenticatedHttpRequest, payment_id: int) -> HttpResponse:
+    payment = _payment_for(request, payment_id, record_view=False)
+    try:
+        services.payment_void(
+            payment_id=payment.pk, voided_by=request.user, reason=request.POST.get("reason", "")
+        )
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Receipt {payment.receipt_number} is void.")
+    return redirect("reception:receipt", payment_id=payment.pk)
+
+
+# --- Refunds ------------------------------------------------------------------------------
+
+
+def _refund_for(request: AuthenticatedHttpRequest, refund_id: int, *, record_view: bool = True):
+    try:
+        return get_for_user(
+            selectors.refund_with_details(refund_id),
+            request.user,
+            ReceptionPerm.COLLECT_PAYMENTS,
+            pk=refund_id,
+            record_view=record_view,
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
+@login_required
+@permission_required(ReceptionPerm.COLLECT_PAYMENTS)
+@require_http_methods(["GET", "POST"])
+def refund_new(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponse:
+    patient = _patient_for(request, patient_id)
+    errors: dict[str, str] = {}
+    summary = ""
+    purpose = f"{REFUND_FORM}:{patient.pk}"
+    if request.method == "POST":
+
+        def write() -> str:
+            refund = services.refund_request(
+                patient=patient,
+                amount=request.POST.get("amount", ""),
+                method=request.POST.get("method", ""),
+                reason=request.POST.get("reason", ""),
+                requested_by=request.user,
+                location=_location(request),
+            )
+            if refund.status == "approved":
+                messages.success(request, f"Refund {refund.number} approved: pay it out now.")
+            else:
+                messages.info(
+                    request,
+                    f"Refund {refund.number} is over your refund limit; "
+                    "it waits in the approvals queue.",
+                )
+            return reverse("reception:refund", args=[refund.pk])
+
+        try:
+            spent = once.spend(request, purpose, write)
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except MedofficeError as exc:
+            summary = exc.message
+            errors = _errors(exc)
+        else:
+            return _after(request, spent)
+    return render(
+        request,
+        "reception/refund_new.html",
+        {
+            "patient": patient,
+            "balance": selectors.patient_balance(patient),
+            "credit": selectors.refundable_credit(patient.pk),
+            "methods": PaymentMethod.choices,
+            "locations": selectors.active_locations(),
+            "location": _location(request),
+            "errors": errors,
+            "summary": summary,
+            "post": request.POST if request.method == "POST" else {},
+            "form_token": once.current(request, purpose),
+        },
+    )
+
+
+@login_required
+@permission_required(ReceptionPerm.COLLECT_PAYMENTS)
+@require_http_methods(["GET", "POST"])
+def refund_detail(request: AuthenticatedHttpRequest, refund_id: int) -> HttpResponse:
+    refund = _refund_for(request, refund_id, record_view=request.method == "GET")
+    error = ""
+    if request.method == "POST":
+        try:
+            services.refund_pay(
+                refund_id=refund.pk,
+                paid_by=request.user,
+                reference=request.POST.get("reference", ""),
+            )
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except MedofficeError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"Refund {refund.number} paid out.")
+            return redirect("reception:refund", refund_id=refund.pk)
+    return render(
+        request,
+        "reception/refund.html",
+        {
+            "refund": refund,
+            "patient": refund.patient,
+            "balance": selectors.patient_balance(refund.patient),
+            "error": error,
+        },
+    )
+
+
+@login_required
+@permission_required(ReceptionPerm.COLLECT_PAYMENTS)
+def refund_receipt_view(request: AuthenticatedHttpRequest, refund_id: int) -> HttpResponse:
+    refund = _refund_for(request, refund_id, record_view=False)
+    content = refund_receipt_pdf(refund, balance=selectors.patient_balance(refund.patient))
+    audit.record(AuditAction.DOWNLOAD, obj=refund, reason="refund receipt PDF")
+    return _pdf(content, f"refund-{refund.number}.pdf")
+
+
+# --- The drawer ---------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(LedgerPerm.CLOSE_DRAWER)
+@require_http_methods(["GET", "POST"])
+def drawer(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """A location's day at the desk: what the drawer should hold, the count, the close."""
+    location = _location(request)
+    if location is None:
+        raise Http404("No location to close.")
+    day = _day(request.GET.get("date") or request.POST.get("date"), selectors.local_today())
+    errors: dict[str, str] = {}
+    summary = ""
+    if request.method == "POST":
+        try:
+            close = services.drawer_close(
+                location=location,
+                day=day,
+                counted_cash=request.POST.get("counted_cash", ""),
+                counted_checks=request.POST.get("counted_checks", ""),
+                counted_card=request.POST.get("counted_card", ""),
+                note=request.POST.get("note", ""),
+                closed_by=request.user,
+            )
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except MedofficeError as exc:
+            summary = exc.message
+            errors = _errors(exc)
+        else:
+            words = "even"
+            if close.over_short:
+                words = (
+                    f"{'over' if close.over_short > 0 else 'short'} ${abs(close.over_short):,.2f}"
+                )
+            messages.success(request, f"Drawer closed for {day:%m/%d/%Y}: {words}.")
+            query = urlencode({"location": str(location.pk), "date": day.isoformat()})
+            return redirect(reverse("reception:drawer") + "?" + query)
+    today = selectors.drawer_day(location, day)
+    audit.record_list(
+        "reception.drawer", patient_ids=[p.patient_id for p in today.payments],
+        description=f"drawer {location.pk} {day.isoformat()}",
+        filters={"date": day.isoformat(), "location": location.pk},
+    )  # fmt: skip
+    return render(
+        request,
+        "reception/drawer.html",
+        {
+            "drawer": today,
+            "day": day,
+            "location": location,
+            "locations": selectors.active_locations(),
+            "errors": errors,
+            "summary": summary,
+            "post": request.POST if request.method == "POST" else {},
+            "can_deposit": has_perm(request.user, LedgerPerm.CLOSE_DRAWER),
+        },
+    )
+
+
+# --- Deposits -----------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(LedgerPerm.CLOSE_DRAWER)
+@require_http_methods(["GET", "POST"])
+def deposits(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Closed days not yet at the bank (choose them, make the deposit) and the last deposits."""
+    location = _location(request)
+    if location is None:
+        raise Http404("No location.")
+    error = ""
+    if request.method == "POST":
+        try:
+            deposit = services.deposit_make(
+                location=location,
+                close_ids=[int(pk) for pk in request.POST.getlist("close") if pk.isdigit()],
+                made_by=request.user,
+                note=request.POST.get("note", ""),
+            )
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except MedofficeError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"Deposit {deposit.pk} made: ${deposit.total:,.2f}.")
+            return redirect("reception:deposit", deposit_id=deposit.pk)
+    return render(
+        request,
+        "reception/deposits.html",
+        {
+            "location": location,
+            "locations": selectors.active_locations(),
+            "closes": list(selectors.closes_to_deposit(location)),
+            "recent": Deposit.objects.filter(location=location).select_related("made_by")[:20],
+            "error": error,
+        },
+    )
+
+
+def _deposit_for(deposit_id: int) -> Deposit:
+    deposit = Deposit.objects.select_related("location", "made_by").filter(pk=deposit_id).first()
+    if deposit is None:
+        raise Http404("No such deposit.")
+    return deposit
+
+
+@login_required
+@permission_required(LedgerPerm.CLOSE_DRAWER)
+def deposit_detail(request: AuthenticatedHttpRequest, deposit_id: int) -> HttpResponse:
+    deposit = _deposit_for(deposit_id)
+    closes = selectors.deposit_closes(deposit.pk)
+    return render(
+        request,
+        "reception/deposit.html",
+        {"deposit": deposit, "closes": closes, "checks": selectors.checks_of_closes(closes)},
+    )
+
+
+@login_required
+@permission_required(LedgerPerm.CLOSE_DRAWER)
+def deposit_slip(request: AuthenticatedHttpRequest, deposit_id: int) -> HttpResponse:
+    deposit = _deposit_for(deposit_id)
+    closes = selectors.deposit_closes(deposit.pk)
+    checks = selectors.checks_of_closes(closes)
+    audit.record_list(
+        "reception.depositslip", patient_ids=[check.patient_id for check in checks],
+        description=f"deposit slip {deposit.pk}", filters={"deposit": deposit.pk},
+    )  # fmt: skip
+    return _pdf(deposit_slip_pdf(deposit, closes, checks), f"deposit-{deposit.pk}.pdf")
