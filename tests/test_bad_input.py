@@ -112,7 +112,10 @@ def test_a_page_number_beyond_64_bits_is_refused(client_for, clinic, url):
 def test_a_page_date_outside_the_range_names_the_field(client_for, clinic, url, day):
     response = client_for("owner").get(url, {"date": day})
     assert response.status_code == 422
-    assert b"date" in response.content and b"between 1900-01-01 and 2199-12-31" in response.content
+    # In the page's words and its MM/DD/YYYY dates; no parameter name ("done date: the date").
+    page = response.content.decode()
+    assert "Check the date: it must be between 01/01/1900 and 12/31/2199." in page
+    assert "date: the date" not in page and "1900-01-01" not in page
 
 
 def test_a_page_date_inside_the_range_still_shows(client_for, clinic):

@@ -27,18 +27,21 @@ ARROW = "→"
 NAMES_SHOWN = 12  # patients named in a list event's line before "and N more"
 
 # object type -> URL name taking the object's id (pages that show one record)
-OBJECT_LINKS: dict[str, str] = {
-    "patients.patient": "patients:detail",
-    "scheduling.appointment": "scheduling:appointment",
-    "reception.payment": "reception:receipt",
-    "core.location": "core:location_edit",
-    "core.provider": "core:provider_edit",
-}
+# object type -> (the page of one record, the permissions any of which opens it; none: the
+# page decides by the record, as the patient record does with its emergency access).
+OBJECT_LINKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "patients.patient": ("patients:detail", ()),
+    "scheduling.appointment": ("scheduling:appointment",
+                               ("scheduling.view", "scheduling.view_own")),
+    "reception.payment": ("reception:receipt", ("reception.collect_payment",)),
+    "core.location": ("core:location_edit", ("core.manage_practice",)),
+    "core.provider": ("core:provider_edit", ("core.manage_practice",)),
+}  # fmt: skip
 
 
-def register_object_link(object_type: str, url_name: str) -> None:
-    """Apps name the page of their records (call from AppConfig.ready)."""
-    OBJECT_LINKS[object_type] = url_name
+def register_object_link(object_type: str, url_name: str, perms: tuple[str, ...] = ()) -> None:
+    """Apps name the page of their records and what opens it (call from AppConfig.ready)."""
+    OBJECT_LINKS[object_type] = (url_name, tuple(str(p) for p in perms))
 
 
 @dataclass
@@ -290,9 +293,16 @@ def _objects_by_type(events: Sequence[AuditEvent]) -> dict[tuple[str, str], str]
     return words
 
 
-def _object_url(event: AuditEvent, exists: bool) -> str:
-    url_name = OBJECT_LINKS.get(event.object_type)
-    if not url_name or not exists or not event.object_id:
+def _object_url(event: AuditEvent, exists: bool, user: object) -> str:
+    """The record's page, linked only for a reader who may open it (an auditor reads the
+    trail, not every page it names)."""
+    from medoffice.core.role_permissions import has_any_perm
+
+    link = OBJECT_LINKS.get(event.object_type)
+    if link is None or not exists or not event.object_id:
+        return ""
+    url_name, perms = link
+    if perms and not has_any_perm(user, *perms):
         return ""
     try:
         return reverse(url_name, args=[int(event.object_id)])
@@ -333,7 +343,7 @@ def present(events: Iterable[AuditEvent], user: object) -> list[EventRow]:
                 event=event,
                 at=timezone.localtime(event.at),
                 object_words=object_words,
-                object_url=_object_url(event, words is not None),
+                object_url=_object_url(event, words is not None, user),
                 lines=change_lines(event.object_type, readable[event.pk], names),
             )
         )

@@ -14,10 +14,13 @@ from django import forms
 from pydantic import AfterValidator
 
 from medoffice.core.exceptions import InvalidInput
+from medoffice.core.formats import us_date
 
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2199, 12, 31)
-RANGE_TEXT = f"between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+RANGE_TEXT = f"between {EARLIEST.isoformat()} and {LATEST.isoformat()}"  # the API's words
+# What a page says: its dates are written MM/DD/YYYY, and the field is named by the page.
+PAGE_RANGE_TEXT = f"between {us_date(EARLIEST)} and {us_date(LATEST)}"
 
 
 def day_in_range(value: date) -> bool:
@@ -27,7 +30,7 @@ def day_in_range(value: date) -> bool:
 
 def check_day(value: date, *, field: str) -> date:
     if not day_in_range(value):
-        raise InvalidInput(f"{field}: the date must be {RANGE_TEXT}.", field=field)
+        raise InvalidInput(f"Check the date: it must be {PAGE_RANGE_TEXT}.", field=field)
     return value
 
 
@@ -56,7 +59,7 @@ Moment = Annotated[datetime, AfterValidator(_pydantic_range)]
 
 def validate_form_day(value: date | None) -> None:
     if value is not None and not day_in_range(value):
-        raise forms.ValidationError(f"The date must be {RANGE_TEXT}.", code="date_range")
+        raise forms.ValidationError(f"The date must be {PAGE_RANGE_TEXT}.", code="date_range")
 
 
 class DayField(forms.DateField):

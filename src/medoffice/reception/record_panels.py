@@ -55,7 +55,9 @@ def _panels(patient: Any, user: Any) -> list[RecordPanel]:
                     "signed": list(selectors.signed_forms_of(patient)[:10]),
                 },
                 order=35,
-                link=("Sign a form", account),
+                # Forms are signed on the account page, which needs check-in: the board's
+                # readers (assistant, clinician, auditor) see the forms without the link.
+                link=("Sign a form", account) if has_perm(user, SchedulingPerm.CHECK_IN) else None,
             )
         )
     return panels

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from medoffice.core import audit, once
 from medoffice.core.access import get_for_user, has_any_perm, has_perm
 from medoffice.core.dates import parse_day
-from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
+from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import AuditAction, Location
 from medoffice.core.permissions import Perm
@@ -65,6 +65,23 @@ def _location(request: HttpRequest) -> Location | None:
         if str(location.pk) == chosen:
             return location
     return locations[0] if locations else None
+
+
+def _posted_location(request: HttpRequest) -> Location | None:
+    """The location a money form names: one of the active locations, never a stand-in.
+
+    Left empty, it is the page's default; a value that is no active location (a made-up
+    number, one switched off since the page was drawn) is refused naming the field, so a
+    payment is never filed under a location nobody chose."""
+    chosen = (request.POST.get("location") or "").strip()
+    if not chosen:
+        return _location(request)
+    for location in selectors.active_locations():
+        if str(location.pk) == chosen:
+            return location
+    raise InvalidInput(
+        "Check the location.", errors={"location": ["Choose one of the active locations."]}
+    )
 
 
 def _appointment_for(request: AuthenticatedHttpRequest, appointment_id: int, perm: str):
@@ -176,12 +193,16 @@ def arrivals(request: HttpRequest) -> HttpResponse:
 def flow_advance(request: AuthenticatedHttpRequest, appointment_id: int) -> HttpResponse:
     to_stage = request.POST.get("stage", "")
     error = notice = ""
+    room = (request.POST.get("room") or "").strip()
     try:
+        if room and not room.isdecimal():
+            # A room is chosen from the list by its number; anything else is no room at all.
+            raise InvalidInput("Choose a room at this location.", field="room")
         visit = services.flow_advance(
             appointment_id=appointment_id,
             to_stage=to_stage,
             actor=request.user,
-            room_id=request.POST.get("room") or None,
+            room_id=int(room) if room else None,
         )
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
@@ -392,6 +413,7 @@ def payment_new(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespo
     patient = _patient_for(request, patient_id)
     errors: dict[str, str] = {}
     summary = ""
+    status = 200
     purpose = f"{PAYMENT_FORM}:{patient.pk}"
     if request.method == "POST":
 
@@ -405,18 +427,20 @@ def payment_new(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespo
                     note=request.POST.get("note", ""),
                 ),
                 received_by=request.user,
-                location=_location(request),
+                location=location,
             )
             messages.success(request, f"Payment recorded: receipt {payment.receipt_number}.")
             return reverse("reception:receipt", args=[payment.pk])
 
         try:
+            location = _posted_location(request)
             spent = once.spend(request, purpose, write)
         except NotPermitted as exc:
             raise PermissionDenied(exc.message) from exc
         except MedofficeError as exc:
             summary = exc.message
             errors = {k: " ".join(v) for k, v in (getattr(exc, "errors", {}) or {}).items()}
+            status = exc.status
         else:
             return _after(request, spent)
     return render(
@@ -435,6 +459,7 @@ def payment_new(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespo
             else {},
             "form_token": once.current(request, purpose),
         },
+        status=status,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils import timezone
 
+from medoffice.core.access import has_perm
 from medoffice.core.tile_registry import Tile, TileProvider, register
 from medoffice.scheduling.permissions import SchedulingPerm
 
@@ -15,9 +16,8 @@ def _schedule(user) -> list[Tile]:
     counts = day_summary(timezone.localdate())
     booked = sum(counts.get(s, 0) for s in ("booked", "checked_in", "completed", "no_show"))
     no_shows = counts.get("no_show", 0)
-    offers = open_offer_count()
     day_url = reverse("scheduling:day")
-    return [
+    tiles = [
         Tile(
             "Appointments today",
             str(booked),
@@ -33,15 +33,22 @@ def _schedule(user) -> list[Tile]:
             "warn" if no_shows else "good",
             section="today",
         ),
-        Tile(
-            "Freed times to offer",
-            str(offers),
-            "waitlist patients to call" if offers else "no open waitlist offers",
-            reverse("scheduling:waitlist"),
-            "warn" if offers else "",
-            section="today",
-        ),
     ]
+    # Offering a freed time is booking it: readers of the schedule (an assistant, an auditor)
+    # have no call to make.
+    if has_perm(user, SchedulingPerm.BOOK_APPOINTMENTS):
+        offers = open_offer_count()
+        tiles.append(
+            Tile(
+                "Freed times to offer",
+                str(offers),
+                "waitlist patients to call" if offers else "no open waitlist offers",
+                reverse("scheduling:waitlist"),
+                "warn" if offers else "",
+                section="today",
+            )
+        )
+    return tiles
 
 
 register(

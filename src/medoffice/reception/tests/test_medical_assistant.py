@@ -83,3 +83,37 @@ def test_a_clinician_moves_their_own_patients_only(arrived, users):
             room_id=arrived.rooms[1].pk,
         )  # fmt: skip
     assert Visit.objects.get(appointment=theirs).stage == Stage.ARRIVED
+
+
+@pytest.mark.parametrize("role", ["medical_assistant", "clinician", "auditor"])
+def test_the_record_offers_sign_a_form_only_to_roles_that_can_open_the_account_page(
+    desk_day, client_for, role
+):
+    """The forms panel's link leads to the account page, which needs check-in: a role that
+    reads the forms but cannot check in sees no link it would be refused at."""
+    patient = desk_day.patient.pk
+    desk_page = reverse("reception:patient_desk", args=[patient])
+    reader = client_for(role)
+    record = reader.get(reverse("patients:detail", args=[patient])).content.decode()
+    assert 'id="record-forms"' in record
+    assert desk_page not in record
+    assert reader.get(desk_page).status_code == 403
+    desk = client_for("front_desk").get(reverse("patients:detail", args=[patient])).content.decode()
+    assert "Sign a form" in desk and desk_page in desk
+
+
+@pytest.mark.parametrize("room", ["abc", "1e5", "2.0", "-1"])
+def test_rooming_with_a_room_that_is_no_number_is_refused_naming_the_room(
+    arrived, client_for, room
+):
+    """The board's form posts the room's number; any other text is refused in words (it was
+    a server error), the patient stays where they were."""
+    ma = client_for("medical_assistant")
+    url = reverse("reception:flow_advance", args=[arrived.appointment.pk])
+    page = ma.post(url, {"stage": Stage.ROOMED, "room": room}, follow=True)
+    assert page.status_code == 200
+    assert "Choose a room at this location." in page.content.decode()
+    assert Visit.objects.get().stage == Stage.ARRIVED
+    board = ma.post(url, {"stage": Stage.ROOMED, "room": room}, HTTP_HX_REQUEST="true")
+    assert board.status_code == 200
+    assert "Choose a room at this location." in board.content.decode()

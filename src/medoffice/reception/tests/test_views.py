@@ -326,3 +326,50 @@ def test_form_types_page_permissions_and_changes(client, client_for, desk_day):
     )
     desk_day.privacy.refresh_from_db()
     assert desk_day.privacy.renew_every_days is None and not desk_day.privacy.is_active
+
+
+@pytest.mark.parametrize("chosen", ["9" * 25, "999999", "abc"])
+def test_a_payment_at_no_active_location_is_refused_naming_the_location(
+    client_for, desk_day, chosen
+):
+    """A location that is not one of the active ones was replaced by the first location, and
+    the money filed there; it is refused with the field named, nothing written."""
+    client = client_for("front_desk")
+    url = reverse("reception:payment_new", args=[desk_day.patient.pk])
+    token = form_token(client, url)
+    bad = client.post(
+        url, {"amount": "40", "method": "cash", "location": chosen, "form_token": token}
+    )
+    assert bad.status_code == 422
+    assert "Choose one of the active locations." in bad.content.decode()
+    assert not Payment.objects.exists()
+    good = client.post(
+        url,
+        {"amount": "40", "method": "cash", "location": desk_day.location.pk, "form_token": token},
+    )
+    assert good.status_code == 302
+    assert Payment.objects.get().location == desk_day.location
+
+
+def test_a_payment_form_with_errors_answers_422(client_for, desk_day):
+    client = client_for("front_desk")
+    url = reverse("reception:payment_new", args=[desk_day.patient.pk])
+    bad = client.post(url, {"amount": "0", "method": "cash", "form_token": form_token(client, url)})
+    assert bad.status_code == 422
+    assert "Amount: must be more than zero" in bad.content.decode()
+
+
+def test_the_audit_trail_links_a_receipt_only_for_roles_that_can_open_it(
+    client_for, desk_day, users
+):
+    """The auditor reads the trail but cannot open receipts: the trail names the payment
+    without a link that answers 403; the manager keeps the link."""
+    payment = rf.payment(patient=desk_day.patient, received_by=users["front_desk"])
+    receipt = reverse("reception:receipt", args=[payment.pk])
+    trail = reverse("core:audit")
+    auditor = client_for("auditor")
+    page = auditor.get(trail, {"object_type": "reception.payment"}).content.decode()
+    assert "Payment" in page and f'href="{receipt}"' not in page
+    assert auditor.get(receipt).status_code == 403
+    manager = client_for("manager").get(trail, {"object_type": "reception.payment"})
+    assert f'href="{receipt}"' in manager.content.decode()

@@ -288,6 +288,15 @@ def test_dashboard_tiles_count_today_and_open_offers(clinic, client_for):
     )
 
 
+@pytest.mark.parametrize("role", ["medical_assistant", "auditor"])
+def test_the_freed_times_tile_is_for_roles_that_can_book(clinic, client_for, role):
+    """Offering a freed time is booking it: a role that only reads the schedule has the day's
+    tiles without a call to make."""
+    html = client_for(role).get(reverse("dashboard:home")).content.decode()
+    assert "Appointments today" in html
+    assert "Freed times to offer" not in html
+
+
 @pytest.mark.django_db
 def test_check_in_from_the_appointment_goes_to_the_front_desk_while_it_is_on(clinic, client_for):
     from medoffice.core.services import module_set_enabled
