@@ -253,9 +253,15 @@ MEDOFFICE_SCHEDULE: dict[str, int] = {
 # The address patients and calendar apps reach this deployment at (links in reminders).
 MEDOFFICE_BASE_URL = os.environ.get("MEDOFFICE_BASE_URL", "http://127.0.0.1:8000")
 
+# Until an SMTP server is named, mail is written as files to the data folder's outbox (a new
+# installation, the demo): nothing is lost and nothing fails for want of a server.
 EMAIL_BACKEND = os.environ.get(
-    "MEDOFFICE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+    "MEDOFFICE_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("MEDOFFICE_EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
+EMAIL_FILE_PATH = str(DATA_DIR / "outbox")
 EMAIL_HOST = os.environ.get("MEDOFFICE_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("MEDOFFICE_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("MEDOFFICE_EMAIL_USER", "")

@@ -178,7 +178,7 @@ class JournalEntry(AuditedModel):
         ]
 
     def __str__(self) -> str:
-        return f"JE {self.pk} {self.date:%Y-%m-%d} {self.source_key}"
+        return f"Journal entry {self.pk} of {self.date:%m/%d/%Y}"
 
     @property
     def total(self) -> Decimal:
