@@ -31,3 +31,9 @@ class LedgerConfig(AppConfig):
 
         on_approval_decided(DecisionKind.JOURNAL_ENTRY, manual.on_decided)
         record_panels.register()
+
+        from medoffice.ledger.merge import transfer_patient_account
+        from medoffice.ledger.models import JournalLine
+        from medoffice.patients.services import on_merge
+
+        on_merge(JournalLine, transfer_patient_account)

@@ -34,6 +34,8 @@ from medoffice.patients.services.documents import (
     sniff_content_type,
 )
 from medoffice.patients.services.merge import (
+    moved_by_handler,
+    on_merge,
     patient_merge,
 )
 from medoffice.patients.services.registration import (
@@ -69,7 +71,9 @@ __all__ = [
     "document_upload",
     "eligibility_record",
     "max_document_bytes",
+    "moved_by_handler",
     "next_mrn",
+    "on_merge",
     "patient_field_errors",
     "patient_merge",
     "patient_register",

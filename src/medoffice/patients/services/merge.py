@@ -4,6 +4,7 @@ that points at the duplicate moves, and the trail says what moved.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -17,6 +18,21 @@ from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition,
 from medoffice.core.models import AuditAction, User
 from medoffice.patients.models import Coverage, Patient, Relationship
 from medoffice.patients.permissions import PatientsPerm
+
+# Records that are history and never change (the books' lines) are not re-pointed: their app
+# moves what they hold another way (the ledger posts a transfer of the duplicate's balance)
+# and returns the ids of what it wrote.
+MergeHandler = Callable[..., list[Any]]
+_merge_handlers: dict[type[models.Model], MergeHandler] = {}
+
+
+def on_merge(model: type[models.Model], handler: MergeHandler) -> None:
+    """Called from an app's AppConfig.ready(): `handler(survivor=, duplicate=, actor=)`."""
+    _merge_handlers[model] = handler
+
+
+def moved_by_handler(model: type[models.Model]) -> bool:
+    return model in _merge_handlers
 
 
 def _references_to_patient() -> list[tuple[type[models.Model], models.Field[Any, Any], bool]]:
@@ -134,6 +150,11 @@ def patient_merge(
 
     for model, field, is_through in _references_to_patient():
         label = f"{model._meta.label_lower}.{field.name}"
+        handler = _merge_handlers.get(model)
+        if handler is not None:
+            if written := handler(survivor=survivor, duplicate=duplicate, actor=actor):
+                moved[f"{label} (transferred)"] = written
+            continue
         rows = model._default_manager.filter(**{field.name: duplicate})
         if model is Patient:
             rows = rows.exclude(pk__in=[survivor.pk, duplicate.pk])

@@ -28,6 +28,8 @@ def rows_pointing_at(patient: Patient) -> dict[str, int]:
             ]
         else:
             model, names = relation.related_model, [relation.field.name]
+        if services.moved_by_handler(model):
+            continue  # history that never changes (the books' lines): moved by a transfer
         for name in names:
             count = model._default_manager.filter(**{name: patient}).count()
             if count:
@@ -157,3 +159,19 @@ def test_suspected_duplicates_lists_pairs(users):
     pf.patient(first_name="Omar", last_name="Haddad", date_of_birth=date(1990, 1, 1))
     pairs = selectors.suspected_duplicates()
     assert [(x.pk, y.pk) for x, y, _ in pairs] == [(a.pk, b.pk)]
+
+
+@pytest.mark.django_db
+def test_merge_moves_the_duplicates_account_balance_by_a_transfer_entry(users, pair):
+    from medoffice.ledger.models import JournalEntry
+    from medoffice.ledger.selectors import patient_account_cents
+
+    survivor, duplicate = pair
+    before = patient_account_cents([survivor.pk, duplicate.pk])
+    assert before.get(duplicate.pk), "the pair's duplicate has paid something"
+    summary = services.patient_merge(actor=users["manager"], survivor=survivor, duplicate=duplicate)
+    after = patient_account_cents([survivor.pk, duplicate.pk])
+    assert after.get(duplicate.pk, 0) == 0
+    assert after[survivor.pk] == before.get(survivor.pk, 0) + before[duplicate.pk]
+    (entry_id,) = summary["moved"]["ledger.journalline.patient (transferred)"]
+    assert JournalEntry.objects.get(pk=entry_id).source_type == "patients.merge"
