@@ -420,7 +420,8 @@ def restore_backup(path: Path | str, *, force: bool = False) -> BackupSummary:
         maintenance.wipe_media()
         executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
         executor.migrate(targets, plan=executor.migration_plan(targets))
-        _flush_all_rows()
+        with db_guards.app_guards_lifted(connections[DEFAULT_DB_ALIAS]):
+            _flush_all_rows()  # what the migrations seeded (the chart of accounts, roles)
         loaded = _load_rows(rows)
         media = Path(settings.MEDIA_ROOT)
         files = 0
