@@ -151,6 +151,7 @@ def refund_detail(request: AuthenticatedHttpRequest, refund_id: int) -> HttpResp
                 refund_id=refund.pk,
                 paid_by=request.user,
                 reference=request.POST.get("reference", ""),
+                method=request.POST.get("method", ""),
             )
         except NotPermitted as exc:
             raise PermissionDenied(exc.message) from exc
@@ -167,6 +168,8 @@ def refund_detail(request: AuthenticatedHttpRequest, refund_id: int) -> HttpResp
             "patient": refund.patient,
             "balance": selectors.patient_balance(refund.patient),
             "error": error,
+            "methods": PaymentMethod.choices,
+            "post": request.POST if request.method == "POST" else {},
         },
     )
 
