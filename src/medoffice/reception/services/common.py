@@ -26,7 +26,7 @@ def _refuse_merged(patient: Patient) -> None:
         )
 
 
-def lock_patient(patient: Patient) -> None:
+def _lock_patient(patient: Patient) -> None:
     """A patient's refunds and voids wait for each other, so two never give back, or take
     away, the same credit."""
     from medoffice.patients.models import Patient

@@ -33,7 +33,7 @@ from medoffice.reception.selectors import (
     patient_balance,
     practice_zone,
 )
-from medoffice.reception.services.common import _refuse_merged, lock_patient
+from medoffice.reception.services.common import _lock_patient, _refuse_merged
 from medoffice.reception.services.desk import desk_location, lock_drawer, refuse_closed_day
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def _refuse_void_under_refunds(payment: Payment) -> None:
     """A void takes the payment's credit off the account; refunds still to be paid from that
     credit (waiting for approval, or approved and not yet paid out) must stay covered, and
     before charges post an account can only owe what was refunded of money never taken."""
-    lock_patient(payment.patient)
+    _lock_patient(payment.patient)
     credit_after = -(patient_balance(payment.patient) + payment.amount)
     open_refunds = list(
         Refund.objects.filter(

@@ -29,7 +29,7 @@ from medoffice.reception.selectors import (
     patient_balance,
     refundable_credit,
 )
-from medoffice.reception.services.common import _refuse_merged, lock_patient
+from medoffice.reception.services.common import _lock_patient, _refuse_merged
 from medoffice.reception.services.desk import desk_location, lock_drawer, refuse_closed_day
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def refund_request(
         raise InvalidInput(
             "location: say which location's drawer pays the cash.", field="location"
         ) from None
-    lock_patient(patient)
+    _lock_patient(patient)
     credit = refundable_credit(patient.pk)
     if value > credit:
         raise InvalidInput(
@@ -152,7 +152,7 @@ def refund_decided(decision: ApprovalRequest) -> None:
         return
     now = decision.decided_at or timezone.now()
     if decision.status == ApprovalStatus.APPROVED:
-        lock_patient(refund.patient)
+        _lock_patient(refund.patient)
         credit = max(-patient_balance(refund.patient), ZERO)
         if refund.amount > credit:
             raise InvalidTransition(
