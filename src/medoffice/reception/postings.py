@@ -22,6 +22,7 @@ from decimal import Decimal
 from medoffice.core.models import Location
 from medoffice.ledger.services import Line, Posting
 from medoffice.reception.models import (
+    CardSettlement,
     Deposit,
     DrawerClose,
     Payment,
@@ -33,6 +34,7 @@ PAYMENT_SOURCE = "reception.payment"
 DRAWER_SOURCE = "reception.drawerclose"
 DEPOSIT_SOURCE = "reception.deposit"
 REFUND_SOURCE = "reception.refund"
+CARD_SETTLEMENT_SOURCE = "reception.cardsettlement"
 
 
 def local_date(payment: Payment, zone: zoneinfo.ZoneInfo) -> date:
@@ -124,6 +126,27 @@ def deposit_posting(deposit: Deposit) -> Posting:
             Line("bank_operating", debit=deposit.total, location=deposit.location),
             Line("cash_drawer", credit=deposit.total, location=deposit.location),
         ],
+    )
+
+
+def card_settlement_posting(settlement: CardSettlement) -> Posting:
+    """The processor's payment: Dr the operating bank (what arrived) and card fees (what the
+    processor kept), Cr card clearing (the batches it pays)."""
+    location = settlement.location
+    lines = [
+        Line("bank_operating", debit=settlement.net, location=location),
+        Line("card_clearing", credit=settlement.gross, location=location),
+    ]
+    if settlement.fees:
+        lines.append(Line("card_fees", debit=settlement.fees, location=location))
+    return Posting(
+        source_type=CARD_SETTLEMENT_SOURCE,
+        source_id=settlement.pk,
+        date=settlement.date,
+        memo=f"Card settlement {settlement.pk}: batches ${settlement.gross:,.2f}, "
+        f"fees ${settlement.fees:,.2f}",
+        location=location,
+        lines=[line for line in lines if line.debit or line.credit],
     )
 
 
