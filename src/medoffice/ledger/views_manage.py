@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core.access import has_perm
-from medoffice.core.dates import check_day
 from medoffice.core.exceptions import InvalidInput, MedofficeError, NotPermitted
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.views import permission_required
@@ -61,6 +60,7 @@ def _form_lines(post: Any) -> list[dict[str, str]]:
             "debit": post.get(f"debit_{n}", "").strip(),
             "credit": post.get(f"credit_{n}", "").strip(),
             "memo": post.get(f"memo_{n}", "").strip(),
+            "patient": post.get(f"patient_{n}", "").strip(),
         }
         if f"account_{n}" not in post:
             break
@@ -73,7 +73,10 @@ def _form_lines(post: Any) -> list[dict[str, str]]:
 @require_http_methods(["GET", "POST"])
 def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     errors: dict[str, list[str]] = {}
-    rows = [{"account": "", "debit": "", "credit": "", "memo": ""} for _ in range(BLANK_LINES)]
+    rows = [
+        {"account": "", "debit": "", "credit": "", "memo": "", "patient": ""}
+        for _ in range(BLANK_LINES)
+    ]
     values = {"date": timezone.localdate().isoformat(), "memo": ""}
     if request.method == "POST":
         values = {"date": request.POST.get("date", ""), "memo": request.POST.get("memo", "")}
@@ -86,7 +89,13 @@ def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
                 date=day,
                 memo=values["memo"],
                 lines=[
-                    ManualLine(row["account"], row["debit"], row["credit"], row["memo"])
+                    ManualLine(
+                        row["account"],
+                        row["debit"],
+                        row["credit"],
+                        row["memo"],
+                        patient=row["patient"],
+                    )
                     for row in typed
                 ],
                 idempotency_key=request.POST.get("idempotency_key", ""),
@@ -137,10 +146,11 @@ def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _entry_day(text: str) -> date | None:
-    """The entry's date, or None (the service names the date among the other errors)."""
+    """The entry's date, or None when unreadable (the service names the date, and the range
+    it must be in, among the other errors)."""
     try:
-        return check_day(date.fromisoformat(text.strip()), field="date")
-    except (ValueError, InvalidInput):
+        return date.fromisoformat(text.strip())
+    except ValueError:
         return None
 
 

@@ -22,17 +22,36 @@ from medoffice.ledger.models import (
     FiscalPeriod,
     JournalEntry,
     JournalLine,
+    ManualEntry,
+    ManualEntryStatus,
     PeriodStatus,
     to_dollars,
 )
 from medoffice.ledger.permissions import LedgerPerm
-from medoffice.ledger.services.posting import Line, Posting, _month, post
+from medoffice.ledger.services.posting import EARLIEST_POSTING, Line, Posting, _month, post
 
 if TYPE_CHECKING:
     from medoffice.core.models import Location, User
 
 
 # --- Periods ------------------------------------------------------------------------------------
+
+
+def books_start() -> date:
+    """The first day the books reach back to: the first month that has a period or a line,
+    and never later than January 1 of last year (an accountant may always adjust last year).
+    Nothing else defines where a practice's books begin."""
+    today = timezone.localdate()
+    floor = date(today.year - 1, 1, 1)
+    first_period = FiscalPeriod.objects.order_by("start").values_list("start", flat=True).first()
+    first_line = JournalLine.objects.order_by("date").values_list("date", flat=True).first()
+    found = [day.replace(day=1) for day in (first_period, first_line) if day is not None]
+    return max(min([floor, *found]), EARLIEST_POSTING)
+
+
+def entry_date_range() -> tuple[date, date]:
+    """The dates a manual entry may carry: from the books' start to a year after today."""
+    return books_start(), timezone.localdate() + timedelta(days=365)
 
 
 def period_for(day: date) -> FiscalPeriod:
@@ -73,6 +92,20 @@ def close_period(*, month: date, actor: User) -> FiscalPeriod:
     first_open = open_month_before(period.start)
     if first_open is not None:
         raise InvalidTransition(f"Close {first_open.label} first: months close in order.")
+    waiting = list(
+        ManualEntry.objects.filter(
+            status=ManualEntryStatus.PENDING, date__range=(period.start, period.end)
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if waiting:
+        numbers = ", ".join(str(pk) for pk in waiting)
+        noun = "entries" if len(waiting) > 1 else "entry"
+        raise InvalidTransition(
+            f"{period.label} has manual {noun} {numbers} waiting for approval; approve or "
+            "reject them before closing the month."
+        )
     facts = JournalLine.objects.filter(date__range=(period.start, period.end)).aggregate(
         n=Count("id"), net=Sum("amount_cents")
     )
