@@ -276,6 +276,13 @@ def period_reopen(request: AuthenticatedHttpRequest) -> HttpResponse:
 @permission_required(LedgerPerm.CLOSE_PERIODS)
 @require_http_methods(["GET", "POST"])
 def year_close(request: AuthenticatedHttpRequest, year: int) -> HttpResponse:
+    try:
+        services.check_closable_year(year)
+    except InvalidInput as exc:
+        if request.method == "POST":
+            messages.error(request, exc.message)
+            return redirect("ledger:periods")
+        raise
     if request.method == "POST":
         if request.POST.get("confirm") != str(year):
             messages.error(request, f"Type {year} to confirm the year-end close.")

@@ -22,6 +22,7 @@ from medoffice.ledger.services.periods import (
     RETAINED_EARNINGS,
     YEAR_END_SOURCE,
     books_start,
+    check_closable_year,
     close_period,
     close_year,
     entry_date_range,
@@ -48,7 +49,7 @@ from medoffice.ledger.services.posting import (
 __all__ = [
     "MANUAL_SOURCE", "MAX_LINES", "RETAINED_EARNINGS", "YEAR_END_SOURCE", "Line", "ManualLine",
     "Posting", "account_by_key", "account_create", "account_deactivate", "account_for", "account_reactivate",
-    "account_update", "balance_cents", "books_start", "check_lines", "close_period", "close_year", "closed_period_for", "ensure_chart",
+    "account_update", "balance_cents", "books_start", "check_closable_year", "check_lines", "close_period", "close_year", "closed_period_for", "ensure_chart",
     "entry_date_range", "manual_entry_submit", "money_text", "on_decided", "open_month_before", "parse_month", "period_for",
     "post", "post_many", "reopen_period", "reverse", "to_cents", "to_dollars",
 ]  # fmt: skip

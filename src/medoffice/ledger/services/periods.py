@@ -186,6 +186,20 @@ YEAR_END_SOURCE = "ledger.year_end"
 RETAINED_EARNINGS = "retained_earnings"
 
 
+def check_closable_year(year: int) -> int:
+    """A year that can be closed: ended, and not before the books' start (InvalidInput naming
+    the year otherwise, for any integer: 0, negative, or far in the future)."""
+    today = timezone.localdate()
+    if year >= today.year:
+        raise InvalidInput(f"year: {year} has not ended; it cannot be closed yet.", field="year")
+    start = books_start()
+    if year < start.year:
+        raise InvalidInput(
+            f"year: the books start in {start:%B %Y}; there is no {year} to close.", field="year"
+        )
+    return year
+
+
 def _year_nets(year: int) -> list[tuple[int, int | None, int]]:
     """(account, location, net cents) of every revenue and expense account with a balance for
     the year, the closing entries already posted included. One query."""
@@ -211,9 +225,8 @@ def close_year(*, year: int, actor: User) -> JournalEntry | None:
     reopened month changed the year's income, it posts the difference as a further entry
     (`ledger.year_end:<year>:2`). Returns the entry posted, or None when none was needed."""
     require_perm(actor, LedgerPerm.CLOSE_PERIODS)
+    check_closable_year(year)
     last = date(year, 12, 31)
-    if last >= timezone.localdate():
-        raise InvalidInput(f"year: {year} has not ended; it cannot be closed yet.", field="year")
     nets = _year_nets(year)
     entry = None
     if nets:
