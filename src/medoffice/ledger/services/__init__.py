@@ -45,11 +45,12 @@ from medoffice.ledger.services.posting import (
     reverse,
     to_cents,
 )
+from medoffice.ledger.services.reversals import OWNING_ACTION, entry_reverse, owning_action
 
 __all__ = [
-    "MANUAL_SOURCE", "MAX_LINES", "RETAINED_EARNINGS", "YEAR_END_SOURCE", "Line", "ManualLine",
+    "MANUAL_SOURCE", "MAX_LINES", "OWNING_ACTION", "RETAINED_EARNINGS", "YEAR_END_SOURCE", "Line", "ManualLine",
     "Posting", "account_by_key", "account_create", "account_deactivate", "account_for", "account_reactivate",
     "account_update", "balance_cents", "books_start", "check_closable_year", "check_lines", "close_period", "close_year", "closed_period_for", "ensure_chart",
-    "entry_date_range", "manual_entry_submit", "money_text", "on_decided", "open_month_before", "parse_month", "period_for",
+    "entry_date_range", "entry_reverse", "manual_entry_submit", "money_text", "on_decided", "open_month_before", "owning_action", "parse_month", "period_for",
     "post", "post_many", "reopen_period", "reverse", "to_cents", "to_dollars",
 ]  # fmt: skip

@@ -63,7 +63,7 @@ class ManualLine:
     credit: Decimal | int | str | None = ""
     memo: str = ""
     location: Location | None = None
-    patient: Patient | str | None = None  # the patient account (itself or its MRN)
+    patient: Patient | int | str | None = None  # the patient account: itself, its id or MRN
 
 
 def _amount(value: Any, *, field: str, label: str, errors: dict[str, list[str]]) -> int:
@@ -105,12 +105,19 @@ def patient_account_ids() -> set[int]:
     return found
 
 
-def _patients(lines: Sequence[ManualLine]) -> dict[str, Patient]:
+def _patients(lines: Sequence[ManualLine]) -> dict[Any, Patient]:
+    """The patients the lines name by MRN (a str) or id (an int), keyed by what was given."""
     from medoffice.patients.models import Patient
 
     mrns = {line.patient.strip() for line in lines if isinstance(line.patient, str)}
     mrns.discard("")
-    return {p.mrn: p for p in Patient.objects.filter(mrn__in=mrns)} if mrns else {}
+    ids = {line.patient for line in lines if type(line.patient) is int}
+    found: dict[Any, Patient] = {}
+    if mrns:
+        found.update((p.mrn, p) for p in Patient.objects.filter(mrn__in=mrns))
+    if ids:
+        found.update((p.pk, p) for p in Patient.objects.filter(pk__in=ids))
+    return found
 
 
 def check_lines(
@@ -205,7 +212,7 @@ def _line_patient(
     number: int,
     account: Account | None,
     on_patients: set[int],
-    patients: dict[str, Patient],
+    patients: dict[Any, Patient],
     actor: User | None,
     add: Any,
 ) -> Patient | None:
@@ -226,9 +233,10 @@ def _line_patient(
             "the line belongs to.",
         )
         return None
-    patient = patients.get(given) if isinstance(given, str) else given
+    patient = patients.get(given) if isinstance(given, str | int) else given
     if patient is None:
-        add(where, f"Line {number}: no patient with MRN {given!r}.")
+        named = f"MRN {given!r}" if isinstance(given, str) else f"id {given}"
+        add(where, f"Line {number}: no patient with {named}.")
         return None
     if patient.merged_into_id is not None:
         add(where, f"Line {number}: patient {patient.mrn} was merged into another record.")
