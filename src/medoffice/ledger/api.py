@@ -348,7 +348,7 @@ def _manual_out(draft: ManualEntry) -> dict:
         "prepared_by": draft.prepared_by.get_username(),
         "prepared_at": draft.prepared_at,
         "approval_id": draft.approval_id,
-        "approval_status": draft.approval.status if draft.approval_id else None,
+        "approval_status": draft.approval.status if draft.approval is not None else None,
         "entry_id": draft.entry_id,
         "reversed_by_id": reversal.first() if draft.entry_id else None,
         "note": draft.note,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core.access import has_perm
-from medoffice.core.exceptions import InvalidInput, MedofficeError, NotPermitted
+from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.views import permission_required
 from medoffice.ledger import services
@@ -25,6 +25,7 @@ from medoffice.ledger.models import (
     Account,
     AccountType,
     FiscalPeriod,
+    JournalEntry,
     JournalLine,
     ManualEntry,
     PeriodStatus,
@@ -176,6 +177,66 @@ def _renumber(
             field = ".".join(parts)
         moved.setdefault(field, []).extend(messages_)
     return moved
+
+
+# --- Journal entries and their reversal ---------------------------------------------------------
+
+
+@login_required
+@permission_required(LedgerPerm.VIEW_BOOKS)
+def entry_detail(request: AuthenticatedHttpRequest, entry_id: int) -> HttpResponse:
+    """One journal entry: its lines, where it came from, and (for a manual entry) Reverse."""
+    from medoffice.ledger import sources
+
+    entry = JournalEntry.objects.select_related("posted_by", "reverses").filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound(f"No journal entry {entry_id}.")
+    lines = list(entry.lines.select_related("account", "location", "provider").order_by("id"))
+    reversal = JournalEntry.objects.filter(reverses=entry).first()
+    draft = ManualEntry.objects.filter(entry=entry).first()
+    labels = sources.describe([entry] + ([reversal] if reversal else []))
+    reversible = entry.source_type == services.MANUAL_SOURCE and reversal is None
+    return render(
+        request,
+        "ledger/entry_detail.html",
+        {
+            "entry": entry,
+            "lines": lines,
+            "reversal": reversal,
+            "draft": draft,
+            "source": labels[entry.pk],
+            "reversal_source": labels.get(reversal.pk) if reversal else None,
+            "reversible": reversible,
+            "owning_action": None if reversible else services.owning_action(entry),
+            "may_reverse": has_perm(request.user, LedgerPerm.REVERSE_ENTRIES),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@permission_required(LedgerPerm.REVERSE_ENTRIES)
+@require_POST
+def entry_reverse(request: AuthenticatedHttpRequest, entry_id: int) -> HttpResponse:
+    text = request.POST.get("date", "").strip()
+    try:
+        day = date.fromisoformat(text) if text else None
+    except ValueError:
+        messages.error(request, f"Date: {text!r} is not a date.")
+        return redirect("ledger:entry_detail", entry_id=entry_id)
+    try:
+        reversal = services.entry_reverse(
+            entry_id=entry_id, actor=request.user, reason=request.POST.get("reason", ""), on=day
+        )
+    except NotPermitted as exc:
+        raise _refused(exc) from exc
+    except NotFound:
+        raise
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+        return redirect("ledger:entry_detail", entry_id=entry_id)
+    messages.success(request, f"Entry {entry_id} is reversed by entry {reversal.pk}.")
+    return redirect("ledger:entry_detail", entry_id=reversal.pk)
 
 
 # --- Periods ------------------------------------------------------------------------------------

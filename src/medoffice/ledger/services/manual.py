@@ -136,13 +136,13 @@ def check_lines(
     if not isinstance(day, date):
         add("date", "Date: give the entry's date.")
     else:
-        first, last = entry_date_range()
+        earliest, latest = entry_date_range()
         closed = closed_period_for(day)
-        if not first <= day <= last:
+        if not earliest <= day <= latest:
             add(
                 "date",
                 f"Date: {us_date(day)} is outside the books; date the entry between "
-                f"{us_date(first)} (the books' start) and {us_date(last)}.",
+                f"{us_date(earliest)} (the books' start) and {us_date(latest)}.",
             )
         elif closed is not None:
             add("date", f"Date: {closed.label} is closed; date the entry in an open month.")
