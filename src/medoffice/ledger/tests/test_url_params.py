@@ -41,19 +41,17 @@ def test_posting_a_bad_year_close_is_refused_and_closes_nothing(owner, number):
     assert response.status_code in (302, 400, 404), response.status_code
     assert not FiscalPeriod.objects.exists() and not JournalEntry.objects.exists()
     if response.status_code == 302:
-        page = owner.get(response["Location"])
-        assert f"no {int(number)} to close" in page.content.decode() or "has not ended" in (
-            page.content.decode()
-        )
+        text = owner.get(response["Location"]).content.decode()
+        assert "is not a fiscal year" in text or "has not ended" in text
 
 
 def test_the_year_close_page_names_the_bad_year(owner):
     response = owner.get("/ledger/periods/year/0/close/")
     assert response.status_code == 422
-    assert "there is no 0 to close" in response.content.decode()
+    assert "0 is not a fiscal year" in response.content.decode()
 
 
-@pytest.mark.parametrize("year", [0, -5, 1900, 99999])
+@pytest.mark.parametrize("year", [0, -5, 1900, 1950, 99999])
 def test_the_service_refuses_years_outside_the_books(users, year):
     with pytest.raises(InvalidInput) as refused:
         services.close_year(year=year, actor=users["owner"])
