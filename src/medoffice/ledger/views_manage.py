@@ -49,7 +49,9 @@ def _refused(exc: NotPermitted) -> PermissionDenied:
 @login_required
 @permission_required(LedgerPerm.POST_MANUAL_ENTRIES, LedgerPerm.VIEW_BOOKS)
 def manual_entries(request: AuthenticatedHttpRequest) -> HttpResponse:
-    drafts = ManualEntry.objects.select_related("prepared_by", "approval", "entry")[:200]
+    drafts = ManualEntry.objects.select_related(
+        "prepared_by", "approval", "entry", "entry__reversed_by"
+    )[:200]
     return render(request, "ledger/manual_entries.html", {"drafts": drafts})
 
 

@@ -80,6 +80,8 @@ def test_reversing_from_the_page(client_for, users):
     assert JournalEntry.objects.filter(kind=EntryKind.REVERSAL).count() == 1
     original = manager.get(reverse("ledger:entry_detail", args=[entry.pk])).content.decode()
     assert 'id="reversed-by"' in original and 'id="reverse-entry"' not in original
+    listing = manager.get(reverse("ledger:manual_entries")).content.decode()
+    assert "reversed by <a" in listing and str(reversal.pk) in listing
 
 
 def test_a_reversal_into_a_closed_month_is_refused_naming_it(client_for, users):
