@@ -344,7 +344,8 @@ def _posting(draft: ManualEntry) -> Posting:
 
 
 def on_decided(request: ApprovalRequest) -> None:
-    """The approval service's answer for a manual entry: post it, or mark it rejected."""
+    """The approval service's answer for a manual entry: post it, or mark it rejected or
+    cancelled."""
     if request.subject_type != "ledger.manualentry" or not request.subject_id:
         return
     draft = ManualEntry.objects.select_for_update().filter(pk=int(request.subject_id)).first()
@@ -359,3 +360,6 @@ def on_decided(request: ApprovalRequest) -> None:
         draft.status = ManualEntryStatus.REJECTED
         draft.note = request.decision_note[:300]
         draft.save(update_fields=["status", "note"])
+    elif request.status == ApprovalStatus.CANCELLED:  # it no longer waits, nor holds a close
+        draft.status = ManualEntryStatus.CANCELLED
+        draft.save(update_fields=["status"])
