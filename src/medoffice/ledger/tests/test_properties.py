@@ -301,12 +301,12 @@ def op_manual_entry(books: Books, drawn: Any) -> None:
         remember_entry(books, draft.entry)
 
 
-def remember_entry(books: Books, entry: JournalEntry) -> None:
+def remember_entry(books: Books, entry: JournalEntry | None) -> None:
     """What a posted manual entry did to the patients' accounts."""
-    for line in entry.lines.filter(patient__isnull=False, account__key__in=PATIENT_KEYS):
-        books.patient_cents[line.patient_id] = (
-            books.patient_cents.get(line.patient_id, 0) + line.amount_cents
-        )
+    assert entry is not None, "a posted manual entry has its journal entry"
+    rows = entry.lines.filter(patient__isnull=False, account__key__in=PATIENT_KEYS)
+    for patient_id, cents in rows.values_list("patient_id", "amount_cents"):
+        books.patient_cents[patient_id] = books.patient_cents.get(patient_id, 0) + cents
 
 
 def pending_manual_in(month: dt.date) -> bool:
