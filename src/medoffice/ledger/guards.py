@@ -2,14 +2,15 @@
 
 Lines are written first, then their entry: inserting the entry checks, in the database, that
 its lines (at least two) sum to zero, that their debits equal the entry's total, that they
-carry its date, and that no closed period holds that date. A line for an entry already
+carry its date, and that the books are not closed through that date (a closed month holds it,
+or a later one: months close in order, so a day before a closed month is closed too). A line for an entry already
 written is refused, and so is any UPDATE or DELETE (and TRUNCATE on PostgreSQL) of either
 table. A line whose entry never comes fails its foreign key at commit (the keys are
 deferred); on PostgreSQL a deferred trigger also re-checks each line's entry at commit, so a
 line slipped in by a concurrent transaction cannot unbalance an entry it could not see.
 
-The migration that installs them imports this module, so a change here needs a migration
-that installs them again.
+Migrations install a frozen copy of this SQL (`migrations/_guards_NNNN.py`): a change here
+needs a migration that installs it again with a copy of its own (`test_guards_frozen`).
 """
 
 # ruff: noqa: S608 (the SQL is built from this module's constant table names, never from input)
@@ -26,7 +27,7 @@ UNBALANCED = (
     "ledger: an entry must have two or more lines that sum to zero, debits equal to its total, "
     "all on its date"
 )
-CLOSED = "ledger: the period holding this date is closed"
+CLOSED = "ledger: the books are closed through this date"
 LINE_LATE = "ledger: a written entry takes no more lines; post a new entry"
 IMMUTABLE = "ledger: journal entries and lines are never changed or deleted; post a reversal"
 
@@ -57,7 +58,7 @@ SQLITE_INSTALL = [
     f"WHEN {_SQLITE_UNBALANCED} BEGIN SELECT RAISE(ABORT, '{UNBALANCED}'); END",
     f"CREATE TRIGGER ledger_entry_open_period BEFORE INSERT ON {ENTRY} "
     f"WHEN EXISTS (SELECT 1 FROM {PERIOD} WHERE status = 'closed' "
-    f'AND NEW.date BETWEEN start AND "end") '
+    f'AND NEW.date <= "end") '
     f"BEGIN SELECT RAISE(ABORT, '{CLOSED}'); END",
     f"CREATE TRIGGER ledger_entry_no_update BEFORE UPDATE ON {ENTRY} "
     f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE}'); END",
@@ -107,7 +108,7 @@ BEGIN
         RAISE EXCEPTION '{UNBALANCED}' USING ERRCODE = 'check_violation';
     END IF;
     IF EXISTS (SELECT 1 FROM {PERIOD} WHERE status = 'closed'
-               AND NEW.date BETWEEN start AND "end") THEN
+               AND NEW.date <= "end") THEN
         RAISE EXCEPTION '{CLOSED}' USING ERRCODE = 'check_violation';
     END IF;
     RETURN NEW;

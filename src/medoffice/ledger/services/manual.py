@@ -41,6 +41,7 @@ from medoffice.ledger.services.posting import (
     Line,
     Posting,
     closed_period_for,
+    closed_words,
     money_text,
     post,
 )
@@ -145,7 +146,7 @@ def check_lines(
                 f"{us_date(earliest)} (the books' start) and {us_date(latest)}.",
             )
         elif closed is not None:
-            add("date", f"Date: {closed.label} is closed; date the entry in an open month.")
+            add("date", f"Date: {closed_words(day, closed)}; date the entry in an open month.")
     if not memo.strip():
         add("memo", "Memo: say what the adjustment is for.")
     if len(lines) < 2:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -84,6 +84,7 @@ def close_period(*, month: date, actor: User) -> FiscalPeriod:
     December closes the year: its year-end entry posts on December 31 first, while the month
     is still open (a closed month takes no postings, not even the year's own close)."""
     require_perm(actor, LedgerPerm.CLOSE_PERIODS)
+    _hold_postings()
     period = _locked_period(month)
     if period.status == PeriodStatus.CLOSED:
         raise InvalidTransition(f"{period.label} is already closed.")
@@ -145,6 +146,15 @@ def close_period(*, month: date, actor: User) -> FiscalPeriod:
             reason="year-end close",
         )
     return period
+
+
+def _hold_postings() -> None:
+    """On PostgreSQL, a close waits for the postings in flight and holds new ones until it
+    commits (each posting writes its month's row first; this lock conflicts with that), so a
+    posting into an earlier month cannot commit beside the close unseen. Closes are rare."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE ledger_fiscalperiod IN SHARE ROW EXCLUSIVE MODE")
 
 
 def open_month_before(start: date) -> FiscalPeriod | None:

@@ -264,9 +264,22 @@ def money_text(cents: int) -> str:
 
 
 def closed_period_for(day: date) -> FiscalPeriod | None:
-    return FiscalPeriod.objects.filter(
-        status=PeriodStatus.CLOSED, start__lte=day, end__gte=day
-    ).first()
+    """The closed month that holds `day`, or, for a day before the first closed month, that
+    month: months close in order, so the books are closed through the latest closed month
+    (a month before the first posting, never closed itself, is closed with it). None when
+    `day` is after every closed month."""
+    return (
+        FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED, end__gte=day)
+        .order_by("start")
+        .first()
+    )
+
+
+def closed_words(day: date, closed: FiscalPeriod) -> str:
+    """Why `day` takes no postings, in words: its month is closed, or a later one is."""
+    if day >= closed.start:
+        return f"{closed.label} is closed"
+    return f"{day:%m/%d/%Y} is before {closed.label}, which is closed (months close in order)"
 
 
 def _month(day: date) -> tuple[date, date]:
@@ -277,6 +290,7 @@ def _month(day: date) -> tuple[date, date]:
 def _hold_periods_open(days: Iterable[date]) -> None:
     """Refuse a date in a closed period; on PostgreSQL, hold each month open (a shared row
     lock) until this transaction ends, so a close cannot slip in between check and commit."""
+    days = sorted(set(days))
     months = sorted({_month(day) for day in days})
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -294,7 +308,8 @@ def _hold_periods_open(days: Iterable[date]) -> None:
         closed = closed_period_for(start)
         if closed is not None:
             raise InvalidInput(
-                f"date: {closed.label} is closed; post into an open period, "
+                f"{closed_words(next(d for d in days if d >= start), closed)}; post into an "
+                "open period, "
                 "or ask the owner to reopen it.",
                 field="date",
             )

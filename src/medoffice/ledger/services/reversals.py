@@ -26,7 +26,7 @@ from medoffice.ledger.models import EntryKind, JournalEntry
 from medoffice.ledger.permissions import LedgerPerm
 from medoffice.ledger.services.manual import MANUAL_SOURCE
 from medoffice.ledger.services.periods import entry_date_range
-from medoffice.ledger.services.posting import closed_period_for, reverse
+from medoffice.ledger.services.posting import closed_period_for, closed_words, reverse
 
 if TYPE_CHECKING:
     from medoffice.core.models import User
@@ -94,7 +94,7 @@ def entry_reverse(
     closed = closed_period_for(day)
     if closed is not None:
         raise InvalidInput(
-            f"date: {closed.label} is closed; date the reversal in an open month.", field="date"
+            f"{closed_words(day, closed)}; date the reversal in an open month.", field="date"
         )
     why = reason.strip()[:150]
     reversal = reverse(entry, actor=actor, on=day, memo=f"Reverses entry {entry.pk}: {why}"[:200])

@@ -10,7 +10,7 @@ from django.db import connection
 
 from medoffice.ledger import guards
 
-NEWEST = importlib.import_module("medoffice.ledger.migrations._guards_0003")
+NEWEST = importlib.import_module("medoffice.ledger.migrations._guards_0008")
 
 
 def test_the_newest_frozen_guard_sql_is_the_live_guard_sql():

@@ -241,17 +241,39 @@ def test_the_database_takes_a_balanced_entry_then_refuses_any_change(users):
     assert selectors.trial_balance().balanced
 
 
-def test_the_database_refuses_an_entry_in_a_closed_period(users):
+@pytest.mark.parametrize("day", ["2026-10-05", "2026-03-31", "2025-01-02"])
+def test_the_database_refuses_an_entry_in_or_before_a_closed_period(users, day):
     services.close_period(month=dt.date(2026, 10, 1), actor=users["manager"])
     bank, revenue = _accounts()
     with (
-        pytest.raises(DatabaseError, match="period holding this date is closed"),
+        pytest.raises(DatabaseError, match="books are closed through this date"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        _raw_line(cursor, 920, bank, 1000, day="2026-10-05")
-        _raw_line(cursor, 920, revenue, -1000, day="2026-10-05")
-        _raw_entry(cursor, 920, 1000, day="2026-10-05")
+        _raw_line(cursor, 920, bank, 1000, day=day)
+        _raw_line(cursor, 920, revenue, -1000, day=day)
+        _raw_entry(cursor, 920, 1000, day=day)
+    with transaction.atomic(), connection.cursor() as cursor:  # after the closed month: taken
+        _raw_line(cursor, 921, bank, 1000, day="2026-11-02")
+        _raw_line(cursor, 921, revenue, -1000, day="2026-11-02")
+        _raw_entry(cursor, 921, 1000, day="2026-11-02")
+    assert JournalLine.objects.filter(entry_id=921).count() == 2
+
+
+def test_a_month_before_the_first_closed_month_takes_no_postings_once_it_closed(users):
+    """No posting was in January when June closed, so January never closed; a posting dated
+    in it afterwards would change a closed year's income (found by the property test)."""
+    manager = users["manager"]
+    services.post(cash_sale(1, day=dt.date(2025, 6, 10)), actor=manager)
+    month = dt.date(2025, 6, 1)
+    while month.year == 2025:
+        services.close_period(month=month, actor=manager)
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    with pytest.raises(InvalidInput, match="01/25/2025 is before June 2025, which is closed"):
+        services.post(cash_sale(2, day=dt.date(2025, 1, 25)), actor=manager)
+    assert services.closed_period_for(dt.date(2025, 1, 25)).label == "June 2025"
+    assert services.closed_period_for(dt.date(2026, 1, 2)) is None
+    assert services.close_year(year=2025, actor=manager) is None  # the year stays closed
 
 
 @pytest.mark.django_db(transaction=True)
