@@ -378,14 +378,18 @@ class RefundStatus(models.TextChoices):
     APPROVED = "approved", "Approved, to pay out"
     REJECTED = "rejected", "Rejected"
     PAID = "paid", "Paid out"
+    CANCELLED = "cancelled", "Cancelled by the asker"
 
 
 # The only moves a refund makes.
 REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
-    RefundStatus.REQUESTED: frozenset({RefundStatus.APPROVED, RefundStatus.REJECTED}),
+    RefundStatus.REQUESTED: frozenset(
+        {RefundStatus.APPROVED, RefundStatus.REJECTED, RefundStatus.CANCELLED}
+    ),
     RefundStatus.APPROVED: frozenset({RefundStatus.PAID}),
     RefundStatus.REJECTED: frozenset(),
     RefundStatus.PAID: frozenset(),
+    RefundStatus.CANCELLED: frozenset(),
 }
 
 
@@ -431,7 +435,7 @@ class Refund(AuditedModel):
                 condition=Q(method__in=["cash", "check", "card"]), name="refund_method_known"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["requested", "approved", "rejected", "paid"]),
+                condition=Q(status__in=["requested", "approved", "rejected", "paid", "cancelled"]),
                 name="refund_status_known",
             ),
             models.CheckConstraint(

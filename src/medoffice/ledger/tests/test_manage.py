@@ -10,7 +10,7 @@ import pytest
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotPermitted
 from medoffice.core.models import ApprovalRequest, ApprovalStatus, AuditEvent, DecisionKind
 from medoffice.core.services import approval_decide, authority_of
-from medoffice.ledger import selectors, services
+from medoffice.ledger import selectors, services, verify
 from medoffice.ledger.models import (
     Account,
     EntryKind,
@@ -201,6 +201,40 @@ def test_year_end_after_a_reopened_december_posts_the_difference(users):
     second = services.close_year(year=2025, actor=users["manager"])
     assert second.source_key == "ledger.year_end:2025:2"
     assert selectors.balance_of(Account.objects.get(key="retained_earnings")) == Decimal("280.00")
+
+
+def test_closing_december_closes_the_year_and_the_year_close_then_posts_nothing(users):
+    manager = users["manager"]
+    services.post(sale(1, dt.date(2025, 2, 3), "250.00"), actor=manager)
+    month = dt.date(2025, 1, 1)
+    while month.year == 2025:
+        services.close_period(month=month, actor=manager)
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    closing = JournalEntry.objects.get(kind=EntryKind.CLOSING)
+    assert closing.date == dt.date(2025, 12, 31)
+    assert selectors.balance_of(Account.objects.get(key="retained_earnings")) == Decimal("250.00")
+    assert services.close_year(year=2025, actor=manager) is None
+    assert JournalEntry.objects.filter(kind=EntryKind.CLOSING).count() == 1
+    assert list(verify.problems()) == []  # December's close counted its year-end lines
+
+
+def test_a_december_closed_without_its_year_end_entry_says_how_to_mend_it(users):
+    from medoffice.ledger.models import FiscalPeriod
+
+    services.post(sale(1, dt.date(2025, 12, 3), "80.00"), actor=users["manager"])
+    for n in range(1, 13):  # closed by an earlier version, which posted no year-end entry
+        FiscalPeriod.objects.update_or_create(
+            start=dt.date(2025, n, 1),
+            defaults={"end": services.period_for(dt.date(2025, n, 1)).end, "status": "closed"},
+        )
+    with pytest.raises(InvalidTransition, match="owner reopens December 2025"):
+        services.close_year(year=2025, actor=users["manager"])
+
+
+@pytest.mark.parametrize("year", [0, -1, 10000])
+def test_a_year_that_is_no_year_is_refused_in_words(users, year):
+    with pytest.raises(InvalidInput, match="is not a fiscal year"):
+        services.close_year(year=year, actor=users["manager"])
 
 
 def test_a_year_that_has_not_ended_is_not_closed(users):
