@@ -241,16 +241,6 @@ def refused(attempt: Callable[[], Any], match: str | None = None) -> MedofficeEr
     return caught.value
 
 
-def maybe(attempt: Callable[[], Any]) -> Any:
-    """Either outcome is right (the result, or None after a refusal that wrote nothing)."""
-    before = rows()
-    try:
-        return attempt()
-    except MedofficeError:
-        assert rows() == before, "a refused operation left rows"
-        return None
-
-
 def approved_posting(refund: Refund) -> Any:
     """The approval's entry as posted: dated the day it was decided."""
     key = f"{postings.REFUND_SOURCE}:{refund.pk}:approved"
