@@ -167,7 +167,7 @@ def arrivals(request: HttpRequest) -> HttpResponse:
     """Today's arrivals per location (the front desk's home loads it, and refreshes it)."""
     from medoffice.reception.home import arrivals_context
 
-    context = arrivals_context()
+    context = arrivals_context(request.user)
     audit.record_list(
         "reception.arrivals",
         patient_ids=[r.prep.patient.pk for group in context["groups"] for r in group.rows],

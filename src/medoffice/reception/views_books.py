@@ -224,12 +224,32 @@ def deposits(request: AuthenticatedHttpRequest) -> HttpResponse:
     location = _location(request)
     if location is None:
         raise Http404("No location.")
-    error = ""
-    if request.method == "POST":
+    error = settle_error = ""
+    chosen = [int(pk) for pk in request.POST.getlist("close") if pk.isdigit()]
+    if request.method == "POST" and request.POST.get("action") == "settle":
+        with refusal() as refused:
+            settlement = services.card_settlement_record(
+                location=location,
+                close_ids=chosen,
+                net=request.POST.get("net", ""),
+                day=_day(request.POST.get("date"), selectors.local_today()),
+                reference=request.POST.get("reference", ""),
+                note=request.POST.get("note", ""),
+                made_by=request.user,
+            )
+            messages.success(
+                request,
+                f"Card settlement {settlement.pk} recorded: ${settlement.net:,.2f} to the bank, "
+                f"${settlement.fees:,.2f} in fees.",
+            )
+            query = urlencode({"location": str(location.pk)})
+            return redirect(reverse("reception:deposits") + "?" + query)
+        settle_error = refused.message
+    elif request.method == "POST":
         with refusal() as refused:
             deposit = services.deposit_make(
                 location=location,
-                close_ids=[int(pk) for pk in request.POST.getlist("close") if pk.isdigit()],
+                close_ids=chosen,
                 made_by=request.user,
                 note=request.POST.get("note", ""),
             )
@@ -245,6 +265,11 @@ def deposits(request: AuthenticatedHttpRequest) -> HttpResponse:
             "closes": list(selectors.closes_to_deposit(location)),
             "recent": Deposit.objects.filter(location=location).select_related("made_by")[:20],
             "error": error,
+            "to_settle": list(selectors.closes_to_settle(location)),
+            "settlements": list(selectors.card_settlements(location)),
+            "settle_error": settle_error,
+            "post": request.POST if request.method == "POST" else {},
+            "today": selectors.local_today(),
         },
     )
 

@@ -22,17 +22,36 @@ from medoffice.ledger.models import (
     FiscalPeriod,
     JournalEntry,
     JournalLine,
+    ManualEntry,
+    ManualEntryStatus,
     PeriodStatus,
     to_dollars,
 )
 from medoffice.ledger.permissions import LedgerPerm
-from medoffice.ledger.services.posting import Line, Posting, _month, post
+from medoffice.ledger.services.posting import EARLIEST_POSTING, Line, Posting, _month, post
 
 if TYPE_CHECKING:
     from medoffice.core.models import Location, User
 
 
 # --- Periods ------------------------------------------------------------------------------------
+
+
+def books_start() -> date:
+    """The first day the books reach back to: the first month that has a period or a line,
+    and never later than January 1 of last year (an accountant may always adjust last year).
+    Nothing else defines where a practice's books begin."""
+    today = timezone.localdate()
+    floor = date(today.year - 1, 1, 1)
+    first_period = FiscalPeriod.objects.order_by("start").values_list("start", flat=True).first()
+    first_line = JournalLine.objects.order_by("date").values_list("date", flat=True).first()
+    found = [day.replace(day=1) for day in (first_period, first_line) if day is not None]
+    return max(min([floor, *found]), EARLIEST_POSTING)
+
+
+def entry_date_range() -> tuple[date, date]:
+    """The dates a manual entry may carry: from the books' start to a year after today."""
+    return books_start(), timezone.localdate() + timedelta(days=365)
 
 
 def period_for(day: date) -> FiscalPeriod:
@@ -75,6 +94,20 @@ def close_period(*, month: date, actor: User) -> FiscalPeriod:
     first_open = open_month_before(period.start)
     if first_open is not None:
         raise InvalidTransition(f"Close {first_open.label} first: months close in order.")
+    waiting = list(
+        ManualEntry.objects.filter(
+            status=ManualEntryStatus.PENDING, date__range=(period.start, period.end)
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if waiting:
+        numbers = ", ".join(str(pk) for pk in waiting)
+        noun = "entries" if len(waiting) > 1 else "entry"
+        raise InvalidTransition(
+            f"{period.label} has manual {noun} {numbers} waiting for approval; approve or "
+            "reject them before closing the month."
+        )
     year_end = _post_year_end(period.start.year, actor) if period.start.month == 12 else None
     facts = JournalLine.objects.filter(date__range=(period.start, period.end)).aggregate(
         n=Count("id"), net=Sum("amount_cents")
@@ -168,6 +201,22 @@ YEAR_END_SOURCE = "ledger.year_end"
 RETAINED_EARNINGS = "retained_earnings"
 
 
+def check_closable_year(year: int) -> int:
+    """A year that can be closed: ended, and not before the books' start (InvalidInput naming
+    the year otherwise, for any integer: 0, negative, or far in the future)."""
+    if not 1900 < year < 10000:
+        raise InvalidInput(f"year: {year} is not a fiscal year.", field="year")
+    today = timezone.localdate()
+    if year >= today.year:
+        raise InvalidInput(f"year: {year} has not ended; it cannot be closed yet.", field="year")
+    start = books_start()
+    if year < start.year:
+        raise InvalidInput(
+            f"year: the books start in {start:%B %Y}; there is no {year} to close.", field="year"
+        )
+    return year
+
+
 def _year_nets(year: int) -> list[tuple[int, int | None, int]]:
     """(account, location, net cents) of every revenue and expense account with a balance for
     the year, the closing entries already posted included. One query."""
@@ -227,11 +276,8 @@ def close_year(*, year: int, actor: User) -> JournalEntry | None:
     year-end entry (see `close_period`). Closing a closed year again posts nothing. Returns
     the year-end entry this call posted, or None when none was needed."""
     require_perm(actor, LedgerPerm.CLOSE_PERIODS)
-    if not 1900 < year < 10000:
-        raise InvalidInput(f"year: {year} is not a fiscal year.", field="year")
+    check_closable_year(year)
     last = date(year, 12, 31)
-    if last >= timezone.localdate():
-        raise InvalidInput(f"year: {year} has not ended; it cannot be closed yet.", field="year")
     closed = set(
         FiscalPeriod.objects.filter(
             status=PeriodStatus.CLOSED, start__range=(date(year, 1, 1), last)

@@ -88,6 +88,24 @@ def test_a_rejected_manual_entry_posts_nothing(users):
     assert JournalEntry.objects.count() == 0
 
 
+def test_a_cancelled_request_cancels_the_manual_entry_and_its_month_closes(users):
+    from medoffice.core.services import approval_cancel
+
+    draft = services.manual_entry_submit(
+        actor=users["manager"], date=DAY, memo="Too big", lines=two_lines("20000.00")
+    )
+    month = DAY.replace(day=1)
+    with pytest.raises(InvalidTransition, match="waiting for approval"):
+        services.close_period(month=month, actor=users["manager"])
+    approval_cancel(request_id=draft.approval_id, cancelled_by=users["manager"])
+    draft.refresh_from_db()
+    assert draft.status == ManualEntryStatus.CANCELLED and draft.entry is None
+    assert JournalEntry.objects.count() == 0
+    with pytest.raises(InvalidTransition, match="already cancelled"):
+        approval_decide(request_id=draft.approval_id, decided_by=users["owner"], approve=True)
+    services.close_period(month=month, actor=users["manager"])
+
+
 def test_every_bad_line_is_named_at_once_and_nothing_is_written(users):
     lines = [
         ManualLine(code("supplies_expense"), debit="10.00"),
