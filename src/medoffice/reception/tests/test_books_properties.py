@@ -19,6 +19,8 @@ runs from a few days ago up to today; an approval's entry is dated the day it is
   sometimes another way than it was asked);
 - a drawer's close with counts that differ from what is expected at random;
 - a deposit of closed days (also days deposited already, or of another location);
+- the card processor's payment of closed days' card batches, less its fees (also batches
+  settled already, of another location, or for more than the batches);
 - the desk's day moving on, and months closed up to the desk's month.
 
 After every step, on both databases, on top of what the ledger's test checks (every entry
@@ -35,8 +37,9 @@ lines and what the sequence expects, a closed month's lines do not change):
   figures are those it closed with; a closed day refuses payments, voids and cash refunds
   at that drawer;
 - the desk's sources leave in each drawer, card clearing, refunds payable, cash over/short
-  and the bank what the model says; each deposit carries its closes once, with their counted
-  cash and checks;
+  (the drawer's and the card batch's differences), card fees and the bank what the model
+  says; each deposit carries its closes once, with their counted cash and checks, and each
+  card batch is settled once;
 - nothing the desk posts lands in a closed month: the attempt is refused;
 - an operation the service refuses (MedofficeError) leaves no row anywhere.
 
@@ -66,6 +69,8 @@ from medoffice.ledger.models import Account, JournalEntry, JournalLine
 from medoffice.ledger.tests import test_properties as books_test
 from medoffice.reception import postings, selectors, services
 from medoffice.reception.models import (
+    CardSettlement,
+    CardSettlementDay,
     Deposit,
     DepositDay,
     DrawerClose,
@@ -88,7 +93,10 @@ LEDGER_PATIENTS = 3  # the ledger's random postings touch these; the others only
 ROLES = ("front_desk", "manager", "owner", "biller")
 ASKERS = ("front_desk", "front_desk", "front_desk", "manager", "manager", "owner", "biller")
 METHODS = ("cash", "check", "card")
-SOURCES = ("reception.payment", "reception.refund", "reception.drawerclose", "reception.deposit")
+SOURCES = (
+    "reception.payment", "reception.refund", "reception.drawerclose", "reception.deposit",
+    "reception.cardsettlement",
+)  # fmt: skip
 
 
 # --- The model of the desk ----------------------------------------------------------------------
@@ -127,10 +135,15 @@ class Closed:
     expected: tuple[int, int, int]  # cash, checks, card
     counted: tuple[int, int, int]
     deposited: bool = False
+    settled: bool = False  # its card batch paid by the processor
 
     @property
     def over_short(self) -> int:
         return (self.counted[0] + self.counted[1]) - (self.expected[0] + self.expected[1])
+
+    @property
+    def card_difference(self) -> int:
+        return self.counted[2] - self.expected[2]
 
 
 @dataclass
@@ -144,6 +157,7 @@ class Desk:
     refunds: list[Asked] = field(default_factory=list)
     closes: dict[tuple[int, dt.date], Closed] = field(default_factory=dict)
     deposits: list[tuple[int, int, int]] = field(default_factory=list)  # pk, location, cents
+    settlements: list[tuple[int, int, int]] = field(default_factory=list)  # pk, gross, fees
     days: set[tuple[int, dt.date]] = field(default_factory=set)  # drawer days with money
 
     def tick(self) -> dt.datetime:
@@ -228,6 +242,8 @@ def rows() -> tuple[int, ...]:
         DrawerClose.objects.count(),
         Deposit.objects.count(),
         DepositDay.objects.count(),
+        CardSettlement.objects.count(),
+        CardSettlementDay.objects.count(),
         AuditEvent.objects.count(),
     )
 
@@ -562,7 +578,7 @@ def op_desk_close(books: Books, drawn: Any) -> None:
         refused(close, "closed already")
         return
     model = Closed(0, location.pk, day, expected, counted)
-    if model.over_short and books_test.is_closed(day):
+    if (model.over_short or model.card_difference) and books_test.is_closed(day):
         refused(close, "closed")  # the over/short would post into a closed month
         return
     made = close()
@@ -578,7 +594,7 @@ def op_desk_close(books: Books, drawn: Any) -> None:
     desk.closes[(location.pk, day)] = model
     desk.days.add((location.pk, day))
     posting = postings.drawer_close_posting(made)
-    assert (posting is None) == (model.over_short == 0)
+    assert (posting is None) == (model.over_short == model.card_difference == 0)
     if posting is not None:
         books.posted.append(posting)
 
@@ -634,6 +650,71 @@ def op_desk_deposit(books: Books, drawn: Any) -> None:
         close.deposited = True
     desk.deposits.append((made.pk, location.pk, cash + checks))
     books.posted.append(postings.deposit_posting(made))
+
+
+@register(
+    "desk_settle",
+    st.tuples(
+        st.integers(0, 1),
+        st.lists(st.integers(0, 10_000), min_size=1, max_size=3),
+        st.sampled_from(["own", "own", "own", "taken", "other"]),
+        st.sampled_from([0, 0, 150, 300, -1]),  # fees in basis points; -1: more than the batches
+    ),
+)
+def op_desk_settle(books: Books, drawn: Any) -> None:
+    """The card processor pays closed days' card batches into the bank, less its fees."""
+    place, picks, kind, fee_bp = drawn
+    desk = desk_of(books)
+    location = books.locations[place]
+    waiting = sorted({c.location for c in desk.closes.values() if not c.settled and c.counted[2]})
+    if kind == "own" and waiting:
+        location = location_of(books, waiting[place % len(waiting)])
+    own = [c for c in desk.closes.values() if c.location == location.pk]
+    if kind == "taken":
+        pool = [c for c in own if c.settled]
+    elif kind == "other":
+        pool = [c for c in desk.closes.values() if c.location != location.pk]
+    else:
+        pool = [c for c in own if not c.settled]
+    chosen = {pool[p % len(pool)].pk: pool[p % len(pool)] for p in picks} if pool else {}
+    carried = list(chosen.values())
+    gross = sum(c.counted[2] for c in carried)
+    net = gross + 1 if fee_bp < 0 else gross - gross * fee_bp // 10_000
+    now = desk.tick()
+    settle = lambda: services.card_settlement_record(  # noqa: E731
+        location=location,
+        close_ids=list(chosen),
+        net=dollars(net),
+        made_by=desk.users["front_desk"],
+        reference="ACH-77",
+        now=now,
+    )
+    if not carried:
+        refused(settle, "Choose")
+        return
+    if any(c.location != location.pk for c in carried):
+        refused(settle, "only")
+        return
+    if any(c.settled for c in carried):
+        refused(settle, "already")
+        return
+    if gross <= 0:
+        refused(settle, "no card batch")
+        return
+    if net > gross:
+        refused(settle, "more than the batches")
+        return
+    if books_test.is_closed(desk.today):
+        refused(settle, "closed")
+        return
+    made = settle()
+    assert (made.gross, made.fees, made.net) == tuple(
+        Decimal(dollars(c)) for c in (gross, gross - net, net)
+    )
+    for close in carried:
+        close.settled = True
+    desk.settlements.append((made.pk, gross, gross - net))
+    books.posted.append(postings.card_settlement_posting(made))
 
 
 @register("desk_next_day", st.integers(1, 2))
@@ -719,24 +800,34 @@ def check_desk(books: Books) -> None:
         to_drawer(c.location, c.over_short)
     for _, location, total in desk.deposits:
         to_drawer(location, -total)
-    card = sum(p.cents for p in desk.payments if p.method == "card" and not p.void) - sum(
-        r.cents for r in desk.refunds if r.paid_day is not None and r.method == "card"
+    card = (
+        sum(p.cents for p in desk.payments if p.method == "card" and not p.void)
+        - sum(r.cents for r in desk.refunds if r.paid_day is not None and r.method == "card")
+        + sum(c.card_difference for c in desk.closes.values())
+        - sum(gross for _, gross, _ in desk.settlements)
     )
     payable = sum(r.cents for r in desk.refunds if r.status == RefundStatus.APPROVED)
-    bank = sum(total for _, _, total in desk.deposits) - sum(
-        r.cents for r in desk.refunds if r.paid_day is not None and r.method == "check"
+    bank = (
+        sum(total for _, _, total in desk.deposits)
+        - sum(r.cents for r in desk.refunds if r.paid_day is not None and r.method == "check")
+        + sum(gross - fees for _, gross, fees in desk.settlements)
     )
-    over_short = -sum(c.over_short for c in desk.closes.values())
+    over_short = -sum(c.over_short + c.card_difference for c in desk.closes.values())
     expected = {
         **drawers,
         "card_clearing": card,
         "refunds_payable": -payable,
         "bank_operating": bank,
         "cash_over_short": over_short,
+        "card_fees": sum(fees for _, _, fees in desk.settlements),
     }
     books_net = net_by_account()
     for account, cents_ in expected.items():
         assert books_net.get(account, 0) == cents_, account
+    # Card settlements: each batch at most once, for the batches' counted total.
+    settled = list(CardSettlementDay.objects.values_list("drawer_close_id", flat=True))
+    assert len(settled) == len(set(settled))
+    assert set(settled) == {c.pk for c in desk.closes.values() if c.settled}
     # Deposits: each close at most once, with its counted cash and checks.
     carried = list(DepositDay.objects.values_list("drawer_close_id", flat=True))
     assert len(carried) == len(set(carried))
@@ -766,7 +857,7 @@ def _named(name: str) -> st.SearchStrategy[books_test.Operation]:
 # How often each of the desk's operations comes up against one of the ledger's.
 WEIGHTS = {
     "desk_pay": 8, "desk_void": 2, "desk_refund": 4, "desk_decide": 3, "desk_refund_pay": 3,
-    "desk_cancel": 1, "desk_close": 2, "desk_deposit": 2, "desk_next_day": 2,
+    "desk_cancel": 1, "desk_close": 2, "desk_deposit": 2, "desk_settle": 1, "desk_next_day": 2,
     "desk_close_month": 1,
 }  # fmt: skip
 
