@@ -1,6 +1,7 @@
 """The desk's day in the books, in a real browser: a copay at check-in, a mistaken payment
 voided, the drawer closed $2.00 short, the deposit made and its slip printed; then the manager
-finds the shortage on the trial balance."""
+finds the shortage on the trial balance and, as the day's only expense, on the income
+statement (P&L)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from medoffice.reception.models import DrawerClose
 from medoffice.testing import factories
 from medoffice.testing import patients_factories as pf
 from medoffice.testing import reception_factories as rf
@@ -55,7 +57,7 @@ def the_day():
     return patient, location
 
 
-def test_copay_void_close_short_deposit_and_the_trial_balance(browser_page, browser_login):
+def test_copay_void_close_short_deposit_the_trial_balance_and_the_pl(browser_page, browser_login):
     patient, location = the_day()
     page = browser_page
     browser_login(page, "dana", factories.DEFAULT_PASSWORD)
@@ -109,3 +111,21 @@ def test_copay_void_close_short_deposit_and_the_trial_balance(browser_page, brow
     row = page.get_by_role("row").filter(has_text="Cash over and short")
     expect(row).to_contain_text("$2.00", timeout=WAIT)
     expect(page.get_by_text("debits equal credits")).to_be_visible(timeout=WAIT)
+
+    # And on the income statement for the drawer's day: the shortage is the only expense,
+    # so the day's net income is minus $2.00 (the copay is a credit on the account, not
+    # revenue, until a charge is posted).
+    day = DrawerClose.objects.get(location=location).date.isoformat()
+    books_nav = page.get_by_role("navigation", name="Books")
+    books_nav.get_by_role("link", name="Income statement").click()
+    expect(page.get_by_role("heading", name="Income statement")).to_be_visible(timeout=WAIT)
+    page.get_by_label("From").fill(day)
+    page.get_by_label("To").fill(day)
+    page.get_by_role("button", name="Show", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"since={day}&until={day}"), timeout=WAIT)
+    shortage = page.get_by_role("row").filter(has_text="Cash over and short")
+    expect(shortage).to_contain_text("$2.00", timeout=WAIT)
+    expect(page.get_by_role("row").filter(has_text="Total expenses")).to_contain_text("$2.00")
+    net = page.locator("#pl-table tfoot tr")
+    expect(net).to_contain_text("Net income")
+    expect(net.locator("td").last).to_have_text("-$2.00")
