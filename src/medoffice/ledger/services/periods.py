@@ -84,14 +84,11 @@ def close_period(*, month: date, actor: User) -> FiscalPeriod:
     December closes the year: its year-end entry posts on December 31 first, while the month
     is still open (a closed month takes no postings, not even the year's own close)."""
     require_perm(actor, LedgerPerm.CLOSE_PERIODS)
+    check_closable_month(month)
     _hold_postings()
     period = _locked_period(month)
     if period.status == PeriodStatus.CLOSED:
         raise InvalidTransition(f"{period.label} is already closed.")
-    if period.start > timezone.localdate():
-        raise InvalidInput(
-            f"period: {period.label} has not begun; it cannot be closed.", field="period"
-        )
     first_open = open_month_before(period.start)
     if first_open is not None:
         raise InvalidTransition(f"Close {first_open.label} first: months close in order.")
@@ -146,6 +143,28 @@ def close_period(*, month: date, actor: User) -> FiscalPeriod:
             reason="year-end close",
         )
     return period
+
+
+def check_closable_month(month: date) -> date:
+    """A month that can be closed: ended (its last day has passed) and not before the books'
+    start; InvalidInput naming the month otherwise. Checked before anything is written, so a
+    refused close leaves no period row behind (a row would move the books' start)."""
+    start, end = _month(month)
+    label = f"{start:%B %Y}"
+    today = timezone.localdate()
+    if end >= today:
+        raise InvalidInput(
+            f"period: {label} has not ended; it can be closed once {end:%B} {end.day}, "
+            f"{end.year} has passed.",
+            field="period",
+        )
+    first = books_start()
+    if start < first:
+        raise InvalidInput(
+            f"period: the books start in {first:%B %Y}; there is no {label} to close.",
+            field="period",
+        )
+    return start
 
 
 def _hold_postings() -> None:

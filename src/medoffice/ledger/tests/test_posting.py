@@ -313,3 +313,40 @@ def test_the_same_source_posted_from_many_threads_posts_once(users):
     assert len(set(outcomes)) == 1 and outcomes[0].startswith("entry:"), outcomes
     assert JournalEntry.objects.filter(source_key="tests.sale:race").count() == 1
     assert JournalLine.objects.count() == 2
+
+
+def test_a_month_closes_only_after_its_last_day(users):
+    from medoffice.ledger.models import FiscalPeriod
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    this_month = today.replace(day=1)
+    services.post(cash_sale(1, day=today), actor=users["manager"])
+    with pytest.raises(InvalidInput, match=f"{this_month:%B %Y} has not ended; it can be closed"):
+        services.close_period(month=this_month, actor=users["manager"])
+    assert not FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED).exists()
+    if this_month.month == 12:  # nor does December post the year's close early
+        assert not JournalEntry.objects.filter(kind=EntryKind.CLOSING).exists()
+
+
+@pytest.mark.parametrize(
+    ("month", "words"),
+    [
+        (dt.date(2020, 1, 1), "there is no January 2020 to close"),
+        (dt.date(1901, 1, 1), "there is no January 1901 to close"),
+        (dt.date(9999, 12, 1), "December 9999 has not ended"),
+    ],
+)
+def test_a_month_outside_the_books_is_refused_and_leaves_no_row(users, month, words):
+    from medoffice.ledger.models import FiscalPeriod
+
+    start = services.books_start()
+    with pytest.raises(InvalidInput, match=words):
+        services.close_period(month=month, actor=users["manager"])
+    assert not FiscalPeriod.objects.filter(start=month).exists()
+    assert services.books_start() == start
+    with pytest.raises(InvalidInput, match="outside the books"):
+        services.check_lines(
+            day=month.replace(day=15), memo="m",
+            lines=[services.ManualLine("5000", debit="1")] * 2,
+        )  # fmt: skip
