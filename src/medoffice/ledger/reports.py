@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 
 from medoffice.core.exceptions import InvalidInput
 from medoffice.ledger import sources
-from medoffice.ledger.models import Account, AccountType, JournalLine, to_dollars
+from medoffice.ledger.models import Account, AccountType, EntryKind, JournalLine, to_dollars
 from medoffice.ledger.selectors import PATIENT_ACCOUNT_KEYS, lines_as_of
 
 DETAIL_PAGE = 200  # lines on one page of general-ledger detail
@@ -248,7 +248,9 @@ def income_statement(
     provider_id: int | None = None,
 ) -> IncomeStatement:
     """Revenue and expenses in a date range, a column per month or per location. A contra
-    revenue account (contractual adjustments) is netted into revenue. Three queries."""
+    revenue account (contractual adjustments) is netted into revenue. The year-end closing
+    entries are left out: they move the year's income to retained earnings, they are not
+    income (a closed year still shows what it earned). Three queries."""
     from medoffice.core.models import Location
 
     if by not in ("month", "location"):
@@ -261,6 +263,7 @@ def income_statement(
     lines = lines_as_of(
         until, since=since, location_id=location_id, provider_id=provider_id
     ).filter(account_id__in=_ids(Q(type__in=(AccountType.REVENUE, AccountType.EXPENSE))))
+    lines = lines.exclude(entry__kind=EntryKind.CLOSING)
     # By month the database sums each account's days (bounded by the days in the range, not
     # the lines) and the days are added into months here: SQLite truncates dates in Python.
     group = "date" if by == "month" else "location_id"

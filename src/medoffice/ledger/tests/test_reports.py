@@ -170,6 +170,29 @@ def test_the_income_statement_by_location(books):
     assert statement.net_totals == {books["north"].pk: 8000, books["south"].pk: 26000}
 
 
+def test_the_income_statement_leaves_out_the_year_end_close(client_for, users, books):
+    post(users, "close-2025", D(2025, 12, 31), Line("revenue:other", debit="50.00"),
+         Line("retained_earnings", credit="50.00"), kind="closing")  # fmt: skip
+    december = reports.income_statement(since=D(2025, 12, 1), until=D(2025, 12, 31))
+    assert december.net_income_cents == 5000  # what December earned, not $0
+    assert {row.account.key: row.cells for row in december.revenue} == {
+        "revenue:other": {D(2025, 12, 1): 5000}
+    }
+    by_place = reports.income_statement(since=D(2025, 1, 1), until=D(2025, 12, 31), by="location")
+    assert by_place.net_income_cents == 5000
+    client = client_for("manager")
+    url = reverse("ledger:income_statement")
+    params = {"since": "2025-12-01", "until": "2025-12-31"}
+    assert "$50.00" in client.get(url, params).content.decode()
+    assert _csv(client.get(url, {**params, "format": "csv"}))[-1] == [
+        "", "Net income", "50.00", "50.00"
+    ]  # fmt: skip
+    # The balance sheet and the trial balance keep the closing entry.
+    assert selectors.trial_balance(D(2025, 12, 31)).balanced
+    equity = {row.label: row.amount for row in reports.balance_sheet(D(2025, 12, 31)).equity}
+    assert equity["3100 Retained earnings"] == Decimal("50.00")
+
+
 def test_the_balance_sheet_balances_with_this_years_income_on_its_own_line(books):
     sheet = reports.balance_sheet(D(2026, 2, 28))
     assert sheet.balanced
