@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from medoffice.core import money
@@ -24,7 +25,7 @@ from medoffice.core.access import has_perm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput
 from medoffice.core.formats import us_date
-from medoffice.core.models import ApprovalRequest, ApprovalStatus, DecisionKind
+from medoffice.core.models import ApprovalRequest, ApprovalStatus, DecisionKind, User
 from medoffice.core.role_permissions import require_perm
 from medoffice.ledger.models import (
     Account,
@@ -48,7 +49,7 @@ from medoffice.ledger.services.posting import (
 from medoffice.patients.permissions import PatientsPerm
 
 if TYPE_CHECKING:
-    from medoffice.core.models import Location, User
+    from medoffice.core.models import Location
     from medoffice.patients.models import Patient
 
 MANUAL_SOURCE = "ledger.manual_entry"
@@ -269,6 +270,9 @@ def manual_entry_submit(
     key = idempotency_key.strip()[:100]
     rows, total = check_lines(day=date, memo=memo, lines=list(lines), actor=actor)
     assert date is not None  # checked above
+    # The preparer's row is held until this commits: their submissions queue one behind the
+    # other, so the day's total below counts every entry that went before.
+    User.objects.select_for_update(no_key=True).filter(pk=actor.pk).first()
     if key:
         earlier = _earlier(actor, key)
         if earlier is not None:
@@ -291,16 +295,41 @@ def manual_entry_submit(
         return _repeat(earlier, date, memo, rows)
     from medoffice.core.services import approval_request
 
+    earlier_today = _posted_today_by(actor, exclude=draft.pk)
+    with_earlier = (
+        f" [with {money_text(earlier_today)} the same person posted today]" if earlier_today else ""
+    )
     request = approval_request(
         kind=DecisionKind.JOURNAL_ENTRY,
         amount=to_dollars(total),
-        description=f"Manual journal entry {draft.pk} of {date:%Y-%m-%d}: {draft.memo}"[:300],
+        counted=to_dollars(total + earlier_today),
+        description=(
+            f"Manual journal entry {draft.pk} of {date:%Y-%m-%d}: {draft.memo}{with_earlier}"
+        )[:300],
         requested_by=actor,
         subject=draft,
     )
     ManualEntry.objects.filter(pk=draft.pk).update(approval=request)
     draft.refresh_from_db()
     return draft
+
+
+def _posted_today_by(actor: User, *, exclude: int) -> int:
+    """Cents of the manual entries `actor` prepared today that were approved within their own
+    authority (not waiting, rejected or cancelled): the manual-entry limit holds for the day's
+    total, so one adjustment split in several under the limit still goes to the queue."""
+    start = datetime.combine(timezone.localdate(), time.min, tzinfo=timezone.get_current_timezone())
+    total = (
+        ManualEntry.objects.filter(
+            prepared_by=actor,
+            prepared_at__gte=start,
+            status=ManualEntryStatus.POSTED,
+            approval__within_requester_authority=True,
+        )
+        .exclude(pk=exclude)
+        .aggregate(total=Sum("total_cents"))["total"]
+    )
+    return int(total or 0)
 
 
 def _earlier(actor: User, key: str) -> ManualEntry | None:

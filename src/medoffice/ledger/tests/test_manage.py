@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotPermitted
 from medoffice.core.models import ApprovalRequest, ApprovalStatus, AuditEvent, DecisionKind
@@ -72,6 +73,77 @@ def test_over_the_limit_it_waits_and_posts_on_approval(users):
     assert draft.status == ManualEntryStatus.POSTED
     assert draft.entry.posted_by == users["owner"] and draft.entry.total == Decimal("12000.00")
     assert selectors.trial_balance().balanced
+
+
+def test_the_manual_entry_limit_holds_for_the_preparers_day(users):
+    today = timezone.localdate()
+    first, second = (
+        services.manual_entry_submit(
+            actor=users["manager"], date=today, memo=f"Part {n}", lines=two_lines("6000.00")
+        )
+        for n in (1, 2)
+    )
+    assert first.status == ManualEntryStatus.POSTED  # $6,000 of the $10,000 limit
+    assert second.status == ManualEntryStatus.PENDING  # $12,000 with the first
+    assert "with $6,000.00 the same person posted today" in second.approval.description
+    assert second.approval.amount == Decimal("6000.00")
+    # Entries that waited, were approved by another or rejected do not count as the preparer's.
+    approval_decide(request_id=second.approval_id, decided_by=users["owner"], approve=True)
+    third = services.manual_entry_submit(
+        actor=users["manager"], date=today, memo="Part 3", lines=two_lines("4000.00")
+    )
+    assert third.status == ManualEntryStatus.POSTED
+    fourth = services.manual_entry_submit(
+        actor=users["manager"], date=today, memo="Part 4", lines=two_lines("0.01")
+    )
+    assert fourth.status == ManualEntryStatus.PENDING
+
+
+def test_three_entries_at_the_limit_post_one_on_the_preparers_authority(users):
+    today = timezone.localdate()
+    drafts = [
+        services.manual_entry_submit(
+            actor=users["manager"], date=today, memo=f"Split {n}", lines=two_lines("10000.00")
+        )
+        for n in range(3)
+    ]
+    assert [d.status for d in drafts] == [ManualEntryStatus.POSTED] + [
+        ManualEntryStatus.PENDING
+    ] * 2
+    assert JournalEntry.objects.filter(kind=EntryKind.MANUAL).count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_submits_cannot_all_pass_within_the_limit(users):
+    import threading
+
+    from django.db import connections
+
+    today = timezone.localdate()
+    lines = two_lines("4000.00")
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            draft = services.manual_entry_submit(
+                actor=users["manager"], date=today, memo=f"Race {n}", lines=lines
+            )
+            outcomes.append(draft.status)
+        except Exception as exc:  # reported, so the assertion shows it
+            outcomes.append(f"refused:{type(exc).__name__}:{exc}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    # $4,000 each against a $10,000 day: two post on the preparer's authority, two wait.
+    assert sorted(outcomes) == ["pending", "pending", "posted", "posted"], outcomes
+    assert JournalEntry.objects.filter(kind=EntryKind.MANUAL).count() == 2
 
 
 def test_a_rejected_manual_entry_posts_nothing(users):
