@@ -112,6 +112,12 @@ def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             if draft.entry_id:
                 messages.success(request, f"Manual entry {draft.pk} posted.")
+            elif any(row.get("patient") for row in draft.lines):
+                messages.success(
+                    request,
+                    f"Manual entry {draft.pk} adjusts a patient's account: it waits for a "
+                    "second person's approval.",
+                )
             else:
                 messages.success(
                     request,

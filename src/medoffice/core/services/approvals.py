@@ -48,10 +48,13 @@ def approval_request(
     requested_by: User,
     subject: Model | None = None,
     counted: Decimal | None = None,
+    needs_another: bool = False,
 ) -> ApprovalRequest:
     """Record a money decision: approved at once within the requester's limit, otherwise queued.
     `counted` is what the requester's authority must cover when it is more than this request:
-    a refund counts the asker's own refunds of the day, so splitting one does not escape it."""
+    a refund counts the asker's own refunds of the day, so splitting one does not escape it.
+    `needs_another` queues it whatever the requester's authority (segregation of duties: a
+    second person decides, the owner's own request included)."""
     amount = _check_decision(kind, amount)
     if not may_request(requested_by, kind):
         raise NotPermitted(
@@ -61,7 +64,7 @@ def approval_request(
         )
     if not description.strip():
         raise InvalidInput("description: say what is being decided.", field="description")
-    within = covers(requested_by, kind, max(amount, counted or amount))
+    within = not needs_another and covers(requested_by, kind, max(amount, counted or amount))
     now = timezone.now()
     request = ApprovalRequest.objects.create(
         kind=kind,

@@ -53,6 +53,9 @@ if TYPE_CHECKING:
     from medoffice.patients.models import Patient
 
 MANUAL_SOURCE = "ledger.manual_entry"
+PATIENT_SECOND_PERSON = (
+    "it adjusts a patient's account: a second person approves it, whatever the preparer's authority"
+)
 
 
 @dataclass(frozen=True)
@@ -299,13 +302,16 @@ def manual_entry_submit(
     with_earlier = (
         f" [with {money_text(earlier_today)} the same person posted today]" if earlier_today else ""
     )
+    # Segregation of duties: an adjustment of a patient's account never posts on its
+    # preparer's word alone, however large their authority (the owner's included).
+    on_patient = any(row["patient"] is not None for row in rows)
+    why = f" [{PATIENT_SECOND_PERSON}]" if on_patient else with_earlier
     request = approval_request(
         kind=DecisionKind.JOURNAL_ENTRY,
         amount=to_dollars(total),
         counted=to_dollars(total + earlier_today),
-        description=(
-            f"Manual journal entry {draft.pk} of {date:%Y-%m-%d}: {draft.memo}{with_earlier}"
-        )[:300],
+        needs_another=on_patient,
+        description=f"Manual journal entry {draft.pk} of {date:%Y-%m-%d}{why}: {draft.memo}"[:300],
         requested_by=actor,
         subject=draft,
     )

@@ -165,6 +165,9 @@ def test_the_patient_is_named_by_mrn_and_posts_on_the_patient_account(users):
     draft = services.manual_entry_submit(
         actor=users["manager"], date=last_month(), memo="Missed charge", lines=lines
     )
+    assert draft.status == ManualEntryStatus.PENDING  # a second person approves it
+    approval_decide(request_id=draft.approval_id, decided_by=users["owner"], approve=True)
+    draft.refresh_from_db()
     assert draft.status == ManualEntryStatus.POSTED
     assert selectors.patient_account_cents([patient.pk]) == {patient.pk: 3000}
     assert draft.lines[0]["patient"] == patient.pk and draft.lines[1]["patient"] is None
@@ -199,7 +202,7 @@ def test_unknown_or_misplaced_patients_are_named(users):
     assert ManualEntry.objects.count() == 0
 
 
-def test_the_page_takes_the_patient_on_a_line(client_for):
+def test_the_page_takes_the_patient_on_a_line(client_for, users):
     patient = pf.patient()
     data = {"date": last_month().isoformat(), "memo": "Missed charge", "idempotency_key": "p1",
             "account_1": code("patient_ar"), "debit_1": "4.00", "credit_1": "", "memo_1": "",
@@ -210,9 +213,48 @@ def test_the_page_takes_the_patient_on_a_line(client_for):
     assert refused.status_code == 422 and list(refused.context["errors"]) == ["lines.1.patient"]
     assert refused.context["lines"][0]["errors"]
     data["patient_1"] = patient.mrn
-    done = client_for("manager").post(reverse("ledger:manual_entry_new"), data)
-    assert done.status_code == 302
+    done = client_for("manager").post(reverse("ledger:manual_entry_new"), data, follow=True)
+    assert "adjusts a patient&#x27;s account: it waits for a second person" in (
+        done.content.decode()
+    )
+    draft = ManualEntry.objects.get()
+    assert (
+        draft.status == ManualEntryStatus.PENDING
+        and selectors.patient_account_cents([patient.pk]) == {}
+    )
+    approval_decide(request_id=draft.approval_id, decided_by=users["owner"], approve=True)
     assert selectors.patient_account_cents([patient.pk]) == {patient.pk: 400}
+
+
+def test_a_patient_account_adjustment_waits_for_a_second_person_even_the_owners(users):
+    from medoffice.core.exceptions import NotPermitted
+    from medoffice.core.services import pending_for
+
+    patient = pf.patient()
+    lines = [
+        ManualLine(code("bad_debt"), debit="30.00"),
+        ManualLine(code("unapplied_patient"), credit="30.00", patient=patient.mrn),
+    ]
+    draft = services.manual_entry_submit(
+        actor=users["owner"], date=last_month(), memo="Write-off", lines=lines
+    )  # the owner has no limit, and still it waits
+    assert draft.status == ManualEntryStatus.PENDING and draft.entry is None
+    assert not draft.approval.within_requester_authority
+    assert "adjusts a patient's account: a second person approves it" in (
+        draft.approval.description
+    )
+    with pytest.raises(NotPermitted, match="your own request"):
+        approval_decide(request_id=draft.approval_id, decided_by=users["owner"], approve=True)
+    assert draft.approval in pending_for(users["manager"])
+    approval_decide(request_id=draft.approval_id, decided_by=users["manager"], approve=True)
+    draft.refresh_from_db()
+    assert draft.status == ManualEntryStatus.POSTED and draft.entry.posted_by == users["manager"]
+    assert selectors.patient_account_cents([patient.pk]) == {patient.pk: -3000}
+    # An entry on no patient account still posts on the owner's authority.
+    other = services.manual_entry_submit(
+        actor=users["owner"], date=last_month(), memo="Reclass", lines=two_lines("50000.00")
+    )
+    assert other.status == ManualEntryStatus.POSTED
 
 
 # --- Closing over pending entries ---------------------------------------------------------------

@@ -316,8 +316,9 @@ def test_the_same_source_posted_from_many_threads_posts_once(users):
 
 
 def test_a_month_closes_only_after_its_last_day(users):
-    from medoffice.ledger.models import FiscalPeriod
     from django.utils import timezone
+
+    from medoffice.ledger.models import FiscalPeriod
 
     today = timezone.localdate()
     this_month = today.replace(day=1)

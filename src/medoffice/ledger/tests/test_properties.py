@@ -295,7 +295,20 @@ def op_manual_entry(books: Books, drawn: Any) -> None:
         return
     draft = services.manual_entry_submit(actor=books.manager, date=day, memo="adj", lines=lines)
     posted = draft.status == ManualEntryStatus.POSTED
-    assert posted == (draft.total_cents <= 1_000_000)  # the manager's $10,000.00
+    # Within the manager's $10,000.00 for the day with their own earlier entries; a patient's
+    # account is never adjusted on the preparer's authority alone.
+    on_patient = any(line.patient is not None for line in lines)
+    earlier = (
+        ManualEntry.objects.filter(
+            prepared_by=books.manager,
+            status=ManualEntryStatus.POSTED,
+            approval__within_requester_authority=True,
+        )
+        .exclude(pk=draft.pk)
+        .aggregate(total=Sum("total_cents"))["total"]
+        or 0
+    )
+    assert posted == (not on_patient and draft.total_cents + earlier <= 1_000_000)
     assert line_count() == before + (len(lines) if posted else 0)
     if posted:
         remember_entry(books, draft.entry)
