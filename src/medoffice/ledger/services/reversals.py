@@ -11,6 +11,7 @@ on the audit trail.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -18,10 +19,11 @@ from django.utils import timezone
 
 from medoffice.core import audit
 from medoffice.core.context import binds_actor
-from medoffice.core.exceptions import InvalidInput, InvalidTransition, NotFound
-from medoffice.core.formats import us_date
-from medoffice.core.models import AuditAction
+from medoffice.core.exceptions import InvalidInput, InvalidTransition, NotFound, NotPermitted
+from medoffice.core.formats import money, us_date
+from medoffice.core.models import AuditAction, AuthorityLimit, DecisionKind
 from medoffice.core.role_permissions import require_perm
+from medoffice.core.services import authority_of, covers
 from medoffice.ledger.models import EntryKind, JournalEntry
 from medoffice.ledger.permissions import LedgerPerm
 from medoffice.ledger.services.manual import MANUAL_SOURCE
@@ -46,6 +48,29 @@ OWNING_ACTION: dict[str, str] = {
 
 def owning_action(entry: JournalEntry) -> str:
     return OWNING_ACTION.get(entry.source_type, "correct it where it was recorded")
+
+
+def _check_authority(entry: JournalEntry, actor: User) -> None:
+    """A reversal undoes a decision: it takes journal-entry authority covering the entry's
+    total, as posting it did (NotPermitted naming the limit and who may reverse it)."""
+    amount = entry.total
+    if covers(actor, DecisionKind.JOURNAL_ENTRY, amount):
+        return
+    limit = authority_of(actor, DecisionKind.JOURNAL_ENTRY) or Decimal("0")
+    roles = sorted(
+        {
+            name
+            for name, ceiling in AuthorityLimit.objects.filter(
+                kind=DecisionKind.JOURNAL_ENTRY
+            ).values_list("role__name", "amount")
+            if ceiling is None or ceiling >= amount
+        }
+    )
+    who = " or ".join(roles) if roles else "no role"
+    raise NotPermitted(
+        f"Entry {entry.pk} is {money(amount)}; your journal-entry authority is "
+        f"{money(limit)}. Someone whose authority covers it reverses it: {who}."
+    )
 
 
 @transaction.atomic
@@ -78,12 +103,14 @@ def entry_reverse(
             f"Entry {entry.pk} belongs to {entry.source_type} {entry.source_id}: "
             f"{owning_action(entry)}."
         )
-    day = on or timezone.localdate()
-    first, last = entry_date_range()
-    if not first <= day <= last:
+    _check_authority(entry, actor)
+    today = timezone.localdate()
+    day = on or today
+    first, _ = entry_date_range()
+    if not first <= day <= today:
         raise InvalidInput(
             f"date: {us_date(day)} is outside the books; date the reversal between "
-            f"{us_date(first)} and {us_date(last)}.",
+            f"{us_date(first)} and today ({us_date(today)}).",
             field="date",
         )
     if day < entry.date:

@@ -466,3 +466,51 @@ def test_one_idempotency_key_from_many_threads_submits_once(users, monkeypatch):
         thread.join(timeout=120)
     assert len(set(outcomes)) == 1 and outcomes[0].startswith("draft:"), outcomes
     assert ManualEntry.objects.count() == 1 and JournalEntry.objects.count() == 1
+
+
+# --- Reversals ----------------------------------------------------------------------------------
+
+
+def test_a_reversal_needs_authority_covering_the_entry(users):
+    from django.urls import reverse
+
+    draft = services.manual_entry_submit(
+        actor=users["manager"], date=DAY, memo="Accrual", lines=two_lines("10000.01")
+    )
+    approval_decide(request_id=draft.approval_id, decided_by=users["owner"], approve=True)
+    draft.refresh_from_db()
+    with pytest.raises(NotPermitted) as refused:
+        services.entry_reverse(entry_id=draft.entry_id, actor=users["manager"], reason="oops")
+    words = refused.value.message
+    assert "$10,000.01" in words and "authority is $10,000.00" in words and "Owner" in words
+    assert not JournalEntry.objects.filter(kind=EntryKind.REVERSAL).exists()
+    from django.test import Client
+
+    page = Client()
+    page.force_login(users["manager"])
+    answer = page.post(reverse("ledger:entry_reverse", args=[draft.entry_id]), {"reason": "x"})
+    assert answer.status_code == 403
+    assert not JournalEntry.objects.filter(kind=EntryKind.REVERSAL).exists()
+    reversal = services.entry_reverse(entry_id=draft.entry_id, actor=users["owner"], reason="oops")
+    assert reversal.reverses_id == draft.entry_id
+    # Within the manager's authority the manager reverses it.
+    small = services.manual_entry_submit(
+        actor=users["manager"], date=DAY, memo="Small", lines=two_lines("100.00")
+    )
+    services.entry_reverse(entry_id=small.entry_id, actor=users["manager"], reason="dup")
+
+
+def test_a_reversal_is_not_dated_after_today(users):
+    draft = services.manual_entry_submit(
+        actor=users["manager"], date=DAY, memo="Reclass", lines=two_lines()
+    )
+    ahead = timezone.localdate() + dt.timedelta(days=365)
+    for day in (ahead, timezone.localdate() + dt.timedelta(days=1)):
+        with pytest.raises(InvalidInput, match="date the reversal between"):
+            services.entry_reverse(
+                entry_id=draft.entry_id, actor=users["manager"], reason="x", on=day
+            )
+    assert not JournalEntry.objects.filter(kind=EntryKind.REVERSAL).exists()
+    services.entry_reverse(
+        entry_id=draft.entry_id, actor=users["manager"], reason="x", on=timezone.localdate()
+    )
