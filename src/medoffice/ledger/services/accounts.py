@@ -16,10 +16,24 @@ from medoffice.core.exceptions import InvalidInput, InvalidTransition
 from medoffice.core.role_permissions import require_perm
 from medoffice.ledger.models import NORMAL_SIDE, Account, AccountType, JournalLine, Side
 from medoffice.ledger.permissions import LedgerPerm
+from medoffice.ledger.selectors import PATIENT_ACCOUNT_KEYS
 from medoffice.ledger.services.posting import money_text
 
 if TYPE_CHECKING:
     from medoffice.core.models import User
+
+
+def _under_patient_accounts(parent: Account) -> bool:
+    """Whether `parent` is patient A/R or unapplied patient payments, or sits under one: a
+    patient's balance is read from those two accounts' lines alone."""
+    cursor: Account | None = parent
+    seen = 0
+    while cursor is not None and seen < 50:
+        if cursor.key in PATIENT_ACCOUNT_KEYS:
+            return True
+        cursor = cursor.parent
+        seen += 1
+    return False
 
 
 def _check(
@@ -38,7 +52,11 @@ def _check(
     if type_ not in AccountType.values:
         errors["type"] = ["Type: choose asset, liability, equity, revenue or expense."]
     if parent is not None:
-        if parent.type != type_:
+        if _under_patient_accounts(parent):
+            errors["parent"] = [
+                "Parent: Patient accounts take no sub-accounts: each line names its patient."
+            ]
+        elif parent.type != type_:
             errors["parent"] = [f"Parent: {parent} is of another type."]
         cursor: Account | None = parent
         while cursor is not None and account is not None:

@@ -93,21 +93,10 @@ def _accounts(lines: Sequence[ManualLine]) -> dict[Any, Account]:
 
 
 def patient_account_ids() -> set[int]:
-    """The accounts that hold patient accounts: patient A/R, unapplied patient payments, and
-    every account under them (a practice's own sub-accounts). One query over the chart."""
-    parents = dict(Account.objects.values_list("pk", "parent_id"))
-    roots = set(Account.objects.filter(key__in=PATIENT_ACCOUNT_KEYS).values_list("pk", flat=True))
-    found = set()
-    for pk in parents:
-        cursor: int | None = pk
-        seen = 0
-        while cursor is not None and seen <= len(parents):
-            if cursor in roots:
-                found.add(pk)
-                break
-            cursor = parents.get(cursor)
-            seen += 1
-    return found
+    """The accounts that hold patient accounts: patient A/R and unapplied patient payments,
+    by their keys (the balances and a merge's transfer read those two; they take no
+    sub-accounts)."""
+    return set(Account.objects.filter(key__in=PATIENT_ACCOUNT_KEYS).values_list("pk", flat=True))
 
 
 def _patients(lines: Sequence[ManualLine]) -> dict[Any, Patient]:

@@ -142,18 +142,49 @@ def test_a_patient_account_line_must_name_the_patient(users):
     assert ManualEntry.objects.count() == 0 and JournalEntry.objects.count() == 0
 
 
-def test_a_sub_account_of_patient_ar_counts_as_a_patient_account(users):
+@pytest.mark.parametrize("key", ["patient_ar", "unapplied_patient"])
+def test_patient_accounts_take_no_sub_accounts(users, key):
+    parent = Account.objects.get(key=key)
+    with pytest.raises(InvalidInput, match="Patient accounts take no sub-accounts") as refused:
+        services.account_create(
+            actor=users["manager"], code="1111", name="Patient payment plans", type=parent.type,
+            parent=parent,
+        )  # fmt: skip
+    assert set(refused.value.errors) == {"parent"}
+    assert not Account.objects.filter(code="1111").exists()
+    other = services.account_create(
+        actor=users["manager"], code="1111", name="Payment plans", type=parent.type
+    )
+    with pytest.raises(InvalidInput, match="Patient accounts take no sub-accounts"):
+        services.account_update(
+            actor=users["manager"], account=other, code="1111", name="Payment plans",
+            parent=parent,
+        )  # fmt: skip
+    other.refresh_from_db()
+    assert other.parent is None
+
+
+def test_a_patient_is_named_only_on_the_two_patient_accounts(users):
+    patient = pf.patient()
     parent = Account.objects.get(key="patient_ar")
-    sub = services.account_create(
-        actor=users["manager"], code="1111", name="Patient payment plans", type="asset",
-        parent=parent,
-    )  # fmt: skip
-    lines = [ManualLine(sub.code, debit="10.00"), ManualLine(code("other_expense"), credit="10.00")]
+    sub = Account.objects.create(
+        code="1111", name="Patient payment plans", type=parent.type,
+        normal_side=parent.normal_side, parent=parent,
+    )  # an older chart's sub-account, made before the rule  # fmt: skip
+    lines = [
+        ManualLine(sub.code, debit="10.00", patient=patient.mrn),
+        ManualLine(code("other_expense"), credit="10.00"),
+    ]
     with pytest.raises(InvalidInput) as refused:
         services.manual_entry_submit(actor=users["manager"], date=last_month(), memo="Plan",
                                      lines=lines)  # fmt: skip
     assert set(refused.value.errors) == {"lines.1.patient"}
-    assert "Patient payment plans" in refused.value.errors["lines.1.patient"][0]
+    assert "not a patient account" in refused.value.errors["lines.1.patient"][0]
+    assert services.patient_account_ids() == set(
+        Account.objects.filter(key__in=("patient_ar", "unapplied_patient")).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def test_the_patient_is_named_by_mrn_and_posts_on_the_patient_account(users):
