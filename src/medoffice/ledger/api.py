@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db.models import Prefetch
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import StrictInt, StrictStr
 
 from medoffice.core.access import get_for_user, require_perm
 from medoffice.core.api_auth import requires, user_of
@@ -292,8 +293,11 @@ def patient_activity(request, patient_id: int, query: Query[ActivityQuery]):
 
 class ManualLineIn(Schema):
     account: str = Field(..., max_length=20, description="the account's code, e.g. 5200")
-    debit: str | int = Field("", description='dollars and cents, e.g. "40.00"; empty for none')
-    credit: str | int = Field("", description="dollars and cents; empty for none")
+    # Strict: a JSON true or 1.5 is not read as money (lax parsing made `true` one dollar).
+    debit: StrictStr | StrictInt = Field(
+        "", description='dollars and cents, e.g. "40.00"; empty for none'
+    )
+    credit: StrictStr | StrictInt = Field("", description="dollars and cents; empty for none")
     memo: str = Field("", max_length=120)
     location_id: int | None = None
     patient_id: int | None = Field(

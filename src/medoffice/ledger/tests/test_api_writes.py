@@ -303,3 +303,29 @@ def _logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_json_boolean_is_not_money(client_for, flag):
+    data = body()
+    data["lines"][0]["debit"] = flag
+    data["lines"][1]["credit"] = "1.00"
+    response = send(client_for("manager"), URL, data, "bool")
+    assert response.status_code == 422, response.content
+    assert ManualEntry.objects.count() == 0 and JournalEntry.objects.count() == 0
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_the_service_refuses_a_boolean_amount(users, flag):
+    from medoffice.core.exceptions import InvalidInput
+
+    lines = [
+        services.ManualLine(code("supplies_expense"), debit=flag),
+        services.ManualLine(code("other_expense"), credit="1.00"),
+    ]
+    with pytest.raises(InvalidInput) as refused:
+        services.manual_entry_submit(
+            actor=users["manager"], date=timezone.localdate(), memo="x", lines=lines
+        )
+    assert "not true or false" in refused.value.errors["lines.1.debit"][0]
+    assert ManualEntry.objects.count() == 0
