@@ -84,7 +84,8 @@ def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = {"date": request.POST.get("date", ""), "memo": request.POST.get("memo", "")}
         rows = _form_lines(request.POST)
-        typed = [row for row in rows if any(row.values())]  # blank rows are left out
+        # Blank rows are left out; the others keep the number the form shows them under.
+        typed = [(n, row) for n, row in enumerate(rows, start=1) if any(row.values())]
         try:
             day = _entry_day(values["date"])
             draft = services.manual_entry_submit(
@@ -98,15 +99,16 @@ def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
                         row["credit"],
                         row["memo"],
                         patient=row["patient"],
+                        number=n,
                     )
-                    for row in typed
+                    for n, row in typed
                 ],
                 idempotency_key=request.POST.get("idempotency_key", ""),
             )
         except NotPermitted as exc:
             raise _refused(exc) from exc
         except InvalidInput as exc:
-            errors = _renumber(exc.errors, rows, typed)
+            errors = exc.errors
         except MedofficeError as exc:  # a conflict on the idempotency key
             errors = {exc.field or "form": [exc.message]}
         else:
@@ -154,37 +156,21 @@ def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-def _entry_day(text: str) -> date | None:
-    """The entry's date, or None when unreadable (the service names the date, and the range
-    it must be in, among the other errors)."""
+def _entry_day(text: str) -> date | str | None:
+    """The entry's date; the text itself when it cannot be read (the service names it among
+    the other errors), None when blank."""
+    if not text.strip():
+        return None
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        return None
+        return text
 
 
 def _new_key() -> str:
     import secrets
 
     return secrets.token_urlsafe(16)
-
-
-def _renumber(
-    errors: dict[str, list[str]], rows: list[dict[str, str]], typed: list[dict[str, str]]
-) -> dict[str, list[str]]:
-    """The service numbers the typed lines; the form shows them where they were typed (and
-    says so in the message: "Line 2" is the second typed line)."""
-    positions = [n for n, row in enumerate(rows, start=1) if any(row.values())]
-    moved: dict[str, list[str]] = {}
-    for field, messages_ in errors.items():
-        parts = field.split(".")
-        if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit():
-            index = int(parts[1]) - 1
-            if index < len(positions):
-                parts[1] = str(positions[index])
-            field = ".".join(parts)
-        moved.setdefault(field, []).extend(messages_)
-    return moved
 
 
 # --- Journal entries and their reversal ---------------------------------------------------------

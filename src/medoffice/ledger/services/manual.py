@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from datetime import date as datetime_date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,7 @@ class ManualLine:
     memo: str = ""
     location: Location | None = None
     patient: Patient | int | str | None = None  # the patient account: itself, its id or MRN
+    number: int | None = None  # the line's number where the preparer sees it (a form's row)
 
 
 def _amount(value: Any, *, field: str, label: str, errors: dict[str, list[str]]) -> int:
@@ -84,15 +86,30 @@ def _amount(value: Any, *, field: str, label: str, errors: dict[str, list[str]])
         return 0
 
 
-def _accounts(lines: Sequence[ManualLine]) -> dict[Any, Account]:
-    ids = {line.account for line in lines if isinstance(line.account, int)}
+def _accounts(lines: Sequence[ManualLine]) -> tuple[dict[Any, Account], set[str]]:
+    """The accounts the lines name by id, by code, or by exact name (any case), keyed by what
+    was given; and the names several accounts share (the code tells them apart)."""
+    ids = {line.account for line in lines if type(line.account) is int}
     codes = {line.account.strip() for line in lines if isinstance(line.account, str)}
+    codes.discard("")
     found: dict[Any, Account] = {}
     for account in Account.objects.filter(pk__in=ids):
         found[account.pk] = account
     for account in Account.objects.filter(code__in=codes):
         found[account.code] = account
-    return found
+    names = {text.casefold(): text for text in codes if text not in found}
+    shared: set[str] = set()
+    if names:  # a chart is small: its names are compared here, in any case
+        by_name: dict[str, list[Account]] = {}
+        for account in Account.objects.all():
+            if account.name.casefold() in names:
+                by_name.setdefault(account.name.casefold(), []).append(account)
+        for folded, matches in by_name.items():
+            if len(matches) == 1:
+                found[names[folded]] = matches[0]
+            else:
+                shared.add(names[folded])
+    return found, shared
 
 
 def patient_account_ids() -> set[int]:
@@ -130,7 +147,9 @@ def check_lines(
     def add(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
 
-    if not isinstance(day, date):
+    if isinstance(day, str) and day.strip():  # text a caller could not read as a date
+        add("date", f"Date: {day.strip()!r} cannot be read as a date; give one such as 2026-11-30.")
+    elif not isinstance(day, date):
         add("date", "Date: give the entry's date.")
     else:
         earliest, latest = entry_date_range()
@@ -149,18 +168,24 @@ def check_lines(
         add("lines", "An entry needs at least two lines.")
     if len(lines) > MAX_LINES:
         add("lines", f"An entry has at most {MAX_LINES} lines.")
-    found = _accounts(lines)
+    found, shared = _accounts(lines)
     on_patients = patient_account_ids()
     patients = _patients(lines)
     rows: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, start=1):
+    for position, line in enumerate(lines, start=1):
+        number = line.number or position
         where = f"lines.{number}"
         given = line.account.strip() if isinstance(line.account, str) else line.account
         account = given if isinstance(given, Account) else found.get(given)
         if given in (None, ""):
             add(f"{where}.account", f"Line {number}: choose an account.")
+        elif account is None and given in shared:
+            add(
+                f"{where}.account",
+                f"Line {number}: several accounts are named {given!r}; give the account's code.",
+            )
         elif account is None:
-            add(f"{where}.account", f"Line {number}: no account {given!r}.")
+            add(f"{where}.account", f"Line {number}: no account {given!r} (by code or name).")
         elif not account.is_active:
             add(f"{where}.account", f"Line {number}: account {account} is inactive.")
         elif not account.is_postable:
@@ -253,7 +278,7 @@ def _same(draft: ManualEntry, day: date, memo: str, rows: list[dict[str, Any]]) 
 def manual_entry_submit(
     *,
     actor: User,
-    date: date | None,
+    date: date | str | None,
     memo: str,
     lines: Sequence[ManualLine],
     idempotency_key: str = "",
@@ -264,7 +289,7 @@ def manual_entry_submit(
     require_perm(actor, LedgerPerm.POST_MANUAL_ENTRIES)
     key = idempotency_key.strip()[:100]
     rows, total = check_lines(day=date, memo=memo, lines=list(lines), actor=actor)
-    assert date is not None  # checked above
+    assert isinstance(date, datetime_date)  # checked above
     # The preparer's row is held until this commits: their submissions queue one behind the
     # other, so the day's total below counts every entry that went before.
     User.objects.select_for_update(no_key=True).filter(pk=actor.pk).first()

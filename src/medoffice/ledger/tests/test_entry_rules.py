@@ -307,3 +307,62 @@ def test_a_month_with_manual_entries_waiting_does_not_close(users):
         request_id=draft.approval_id, decided_by=users["owner"], approve=False, note="no invoice"
     )
     assert services.close_period(month=month, actor=users["manager"]).status == PeriodStatus.CLOSED
+
+
+# --- The entry form's words ---------------------------------------------------------------------
+
+
+def form(**rows: str) -> dict[str, str]:
+    data = {"date": last_month().isoformat(), "memo": "Reclass", "idempotency_key": "f1"}
+    for n in range(1, 5):
+        for part in ("account", "debit", "credit", "memo", "patient"):
+            data[f"{part}_{n}"] = rows.get(f"{part}_{n}", "")
+    return data
+
+
+def test_the_form_numbers_lines_as_it_shows_them(client_for):
+    data = form(account_3=code("supplies_expense"), debit_3="5.00",
+                account_4="NO-SUCH", credit_4="5.00")  # fmt: skip
+    refused = client_for("manager").post(reverse("ledger:manual_entry_new"), data)
+    assert refused.status_code == 422
+    assert list(refused.context["errors"]) == ["lines.4.account"]
+    assert refused.context["errors"]["lines.4.account"][0].startswith("Line 4: no account")
+    assert refused.context["lines"][3]["errors"] and not refused.context["lines"][1]["errors"]
+
+
+def test_the_form_takes_an_account_by_its_exact_name_in_any_case(client_for):
+    supplies = Account.objects.get(key="supplies_expense")
+    other = Account.objects.get(key="other_expense")
+    data = form(account_1=supplies.name.upper(), debit_1="5.00",
+                account_2=f"  {other.name.lower()} ", credit_2="5.00")  # fmt: skip
+    done = client_for("manager").post(reverse("ledger:manual_entry_new"), data)
+    assert done.status_code == 302
+    entry = ManualEntry.objects.get().entry
+    assert set(entry.lines.values_list("account_id", flat=True)) == {supplies.pk, other.pk}
+
+
+def test_a_name_two_accounts_share_asks_for_the_code(users):
+    supplies = Account.objects.get(key="supplies_expense")
+    services.account_create(actor=users["manager"], code="5999", name=supplies.name.lower(),
+                            type=supplies.type)  # fmt: skip
+    lines = [
+        ManualLine(supplies.name, debit="5.00"),
+        ManualLine(code("other_expense"), credit="5.00"),
+    ]
+    with pytest.raises(InvalidInput, match="several accounts are named"):
+        services.manual_entry_submit(actor=users["manager"], date=last_month(), memo="x",
+                                     lines=lines)  # fmt: skip
+
+
+def test_an_unreadable_date_is_named(client_for):
+    data = form(account_1=code("supplies_expense"), debit_1="5.00",
+                account_2=code("other_expense"), credit_2="5.00")  # fmt: skip
+    data["date"] = "2026-02-30"
+    refused = client_for("manager").post(reverse("ledger:manual_entry_new"), data)
+    assert refused.status_code == 422
+    assert refused.context["errors"]["date"] == [
+        "Date: '2026-02-30' cannot be read as a date; give one such as 2026-11-30."
+    ]
+    data["date"] = ""
+    blank = client_for("manager").post(reverse("ledger:manual_entry_new"), data)
+    assert blank.context["errors"]["date"] == ["Date: give the entry's date."]
