@@ -34,6 +34,7 @@ from medoffice.ledger.models import (
 )
 from medoffice.ledger.permissions import LedgerPerm
 from medoffice.ledger.services import ManualLine
+from medoffice.patients.permissions import PatientsPerm
 
 BLANK_LINES = 4
 MAX_FORM_LINES = 100
@@ -186,6 +187,26 @@ def entry_detail(request: AuthenticatedHttpRequest, entry_id: int) -> HttpRespon
     if entry is None:
         raise NotFound(f"No journal entry {entry_id}.")
     lines = list(entry.lines.select_related("account", "location", "provider").order_by("id"))
+    # A patient account is shown by the patient's name and MRN to a role that sees patients
+    # (a PHI read, on the audit trail as a list of the patients shown); others see the line
+    # is on a patient account, not whose.
+    shows_patients = has_perm(request.user, PatientsPerm.VIEW_PATIENTS)
+    patient_ids = sorted({line.patient_id for line in lines if line.patient_id})
+    patients: dict[int, Any] = {}
+    if shows_patients and patient_ids:
+        from medoffice.core import audit
+        from medoffice.patients.models import Patient
+
+        patients = Patient.objects.in_bulk(patient_ids)
+        audit.record_list(
+            "patients.patient",
+            patient_ids=patient_ids,
+            description=f"journal entry {entry.pk}: its patient accounts",
+            filters={"entry": entry.pk},
+        )
+    for line in lines:
+        shown = patients.get(line.patient_id) if line.patient_id else None
+        line.shown_patient = shown  # type: ignore[attr-defined]
     reversal = JournalEntry.objects.filter(reverses=entry).first()
     draft = ManualEntry.objects.filter(entry=entry).first()
     labels = sources.describe([entry] + ([reversal] if reversal else []))

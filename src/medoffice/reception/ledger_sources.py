@@ -1,5 +1,6 @@
 """How the books name the entries the front desk posts: a payment by its receipt number, a
-refund by its number, a drawer's close and a deposit by place and day, each with its page.
+refund by its number, a drawer's close, a deposit and a card settlement by place and day,
+each with its page.
 Registered with the ledger from ReceptionConfig.ready(); one query per kind of source."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from django.urls import reverse
 from medoffice.core.formats import us_date
 from medoffice.ledger.sources import SourceLabel, register
 from medoffice.reception.postings import (
+    CARD_SETTLEMENT_SOURCE,
     DEPOSIT_SOURCE,
     DRAWER_SOURCE,
     PAYMENT_SOURCE,
@@ -62,8 +64,25 @@ def deposits(ids: Sequence[str]) -> dict[str, SourceLabel]:
     }
 
 
+def card_settlements(ids: Sequence[str]) -> dict[str, SourceLabel]:
+    from medoffice.reception.models import CardSettlement
+
+    rows = CardSettlement.objects.filter(pk__in=_ids(ids)).values_list(
+        "pk", "location_id", "location__name", "date"
+    )
+    deposits_page = reverse("reception:deposits")
+    return {
+        str(pk): SourceLabel(
+            f"Card settlement {pk}, {place} {us_date(day)}",
+            f"{deposits_page}?location={location_id}",
+        )
+        for pk, location_id, place, day in rows
+    }
+
+
 def register_all() -> None:
     register(PAYMENT_SOURCE, payments)
     register(REFUND_SOURCE, refunds)
     register(DRAWER_SOURCE, drawer_closes)
     register(DEPOSIT_SOURCE, deposits)
+    register(CARD_SETTLEMENT_SOURCE, card_settlements)

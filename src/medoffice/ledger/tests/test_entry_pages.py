@@ -167,3 +167,62 @@ def test_the_pages_cost_the_same_queries_however_many_sources(client_for, users)
         manual(users)
     many = (_queries(client, gl), _queries(client, statement), _queries(client, supplies))
     assert many == few
+
+
+# --- Words on the pages -------------------------------------------------------------------------
+
+
+def test_the_entry_page_names_the_patient_account_and_records_the_read(client_for, users):
+    patient = pf.patient()
+    entry = services.post(
+        services.Posting(
+            source_type="tests.adjust", source_id=1, date=timezone.localdate(),
+            lines=[services.Line("patient_ar", debit="7.00", patient=patient),
+                   services.Line("revenue:office_visits", credit="7.00")],
+        ),
+        actor=users["manager"],
+    )  # fmt: skip
+    before = AuditEvent.objects.filter(object_type="patients.patient", action="view").count()
+    page = client_for("manager").get(reverse("ledger:entry_detail", args=[entry.pk]))
+    text = page.content.decode()
+    assert f"{patient.full_name} (MRN {patient.mrn})" in text
+    assert reverse("ledger:patient_statement", args=[patient.pk]) in text
+    event = AuditEvent.objects.filter(object_type="patients.patient", action="view").order_by("-id")
+    assert event.count() == before + 1 and event.first().changes["patients"] == [patient.pk]
+    assert event.first().actor_id == users["manager"].pk
+
+
+def test_the_account_page_shows_no_internal_key(client_for):
+    account = Account.objects.get(key="unapplied_patient")
+    page = client_for("manager").get(reverse("ledger:account_edit", args=[account.pk]))
+    assert page.status_code == 200
+    assert b"unapplied_patient" not in page.content and b"posting code" not in page.content
+
+
+def test_the_approvals_queue_shows_amounts_with_separators(client_for, users):
+    draft = services.manual_entry_submit(
+        actor=users["manager"], date=timezone.localdate(), memo="Accrual",
+        lines=[ManualLine(code("supplies_expense"), debit="12600.00"),
+               ManualLine(code("other_expense"), credit="12600.00")],
+    )  # fmt: skip
+    assert draft.entry is None
+    page = client_for("owner").get(reverse("core:approvals")).content.decode()
+    assert "$12,600.00" in page and "$12600.00" not in page
+
+
+def test_a_card_settlement_is_named_in_words_with_its_page(users):
+    from decimal import Decimal
+
+    from medoffice.ledger import sources
+    from medoffice.reception.models import CardSettlement
+
+    place = factories.location(name="Oak Park")
+    settlement = CardSettlement.objects.create(
+        location=place, date=dt.date(2026, 11, 3), gross=Decimal("100.00"),
+        fees=Decimal("3.00"), net=Decimal("97.00"), made_at=timezone.now(),
+        made_by=users["manager"],
+    )  # fmt: skip
+    label = sources.describe_keys([f"reception.cardsettlement:{settlement.pk}"])
+    shown = label[f"reception.cardsettlement:{settlement.pk}"]
+    assert shown.text == f"Card settlement {settlement.pk}, Oak Park 11/03/2026"
+    assert shown.url == f"{reverse('reception:deposits')}?location={place.pk}"
