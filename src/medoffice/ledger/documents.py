@@ -12,42 +12,62 @@ def _money(cents: int) -> str:
     return formats.money(to_dollars(cents))
 
 
+COLUMNS_PER_TABLE = 6  # months (or locations) side by side on a landscape letter page
+
+
 def income_statement_pdf(statement: reports.IncomeStatement) -> bytes:
+    """Every column of the statement: a year by month prints as two tables of six months
+    (the total with the last), one under the other, rather than dropping months."""
     period = f"{formats.us_date(statement.since)} to {formats.us_date(statement.until)}"
-    columns = statement.columns[-8:] if len(statement.columns) > 8 else statement.columns
-    keys = [key for key, _ in columns]
-    pdf = letter_document(f"Income statement, {period}", landscape=len(keys) > 3)
+    all_keys = [key for key, _ in statement.columns]
+    pdf = letter_document(f"Income statement, {period}", landscape=len(all_keys) > 3)
     width = pdf.w - pdf.l_margin - pdf.r_margin
     first = 190.0
-    rest = (width - first) / (len(keys) + 1)
-    widths = [first, *([rest] * (len(keys) + 1))]
-    rows: list[list[str]] = []
-    bold: list[int] = []
     table_rows = statement.table()
-    for section, lines, _totals, _total in table_rows:
-        bold.append(len(rows))
-        rows.append([section, *[""] * (len(keys) + 1)])
-        for words, cells, line_total in lines:
-            shown = dict(zip([k for k, _ in statement.columns], cells, strict=True))
-            rows.append(["  " + words, *(_money(shown.get(k, 0)) for k in keys),
-                         _money(line_total)])  # fmt: skip
-        section_totals = (
-            statement.revenue_totals if section == "Revenue" else statement.expense_totals
-        )
-        total = statement.revenue_cents if section == "Revenue" else statement.expense_cents
-        bold.append(len(rows))
-        rows.append([f"Total {section.lower()}", *(_money(section_totals[k]) for k in keys),
-                     _money(total)])  # fmt: skip
     net = statement.net_totals
-    bold.append(len(rows))
-    rows.append(["Net income", *(_money(net[k]) for k in keys),
-                 _money(statement.net_income_cents)])  # fmt: skip
-    header = ["Account", *(label for _, label in columns), "Total"]
-    table(pdf, header, rows, widths=widths, bold_rows=bold)
-    if len(columns) < len(statement.columns):
-        pdf.ln(6)
-        pdf.set_font("Helvetica", "I", 8)
-        pdf.cell(width, 12, "Only the last 8 columns are shown; the total covers the whole range.")
+    chunks = [
+        statement.columns[n : n + COLUMNS_PER_TABLE]
+        for n in range(0, len(statement.columns), COLUMNS_PER_TABLE)
+    ] or [[]]
+    for number, columns in enumerate(chunks):
+        last = number == len(chunks) - 1
+        keys = [key for key, _ in columns]
+        shown_count = len(keys) + (1 if last else 0)
+        rest = (width - first) / max(COLUMNS_PER_TABLE + 1, shown_count)
+        widths = [first, *([rest] * shown_count)]
+
+        def totals(cells: list[str], total: int, *, last: bool = last) -> list[str]:
+            return [*cells, _money(total)] if last else cells
+
+        rows: list[list[str]] = []
+        bold: list[int] = []
+        for section, lines, _totals, _total in table_rows:
+            bold.append(len(rows))
+            rows.append([section, *[""] * shown_count])
+            for words, cells, line_total in lines:
+                shown = dict(zip(all_keys, cells, strict=True))
+                rows.append(
+                    ["  " + words, *totals([_money(shown.get(k, 0)) for k in keys], line_total)]
+                )
+            section_totals = (
+                statement.revenue_totals if section == "Revenue" else statement.expense_totals
+            )
+            total = statement.revenue_cents if section == "Revenue" else statement.expense_cents
+            bold.append(len(rows))
+            rows.append(
+                [
+                    f"Total {section.lower()}",
+                    *totals([_money(section_totals[k]) for k in keys], total),
+                ]
+            )
+        bold.append(len(rows))
+        rows.append(
+            ["Net income", *totals([_money(net[k]) for k in keys], statement.net_income_cents)]
+        )
+        header = ["Account", *(label for _, label in columns), *(["Total"] if last else [])]
+        if number:
+            pdf.ln(10)
+        table(pdf, header, rows, widths=widths, bold_rows=bold)
     return bytes(pdf.output())
 
 

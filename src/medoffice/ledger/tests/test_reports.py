@@ -405,3 +405,18 @@ def test_the_patient_record_links_the_statement_for_those_who_see_the_books(clie
     record = reverse("patients:detail", args=[patient.pk])
     assert statement in client_for("biller").get(record).content.decode()
     assert statement not in client_for("front_desk").get(record).content.decode()
+
+
+def test_the_income_statement_pdf_prints_every_month_of_a_year(client_for, books):
+    from pypdf import PdfReader
+
+    url = reverse("ledger:income_statement")
+    params = {"since": "2025-03-01", "until": "2026-02-28", "format": "pdf"}
+    pdf = client_for("manager").get(url, params)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    months = reports.months_between(D(2025, 3, 1), D(2026, 2, 28))
+    assert len(months) == 12
+    for month in months:
+        assert month.strftime("%b %Y") in text, month
+    assert "Only the last" not in text
+    assert "$390.00" in text  # the year's net income, with the total
