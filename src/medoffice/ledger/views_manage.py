@@ -206,7 +206,7 @@ def entry_detail(request: AuthenticatedHttpRequest, entry_id: int) -> HttpRespon
         )
     for line in lines:
         shown = patients.get(line.patient_id) if line.patient_id else None
-        line.shown_patient = shown  # type: ignore[attr-defined]
+        line.shown_patient = shown
     reversal = JournalEntry.objects.filter(reverses=entry).first()
     draft = ManualEntry.objects.filter(entry=entry).first()
     labels = sources.describe([entry] + ([reversal] if reversal else []))
