@@ -31,6 +31,7 @@ NOT_AUDITED = {
     "patients.mrncounter": "a counter; the patient it numbers is audited",
     "reception.receiptsequence": "a counter; the payment it numbers is audited",
     "reception.depositday": "a closed day in a deposit, written with the audited deposit",
+    "reception.cardsettlementday": "a closed day's card batch in a settlement, written with the audited settlement",
     "scheduling.occupancy": "cells derived from the appointment, which is audited",
     "core.totpauthenticator": "a second factor: adding one and wrong codes are security events;"
     " its counter moves at every sign-in",
