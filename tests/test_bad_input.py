@@ -118,6 +118,23 @@ def test_a_page_date_outside_the_range_names_the_field(client_for, clinic, url, 
     assert "date: the date" not in page and "1900-01-01" not in page
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/scheduling/",
+        "/scheduling/week/",
+        "/reception/",
+        "/reception/drawer/",
+        "/ledger/trial-balance/",
+    ],
+)
+@pytest.mark.parametrize("day", ["yesterday", "2026-02-30", "12/01/2026"])
+def test_an_unreadable_page_date_is_refused_not_read_as_today(client_for, clinic, url, day):
+    response = client_for("owner").get(url, {"date": day, "as_of": day})
+    assert response.status_code == 422
+    assert f"Check the date: “{day}” cannot be read as a date" in response.content.decode()
+
+
 def test_a_page_date_inside_the_range_still_shows(client_for, clinic):
     response = client_for("owner").get("/scheduling/week/", {"date": "2199-12-31"})
     assert response.status_code == 200

@@ -35,14 +35,19 @@ def check_day(value: date, *, field: str) -> date:
 
 
 def parse_day(value: str | None, *, field: str = "date", default: date) -> date:
-    """A day from a page's query (YYYY-MM-DD): the default when empty or unreadable,
-    refused (InvalidInput naming the field) when outside the supported range."""
-    if not value:
+    """A day from a page's query (YYYY-MM-DD): the default when empty; refused (InvalidInput
+    naming the field and what was given) when unreadable or outside the supported range, so a
+    page never shows another day than the one asked for without saying so."""
+    if not value or not value.strip():
         return default
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        return default
+        raise InvalidInput(
+            f"Check the date: “{value.strip()[:40]}” cannot be read as a date "
+            "(choose one with the page's date box).",
+            field=field,
+        ) from None
     return check_day(day, field=field)
 
 

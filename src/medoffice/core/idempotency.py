@@ -7,7 +7,8 @@ it. A retry with the same key replays the first answer (same status, same body) 
 nothing; the same key with another request answers 422; a second request arriving while the
 first is still running waits on the unique key (PostgreSQL) or the write lock (SQLite) and
 then replays. A request that fails leaves no key behind, so it can be corrected and retried.
-The header is optional: without it the endpoint behaves as before.
+The header is optional (without it the endpoint behaves as before) unless the endpoint says
+``@idempotent(required=True)``: then a request without it is a 400.
 """
 
 from __future__ import annotations
@@ -129,17 +130,32 @@ def _store(request: HttpRequest, response: Any) -> None:
     row.save(update_fields=["status_code", "content_type", "response_body"])
 
 
-def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+def idempotent(view: Callable[..., Any] | None = None, *, required: bool = False) -> Any:
     """Endpoint decorator (under ``@requires``): honour the Idempotency-Key header.
 
     The endpoint's router must carry ``honour_keys`` (``router.add_decorator(honour_keys,
-    mode="view")``), which holds the one transaction around the whole request.
+    mode="view")``), which holds the one transaction around the whole request. With
+    ``@idempotent(required=True)`` a request without the header is a 400 naming it (for writes
+    a client must never repeat blindly, such as a manual journal entry).
     """
+    if view is None:
+        return lambda inner: _idempotent(inner, required=required)
+    return _idempotent(view, required=required)
+
+
+def _idempotent(view: Callable[..., Any], *, required: bool) -> Callable[..., Any]:
     endpoint = f"{view.__module__.removeprefix('medoffice.')}.{view.__name__}"[:120]
 
     @wraps(view)
     def claim_then_write(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(HEADER)
+        if key is None and required:
+            return _refusal(
+                400,
+                "required",
+                f"{HEADER}: this endpoint needs the header (a new UUID for each new request; "
+                "the same one to retry it).",
+            )
         if key is None:
             return view(request, *args, **kwargs)
         if not getattr(request, _IN_TRANSACTION, False):
@@ -150,6 +166,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(request, *args, **kwargs)
 
     claim_then_write.idempotent_endpoint = endpoint  # type: ignore[attr-defined]
+    claim_then_write.idempotency_required = required  # type: ignore[attr-defined]
     return claim_then_write
 
 
@@ -162,7 +179,14 @@ def honour_keys(run: Callable[..., Any]) -> Callable[..., Any]:
     if getattr(view, "idempotent_endpoint", None) is None:
         return run
     extra = dict(operation.openapi_extra or {})  # type: ignore[union-attr]
-    extra["parameters"] = [*extra.get("parameters", []), OPENAPI_PARAMETER]
+    parameter = dict(OPENAPI_PARAMETER)
+    if getattr(view, "idempotency_required", False):
+        parameter["required"] = True
+        parameter["description"] = (
+            "Required: a retry with the same key returns the first answer and writes nothing; "
+            "the same key with another body is a 422. Kept 24 hours."
+        )
+    extra["parameters"] = [*extra.get("parameters", []), parameter]
     operation.openapi_extra = extra  # type: ignore[union-attr]
 
     @wraps(run)

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from datetime import date
 from functools import wraps
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core import services
-from medoffice.core.access import has_perm, require_perm
-from medoffice.core.exceptions import MedofficeError, NotPermitted
+from medoffice.core.access import get_for_user, has_perm, require_perm
+from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
 from medoffice.core.exports import audit_csv
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import ApprovalRequest, AuditAction, EmergencyAccessGrant
 from medoffice.core.permissions import Perm
 from medoffice.core.selectors import audit_search as search_audit
 from medoffice.core.selectors import emergency_grants_to_review
+
+M = TypeVar("M", bound=Model)
 
 
 def permission_required(*perms: str):
@@ -40,6 +44,60 @@ def permission_required(*perms: str):
         return wrapper
 
     return decorate
+
+
+def object_for_page(
+    queryset: QuerySet[M],
+    request: AuthenticatedHttpRequest,
+    perm: str,
+    *,
+    pk: object,
+    record_view: bool = True,
+) -> M:
+    """`get_for_user` for a page: an object that is not there is a 404, one the role does not
+    cover a 403, each with the service's words."""
+    try:
+        return get_for_user(queryset, request.user, perm, pk=pk, record_view=record_view)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
+class refusal:
+    """Around a service call on a page: a refusal by role is the page's 403; any other refusal
+    is kept, its words and its errors by field, for the form to show, and the block stops."""
+
+    def __init__(self) -> None:
+        self.error: MedofficeError | None = None
+
+    def __enter__(self) -> refusal:
+        return self
+
+    def __exit__(self, kind: object, exc: BaseException | None, trace: object) -> bool:
+        if isinstance(exc, NotPermitted):
+            raise PermissionDenied(exc.message) from exc
+        if isinstance(exc, MedofficeError):
+            self.error = exc
+            return True
+        return False
+
+    def __bool__(self) -> bool:
+        return self.error is not None
+
+    @property
+    def message(self) -> str:
+        return self.error.message if self.error is not None else ""
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """One message a field: the service's errors by field, else its message on its field."""
+        if self.error is None:
+            return {}
+        errors = {k: " ".join(v) for k, v in (getattr(self.error, "errors", {}) or {}).items()}
+        if not errors and self.error.field:
+            errors[self.error.field] = self.error.message
+        return errors
 
 
 def _parse_date(value: str | None) -> date | None:

@@ -1,26 +1,39 @@
 """JSON API of the books: /api/ledger/... (same permissions as the pages).
 
-Reads only: the chart, journal entries (filtered, paged), the trial balance, and a patient
-account's balance and activity (a PHI read, written to the audit trail).
+Reads: the chart, journal entries (filtered, paged), the trial balance, and a patient
+account's balance and activity (a PHI read, written to the audit trail). Writes, each needing
+an Idempotency-Key header (docs/adr/0010): a manual entry, and the reversal of one.
 """
 
+import hashlib
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from medoffice.core.access import get_for_user, require_perm
 from medoffice.core.api_auth import requires, user_of
 from medoffice.core.dates import Day
-from medoffice.ledger import reports, selectors
-from medoffice.ledger.models import Account, EntryKind, JournalEntry, JournalLine, to_dollars
+from medoffice.core.exceptions import InvalidInput, NotFound
+from medoffice.core.idempotency import HEADER, honour_keys, idempotent
+from medoffice.core.models import Location
+from medoffice.ledger import reports, selectors, services
+from medoffice.ledger.models import (
+    Account,
+    EntryKind,
+    JournalEntry,
+    JournalLine,
+    ManualEntry,
+    to_dollars,
+)
 from medoffice.ledger.permissions import LedgerPerm
 from medoffice.patients.models import Patient
 from medoffice.patients.permissions import PatientsPerm
 
 router = Router(tags=["ledger"])
+router.add_decorator(honour_keys, mode="view")
 
 MAX_ENTRIES = 500
 
@@ -272,6 +285,187 @@ def patient_activity(request, patient_id: int, query: Query[ActivityQuery]):
             for line in activity.lines
         ],
     }
+
+
+# --- Manual entries and reversals ---------------------------------------------------------------
+
+
+class ManualLineIn(Schema):
+    account: str = Field(..., max_length=20, description="the account's code, e.g. 5200")
+    debit: str | int = Field("", description='dollars and cents, e.g. "40.00"; empty for none')
+    credit: str | int = Field("", description="dollars and cents; empty for none")
+    memo: str = Field("", max_length=120)
+    location_id: int | None = None
+    patient_id: int | None = Field(
+        None, description="required on patient accounts (patient A/R, unapplied payments)"
+    )
+
+
+class ManualEntryIn(Schema):
+    date: date
+    memo: str = Field(..., max_length=200)
+    lines: list[ManualLineIn] = Field(..., max_length=services.MAX_LINES + 1)
+
+
+class ManualLineOut(Schema):
+    account_id: int
+    debit: Decimal
+    credit: Decimal
+    memo: str
+    location_id: int | None
+    patient_id: int | None
+
+
+class ManualEntryOut(Schema):
+    id: int
+    date: date
+    memo: str
+    status: str = Field(..., description="posted | pending | rejected")
+    total: Decimal
+    prepared_by: str
+    prepared_at: datetime
+    approval_id: int | None = Field(None, description="the approval request it waits on")
+    approval_status: str | None
+    entry_id: int | None = Field(None, description="the journal entry, once posted")
+    reversed_by_id: int | None = Field(None, description="the entry that reversed it, if any")
+    note: str
+    lines: list[ManualLineOut]
+
+
+class ReverseIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=150)
+    date: Day | None = Field(None, description="the reversal's date; today by default")
+
+
+def _manual_out(draft: ManualEntry) -> dict:
+    reversal = JournalEntry.objects.filter(reverses_id=draft.entry_id).values_list("pk", flat=True)
+    return {
+        "id": draft.pk,
+        "date": draft.date,
+        "memo": draft.memo,
+        "status": draft.status,
+        "total": draft.total,
+        "prepared_by": draft.prepared_by.get_username(),
+        "prepared_at": draft.prepared_at,
+        "approval_id": draft.approval_id,
+        "approval_status": draft.approval.status if draft.approval is not None else None,
+        "entry_id": draft.entry_id,
+        "reversed_by_id": reversal.first() if draft.entry_id else None,
+        "note": draft.note,
+        "lines": [
+            {
+                "account_id": row["account"],
+                "debit": to_dollars(row["debit_cents"]),
+                "credit": to_dollars(row["credit_cents"]),
+                "memo": row["memo"],
+                "location_id": row["location"],
+                "patient_id": row.get("patient"),
+            }
+            for row in draft.lines
+        ],
+    }
+
+
+def _locations(lines: list[ManualLineIn]) -> dict[int, Location]:
+    ids = {line.location_id for line in lines if line.location_id is not None}
+    found = Location.objects.in_bulk(ids)
+    missing = {
+        f"lines.{n}.location_id": [f"Line {n}: no location with id {line.location_id}."]
+        for n, line in enumerate(lines, start=1)
+        if line.location_id is not None and line.location_id not in found
+    }
+    if missing:
+        raise InvalidInput(" ".join(m[0] for m in missing.values()), errors=missing,
+                           field=next(iter(missing)))  # fmt: skip
+    return found
+
+
+def _service_key(request) -> str:
+    """The header's key, as the manual entry keeps it (per preparer; 100 characters)."""
+    key = request.headers.get(HEADER, "")
+    return key if len(key) <= 100 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _draft(draft_id: int) -> ManualEntry:
+    draft = ManualEntry.objects.select_related("prepared_by", "approval").filter(pk=draft_id)
+    found = draft.first()
+    if found is None:
+        raise NotFound(f"No manual entry {draft_id}.")
+    return found
+
+
+@router.post("/manual-entries", response={201: ManualEntryOut},
+             summary="Write a manual journal entry (Idempotency-Key required)")  # fmt: skip
+@requires(LedgerPerm.POST_MANUAL_ENTRIES)
+@idempotent(required=True)
+def manual_entry_create(request, payload: ManualEntryIn):
+    """Posted at once within the preparer's authority for manual entries; above it, the entry
+    waits for approval (`status` pending, `approval_id` the request). The same key and body
+    again return the first answer; the same key with another body is a 422."""
+    places = _locations(payload.lines)
+    draft = services.manual_entry_submit(
+        actor=user_of(request),
+        date=payload.date,
+        memo=payload.memo,
+        lines=[
+            services.ManualLine(
+                line.account,
+                str(line.debit),
+                str(line.credit),
+                line.memo,
+                location=places.get(line.location_id) if line.location_id else None,
+                patient=line.patient_id,
+            )
+            for line in payload.lines
+        ],
+        idempotency_key=_service_key(request),
+    )
+    return Status(201, _manual_out(_draft(draft.pk)))
+
+
+@router.get("/manual-entries/{draft_id}", response=ManualEntryOut, summary="One manual entry")
+@requires(LedgerPerm.POST_MANUAL_ENTRIES, LedgerPerm.VIEW_BOOKS)
+def manual_entry_detail(request, draft_id: int):
+    return _manual_out(_draft(draft_id))
+
+
+def _entry_out(entry: JournalEntry) -> dict:
+    return {
+        "id": entry.pk,
+        "date": entry.date,
+        "kind": entry.kind,
+        "memo": entry.memo,
+        "source_type": entry.source_type,
+        "source_id": entry.source_id,
+        "source_key": entry.source_key,
+        "total": entry.total,
+        "reverses_id": entry.reverses_id,
+        "location_id": entry.location_id,
+        "posted_at": entry.posted_at,
+        "lines": [_line(line) for line in entry.lines.select_related("account").order_by("id")],
+    }
+
+
+@router.get("/entries/{entry_id}", response=EntryOut, summary="One journal entry")
+@requires(LedgerPerm.VIEW_BOOKS)
+def entry_detail(request, entry_id: int):
+    entry = JournalEntry.objects.filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound(f"No journal entry {entry_id}.")
+    return _entry_out(entry)
+
+
+@router.post("/entries/{entry_id}/reverse", response={201: EntryOut},
+             summary="Reverse a posted manual entry (Idempotency-Key required)")  # fmt: skip
+@requires(LedgerPerm.REVERSE_ENTRIES)
+@idempotent(required=True)
+def entry_reverse(request, entry_id: int, payload: ReverseIn):
+    """The reversal entry (201). An entry another app posted (a desk payment, a refund) is a
+    409 naming the action that corrects it; so is an entry already reversed."""
+    reversal = services.entry_reverse(
+        entry_id=entry_id, actor=user_of(request), reason=payload.reason, on=payload.date
+    )
+    return Status(201, _entry_out(reversal))
 
 
 routers = [("ledger", router)]

@@ -19,7 +19,7 @@ class LedgerConfig(AppConfig):
 
     def ready(self) -> None:
         from medoffice.core import db_guards, permissions
-        from medoffice.ledger import guards, record_panels, tiles  # noqa: F401
+        from medoffice.ledger import guards, record_panels, sources, tiles  # noqa: F401
         from medoffice.ledger.permissions import LedgerPerm
 
         permissions.register(self.label, LedgerPerm)

@@ -247,6 +247,7 @@ class ManualEntryStatus(models.TextChoices):
     PENDING = "pending", "Waiting for approval"
     POSTED = "posted", "Posted"
     REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled by the preparer"
 
 
 class ManualEntry(AuditedModel):

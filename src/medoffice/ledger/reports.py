@@ -17,6 +17,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import Coalesce
 
 from medoffice.core.exceptions import InvalidInput
+from medoffice.ledger import sources
 from medoffice.ledger.models import Account, AccountType, JournalLine, to_dollars
 from medoffice.ledger.selectors import PATIENT_ACCOUNT_KEYS, lines_as_of
 
@@ -53,6 +54,8 @@ class DetailLine:
     balance_cents: int  # running, on the account's normal side
     location: str
     provider: str
+    source_text: str = ""  # the source in words ("Payment, receipt 20261201-0003")
+    source_url: str = ""  # its page, where one exists
 
     @property
     def debit(self) -> Decimal | None:
@@ -124,18 +127,22 @@ def account_detail(
             "location__name", "provider__first_name", "provider__last_name",
         )[offset : offset + limit]
     )  # fmt: skip
+    fetched = list(rows)
+    labels = sources.describe_keys(row.entry.source_key for row in fetched)
     lines = [
         DetailLine(
             date=row.date,
             entry_id=row.entry_id,
             source=row.entry.source_key,
+            source_text=labels[row.entry.source_key].text,
+            source_url=labels[row.entry.source_key].url,
             memo=row.memo or row.entry.memo,
             amount_cents=row.amount_cents,
             balance_cents=opening + sign * int(row.running),  # type: ignore[attr-defined]
             location=row.location.name if row.location else "",
             provider=str(row.provider) if row.provider else "",
         )
-        for row in rows
+        for row in fetched
     ]
     return AccountDetail(
         account=account,
@@ -382,6 +389,8 @@ class ActivityLine:
     account: str
     amount_cents: int  # what it does to what the patient owes: a charge +, a payment -
     balance_cents: int
+    source_text: str = ""
+    source_url: str = ""
 
     @property
     def charge(self) -> Decimal | None:
@@ -448,17 +457,21 @@ def patient_activity(
             skip:
         ]
     )
+    fetched = list(rows)
+    labels = sources.describe_keys(row.entry.source_key for row in fetched)
     lines = [
         ActivityLine(
             date=row.date,
             entry_id=row.entry_id,
             source=row.entry.source_key,
+            source_text=labels[row.entry.source_key].text,
+            source_url=labels[row.entry.source_key].url,
             memo=row.memo or row.entry.memo,
             account=row.account.name,
             amount_cents=row.amount_cents,
             balance_cents=before + int(row.running),  # type: ignore[attr-defined]
         )
-        for row in rows
+        for row in fetched
     ]
     opening = lines[0].balance_cents - lines[0].amount_cents if lines else before
     return PatientActivity(

@@ -17,8 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core.access import has_perm
-from medoffice.core.dates import check_day
-from medoffice.core.exceptions import InvalidInput, MedofficeError, NotPermitted
+from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.views import permission_required
 from medoffice.ledger import services
@@ -26,6 +25,7 @@ from medoffice.ledger.models import (
     Account,
     AccountType,
     FiscalPeriod,
+    JournalEntry,
     JournalLine,
     ManualEntry,
     PeriodStatus,
@@ -49,7 +49,9 @@ def _refused(exc: NotPermitted) -> PermissionDenied:
 @login_required
 @permission_required(LedgerPerm.POST_MANUAL_ENTRIES, LedgerPerm.VIEW_BOOKS)
 def manual_entries(request: AuthenticatedHttpRequest) -> HttpResponse:
-    drafts = ManualEntry.objects.select_related("prepared_by", "approval", "entry")[:200]
+    drafts = ManualEntry.objects.select_related(
+        "prepared_by", "approval", "entry", "entry__reversed_by"
+    )[:200]
     return render(request, "ledger/manual_entries.html", {"drafts": drafts})
 
 
@@ -61,6 +63,7 @@ def _form_lines(post: Any) -> list[dict[str, str]]:
             "debit": post.get(f"debit_{n}", "").strip(),
             "credit": post.get(f"credit_{n}", "").strip(),
             "memo": post.get(f"memo_{n}", "").strip(),
+            "patient": post.get(f"patient_{n}", "").strip(),
         }
         if f"account_{n}" not in post:
             break
@@ -73,7 +76,10 @@ def _form_lines(post: Any) -> list[dict[str, str]]:
 @require_http_methods(["GET", "POST"])
 def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     errors: dict[str, list[str]] = {}
-    rows = [{"account": "", "debit": "", "credit": "", "memo": ""} for _ in range(BLANK_LINES)]
+    rows = [
+        {"account": "", "debit": "", "credit": "", "memo": "", "patient": ""}
+        for _ in range(BLANK_LINES)
+    ]
     values = {"date": timezone.localdate().isoformat(), "memo": ""}
     if request.method == "POST":
         values = {"date": request.POST.get("date", ""), "memo": request.POST.get("memo", "")}
@@ -86,7 +92,13 @@ def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
                 date=day,
                 memo=values["memo"],
                 lines=[
-                    ManualLine(row["account"], row["debit"], row["credit"], row["memo"])
+                    ManualLine(
+                        row["account"],
+                        row["debit"],
+                        row["credit"],
+                        row["memo"],
+                        patient=row["patient"],
+                    )
                     for row in typed
                 ],
                 idempotency_key=request.POST.get("idempotency_key", ""),
@@ -137,10 +149,11 @@ def manual_entry_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _entry_day(text: str) -> date | None:
-    """The entry's date, or None (the service names the date among the other errors)."""
+    """The entry's date, or None when unreadable (the service names the date, and the range
+    it must be in, among the other errors)."""
     try:
-        return check_day(date.fromisoformat(text.strip()), field="date")
-    except (ValueError, InvalidInput):
+        return date.fromisoformat(text.strip())
+    except ValueError:
         return None
 
 
@@ -166,6 +179,66 @@ def _renumber(
             field = ".".join(parts)
         moved.setdefault(field, []).extend(messages_)
     return moved
+
+
+# --- Journal entries and their reversal ---------------------------------------------------------
+
+
+@login_required
+@permission_required(LedgerPerm.VIEW_BOOKS)
+def entry_detail(request: AuthenticatedHttpRequest, entry_id: int) -> HttpResponse:
+    """One journal entry: its lines, where it came from, and (for a manual entry) Reverse."""
+    from medoffice.ledger import sources
+
+    entry = JournalEntry.objects.select_related("posted_by", "reverses").filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound(f"No journal entry {entry_id}.")
+    lines = list(entry.lines.select_related("account", "location", "provider").order_by("id"))
+    reversal = JournalEntry.objects.filter(reverses=entry).first()
+    draft = ManualEntry.objects.filter(entry=entry).first()
+    labels = sources.describe([entry] + ([reversal] if reversal else []))
+    reversible = entry.source_type == services.MANUAL_SOURCE and reversal is None
+    return render(
+        request,
+        "ledger/entry_detail.html",
+        {
+            "entry": entry,
+            "lines": lines,
+            "reversal": reversal,
+            "draft": draft,
+            "source": labels[entry.pk],
+            "reversal_source": labels.get(reversal.pk) if reversal else None,
+            "reversible": reversible,
+            "owning_action": None if reversible else services.owning_action(entry),
+            "may_reverse": has_perm(request.user, LedgerPerm.REVERSE_ENTRIES),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@permission_required(LedgerPerm.REVERSE_ENTRIES)
+@require_POST
+def entry_reverse(request: AuthenticatedHttpRequest, entry_id: int) -> HttpResponse:
+    text = request.POST.get("date", "").strip()
+    try:
+        day = date.fromisoformat(text) if text else None
+    except ValueError:
+        messages.error(request, f"Date: {text!r} is not a date.")
+        return redirect("ledger:entry_detail", entry_id=entry_id)
+    try:
+        reversal = services.entry_reverse(
+            entry_id=entry_id, actor=request.user, reason=request.POST.get("reason", ""), on=day
+        )
+    except NotPermitted as exc:
+        raise _refused(exc) from exc
+    except NotFound:
+        raise
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+        return redirect("ledger:entry_detail", entry_id=entry_id)
+    messages.success(request, f"Entry {entry_id} is reversed by entry {reversal.pk}.")
+    return redirect("ledger:entry_detail", entry_id=reversal.pk)
 
 
 # --- Periods ------------------------------------------------------------------------------------
@@ -266,6 +339,13 @@ def period_reopen(request: AuthenticatedHttpRequest) -> HttpResponse:
 @permission_required(LedgerPerm.CLOSE_PERIODS)
 @require_http_methods(["GET", "POST"])
 def year_close(request: AuthenticatedHttpRequest, year: int) -> HttpResponse:
+    try:
+        services.check_closable_year(year)
+    except InvalidInput as exc:
+        if request.method == "POST":
+            messages.error(request, exc.message)
+            return redirect("ledger:periods")
+        raise
     if request.method == "POST":
         if request.POST.get("confirm") != str(year):
             messages.error(request, f"Type {year} to confirm the year-end close.")

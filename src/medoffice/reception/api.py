@@ -192,6 +192,9 @@ class RefundPayIn(Schema):
     reference: str = Field(
         "", max_length=40, description="the check number, or the card refund's reference"
     )
+    method: str = Field(
+        "", max_length=8, description="cash, check or card when paid otherwise than asked"
+    )
 
 
 class RefundOut(Schema):
@@ -472,7 +475,9 @@ def refund_detail(request, refund_id: int):
 def pay_refund(request, refund_id: int, payload: RefundPayIn):
     user = user_of(request)
     _refund(refund_id, user)
-    return services.refund_pay(refund_id=refund_id, paid_by=user, reference=payload.reference)
+    return services.refund_pay(
+        refund_id=refund_id, paid_by=user, reference=payload.reference, method=payload.method
+    )
 
 
 @router.get("/patients/{patient_id}/account", response=AccountOut)

@@ -29,10 +29,11 @@ class ReceptionConfig(AppConfig):
 
         register_token_link_prefix("/reception/wall/")  # the screens; not wall-displays/
 
-        from medoffice.reception import demo, home, record_panels, stages, tiles  # noqa: F401
+        from medoffice.reception import demo, home, ledger_sources, record_panels, stages, tiles  # noqa: F401
         from medoffice.reception.services import refund_decided
 
         on_approval_decided(DecisionKind.REFUND, refund_decided)
         home.register()
+        ledger_sources.register_all()
         record_panels.register()
         stages.register()

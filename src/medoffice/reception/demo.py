@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
 from medoffice.reception.models import (
+    CardSettlement,
+    CardSettlementDay,
     Deposit,
     DepositDay,
     DrawerClose,
@@ -420,6 +422,53 @@ def _closes_and_deposits(ctx, desk_users) -> None:
         batch_size=BATCH,
     )
     _post_all([deposit_posting(deposit) for deposit in made])
+    _card_settlements(ctx, by_location, locations, desk_users)
+
+
+def _card_settlements(ctx, by_location, locations, desk_users) -> None:
+    """The processor pays the card batches a day or two later, less its fees (2.9%); the
+    batches of the last two days are still on their way."""
+    from medoffice.reception.postings import card_settlement_posting
+
+    rng = ctx.rng
+    zone = practice_zone()
+    settlements: list[tuple[CardSettlement, list[DrawerClose]]] = []
+    for location_id, location_closes in by_location.items():
+        with_cards = [close for close in location_closes if close.counted_card > 0][:-2]
+        index = 0
+        while index < len(with_cards):
+            group = with_cards[index : index + rng.choice((1, 2))]
+            index += len(group)
+            gross = sum((close.counted_card for close in group), Decimal("0"))
+            fees = (gross * Decimal("0.029")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            paid_on = group[-1].date + timedelta(days=2)
+            settlements.append(
+                (
+                    CardSettlement(
+                        location_id=location_id,
+                        date=paid_on,
+                        gross=gross,
+                        fees=fees,
+                        net=gross - fees,
+                        reference=f"PRC-{rng.randrange(100000, 999999)}",
+                        made_at=datetime.combine(paid_on, time(10, 0), tzinfo=zone),
+                        made_by=rng.choice(desk_users),
+                    ),
+                    group,
+                )
+            )
+    made = CardSettlement.objects.bulk_create([s for s, _ in settlements], batch_size=BATCH)
+    for settlement in made:
+        settlement.location = locations[settlement.location_id]
+    CardSettlementDay.objects.bulk_create(
+        [
+            CardSettlementDay(settlement=settlement, drawer_close=close)
+            for settlement, (_, group) in zip(made, settlements, strict=True)
+            for close in group
+        ],
+        batch_size=BATCH,
+    )
+    _post_all([card_settlement_posting(settlement) for settlement in made])
 
 
 def make_front_desk(ctx) -> None:

@@ -12,7 +12,7 @@ from fpdf import FPDF
 
 from medoffice.core import formats
 from medoffice.core.selectors import practice_or_none, practice_time_zone
-from medoffice.reception.models import Deposit, DrawerClose, Payment, Refund
+from medoffice.reception.models import Deposit, DrawerClose, Payment, Refund, RefundStatus
 from medoffice.reception.selectors import balance_text
 
 
@@ -149,7 +149,7 @@ def refund_receipt_pdf(refund: Refund, *, balance: Decimal | None = None) -> byt
         ("Refund number", refund.number),
         ("Patient", f"{patient.first_name} {patient.last_name}"),
         ("Account (MRN)", getattr(patient, "mrn", "")),
-        ("Amount refunded", formats.money(refund.amount)),
+        (_REFUND_AMOUNT_LABEL[RefundStatus(refund.status)], formats.money(refund.amount)),
         ("Method", refund.get_method_display()),
         ("Status", refund.get_status_display()),
         ("Reason", refund.reason),
@@ -157,7 +157,8 @@ def refund_receipt_pdf(refund: Refund, *, balance: Decimal | None = None) -> byt
                       f"{_person(refund.requested_by)}"),
     ]  # fmt: skip
     if refund.approval is not None and refund.approval.decided_by is not None:
-        rows.append(("Approved by", _person(refund.approval.decided_by)))
+        verb = "Rejected by" if refund.status == RefundStatus.REJECTED else "Approved by"
+        rows.append((verb, _person(refund.approval.decided_by)))
     if refund.reference:
         label = {"check": "Check number", "card": "Card refund reference"}.get(
             refund.method, "Reference"
@@ -171,7 +172,18 @@ def refund_receipt_pdf(refund: Refund, *, balance: Decimal | None = None) -> byt
     if balance is not None:
         rows.append(("Account balance", balance_text(balance)))
     _facts(pdf, width, rows)
+    if refund.status != RefundStatus.PAID:
+        return _footer(pdf, width, "No money has been given back yet: this is not a receipt.")
     return _footer(pdf, width, "Keep this receipt for your records.")
+
+
+_REFUND_AMOUNT_LABEL = {
+    RefundStatus.PAID: "Amount refunded",
+    RefundStatus.APPROVED: "Amount to refund (approved, not yet paid out)",
+    RefundStatus.REQUESTED: "Amount asked for (waiting for approval)",
+    RefundStatus.REJECTED: "Amount asked for (rejected)",
+    RefundStatus.CANCELLED: "Amount asked for (cancelled)",
+}
 
 
 def deposit_slip_pdf(
@@ -210,6 +222,13 @@ def deposit_slip_pdf(
         )
     if not checks:
         pdf.cell(width, 16, "No checks.", new_x="LMARGIN", new_y="NEXT")
+    listed = sum((check.amount for check in checks), Decimal("0"))
+    if listed != deposit.checks:  # the close counted other check totals than the receipts
+        pdf.cell(320, 16, "Checks counted at the close, less the receipts above")
+        pdf.cell(
+            width - 320, 16, formats.money(deposit.checks - listed), align="R",
+            new_x="LMARGIN", new_y="NEXT",
+        )  # fmt: skip
     pdf.ln(8)
     _facts(
         pdf,

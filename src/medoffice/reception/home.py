@@ -8,6 +8,7 @@ from medoffice.core.access import has_perm
 from medoffice.core.home_panels import HomePanel, register_home_panels
 from medoffice.core.modules import is_enabled
 from medoffice.core.permissions import Perm
+from medoffice.patients.permissions import PatientsPerm
 from medoffice.reception import selectors
 from medoffice.scheduling.permissions import SchedulingPerm
 
@@ -32,8 +33,13 @@ def _arrivals(user: Any) -> list[HomePanel]:
     ]
 
 
-def arrivals_context() -> dict[str, Any]:
-    return {"groups": selectors.todays_arrivals(), "day": selectors.local_today()}
+def arrivals_context(user: Any) -> dict[str, Any]:
+    """The day's arrivals; copays and balances only for those who may see a patient's money."""
+    return {
+        "groups": selectors.todays_arrivals(),
+        "day": selectors.local_today(),
+        "can_see_money": has_perm(user, PatientsPerm.VIEW_MONEY),
+    }
 
 
 def register() -> None:

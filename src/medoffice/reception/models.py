@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from medoffice.core.capture import AuditedModel
 
@@ -373,19 +373,69 @@ class DepositDay(models.Model):
         return f"{self.deposit_id}: {self.drawer_close_id}"
 
 
+class CardSettlement(AuditedModel):
+    """The card processor's payment into the bank for closed days' card batches: the batches'
+    total, less the processor's fees, is what reached the bank."""
+
+    location = models.ForeignKey("core.Location", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField(help_text="the day the processor's payment reached the bank")
+    gross = models.DecimalField(max_digits=12, decimal_places=2, help_text="the batches' total")
+    fees = models.DecimalField(max_digits=12, decimal_places=2)
+    net = models.DecimalField(max_digits=12, decimal_places=2, help_text="paid into the bank")
+    reference = models.CharField(max_length=40, blank=True)
+    made_at = models.DateTimeField()
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-date", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(gross__gt=0, fees__gte=0, net__gte=0),
+                name="card_settlement_amounts",
+            ),
+            models.CheckConstraint(
+                condition=Q(gross=F("net") + F("fees")), name="card_settlement_adds_up"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Card settlement {self.pk} {self.date:%Y-%m-%d}"
+
+
+class CardSettlementDay(models.Model):
+    """A closed day's card batch in a settlement: the unique key settles each batch once."""
+
+    audit_exclude = True  # written with its settlement, which is audited
+
+    settlement = models.ForeignKey(CardSettlement, on_delete=models.PROTECT, related_name="days")
+    drawer_close = models.OneToOneField(
+        DrawerClose, on_delete=models.PROTECT, related_name="card_settlement_day"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.settlement_id}: {self.drawer_close_id}"
+
+
 class RefundStatus(models.TextChoices):
     REQUESTED = "requested", "Waiting for approval"
     APPROVED = "approved", "Approved, to pay out"
     REJECTED = "rejected", "Rejected"
     PAID = "paid", "Paid out"
+    CANCELLED = "cancelled", "Cancelled by the asker"
 
 
 # The only moves a refund makes.
 REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
-    RefundStatus.REQUESTED: frozenset({RefundStatus.APPROVED, RefundStatus.REJECTED}),
+    RefundStatus.REQUESTED: frozenset(
+        {RefundStatus.APPROVED, RefundStatus.REJECTED, RefundStatus.CANCELLED}
+    ),
     RefundStatus.APPROVED: frozenset({RefundStatus.PAID}),
     RefundStatus.REJECTED: frozenset(),
     RefundStatus.PAID: frozenset(),
+    RefundStatus.CANCELLED: frozenset(),
 }
 
 
@@ -431,7 +481,7 @@ class Refund(AuditedModel):
                 condition=Q(method__in=["cash", "check", "card"]), name="refund_method_known"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["requested", "approved", "rejected", "paid"]),
+                condition=Q(status__in=["requested", "approved", "rejected", "paid", "cancelled"]),
                 name="refund_status_known",
             ),
             models.CheckConstraint(

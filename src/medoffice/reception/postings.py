@@ -22,6 +22,7 @@ from decimal import Decimal
 from medoffice.core.models import Location
 from medoffice.ledger.services import Line, Posting
 from medoffice.reception.models import (
+    CardSettlement,
     Deposit,
     DrawerClose,
     Payment,
@@ -33,6 +34,7 @@ PAYMENT_SOURCE = "reception.payment"
 DRAWER_SOURCE = "reception.drawerclose"
 DEPOSIT_SOURCE = "reception.deposit"
 REFUND_SOURCE = "reception.refund"
+CARD_SETTLEMENT_SOURCE = "reception.cardsettlement"
 
 
 def local_date(payment: Payment, zone: zoneinfo.ZoneInfo) -> date:
@@ -82,22 +84,31 @@ def payment_posting(payment: Payment, zone: zoneinfo.ZoneInfo) -> Posting:
 
 
 def drawer_close_posting(close: DrawerClose) -> Posting | None:
-    """The over/short of a close; None when the count matched."""
-    difference = close.over_short
-    if difference == 0:
-        return None
-    memo = f"Drawer {close.date:%m/%d/%Y} {'over' if difference > 0 else 'short'}"
-    drawer = Line("cash_drawer", location=close.location)
+    """The over/short of a close: the drawer's (cash and checks counted less expected) and the
+    card batch's (the terminal's batch total less the card receipts, so card clearing holds
+    what the processor will pay); None when both matched."""
     over_short = Line("cash_over_short", location=close.location)
-    if difference < 0:
-        lines = [_with(over_short, debit=-difference), _with(drawer, credit=-difference)]
-    else:
-        lines = [_with(drawer, debit=difference), _with(over_short, credit=difference)]
+    lines: list[Line] = []
+    for account, difference in (
+        (Line("cash_drawer", location=close.location), close.over_short),
+        (Line("card_clearing", location=close.location), close.card_difference),
+    ):
+        if difference < 0:
+            lines += [_with(over_short, debit=-difference), _with(account, credit=-difference)]
+        elif difference > 0:
+            lines += [_with(account, debit=difference), _with(over_short, credit=difference)]
+    if not lines:
+        return None
+    words = []
+    if close.over_short:
+        words.append(f"drawer {'over' if close.over_short > 0 else 'short'}")
+    if close.card_difference:
+        words.append(f"card batch {'over' if close.card_difference > 0 else 'short'}")
     return Posting(
         source_type=DRAWER_SOURCE,
         source_id=close.pk,
         date=close.date,
-        memo=memo,
+        memo=f"Close {close.date:%m/%d/%Y}: " + ", ".join(words),
         location=close.location,
         lines=lines,
     )
@@ -115,6 +126,27 @@ def deposit_posting(deposit: Deposit) -> Posting:
             Line("bank_operating", debit=deposit.total, location=deposit.location),
             Line("cash_drawer", credit=deposit.total, location=deposit.location),
         ],
+    )
+
+
+def card_settlement_posting(settlement: CardSettlement) -> Posting:
+    """The processor's payment: Dr the operating bank (what arrived) and card fees (what the
+    processor kept), Cr card clearing (the batches it pays)."""
+    location = settlement.location
+    lines = [
+        Line("bank_operating", debit=settlement.net, location=location),
+        Line("card_clearing", credit=settlement.gross, location=location),
+    ]
+    if settlement.fees:
+        lines.append(Line("card_fees", debit=settlement.fees, location=location))
+    return Posting(
+        source_type=CARD_SETTLEMENT_SOURCE,
+        source_id=settlement.pk,
+        date=settlement.date,
+        memo=f"Card settlement {settlement.pk}: batches ${settlement.gross:,.2f}, "
+        f"fees ${settlement.fees:,.2f}",
+        location=location,
+        lines=[line for line in lines if line.debit or line.credit],
     )
 
 

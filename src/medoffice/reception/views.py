@@ -17,13 +17,13 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core import audit, once
-from medoffice.core.access import get_for_user, has_any_perm, has_perm
+from medoffice.core.access import has_any_perm, has_perm
 from medoffice.core.dates import parse_day
 from medoffice.core.exceptions import InvalidInput, MedofficeError, NotFound, NotPermitted
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import AuditAction, Location
 from medoffice.core.permissions import Perm
-from medoffice.core.views import permission_required
+from medoffice.core.views import object_for_page, permission_required, refusal
 from medoffice.reception import selectors, services
 from medoffice.reception.documents import receipt_pdf
 from medoffice.reception.models import FormType, PaymentMethod, Stage
@@ -87,20 +87,12 @@ def _posted_location(request: HttpRequest) -> Location | None:
 def _appointment_for(request: AuthenticatedHttpRequest, appointment_id: int, perm: str):
     from medoffice.scheduling.models import Appointment
 
-    try:
-        return get_for_user(
-            Appointment.objects.select_related(
-                "patient", "provider", "location", "appointment_type"
-            ),
-            request.user,
-            perm,
-            pk=appointment_id,
-            record_view=True,
-        )
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except NotPermitted as exc:
-        raise PermissionDenied(exc.message) from exc
+    return object_for_page(
+        Appointment.objects.select_related("patient", "provider", "location", "appointment_type"),
+        request,
+        perm,
+        pk=appointment_id,
+    )
 
 
 def _patient_for(request: AuthenticatedHttpRequest, patient_id: int):
@@ -175,7 +167,7 @@ def arrivals(request: HttpRequest) -> HttpResponse:
     """Today's arrivals per location (the front desk's home loads it, and refreshes it)."""
     from medoffice.reception.home import arrivals_context
 
-    context = arrivals_context()
+    context = arrivals_context(request.user)
     audit.record_list(
         "reception.arrivals",
         patient_ids=[r.prep.patient.pk for group in context["groups"] for r in group.rows],
@@ -464,18 +456,13 @@ def payment_new(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespo
 
 
 def _payment_for(request: AuthenticatedHttpRequest, payment_id: int, *, record_view: bool = True):
-    try:
-        return get_for_user(
-            selectors.payment_with_details(payment_id),
-            request.user,
-            ReceptionPerm.COLLECT_PAYMENTS,
-            pk=payment_id,
-            record_view=record_view,
-        )
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except NotPermitted as exc:
-        raise PermissionDenied(exc.message) from exc
+    return object_for_page(
+        selectors.payment_with_details(payment_id),
+        request,
+        ReceptionPerm.COLLECT_PAYMENTS,
+        pk=payment_id,
+        record_view=record_view,
+    )
 
 
 @login_required
@@ -526,14 +513,11 @@ def patient_desk(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResp
         if form_type is None:
             messages.error(request, "Choose a form.")
         else:
-            try:
+            with refusal() as refused:
                 services.form_sign(patient=patient, form_type=form_type, recorded_by=request.user)
-            except NotPermitted as exc:
-                raise PermissionDenied(exc.message) from exc
-            except MedofficeError as exc:
-                messages.error(request, exc.message)
-            else:
                 messages.success(request, f"{form_type.name} signed.")
+            if refused:
+                messages.error(request, refused.message)
         return redirect("reception:patient_desk", patient_id=patient.pk)
     return render(
         request,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,11 +15,10 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core import audit, once
-from medoffice.core.access import get_for_user, has_perm
-from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
+from medoffice.core.access import has_perm
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import AuditAction
-from medoffice.core.views import permission_required
+from medoffice.core.views import object_for_page, permission_required, refusal
 from medoffice.ledger.permissions import LedgerPerm
 from medoffice.reception import selectors, services
 from medoffice.reception.documents import deposit_slip_pdf, refund_receipt_pdf
@@ -29,13 +27,6 @@ from medoffice.reception.permissions import ReceptionPerm
 from medoffice.reception.views import _after, _day, _location, _patient_for, _payment_for
 
 REFUND_FORM = "reception.refund"
-
-
-def _errors(exc: MedofficeError) -> dict[str, str]:
-    errors = {k: " ".join(v) for k, v in (getattr(exc, "errors", {}) or {}).items()}
-    if not errors and exc.field:
-        errors[exc.field] = exc.message
-    return errors
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:
@@ -52,14 +43,12 @@ def _pdf(content: bytes, filename: str) -> HttpResponse:
 @require_POST
 def payment_void(request: AuthenticatedHttpRequest, payment_id: int) -> HttpResponse:
     payment = _payment_for(request, payment_id, record_view=False)
-    try:
+    with refusal() as refused:
         services.payment_void(
             payment_id=payment.pk, voided_by=request.user, reason=request.POST.get("reason", "")
         )
-    except NotPermitted as exc:
-        raise PermissionDenied(exc.message) from exc
-    except MedofficeError as exc:
-        messages.error(request, exc.message)
+    if refused:
+        messages.error(request, refused.message)
     else:
         messages.success(request, f"Receipt {payment.receipt_number} is void.")
     return redirect("reception:receipt", payment_id=payment.pk)
@@ -69,18 +58,13 @@ def payment_void(request: AuthenticatedHttpRequest, payment_id: int) -> HttpResp
 
 
 def _refund_for(request: AuthenticatedHttpRequest, refund_id: int, *, record_view: bool = True):
-    try:
-        return get_for_user(
-            selectors.refund_with_details(refund_id),
-            request.user,
-            ReceptionPerm.COLLECT_PAYMENTS,
-            pk=refund_id,
-            record_view=record_view,
-        )
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except NotPermitted as exc:
-        raise PermissionDenied(exc.message) from exc
+    return object_for_page(
+        selectors.refund_with_details(refund_id),
+        request,
+        ReceptionPerm.COLLECT_PAYMENTS,
+        pk=refund_id,
+        record_view=record_view,
+    )
 
 
 @login_required
@@ -112,15 +96,9 @@ def refund_new(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespon
                 )
             return reverse("reception:refund", args=[refund.pk])
 
-        try:
-            spent = once.spend(request, purpose, write)
-        except NotPermitted as exc:
-            raise PermissionDenied(exc.message) from exc
-        except MedofficeError as exc:
-            summary = exc.message
-            errors = _errors(exc)
-        else:
-            return _after(request, spent)
+        with refusal() as refused:
+            return _after(request, once.spend(request, purpose, write))
+        summary, errors = refused.message, refused.errors
     return render(
         request,
         "reception/refund_new.html",
@@ -146,19 +124,16 @@ def refund_detail(request: AuthenticatedHttpRequest, refund_id: int) -> HttpResp
     refund = _refund_for(request, refund_id, record_view=request.method == "GET")
     error = ""
     if request.method == "POST":
-        try:
+        with refusal() as refused:
             services.refund_pay(
                 refund_id=refund.pk,
                 paid_by=request.user,
                 reference=request.POST.get("reference", ""),
+                method=request.POST.get("method", ""),
             )
-        except NotPermitted as exc:
-            raise PermissionDenied(exc.message) from exc
-        except MedofficeError as exc:
-            error = exc.message
-        else:
             messages.success(request, f"Refund {refund.number} paid out.")
             return redirect("reception:refund", refund_id=refund.pk)
+        error = refused.message
     return render(
         request,
         "reception/refund.html",
@@ -167,6 +142,8 @@ def refund_detail(request: AuthenticatedHttpRequest, refund_id: int) -> HttpResp
             "patient": refund.patient,
             "balance": selectors.patient_balance(refund.patient),
             "error": error,
+            "methods": PaymentMethod.choices,
+            "post": request.POST if request.method == "POST" else {},
         },
     )
 
@@ -195,7 +172,7 @@ def drawer(request: AuthenticatedHttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     summary = ""
     if request.method == "POST":
-        try:
+        with refusal() as refused:
             close = services.drawer_close(
                 location=location,
                 day=day,
@@ -205,12 +182,6 @@ def drawer(request: AuthenticatedHttpRequest) -> HttpResponse:
                 note=request.POST.get("note", ""),
                 closed_by=request.user,
             )
-        except NotPermitted as exc:
-            raise PermissionDenied(exc.message) from exc
-        except MedofficeError as exc:
-            summary = exc.message
-            errors = _errors(exc)
-        else:
             words = "even"
             if close.over_short:
                 words = (
@@ -219,6 +190,7 @@ def drawer(request: AuthenticatedHttpRequest) -> HttpResponse:
             messages.success(request, f"Drawer closed for {day:%m/%d/%Y}: {words}.")
             query = urlencode({"location": str(location.pk), "date": day.isoformat()})
             return redirect(reverse("reception:drawer") + "?" + query)
+        summary, errors = refused.message, refused.errors
     today = selectors.drawer_day(location, day)
     audit.record_list(
         "reception.drawer", patient_ids=[p.patient_id for p in today.payments],
@@ -252,22 +224,38 @@ def deposits(request: AuthenticatedHttpRequest) -> HttpResponse:
     location = _location(request)
     if location is None:
         raise Http404("No location.")
-    error = ""
-    if request.method == "POST":
-        try:
+    error = settle_error = ""
+    chosen = [int(pk) for pk in request.POST.getlist("close") if pk.isdigit()]
+    if request.method == "POST" and request.POST.get("action") == "settle":
+        with refusal() as refused:
+            settlement = services.card_settlement_record(
+                location=location,
+                close_ids=chosen,
+                net=request.POST.get("net", ""),
+                day=_day(request.POST.get("date"), selectors.local_today()),
+                reference=request.POST.get("reference", ""),
+                note=request.POST.get("note", ""),
+                made_by=request.user,
+            )
+            messages.success(
+                request,
+                f"Card settlement {settlement.pk} recorded: ${settlement.net:,.2f} to the bank, "
+                f"${settlement.fees:,.2f} in fees.",
+            )
+            query = urlencode({"location": str(location.pk)})
+            return redirect(reverse("reception:deposits") + "?" + query)
+        settle_error = refused.message
+    elif request.method == "POST":
+        with refusal() as refused:
             deposit = services.deposit_make(
                 location=location,
-                close_ids=[int(pk) for pk in request.POST.getlist("close") if pk.isdigit()],
+                close_ids=chosen,
                 made_by=request.user,
                 note=request.POST.get("note", ""),
             )
-        except NotPermitted as exc:
-            raise PermissionDenied(exc.message) from exc
-        except MedofficeError as exc:
-            error = exc.message
-        else:
             messages.success(request, f"Deposit {deposit.pk} made: ${deposit.total:,.2f}.")
             return redirect("reception:deposit", deposit_id=deposit.pk)
+        error = refused.message
     return render(
         request,
         "reception/deposits.html",
@@ -277,6 +265,11 @@ def deposits(request: AuthenticatedHttpRequest) -> HttpResponse:
             "closes": list(selectors.closes_to_deposit(location)),
             "recent": Deposit.objects.filter(location=location).select_related("made_by")[:20],
             "error": error,
+            "to_settle": list(selectors.closes_to_settle(location)),
+            "settlements": list(selectors.card_settlements(location)),
+            "settle_error": settle_error,
+            "post": request.POST if request.method == "POST" else {},
+            "today": selectors.local_today(),
         },
     )
 

@@ -47,8 +47,11 @@ def approval_request(
     description: str,
     requested_by: User,
     subject: Model | None = None,
+    counted: Decimal | None = None,
 ) -> ApprovalRequest:
-    """Record a money decision: approved at once within the requester's limit, otherwise queued."""
+    """Record a money decision: approved at once within the requester's limit, otherwise queued.
+    `counted` is what the requester's authority must cover when it is more than this request:
+    a refund counts the asker's own refunds of the day, so splitting one does not escape it."""
     amount = _check_decision(kind, amount)
     if not may_request(requested_by, kind):
         raise NotPermitted(
@@ -58,7 +61,7 @@ def approval_request(
         )
     if not description.strip():
         raise InvalidInput("description: say what is being decided.", field="description")
-    within = covers(requested_by, kind, amount)
+    within = covers(requested_by, kind, max(amount, counted or amount))
     now = timezone.now()
     request = ApprovalRequest.objects.create(
         kind=kind,
@@ -147,4 +150,5 @@ def approval_cancel(*, request_id: int, cancelled_by: User) -> ApprovalRequest:
     request.decided_at = timezone.now()
     request.save(update_fields=["status", "decided_at"])
     audit.record(AuditAction.APPROVAL, obj=request, changes={"status": request.status})
+    _notify(request)  # the subject stops waiting (a refund no longer holds the credit)
     return request

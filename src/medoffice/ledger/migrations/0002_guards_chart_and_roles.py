@@ -1,11 +1,15 @@
 """The books' database guards, the starting chart of accounts, and who may do what.
 
-The guard SQL comes from `medoffice.ledger.guards` (a change there comes with a migration
-that installs it again); the chart from `medoffice.ledger.chart`, created by key, so a
-practice's own edits are never overwritten.
+The guard SQL and the chart are frozen copies beside the migrations (`_guards_0003`,
+`_chart_0002`): a migration runs no app code, so a later change to the app cannot change what
+an old migration does. The chart is created by key, so a practice's own edits are never
+overwritten.
 """
 
 from django.db import migrations
+
+from medoffice.ledger.migrations._chart_0002 import CHART
+from medoffice.ledger.migrations._guards_0003 import install_guards, remove_guards
 
 ROLE_PERMISSIONS = {
     "owner": [
@@ -22,40 +26,23 @@ ROLE_PERMISSIONS = {
 }  # fmt: skip
 
 
-def install_guards(apps, schema_editor):
-    from medoffice.ledger import guards
-
-    guards.install(schema_editor.connection)
-
-
-def remove_guards(apps, schema_editor):
-    from medoffice.ledger import guards
-
-    guards.remove(schema_editor.connection)
-
-
 def add_chart(apps, schema_editor):
-    from medoffice.ledger.chart import CHART
-
     Account = apps.get_model("ledger", "Account")
     by_key = {}
-    for template in CHART:
-        side = "debit" if template.type in ("asset", "expense") else "credit"
-        if template.contra:
-            side = "credit" if side == "debit" else "debit"
+    for row in CHART:
         account, _ = Account.objects.get_or_create(
-            key=template.key,
+            key=row["key"],
             defaults={
-                "code": template.code,
-                "name": template.name,
-                "type": template.type,
-                "normal_side": side,
-                "parent": by_key.get(template.parent),
-                "description": template.description,
-                "is_postable": template.postable and not template.per_location,
+                "code": row["code"],
+                "name": row["name"],
+                "type": row["type"],
+                "normal_side": row["normal_side"],
+                "parent": by_key.get(row["parent"]),
+                "description": row["description"],
+                "is_postable": row["is_postable"],
             },
         )
-        by_key[template.key] = account
+        by_key[row["key"]] = account
 
 
 def add_permissions(apps, schema_editor):

@@ -1,6 +1,6 @@
 """Lines lose their single-column indexes on account and patient (the composite indexes start
-with them), and the guards are installed again from `medoffice.ledger.guards`, where each
-check now reads an entry's lines in one pass.
+with them), and the guards are installed again, each check now reading an entry's lines in
+one pass (the SQL frozen in `_guards_0003`).
 
 SQLite rebuilds the line table to drop an index, and its triggers name that table, so the
 guards are lifted for the rebuild and installed again after it.
@@ -9,17 +9,7 @@ guards are lifted for the rebuild and installed again after it.
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def install_guards(apps, schema_editor):
-    from medoffice.ledger import guards
-
-    guards.install(schema_editor.connection)
-
-
-def remove_guards(apps, schema_editor):
-    from medoffice.ledger import guards
-
-    guards.remove(schema_editor.connection)
+from medoffice.ledger.migrations._guards_0003 import install_guards, remove_guards
 
 
 class Migration(migrations.Migration):

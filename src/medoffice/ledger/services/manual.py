@@ -20,8 +20,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from medoffice.core import money
+from medoffice.core.access import has_perm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput
+from medoffice.core.formats import us_date
 from medoffice.core.models import ApprovalRequest, ApprovalStatus, DecisionKind
 from medoffice.core.role_permissions import require_perm
 from medoffice.ledger.models import (
@@ -32,6 +34,8 @@ from medoffice.ledger.models import (
     to_dollars,
 )
 from medoffice.ledger.permissions import LedgerPerm
+from medoffice.ledger.selectors import PATIENT_ACCOUNT_KEYS
+from medoffice.ledger.services.periods import entry_date_range
 from medoffice.ledger.services.posting import (
     MAX_LINES,
     Line,
@@ -40,9 +44,11 @@ from medoffice.ledger.services.posting import (
     money_text,
     post,
 )
+from medoffice.patients.permissions import PatientsPerm
 
 if TYPE_CHECKING:
     from medoffice.core.models import Location, User
+    from medoffice.patients.models import Patient
 
 MANUAL_SOURCE = "ledger.manual_entry"
 
@@ -57,6 +63,7 @@ class ManualLine:
     credit: Decimal | int | str | None = ""
     memo: str = ""
     location: Location | None = None
+    patient: Patient | int | str | None = None  # the patient account: itself, its id or MRN
 
 
 def _amount(value: Any, *, field: str, label: str, errors: dict[str, list[str]]) -> int:
@@ -80,11 +87,47 @@ def _accounts(lines: Sequence[ManualLine]) -> dict[Any, Account]:
     return found
 
 
+def patient_account_ids() -> set[int]:
+    """The accounts that hold patient accounts: patient A/R, unapplied patient payments, and
+    every account under them (a practice's own sub-accounts). One query over the chart."""
+    parents = dict(Account.objects.values_list("pk", "parent_id"))
+    roots = set(Account.objects.filter(key__in=PATIENT_ACCOUNT_KEYS).values_list("pk", flat=True))
+    found = set()
+    for pk in parents:
+        cursor: int | None = pk
+        seen = 0
+        while cursor is not None and seen <= len(parents):
+            if cursor in roots:
+                found.add(pk)
+                break
+            cursor = parents.get(cursor)
+            seen += 1
+    return found
+
+
+def _patients(lines: Sequence[ManualLine]) -> dict[Any, Patient]:
+    """The patients the lines name by MRN (a str) or id (an int), keyed by what was given."""
+    from medoffice.patients.models import Patient
+
+    mrns = {line.patient.strip() for line in lines if isinstance(line.patient, str)}
+    mrns.discard("")
+    ids = {line.patient for line in lines if type(line.patient) is int}
+    found: dict[Any, Patient] = {}
+    if mrns:
+        found.update((p.mrn, p) for p in Patient.objects.filter(mrn__in=mrns))
+    if ids:
+        found.update((p.pk, p) for p in Patient.objects.filter(pk__in=ids))
+    return found
+
+
 def check_lines(
-    *, day: Any, memo: str, lines: Sequence[ManualLine]
+    *, day: Any, memo: str, lines: Sequence[ManualLine], actor: User | None = None
 ) -> tuple[list[dict[str, Any]], int]:
-    """The entry's lines as stored (account id, debit and credit cents), and its total; or
-    InvalidInput naming every bad field at once (`lines.3.account`, `lines.3.debit`, ...)."""
+    """The entry's lines as stored (account id, debit and credit cents, patient), and its
+    total; or InvalidInput naming every bad field at once (`lines.3.account`, ...).
+
+    The date is within `entry_date_range()` (the books' start to a year ahead) and in an open
+    month; a line on a patient account names the patient (and the actor may see patients)."""
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
@@ -93,8 +136,15 @@ def check_lines(
     if not isinstance(day, date):
         add("date", "Date: give the entry's date.")
     else:
+        earliest, latest = entry_date_range()
         closed = closed_period_for(day)
-        if closed is not None:
+        if not earliest <= day <= latest:
+            add(
+                "date",
+                f"Date: {us_date(day)} is outside the books; date the entry between "
+                f"{us_date(earliest)} (the books' start) and {us_date(latest)}.",
+            )
+        elif closed is not None:
             add("date", f"Date: {closed.label} is closed; date the entry in an open month.")
     if not memo.strip():
         add("memo", "Memo: say what the adjustment is for.")
@@ -103,6 +153,8 @@ def check_lines(
     if len(lines) > MAX_LINES:
         add("lines", f"An entry has at most {MAX_LINES} lines.")
     found = _accounts(lines)
+    on_patients = patient_account_ids()
+    patients = _patients(lines)
     rows: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         where = f"lines.{number}"
@@ -128,6 +180,7 @@ def check_lines(
         amounts_read = f"{where}.debit" not in errors and f"{where}.credit" not in errors
         if amounts_read and (debit > 0) == (credit > 0):
             add(where, f"Line {number}: give a debit or a credit (one of them).")
+        patient = _line_patient(line, number, account, on_patients, patients, actor, add)
         rows.append(
             {
                 "account": account.pk if account is not None else None,
@@ -135,6 +188,7 @@ def check_lines(
                 "credit_cents": credit,
                 "memo": line.memo.strip()[:120],
                 "location": line.location.pk if line.location is not None else None,
+                "patient": patient.pk if patient is not None else None,
             }
         )
     debits = sum(row["debit_cents"] for row in rows)
@@ -151,6 +205,46 @@ def check_lines(
             " ".join(messages[0] for messages in errors.values()), field=first, errors=errors
         )
     return rows, debits
+
+
+def _line_patient(
+    line: ManualLine,
+    number: int,
+    account: Account | None,
+    on_patients: set[int],
+    patients: dict[Any, Patient],
+    actor: User | None,
+    add: Any,
+) -> Patient | None:
+    """The line's patient account, checked: named on a patient account, found, not merged
+    away, and one the actor may see; None on other accounts (a patient there means nothing)."""
+    where = f"lines.{number}.patient"
+    given = line.patient.strip() if isinstance(line.patient, str) else line.patient
+    if account is None:
+        return None
+    if account.pk not in on_patients:
+        if given not in (None, ""):
+            add(where, f"Line {number}: {account} is not a patient account; leave the patient out.")
+        return None
+    if given in (None, ""):
+        add(
+            where,
+            f"Line {number}: {account} is a patient account; name the patient (MRN) "
+            "the line belongs to.",
+        )
+        return None
+    patient = patients.get(given) if isinstance(given, str | int) else given
+    if patient is None:
+        named = f"MRN {given!r}" if isinstance(given, str) else f"id {given}"
+        add(where, f"Line {number}: no patient with {named}.")
+        return None
+    if patient.merged_into_id is not None:
+        add(where, f"Line {number}: patient {patient.mrn} was merged into another record.")
+        return None
+    if actor is not None and not has_perm(actor, PatientsPerm.VIEW_PATIENTS):
+        add(where, f"Line {number}: your role does not cover patient records.")
+        return None
+    return patient
 
 
 def _same(draft: ManualEntry, day: date, memo: str, rows: list[dict[str, Any]]) -> bool:
@@ -172,7 +266,7 @@ def manual_entry_submit(
     the first submission; with other content it is a conflict."""
     require_perm(actor, LedgerPerm.POST_MANUAL_ENTRIES)
     key = idempotency_key.strip()[:100]
-    rows, total = check_lines(day=date, memo=memo, lines=list(lines))
+    rows, total = check_lines(day=date, memo=memo, lines=list(lines), actor=actor)
     assert date is not None  # checked above
     if key:
         earlier = _earlier(actor, key)
@@ -225,8 +319,10 @@ def _repeat(earlier: ManualEntry, day: date, memo: str, rows: list[dict[str, Any
 def _posting(draft: ManualEntry) -> Posting:
     accounts = Account.objects.in_bulk([row["account"] for row in draft.lines])
     from medoffice.core.models import Location
+    from medoffice.patients.models import Patient
 
     places = Location.objects.in_bulk([row["location"] for row in draft.lines if row["location"]])
+    people = Patient.objects.in_bulk([row["patient"] for row in draft.lines if row.get("patient")])
     return Posting(
         source_type=MANUAL_SOURCE,
         source_id=draft.pk,
@@ -240,6 +336,7 @@ def _posting(draft: ManualEntry) -> Posting:
                 credit=to_dollars(row["credit_cents"]),
                 memo=row["memo"],
                 location=places.get(row["location"]),
+                patient=people.get(row.get("patient")),
             )
             for row in draft.lines
         ],
@@ -247,7 +344,8 @@ def _posting(draft: ManualEntry) -> Posting:
 
 
 def on_decided(request: ApprovalRequest) -> None:
-    """The approval service's answer for a manual entry: post it, or mark it rejected."""
+    """The approval service's answer for a manual entry: post it, or mark it rejected or
+    cancelled."""
     if request.subject_type != "ledger.manualentry" or not request.subject_id:
         return
     draft = ManualEntry.objects.select_for_update().filter(pk=int(request.subject_id)).first()
@@ -262,3 +360,6 @@ def on_decided(request: ApprovalRequest) -> None:
         draft.status = ManualEntryStatus.REJECTED
         draft.note = request.decision_note[:300]
         draft.save(update_fields=["status", "note"])
+    elif request.status == ApprovalStatus.CANCELLED:  # it no longer waits, nor holds a close
+        draft.status = ManualEntryStatus.CANCELLED
+        draft.save(update_fields=["status"])

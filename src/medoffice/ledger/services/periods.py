@@ -22,17 +22,36 @@ from medoffice.ledger.models import (
     FiscalPeriod,
     JournalEntry,
     JournalLine,
+    ManualEntry,
+    ManualEntryStatus,
     PeriodStatus,
     to_dollars,
 )
 from medoffice.ledger.permissions import LedgerPerm
-from medoffice.ledger.services.posting import Line, Posting, _month, post
+from medoffice.ledger.services.posting import EARLIEST_POSTING, Line, Posting, _month, post
 
 if TYPE_CHECKING:
     from medoffice.core.models import Location, User
 
 
 # --- Periods ------------------------------------------------------------------------------------
+
+
+def books_start() -> date:
+    """The first day the books reach back to: the first month that has a period or a line,
+    and never later than January 1 of last year (an accountant may always adjust last year).
+    Nothing else defines where a practice's books begin."""
+    today = timezone.localdate()
+    floor = date(today.year - 1, 1, 1)
+    first_period = FiscalPeriod.objects.order_by("start").values_list("start", flat=True).first()
+    first_line = JournalLine.objects.order_by("date").values_list("date", flat=True).first()
+    found = [day.replace(day=1) for day in (first_period, first_line) if day is not None]
+    return max(min([floor, *found]), EARLIEST_POSTING)
+
+
+def entry_date_range() -> tuple[date, date]:
+    """The dates a manual entry may carry: from the books' start to a year after today."""
+    return books_start(), timezone.localdate() + timedelta(days=365)
 
 
 def period_for(day: date) -> FiscalPeriod:
@@ -61,7 +80,9 @@ def _locked_period(day: date) -> FiscalPeriod:
 @transaction.atomic
 @binds_actor("actor")
 def close_period(*, month: date, actor: User) -> FiscalPeriod:
-    """Close a month: nothing more posts in it. Months close in order, oldest first."""
+    """Close a month: nothing more posts in it. Months close in order, oldest first. Closing
+    December closes the year: its year-end entry posts on December 31 first, while the month
+    is still open (a closed month takes no postings, not even the year's own close)."""
     require_perm(actor, LedgerPerm.CLOSE_PERIODS)
     period = _locked_period(month)
     if period.status == PeriodStatus.CLOSED:
@@ -73,6 +94,21 @@ def close_period(*, month: date, actor: User) -> FiscalPeriod:
     first_open = open_month_before(period.start)
     if first_open is not None:
         raise InvalidTransition(f"Close {first_open.label} first: months close in order.")
+    waiting = list(
+        ManualEntry.objects.filter(
+            status=ManualEntryStatus.PENDING, date__range=(period.start, period.end)
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if waiting:
+        numbers = ", ".join(str(pk) for pk in waiting)
+        noun = "entries" if len(waiting) > 1 else "entry"
+        raise InvalidTransition(
+            f"{period.label} has manual {noun} {numbers} waiting for approval; approve or "
+            "reject them before closing the month."
+        )
+    year_end = _post_year_end(period.start.year, actor) if period.start.month == 12 else None
     facts = JournalLine.objects.filter(date__range=(period.start, period.end)).aggregate(
         n=Count("id"), net=Sum("amount_cents")
     )
@@ -96,6 +132,18 @@ def close_period(*, month: date, actor: User) -> FiscalPeriod:
         },
         reason="period closed",
     )
+    if period.start.month == 12:
+        audit.record(
+            AuditAction.UPDATE,
+            object_type="ledger.year",
+            object_id=str(period.start.year),
+            object_repr=f"Fiscal year {period.start.year}",
+            changes={
+                "closed": period.start.year,
+                "entry": year_end.pk if year_end is not None else None,
+            },
+            reason="year-end close",
+        )
     return period
 
 
@@ -153,6 +201,22 @@ YEAR_END_SOURCE = "ledger.year_end"
 RETAINED_EARNINGS = "retained_earnings"
 
 
+def check_closable_year(year: int) -> int:
+    """A year that can be closed: ended, and not before the books' start (InvalidInput naming
+    the year otherwise, for any integer: 0, negative, or far in the future)."""
+    if not 1900 < year < 10000:
+        raise InvalidInput(f"year: {year} is not a fiscal year.", field="year")
+    today = timezone.localdate()
+    if year >= today.year:
+        raise InvalidInput(f"year: {year} has not ended; it cannot be closed yet.", field="year")
+    start = books_start()
+    if year < start.year:
+        raise InvalidInput(
+            f"year: the books start in {start:%B %Y}; there is no {year} to close.", field="year"
+        )
+    return year
+
+
 def _year_nets(year: int) -> list[tuple[int, int | None, int]]:
     """(account, location, net cents) of every revenue and expense account with a balance for
     the year, the closing entries already posted included. One query."""
@@ -169,68 +233,78 @@ def _year_nets(year: int) -> list[tuple[int, int | None, int]]:
     return [(account, location, int(net)) for account, location, net in rows if net]
 
 
+def _post_year_end(year: int, actor: User) -> JournalEntry | None:
+    """One entry dated December 31 (kind CLOSING) moving every revenue and expense account's
+    balance for the year, per location, to retained earnings; after a reopened month changed
+    the year's income, the difference as a further entry (`ledger.year_end:<year>:2`)."""
+    nets = _year_nets(year)
+    if not nets:
+        return None
+    count = JournalEntry.objects.filter(source_type=YEAR_END_SOURCE, source_id=str(year)).count()
+    accounts = Account.objects.in_bulk({account for account, _, _ in nets})
+    locations: dict[int | None, Location] = {
+        loc.pk: loc for loc in _locations({loc for _, loc, _ in nets})
+    }
+    lines: list[Line] = []
+    by_location: dict[int | None, int] = {}
+    for account_id, location_id, net in nets:
+        lines.append(_cents_line(accounts[account_id], -net, locations.get(location_id)))
+        by_location[location_id] = by_location.get(location_id, 0) + net
+    lines.extend(
+        _cents_line(RETAINED_EARNINGS, net, locations.get(location_id))
+        for location_id, net in by_location.items()
+        if net
+    )
+    return post(
+        Posting(
+            source_type=YEAR_END_SOURCE,
+            source_id=year,
+            event=str(count + 1) if count else "",
+            date=date(year, 12, 31),
+            kind=EntryKind.CLOSING,
+            memo=f"Year-end close {year}: revenue and expenses to retained earnings",
+            lines=lines,
+        ),
+        actor=actor,
+    )
+
+
 @transaction.atomic
 @binds_actor("actor")
 def close_year(*, year: int, actor: User) -> JournalEntry | None:
-    """Close a fiscal year: one entry dated December 31 (kind CLOSING) moves every revenue and
-    expense account's balance for the year, per location, to retained earnings; then the
-    year's months still open close, in order. Closing again posts nothing more; after a
-    reopened month changed the year's income, it posts the difference as a further entry
-    (`ledger.year_end:<year>:2`). Returns the entry posted, or None when none was needed."""
+    """Close a fiscal year: its months still open close, in order; December's close posts the
+    year-end entry (see `close_period`). Closing a closed year again posts nothing. Returns
+    the year-end entry this call posted, or None when none was needed."""
     require_perm(actor, LedgerPerm.CLOSE_PERIODS)
+    check_closable_year(year)
     last = date(year, 12, 31)
-    if last >= timezone.localdate():
-        raise InvalidInput(f"year: {year} has not ended; it cannot be closed yet.", field="year")
-    nets = _year_nets(year)
-    entry = None
-    if nets:
-        earlier = JournalEntry.objects.filter(source_type=YEAR_END_SOURCE, source_id=str(year))
-        count = earlier.count()
-        accounts = Account.objects.in_bulk({account for account, _, _ in nets})
-        locations: dict[int | None, Location] = {
-            loc.pk: loc for loc in _locations({loc for _, loc, _ in nets})
-        }
-        lines: list[Line] = []
-        by_location: dict[int | None, int] = {}
-        for account_id, location_id, net in nets:
-            lines.append(_cents_line(accounts[account_id], -net, locations.get(location_id)))
-            by_location[location_id] = by_location.get(location_id, 0) + net
-        lines.extend(
-            _cents_line(RETAINED_EARNINGS, net, locations.get(location_id))
-            for location_id, net in by_location.items()
-            if net
-        )
-        entry = post(
-            Posting(
-                source_type=YEAR_END_SOURCE,
-                source_id=year,
-                event=str(count + 1) if count else "",
-                date=last,
-                kind=EntryKind.CLOSING,
-                memo=f"Year-end close {year}: revenue and expenses to retained earnings",
-                lines=lines,
-            ),
-            actor=actor,
-        )
-    month = date(year, 1, 1)
     closed = set(
         FiscalPeriod.objects.filter(
-            status=PeriodStatus.CLOSED, start__range=(month, last)
+            status=PeriodStatus.CLOSED, start__range=(date(year, 1, 1), last)
         ).values_list("start", flat=True)
     )
+    if date(year, 12, 1) in closed:
+        if _year_nets(year):
+            raise InvalidTransition(
+                f"December {year} was closed before its year-end entry posted: the owner "
+                f"reopens December {year}, then the year closes with it."
+            )
+        return None
+    posted_before = set(
+        JournalEntry.objects.filter(source_type=YEAR_END_SOURCE, source_id=str(year)).values_list(
+            "pk", flat=True
+        )
+    )
+    month = date(year, 1, 1)
     while month <= last:
         if month not in closed:
             close_period(month=month, actor=actor)
         month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-    audit.record(
-        AuditAction.UPDATE,
-        object_type="ledger.year",
-        object_id=str(year),
-        object_repr=f"Fiscal year {year}",
-        changes={"closed": year, "entry": entry.pk if entry is not None else None},
-        reason="year-end close",
+    return (
+        JournalEntry.objects.filter(source_type=YEAR_END_SOURCE, source_id=str(year))
+        .exclude(pk__in=posted_before)
+        .first()
     )
-    return entry
 
 
 def _locations(ids: set[int | None]) -> list[Location]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from django.utils import timezone
 from medoffice.core import audit, capture, money
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition
+from medoffice.core.formats import us_date
 from medoffice.core.models import AuditAction
 from medoffice.ledger import chart
 from medoffice.ledger.models import (
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
     from medoffice.patients.models import Patient
 
 MAX_LINES = 500  # an entry longer than this is an import's job, split into entries
+# No entry is dated before this, nor more than POST_AHEAD after today: a date outside is a
+# typing mistake (1900, 2199), and it would make a month to close before any real one.
+EARLIEST_POSTING = date(2000, 1, 1)
+POST_AHEAD = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -195,7 +200,11 @@ def _resolve(
     return cache[cache_key]
 
 
-def _check(posting: Posting, cache: dict[Any, Account]) -> _Checked:
+def latest_posting_day() -> date:
+    return timezone.localdate() + POST_AHEAD
+
+
+def _check(posting: Posting, cache: dict[Any, Account], *, latest: date) -> _Checked:
     if not posting.source_type or "." not in posting.source_type:
         raise InvalidInput(
             "source: name the app and record, such as reception.payment.", field="source"
@@ -204,6 +213,12 @@ def _check(posting: Posting, cache: dict[Any, Account]) -> _Checked:
         raise InvalidInput("source: the source key is too long.", field="source")
     if not isinstance(posting.date, date):
         raise InvalidInput("date: give the entry's date.", field="date")
+    if not EARLIEST_POSTING <= posting.date <= latest:
+        raise InvalidInput(
+            f"date: {us_date(posting.date)} is outside the books: entries are dated between "
+            f"{us_date(EARLIEST_POSTING)} and {us_date(latest)}.",
+            field="date",
+        )
     lines = list(posting.lines)
     if len(lines) < 2:
         raise InvalidInput("lines: an entry needs at least two lines.", field="lines")
@@ -419,7 +434,7 @@ def _existing(item: _Checked) -> JournalEntry:
 def post(posting: Posting, *, actor: User | None) -> JournalEntry:
     """Write the entry for one money event, once: a repeat returns the entry already written
     (and is refused if its lines differ)."""
-    item = _check(posting, {})
+    item = _check(posting, {}, latest=latest_posting_day())
     already = JournalEntry.objects.filter(source_key=posting.source_key).first()
     if already is not None:
         return _existing(item)
@@ -441,7 +456,8 @@ def post_many(postings: Sequence[Posting], *, actor: User | None) -> list[Journa
     Entries already posted (by source key) are returned as they are; the rest are written.
     """
     cache: dict[Any, Account] = {}
-    checked = [_check(posting, cache) for posting in postings]
+    latest = latest_posting_day()
+    checked = [_check(posting, cache, latest=latest) for posting in postings]
     keys = [item.posting.source_key for item in checked]
     if len(set(keys)) != len(keys):
         raise InvalidInput("source: the same source appears twice in one batch.", field="source")

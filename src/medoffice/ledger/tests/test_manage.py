@@ -10,7 +10,7 @@ import pytest
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition, NotPermitted
 from medoffice.core.models import ApprovalRequest, ApprovalStatus, AuditEvent, DecisionKind
 from medoffice.core.services import approval_decide, authority_of
-from medoffice.ledger import selectors, services
+from medoffice.ledger import selectors, services, verify
 from medoffice.ledger.models import (
     Account,
     EntryKind,
@@ -86,6 +86,24 @@ def test_a_rejected_manual_entry_posts_nothing(users):
     draft.refresh_from_db()
     assert draft.status == ManualEntryStatus.REJECTED and draft.note == "no invoice"
     assert JournalEntry.objects.count() == 0
+
+
+def test_a_cancelled_request_cancels_the_manual_entry_and_its_month_closes(users):
+    from medoffice.core.services import approval_cancel
+
+    draft = services.manual_entry_submit(
+        actor=users["manager"], date=DAY, memo="Too big", lines=two_lines("20000.00")
+    )
+    month = DAY.replace(day=1)
+    with pytest.raises(InvalidTransition, match="waiting for approval"):
+        services.close_period(month=month, actor=users["manager"])
+    approval_cancel(request_id=draft.approval_id, cancelled_by=users["manager"])
+    draft.refresh_from_db()
+    assert draft.status == ManualEntryStatus.CANCELLED and draft.entry is None
+    assert JournalEntry.objects.count() == 0
+    with pytest.raises(InvalidTransition, match="already cancelled"):
+        approval_decide(request_id=draft.approval_id, decided_by=users["owner"], approve=True)
+    services.close_period(month=month, actor=users["manager"])
 
 
 def test_every_bad_line_is_named_at_once_and_nothing_is_written(users):
@@ -201,6 +219,40 @@ def test_year_end_after_a_reopened_december_posts_the_difference(users):
     second = services.close_year(year=2025, actor=users["manager"])
     assert second.source_key == "ledger.year_end:2025:2"
     assert selectors.balance_of(Account.objects.get(key="retained_earnings")) == Decimal("280.00")
+
+
+def test_closing_december_closes_the_year_and_the_year_close_then_posts_nothing(users):
+    manager = users["manager"]
+    services.post(sale(1, dt.date(2025, 2, 3), "250.00"), actor=manager)
+    month = dt.date(2025, 1, 1)
+    while month.year == 2025:
+        services.close_period(month=month, actor=manager)
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    closing = JournalEntry.objects.get(kind=EntryKind.CLOSING)
+    assert closing.date == dt.date(2025, 12, 31)
+    assert selectors.balance_of(Account.objects.get(key="retained_earnings")) == Decimal("250.00")
+    assert services.close_year(year=2025, actor=manager) is None
+    assert JournalEntry.objects.filter(kind=EntryKind.CLOSING).count() == 1
+    assert list(verify.problems()) == []  # December's close counted its year-end lines
+
+
+def test_a_december_closed_without_its_year_end_entry_says_how_to_mend_it(users):
+    from medoffice.ledger.models import FiscalPeriod
+
+    services.post(sale(1, dt.date(2025, 12, 3), "80.00"), actor=users["manager"])
+    for n in range(1, 13):  # closed by an earlier version, which posted no year-end entry
+        FiscalPeriod.objects.update_or_create(
+            start=dt.date(2025, n, 1),
+            defaults={"end": services.period_for(dt.date(2025, n, 1)).end, "status": "closed"},
+        )
+    with pytest.raises(InvalidTransition, match="owner reopens December 2025"):
+        services.close_year(year=2025, actor=users["manager"])
+
+
+@pytest.mark.parametrize("year", [0, -1, 10000])
+def test_a_year_that_is_no_year_is_refused_in_words(users, year):
+    with pytest.raises(InvalidInput, match="is not a fiscal year"):
+        services.close_year(year=year, actor=users["manager"])
 
 
 def test_a_year_that_has_not_ended_is_not_closed(users):

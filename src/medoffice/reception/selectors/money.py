@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from medoffice.core.models import Location
 from medoffice.reception.models import (
+    CardSettlement,
     DepositDay,
     DrawerClose,
     Payment,
@@ -257,3 +258,18 @@ def deposit_closes(deposit_id: int) -> list[DrawerClose]:
         .select_related("drawer_close")
         .order_by("drawer_close__date")
     ]
+
+
+def closes_to_settle(location: Location) -> QuerySet[DrawerClose]:
+    """A location's closed days whose card batch the processor has not paid yet, oldest first."""
+    return (
+        DrawerClose.objects.filter(
+            location=location, counted_card__gt=0, card_settlement_day__isnull=True
+        )
+        .select_related("closed_by")
+        .order_by("date")
+    )
+
+
+def card_settlements(location: Location, limit: int = 20) -> QuerySet[CardSettlement]:
+    return CardSettlement.objects.filter(location=location).select_related("made_by")[:limit]

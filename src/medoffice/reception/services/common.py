@@ -1,4 +1,5 @@
-"""What several desk services share: refusing a merged record, locking an appointment."""
+"""What several desk services share: refusing a merged record, locking an appointment or a
+patient's account."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ def _refuse_merged(patient: Patient) -> None:
             f"This record was merged into MRN {patient.merged_into.mrn}; use that record.",
             field="patient",
         )
+
+
+def _lock_patient(patient: Patient) -> None:
+    """A patient's refunds and voids wait for each other, so two never give back, or take
+    away, the same credit."""
+    from medoffice.patients.models import Patient
+
+    Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk").first()
 
 
 def _lock_appointment(appointment_id: int) -> Appointment:

@@ -1,5 +1,6 @@
 """The end of the day at a desk (the drawer counted and closed, the difference to cash
-over/short) and the bank deposit of closed days (cash and checks from the drawer to the bank)."""
+over/short), the bank deposit of closed days (cash and checks from the drawer to the bank) and
+the card processor's payment of their card batches (card clearing to the bank, less fees)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,19 @@ from medoffice.core.models import Location, User
 from medoffice.core.money import ZERO, parse_money
 from medoffice.ledger import services as ledger
 from medoffice.ledger.permissions import LedgerPerm
-from medoffice.reception.models import Deposit, DepositDay, DrawerClose
+from medoffice.reception.models import (
+    CardSettlement,
+    CardSettlementDay,
+    Deposit,
+    DepositDay,
+    DrawerClose,
+)
 from medoffice.reception.payments import looks_like_card_number
-from medoffice.reception.postings import deposit_posting, drawer_close_posting
+from medoffice.reception.postings import (
+    card_settlement_posting,
+    deposit_posting,
+    drawer_close_posting,
+)
 from medoffice.reception.selectors import checks_of_closes, drawer_day, local_today
 from medoffice.reception.services.desk import lock_drawer
 
@@ -175,3 +186,90 @@ def deposit_make(
         ) from None
     ledger.post(deposit_posting(deposit), actor=made_by)
     return deposit
+
+
+@transaction.atomic
+@binds_actor("made_by")
+def card_settlement_record(
+    *,
+    location: Location,
+    close_ids: Sequence[int],
+    net: object,
+    made_by: User,
+    day: date | None = None,
+    reference: str = "",
+    note: str = "",
+    now: datetime | None = None,
+) -> CardSettlement:
+    """Record the card processor's payment into the bank for closed days' card batches: what
+    arrived (`net`), the batches' total, the fees as the difference. Its entry clears card
+    clearing (Dr bank, Dr card fees, Cr card clearing); each batch is settled at most once."""
+    require_perm(made_by, LedgerPerm.CLOSE_DRAWER)
+    now = now or timezone.now()
+    day = day or local_today(now)
+    note = _note(note)
+    reference = (reference or "").strip()
+    if looks_like_card_number(reference) or len(reference) > 40:
+        raise InvalidInput(
+            "Check the reference: the processor's deposit reference, up to 40 characters, "
+            "never a card number.",
+            field="reference",
+        )
+    if net is None or str(net).strip() == "":
+        raise InvalidInput("Type the amount the processor paid into the bank.", field="net")
+    paid = parse_money(net, field="net", label="Amount paid into the bank", minimum=ZERO)
+    ids = sorted({int(pk) for pk in close_ids})
+    if not ids:
+        raise InvalidInput("Choose the closed days whose card batches were paid.", field="days")
+    if day > local_today(now):
+        raise InvalidInput(f"{day:%m/%d/%Y} has not come yet.", field="date")
+    closes = list(
+        DrawerClose.objects.select_for_update()
+        .filter(pk__in=ids, location=location)
+        .order_by("date")
+    )
+    if len(closes) != len(ids):
+        raise InvalidInput(f"Choose closed days of {location.name} only.", field="days")
+    taken = CardSettlementDay.objects.filter(drawer_close__in=closes).select_related("drawer_close")
+    for already in taken:
+        raise Conflict(
+            f"The card batch of {already.drawer_close.date:%m/%d/%Y} is in card settlement "
+            f"{already.settlement_id} already.",
+            field="days",
+        )
+    if any(close.date > day for close in closes):
+        raise InvalidInput(
+            "A settlement cannot be dated before the days whose batches it pays.", field="date"
+        )
+    gross = sum((close.counted_card for close in closes), ZERO)
+    if gross <= 0:
+        raise InvalidInput("There is no card batch in the days chosen.", field="days")
+    if paid > gross:
+        raise InvalidInput(
+            f"${paid:,.2f} is more than the batches chosen (${gross:,.2f}): choose every day "
+            "this payment covers.",
+            field="net",
+        )
+    settlement = CardSettlement(
+        location=location,
+        date=day,
+        gross=gross,
+        fees=gross - paid,
+        net=paid,
+        reference=reference,
+        made_at=now,
+        made_by=made_by,
+        note=note,
+    )
+    settlement.save(force_insert=True)
+    try:
+        with transaction.atomic():
+            CardSettlementDay.objects.bulk_create(
+                [CardSettlementDay(settlement=settlement, drawer_close=close) for close in closes]
+            )
+    except IntegrityError:  # another settlement took one of these batches beside this one
+        raise Conflict(
+            "One of these card batches went into another settlement just now.", field="days"
+        ) from None
+    ledger.post(card_settlement_posting(settlement), actor=made_by)
+    return settlement

@@ -12,11 +12,12 @@ from medoffice.core.access import require_perm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import InvalidInput, InvalidTransition, NotFound
 from medoffice.core.models import Location, User
+from medoffice.core.money import ZERO
 from medoffice.core.selectors import practice_time_zone
 from medoffice.core.services import full_clean_or_raise
 from medoffice.ledger import services as ledger
 from medoffice.ledger.models import JournalEntry
-from medoffice.reception.models import Payment, Visit
+from medoffice.reception.models import Payment, Refund, RefundStatus, Visit
 from medoffice.reception.payments import (
     CleanPayment,
     PaymentInput,
@@ -26,8 +27,13 @@ from medoffice.reception.payments import (
 )
 from medoffice.reception.permissions import ReceptionPerm
 from medoffice.reception.postings import PAYMENT_SOURCE, payment_posting
-from medoffice.reception.selectors import local_today, practice_zone
-from medoffice.reception.services.common import _refuse_merged
+from medoffice.reception.selectors import (
+    charges_are_posted,
+    local_today,
+    patient_balance,
+    practice_zone,
+)
+from medoffice.reception.services.common import _lock_patient, _refuse_merged
 from medoffice.reception.services.desk import desk_location, lock_drawer, refuse_closed_day
 
 if TYPE_CHECKING:
@@ -99,6 +105,38 @@ def payment_entry(payment: Payment) -> JournalEntry | None:
     return JournalEntry.objects.filter(source_key=f"{PAYMENT_SOURCE}:{payment.pk}").first()
 
 
+def _refuse_void_under_refunds(payment: Payment) -> None:
+    """A void takes the payment's credit off the account; refunds still to be paid from that
+    credit (waiting for approval, or approved and not yet paid out) must stay covered, and
+    before charges post an account can only owe what was refunded of money never taken."""
+    _lock_patient(payment.patient)
+    credit_after = -(patient_balance(payment.patient) + payment.amount)
+    open_refunds = list(
+        Refund.objects.filter(
+            patient_id=payment.patient_id,
+            status__in=(RefundStatus.REQUESTED, RefundStatus.APPROVED),
+        ).order_by("requested_at", "pk")
+    )
+    waiting = sum((r.amount for r in open_refunds if r.status == RefundStatus.REQUESTED), ZERO)
+    approved = [r for r in open_refunds if r.status == RefundStatus.APPROVED]
+    if credit_after >= waiting and (credit_after >= 0 or (charges_are_posted() and not approved)):
+        return
+    if open_refunds:
+        names = ", ".join(
+            f"{r.number} (${r.amount:,.2f}, {r.get_status_display().lower()})" for r in open_refunds
+        )
+        raise InvalidTransition(
+            f"Receipt {payment.receipt_number} cannot be voided: refund {names} is to be "
+            "paid from this credit. Reject or cancel the refund first.",
+            field="payment",
+        )
+    raise InvalidTransition(
+        f"Receipt {payment.receipt_number} cannot be voided: part of this credit was refunded "
+        "already, and the void would leave the account owing money that was never taken.",
+        field="payment",
+    )
+
+
 @transaction.atomic
 @binds_actor("voided_by")
 def payment_void(
@@ -138,6 +176,7 @@ def payment_void(
             field="payment",
         )
     refuse_closed_day(payment.location, day, "a void")
+    _refuse_void_under_refunds(payment)
     entry = payment_entry(payment)
     if entry is None:  # every payment posts; one that did not is posted now, then reversed
         entry = ledger.post(payment_posting(payment, practice_zone()), actor=voided_by)

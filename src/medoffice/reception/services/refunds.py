@@ -4,25 +4,32 @@ in cash from the drawer, by check from the bank, or back to the card."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from medoffice.core.access import require_perm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import InvalidInput, InvalidTransition, NotFound
 from medoffice.core.models import ApprovalRequest, ApprovalStatus, DecisionKind, Location, User
-from medoffice.core.money import parse_money
+from medoffice.core.money import ZERO, parse_money
 from medoffice.core.services import approval_request
 from medoffice.ledger import services as ledger
 from medoffice.reception.models import PaymentMethod, Refund, RefundStatus
 from medoffice.reception.payments import looks_like_card_number
 from medoffice.reception.permissions import ReceptionPerm
 from medoffice.reception.postings import refund_approved_posting, refund_paid_posting
-from medoffice.reception.selectors import local_today, refundable_credit
-from medoffice.reception.services.common import _refuse_merged
+from medoffice.reception.selectors import (
+    drawer_day,
+    local_today,
+    patient_balance,
+    refundable_credit,
+)
+from medoffice.reception.services.common import _lock_patient, _refuse_merged
 from medoffice.reception.services.desk import desk_location, lock_drawer, refuse_closed_day
 
 if TYPE_CHECKING:
@@ -30,13 +37,6 @@ if TYPE_CHECKING:
 
 _CHECK_NUMBER = r"^\d{1,10}$"
 _CARD_REFERENCE = r"^[A-Za-z0-9-]{2,20}$"
-
-
-def _lock_patient(patient: Patient) -> None:
-    """Refunds of one patient wait for each other, so two never give back the same credit."""
-    from medoffice.patients.models import Patient
-
-    Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk").first()
 
 
 @transaction.atomic
@@ -103,11 +103,20 @@ def refund_request(
         requested_by=requested_by,
     )
     refund.save(force_insert=True)
+    earlier_today = _refunded_today_by(requested_by, now)
     decision = approval_request(
         kind=DecisionKind.REFUND,
         amount=value,
-        description=f"Refund {refund.number} to {patient.full_name} "
-        f"({refund.get_method_display().lower()}): {reason}"[:300],
+        counted=value + earlier_today,
+        description=(
+            f"Refund {refund.number} to {patient.full_name} "
+            f"({refund.get_method_display().lower()}): {reason}"
+            + (
+                f" [with ${earlier_today:,.2f} the same person refunded today]"
+                if earlier_today
+                else ""
+            )
+        )[:300],
         requested_by=requested_by,
         subject=refund,
     )  # within the asker's authority the handler below has approved and posted it already
@@ -116,8 +125,26 @@ def refund_request(
     return refund
 
 
+def _refunded_today_by(user: User, now: datetime) -> Decimal:
+    """What `user` refunded today on their own authority (approved at once, not rejected or
+    cancelled): a refund limit holds for the day's total, so one refund split in several
+    under the limit still goes to the approvals queue."""
+    from medoffice.reception.selectors import practice_zone
+
+    start = datetime.combine(local_today(now), time.min, tzinfo=practice_zone())
+    total = Refund.objects.filter(
+        requested_by=user,
+        requested_at__gte=start,
+        approval__within_requester_authority=True,
+        status__in=(RefundStatus.APPROVED, RefundStatus.PAID),
+    ).aggregate(total=Sum("amount"))["total"]
+    return Decimal(total or 0).quantize(Decimal("0.01"))
+
+
 def refund_decided(decision: ApprovalRequest) -> None:
-    """The approval service's answer on a refund (registered from ReceptionConfig.ready())."""
+    """The approval service's answer on a refund (registered from ReceptionConfig.ready()). An
+    approval gives back only credit still on the account: a payment voided, or another refund
+    approved, while this one waited may have taken it, and then the approval is refused."""
     if decision.subject_type != "reception.refund" or not decision.subject_id:
         return
     refund = Refund.objects.select_for_update().filter(pk=decision.subject_id).first()
@@ -125,10 +152,20 @@ def refund_decided(decision: ApprovalRequest) -> None:
         return
     now = decision.decided_at or timezone.now()
     if decision.status == ApprovalStatus.APPROVED:
+        _lock_patient(refund.patient)
+        credit = max(-patient_balance(refund.patient), ZERO)
+        if refund.amount > credit:
+            raise InvalidTransition(
+                f"Refund {refund.number} is ${refund.amount:,.2f}, more than the credit on the "
+                f"account now (${credit:,.2f}); reject it, and ask again for what is there.",
+                field="refund",
+            )
         refund.status = RefundStatus.APPROVED
         ledger.post(refund_approved_posting(refund, local_today(now)), actor=decision.decided_by)
     elif decision.status == ApprovalStatus.REJECTED:
         refund.status = RefundStatus.REJECTED
+    elif decision.status == ApprovalStatus.CANCELLED:
+        refund.status = RefundStatus.CANCELLED
     else:
         return
     refund.decided_at = now
@@ -138,10 +175,16 @@ def refund_decided(decision: ApprovalRequest) -> None:
 @transaction.atomic
 @binds_actor("paid_by")
 def refund_pay(
-    *, refund_id: int, paid_by: User, reference: str = "", now: datetime | None = None
+    *,
+    refund_id: int,
+    paid_by: User,
+    reference: str = "",
+    method: str = "",
+    now: datetime | None = None,
 ) -> Refund:
     """Give the approved refund to the patient: cash from the drawer, a check (its number) from
-    the bank, or back to the card (the terminal's reference). Once."""
+    the bank, or back to the card (the terminal's reference). Once. `method` pays it another
+    way than was asked (a drawer without the cash pays by check)."""
     import re
 
     require_perm(paid_by, ReceptionPerm.COLLECT_PAYMENTS)
@@ -149,20 +192,28 @@ def refund_pay(
     found = Refund.objects.filter(pk=refund_id).select_related("location").first()
     if found is None:
         raise NotFound(f"No refund with id {refund_id}.")
+    method = (method or "").strip().lower() or found.method
+    if method not in PaymentMethod.values:
+        raise InvalidInput("method: choose cash, check or card.", field="method")
+    if method == PaymentMethod.CASH and found.location is None:
+        raise InvalidInput(
+            "method: this refund names no location, so no drawer can pay it in cash.",
+            field="method",
+        )
     reference = (reference or "").strip()
     if looks_like_card_number(reference):
         raise InvalidInput(
             "reference: never record a card number; enter the terminal's reference.",
             field="reference",
         )
-    if found.method == PaymentMethod.CHECK and not re.match(_CHECK_NUMBER, reference):
+    if method == PaymentMethod.CHECK and not re.match(_CHECK_NUMBER, reference):
         raise InvalidInput("reference: enter the check number (digits only).", field="reference")
-    if found.method == PaymentMethod.CARD and not re.match(_CARD_REFERENCE, reference):
+    if method == PaymentMethod.CARD and not re.match(_CARD_REFERENCE, reference):
         raise InvalidInput(
             "reference: enter the card refund's reference (letters and digits).",
             field="reference",
         )
-    if found.method == PaymentMethod.CASH:
+    if method == PaymentMethod.CASH:
         lock_drawer(found.location)
     refund = (
         Refund.objects.select_for_update(of=("self",))
@@ -174,15 +225,25 @@ def refund_pay(
             RefundStatus.PAID: "was paid out already",
             RefundStatus.REQUESTED: "is waiting for approval",
             RefundStatus.REJECTED: "was rejected",
+            RefundStatus.CANCELLED: "was cancelled",
         }[RefundStatus(refund.status)]
         raise InvalidTransition(f"Refund {refund.number} {state}.", field="refund")
     day = local_today(now)
+    refund.method = method
     if refund.method == PaymentMethod.CASH:
         refuse_closed_day(refund.location, day, "a cash refund")
+        in_drawer = drawer_day(refund.location, day).expected_cash
+        if refund.amount > in_drawer:
+            raise InvalidTransition(
+                f"The drawer at {refund.location} holds ${max(in_drawer, ZERO):,.2f} in cash "
+                f"taken today; refund {refund.number} (${refund.amount:,.2f}) cannot be paid "
+                "from it. Pay it by check or to the card instead.",
+                field="method",
+            )
     refund.status = RefundStatus.PAID
     refund.reference = reference[:40]
     refund.paid_at = now
     refund.paid_by = paid_by
-    refund.save(update_fields=["status", "reference", "paid_at", "paid_by"])
+    refund.save(update_fields=["status", "method", "reference", "paid_at", "paid_by"])
     ledger.post(refund_paid_posting(refund, day), actor=paid_by)
     return refund

@@ -243,6 +243,26 @@ def test_the_close_counts_the_day_and_posts_a_shortage(desk, users):
     assert close.closed_by == desk_user
 
 
+def test_a_card_batch_that_differs_from_the_receipts_posts_its_difference(desk, users):
+    desk_user = users["front_desk"]
+    patient = pf.patient()
+    pay(patient, desk_user, "20.00", location=desk)
+    pay(patient, desk_user, "50.00", "card", "AB13", location=desk)
+    close = services.drawer_close(
+        location=desk, day=today(), counted_cash="21.00", counted_checks="0",
+        counted_card="45.00", closed_by=desk_user,
+    )  # fmt: skip
+    assert lines_of(f"reception.drawerclose:{close.pk}") == sorted(
+        [
+            (f"cash_drawer:{desk.pk}", 100, None), ("cash_over_short", -100, None),
+            ("cash_over_short", 500, None), ("card_clearing", -500, None),
+        ]
+    )  # fmt: skip
+    assert account_net("card_clearing") == 4500  # what the processor will pay
+    entry = JournalEntry.objects.get(source_key=f"reception.drawerclose:{close.pk}")
+    assert entry.memo == f"Close {today():%m/%d/%Y}: drawer over, card batch short"
+
+
 def test_an_overage_posts_the_other_way_and_an_even_count_posts_nothing(desk, users):
     desk_user = users["front_desk"]
     pay(pf.patient(), desk_user, "10.00", location=desk)

@@ -128,3 +128,27 @@ def test_the_desk_requests_and_pays_a_refund(client_for, desk, users):
     pdf = desk_client.get(f"/reception/refunds/{refund.pk}/receipt.pdf")
     assert pdf.content.startswith(b"%PDF")
     assert selectors.patient_balance(patient) == Decimal("-40.00")
+
+
+def test_a_cash_refund_the_drawer_cannot_pay_is_paid_by_check_from_the_page(
+    client_for, desk, users
+):
+    patient = pf.patient()
+    services.payment_record(
+        patient=patient,
+        payment=PaymentInput(amount="30.00", method="card", reference="AB9"),
+        received_by=users["front_desk"],
+        location=desk,
+    )
+    refund = services.refund_request(
+        patient=patient, amount="30.00", method="cash", reason="overpaid",
+        requested_by=users["front_desk"], location=desk,
+    )  # fmt: skip
+    desk_client = client_for("front_desk")
+    page = desk_client.get(f"/reception/refunds/{refund.pk}/").content.decode()
+    assert 'name="method"' in page and '<option value="cash" selected>' in page
+    short = desk_client.post(f"/reception/refunds/{refund.pk}/").content.decode()
+    assert "holds $0.00 in cash" in short and 'role="alert"' in short
+    desk_client.post(f"/reception/refunds/{refund.pk}/", {"method": "check", "reference": "7002"})
+    refund.refresh_from_db()
+    assert (refund.status, refund.method, refund.reference) == ("paid", "check", "7002")

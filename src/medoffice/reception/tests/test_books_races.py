@@ -14,7 +14,13 @@ from django.db import IntegrityError, connections, transaction
 from medoffice.ledger import services as ledger
 from medoffice.ledger.models import JournalEntry
 from medoffice.reception import selectors, services
-from medoffice.reception.models import DepositDay, DrawerClose, Payment, Refund
+from medoffice.reception.models import (
+    CardSettlementDay,
+    DepositDay,
+    DrawerClose,
+    Payment,
+    Refund,
+)
 from medoffice.reception.payments import PaymentInput
 from medoffice.reception.postings import payment_posting
 from medoffice.testing import factories
@@ -168,6 +174,25 @@ def test_one_deposit_of_a_close_from_many_threads(desk, users):
     )
     assert DepositDay.objects.count() == 1
     assert JournalEntry.objects.filter(source_type="reception.deposit").count() == 1
+
+
+@race
+def test_one_card_settlement_of_a_batch_from_many_threads(desk, users):
+    pay(pf.patient(), users["front_desk"], desk, "30.00", "card")
+    close = services.drawer_close(
+        location=desk, day=selectors.local_today(), counted_cash="0", counted_checks="0",
+        counted_card="30", closed_by=users["front_desk"],
+    )  # fmt: skip
+    outcomes = at_once(
+        lambda: services.card_settlement_record(
+            location=desk, close_ids=[close.pk], net="29.10", made_by=users["manager"]
+        )
+    )
+    assert len(oks(outcomes)) == 1 and refusals_say(outcomes, "already", "another settlement"), (
+        outcomes
+    )
+    assert CardSettlementDay.objects.count() == 1
+    assert JournalEntry.objects.filter(source_type="reception.cardsettlement").count() == 1
 
 
 @race

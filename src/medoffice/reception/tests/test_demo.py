@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.db.models import Count
@@ -103,6 +104,22 @@ def test_demo_money_is_in_the_books_with_closed_days_and_deposits():
     assert JournalLine.objects.filter(account__key="cash_over_short").aggregate(
         t=Sum("amount_cents")
     )["t"] == -sum(int(close.over_short * 100) for close in closes)
+    # The processor paid all but the last card batches, less its fees: card clearing holds the
+    # batches still on their way and today's card payments, nothing more.
+    from medoffice.reception.models import CardSettlement
+
+    waiting = selectors.closes_to_settle
+    unsettled = sum(
+        (close.counted_card for loc in {c.location for c in closes} for close in waiting(loc)),
+        Decimal("0"),
+    )
+    from medoffice.reception.selectors import day_bounds
+
+    today_cards = Payment.objects.filter(
+        method="card", received_at__gte=day_bounds(TODAY)[0], voided_at__isnull=True
+    ).aggregate(t=Sum("amount"))["t"] or Decimal("0")
+    assert CardSettlement.objects.exists() and by_key["card_fees"].debit > 0
+    assert by_key["card_clearing"].debit == unsettled + today_cards
     # Each patient's balance in the books is what they paid.
     paid = dict(Payment.objects.values_list("patient_id").annotate(t=Sum("amount")))
     some = list(paid)[:20]

@@ -1,0 +1,50 @@
+"""The starting chart of accounts as migration 0002 creates it, frozen here (migrations run no
+app code: see ADR 0016). Accounts the template gains later are created by `ensure_chart` when
+the books are first used, and by the migration that adds them.
+"""
+
+# fmt: off
+CHART = [
+    {'key': 'cash', 'code': '1000', 'name': 'Cash and bank', 'type': 'asset', 'normal_side': 'debit', 'parent': '', 'description': '', 'is_postable': False},
+    {'key': 'cash_drawer', 'code': '1010', 'name': 'Cash drawers', 'type': 'asset', 'normal_side': 'debit', 'parent': 'cash', 'description': "cash and checks taken at a location's desk until they are deposited", 'is_postable': False},
+    {'key': 'card_clearing', 'code': '1020', 'name': 'Card payments clearing', 'type': 'asset', 'normal_side': 'debit', 'parent': 'cash', 'description': "card payments until the processor's deposit reaches the bank", 'is_postable': True},
+    {'key': 'bank_operating', 'code': '1030', 'name': 'Bank: operating', 'type': 'asset', 'normal_side': 'debit', 'parent': 'cash', 'description': '', 'is_postable': True},
+    {'key': 'bank_payroll', 'code': '1040', 'name': 'Bank: payroll', 'type': 'asset', 'normal_side': 'debit', 'parent': 'cash', 'description': '', 'is_postable': True},
+    {'key': 'receivables', 'code': '1100', 'name': 'Receivables', 'type': 'asset', 'normal_side': 'debit', 'parent': '', 'description': '', 'is_postable': False},
+    {'key': 'patient_ar', 'code': '1110', 'name': 'Patient accounts receivable', 'type': 'asset', 'normal_side': 'debit', 'parent': 'receivables', 'description': 'what patients owe; each line names the patient account', 'is_postable': True},
+    {'key': 'insurance_ar', 'code': '1120', 'name': 'Insurance accounts receivable', 'type': 'asset', 'normal_side': 'debit', 'parent': 'receivables', 'description': 'what payers owe; a sub-account per payer is made on first posting', 'is_postable': True},
+    {'key': 'inventory_supplies', 'code': '1200', 'name': 'Inventory: medical supplies', 'type': 'asset', 'normal_side': 'debit', 'parent': '', 'description': '', 'is_postable': True},
+    {'key': 'inventory_vaccines', 'code': '1210', 'name': 'Inventory: vaccines', 'type': 'asset', 'normal_side': 'debit', 'parent': '', 'description': '', 'is_postable': True},
+    {'key': 'prepaid', 'code': '1300', 'name': 'Prepaid expenses', 'type': 'asset', 'normal_side': 'debit', 'parent': '', 'description': '', 'is_postable': True},
+    {'key': 'investments', 'code': '1400', 'name': 'Short-term investments', 'type': 'asset', 'normal_side': 'debit', 'parent': '', 'description': '', 'is_postable': True},
+    {'key': 'equipment', 'code': '1500', 'name': 'Equipment', 'type': 'asset', 'normal_side': 'debit', 'parent': '', 'description': '', 'is_postable': True},
+    {'key': 'accumulated_depreciation', 'code': '1510', 'name': 'Accumulated depreciation', 'type': 'asset', 'normal_side': 'credit', 'parent': '', 'description': '', 'is_postable': True},
+    {'key': 'accounts_payable', 'code': '2000', 'name': 'Accounts payable', 'type': 'liability', 'normal_side': 'credit', 'parent': '', 'description': '', 'is_postable': True},
+    {'key': 'unapplied_patient', 'code': '2100', 'name': 'Unapplied patient payments', 'type': 'liability', 'normal_side': 'credit', 'parent': '', 'description': 'money patients paid that no charge has taken yet; each line names the patient', 'is_postable': True},
+    {'key': 'refunds_payable', 'code': '2110', 'name': 'Refunds payable', 'type': 'liability', 'normal_side': 'credit', 'parent': '', 'description': '', 'is_postable': True},
+    {'key': 'payroll_liabilities', 'code': '2200', 'name': 'Payroll liabilities', 'type': 'liability', 'normal_side': 'credit', 'parent': '', 'description': '', 'is_postable': False},
+    {'key': 'wages_payable', 'code': '2210', 'name': 'Wages payable', 'type': 'liability', 'normal_side': 'credit', 'parent': 'payroll_liabilities', 'description': '', 'is_postable': True},
+    {'key': 'payroll_taxes_payable', 'code': '2220', 'name': 'Payroll taxes payable', 'type': 'liability', 'normal_side': 'credit', 'parent': 'payroll_liabilities', 'description': '', 'is_postable': True},
+    {'key': 'deductions_payable', 'code': '2230', 'name': 'Deductions payable', 'type': 'liability', 'normal_side': 'credit', 'parent': 'payroll_liabilities', 'description': '', 'is_postable': True},
+    {'key': 'owner_equity', 'code': '3000', 'name': "Owner's equity", 'type': 'equity', 'normal_side': 'credit', 'parent': '', 'description': '', 'is_postable': True},
+    {'key': 'retained_earnings', 'code': '3100', 'name': 'Retained earnings', 'type': 'equity', 'normal_side': 'credit', 'parent': '', 'description': '', 'is_postable': True},
+    {'key': 'revenue', 'code': '4000', 'name': 'Patient service revenue', 'type': 'revenue', 'normal_side': 'credit', 'parent': '', 'description': '', 'is_postable': False},
+    {'key': 'revenue:office_visits', 'code': '4010', 'name': 'Revenue: office visits', 'type': 'revenue', 'normal_side': 'credit', 'parent': 'revenue', 'description': '', 'is_postable': True},
+    {'key': 'revenue:procedures', 'code': '4020', 'name': 'Revenue: procedures', 'type': 'revenue', 'normal_side': 'credit', 'parent': 'revenue', 'description': '', 'is_postable': True},
+    {'key': 'revenue:laboratory', 'code': '4030', 'name': 'Revenue: laboratory', 'type': 'revenue', 'normal_side': 'credit', 'parent': 'revenue', 'description': '', 'is_postable': True},
+    {'key': 'revenue:immunizations', 'code': '4040', 'name': 'Revenue: immunizations', 'type': 'revenue', 'normal_side': 'credit', 'parent': 'revenue', 'description': '', 'is_postable': True},
+    {'key': 'revenue:other', 'code': '4090', 'name': 'Revenue: other services', 'type': 'revenue', 'normal_side': 'credit', 'parent': 'revenue', 'description': '', 'is_postable': True},
+    {'key': 'contractual_adjustments', 'code': '4900', 'name': 'Contractual adjustments', 'type': 'revenue', 'normal_side': 'debit', 'parent': '', 'description': "the part of a charge a payer's contract does not pay (reduces revenue)", 'is_postable': True},
+    {'key': 'expenses', 'code': '5000', 'name': 'Operating expenses', 'type': 'expense', 'normal_side': 'debit', 'parent': '', 'description': '', 'is_postable': False},
+    {'key': 'bad_debt', 'code': '5010', 'name': 'Bad debt', 'type': 'expense', 'normal_side': 'debit', 'parent': 'expenses', 'description': '', 'is_postable': True},
+    {'key': 'cash_over_short', 'code': '5020', 'name': 'Cash over and short', 'type': 'expense', 'normal_side': 'debit', 'parent': 'expenses', 'description': '', 'is_postable': True},
+    {'key': 'card_fees', 'code': '5030', 'name': 'Bank and card fees', 'type': 'expense', 'normal_side': 'debit', 'parent': 'expenses', 'description': '', 'is_postable': True},
+    {'key': 'wages_expense', 'code': '5100', 'name': 'Salaries and wages', 'type': 'expense', 'normal_side': 'debit', 'parent': 'expenses', 'description': '', 'is_postable': True},
+    {'key': 'payroll_tax_expense', 'code': '5110', 'name': 'Payroll taxes', 'type': 'expense', 'normal_side': 'debit', 'parent': 'expenses', 'description': '', 'is_postable': True},
+    {'key': 'benefits_expense', 'code': '5120', 'name': 'Employee benefits', 'type': 'expense', 'normal_side': 'debit', 'parent': 'expenses', 'description': '', 'is_postable': True},
+    {'key': 'supplies_expense', 'code': '5200', 'name': 'Medical supplies', 'type': 'expense', 'normal_side': 'debit', 'parent': 'expenses', 'description': '', 'is_postable': True},
+    {'key': 'rent_expense', 'code': '5300', 'name': 'Rent and occupancy', 'type': 'expense', 'normal_side': 'debit', 'parent': 'expenses', 'description': '', 'is_postable': True},
+    {'key': 'depreciation_expense', 'code': '5400', 'name': 'Depreciation', 'type': 'expense', 'normal_side': 'debit', 'parent': 'expenses', 'description': '', 'is_postable': True},
+    {'key': 'other_expense', 'code': '5900', 'name': 'Other expenses', 'type': 'expense', 'normal_side': 'debit', 'parent': 'expenses', 'description': '', 'is_postable': True},
+]
+# fmt: on

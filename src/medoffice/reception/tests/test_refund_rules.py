@@ -1,0 +1,223 @@
+"""What keeps a refund from giving back money the practice does not hold: a void never takes
+away credit a refund still counts on, an approval re-checks the credit, a drawer pays out only
+the cash it took, a refund limit holds for the day's total, and a cancelled request lets go of
+the credit it held. The papers say what happened, not more."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+
+from medoffice.core.exceptions import InvalidTransition
+from medoffice.core.models import ApprovalRequest, ApprovalStatus
+from medoffice.core.services import approval_cancel, approval_decide
+from medoffice.ledger import services as ledger
+from medoffice.ledger.models import JournalEntry
+from medoffice.ledger.services import Line, Posting
+from medoffice.reception import selectors, services
+from medoffice.reception.documents import deposit_slip_pdf, refund_receipt_pdf
+from medoffice.reception.models import Payment, Refund
+from medoffice.reception.payments import PaymentInput
+from medoffice.testing import factories
+from medoffice.testing import patients_factories as pf
+
+pytestmark = pytest.mark.django_db
+
+
+def pay(patient, user, amount, method="cash", reference="", **kwargs):
+    return services.payment_record(
+        patient=patient,
+        payment=PaymentInput(amount=amount, method=method, reference=reference),
+        received_by=user,
+        **kwargs,
+    )
+
+
+def ask(patient, user, amount, method="cash", location=None):
+    return services.refund_request(
+        patient=patient, amount=amount, method=method, reason="overpaid",
+        requested_by=user, location=location,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def desk(practice, users):
+    location = factories.location(name="Main St")
+    factories.location(name="North")
+    return location
+
+
+def text_of(pdf: bytes) -> str:
+    return PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
+# --- A void keeps the refunds covered --------------------------------------------------------
+
+
+def test_a_void_is_refused_while_a_refund_waits_on_its_credit(desk, users):
+    patient = pf.patient()
+    payment = pay(patient, users["front_desk"], "120.00", location=desk)
+    refund = ask(patient, users["front_desk"], "100.00", "check", desk)  # over $50: it waits
+    assert refund.status == "requested"
+    with pytest.raises(InvalidTransition, match=f"refund {refund.number}.*Reject or cancel"):
+        services.payment_void(payment_id=payment.pk, voided_by=users["front_desk"], reason="oops")
+    assert not Payment.objects.get(pk=payment.pk).is_void
+    approval_decide(
+        request_id=refund.approval.pk, decided_by=users["manager"], approve=False, note="no"
+    )
+    services.payment_void(payment_id=payment.pk, voided_by=users["front_desk"], reason="oops")
+    assert selectors.patient_balance(patient) == Decimal("0.00")
+
+
+def test_a_void_is_refused_under_an_approved_refund_and_after_one_was_paid(desk, users):
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    first = pay(patient, desk_user, "30.00", location=desk)
+    second = pay(patient, desk_user, "20.00", location=desk)
+    refund = ask(patient, desk_user, "25.00", "cash", desk)  # within $50: approved at once
+    assert refund.status == "approved"
+    with pytest.raises(InvalidTransition, match="approved, to pay out"):
+        services.payment_void(payment_id=first.pk, voided_by=desk_user, reason="mistake")
+    services.refund_pay(refund_id=refund.pk, paid_by=desk_user)
+    with pytest.raises(InvalidTransition, match="owing money that was never taken"):
+        services.payment_void(payment_id=first.pk, voided_by=desk_user, reason="mistake")
+    # The $20 payment can go: the $25 refunded is still covered by the $30 one.
+    services.payment_void(payment_id=second.pk, voided_by=desk_user, reason="mistake")
+    assert selectors.patient_balance(patient) == Decimal("-5.00")
+
+
+def test_an_approval_rechecks_the_credit_it_gives_back(desk, users):
+    patient = pf.patient()
+    pay(patient, users["front_desk"], "90.00", "card", "AB1", location=desk)
+    refund = ask(patient, users["front_desk"], "80.00", "card", desk)
+    # While it waits, an adjustment by the accountant takes $30 of the credit.
+    ledger.post(
+        Posting(
+            source_type="tests.adjustment", source_id=1, date=selectors.local_today(),
+            lines=[
+                Line("unapplied_patient", debit="30.00", patient=patient),
+                Line("bank_operating", credit="30.00"),
+            ],
+        ),
+        actor=users["owner"],
+    )  # fmt: skip
+    with pytest.raises(InvalidTransition, match=r"more than the credit on the account now \(\$60"):
+        approval_decide(request_id=refund.approval.pk, decided_by=users["manager"], approve=True)
+    assert Refund.objects.get(pk=refund.pk).status == "requested"
+    assert ApprovalRequest.objects.get(pk=refund.approval.pk).status == ApprovalStatus.PENDING
+    assert not JournalEntry.objects.filter(source_type="reception.refund").exists()
+
+
+# --- The drawer pays only the cash it holds --------------------------------------------------
+
+
+def test_a_cash_refund_beyond_the_days_cash_is_refused_and_paid_by_check_instead(desk, users):
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    pay(patient, desk_user, "40.00", "card", "AB2", location=desk)  # no cash in the drawer
+    refund = ask(patient, desk_user, "40.00", "cash", desk)
+    assert refund.status == "approved"
+    with pytest.raises(InvalidTransition, match=r"holds \$0.00 in cash") as caught:
+        services.refund_pay(refund_id=refund.pk, paid_by=desk_user)
+    assert caught.value.field == "method"
+    assert Refund.objects.get(pk=refund.pk).status == "approved"
+    paid = services.refund_pay(
+        refund_id=refund.pk, paid_by=desk_user, method="check", reference="7001"
+    )
+    assert (paid.status, paid.method, paid.reference) == ("paid", "check", "7001")
+    assert selectors.drawer_day(desk, selectors.local_today()).expected_cash == Decimal("0.00")
+    entry = JournalEntry.objects.get(source_key=f"reception.refund:{refund.pk}:paid")
+    assert {line.account.key for line in entry.lines.all()} == {
+        "refunds_payable",
+        "bank_operating",
+    }
+
+
+def test_a_cash_refund_within_the_days_cash_is_paid_from_the_drawer(desk, users):
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    pay(patient, desk_user, "30.00", location=desk)
+    refund = ask(patient, desk_user, "30.00", "cash", desk)
+    services.refund_pay(refund_id=refund.pk, paid_by=desk_user)
+    assert selectors.drawer_day(desk, selectors.local_today()).expected_cash == Decimal("0.00")
+    other = pf.patient()
+    pay(other, desk_user, "10.00", "card", "AB3", location=desk)
+    second = ask(other, desk_user, "5.00", "cash", desk)
+    with pytest.raises(InvalidTransition, match="holds"):  # the drawer is empty again
+        services.refund_pay(refund_id=second.pk, paid_by=desk_user)
+
+
+# --- The limit holds for the day -------------------------------------------------------------
+
+
+def test_a_refund_split_under_the_limit_still_goes_to_the_queue(desk, users):
+    patient = pf.patient()
+    desk_user = users["front_desk"]  # refund authority $50
+    pay(patient, desk_user, "90.00", location=desk)
+    first = ask(patient, desk_user, "30.00", "cash", desk)
+    second = ask(patient, desk_user, "30.00", "cash", desk)
+    assert first.status == "approved"
+    assert second.status == "requested"  # $60 today is over $50
+    assert "$30.00 the same person refunded today" in second.approval.description
+    assert second.approval.amount == Decimal("30.00")  # the queue shows the refund itself
+    # Another person's authority is their own.
+    third = ask(patient, factories.user("front_desk"), "20.00", "cash", desk)
+    assert third.status == "approved"
+
+
+# --- A cancelled request lets go -------------------------------------------------------------
+
+
+def test_cancelling_the_request_cancels_the_refund_and_frees_the_credit(desk, users):
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    pay(patient, desk_user, "100.00", "card", "AB4", location=desk)
+    refund = ask(patient, desk_user, "100.00", "card", desk)
+    assert selectors.refundable_credit(patient.pk) == Decimal("0.00")
+    approval_cancel(request_id=refund.approval.pk, cancelled_by=desk_user)
+    refund.refresh_from_db()
+    assert refund.status == "cancelled"
+    assert selectors.refundable_credit(patient.pk) == Decimal("100.00")
+    with pytest.raises(InvalidTransition, match="was cancelled"):
+        services.refund_pay(refund_id=refund.pk, paid_by=desk_user, reference="R1")
+
+
+# --- The papers ------------------------------------------------------------------------------
+
+
+def test_a_refund_receipt_says_what_happened_to_the_money(desk, users):
+    patient = pf.patient()
+    pay(patient, users["front_desk"], "100.00", "card", "AB5", location=desk)
+    refund = ask(patient, users["front_desk"], "90.00", "card", desk)
+    text = text_of(refund_receipt_pdf(refund))
+    assert "Amount asked for (waiting for approval)" in text
+    assert "Amount refunded" not in text and "not a receipt" in text
+    approval_decide(
+        request_id=refund.approval.pk, decided_by=users["manager"], approve=False, note="no"
+    )
+    refund.refresh_from_db()
+    text = text_of(refund_receipt_pdf(refund))
+    assert "Rejected by" in text and "Approved by" not in text
+    paid = ask(patient, users["front_desk"], "40.00", "card", desk)
+    services.refund_pay(refund_id=paid.pk, paid_by=users["front_desk"], reference="RF7")
+    paid.refresh_from_db()
+    text = text_of(refund_receipt_pdf(paid))
+    assert "Amount refunded" in text and "Keep this receipt" in text
+
+
+def test_a_deposit_slip_adds_up_when_the_checks_counted_differ_from_the_receipts(desk, users):
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    pay(patient, desk_user, "45.00", "check", "1001", location=desk)
+    pay(patient, desk_user, "30.00", "check", "1002", location=desk)
+    close = services.drawer_close(
+        location=desk, day=selectors.local_today(), counted_cash="0", counted_checks="73.00",
+        counted_card="0", closed_by=desk_user,
+    )  # fmt: skip
+    deposit = services.deposit_make(location=desk, close_ids=[close.pk], made_by=desk_user)
+    text = text_of(deposit_slip_pdf(deposit))
+    assert "$45.00" in text and "$30.00" in text and "$73.00" in text
+    assert "Checks counted at the close, less the receipts above" in text and "-$2.00" in text
