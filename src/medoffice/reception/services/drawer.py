@@ -86,7 +86,14 @@ def drawer_close(
     if day > local_today(now):
         errors["date"] = [f"{day:%m/%d/%Y} has not come yet; a drawer closes at the end of it."]
     if errors:
-        raise InvalidInput("Drawer not closed: check the highlighted amounts.", errors=errors)
+        words = {
+            "counted_cash": "cash counted", "counted_checks": "checks counted",
+            "counted_card": "card batch total", "note": "note", "date": "date",
+        }  # fmt: skip
+        raise InvalidInput(
+            "Drawer not closed: check the " + ", ".join(words[f] for f in errors) + ".",
+            errors=errors,
+        )
     lock_drawer(location)
     existing = DrawerClose.objects.filter(location=location, date=day).first()
     if existing is not None:

@@ -279,3 +279,14 @@ def test_a_past_day_without_money_or_in_a_closed_month_does_not_close(desk, user
         location=desk, day=selectors.local_today(), counted_cash="0", counted_checks="0",
         counted_card="0", closed_by=desk_user,
     )  # fmt: skip
+
+
+def test_a_drawer_close_refused_names_what_to_check(desk, users):
+    from medoffice.core.exceptions import InvalidInput
+
+    with pytest.raises(InvalidInput, match=r"check the cash counted, note\.") as caught:
+        services.drawer_close(
+            location=desk, day=selectors.local_today(), counted_cash="", counted_checks="0",
+            counted_card="0", note="x" * 201, closed_by=users["front_desk"],
+        )  # fmt: skip
+    assert set(caught.value.errors) == {"counted_cash", "note"}
