@@ -31,6 +31,7 @@ NOT_AUDITED = {
     "patients.mrncounter": "a counter; the patient it numbers is audited",
     "reception.receiptsequence": "a counter; the payment it numbers is audited",
     "reception.depositday": "a closed day in a deposit, written with the audited deposit",
+    "reception.cardsettlementday": "a closed day's card batch in a settlement, written with the audited settlement",
     "scheduling.occupancy": "cells derived from the appointment, which is audited",
     "core.totpauthenticator": "a second factor: adding one and wrong codes are security events;"
     " its counter moves at every sign-in",
@@ -315,6 +316,48 @@ def test_a_save_needs_no_extra_select_to_know_what_changed(practice):
     event = AuditEvent.objects.first()
     assert event.changes == {"before": {"name": event.changes["before"]["name"]},
                              "after": {"name": "Renamed"}}  # fmt: skip
+
+
+def test_a_change_left_out_of_update_fields_is_recorded_when_it_is_saved(practice):
+    location = Location.objects.get(pk=factories.location(name="Old", city="Springfield").pk)
+    location.name = "New"
+    location.city = "Peoria"
+    location.save(update_fields=["city"])
+    event = AuditEvent.objects.first()
+    assert event.changes == {"before": {"city": "Springfield"}, "after": {"city": "Peoria"}}
+    location.save()  # the name is written now: it changed in the database now
+    event = AuditEvent.objects.first()
+    assert event.changes == {"before": {"name": "Old"}, "after": {"name": "New"}}
+    before = AuditEvent.objects.count()
+    location.save()
+    assert AuditEvent.objects.count() == before  # nothing changed
+
+
+def test_a_value_set_again_is_no_change_and_one_shown_differently_is(practice):
+    from medoffice.patients.models import Patient
+    from medoffice.testing import patients_factories
+
+    location = Location.objects.get(pk=factories.location(name="Main").pk)
+    location.name = "".join(["Ma", "in"])  # equal, another object
+    before = AuditEvent.objects.count()
+    location.save()
+    assert AuditEvent.objects.count() == before
+    location.name = "Main "
+    location.save()
+    assert AuditEvent.objects.first().changes["after"] == {"name": "Main "}
+
+    patient = Patient.objects.get(
+        pk=patients_factories.patient(date_of_birth=dt.date(1980, 1, 2)).pk
+    )
+    patient.date_of_birth = "1980-01-02"  # another type, shown the same in the trail
+    before = AuditEvent.objects.count()
+    patient.save()
+    assert AuditEvent.objects.count() == before
+    patient.date_of_birth = dt.date(1980, 1, 3)
+    patient.save()
+    event = AuditEvent.objects.first()
+    assert (event.object_id, sorted(event.changes["after"])) == (str(patient.pk), ["date_of_birth"])
+    assert audit.readable_changes(event, None)["after"] == {"date_of_birth": "(protected)"}
 
 
 def test_the_admin_change_form_is_captured(admin_client, practice):

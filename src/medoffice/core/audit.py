@@ -130,6 +130,22 @@ def _protect(
     return stored, (protected or None)
 
 
+_event_fields: list[tuple[str, models.Field]] = []
+_NOT_GIVEN = object()
+
+
+def _new_event(**values: Any) -> AuditEvent:
+    """An unsaved AuditEvent built from its values in column order (the model's fast path,
+    as when it is loaded), the fields not given at their defaults."""
+    if not _event_fields:
+        _event_fields.extend((f.attname, f) for f in AuditEvent._meta.concrete_fields)
+    args = []
+    for attname, f in _event_fields:
+        value = values.get(attname, _NOT_GIVEN)
+        args.append(f.get_default() if value is _NOT_GIVEN else value)
+    return AuditEvent(*args)
+
+
 def record(
     action: str,
     *,
@@ -165,7 +181,7 @@ def record(
     nonce = secrets.token_hex(16)
     plain = json.loads(json.dumps(changes or {}, default=str))
     stored, protected = _protect(plain, key, nonce) if phi else (plain, None)
-    event = AuditEvent(
+    event = _new_event(
         at=timezone.now(),
         actor_id=actor.user_id,
         actor_name=actor.username[:150],
@@ -185,40 +201,89 @@ def record(
     event.digest = content_digest(event, key)
     if protected is None:
         _insert(event)
-    else:  # both rows or neither; no savepoint of its own inside the caller's transaction
-        with transaction.atomic(savepoint=False):
-            _insert(event)
-            _insert(AuditSecret(event=event, values=json.dumps(protected, sort_keys=True)))
+    else:
+        _insert(event, secret=json.dumps(protected, sort_keys=True))
     return event
 
 
-_insert_sql: dict[tuple[str, str], tuple[str, list]] = {}
+# Columns the hot path passes to the driver as they are: exact field classes (not subclasses
+# such as the encrypted text field) whose value is already of the type the field prepares.
+_AS_IS = {models.CharField: str, models.TextField: str, models.BooleanField: bool}
+_insert_sql: dict[tuple[str, str], tuple[str, list[tuple[str, models.Field, type | None]]]] = {}
 
 
-def _insert(obj: AuditEvent | AuditSecret) -> None:
-    """One INSERT … RETURNING id, without the ORM's per-save compilation (the trail is
-    written on every audited change, so this is its hot path). The model's own checks
-    (an event is only ever inserted) hold: this never updates."""
-    meta = obj._meta
-    if not connection.features.can_return_columns_from_insert:  # pragma: no cover
-        obj.save(force_insert=True)
-        return
-    cache_key = (connection.vendor, meta.label)
+def _event_insert(vendor: str) -> tuple[str, list[tuple[str, models.Field, type | None]]]:
+    cache_key = (vendor, "event")
     if cache_key not in _insert_sql:
+        meta = AuditEvent._meta
         quote = connection.ops.quote_name
         fields = [f for f in meta.concrete_fields if not f.primary_key]
         sql = (
             f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from the model)
             f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}"
         )
-        _insert_sql[cache_key] = (sql, fields)
-    sql, fields = _insert_sql[cache_key]
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+        _insert_sql[cache_key] = (sql, [(f.attname, f, _AS_IS.get(type(f))) for f in fields])
+    return _insert_sql[cache_key]
+
+
+def _secret_insert(vendor: str, event_sql: str) -> str:
+    """The INSERT of an event's protected values; on PostgreSQL one statement with the event's
+    own (a CTE), so the pair costs one round trip and is written whole or not at all."""
+    cache_key = (vendor, "secret")
+    if cache_key not in _insert_sql:
+        quote = connection.ops.quote_name
+        table = quote(AuditSecret._meta.db_table)
+        columns = f"{quote('event_id')}, {quote('values')}"
+        if vendor == "postgresql":
+            sql = (
+                f"WITH e AS ({event_sql}) INSERT INTO {table} ({columns}) "  # noqa: S608 (names from the model)
+                f"SELECT {quote(AuditEvent._meta.pk.column)}, %s FROM e RETURNING {quote('event_id')}"
+            )
+        else:
+            sql = f"INSERT INTO {table} ({columns}) VALUES (%s, %s)"  # noqa: S608 (names from the model)
+        _insert_sql[cache_key] = (sql, [])
+    return _insert_sql[cache_key][0]
+
+
+def _insert(event: AuditEvent, *, secret: str | None = None) -> None:
+    """One INSERT … RETURNING id, without the ORM's per-save compilation (the trail is
+    written on every audited change, so this is its hot path). The model's own checks
+    (an event is only ever inserted) hold: this never updates.
+
+    `secret`: the event's protected values (JSON), stored encrypted with the field keys in
+    its AuditSecret row, in the same statement (PostgreSQL) or the same transaction.
+    """
+    from medoffice.core.fields import encrypt_text
+
+    if not connection.features.can_return_columns_from_insert:  # pragma: no cover
+        with transaction.atomic(savepoint=False):
+            event.save(force_insert=True)
+            if secret is not None:
+                AuditSecret.objects.create(event=event, values=secret)
+        return
+    vendor = connection.vendor
+    sql, fields = _event_insert(vendor)
+    values = event.__dict__
+    params = []
+    for attname, f, as_is in fields:
+        value = values[attname]
+        if as_is is None or not (value is None or type(value) is as_is):
+            value = f.get_db_prep_save(f.pre_save(event, True), connection)
+        params.append(value)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        obj.pk = cursor.fetchone()[0]
-    obj._state.adding = False
-    obj._state.db = connection.alias
+        if secret is None:
+            cursor.execute(sql, params)
+            event.pk = cursor.fetchone()[0]
+        elif vendor == "postgresql":
+            cursor.execute(_secret_insert(vendor, sql), [*params, encrypt_text(secret)])
+            event.pk = cursor.fetchone()[0]
+        else:  # both rows or neither; no savepoint of its own inside the caller's transaction
+            with transaction.atomic(savepoint=False):
+                cursor.execute(sql, params)
+                event.pk = cursor.fetchone()[0]
+                cursor.execute(_secret_insert(vendor, sql), [event.pk, encrypt_text(secret)])
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 def record_view(obj: models.Model, *, actor: Actor | None = None, reason: str = "") -> AuditEvent:

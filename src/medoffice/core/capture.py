@@ -77,9 +77,17 @@ def _plain(field: models.Field, value: object) -> object:
     return str(value)
 
 
+_audited_by_model: dict[type[models.Model], list[models.Field]] = {}
+
+
 def _audited_fields(model: type[models.Model]) -> list[models.Field]:
-    ignored = IGNORED_FIELDS | set(getattr(model, "audit_ignore_fields", ()))
-    return [f for f in model._meta.concrete_fields if f.name not in ignored]
+    """The model's audited fields, worked out once per model (every audited save reads them)."""
+    found = _audited_by_model.get(model)
+    if found is None:
+        ignored = IGNORED_FIELDS | set(getattr(model, "audit_ignore_fields", ()))
+        found = [f for f in model._meta.concrete_fields if f.name not in ignored]
+        _audited_by_model[model] = found
+    return found
 
 
 def snapshot(instance: models.Model, names: Iterable[str] | None = None) -> dict[str, object]:
@@ -115,6 +123,45 @@ def _remember_loaded(instance: models.Model) -> None:
 
 def _copy(value: object) -> object:
     return copy.deepcopy(value) if isinstance(value, dict | list) else value
+
+
+# Types whose equal values always look the same in the trail (`_plain` gives equal results):
+# not datetimes (equal instants in two zones), decimals (1.0 and 1.00), floats or containers.
+_SAME_WHEN_EQUAL = frozenset({str, int, bool, type(None)})
+
+
+def _changes_since_loaded(
+    instance: models.Model, loaded: dict[str, object], names: set[str] | None
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Before and after values of the audited fields that changed since the row was loaded
+    (or last saved), and remember the saved values as loaded.
+
+    The same fields as comparing `_loaded_snapshot` with `snapshot`, without rendering the
+    fields that kept their value: a value identical to the loaded one, or equal to it and
+    of a type that always renders the same, is unchanged; any other is compared rendered.
+    Only the fields written (`names`, from update_fields) are remembered as saved.
+    """
+    deferred = instance.get_deferred_fields()
+    before: dict[str, object] = {}
+    after: dict[str, object] = {}
+    missing = object()
+    for f in _audited_fields(type(instance)):
+        attname = f.attname
+        if attname in deferred or (names is not None and f.name not in names):
+            continue
+        value = getattr(instance, attname)
+        old = loaded.get(attname, missing)
+        if old is value or (
+            type(old) is type(value) and type(value) in _SAME_WHEN_EQUAL and old == value
+        ):
+            continue
+        loaded[attname] = _copy(value)
+        now = _plain(f, value)
+        was = None if old is missing else _plain(f, old)
+        if was != now:
+            before[f.name] = was
+            after[f.name] = now
+    return before, after
 
 
 def _describe_set(model: type[models.Model], values: Mapping[str, object]) -> dict[str, object]:
@@ -339,18 +386,21 @@ def record_saved(
     names = None
     if update_fields is not None:
         names = {model._meta.get_field(n).name for n in update_fields}
-    after = snapshot(instance, names)
-    before = getattr(instance, "_audit_before", None)
-    if before is None:
-        before = _loaded_snapshot(instance) or {}
-    changed = sorted(n for n in after if before.get(n) != after[n])
-    _remember_loaded(instance)
-    instance.__dict__.pop("_audit_before", None)
+    fetched = instance.__dict__.pop("_audit_before", None)
+    loaded = getattr(instance, "_audit_loaded", None)
+    if fetched is None and loaded is not None:
+        was, now = _changes_since_loaded(instance, loaded, names)
+        changed = sorted(now)
+    else:  # never loaded (built by hand): compare with the row read before the save
+        now = snapshot(instance, names)
+        was = fetched or {}
+        changed = sorted(n for n in now if was.get(n) != now[n])
+        _remember_loaded(instance)
     if not changed:
         return
     _record(
         AuditAction.UPDATE, model, obj=instance,
-        changes={"before": {k: before.get(k) for k in changed}, "after": {k: after[k] for k in changed}},
+        changes={"before": {k: was.get(k) for k in changed}, "after": {k: now[k] for k in changed}},
     )  # fmt: skip
 
 

@@ -118,7 +118,7 @@ def load_demo(
     than one per row; `as_unit=False` records every write on its own (the capture tests).
     """
     if size not in SIZES:
-        raise InvalidInput(f"size: choose one of {', '.join(SIZES)}.", field="size")
+        raise InvalidInput(f"Choose the demo's size: one of {', '.join(SIZES)}.", field="size")
     existing = Practice.objects.order_by("pk").first()
     if existing is not None:
         raise Conflict(

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 
+def _without_field_name(message: str, field: str | None) -> str:
+    """A message is read by a person: "amount: say how much" reaches them as "Say how much"
+    (the field is named by where the message stands, and by `field` for programs)."""
+    prefix = f"{field}: " if field else ""
+    if prefix and message.startswith(prefix) and len(message) > len(prefix):
+        rest = message[len(prefix) :]
+        return rest[0].upper() + rest[1:]
+    return message
+
+
 class MedofficeError(Exception):
     """Base of every domain error; interfaces turn it into a form error, a 4xx or a CLI line."""
 
@@ -13,7 +23,7 @@ class MedofficeError(Exception):
     def __init__(
         self, message: str | None = None, *, field: str | None = None, code: str | None = None
     ):
-        self.message = message or self.message
+        self.message = _without_field_name(message or self.message, field)
         self.field = field
         if code:
             self.code = code

@@ -128,7 +128,8 @@ def parse_money(
     try:
         return to_decimal(value, minimum=minimum, maximum=maximum)
     except MoneyError as exc:
-        raise InvalidInput(f"{label or field}: {exc}.", field=field) from None
+        words = label or field.replace("_", " ").capitalize()  # "amount" is read as "Amount"
+        raise InvalidInput(f"{words}: {exc}.", field=field) from None
 
 
 # --- Django forms -----------------------------------------------------------------------------

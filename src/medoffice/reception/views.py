@@ -55,8 +55,10 @@ def _day(value: str | None, default: date) -> date:
     return parse_day(value, field="date", default=default)
 
 
-def _location(request: HttpRequest) -> Location | None:
-    """The location chosen on the page, else the user's only or first active one."""
+def _location(request: HttpRequest, *, strict: bool = True) -> Location | None:
+    """The location chosen on the page, else the user's only or first active one. A location
+    named that is not an active one is refused, never replaced by another (a drawer closed
+    for the wrong desk would be worse than no page)."""
     locations = list(selectors.active_locations())
     chosen = request.GET.get("location") or request.POST.get("location")
     if chosen == "all":
@@ -64,6 +66,11 @@ def _location(request: HttpRequest) -> Location | None:
     for location in locations:
         if str(location.pk) == chosen:
             return location
+    if chosen and strict:
+        raise InvalidInput(
+            "Choose one of the active locations: there is none with that number.",
+            field="location",
+        )
     return locations[0] if locations else None
 
 
@@ -443,7 +450,7 @@ def payment_new(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespo
             "balance": selectors.patient_balance(patient),
             "methods": PaymentMethod.choices,
             "locations": selectors.active_locations(),
-            "location": _location(request),
+            "location": _location(request, strict=False),  # the form says what was wrong
             "errors": errors,
             "summary": summary,
             "post": _redisplayed(request.POST, "reference", "note")

@@ -24,7 +24,14 @@ from medoffice.reception import selectors, services
 from medoffice.reception.documents import deposit_slip_pdf, refund_receipt_pdf
 from medoffice.reception.models import Deposit, PaymentMethod
 from medoffice.reception.permissions import ReceptionPerm
-from medoffice.reception.views import _after, _day, _location, _patient_for, _payment_for
+from medoffice.reception.views import (
+    _after,
+    _day,
+    _location,
+    _patient_for,
+    _payment_for,
+    _redisplayed,
+)
 
 REFUND_FORM = "reception.refund"
 
@@ -111,7 +118,9 @@ def refund_new(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespon
             "location": _location(request),
             "errors": errors,
             "summary": summary,
-            "post": request.POST if request.method == "POST" else {},
+            "post": _redisplayed(request.POST, "reason", "reference", "note", "net")
+            if request.method == "POST"
+            else {},
             "form_token": once.current(request, purpose),
         },
     )
@@ -143,7 +152,9 @@ def refund_detail(request: AuthenticatedHttpRequest, refund_id: int) -> HttpResp
             "balance": selectors.patient_balance(refund.patient),
             "error": error,
             "methods": PaymentMethod.choices,
-            "post": request.POST if request.method == "POST" else {},
+            "post": _redisplayed(request.POST, "reason", "reference", "note", "net")
+            if request.method == "POST"
+            else {},
         },
     )
 
@@ -207,7 +218,9 @@ def drawer(request: AuthenticatedHttpRequest) -> HttpResponse:
             "locations": selectors.active_locations(),
             "errors": errors,
             "summary": summary,
-            "post": request.POST if request.method == "POST" else {},
+            "post": _redisplayed(request.POST, "reason", "reference", "note", "net")
+            if request.method == "POST"
+            else {},
             "can_deposit": has_perm(request.user, LedgerPerm.CLOSE_DRAWER),
         },
     )
@@ -268,7 +281,9 @@ def deposits(request: AuthenticatedHttpRequest) -> HttpResponse:
             "to_settle": list(selectors.closes_to_settle(location)),
             "settlements": list(selectors.card_settlements(location)),
             "settle_error": settle_error,
-            "post": request.POST if request.method == "POST" else {},
+            "post": _redisplayed(request.POST, "reason", "reference", "note", "net")
+            if request.method == "POST"
+            else {},
             "today": selectors.local_today(),
         },
     )

@@ -28,7 +28,7 @@ def test_any_other_refusal_is_kept_and_stops_the_block():
 def test_a_refusal_on_one_field_is_that_fields_error():
     with refusal() as refused:
         raise InvalidInput("reason: say why.", field="reason")
-    assert refused.errors == {"reason": "reason: say why."}
+    assert refused.errors == {"reason": "Say why."}  # the field is named by where it stands
 
 
 def test_no_refusal_is_falsy_and_other_errors_pass_through():

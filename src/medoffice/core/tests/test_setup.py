@@ -310,7 +310,7 @@ def test_a_manager_cannot_grant_the_owners_role(client_for, users):
     )
     assert response.status_code == 422
     error = response.context["roles_form"].errors["roles"][0]
-    assert "you cannot grant the Owner physician role" in error
+    assert "You cannot grant the Owner physician role" in error
     assert "reopen periods" in error and "ledger." not in error
     assert list(member.roles.values_list("code", flat=True)) == ["front_desk"]
     # The owner can.

@@ -69,7 +69,7 @@ def test_reversing_from_the_page(client_for, users):
     assert not JournalEntry.objects.filter(kind=EntryKind.REVERSAL).exists()
     manager = client_for("manager")
     no_reason = manager.post(url, {"reason": " "}, follow=True)
-    assert b"say why the entry is reversed" in no_reason.content
+    assert b"Say why the entry is reversed" in no_reason.content
     done = manager.post(url, {"reason": "wrong account"})
     reversal = JournalEntry.objects.get(kind=EntryKind.REVERSAL)
     assert done["Location"] == reverse("ledger:entry_detail", args=[reversal.pk])

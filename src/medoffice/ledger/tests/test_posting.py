@@ -147,8 +147,9 @@ def test_months_close_in_order_and_reopen_needs_the_owner(users):
     services.close_period(month=dt.date(2026, 9, 1), actor=users["manager"])
     with pytest.raises(NotPermitted):
         services.reopen_period(month=dt.date(2026, 9, 1), actor=users["manager"], reason="fix")
-    with pytest.raises(InvalidInput, match="reason"):
+    with pytest.raises(InvalidInput, match="Say why the period is reopened") as caught:
         services.reopen_period(month=dt.date(2026, 9, 1), actor=users["owner"], reason=" ")
+    assert caught.value.field == "reason"
     services.reopen_period(month=dt.date(2026, 9, 1), actor=users["owner"], reason="late bill")
     services.post(cash_sale(2, day=dt.date(2026, 9, 4)), actor=users["manager"])
 

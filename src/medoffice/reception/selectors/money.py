@@ -179,11 +179,19 @@ class DrawerDay:
     location: Location
     day: date
     payments: list[Payment]  # the day's payments at the desk, voided ones too
-    cash_refunds: list[Refund]
+    refunds: list[Refund]  # refunds paid out at this desk that day, in cash or to a card
     close: DrawerClose | None
 
     def _total(self, method: str) -> Decimal:
         return sum((p.amount for p in self.payments if p.method == method and not p.is_void), ZERO)
+
+    @property
+    def cash_refunds(self) -> list[Refund]:
+        return [r for r in self.refunds if r.method == PaymentMethod.CASH]
+
+    @property
+    def card_refunds(self) -> list[Refund]:
+        return [r for r in self.refunds if r.method == PaymentMethod.CARD]
 
     @property
     def expected_cash(self) -> Decimal:
@@ -195,7 +203,12 @@ class DrawerDay:
 
     @property
     def expected_card(self) -> Decimal:
-        return self._total(PaymentMethod.CARD)
+        """The terminal's batch: the day's card payments less the refunds back to cards."""
+        return self._total(PaymentMethod.CARD) - sum((r.amount for r in self.card_refunds), ZERO)
+
+    @property
+    def has_activity(self) -> bool:
+        return bool(self.payments or self.refunds)
 
     @property
     def checks(self) -> list[Payment]:
@@ -207,7 +220,8 @@ class DrawerDay:
 
 
 def drawer_day(location: Location, day: date) -> DrawerDay:
-    """The day's payments and cash refunds paid at a location, and its close if any."""
+    """The day's payments and the refunds paid out at a location (cash from the drawer, or
+    back to a card through its terminal), and its close if any."""
     start, end = day_bounds(day)
     payments = list(
         Payment.objects.filter(location=location, received_at__gte=start, received_at__lt=end)
@@ -217,7 +231,7 @@ def drawer_day(location: Location, day: date) -> DrawerDay:
     refunds = list(
         Refund.objects.filter(
             location=location,
-            method=PaymentMethod.CASH,
+            method__in=(PaymentMethod.CASH, PaymentMethod.CARD),
             status=RefundStatus.PAID,
             paid_at__gte=start,
             paid_at__lt=end,
@@ -230,9 +244,11 @@ def drawer_day(location: Location, day: date) -> DrawerDay:
 
 
 def closes_to_deposit(location: Location) -> QuerySet[DrawerClose]:
-    """Closed days at a location whose cash and checks have not gone to the bank yet."""
+    """Closed days at a location whose cash and checks have not gone to the bank yet (a day
+    that counted neither has nothing to carry)."""
     return (
         DrawerClose.objects.filter(location=location, deposit_day__isnull=True)
+        .exclude(counted_cash=0, counted_checks=0)
         .select_related("closed_by")
         .order_by("date")
     )

@@ -11,18 +11,16 @@ from medoffice.reception.models import DrawerClose, PaymentMethod
 
 
 def desk_location(location: Location | None, method: str) -> Location | None:
-    """The location whose drawer takes cash or a check: the one given, else the practice's only
-    active location; card money needs no drawer."""
+    """The location whose desk takes the money: the one given, else the practice's only
+    active location. Card money needs one too: it is in that desk's terminal batch, which the
+    drawer's close counts and the processor's settlement clears."""
     if location is not None:
         return location
     active = list(Location.objects.filter(is_active=True).order_by("pk")[:2])
     if len(active) == 1:
         return active[0]
-    if method in (PaymentMethod.CASH, PaymentMethod.CHECK):
-        raise InvalidInput(
-            "location: say which location's drawer takes the money.", field="location"
-        )
-    return None
+    where = "drawer" if method in (PaymentMethod.CASH, PaymentMethod.CHECK) else "card terminal"
+    raise InvalidInput(f"location: say which location's {where} takes the money.", field="location")
 
 
 def lock_drawer(location: Location | None) -> None:

@@ -86,7 +86,14 @@ def drawer_close(
     if day > local_today(now):
         errors["date"] = [f"{day:%m/%d/%Y} has not come yet; a drawer closes at the end of it."]
     if errors:
-        raise InvalidInput("Drawer not closed: check the highlighted amounts.", errors=errors)
+        words = {
+            "counted_cash": "cash counted", "counted_checks": "checks counted",
+            "counted_card": "card batch total", "note": "note", "date": "date",
+        }  # fmt: skip
+        raise InvalidInput(
+            "Drawer not closed: check the " + ", ".join(words[f] for f in errors) + ".",
+            errors=errors,
+        )
     lock_drawer(location)
     existing = DrawerClose.objects.filter(location=location, date=day).first()
     if existing is not None:
@@ -96,6 +103,18 @@ def drawer_close(
             field="date",
         )
     today = drawer_day(location, day)
+    if day < local_today(now) and not today.has_activity:
+        raise InvalidInput(
+            f"There was no money at {location.name} on {day:%m/%d/%Y}: a past day closes only "
+            "when it had payments or refunds (today's drawer closes whatever it holds).",
+            field="date",
+        )
+    closed = ledger.closed_period_for(day)
+    if closed is not None:
+        raise InvalidTransition(
+            f"{ledger.closed_words(day, closed)} in the books; its drawers cannot close now.",
+            field="date",
+        )
     close = DrawerClose(
         location=location,
         date=day,
@@ -244,10 +263,21 @@ def card_settlement_record(
     gross = sum((close.counted_card for close in closes), ZERO)
     if gross <= 0:
         raise InvalidInput("There is no card batch in the days chosen.", field="days")
+    if paid <= 0:
+        raise InvalidInput(
+            "Type what reached the bank: a settlement of $0.00 would make the whole batch fees.",
+            field="net",
+        )
     if paid > gross:
         raise InvalidInput(
             f"${paid:,.2f} is more than the batches chosen (${gross:,.2f}): choose every day "
             "this payment covers.",
+            field="net",
+        )
+    if (gross - paid) * 10 > gross:
+        raise InvalidInput(
+            f"${gross - paid:,.2f} in fees is more than a tenth of the batches (${gross:,.2f}): "
+            "check the amount paid, or choose only the days this payment covers.",
             field="net",
         )
     settlement = CardSettlement(

@@ -81,9 +81,10 @@ def refund_request(
     try:
         location = desk_location(location, method)
     except InvalidInput:
-        raise InvalidInput(
-            "location: say which location's drawer pays the cash.", field="location"
-        ) from None
+        pays = {"cash": "drawer pays the cash", "card": "card terminal gives it back"}.get(
+            method, "desk gives the check"
+        )
+        raise InvalidInput(f"location: say which location's {pays}.", field="location") from None
     _lock_patient(patient)
     credit = refundable_credit(patient.pk)
     if value > credit:
@@ -103,6 +104,8 @@ def refund_request(
         requested_by=requested_by,
     )
     refund.save(force_insert=True)
+    # The asker's refunds of the day wait for each other, so their total is counted whole.
+    User.objects.select_for_update(no_key=True).filter(pk=requested_by.pk).values_list("pk").first()
     earlier_today = _refunded_today_by(requested_by, now)
     decision = approval_request(
         kind=DecisionKind.REFUND,
@@ -213,7 +216,7 @@ def refund_pay(
             "reference: enter the card refund's reference (letters and digits).",
             field="reference",
         )
-    if method == PaymentMethod.CASH:
+    if method in (PaymentMethod.CASH, PaymentMethod.CARD):  # the drawer's cash, or its batch
         lock_drawer(found.location)
     refund = (
         Refund.objects.select_for_update(of=("self",))
@@ -230,6 +233,8 @@ def refund_pay(
         raise InvalidTransition(f"Refund {refund.number} {state}.", field="refund")
     day = local_today(now)
     refund.method = method
+    if refund.method == PaymentMethod.CARD:
+        refuse_closed_day(refund.location, day, "a card refund")
     if refund.method == PaymentMethod.CASH:
         refuse_closed_day(refund.location, day, "a cash refund")
         in_drawer = drawer_day(refund.location, day).expected_cash

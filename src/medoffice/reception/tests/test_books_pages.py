@@ -59,7 +59,8 @@ def test_the_desk_voids_on_the_receipt_page(client_for, desk, users):
     refused = desk_client.post(
         f"/reception/payments/{payment.pk}/void/", {"reason": ""}, follow=True
     )
-    assert "say why" in refused.content.decode()
+    assert "Say why the payment is voided." in refused.content.decode()
+    assert "reason: " not in refused.content.decode()  # in words, no field name
     assert not Payment.objects.get(pk=payment.pk).is_void
     done = desk_client.post(
         f"/reception/payments/{payment.pk}/void/", {"reason": "wrong amount"}, follow=True
@@ -152,3 +153,31 @@ def test_a_cash_refund_the_drawer_cannot_pay_is_paid_by_check_from_the_page(
     desk_client.post(f"/reception/refunds/{refund.pk}/", {"method": "check", "reference": "7002"})
     refund.refresh_from_db()
     assert (refund.status, refund.method, refund.reference) == ("paid", "check", "7002")
+
+
+def test_the_drawer_page_refuses_a_location_that_is_not_one_and_hides_a_card_number(
+    client_for, desk, users
+):
+    page = client_for("front_desk")
+    for bad in ("999", "abc"):
+        refused = page.get("/reception/drawer/", {"location": bad})
+        assert refused.status_code == 422
+        assert "Choose one of the active locations" in refused.content.decode()
+    posted = page.post(
+        f"/reception/drawer/?location={desk.pk}",
+        {"location": desk.pk, "counted_cash": "0", "counted_checks": "0", "counted_card": "0",
+         "note": "4111111111111111"},
+    ).content.decode()  # fmt: skip
+    assert "never record a card number" in posted.lower()
+    assert "4111111111111111" not in posted
+    assert not DrawerClose.objects.exists()
+
+
+def test_a_closed_day_with_no_cash_or_checks_is_not_offered_for_deposit(client_for, desk, users):
+    pay(pf.patient(), users["front_desk"], desk, "20.00", "card", "AB1")
+    close = services.drawer_close(
+        location=desk, day=selectors.local_today(), counted_cash="0", counted_checks="0",
+        counted_card="20", closed_by=users["front_desk"],
+    )  # fmt: skip
+    assert not selectors.closes_to_deposit(desk).filter(pk=close.pk).exists()
+    assert selectors.closes_to_settle(desk).filter(pk=close.pk).exists()

@@ -196,6 +196,30 @@ def test_one_card_settlement_of_a_batch_from_many_threads(desk, users):
 
 
 @race
+def test_the_days_refund_limit_holds_for_refunds_asked_at_the_same_moment(desk, users):
+    """Each of several patients has a $45 credit; the desk's own authority is $50 a day, so
+    of refunds asked for all at once, one is approved and the rest wait for the manager."""
+    patients = [pf.patient() for _ in range(THREADS)]
+    for patient in patients:
+        pay(patient, users["front_desk"], desk, "45.00", "card")
+    queue = list(patients)
+    lock = threading.Lock()
+
+    def ask():
+        with lock:
+            patient = queue.pop()
+        return services.refund_request(
+            patient=patient, amount="45.00", method="card", reason="race",
+            requested_by=users["front_desk"], location=desk,
+        )  # fmt: skip
+
+    outcomes = at_once(ask)
+    assert len(oks(outcomes)) == THREADS, outcomes
+    assert Refund.objects.filter(status="approved").count() == 1
+    assert Refund.objects.filter(status="requested").count() == THREADS - 1
+
+
+@race
 def test_one_refund_payout_and_never_more_than_the_credit(desk, users):
     patient = pf.patient()
     pay(patient, users["front_desk"], desk, "60.00", "card")

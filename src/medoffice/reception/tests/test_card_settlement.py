@@ -95,6 +95,8 @@ def test_a_batch_is_settled_once(desk, users):
         ("-1", "net", "Amount paid into the bank"),
         ("abc", "net", "Amount paid into the bank"),
         ("60.01", "net", "more than the batches chosen ($60.00)"),
+        ("0", "net", "a settlement of $0.00 would make the whole batch fees"),
+        ("50.00", "net", "$10.00 in fees is more than a tenth of the batches ($60.00)"),
     ],
 )
 def test_bad_amounts_are_refused_naming_the_field(desk, users, net, field, words):
@@ -125,7 +127,7 @@ def test_days_of_another_location_none_chosen_or_without_cards_are_refused(desk,
     )  # fmt: skip
     with pytest.raises(InvalidInput, match="no card batch"):
         services.card_settlement_record(
-            location=desk, close_ids=[cash_only.pk], net="0", made_by=users["manager"]
+            location=desk, close_ids=[cash_only.pk], net="1", made_by=users["manager"]
         )
     assert written() == (0, 0, 0)
 

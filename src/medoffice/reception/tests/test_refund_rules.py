@@ -221,3 +221,72 @@ def test_a_deposit_slip_adds_up_when_the_checks_counted_differ_from_the_receipts
     text = text_of(deposit_slip_pdf(deposit))
     assert "$45.00" in text and "$30.00" in text and "$73.00" in text
     assert "Checks counted at the close, less the receipts above" in text and "-$2.00" in text
+
+
+# --- What the probe of the demo found --------------------------------------------------------
+
+
+def test_a_card_refund_comes_off_the_days_card_batch(desk, users):
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    pay(patient, desk_user, "60.00", "card", "AB6", location=desk)
+    refund = ask(patient, desk_user, "25.00", "card", desk)
+    services.refund_pay(refund_id=refund.pk, paid_by=desk_user, reference="RF-8")
+    day = selectors.drawer_day(desk, selectors.local_today())
+    assert day.expected_card == Decimal("35.00")  # what the terminal's batch holds
+    assert [r.pk for r in day.refunds] == [refund.pk]
+
+
+def test_a_card_refund_at_a_closed_drawer_is_refused(desk, users):
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    pay(patient, desk_user, "60.00", "card", "AB7", location=desk)
+    refund = ask(patient, desk_user, "20.00", "card", desk)
+    services.drawer_close(
+        location=desk, day=selectors.local_today(), counted_cash="0", counted_checks="0",
+        counted_card="60", closed_by=desk_user,
+    )  # fmt: skip
+    with pytest.raises(InvalidTransition, match="a card refund dated that day"):
+        services.refund_pay(refund_id=refund.pk, paid_by=desk_user, reference="RF-9")
+
+
+def test_card_money_names_its_desk_when_there_are_several(desk, users):
+    from medoffice.core.exceptions import InvalidInput
+
+    patient = pf.patient()
+    with pytest.raises(InvalidInput, match="location's card terminal") as caught:
+        pay(patient, users["front_desk"], "10.00", "card", "AB8")
+    assert caught.value.field == "location"
+    pay(patient, users["front_desk"], "10.00", "card", "AB8", location=desk)
+    with pytest.raises(InvalidInput, match="card terminal gives it back"):
+        ask(patient, users["front_desk"], "5.00", "card")
+
+
+def test_a_past_day_without_money_or_in_a_closed_month_does_not_close(desk, users):
+    from datetime import timedelta
+
+    from medoffice.core.exceptions import InvalidInput
+
+    desk_user = users["front_desk"]
+    empty_day = selectors.local_today() - timedelta(days=3)
+    with pytest.raises(InvalidInput, match="There was no money at Main St"):
+        services.drawer_close(
+            location=desk, day=empty_day, counted_cash="500", counted_checks="0",
+            counted_card="0", closed_by=desk_user,
+        )  # fmt: skip
+    assert not JournalEntry.objects.exists()
+    services.drawer_close(  # today closes whatever it holds, even nothing
+        location=desk, day=selectors.local_today(), counted_cash="0", counted_checks="0",
+        counted_card="0", closed_by=desk_user,
+    )  # fmt: skip
+
+
+def test_a_drawer_close_refused_names_what_to_check(desk, users):
+    from medoffice.core.exceptions import InvalidInput
+
+    with pytest.raises(InvalidInput, match=r"check the cash counted, note\.") as caught:
+        services.drawer_close(
+            location=desk, day=selectors.local_today(), counted_cash="", counted_checks="0",
+            counted_card="0", note="x" * 201, closed_by=users["front_desk"],
+        )  # fmt: skip
+    assert set(caught.value.errors) == {"counted_cash", "note"}
