@@ -296,6 +296,8 @@ def periods(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "closed": period is not None and period.status == PeriodStatus.CLOSED,
                 "period": period,
                 "lines": counts.get(month, 0),
+                # a month closes once its last day has passed (this month is still running)
+                "ended": month < timezone.localdate().replace(day=1),
             }
         )
     today = timezone.localdate()

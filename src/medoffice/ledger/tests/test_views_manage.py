@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from medoffice.ledger import services
 from medoffice.ledger.models import (
@@ -143,3 +144,15 @@ def test_the_chart_page_adds_renames_and_deactivates(client_for):
         reverse("ledger:account_new"), {"code": "5610", "name": "Again", "type": "expense"}
     )
     assert duplicate.status_code == 422 and "code" in duplicate.context["errors"]
+
+
+def test_the_periods_page_offers_no_close_for_the_running_month(client_for):
+    this_month = timezone.localdate().replace(day=1)
+    page = client_for("manager").get(reverse("ledger:periods")).content.decode()
+    assert f"Close {this_month:%B %Y}" not in page
+    assert "Closes once the month has ended" in page
+    refused = client_for("manager").post(
+        reverse("ledger:period_close"), {"month": f"{this_month:%Y-%m}"}, follow=True
+    )
+    assert f"{this_month:%B %Y} has not ended" in refused.content.decode()
+    assert not FiscalPeriod.objects.filter(start=this_month, status=PeriodStatus.CLOSED).exists()
