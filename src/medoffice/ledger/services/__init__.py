@@ -23,6 +23,7 @@ from medoffice.ledger.services.periods import (
     RETAINED_EARNINGS,
     YEAR_END_SOURCE,
     books_start,
+    check_closable_month,
     check_closable_year,
     close_period,
     close_year,
@@ -53,7 +54,7 @@ from medoffice.ledger.services.reversals import OWNING_ACTION, entry_reverse, ow
 __all__ = [
     "MANUAL_SOURCE", "MAX_LINES", "OWNING_ACTION", "RETAINED_EARNINGS", "YEAR_END_SOURCE", "Line", "ManualLine",
     "Posting", "account_by_key", "account_create", "account_deactivate", "account_for", "account_reactivate",
-    "account_update", "balance_cents", "books_start", "check_closable_year", "check_lines", "close_period", "close_year", "closed_period_for", "closed_words", "ensure_chart",
+    "account_update", "balance_cents", "books_start", "check_closable_month", "check_closable_year", "check_lines", "close_period", "close_year", "closed_period_for", "closed_words", "ensure_chart",
     "entry_date_range", "entry_reverse", "latest_posting_day", "manual_entry_submit", "money_text", "on_decided", "open_month_before", "owning_action", "parse_month", "patient_account_ids", "period_for",
     "post", "post_many", "reopen_period", "reverse", "to_cents", "to_dollars",
 ]  # fmt: skip
