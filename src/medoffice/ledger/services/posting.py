@@ -39,7 +39,7 @@ from medoffice.ledger.models import (
 
 if TYPE_CHECKING:
     from medoffice.core.models import Location, Provider, User
-    from medoffice.patients.models import Patient
+    from medoffice.patients.models import Patient, Payer
 
 MAX_LINES = 500  # an entry longer than this is an import's job, split into entries
 # No entry is dated before this, nor more than POST_AHEAD after today: a date outside is a
@@ -152,6 +152,41 @@ def account_for(key: str, *, location: Location | None = None) -> Account:
             )
     except IntegrityError:  # another posting made it first
         return Account.objects.get(key=full_key)
+
+
+PAYER_AR = "insurance_ar"
+
+
+def payer_account(payer: Payer) -> Account:
+    """A payer's own insurance A/R sub-account (`insurance_ar:payer:<id>`), made the first time
+    anything posts for that payer: what each payer owes is its own balance, and claims and
+    remittances post to it by the payer, never by a code typed in."""
+    key = f"{PAYER_AR}:payer:{payer.pk}"
+    account = Account.objects.filter(key=key).first()
+    if account is not None:
+        return account
+    parent = account_by_key(PAYER_AR)
+    code = f"{parent.code}-P{payer.pk:04d}"
+    try:
+        with transaction.atomic():
+            return Account.objects.create(
+                key=key,
+                code=code,
+                name=f"Insurance A/R: {payer.name}"[:120],
+                type=parent.type,
+                normal_side=parent.normal_side,
+                parent=parent,
+                description=f"what {payer.name} owes"[:300],
+            )
+    except IntegrityError:  # another posting made it first, or the code is someone's
+        found = Account.objects.filter(key=key).first()
+        if found is None:
+            raise Conflict(
+                f"The account code {code} for {payer.name}'s insurance A/R is taken by another "
+                "account; give that account another code.",
+                field="account",
+            ) from None
+        return found
 
 
 # --- Posting ------------------------------------------------------------------------------------
