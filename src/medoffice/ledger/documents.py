@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from medoffice.core import formats
 from medoffice.core.pdf import letter_document, table
 from medoffice.ledger import reports
@@ -88,21 +90,28 @@ def balance_sheet_pdf(sheet: reports.BalanceSheet) -> bytes:
     return bytes(pdf.output())
 
 
+def _owed(amount: Decimal) -> str:
+    """A balance as the patient reads it: what they owe, or their credit (never "-$70.00")."""
+    return f"{formats.money(-amount)} credit" if amount < 0 else formats.money(amount)
+
+
 def patient_statement_pdf(
     activity: reports.PatientActivity, *, patient_name: str, mrn: str
 ) -> bytes:
     pdf = letter_document(f"Statement of account: {patient_name} (MRN {mrn})")
     width = pdf.w - pdf.l_margin - pdf.r_margin
     widths = [70.0, width - 70 - 3 * 80, 80.0, 80.0, 80.0]
-    rows = [["", "Balance carried forward", "", "", formats.money(activity.opening)]]
+    rows = [["", "Balance carried forward", "", "", _owed(activity.opening)]]
     for line in activity.lines:
         rows.append([
-            formats.us_date(line.date), f"{line.memo or line.source} ({line.account})"[:70],
+            formats.us_date(line.date), (line.source_text or line.source)[:70],
             formats.money(line.charge) if line.charge else "",
             formats.money(line.payment) if line.payment else "",
-            formats.money(line.balance),
+            _owed(line.balance),
         ])  # fmt: skip
-    rows.append(["", "Balance", "", "", formats.money(activity.balance)])
+    closing = activity.balance
+    words = "Amount due" if closing > 0 else "Credit on account" if closing < 0 else "Balance"
+    rows.append(["", words, "", "", _owed(closing)])
     table(pdf, ["Date", "Description", "Charges", "Payments", "Balance"], rows, widths=widths,
           bold_rows=[len(rows) - 1], aligns="LLRRR")  # fmt: skip
     return bytes(pdf.output())

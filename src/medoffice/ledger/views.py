@@ -59,7 +59,18 @@ def _int(request: AuthenticatedHttpRequest, name: str) -> int | None:
 
 
 def _dimensions(request: AuthenticatedHttpRequest) -> dict:
-    return {"location_id": _int(request, "location"), "provider_id": _int(request, "provider")}
+    """The location and provider a report is filtered by; one that is not there is refused,
+    never read as "all" (a report for a desk that does not exist would show the whole)."""
+    location, provider = _int(request, "location"), _int(request, "provider")
+    if location is not None and not Location.objects.filter(pk=location).exists():
+        raise InvalidInput(
+            "Choose one of the locations: there is none with that number.", field="location"
+        )
+    if provider is not None and not Provider.objects.filter(pk=provider).exists():
+        raise InvalidInput(
+            "Choose one of the providers: there is none with that number.", field="provider"
+        )
+    return {"location_id": location, "provider_id": provider}
 
 
 def _choices() -> dict:

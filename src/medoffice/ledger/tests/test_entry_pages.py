@@ -226,3 +226,18 @@ def test_a_card_settlement_is_named_in_words_with_its_page(users):
     shown = label[f"reception.cardsettlement:{settlement.pk}"]
     assert shown.text == f"Card settlement {settlement.pk}, Oak Park 11/03/2026"
     assert shown.url == f"{reverse('reception:deposits')}?location={place.pk}"
+
+
+def test_the_patient_statement_pdf_reads_as_the_patient_reads_it(client_for, users):
+    import io
+
+    from pypdf import PdfReader
+
+    patient = pf.patient()
+    payment = pay(users, patient)
+    url = reverse("ledger:patient_statement", args=[patient.pk])
+    pdf = client_for("owner").get(url, {"format": "pdf"})
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert f"Payment, receipt {payment.receipt_number}" in text
+    assert "Credit on account" in text and f"{payment.amount:,.2f} credit" in text
+    assert "Unapplied patient payments" not in text and "-$" not in text

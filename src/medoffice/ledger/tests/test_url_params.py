@@ -4,6 +4,7 @@ and writes nothing."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from medoffice.core.exceptions import InvalidInput
@@ -63,3 +64,18 @@ def test_last_year_can_still_be_closed(users):
     year = timezone.localdate().year - 1
     services.close_year(year=year, actor=users["owner"])
     assert FiscalPeriod.objects.filter(start__year=year, status="closed").count() == 12
+
+
+@pytest.mark.parametrize("param", ["location", "provider"])
+def test_a_report_filtered_by_a_desk_or_provider_that_is_not_there_is_refused(
+    client_for, users, param
+):
+    from medoffice.ledger.models import Account
+
+    bank = Account.objects.get(key="bank_operating")
+    for url in (reverse("ledger:trial_balance"), reverse("ledger:account_detail", args=[bank.pk])):
+        response = client_for("owner").get(url, {param: "999"})
+        assert response.status_code == 422
+        assert f"Choose one of the {param}s: there is none with that number." in (
+            response.content.decode()
+        )
