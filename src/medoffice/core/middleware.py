@@ -135,11 +135,13 @@ class RequestContextMiddleware:
             request.META.get("HTTP_USER_AGENT", ""),
         )
         memo = request_memo() if request.method in ("GET", "HEAD") else contextlib.nullcontext()
-        with memo, acting_as(actor):
-            try:
-                timezone.activate(zoneinfo.ZoneInfo(practice_time_zone()))
-            except zoneinfo.ZoneInfoNotFoundError:
-                timezone.deactivate()
+        try:
+            zone: zoneinfo.ZoneInfo | None = zoneinfo.ZoneInfo(practice_time_zone())
+        except zoneinfo.ZoneInfoNotFoundError:
+            zone = None
+        # The practice's zone for this request only: the thread goes back to the server's
+        # zone after it, so work done later on the same thread never reads another day.
+        with memo, acting_as(actor), timezone.override(zone):
             return self.get_response(request)
 
     def process_exception(self, request, exception):

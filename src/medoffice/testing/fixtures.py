@@ -35,3 +35,14 @@ def client_for(client, users):
         return logged_in
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _server_time_zone():
+    """Each test starts and ends in the server's zone: a zone one test activated (a demo
+    practice in New York) must not move "today" for the next test on the same worker."""
+    from django.utils import timezone
+
+    timezone.deactivate()
+    yield
+    timezone.deactivate()

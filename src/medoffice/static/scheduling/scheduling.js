@@ -23,10 +23,15 @@
     });
   }
 
-  // The day and week grids open scrolled to the current time (the now-line).
+  // The day and week grids open scrolled to the current time (the now-line). Only the grid
+  // scrolls: scrolling the page too (late in the day) took its head and toolbar out of view.
   function scrollToNow(root) {
     const now = root.querySelector("tr.now-row");
-    if (now) now.scrollIntoView({ block: "center" });
+    if (!now) return;
+    const wrap = now.closest(".grid-wrap");
+    if (!wrap) return;
+    const offset = now.getBoundingClientRect().top - wrap.getBoundingClientRect().top;
+    wrap.scrollTop += offset - wrap.clientHeight / 2;
   }
 
   document.addEventListener("DOMContentLoaded", function () { paint(document); scrollToNow(document); });
