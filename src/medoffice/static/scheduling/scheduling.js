@@ -23,15 +23,17 @@
     });
   }
 
-  // The day and week grids open scrolled to the current time (the now-line). Only the grid
-  // scrolls: scrolling the page too (late in the day) took its head and toolbar out of view.
+  // The day and week grids open scrolled to the current time (the now-line): the grid scrolls
+  // the line to its middle, and the page only as far as it takes to show the whole grid, so
+  // late in the day the grid's head (the days, the providers) stays in view above the line.
   function scrollToNow(root) {
     const now = root.querySelector("tr.now-row");
     if (!now) return;
     const wrap = now.closest(".grid-wrap");
-    if (!wrap) return;
+    if (!wrap) { now.scrollIntoView({ block: "center" }); return; }
     const offset = now.getBoundingClientRect().top - wrap.getBoundingClientRect().top;
     wrap.scrollTop += offset - wrap.clientHeight / 2;
+    wrap.scrollIntoView({ block: "nearest" });
   }
 
   document.addEventListener("DOMContentLoaded", function () { paint(document); scrollToNow(document); });
