@@ -4,6 +4,8 @@ code: see ADR 0016): a day before a closed month is closed too. A change in
 `test_guards_frozen` holds the newest copy to the live SQL.
 """
 
+from medoffice.ledger.migrations._guards_0003 import run  # frozen too: runs the statements
+
 # fmt: off
 SQLITE_INSTALL = [
     'DROP TRIGGER IF EXISTS ledger_line_insert',
@@ -58,12 +60,6 @@ POSTGRES_REMOVE = [
 
 INSTALL = {"sqlite": SQLITE_INSTALL, "postgresql": POSTGRES_INSTALL}
 REMOVE = {"sqlite": SQLITE_REMOVE, "postgresql": POSTGRES_REMOVE}
-
-
-def run(connection, statements):
-    with connection.cursor() as cursor:
-        for sql in statements.get(connection.vendor, ()):
-            cursor.execute(sql)
 
 
 def install_guards(apps, schema_editor):
