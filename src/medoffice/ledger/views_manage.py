@@ -286,14 +286,20 @@ def periods(request: AuthenticatedHttpRequest) -> HttpResponse:
         .values_list("month")
         .annotate(n=Count("id"))
     )
+    closed_months = list(FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED).order_by("start"))
     rows = []
     for month in months:
         period = known.get(month)
+        closed = period is not None and period.status == PeriodStatus.CLOSED
         rows.append(
             {
                 "month": month,
                 "label": month.strftime("%B %Y"),
-                "closed": period is not None and period.status == PeriodStatus.CLOSED,
+                "closed": closed,
+                # an open month before a closed one was closed with it (months close in order)
+                "closed_with": None
+                if closed
+                else next((p for p in closed_months if p.start > month), None),
                 "period": period,
                 "lines": counts.get(month, 0),
                 # a month closes once its last day has passed (this month is still running)

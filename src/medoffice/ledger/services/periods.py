@@ -28,7 +28,14 @@ from medoffice.ledger.models import (
     to_dollars,
 )
 from medoffice.ledger.permissions import LedgerPerm
-from medoffice.ledger.services.posting import EARLIEST_POSTING, Line, Posting, _month, post
+from medoffice.ledger.services.posting import (
+    EARLIEST_POSTING,
+    Line,
+    Posting,
+    _month,
+    closed_period_for,
+    post,
+)
 
 if TYPE_CHECKING:
     from medoffice.core.models import Location, User
@@ -89,6 +96,12 @@ def close_period(*, month: date, actor: User) -> FiscalPeriod:
     period = _locked_period(month)
     if period.status == PeriodStatus.CLOSED:
         raise InvalidTransition(f"{period.label} is already closed.")
+    covering = closed_period_for(period.start)
+    if covering is not None:
+        raise InvalidTransition(
+            f"{period.label} is already closed with {covering.label}: months close in order, "
+            f"so closing {covering.label} closed the months before it."
+        )
     first_open = open_month_before(period.start)
     if first_open is not None:
         raise InvalidTransition(f"Close {first_open.label} first: months close in order.")
@@ -326,7 +339,7 @@ def close_year(*, year: int, actor: User) -> JournalEntry | None:
     )
     month = date(year, 1, 1)
     while month <= last:
-        if month not in closed:
+        if closed_period_for(month) is None:  # not closed, nor closed with a later month
             close_period(month=month, actor=actor)
         month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
     return (

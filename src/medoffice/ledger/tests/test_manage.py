@@ -321,6 +321,26 @@ def test_a_december_closed_without_its_year_end_entry_says_how_to_mend_it(users)
         services.close_year(year=2025, actor=users["manager"])
 
 
+def test_an_empty_month_before_a_closed_one_does_not_close_again(users):
+    """Closing a month closes the empty months before it (months close in order): closing one
+    of them afterwards is refused in words and changes nothing; the year close skips them."""
+    from medoffice.ledger.models import FiscalPeriod
+
+    manager = users["manager"]
+    services.close_period(month=dt.date(2025, 6, 1), actor=manager)  # nothing posted yet
+    with pytest.raises(InvalidTransition, match="March 2025 is already closed with June 2025"):
+        services.close_period(month=dt.date(2025, 3, 1), actor=manager)
+    assert list(FiscalPeriod.objects.values_list("start", "status")) == [
+        (dt.date(2025, 6, 1), PeriodStatus.CLOSED)
+    ]
+    with pytest.raises(InvalidInput, match="before June 2025, which is closed"):
+        services.post(sale(1, dt.date(2025, 4, 2), "5.00"), actor=manager)
+    services.post(sale(2, dt.date(2025, 8, 2), "5.00"), actor=manager)
+    assert services.close_year(year=2025, actor=manager) is not None
+    closed = FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED).order_by("start")
+    assert [p.start.month for p in closed] == list(range(6, 13))
+
+
 @pytest.mark.parametrize("year", [0, -1, 10000])
 def test_a_year_that_is_no_year_is_refused_in_words(users, year):
     with pytest.raises(InvalidInput, match="is not a fiscal year"):
