@@ -387,10 +387,7 @@ def _closes_and_deposits(ctx, desk_users) -> None:
     for location_id, location_closes in by_location.items():
         location_closes.sort(key=lambda close: close.date)
         to_bank = location_closes[:-2]  # the last two days wait for the desk
-        index = 0
-        while index < len(to_bank):
-            group = to_bank[index : index + rng.choice((2, 3))]
-            index += len(group)
+        for group in _in_groups(rng, to_bank, (2, 3)):
             cash = sum((close.counted_cash for close in group), Decimal("0"))
             checks = sum((close.counted_checks for close in group), Decimal("0"))
             if cash + checks <= 0:
@@ -410,18 +407,7 @@ def _closes_and_deposits(ctx, desk_users) -> None:
                     group,
                 )
             )
-    made = Deposit.objects.bulk_create([deposit for deposit, _ in deposits], batch_size=BATCH)
-    for deposit in made:
-        deposit.location = locations[deposit.location_id]
-    DepositDay.objects.bulk_create(
-        [
-            DepositDay(deposit=deposit, drawer_close=close)
-            for deposit, (_, group) in zip(made, deposits, strict=True)
-            for close in group
-        ],
-        batch_size=BATCH,
-    )
-    _post_all([deposit_posting(deposit) for deposit in made])
+    _save_carried(Deposit, DepositDay, "deposit", deposits, locations, deposit_posting)
     _card_settlements(ctx, by_location, locations, desk_users)
 
 
@@ -435,10 +421,7 @@ def _card_settlements(ctx, by_location, locations, desk_users) -> None:
     settlements: list[tuple[CardSettlement, list[DrawerClose]]] = []
     for location_id, location_closes in by_location.items():
         with_cards = [close for close in location_closes if close.counted_card > 0][:-2]
-        index = 0
-        while index < len(with_cards):
-            group = with_cards[index : index + rng.choice((1, 2))]
-            index += len(group)
+        for group in _in_groups(rng, with_cards, (1, 2)):
             gross = sum((close.counted_card for close in group), Decimal("0"))
             fees = (gross * Decimal("0.029")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
             paid_on = group[-1].date + timedelta(days=2)
@@ -457,18 +440,41 @@ def _card_settlements(ctx, by_location, locations, desk_users) -> None:
                     group,
                 )
             )
-    made = CardSettlement.objects.bulk_create([s for s, _ in settlements], batch_size=BATCH)
-    for settlement in made:
-        settlement.location = locations[settlement.location_id]
-    CardSettlementDay.objects.bulk_create(
+    _save_carried(
+        CardSettlement,
+        CardSettlementDay,
+        "settlement",
+        settlements,
+        locations,
+        card_settlement_posting,
+    )
+
+
+def _in_groups(rng, closes: list[DrawerClose], sizes: tuple[int, ...]):
+    """The closes in runs one after the other, each as long as a size drawn from `sizes` (the
+    last may be shorter): the days one deposit, or one settlement, carries."""
+    index = 0
+    while index < len(closes):
+        group = closes[index : index + rng.choice(sizes)]
+        index += len(group)
+        yield group
+
+
+def _save_carried(model, days, field: str, carried: list, locations, posting) -> None:
+    """Write the deposits (or settlements) of `carried`, each with the closes it carries as
+    rows of `days` (their `field` naming it), and post them."""
+    made = model.objects.bulk_create([carrier for carrier, _ in carried], batch_size=BATCH)
+    for carrier in made:
+        carrier.location = locations[carrier.location_id]
+    days.objects.bulk_create(
         [
-            CardSettlementDay(settlement=settlement, drawer_close=close)
-            for settlement, (_, group) in zip(made, settlements, strict=True)
+            days(**{field: carrier, "drawer_close": close})
+            for carrier, (_, group) in zip(made, carried, strict=True)
             for close in group
         ],
         batch_size=BATCH,
     )
-    _post_all([card_settlement_posting(settlement) for settlement in made])
+    _post_all([posting(carrier) for carrier in made])
 
 
 def make_front_desk(ctx) -> None:

@@ -4,9 +4,11 @@ the card processor's payment of their card batches (card clearing to the bank, l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, Generic, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -35,9 +37,13 @@ from medoffice.reception.selectors import checks_of_closes, drawer_day, local_to
 from medoffice.reception.services.desk import lock_drawer
 
 
-def _count(value: object, field: str, label: str) -> Decimal:
+def _count(value: object, field: str, label: str, empty: str = "") -> Decimal:
+    """An amount of money, none below zero; left empty, it is refused with `empty` (by default:
+    type the amount counted)."""
     if value is None or str(value).strip() == "":
-        raise InvalidInput(f"{label}: type the amount counted (0.00 if none).", field=field)
+        raise InvalidInput(
+            empty or f"{label}: type the amount counted (0.00 if none).", field=field
+        )
     return parse_money(value, field=field, label=label, minimum=ZERO)
 
 
@@ -48,6 +54,90 @@ def _note(note: str) -> str:
     if looks_like_card_number(note):
         raise InvalidInput("note: never record a card number.", field="note")
     return note
+
+
+_Carrier = TypeVar("_Carrier", Deposit, CardSettlement)
+_Day = TypeVar("_Day", DepositDay, CardSettlementDay)
+
+
+@dataclass(frozen=True)
+class _Carrying(Generic[_Carrier, _Day]):
+    """What carries closed days (a deposit, a card settlement), the rows that link a day to it
+    (`days`, their `field` naming it), and its refusals in words."""
+
+    model: type[_Carrier]
+    days: type[_Day]
+    field: str
+    other_location: str  # {location}
+    taken: str  # {day}, and {carrier}: the one that has it
+    early: str
+    raced: str
+
+
+_DEPOSIT = _Carrying(
+    Deposit,
+    DepositDay,
+    "deposit",
+    other_location="days: choose closed days of {location} only.",
+    taken="days: {day:%m/%d/%Y} is in deposit {carrier} already.",
+    early="date: a deposit cannot be dated before the days it carries.",
+    raced="days: one of these days went into another deposit just now.",
+)
+_SETTLEMENT = _Carrying(
+    CardSettlement,
+    CardSettlementDay,
+    "settlement",
+    other_location="Choose closed days of {location} only.",
+    taken="The card batch of {day:%m/%d/%Y} is in card settlement {carrier} already.",
+    early="A settlement cannot be dated before the days whose batches it pays.",
+    raced="One of these card batches went into another settlement just now.",
+)
+
+
+def _carry_closes(
+    how: _Carrying[_Carrier, _Day],
+    location: Location,
+    ids: list[int],
+    day: date,
+    *,
+    made_by: User,
+    now: datetime,
+    note: str,
+    amounts: Callable[[list[DrawerClose]], dict[str, Any]],
+) -> _Carrier:
+    """Closed days of `location` carried by one deposit or settlement dated `day`, each day
+    once: the closes are locked; a close of another location, one carried already or one after
+    `day` is refused; `amounts` checks the closes' money and gives the carrier's amounts; the
+    carrier is saved with a row linking each close to it. A close taken by another carrier at
+    the same moment is refused."""
+    closes = list(
+        DrawerClose.objects.select_for_update()
+        .filter(pk__in=ids, location=location)
+        .order_by("date")
+    )
+    if len(closes) != len(ids):
+        raise InvalidInput(how.other_location.format(location=location.name), field="days")
+    for already in how.days.objects.filter(drawer_close__in=closes).select_related("drawer_close"):
+        raise Conflict(
+            how.taken.format(
+                day=already.drawer_close.date, carrier=getattr(already, f"{how.field}_id")
+            ),
+            field="days",
+        )
+    if any(close.date > day for close in closes):
+        raise InvalidInput(how.early, field="date")
+    carried = how.model(
+        location=location, date=day, made_at=now, made_by=made_by, note=note, **amounts(closes)
+    )
+    carried.save(force_insert=True)
+    try:
+        with transaction.atomic():
+            how.days.objects.bulk_create(
+                [how.days(**{how.field: carried, "drawer_close": close}) for close in closes]
+            )
+    except IntegrityError:  # another carrier took one of these closes beside this one
+        raise Conflict(how.raced, field="days") from None
+    return carried
 
 
 @transaction.atomic
@@ -161,48 +251,17 @@ def deposit_make(
     ids = sorted({int(pk) for pk in close_ids})
     if not ids:
         raise InvalidInput("days: choose the closed days going to the bank.", field="days")
-    closes = list(
-        DrawerClose.objects.select_for_update()
-        .filter(pk__in=ids, location=location)
-        .order_by("date")
+
+    def amounts(closes: list[DrawerClose]) -> dict[str, Any]:
+        cash = sum((close.counted_cash for close in closes), ZERO)
+        checks = sum((close.counted_checks for close in closes), ZERO)
+        if cash + checks <= 0:
+            raise InvalidInput("days: there is no cash or check in the days chosen.", field="days")
+        return {"cash": cash, "checks": checks, "check_count": len(checks_of_closes(closes))}
+
+    deposit = _carry_closes(
+        _DEPOSIT, location, ids, day, made_by=made_by, now=now, note=note, amounts=amounts
     )
-    if len(closes) != len(ids):
-        raise InvalidInput(f"days: choose closed days of {location.name} only.", field="days")
-    taken = DepositDay.objects.filter(drawer_close__in=closes).select_related("drawer_close")
-    for already in taken:
-        raise Conflict(
-            f"days: {already.drawer_close.date:%m/%d/%Y} is in deposit {already.deposit_id} "
-            "already.",
-            field="days",
-        )
-    if any(close.date > day for close in closes):
-        raise InvalidInput(
-            "date: a deposit cannot be dated before the days it carries.", field="date"
-        )
-    cash = sum((close.counted_cash for close in closes), ZERO)
-    checks = sum((close.counted_checks for close in closes), ZERO)
-    if cash + checks <= 0:
-        raise InvalidInput("days: there is no cash or check in the days chosen.", field="days")
-    deposit = Deposit(
-        location=location,
-        date=day,
-        cash=cash,
-        checks=checks,
-        check_count=len(checks_of_closes(closes)),
-        made_at=now,
-        made_by=made_by,
-        note=note,
-    )
-    deposit.save(force_insert=True)
-    try:
-        with transaction.atomic():
-            DepositDay.objects.bulk_create(
-                [DepositDay(deposit=deposit, drawer_close=close) for close in closes]
-            )
-    except IntegrityError:  # another deposit took one of these days beside this one
-        raise Conflict(
-            "days: one of these days went into another deposit just now.", field="days"
-        ) from None
     ledger.post(deposit_posting(deposit), actor=made_by)
     return deposit
 
@@ -234,72 +293,42 @@ def card_settlement_record(
             "never a card number.",
             field="reference",
         )
-    if net is None or str(net).strip() == "":
-        raise InvalidInput("Type the amount the processor paid into the bank.", field="net")
-    paid = parse_money(net, field="net", label="Amount paid into the bank", minimum=ZERO)
+    paid = _count(
+        net, "net", "Amount paid into the bank", "Type the amount the processor paid into the bank."
+    )
     ids = sorted({int(pk) for pk in close_ids})
     if not ids:
         raise InvalidInput("Choose the closed days whose card batches were paid.", field="days")
     if day > local_today(now):
         raise InvalidInput(f"{day:%m/%d/%Y} has not come yet.", field="date")
-    closes = list(
-        DrawerClose.objects.select_for_update()
-        .filter(pk__in=ids, location=location)
-        .order_by("date")
-    )
-    if len(closes) != len(ids):
-        raise InvalidInput(f"Choose closed days of {location.name} only.", field="days")
-    taken = CardSettlementDay.objects.filter(drawer_close__in=closes).select_related("drawer_close")
-    for already in taken:
-        raise Conflict(
-            f"The card batch of {already.drawer_close.date:%m/%d/%Y} is in card settlement "
-            f"{already.settlement_id} already.",
-            field="days",
-        )
-    if any(close.date > day for close in closes):
-        raise InvalidInput(
-            "A settlement cannot be dated before the days whose batches it pays.", field="date"
-        )
-    gross = sum((close.counted_card for close in closes), ZERO)
-    if gross <= 0:
-        raise InvalidInput("There is no card batch in the days chosen.", field="days")
-    if paid <= 0:
-        raise InvalidInput(
-            "Type what reached the bank: a settlement of $0.00 would make the whole batch fees.",
-            field="net",
-        )
-    if paid > gross:
-        raise InvalidInput(
-            f"${paid:,.2f} is more than the batches chosen (${gross:,.2f}): choose every day "
-            "this payment covers.",
-            field="net",
-        )
-    if (gross - paid) * 10 > gross:
-        raise InvalidInput(
-            f"${gross - paid:,.2f} in fees is more than a tenth of the batches (${gross:,.2f}): "
-            "check the amount paid, or choose only the days this payment covers.",
-            field="net",
-        )
-    settlement = CardSettlement(
-        location=location,
-        date=day,
-        gross=gross,
-        fees=gross - paid,
-        net=paid,
-        reference=reference,
-        made_at=now,
-        made_by=made_by,
-        note=note,
-    )
-    settlement.save(force_insert=True)
-    try:
-        with transaction.atomic():
-            CardSettlementDay.objects.bulk_create(
-                [CardSettlementDay(settlement=settlement, drawer_close=close) for close in closes]
+
+    def amounts(closes: list[DrawerClose]) -> dict[str, Any]:
+        gross = sum((close.counted_card for close in closes), ZERO)
+        if gross <= 0:
+            raise InvalidInput("There is no card batch in the days chosen.", field="days")
+        if paid <= 0:
+            raise InvalidInput(
+                "Type what reached the bank: a settlement of $0.00 would make the whole batch "
+                "fees.",
+                field="net",
             )
-    except IntegrityError:  # another settlement took one of these batches beside this one
-        raise Conflict(
-            "One of these card batches went into another settlement just now.", field="days"
-        ) from None
+        if paid > gross:
+            raise InvalidInput(
+                f"${paid:,.2f} is more than the batches chosen (${gross:,.2f}): choose every "
+                "day this payment covers.",
+                field="net",
+            )
+        if (gross - paid) * 10 > gross:
+            raise InvalidInput(
+                f"${gross - paid:,.2f} in fees is more than a tenth of the batches "
+                f"(${gross:,.2f}): check the amount paid, or choose only the days this payment "
+                "covers.",
+                field="net",
+            )
+        return {"gross": gross, "fees": gross - paid, "net": paid, "reference": reference}
+
+    settlement = _carry_closes(
+        _SETTLEMENT, location, ids, day, made_by=made_by, now=now, note=note, amounts=amounts
+    )
     ledger.post(card_settlement_posting(settlement), actor=made_by)
     return settlement
