@@ -339,15 +339,17 @@ def _hold_periods_open(days: Iterable[date]) -> None:
                 "SELECT start FROM ledger_fiscalperiod WHERE start = ANY(%s) FOR SHARE",
                 [[start for start, _ in months]],
             )
-    for start, _ in months:
-        closed = closed_period_for(start)
-        if closed is not None:
-            raise InvalidInput(
-                f"{closed_words(next(d for d in days if d >= start), closed)}; post into an "
-                "open period, "
-                "or ask the owner to reopen it.",
-                field="date",
-            )
+    if not months:
+        return
+    # The books are closed through the latest closed month: when any of these months is
+    # closed, the earliest is, so one look at it answers for them all.
+    closed = closed_period_for(months[0][0])
+    if closed is not None:
+        raise InvalidInput(
+            f"{closed_words(days[0], closed)}; post into an open period, "
+            "or ask the owner to reopen it.",
+            field="date",
+        )
 
 
 def _allocate_ids(count: int) -> list[int]:

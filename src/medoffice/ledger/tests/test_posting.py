@@ -277,6 +277,41 @@ def test_a_month_before_the_first_closed_month_takes_no_postings_once_it_closed(
     assert services.close_year(year=2025, actor=manager) is None  # the year stays closed
 
 
+def test_a_batch_over_several_months_looks_at_the_closed_months_once(users):
+    """The books are closed through the latest closed month, so the batch's earliest month
+    alone tells whether any of its days is closed: one look, and a refusal names the first
+    day refused."""
+    from django.test.utils import CaptureQueriesContext
+
+    def looks(queries: CaptureQueriesContext) -> list[str]:
+        return [
+            q["sql"] for q in queries.captured_queries
+            if "ledger_fiscalperiod" in q["sql"] and "closed" in q["sql"]
+        ]  # fmt: skip
+
+    manager = users["manager"]
+    services.post(cash_sale(1, day=dt.date(2026, 8, 10)), actor=manager)
+    for month in (8, 9):
+        services.close_period(month=dt.date(2026, month, 1), actor=manager)
+    days = [dt.date(2026, 12, 3), dt.date(2026, 10, 14), dt.date(2026, 11, 2), dt.date(2026, 10, 1)]
+    with CaptureQueriesContext(connection) as queries:
+        services.post_many([cash_sale(10 + n, day=d) for n, d in enumerate(days)], actor=manager)
+    assert len(looks(queries)) == 1, looks(queries)
+    refused = [dt.date(2026, 11, 3), dt.date(2026, 9, 14), dt.date(2026, 9, 20)]
+    with (
+        CaptureQueriesContext(connection) as queries,
+        pytest.raises(InvalidInput, match=r"^September 2026 is closed; post into an open period"),
+    ):
+        services.post_many([cash_sale(20 + n, day=d) for n, d in enumerate(refused)], actor=manager)
+    assert len(looks(queries)) == 1, looks(queries)
+    with pytest.raises(InvalidInput, match=r"^07/04/2026 is before August 2026, which is closed"):
+        services.post_many(
+            [cash_sale(30, day=dt.date(2026, 10, 5)), cash_sale(31, day=dt.date(2026, 7, 4))],
+            actor=manager,
+        )
+    assert JournalEntry.objects.count() == 1 + len(days)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_lines_whose_entry_never_comes_fail_at_commit():
     bank, revenue = _accounts()
