@@ -16,11 +16,24 @@ def test_a_refusal_by_role_is_the_pages_403():
 
 
 def test_any_other_refusal_is_kept_and_stops_the_block():
-    reached = []
+    refused_amount = InvalidInput(
+        "Check the amount.", errors={"amount": ["Too much.", "Whole cents."]}
+    )
+
+    def service(amount: int) -> int:
+        if amount > 10:
+            raise refused_amount
+        return amount
+
+    written = []
+    for amount in (5, 20, 7):  # the refused call stops its block; the page goes on after it
+        with refusal() as refused:
+            written.append(service(amount))
+        assert bool(refused) == (amount > 10)
+    assert written == [5, 7]
     with refusal() as refused:
-        raise InvalidInput("Check the amount.", errors={"amount": ["Too much.", "Whole cents."]})
-        reached.append(True)  # never: the block stops at the refusal
-    assert refused and not reached
+        service(20)
+    assert refused.error is refused_amount
     assert refused.message == "Check the amount."
     assert refused.errors == {"amount": "Too much. Whole cents."}
 
