@@ -19,7 +19,7 @@ from medoffice.core.models import ApprovalRequest, ApprovalStatus, DecisionKind,
 from medoffice.core.money import ZERO, parse_money
 from medoffice.core.services import approval_request
 from medoffice.ledger import services as ledger
-from medoffice.reception.models import PaymentMethod, Refund, RefundStatus
+from medoffice.reception.models import REFUND_TRANSITIONS, PaymentMethod, Refund, RefundStatus
 from medoffice.reception.payments import looks_like_card_number
 from medoffice.reception.permissions import ReceptionPerm
 from medoffice.reception.postings import refund_approved_posting, refund_paid_posting
@@ -37,6 +37,17 @@ if TYPE_CHECKING:
 
 _CHECK_NUMBER = r"^\d{1,10}$"
 _CARD_REFERENCE = r"^[A-Za-z0-9-]{2,20}$"
+
+
+def _refund_move(refund: Refund, to: RefundStatus) -> None:
+    """Move the refund to the status `to`, only as REFUND_TRANSITIONS allows: any other move
+    is refused, naming where it is and where it was to go, and the refund is left as it was."""
+    if to not in REFUND_TRANSITIONS[refund.status]:
+        raise InvalidTransition(
+            f"Refund {refund.number} is {refund.status}: it cannot become {to.value}.",
+            field="refund",
+        )
+    refund.status = to
 
 
 @transaction.atomic
@@ -163,12 +174,12 @@ def refund_decided(decision: ApprovalRequest) -> None:
                 f"account now (${credit:,.2f}); reject it, and ask again for what is there.",
                 field="refund",
             )
-        refund.status = RefundStatus.APPROVED
+        _refund_move(refund, RefundStatus.APPROVED)
         ledger.post(refund_approved_posting(refund, local_today(now)), actor=decision.decided_by)
     elif decision.status == ApprovalStatus.REJECTED:
-        refund.status = RefundStatus.REJECTED
+        _refund_move(refund, RefundStatus.REJECTED)
     elif decision.status == ApprovalStatus.CANCELLED:
-        refund.status = RefundStatus.CANCELLED
+        _refund_move(refund, RefundStatus.CANCELLED)
     else:
         return
     refund.decided_at = now
@@ -245,7 +256,7 @@ def refund_pay(
                 "from it. Pay it by check or to the card instead.",
                 field="method",
             )
-    refund.status = RefundStatus.PAID
+    _refund_move(refund, RefundStatus.PAID)
     refund.reference = reference[:40]
     refund.paid_at = now
     refund.paid_by = paid_by

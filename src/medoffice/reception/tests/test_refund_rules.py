@@ -1,7 +1,8 @@
 """What keeps a refund from giving back money the practice does not hold: a void never takes
 away credit a refund still counts on, an approval re-checks the credit, a drawer pays out only
-the cash it took, a refund limit holds for the day's total, and a cancelled request lets go of
-the credit it held. The papers say what happened, not more."""
+the cash it took, a refund limit holds for the day's total, a cancelled request lets go of
+the credit it held, and a refund's status moves only as its transitions allow. The papers say
+what happened, not more."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from medoffice.ledger.models import JournalEntry
 from medoffice.ledger.services import Line, Posting
 from medoffice.reception import selectors, services
 from medoffice.reception.documents import deposit_slip_pdf, refund_receipt_pdf
-from medoffice.reception.models import Payment, Refund
+from medoffice.reception.models import REFUND_TRANSITIONS, Payment, Refund, RefundStatus
 from medoffice.reception.payments import PaymentInput
+from medoffice.reception.services.refunds import _refund_move
 from medoffice.testing import factories
 from medoffice.testing import patients_factories as pf
 
@@ -183,6 +185,35 @@ def test_cancelling_the_request_cancels_the_refund_and_frees_the_credit(desk, us
     assert selectors.refundable_credit(patient.pk) == Decimal("100.00")
     with pytest.raises(InvalidTransition, match="was cancelled"):
         services.refund_pay(refund_id=refund.pk, paid_by=desk_user, reference="R1")
+
+
+# --- A refund moves only as the table allows ------------------------------------------------
+
+
+def test_a_refund_moves_only_as_its_transitions_allow(desk, users):
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    pay(patient, desk_user, "40.00", location=desk)
+    paid = ask(patient, desk_user, "25.00", "cash", desk)  # within $50: approved at once
+    services.refund_pay(refund_id=paid.pk, paid_by=desk_user)
+    paid.refresh_from_db()
+    entries = JournalEntry.objects.count()
+    with pytest.raises(InvalidTransition, match=f"Refund {paid.number} is paid: it cannot become"):
+        _refund_move(paid, RefundStatus.APPROVED)
+    assert paid.status == "paid" and Refund.objects.get(pk=paid.pk).status == "paid"
+    assert JournalEntry.objects.count() == entries
+    for start in RefundStatus:
+        for to in RefundStatus:
+            refund = Refund.objects.get(pk=paid.pk)
+            refund.status = start
+            if to in REFUND_TRANSITIONS[start]:
+                _refund_move(refund, to)
+                assert refund.status == to
+                continue
+            with pytest.raises(InvalidTransition, match=f"is {start.value}: .* become {to.value}"):
+                _refund_move(refund, to)
+            assert refund.status == start
+    assert Refund.objects.get(pk=paid.pk).status == "paid"  # nothing was saved
 
 
 # --- The papers ------------------------------------------------------------------------------
