@@ -6,6 +6,7 @@ an Idempotency-Key header (docs/adr/0010): a manual entry, and the reversal of o
 """
 
 import hashlib
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -197,23 +198,7 @@ def entries(request, filters: Query[EntryFilters]):
         "count": found.count(),
         "offset": filters.offset,
         "limit": filters.limit,
-        "results": [
-            {
-                "id": entry.pk,
-                "date": entry.date,
-                "kind": entry.kind,
-                "memo": entry.memo,
-                "source_type": entry.source_type,
-                "source_id": entry.source_id,
-                "source_key": entry.source_key,
-                "total": entry.total,
-                "reverses_id": entry.reverses_id,
-                "location_id": entry.location_id,
-                "posted_at": entry.posted_at,
-                "lines": [_line(line) for line in entry.lines.all()],
-            }
-            for entry in page
-        ],
+        "results": [_entry_out(entry, entry.lines.all()) for entry in page],
     }
 
 
@@ -433,7 +418,11 @@ def manual_entry_detail(request, draft_id: int):
     return _manual_out(_draft(draft_id))
 
 
-def _entry_out(entry: JournalEntry) -> dict:
+def _entry_out(entry: JournalEntry, lines: Iterable[JournalLine] | None = None) -> dict:
+    """An entry as the API gives it; its lines in order, read now unless given (fetched
+    already, with their accounts)."""
+    if lines is None:
+        lines = entry.lines.select_related("account").order_by("id")
     return {
         "id": entry.pk,
         "date": entry.date,
@@ -446,7 +435,7 @@ def _entry_out(entry: JournalEntry) -> dict:
         "reverses_id": entry.reverses_id,
         "location_id": entry.location_id,
         "posted_at": entry.posted_at,
-        "lines": [_line(line) for line in entry.lines.select_related("account").order_by("id")],
+        "lines": [_line(line) for line in lines],
     }
 
 
