@@ -12,6 +12,7 @@ last couple, left for the desk to deposit.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -450,7 +451,9 @@ def _card_settlements(ctx, by_location, locations, desk_users) -> None:
     )
 
 
-def _in_groups(rng, closes: list[DrawerClose], sizes: tuple[int, ...]):
+def _in_groups(
+    rng, closes: list[DrawerClose], sizes: tuple[int, ...]
+) -> Iterator[list[DrawerClose]]:
     """The closes in runs one after the other, each as long as a size drawn from `sizes` (the
     last may be shorter): the days one deposit, or one settlement, carries."""
     index = 0
