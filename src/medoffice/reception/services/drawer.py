@@ -37,7 +37,9 @@ from medoffice.reception.services.desk import lock_drawer
 
 def _count(value: object, field: str, label: str) -> Decimal:
     if value is None or str(value).strip() == "":
-        raise InvalidInput(f"{label}: type the amount counted (0.00 if none).", field=field)
+        raise InvalidInput(
+            f"{label} is missing: type the amount counted (0.00 if none).", field=field
+        )
     return parse_money(value, field=field, label=label, minimum=ZERO)
 
 
