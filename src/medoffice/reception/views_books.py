@@ -193,12 +193,7 @@ def drawer(request: AuthenticatedHttpRequest) -> HttpResponse:
                 note=request.POST.get("note", ""),
                 closed_by=request.user,
             )
-            words = "even"
-            if close.over_short:
-                words = (
-                    f"{'over' if close.over_short > 0 else 'short'} ${abs(close.over_short):,.2f}"
-                )
-            messages.success(request, f"Drawer closed for {day:%m/%d/%Y}: {words}.")
+            messages.success(request, f"Drawer closed for {day:%m/%d/%Y}: {close.outcome}.")
             query = urlencode({"location": str(location.pk), "date": day.isoformat()})
             return redirect(reverse("reception:drawer") + "?" + query)
         summary, errors = refused.message, refused.errors

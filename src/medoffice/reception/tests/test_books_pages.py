@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -98,6 +99,34 @@ def test_the_desk_closes_the_drawer_and_makes_the_deposit(client_for, desk, user
     assert slip["Content-Type"] == "application/pdf" and slip.content.startswith(b"%PDF")
     again = desk_client.post(f"/reception/deposits/?location={desk.pk}", {"close": [close.pk]})
     assert "already" in again.content.decode() and Deposit.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("counted", "words"),
+    [
+        (("30.00", "20.00"), "even."),
+        (("28.00", "20.00"), "short $2.00."),
+        (("30.00", "15.50"), "cash and checks even; the card batch is short $4.50."),
+        (("30.00", "21.25"), "cash and checks even; the card batch is over $1.25."),
+        (("31.00", "19.00"), "over $1.00; the card batch is short $1.00."),
+    ],
+    ids=["even", "drawer-short", "card-short", "card-over", "both"],
+)
+def test_the_close_says_even_only_when_the_card_batch_matched_too(
+    client_for, desk, users, counted, words
+):
+    pay(pf.patient(), users["front_desk"], desk, "30.00")
+    pay(pf.patient(), users["front_desk"], desk, "20.00", "card", "AB12")
+    cash, card = counted
+    desk_client = client_for("front_desk")
+    closed = desk_client.post(
+        f"/reception/drawer/?location={desk.pk}",
+        {"counted_cash": cash, "counted_checks": "0", "counted_card": card},
+        follow=True,
+    ).content.decode()
+    assert f"Drawer closed for {selectors.local_today():%m/%d/%Y}: {words}" in closed
+    shown = re.search(r'data-testid="drawer-closed">(.*?)</p>', closed, re.S)
+    assert shown is not None and f": {words}" in " ".join(shown.group(1).split())  # the page too
 
 
 def test_the_desk_requests_and_pays_a_refund(client_for, desk, users):
