@@ -184,6 +184,37 @@ def test_a_cash_refund_the_drawer_cannot_pay_is_paid_by_check_from_the_page(
     assert (refund.status, refund.method, refund.reference) == ("paid", "check", "7002")
 
 
+def test_a_refund_asked_for_at_a_closed_drawer_says_how_to_pay_it_on_its_pages(
+    client_for, desk, users
+):
+    patient = pf.patient()
+    pay(patient, users["front_desk"], desk, "30.00")
+    day = selectors.local_today()
+    services.drawer_close(
+        location=desk, day=day, counted_cash="30", counted_checks="0", counted_card="0",
+        closed_by=users["front_desk"],
+    )  # fmt: skip
+    desk_client = client_for("front_desk")
+    form = desk_client.get(f"/reception/accounts/{patient.pk}/refund/")
+    done = desk_client.post(
+        f"/reception/accounts/{patient.pk}/refund/",
+        {"form_token": form.context["form_token"], "amount": "10.00", "method": "cash",
+         "reason": "overpaid", "location": desk.pk},
+        follow=True,
+    ).content.decode()  # fmt: skip
+    refund = Refund.objects.get()
+    assert refund.status == "approved"
+    closed = f"The drawer at Main St for {day:%m/%d/%Y} is closed"
+    assert f"Refund {refund.number} approved. {closed}" in done
+    assert "pay it out now" not in done
+    page = desk_client.get(f"/reception/refunds/{refund.pk}/").content.decode()
+    assert 'data-testid="refund-closed-drawer"' in page and "pay it by check now" in page
+    assert '<option value="check" selected>' in page  # the way that works today is offered
+    desk_client.post(f"/reception/refunds/{refund.pk}/", {"method": "check", "reference": "7003"})
+    refund.refresh_from_db()
+    assert (refund.status, refund.method) == ("paid", "check")
+
+
 def test_the_drawer_page_refuses_a_location_that_is_not_one_and_hides_a_card_number(
     client_for, desk, users
 ):
