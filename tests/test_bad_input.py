@@ -38,7 +38,7 @@ def test_a_nul_in_a_nested_json_value_is_refused(client_for, practice):
     body = [{"role": "biller\x00", "kind": "purchase", "amount": "10.00"}]
     response = _json(client_for("owner"), "put", "/api/practice/limits", body)
     assert response.status_code == 422
-    assert list(response.json()["errors"]) == ["0.role"]
+    assert list(response.json()["errors"]) == ["1.role"]
 
 
 def test_a_nul_in_a_page_form_is_refused_naming_it(client_for, practice):

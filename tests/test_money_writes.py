@@ -97,7 +97,7 @@ def endpoints(day) -> dict[str, Endpoint]:
             lambda: AuthorityLimit.objects.filter(
                 role__code="front_desk", kind="refund", amount=Decimal("75.00")
             ).count(),
-            lambda b, v: _with(b, (0, "amount"), v), "0.amount", 200,
+            lambda b, v: _with(b, (0, "amount"), v), "1.amount", 200,
         ),
     }  # fmt: skip
 

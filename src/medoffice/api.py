@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, ValidationError
 from medoffice import __version__
 from medoffice.core.api_auth import API_AUTH
 from medoffice.core.exceptions import InvalidInput, MedofficeError
+from medoffice.core.input_words import schema_problems, sentence
 
 api = NinjaAPI(
     title="medoffice API",
@@ -40,19 +41,9 @@ def _domain_error(request, exc: MedofficeError):
 
 @api.exception_handler(ValidationError)
 def _schema_error(request, exc: ValidationError):
-    errors: dict[str, list[str]] = {}
-    for error in exc.errors:
-        location = [
-            str(part)
-            for part in error.get("loc", [])
-            if part not in ("body", "query", "path", "payload")
-        ]
-        errors.setdefault(".".join(location) or "input", []).append(error.get("msg", "invalid"))
-    fields = ", ".join(errors)
+    errors = schema_problems(exc.errors)
     return api.create_response(
-        request,
-        {"detail": f"Invalid input: {fields}.", "code": "invalid", "errors": errors},
-        status=422,
+        request, {"detail": sentence(errors), "code": "invalid", "errors": errors}, status=422
     )
 
 

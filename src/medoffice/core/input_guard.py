@@ -21,6 +21,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.html import escape
 
+from medoffice.core.input_words import sentence
+
 INT64_MAX = 2**63 - 1
 SEARCH_MAX_LENGTH = 200
 # Query parameters that are search text, wherever they appear.
@@ -49,7 +51,8 @@ def _json_problems(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _json_problems(item, name)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _json_problems(item, f"{path}.{index}" if path else str(index))
+            number = index + 1  # counted from 1, as the services name lines
+            yield from _json_problems(item, f"{path}.{number}" if path else str(number))
 
 
 def problems(request: HttpRequest) -> dict[str, list[str]]:
@@ -94,10 +97,10 @@ def problems(request: HttpRequest) -> dict[str, list[str]]:
 
 
 def refusal(request: HttpRequest, found: dict[str, list[str]]) -> HttpResponse:
-    fields = ", ".join(found)
-    detail = f"Invalid input: {fields}."
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": detail, "code": "invalid", "errors": found}, status=422)
+        return JsonResponse(
+            {"detail": sentence(found), "code": "invalid", "errors": found}, status=422
+        )
     lines = "".join(
         f"<li>{escape(field.replace(chr(0), ''))}: {escape('; '.join(messages))}</li>"
         for field, messages in found.items()

@@ -243,11 +243,11 @@ def entry_reverse(request: AuthenticatedHttpRequest, entry_id: int) -> HttpRespo
         reversal = services.entry_reverse(
             entry_id=entry_id, actor=request.user, reason=request.POST.get("reason", ""), on=day
         )
-    except NotPermitted as exc:
-        raise _refused(exc) from exc
     except NotFound:
         raise
     except MedofficeError as exc:
+        # NotPermitted here is an amount over the reverser's authority (the permission itself
+        # is checked above): said on the entry's page, with who may reverse it.
         messages.error(request, exc.message)
         return redirect("ledger:entry_detail", entry_id=entry_id)
     messages.success(request, f"Entry {entry_id} is reversed by entry {reversal.pk}.")

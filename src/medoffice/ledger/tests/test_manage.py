@@ -555,8 +555,11 @@ def test_a_reversal_needs_authority_covering_the_entry(users):
 
     page = Client()
     page.force_login(users["manager"])
-    answer = page.post(reverse("ledger:entry_reverse", args=[draft.entry_id]), {"reason": "x"})
-    assert answer.status_code == 403
+    answer = page.post(
+        reverse("ledger:entry_reverse", args=[draft.entry_id]), {"reason": "x"}, follow=True
+    )
+    assert answer.redirect_chain[-1][0] == reverse("ledger:entry_detail", args=[draft.entry_id])
+    assert "authority is $10,000.00" in answer.content.decode()
     assert not JournalEntry.objects.filter(kind=EntryKind.REVERSAL).exists()
     reversal = services.entry_reverse(entry_id=draft.entry_id, actor=users["owner"], reason="oops")
     assert reversal.reverses_id == draft.entry_id

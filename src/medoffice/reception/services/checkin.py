@@ -118,8 +118,8 @@ def check_in(
         errors["coverage_confirmed"] = ["Confirm the insurance card matches the coverage on file."]
     by_id = {c.pk: c for c in in_force}
     seen: set[int] = set()
-    for index, entry in enumerate(eligibility):
-        key = f"eligibility.{index}"
+    for number, entry in enumerate(eligibility, start=1):
+        key = f"eligibility.{number}"  # counted from 1, as every input list is
         if entry.coverage_id not in by_id:
             errors[f"{key}.coverage_id"] = ["That coverage is not in force for this patient."]
         elif entry.coverage_id in seen:

@@ -127,8 +127,8 @@ def test_illegal_transition_answers_409_with_code(client_for, desk_day):
         ({"copay": {"amount": "-3", "method": "cash"}}, {"copay.amount"}),
         ({"copay": {"amount": "20", "method": "card", "reference": "4111111111111111"}}, {"copay.reference"}),
         ({"copay": {"amount": "20"}}, {"copay.method"}),
-        ({"eligibility": [{"coverage_id": 0, "status": "active"}]}, {"eligibility.0.coverage_id"}),
-        ({"forms_signed": ["x"]}, {"forms_signed.0"}),
+        ({"eligibility": [{"coverage_id": 0, "status": "active"}]}, {"eligibility.1.coverage_id"}),
+        ({"forms_signed": ["x"]}, {"forms_signed.1"}),
     ],
 )  # fmt: skip
 def test_check_in_422_names_the_fields_and_writes_nothing(client_for, desk_day, change, fields):

@@ -118,14 +118,14 @@ def test_eligibility_for_a_coverage_not_in_force_writes_nothing(desk_day, users)
                 users["front_desk"],
                 eligibility=[services.EligibilityInput(coverage.pk, "active")],
             )
-        assert "eligibility.0.coverage_id" in caught.value.errors
+        assert "eligibility.1.coverage_id" in caught.value.errors
     with pytest.raises(InvalidInput) as caught:
         do_check_in(
             desk_day,
             users["front_desk"],
             eligibility=[services.EligibilityInput(desk_day.coverage.pk, "maybe")],
         )
-    assert "eligibility.0.status" in caught.value.errors
+    assert "eligibility.1.status" in caught.value.errors
     assert snapshot() == before
 
 
