@@ -317,10 +317,6 @@ class DrawerClose(AuditedModel):
         )
 
     @property
-    def over_short_size(self) -> Decimal:
-        return abs(self.over_short)
-
-    @property
     def card_difference(self) -> Decimal:
         return self.counted_card - self.expected_card
 
