@@ -69,46 +69,46 @@ def _check_range(amount: Decimal, minimum: Decimal, maximum: Decimal) -> Decimal
 def to_decimal(value: Any, *, minimum: Decimal = CENT, maximum: Decimal = MAX_AMOUNT) -> Decimal:
     """The amount ``value`` stands for, rounded to no place (it must already be in cents).
 
-    Raises MoneyError (a ValueError) with a message that does not name the field; the callers
-    below add the field.
+    Raises MoneyError (a ValueError) whose message is what is wrong said of the amount ("must
+    not be negative"), without naming it; the callers below put the field's name in front.
     """
     if minimum > maximum:
         raise ValueError("the minimum of a money range is above its maximum")
     if isinstance(value, bool) or value is None:
-        raise MoneyError(f"enter an amount in dollars and cents, such as {EXAMPLE}")
+        raise MoneyError(f"must be in dollars and cents, such as {EXAMPLE}")
     if isinstance(value, float):
-        raise MoneyError(f"send money as a string such as {EXAMPLE!r}, not a binary fraction")
+        raise MoneyError(f"must be sent as a string such as {EXAMPLE!r}, not a binary fraction")
     if isinstance(value, int):
         if not -MAX_AMOUNT <= value <= MAX_AMOUNT:  # compared as int: no huge Decimal is made
             raise MoneyError(f"must be at most {_describe(maximum)}")
         return _check_range(Decimal(value), minimum, maximum)
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise MoneyError(f"enter an amount in dollars and cents, such as {EXAMPLE}")
+            raise MoneyError(f"must be in dollars and cents, such as {EXAMPLE}")
         if value.adjusted() > 12:
             raise MoneyError(f"must be at most {_describe(maximum)}")
         if value != value.quantize(CENT):
             raise MoneyError("cannot have fractions of a cent (at most two decimals)")
         return _check_range(value, minimum, maximum)
     if not isinstance(value, str):
-        raise MoneyError(f"enter an amount in dollars and cents, such as {EXAMPLE}")
+        raise MoneyError(f"must be in dollars and cents, such as {EXAMPLE}")
     text = value.strip()
     if not text:
-        raise MoneyError("enter an amount")
+        raise MoneyError("is required")
     if len(text) > MAX_LENGTH:
         raise MoneyError(f"must be at most {_describe(maximum)}")
     match = _AMOUNT.fullmatch(text)
     if match is None or (match["whole"] is None and match["cents"] is None):
         if re.fullmatch(r"-?\$?[\d,]*\.\d{3,}", text, re.ASCII):
             raise MoneyError("cannot have fractions of a cent (at most two decimals)")
-        raise MoneyError(f"enter an amount in dollars and cents, such as {EXAMPLE} or $1,200.50")
+        raise MoneyError(f"must be in dollars and cents, such as {EXAMPLE} or $1,200.50")
     whole = (match["whole"] or "0").replace(",", "")
     if len(whole.lstrip("0")) > 10:
         raise MoneyError(f"must be at most {_describe(maximum)}")
     try:
         amount = Decimal(f"{match['sign'] or ''}{whole}.{match['cents'] or '0'}")
     except InvalidOperation:  # the pattern admits only digits; kept as a guard
-        raise MoneyError(f"enter an amount in dollars and cents, such as {EXAMPLE}") from None
+        raise MoneyError(f"must be in dollars and cents, such as {EXAMPLE}") from None
     return _check_range(amount, minimum, maximum)
 
 
@@ -129,7 +129,8 @@ def parse_money(
         return to_decimal(value, minimum=minimum, maximum=maximum)
     except MoneyError as exc:
         words = label or field.replace("_", " ").capitalize()  # "amount" is read as "Amount"
-        raise InvalidInput(f"{words}: {exc}.", field=field) from None
+        # One sentence: "Amount paid into the bank must not be negative."
+        raise InvalidInput(f"{words} {exc}.", field=field) from None
 
 
 # --- Django forms -----------------------------------------------------------------------------

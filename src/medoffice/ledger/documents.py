@@ -111,7 +111,7 @@ def patient_statement_pdf(
         ])  # fmt: skip
     closing = activity.balance
     words = "Amount due" if closing > 0 else "Credit on account" if closing < 0 else "Balance"
-    rows.append(["", words, "", "", _owed(closing)])
+    rows.append(["", words, "", "", formats.money(abs(closing))])  # the words say which it is
     table(pdf, ["Date", "Description", "Charges", "Payments", "Balance"], rows, widths=widths,
           bold_rows=[len(rows) - 1], aligns="LLRRR")  # fmt: skip
     return bytes(pdf.output())

@@ -120,13 +120,51 @@ def _iif_text(value: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[\t\r\n\"]+", " ", value)).strip()
 
 
+IIF_NAME_LIMIT = 31  # characters QuickBooks Desktop keeps of each level of an account's name
+
+
+def _iif_own_names(accounts: Iterable[Account]) -> dict[int, str]:
+    """Each account's own name as QuickBooks takes it: at most 31 characters, and never the
+    same as a sibling's (QuickBooks would merge the two). A name cut short that would read as
+    another's keeps its account code at the end instead ("Insurance A/R - Blue (1200-P0003)");
+    a name that fits stays as it is, so the names the accountant knows do not change."""
+    siblings: dict[int | None, list[Account]] = {}
+    for account in accounts:
+        siblings.setdefault(account.parent_id, []).append(account)
+    names: dict[int, str] = {}
+    for group in siblings.values():
+        group.sort(key=lambda account: account.code)
+        whole = {a.pk: _iif_text(a.name.replace(":", " -")) for a in group}
+        cut = {pk: name[:IIF_NAME_LIMIT].rstrip() for pk, name in whole.items()}
+        seen: dict[str, int] = {}
+        for name in cut.values():
+            seen[name.casefold()] = seen.get(name.casefold(), 0) + 1
+        taken: set[str] = set()
+        for account in group:
+            name = cut[account.pk]
+            was_cut = len(whole[account.pk]) > IIF_NAME_LIMIT
+            if (was_cut and seen[name.casefold()] > 1) or name.casefold() in taken:
+                name = _iif_with_code(whole[account.pk], account.code)
+            tries = 1
+            while name.casefold() in taken:  # only when a code itself reads as another's name
+                tries += 1
+                name = _iif_with_code(whole[account.pk], f"{account.code}.{tries}")
+            taken.add(name.casefold())
+            names[account.pk] = name
+    return names
+
+
+def _iif_with_code(name: str, code: str) -> str:
+    suffix = f" ({_iif_text(code).replace(':', '-')})"
+    return name[: max(IIF_NAME_LIMIT - len(suffix), 1)].rstrip() + suffix[-IIF_NAME_LIMIT + 1 :]
+
+
 def iif_account_names(accounts: Iterable[Account]) -> dict[int, str]:
     """Each account's QuickBooks name: its headings' names and its own, joined by ':' (how
-    QuickBooks names sub-accounts); a colon inside a name becomes ' -'."""
+    QuickBooks names sub-accounts); a colon inside a name becomes ' -'. Each level is at most
+    31 characters and no two accounts share a name (see _iif_own_names)."""
     by_id = {account.pk: account for account in accounts}
-
-    def own(account: Account) -> str:
-        return _iif_text(account.name.replace(":", " -"))[:31]
+    own = _iif_own_names(by_id.values())
 
     def full(account: Account) -> str:
         parts: list[str] = []
@@ -134,7 +172,7 @@ def iif_account_names(accounts: Iterable[Account]) -> dict[int, str]:
         cursor: Account | None = account
         while cursor is not None and cursor.pk not in seen:
             seen.add(cursor.pk)
-            parts.append(own(cursor))
+            parts.append(own[cursor.pk])
             cursor = by_id.get(cursor.parent_id) if cursor.parent_id else None
         return ":".join(reversed(parts))
 

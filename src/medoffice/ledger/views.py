@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
@@ -64,11 +65,11 @@ def _dimensions(request: AuthenticatedHttpRequest) -> dict:
     location, provider = _int(request, "location"), _int(request, "provider")
     if location is not None and not Location.objects.filter(pk=location).exists():
         raise InvalidInput(
-            "Choose one of the locations: there is none with that number.", field="location"
+            f"There is no location {location}: choose one of the locations.", field="location"
         )
     if provider is not None and not Provider.objects.filter(pk=provider).exists():
         raise InvalidInput(
-            "Choose one of the providers: there is none with that number.", field="provider"
+            f"There is no provider {provider}: choose one of the providers.", field="provider"
         )
     return {"location_id": location, "provider_id": provider}
 
@@ -107,8 +108,13 @@ def trial_balance(request: AuthenticatedHttpRequest) -> HttpResponseBase:
 @login_required
 @permission_required(LedgerPerm.VIEW_BOOKS)
 def accounts(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    """The accounts to choose from; a location or provider asked for is checked here as on an
+    account's page, and carried to it."""
+    dims = _dimensions(request)
     chart = Account.objects.select_related("parent").order_by("code")
-    return render(request, "ledger/accounts.html", {"accounts": chart})
+    names = {"location_id": "location", "provider_id": "provider"}
+    carried = urlencode({names[key]: value for key, value in dims.items() if value is not None})
+    return render(request, "ledger/accounts.html", {"accounts": chart, "carried": carried})
 
 
 @login_required

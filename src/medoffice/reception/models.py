@@ -317,16 +317,25 @@ class DrawerClose(AuditedModel):
         )
 
     @property
-    def over_short_size(self) -> Decimal:
-        return abs(self.over_short)
-
-    @property
     def card_difference(self) -> Decimal:
         return self.counted_card - self.expected_card
 
     @property
     def drawer_total(self) -> Decimal:
         return self.counted_cash + self.counted_checks
+
+    @property
+    def outcome(self) -> str:
+        """The close in words: "even" only when the drawer and the card batch both matched;
+        "short $2.00", "cash and checks even; the card batch is over $5.00", or both."""
+
+        def off(difference: Decimal) -> str:
+            return f"{'over' if difference > 0 else 'short'} ${abs(difference):,.2f}"
+
+        if not self.card_difference:
+            return off(self.over_short) if self.over_short else "even"
+        drawer = off(self.over_short) if self.over_short else "cash and checks even"
+        return f"{drawer}; the card batch is {off(self.card_difference)}"
 
 
 class Deposit(AuditedModel):

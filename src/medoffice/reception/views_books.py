@@ -93,7 +93,10 @@ def refund_new(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespon
                 requested_by=request.user,
                 location=_location(request),
             )
-            if refund.status == "approved":
+            closed = services.refund_closed_drawer(refund)
+            if closed:
+                messages.warning(request, f"Refund {refund.number} approved. {closed}")
+            elif refund.status == "approved":
                 messages.success(request, f"Refund {refund.number} approved: pay it out now.")
             else:
                 messages.info(
@@ -143,6 +146,7 @@ def refund_detail(request: AuthenticatedHttpRequest, refund_id: int) -> HttpResp
             messages.success(request, f"Refund {refund.number} paid out.")
             return redirect("reception:refund", refund_id=refund.pk)
         error = refused.message
+    closed_drawer = services.refund_closed_drawer(refund)
     return render(
         request,
         "reception/refund.html",
@@ -151,6 +155,8 @@ def refund_detail(request: AuthenticatedHttpRequest, refund_id: int) -> HttpResp
             "patient": refund.patient,
             "balance": selectors.patient_balance(refund.patient),
             "error": error,
+            "closed_drawer": closed_drawer,
+            "pay_method": PaymentMethod.CHECK if closed_drawer else refund.method,
             "methods": PaymentMethod.choices,
             "post": _redisplayed(request.POST, "reason", "reference", "note", "net")
             if request.method == "POST"
@@ -193,12 +199,7 @@ def drawer(request: AuthenticatedHttpRequest) -> HttpResponse:
                 note=request.POST.get("note", ""),
                 closed_by=request.user,
             )
-            words = "even"
-            if close.over_short:
-                words = (
-                    f"{'over' if close.over_short > 0 else 'short'} ${abs(close.over_short):,.2f}"
-                )
-            messages.success(request, f"Drawer closed for {day:%m/%d/%Y}: {words}.")
+            messages.success(request, f"Drawer closed for {day:%m/%d/%Y}: {close.outcome}.")
             query = urlencode({"location": str(location.pk), "date": day.isoformat()})
             return redirect(reverse("reception:drawer") + "?" + query)
         summary, errors = refused.message, refused.errors

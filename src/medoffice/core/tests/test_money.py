@@ -102,7 +102,9 @@ def test_refused_with_a_message_naming_the_field(value):
         parse_money(value, field="copay")
     assert caught.value.field == "copay"
     assert caught.value.errors == {"copay": [caught.value.message]}
-    assert caught.value.message.startswith("Copay: ")  # in words: the field as a person reads it
+    # One sentence, the field named as a person reads it: "Copay must ...", never "Copay: must".
+    assert caught.value.message.startswith("Copay ")
+    assert not caught.value.message.startswith("Copay:")
     assert caught.value.status == 422
 
 
@@ -114,15 +116,21 @@ def test_the_messages_say_what_is_wrong():
 
     assert "fractions of a cent" in message("1.234")
     assert "such as 25.00" in message("1e3")
-    assert "enter an amount" in message("").lower()
+    assert message("") == "Amount is required."
     assert "at most $9,999,999,999.99" in message(10**40)
     assert "at most $9,999,999,999.99" in message("99999999999")
     assert "not a binary fraction" in message(2.5)
-    assert message("0") == "Amount: must be more than zero."
-    assert message("-1", minimum=ZERO) == "Amount: must not be negative."
-    assert message("5.00", minimum=Decimal("10")) == "Amount: must be at least $10.00."
-    assert message("500", maximum=Decimal("100")) == "Amount: must be at most $100.00."
-    assert message("x", label="Office visit copay").startswith("Office visit copay: ")
+    assert message("0") == "Amount must be more than zero."
+    assert message("-1", minimum=ZERO) == "Amount must not be negative."
+    assert message("5.00", minimum=Decimal("10")) == "Amount must be at least $10.00."
+    assert message("500", maximum=Decimal("100")) == "Amount must be at most $100.00."
+    assert message("x") == "Amount must be in dollars and cents, such as 25.00 or $1,200.50."
+    assert message(2.5) == (
+        "Amount must be sent as a string such as '25.00', not a binary fraction."
+    )
+    assert message("-1", label="Amount paid into the bank", minimum=ZERO) == (
+        "Amount paid into the bank must not be negative."
+    )
 
 
 def test_zero_and_negatives_only_where_the_caller_allows():

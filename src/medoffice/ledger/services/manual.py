@@ -75,7 +75,7 @@ class ManualLine:
 
 def _amount(value: Any, *, field: str, label: str, errors: dict[str, list[str]]) -> int:
     if isinstance(value, bool):  # True == 1 and False == 0 in Python; neither is an amount
-        errors.setdefault(field, []).append(f"{label}: enter an amount, not true or false.")
+        errors.setdefault(field, []).append(f"{label} must be an amount, not true or false.")
         return 0
     if value in (None, "", 0, "0"):
         return 0

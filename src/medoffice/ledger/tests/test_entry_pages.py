@@ -241,3 +241,26 @@ def test_the_patient_statement_pdf_reads_as_the_patient_reads_it(client_for, use
     assert f"Payment, receipt {payment.receipt_number}" in text
     assert "Credit on account" in text and f"{payment.amount:,.2f} credit" in text
     assert "Unapplied patient payments" not in text and "-$" not in text
+    # The foot says "credit" once: its words already do, so its amount is the amount alone.
+    assert text.rstrip().endswith(f"Credit on account ${payment.amount:,.2f}")
+    assert f"Credit on account ${payment.amount:,.2f} credit" not in text
+
+
+def test_the_patient_statement_pdf_foot_says_what_is_due_or_the_balance(users):
+    import dataclasses
+    import io
+
+    from pypdf import PdfReader
+
+    from medoffice.ledger import documents, reports
+
+    empty = reports.patient_activity(pf.patient().pk)
+    for cents, words in (
+        (7000, "Amount due $70.00"),
+        (0, "Balance $0.00"),
+        (-11500, "Credit on account $115.00"),
+    ):
+        activity = dataclasses.replace(empty, balance_cents=cents)
+        pdf = documents.patient_statement_pdf(activity, patient_name="A. Patient", mrn="1")
+        text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+        assert text.rstrip().endswith(words), (cents, text[-80:])

@@ -187,6 +187,48 @@ def test_the_iif_file_has_one_balanced_block_per_entry(journal):
     assert drawer.startswith("Cash and bank:Cash drawers:Cash drawer - Caf")
 
 
+def test_iif_names_cut_to_31_characters_stay_apart(users, practice):
+    """Two payers whose names share their first 31 characters must not become one account in
+    QuickBooks: a name cut short that would read as another's ends with its account code."""
+    parent = Account.objects.get(key="insurance_ar")
+    shared = "Insurance A/R - Blue Cross Blue Shield of "  # 42 characters in common
+    made = [
+        Account.objects.create(
+            code=f"1120-{n}",
+            name=f"{shared}{state}",
+            type=parent.type,
+            normal_side=parent.normal_side,
+            parent=parent,
+        )
+        for n, state in ((1, "Massachusetts"), (2, "Michigan"))
+    ]
+    short = Account.objects.create(
+        code="1120-3", name="Aetna", type=parent.type, normal_side=parent.normal_side,
+        parent=parent,
+    )  # fmt: skip
+    exact = Account.objects.create(  # exactly 31 characters: kept whole, as it fits
+        code="1120-4", name=shared[:31], type=parent.type, normal_side=parent.normal_side,
+        parent=parent,
+    )  # fmt: skip
+    for n, account in enumerate([*made, short, exact]):
+        services.post(
+            Posting(source_type="tests.event", source_id=f"iif{n}", date=dt.date(2026, 3, 2),
+                    lines=[Line(account, debit="10.00"), Line("bank_operating", credit="10.00")]),
+            actor=users["manager"],
+        )  # fmt: skip
+    _, accounts, blocks = _iif_blocks(_text(exports.journal_iif()))
+    names = exports.iif_account_names(Account.objects.all())
+    head = names[parent.pk]
+    assert names[made[0].pk] == f"{head}:Insurance A/R - Blue C (1120-1)"
+    assert names[made[1].pk] == f"{head}:Insurance A/R - Blue C (1120-2)"
+    assert names[short.pk] == f"{head}:Aetna" and names[exact.pk] == f"{head}:{shared[:31]}"
+    assert len(set(names.values())) == len(names)  # no two accounts share a name
+    assert len({name.casefold() for name in accounts}) == len(accounts) == len(names)
+    assert all(len(part) <= 31 for name in accounts for part in name.split(":"))
+    posted_to = {fields[4] for block in blocks for fields in block}
+    assert {names[a.pk] for a in [*made, short, exact]} <= posted_to
+
+
 def test_the_beancount_file_passes_bean_check(journal, tmp_path):
     checker = bean_check()
     text = _text(exports.journal_beancount(title="Test practice"))

@@ -99,6 +99,53 @@ def test_the_manual_entry_limit_holds_for_the_preparers_day(users):
     assert fourth.status == ManualEntryStatus.PENDING
 
 
+def test_splitting_an_amount_over_the_limit_posts_no_more_than_the_limit_on_the_preparers_word(
+    users,
+):
+    """Drafts waiting for approval are not counted in the preparer's day: they post only on
+    another person's approval (who then answers for them, as when one is approved), so they
+    cannot carry anything past the limit. Splitting $25,000 in pieces posts $10,000 on the
+    manager's own authority and leaves the rest waiting, each piece for someone else."""
+    today = timezone.localdate()
+    pieces = [
+        services.manual_entry_submit(
+            actor=users["manager"], date=today, memo=f"Piece {n}", lines=two_lines("2500.00")
+        )
+        for n in range(10)
+    ]
+    statuses = [piece.status for piece in pieces]
+    assert statuses == [ManualEntryStatus.POSTED] * 4 + [ManualEntryStatus.PENDING] * 6
+    posted = sum(
+        JournalLine.objects.filter(amount_cents__gt=0).values_list("amount_cents", flat=True)
+    )
+    assert posted == 1_000_000  # $10,000: the limit, not a cent more
+    waiting = ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING)
+    assert waiting.count() == 6
+    assert all("the same person posted today" in r.description for r in waiting)
+    # Waiting drafts hold nothing of the limit back, nor give any of it: the limit is used up.
+    more = services.manual_entry_submit(
+        actor=users["manager"], date=today, memo="One more", lines=two_lines("0.01")
+    )
+    assert more.status == ManualEntryStatus.PENDING
+
+
+def test_a_draft_waiting_for_approval_does_not_make_an_entry_within_the_limit_wait(users):
+    today = timezone.localdate()
+    big = services.manual_entry_submit(
+        actor=users["manager"], date=today, memo="Accrual", lines=two_lines("12000.00")
+    )
+    assert big.status == ManualEntryStatus.PENDING  # over the $10,000 limit by itself
+    small = services.manual_entry_submit(
+        actor=users["manager"], date=today, memo="Reclass", lines=two_lines("9000.00")
+    )
+    assert small.status == ManualEntryStatus.POSTED  # $9,000 is all the manager posted today
+    assert "the same person posted today" not in small.approval.description
+    over = services.manual_entry_submit(
+        actor=users["manager"], date=today, memo="Too much", lines=two_lines("1000.01")
+    )
+    assert over.status == ManualEntryStatus.PENDING  # $10,000.01 with the $9,000
+
+
 def test_three_entries_at_the_limit_post_one_on_the_preparers_authority(users):
     today = timezone.localdate()
     drafts = [

@@ -73,9 +73,26 @@ def test_a_report_filtered_by_a_desk_or_provider_that_is_not_there_is_refused(
     from medoffice.ledger.models import Account
 
     bank = Account.objects.get(key="bank_operating")
-    for url in (reverse("ledger:trial_balance"), reverse("ledger:account_detail", args=[bank.pk])):
+    for url in (
+        reverse("ledger:trial_balance"),
+        reverse("ledger:general_ledger"),  # the index, before any account is chosen
+        reverse("ledger:account_detail", args=[bank.pk]),
+    ):
         response = client_for("owner").get(url, {param: "999"})
-        assert response.status_code == 422
-        assert f"Choose one of the {param}s: there is none with that number." in (
+        assert response.status_code == 422, url
+        assert f"There is no {param} 999: choose one of the {param}s." in (
             response.content.decode()
         )
+
+
+def test_the_general_ledger_index_carries_its_location_to_the_accounts(client_for, users):
+    from medoffice.ledger.models import Account
+    from medoffice.testing import factories
+
+    desk = factories.location(name="Main St")
+    bank = Account.objects.get(key="bank_operating")
+    page = client_for("owner").get(reverse("ledger:general_ledger"), {"location": desk.pk})
+    assert page.status_code == 200
+    assert f'href="{reverse("ledger:account_detail", args=[bank.pk])}?location={desk.pk}"' in (
+        page.content.decode()
+    )

@@ -16,7 +16,12 @@ from medoffice.reception.services.drawer import card_settlement_record, deposit_
 from medoffice.reception.services.flow import check_out, flow_advance
 from medoffice.reception.services.forms import form_sign, form_type_save
 from medoffice.reception.services.payments import payment_entry, payment_record, payment_void
-from medoffice.reception.services.refunds import refund_decided, refund_pay, refund_request
+from medoffice.reception.services.refunds import (
+    refund_closed_drawer,
+    refund_decided,
+    refund_pay,
+    refund_request,
+)
 
 __all__ = [
     "ELIGIBILITY_STATUSES",
@@ -35,6 +40,7 @@ __all__ = [
     "payment_entry",
     "payment_record",
     "payment_void",
+    "refund_closed_drawer",
     "refund_decided",
     "refund_pay",
     "refund_request",

@@ -42,7 +42,7 @@ def _count(value: object, field: str, label: str, empty: str = "") -> Decimal:
     type the amount counted)."""
     if value is None or str(value).strip() == "":
         raise InvalidInput(
-            empty or f"{label}: type the amount counted (0.00 if none).", field=field
+            empty or f"{label} is missing: type the amount counted (0.00 if none).", field=field
         )
     return parse_money(value, field=field, label=label, minimum=ZERO)
 

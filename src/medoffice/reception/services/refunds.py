@@ -4,7 +4,7 @@ in cash from the drawer, by check from the bank, or back to the card."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,13 @@ from medoffice.core.models import ApprovalRequest, ApprovalStatus, DecisionKind,
 from medoffice.core.money import ZERO, parse_money
 from medoffice.core.services import approval_request
 from medoffice.ledger import services as ledger
-from medoffice.reception.models import REFUND_TRANSITIONS, PaymentMethod, Refund, RefundStatus
+from medoffice.reception.models import (
+    REFUND_TRANSITIONS,
+    DrawerClose,
+    PaymentMethod,
+    Refund,
+    RefundStatus,
+)
 from medoffice.reception.payments import looks_like_card_number
 from medoffice.reception.permissions import ReceptionPerm
 from medoffice.reception.postings import refund_approved_posting, refund_paid_posting
@@ -30,7 +36,7 @@ from medoffice.reception.selectors import (
     refundable_credit,
 )
 from medoffice.reception.services.common import _lock_patient, _refuse_merged
-from medoffice.reception.services.desk import desk_location, lock_drawer, refuse_closed_day
+from medoffice.reception.services.desk import desk_location, lock_drawer
 
 if TYPE_CHECKING:
     from medoffice.patients.models import Patient
@@ -155,6 +161,36 @@ def _refunded_today_by(user: User, now: datetime) -> Decimal:
     return Decimal(total or 0).quantize(Decimal("0.01"))
 
 
+def _closed_drawer_words(refund: Refund, method: str, day: date) -> str:
+    """Why `refund` cannot be paid by `method` on `day`, or "": cash comes from the drawer and
+    a card refund goes into its batch, so neither is paid at a drawer closed for the day. A
+    check comes from the bank, and the drawer opens again the next day."""
+    if method not in (PaymentMethod.CASH, PaymentMethod.CARD) or refund.location is None:
+        return ""
+    close = (
+        DrawerClose.objects.filter(location=refund.location, date=day)
+        .select_related("closed_by")
+        .first()
+    )
+    if close is None:
+        return ""
+    how = "in cash" if method == PaymentMethod.CASH else "back to the card"
+    return (
+        f"The drawer at {refund.location.name} for {day:%m/%d/%Y} is closed (by "
+        f"{close.closed_by}), so refund {refund.number} cannot be paid {how} there today: "
+        f"pay it by check now, or {how} on a day the drawer is open."
+    )
+
+
+def refund_closed_drawer(refund: Refund, *, now: datetime | None = None) -> str:
+    """What stops an approved refund from being paid today the way it was asked (its drawer is
+    closed for the day, and how to pay it instead), or "" when nothing does. The approval is
+    not refused for it: approving moves the credit to refunds payable and touches no drawer."""
+    if refund.status != RefundStatus.APPROVED:
+        return ""
+    return _closed_drawer_words(refund, refund.method, local_today(now or timezone.now()))
+
+
 def refund_decided(decision: ApprovalRequest) -> None:
     """The approval service's answer on a refund (registered from ReceptionConfig.ready()). An
     approval gives back only credit still on the account: a payment voided, or another refund
@@ -244,10 +280,10 @@ def refund_pay(
         raise InvalidTransition(f"Refund {refund.number} {state}.", field="refund")
     day = local_today(now)
     refund.method = method
-    if refund.method == PaymentMethod.CARD:
-        refuse_closed_day(refund.location, day, "a card refund")
+    closed = _closed_drawer_words(refund, method, day)
+    if closed:
+        raise InvalidTransition(closed, field="method")
     if refund.method == PaymentMethod.CASH:
-        refuse_closed_day(refund.location, day, "a cash refund")
         in_drawer = drawer_day(refund.location, day).expected_cash
         if refund.amount > in_drawer:
             raise InvalidTransition(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -100,6 +101,34 @@ def test_the_desk_closes_the_drawer_and_makes_the_deposit(client_for, desk, user
     assert "already" in again.content.decode() and Deposit.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("counted", "words"),
+    [
+        (("30.00", "20.00"), "even."),
+        (("28.00", "20.00"), "short $2.00."),
+        (("30.00", "15.50"), "cash and checks even; the card batch is short $4.50."),
+        (("30.00", "21.25"), "cash and checks even; the card batch is over $1.25."),
+        (("31.00", "19.00"), "over $1.00; the card batch is short $1.00."),
+    ],
+    ids=["even", "drawer-short", "card-short", "card-over", "both"],
+)
+def test_the_close_says_even_only_when_the_card_batch_matched_too(
+    client_for, desk, users, counted, words
+):
+    pay(pf.patient(), users["front_desk"], desk, "30.00")
+    pay(pf.patient(), users["front_desk"], desk, "20.00", "card", "AB12")
+    cash, card = counted
+    desk_client = client_for("front_desk")
+    closed = desk_client.post(
+        f"/reception/drawer/?location={desk.pk}",
+        {"counted_cash": cash, "counted_checks": "0", "counted_card": card},
+        follow=True,
+    ).content.decode()
+    assert f"Drawer closed for {selectors.local_today():%m/%d/%Y}: {words}" in closed
+    shown = re.search(r'data-testid="drawer-closed">(.*?)</p>', closed, re.S)
+    assert shown is not None and f": {words}" in " ".join(shown.group(1).split())  # the page too
+
+
 def test_the_desk_requests_and_pays_a_refund(client_for, desk, users):
     patient = pf.patient()
     pay(patient, users["front_desk"], desk, "60.00")
@@ -153,6 +182,37 @@ def test_a_cash_refund_the_drawer_cannot_pay_is_paid_by_check_from_the_page(
     desk_client.post(f"/reception/refunds/{refund.pk}/", {"method": "check", "reference": "7002"})
     refund.refresh_from_db()
     assert (refund.status, refund.method, refund.reference) == ("paid", "check", "7002")
+
+
+def test_a_refund_asked_for_at_a_closed_drawer_says_how_to_pay_it_on_its_pages(
+    client_for, desk, users
+):
+    patient = pf.patient()
+    pay(patient, users["front_desk"], desk, "30.00")
+    day = selectors.local_today()
+    services.drawer_close(
+        location=desk, day=day, counted_cash="30", counted_checks="0", counted_card="0",
+        closed_by=users["front_desk"],
+    )  # fmt: skip
+    desk_client = client_for("front_desk")
+    form = desk_client.get(f"/reception/accounts/{patient.pk}/refund/")
+    done = desk_client.post(
+        f"/reception/accounts/{patient.pk}/refund/",
+        {"form_token": form.context["form_token"], "amount": "10.00", "method": "cash",
+         "reason": "overpaid", "location": desk.pk},
+        follow=True,
+    ).content.decode()  # fmt: skip
+    refund = Refund.objects.get()
+    assert refund.status == "approved"
+    closed = f"The drawer at Main St for {day:%m/%d/%Y} is closed"
+    assert f"Refund {refund.number} approved. {closed}" in done
+    assert "pay it out now" not in done
+    page = desk_client.get(f"/reception/refunds/{refund.pk}/").content.decode()
+    assert 'data-testid="refund-closed-drawer"' in page and "pay it by check now" in page
+    assert '<option value="check" selected>' in page  # the way that works today is offered
+    desk_client.post(f"/reception/refunds/{refund.pk}/", {"method": "check", "reference": "7003"})
+    refund.refresh_from_db()
+    assert (refund.status, refund.method) == ("paid", "check")
 
 
 def test_the_drawer_page_refuses_a_location_that_is_not_one_and_hides_a_card_number(

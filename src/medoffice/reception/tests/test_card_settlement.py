@@ -92,8 +92,8 @@ def test_a_batch_is_settled_once(desk, users):
     ("net", "field", "words"),
     [
         ("", "net", "Type the amount"),
-        ("-1", "net", "Amount paid into the bank"),
-        ("abc", "net", "Amount paid into the bank"),
+        ("-1", "net", "Amount paid into the bank must not be negative."),
+        ("abc", "net", "Amount paid into the bank must be in dollars and cents"),
         ("60.01", "net", "more than the batches chosen ($60.00)"),
         ("0", "net", "a settlement of $0.00 would make the whole batch fees"),
         ("50.00", "net", "$10.00 in fees is more than a tenth of the batches ($60.00)"),
@@ -174,3 +174,15 @@ def test_the_deposits_page_settles_a_batch_and_shows_errors_in_words(client_for,
     ).content.decode()  # fmt: skip
     assert "$2.40 in fees" in done and "Every card batch is settled." in done
     assert CardSettlement.objects.get().reference == "PRC-1"
+
+
+def test_the_deposits_page_says_a_bad_amount_in_one_sentence(client_for, desk, users):
+    close = closed_card_day(desk, users["front_desk"], 1, "80.00")
+    refused = client_for("manager").post(
+        "/reception/deposits/",
+        {"location": desk.pk, "action": "settle", "close": [close.pk], "net": "-1"},
+    )
+    shown = refused.content.decode()
+    assert "Amount paid into the bank must not be negative." in shown
+    assert "bank:" not in shown
+    assert written() == (0, 0, 0)

@@ -7,9 +7,11 @@ what happened, not more."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from pypdf import PdfReader
 
 from medoffice.core.exceptions import InvalidTransition
@@ -277,8 +279,62 @@ def test_a_card_refund_at_a_closed_drawer_is_refused(desk, users):
         location=desk, day=selectors.local_today(), counted_cash="0", counted_checks="0",
         counted_card="60", closed_by=desk_user,
     )  # fmt: skip
-    with pytest.raises(InvalidTransition, match="a card refund dated that day"):
+    with pytest.raises(InvalidTransition, match="cannot be paid back to the card there today"):
         services.refund_pay(refund_id=refund.pk, paid_by=desk_user, reference="RF-9")
+
+
+@pytest.mark.parametrize(("method", "how"), [("cash", "in cash"), ("card", "back to the card")])
+def test_a_refund_approved_at_a_closed_drawer_says_how_to_pay_it(desk, users, method, how):
+    """Approving touches no drawer (the credit moves to refunds payable), so it is not refused;
+    what cannot happen today is paying it from the closed drawer: the refund says so at once,
+    naming the drawer and the day, and a check pays it."""
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    pay(patient, desk_user, "60.00", method, "" if method == "cash" else "AB8", location=desk)
+    day = selectors.local_today()
+    services.drawer_close(
+        location=desk, day=day, counted_cash="60" if method == "cash" else "0",
+        counted_checks="0", counted_card="0" if method == "cash" else "60",
+        closed_by=desk_user,
+    )  # fmt: skip
+    refund = ask(patient, desk_user, "20.00", method, desk)
+    assert refund.status == "approved"
+    words = (
+        f"The drawer at Main St for {day:%m/%d/%Y} is closed (by {desk_user}), so refund "
+        f"{refund.number} cannot be paid {how} there today: pay it by check now, or {how} on "
+        "a day the drawer is open."
+    )
+    assert services.refund_closed_drawer(refund) == words
+    with pytest.raises(InvalidTransition) as caught:
+        services.refund_pay(refund_id=refund.pk, paid_by=desk_user, reference="RF-10")
+    assert caught.value.message == words and caught.value.field == "method"
+    assert Refund.objects.get(pk=refund.pk).status == "approved"
+    paid = services.refund_pay(
+        refund_id=refund.pk, paid_by=desk_user, method="check", reference="7010"
+    )
+    assert (paid.status, paid.method) == ("paid", "check")
+    assert services.refund_closed_drawer(paid) == ""  # paid: nothing stops it any more
+
+
+def test_a_refund_approved_in_the_queue_after_the_close_says_how_to_pay_it(desk, users):
+    patient = pf.patient()
+    desk_user = users["front_desk"]  # refund authority $50
+    pay(patient, desk_user, "90.00", location=desk)
+    refund = ask(patient, desk_user, "80.00", "cash", desk)
+    assert refund.status == "requested"
+    assert services.refund_closed_drawer(refund) == ""  # nothing to pay yet
+    services.drawer_close(
+        location=desk, day=selectors.local_today(), counted_cash="90", counted_checks="0",
+        counted_card="0", closed_by=desk_user,
+    )  # fmt: skip
+    approval_decide(request_id=refund.approval.pk, decided_by=users["manager"], approve=True)
+    refund.refresh_from_db()
+    assert refund.status == "approved"
+    assert "pay it by check now, or in cash on a day the drawer is open" in (
+        services.refund_closed_drawer(refund)
+    )
+    tomorrow = timezone.now() + timedelta(days=1)
+    assert services.refund_closed_drawer(refund, now=tomorrow) == ""  # the next day's drawer
 
 
 def test_card_money_names_its_desk_when_there_are_several(desk, users):
