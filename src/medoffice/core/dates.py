@@ -51,6 +51,16 @@ def parse_day(value: str | None, *, field: str = "date", default: date) -> date:
     return check_day(day, field=field)
 
 
+def check_span(since: date | None, until: date | None, *, field: str = "until") -> None:
+    """A report's "from" and "to" in order: an end before the start is refused, never shown
+    as an empty report (which would read as "nothing happened")."""
+    if since is not None and until is not None and until < since:
+        raise InvalidInput(
+            f"{field}: the end ({us_date(until)}) comes before the start ({us_date(since)}).",
+            field=field,
+        )
+
+
 def _pydantic_range(value: date) -> date:
     if not day_in_range(value):
         raise ValueError(f"the date must be {RANGE_TEXT}")

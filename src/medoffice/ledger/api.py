@@ -17,7 +17,7 @@ from pydantic import StrictInt, StrictStr
 
 from medoffice.core.access import get_for_user, require_perm
 from medoffice.core.api_auth import requires, user_of
-from medoffice.core.dates import Day
+from medoffice.core.dates import Day, check_span
 from medoffice.core.exceptions import InvalidInput, NotFound
 from medoffice.core.idempotency import HEADER, honour_keys, idempotent
 from medoffice.core.models import Location
@@ -110,6 +110,10 @@ class TrialBalanceRowOut(Schema):
 class TrialBalanceOut(Schema):
     as_of: date
     balanced: bool
+    filtered: bool = Field(
+        description="only the lines of a location or provider: such a trial balance need not "
+        "balance (an entry may put its other side on no location)"
+    )
     total_debit: Decimal
     total_credit: Decimal
     rows: list[TrialBalanceRowOut]
@@ -176,6 +180,7 @@ def _line(line: JournalLine) -> dict:
 @requires(LedgerPerm.VIEW_BOOKS)
 def entries(request, filters: Query[EntryFilters]):
     found = JournalEntry.objects.order_by("-date", "-id")
+    check_span(filters.since, filters.until)
     if filters.since is not None:
         found = found.filter(date__gte=filters.since)
     if filters.until is not None:
@@ -206,12 +211,14 @@ def entries(request, filters: Query[EntryFilters]):
 @requires(LedgerPerm.VIEW_BOOKS)
 def trial_balance(request, query: Query[TrialBalanceQuery]):
     as_of = query.as_of or timezone.localdate()
-    balance = selectors.trial_balance(
-        as_of, location_id=query.location_id, provider_id=query.provider_id
+    dims = selectors.check_dimensions(
+        query.location_id, query.provider_id, fields=("location_id", "provider_id")
     )
+    balance = selectors.trial_balance(as_of, **dims)
     return {
         "as_of": as_of,
         "balanced": balance.balanced,
+        "filtered": any(value is not None for value in dims.values()),
         "total_debit": balance.total_debit,
         "total_credit": balance.total_credit,
         "rows": [
@@ -248,6 +255,7 @@ def patient_balance(request, patient_id: int):
             summary="A patient account's activity with the running balance (audited)")  # fmt: skip
 @requires(LedgerPerm.VIEW_BOOKS)
 def patient_activity(request, patient_id: int, query: Query[ActivityQuery]):
+    check_span(query.since, query.until)  # before the read: a refused request reads no record
     patient = _patient(request, patient_id)
     activity = reports.patient_activity(patient.pk, since=query.since, until=query.until)
     return {

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
+from medoffice.core.exceptions import InvalidInput
+from medoffice.core.models import Location, Provider
 from medoffice.ledger.models import Account, JournalEntry, JournalLine, Side, to_dollars
 
 PATIENT_ACCOUNT_KEYS = ("patient_ar", "unapplied_patient")
@@ -90,12 +92,35 @@ class TrialBalance:
         return self.debit_cents == self.credit_cents
 
     @property
+    def difference(self) -> Decimal:
+        return to_dollars(abs(self.debit_cents - self.credit_cents))
+
+    @property
     def total_debit(self) -> Decimal:
         return to_dollars(self.debit_cents)
 
     @property
     def total_credit(self) -> Decimal:
         return to_dollars(self.credit_cents)
+
+
+def check_dimensions(
+    location_id: int | None,
+    provider_id: int | None,
+    *,
+    fields: tuple[str, str] = ("location", "provider"),
+) -> dict[str, int | None]:
+    """The location and provider a report is filtered by; one that is not there is refused,
+    never read as "all" (a report for a desk that does not exist would show the whole)."""
+    if location_id is not None and not Location.objects.filter(pk=location_id).exists():
+        raise InvalidInput(
+            f"There is no location {location_id}: choose one of the locations.", field=fields[0]
+        )
+    if provider_id is not None and not Provider.objects.filter(pk=provider_id).exists():
+        raise InvalidInput(
+            f"There is no provider {provider_id}: choose one of the providers.", field=fields[1]
+        )
+    return {"location_id": location_id, "provider_id": provider_id}
 
 
 def trial_balance(

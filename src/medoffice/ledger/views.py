@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from medoffice.core import audit
 from medoffice.core.access import get_for_user
-from medoffice.core.dates import parse_day
+from medoffice.core.dates import check_span, parse_day
 from medoffice.core.exceptions import InvalidInput, NotFound
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import AuditAction, Location, Provider
@@ -60,18 +60,7 @@ def _int(request: AuthenticatedHttpRequest, name: str) -> int | None:
 
 
 def _dimensions(request: AuthenticatedHttpRequest) -> dict:
-    """The location and provider a report is filtered by; one that is not there is refused,
-    never read as "all" (a report for a desk that does not exist would show the whole)."""
-    location, provider = _int(request, "location"), _int(request, "provider")
-    if location is not None and not Location.objects.filter(pk=location).exists():
-        raise InvalidInput(
-            f"There is no location {location}: choose one of the locations.", field="location"
-        )
-    if provider is not None and not Provider.objects.filter(pk=provider).exists():
-        raise InvalidInput(
-            f"There is no provider {provider}: choose one of the providers.", field="provider"
-        )
-    return {"location_id": location, "provider_id": provider}
+    return selectors.check_dimensions(_int(request, "location"), _int(request, "provider"))
 
 
 def _choices() -> dict:
@@ -101,7 +90,8 @@ def trial_balance(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     balance = selectors.trial_balance(as_of, **dims)
     if request.GET.get("format") == "csv":
         return _csv(exports.trial_balance_csv(balance), f"trial-balance-{as_of.isoformat()}.csv")
-    context = {"balance": balance, "as_of": as_of, **dims, **_choices()}
+    filtered = any(value is not None for value in dims.values())
+    context = {"balance": balance, "as_of": as_of, "filtered": filtered, **dims, **_choices()}
     return render(request, "ledger/trial_balance.html", context)
 
 
@@ -126,6 +116,7 @@ def account_detail(request: AuthenticatedHttpRequest, account_id: int) -> HttpRe
     today = timezone.localdate()
     since = _day(request, "since", today.replace(day=1))
     until = _day(request, "until", today)
+    check_span(since, until)
     offset = max(_int(request, "offset") or 0, 0)
     wants_csv = request.GET.get("format") == "csv"
     detail = reports.account_detail(
@@ -150,8 +141,7 @@ def income_statement(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     today = timezone.localdate()
     since = _day(request, "since", today.replace(month=1, day=1)) or today
     until = _day(request, "until", today) or today
-    if until < since:
-        raise InvalidInput("until: the end comes before the start.", field="until")
+    check_span(since, until)
     by = request.GET.get("by", "month")
     statement = reports.income_statement(since=since, until=until, by=by, **_dimensions(request))
     name = f"income-statement-{since.isoformat()}-{until.isoformat()}"
@@ -203,12 +193,13 @@ def patient_statement(request: AuthenticatedHttpRequest, patient_id: int) -> Htt
     """A patient account's activity: a PHI read, written to the audit trail (a view of the
     page, a download of its CSV or PDF)."""
     kind = request.GET.get("format", "")
+    since = _day(request, "since", None)
+    until = _day(request, "until", None)
+    check_span(since, until)  # before the read: a refused request reads no record
     patient = get_for_user(
         Patient, request.user, PatientsPerm.VIEW_PATIENTS, pk=patient_id,
         record_view=kind not in ("csv", "pdf"),
     )  # fmt: skip
-    since = _day(request, "since", None)
-    until = _day(request, "until", None)
     activity = reports.patient_activity(patient.pk, since=since, until=until)
     if kind in ("csv", "pdf"):
         audit.record(AuditAction.DOWNLOAD, obj=patient, reason=f"account statement {kind.upper()}")
@@ -237,6 +228,7 @@ def journal_export(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse
         raise NotFound(f"No journal export called {kind!r}.")
     since = _day(request, "since", None)
     until = _day(request, "until", None)
+    check_span(since, until)
     make, content_type, filename = EXPORTS[kind]
     lines = exports.journal_lines(since, until)
     audit.record_export(

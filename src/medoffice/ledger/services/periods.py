@@ -105,20 +105,7 @@ def close_period(*, month: date, actor: User) -> FiscalPeriod:
     first_open = open_month_before(period.start)
     if first_open is not None:
         raise InvalidTransition(f"Close {first_open.label} first: months close in order.")
-    waiting = list(
-        ManualEntry.objects.filter(
-            status=ManualEntryStatus.PENDING, date__range=(period.start, period.end)
-        )
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    if waiting:
-        numbers = ", ".join(str(pk) for pk in waiting)
-        noun = "entries" if len(waiting) > 1 else "entry"
-        raise InvalidTransition(
-            f"{period.label} has manual {noun} {numbers} waiting for approval; approve or "
-            "reject them before closing the month."
-        )
+    _refuse_over_waiting_entries(period)
     year_end = _post_year_end(period.start.year, actor) if period.start.month == 12 else None
     facts = JournalLine.objects.filter(date__range=(period.start, period.end)).aggregate(
         n=Count("id"), net=Sum("amount_cents")
@@ -156,6 +143,30 @@ def close_period(*, month: date, actor: User) -> FiscalPeriod:
             reason="year-end close",
         )
     return period
+
+
+def _refuse_over_waiting_entries(period: FiscalPeriod) -> None:
+    """A close waits for the manual entries awaiting approval dated in the month, or before
+    it (the empty months before it close with it): approved later, they could not post."""
+    waiting = list(
+        ManualEntry.objects.filter(status=ManualEntryStatus.PENDING, date__lte=period.end)
+        .order_by("id")
+        .values_list("id", "date")
+    )
+    if not waiting:
+        return
+    one = len(waiting) == 1
+    noun, pronoun = ("entry", "it") if one else ("entries", "them")
+    if all(day >= period.start for _, day in waiting):
+        numbers = ", ".join(str(pk) for pk, _ in waiting)
+        where = f"{period.label} has manual {noun} {numbers} waiting for approval"
+    else:
+        numbers = ", ".join(f"{pk} (dated {day:%m/%d/%Y})" for pk, day in waiting)
+        where = (
+            f"Manual {noun} {numbers} {'is' if one else 'are'} waiting for approval, and closing "
+            f"{period.label} closes {'its date' if one else 'their dates'} too"
+        )
+    raise InvalidTransition(f"{where}; approve or reject {pronoun} before closing the month.")
 
 
 def check_closable_month(month: date) -> date:
@@ -219,8 +230,20 @@ def reopen_period(*, month: date, actor: User, reason: str) -> FiscalPeriod:
     require_perm(actor, LedgerPerm.REOPEN_PERIODS)
     if not reason.strip():
         raise InvalidInput("reason: say why the period is reopened.", field="reason")
+    first = books_start()
+    if month.replace(day=1) < first:
+        raise InvalidInput(
+            f"period: the books start in {first:%B %Y}; there is no {month:%B %Y} to reopen.",
+            field="period",
+        )
     period = _locked_period(month)
     if period.status != PeriodStatus.CLOSED:
+        covering = closed_period_for(period.start)
+        if covering is not None:
+            raise InvalidTransition(
+                f"{period.label} was closed with {covering.label}: reopen {covering.label}, "
+                "and the months before it open with it."
+            )
         raise InvalidTransition(f"{period.label} is open.")
     later = FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED, start__gt=period.start).first()
     if later is not None:

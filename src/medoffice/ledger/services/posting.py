@@ -138,20 +138,43 @@ def account_for(key: str, *, location: Location | None = None) -> Account:
     if account is not None:
         return account
     parent = account_by_key(key)
+    return _sub_account(
+        parent,
+        key=full_key,
+        code=f"{parent.code}-{location.pk:02d}",
+        name=f"{template.name.removesuffix('s')}: {location.name}",
+        whose=f"the {template.name.lower().removesuffix('s')} at {location.name}",
+        location=location,
+        description=template.description,
+    )
+
+
+def _sub_account(
+    parent: Account, *, key: str, code: str, name: str, whose: str, **fields: Any
+) -> Account:
+    """Make a job's own sub-account the first time anything posts to it: once, even from
+    concurrent postings (the key is unique); a code another account holds is a Conflict
+    naming it, never a failed posting with no words."""
     try:
         with transaction.atomic():
             return Account.objects.create(
-                key=full_key,
-                code=f"{parent.code}-{location.pk:02d}",
-                name=f"{template.name.removesuffix('s')}: {location.name}"[:120],
+                key=key,
+                code=code,
+                name=name[:120],
                 type=parent.type,
                 normal_side=parent.normal_side,
                 parent=parent,
-                location=location,
-                description=template.description,
+                **fields,
             )
-    except IntegrityError:  # another posting made it first
-        return Account.objects.get(key=full_key)
+    except IntegrityError:  # another posting made it first, or the code is someone's
+        found = Account.objects.filter(key=key).first()
+        if found is None:
+            raise Conflict(
+                f"The account code {code} for {whose} is taken by another account; give that "
+                "account another code in the chart of accounts.",
+                field="account",
+            ) from None
+        return found
 
 
 PAYER_AR = "insurance_ar"
@@ -166,27 +189,14 @@ def payer_account(payer: Payer) -> Account:
     if account is not None:
         return account
     parent = account_by_key(PAYER_AR)
-    code = f"{parent.code}-P{payer.pk:04d}"
-    try:
-        with transaction.atomic():
-            return Account.objects.create(
-                key=key,
-                code=code,
-                name=f"Insurance A/R: {payer.name}"[:120],
-                type=parent.type,
-                normal_side=parent.normal_side,
-                parent=parent,
-                description=f"what {payer.name} owes"[:300],
-            )
-    except IntegrityError:  # another posting made it first, or the code is someone's
-        found = Account.objects.filter(key=key).first()
-        if found is None:
-            raise Conflict(
-                f"The account code {code} for {payer.name}'s insurance A/R is taken by another "
-                "account; give that account another code.",
-                field="account",
-            ) from None
-        return found
+    return _sub_account(
+        parent,
+        key=key,
+        code=f"{parent.code}-P{payer.pk:04d}",
+        name=f"Insurance A/R: {payer.name}",
+        whose=f"{payer.name}'s insurance A/R",
+        description=f"what {payer.name} owes"[:300],
+    )
 
 
 # --- Posting ------------------------------------------------------------------------------------

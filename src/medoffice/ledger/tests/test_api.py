@@ -73,6 +73,31 @@ def test_accounts_and_the_trial_balance(client_for, posted):
     assert client.get("/api/ledger/trial-balance", {"as_of": "0001-01-01"}).status_code == 422
 
 
+def test_a_trial_balance_filtered_by_a_location_says_it_need_not_balance(client_for, users):
+    from medoffice.testing import factories
+
+    desk = factories.location(name="Main St")
+    services.post(
+        Posting(source_type="tests.supply", source_id="1", date=dt.date(2026, 11, 3),
+                lines=[Line("other_expense", debit="3.00", location=desk),
+                       Line("bank_operating", credit="3.00")]),
+        actor=users["manager"],
+    )  # fmt: skip
+    client = client_for("auditor")
+    whole = client.get("/api/ledger/trial-balance").json()
+    assert whole["balanced"] and not whole["filtered"]
+    one = client.get("/api/ledger/trial-balance", {"location_id": desk.pk}).json()
+    assert not one["balanced"] and one["filtered"] and one["total_debit"] == "3.00"
+    page = client.get("/ledger/trial-balance/", {"location": desk.pk}).content.decode()
+    assert "differ by $3.00" in page and "need not balance; the whole books do" in page
+    missing = client.get("/api/ledger/trial-balance", {"location_id": 999999})
+    assert missing.status_code == 422
+    assert missing.json()["detail"] == "There is no location 999999: choose one of the locations."
+    assert "location_id" in missing.json()["errors"]
+    nobody = client.get("/api/ledger/trial-balance", {"provider_id": 999999})
+    assert nobody.status_code == 422 and "provider_id" in nobody.json()["errors"]
+
+
 def test_entries_are_filtered_paged_and_bounded(client_for, posted):
     client = client_for("biller")
     page = client.get("/api/ledger/entries", {"limit": 2}).json()

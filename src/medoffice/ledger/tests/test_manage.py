@@ -388,6 +388,35 @@ def test_an_empty_month_before_a_closed_one_does_not_close_again(users):
     assert [p.start.month for p in closed] == list(range(6, 13))
 
 
+def test_a_close_waits_for_a_manual_entry_waiting_in_an_empty_month_before_it(users):
+    manager = users["manager"]
+    services.post(sale(1, dt.date(2025, 9, 3), "5.00"), actor=manager)
+    draft = services.manual_entry_submit(
+        actor=manager, date=dt.date(2025, 8, 15), memo="Accrual", lines=two_lines("20000.00")
+    )
+    assert draft.status == ManualEntryStatus.PENDING
+    with pytest.raises(
+        InvalidTransition,
+        match=rf"Manual entry {draft.pk} \(dated 08/15/2025\) is waiting for approval, and closing "
+        r"September 2025 closes its date too; approve or reject it",
+    ):
+        services.close_period(month=dt.date(2025, 9, 1), actor=manager)
+    assert services.closed_period_for(dt.date(2025, 9, 1)) is None
+    approval_decide(request_id=draft.approval_id, decided_by=users["owner"], approve=True)
+    draft.refresh_from_db()
+    assert draft.status == ManualEntryStatus.POSTED
+    services.close_period(month=dt.date(2025, 8, 1), actor=manager)
+
+
+def test_reopening_a_month_closed_with_a_later_one_names_that_one(users):
+    services.close_period(month=dt.date(2025, 9, 1), actor=users["manager"])
+    with pytest.raises(InvalidTransition, match="August 2025 was closed with September 2025"):
+        services.reopen_period(month=dt.date(2025, 8, 1), actor=users["owner"], reason="late")
+    with pytest.raises(InvalidInput, match="there is no January 1999 to reopen"):
+        services.reopen_period(month=dt.date(1999, 1, 1), actor=users["owner"], reason="late")
+    assert services.closed_period_for(dt.date(2025, 8, 1)) is not None
+
+
 @pytest.mark.parametrize("year", [0, -1, 10000])
 def test_a_year_that_is_no_year_is_refused_in_words(users, year):
     with pytest.raises(InvalidInput, match="is not a fiscal year"):

@@ -83,3 +83,21 @@ def test_postings_for_a_new_payer_at_the_same_moment_make_one_account(users):
     assert outcomes == ["ok"] * 6, outcomes
     assert Account.objects.filter(key=f"insurance_ar:payer:{payer.pk}").count() == 1
     assert selectors.balance_of(services.payer_account(payer)) == Decimal("60.00")
+
+
+def test_a_drawer_code_taken_by_another_account_is_a_conflict_naming_the_desk(users, client_for):
+    from medoffice.testing import factories
+
+    desk = factories.location(name="Annex")
+    code = f"{Account.objects.get(key='cash_drawer').code}-{desk.pk:02d}"
+    services.account_create(actor=users["manager"], code=code, name="Petty cash", type="asset")
+    with pytest.raises(Conflict, match=f"account code {code} for the cash drawer at Annex"):
+        services.account_for("cash_drawer", location=desk)
+    patient = pf.patient()
+    answer = client_for("front_desk").post(
+        "/api/reception/payments",
+        {"patient_id": patient.pk, "amount": "5.00", "method": "cash", "location_id": desk.pk},
+        content_type="application/json", headers={"Idempotency-Key": "taken-code"},
+    )  # fmt: skip
+    assert answer.status_code == 409, answer.content
+    assert f"account code {code}" in answer.json()["detail"]

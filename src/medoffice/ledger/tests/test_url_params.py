@@ -96,3 +96,28 @@ def test_the_general_ledger_index_carries_its_location_to_the_accounts(client_fo
     assert f'href="{reverse("ledger:account_detail", args=[bank.pk])}?location={desk.pk}"' in (
         page.content.decode()
     )
+
+
+def test_a_span_that_ends_before_it_starts_is_refused_on_every_report(client_for, users):
+    from medoffice.core.models import AuditAction, AuditEvent
+    from medoffice.ledger.models import Account
+    from medoffice.testing import patients_factories as pf
+
+    patient = pf.patient()
+    client = client_for("manager")
+    backwards = {"since": "2027-01-01", "until": "2026-01-01"}
+    reads_before = AuditEvent.objects.filter(action=AuditAction.VIEW).count()
+    account = Account.objects.get(key="bank_operating")
+    for url in (
+        reverse("ledger:patient_statement", args=[patient.pk]),
+        reverse("ledger:account_detail", args=[account.pk]),
+        reverse("ledger:income_statement"),
+        reverse("ledger:journal_export", args=["csv"]),
+        f"/api/ledger/patients/{patient.pk}/activity",
+        "/api/ledger/entries",
+    ):
+        answer = client.get(url, backwards)
+        assert answer.status_code == 422, url
+        said = answer.json()["detail"] if url.startswith("/api/") else answer.content.decode()
+        assert "the end (01/01/2026) comes before the start (01/01/2027)" in said.lower(), url
+    assert AuditEvent.objects.filter(action=AuditAction.VIEW).count() == reads_before

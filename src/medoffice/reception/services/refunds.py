@@ -283,13 +283,19 @@ def refund_pay(
     closed = _closed_drawer_words(refund, method, day)
     if closed:
         raise InvalidTransition(closed, field="method")
-    if refund.method == PaymentMethod.CASH:
-        in_drawer = drawer_day(refund.location, day).expected_cash
-        if refund.amount > in_drawer:
+    if refund.location is not None and refund.method in (PaymentMethod.CASH, PaymentMethod.CARD):
+        # Cash comes out of the day's cash in the drawer; a card refund comes off the day's card
+        # batch, which the processor pays net of its refunds: neither may go below nothing.
+        today_there = drawer_day(refund.location, day)
+        if refund.method == PaymentMethod.CASH:
+            held, what, instead = today_there.expected_cash, "in cash", "by check or to the card"
+        else:
+            held, what, instead = today_there.expected_card, "in card payments", "by check"
+        if refund.amount > held:
             raise InvalidTransition(
-                f"The drawer at {refund.location} holds ${max(in_drawer, ZERO):,.2f} in cash "
-                f"taken today; refund {refund.number} (${refund.amount:,.2f}) cannot be paid "
-                "from it. Pay it by check or to the card instead.",
+                f"The drawer at {refund.location} holds ${max(held, ZERO):,.2f} {what} taken "
+                f"today; refund {refund.number} (${refund.amount:,.2f}) cannot be paid from "
+                f"it. Pay it {instead} instead.",
                 field="method",
             )
     _refund_move(refund, RefundStatus.PAID)

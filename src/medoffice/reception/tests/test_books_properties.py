@@ -32,8 +32,9 @@ lines and what the sequence expects, a closed month's lines do not change):
   void takes away credit a waiting refund counts on;
 - what an asker refunds on their own authority in one day adds up to no more than that
   authority (one refund split in several under the limit still waits for approval);
-- each drawer day's expected cash, checks and card are the model's, the cash never below
-  zero (a cash refund is paid only from cash the drawer took that day), and a closed day's
+- each drawer day's expected cash, checks and card are the model's, the cash and the card
+  batch never below zero (a cash refund is paid only from cash the drawer took that day, a
+  card refund only from that day's card payments), and a closed day's
   figures are those it closed with; a closed day refuses payments, voids and cash refunds
   at that drawer;
 - the desk's sources leave in each drawer, card clearing, refunds payable, cash over/short
@@ -511,11 +512,13 @@ def op_desk_refund_pay(books: Books, drawn: Any) -> None:
     if at_desk and closed_day(books, asked.location, desk.today):
         refused(pay, "is closed")
         return
-    if cash and asked.cents > desk.day_figures(asked.location, desk.today)[0]:
-        # The drawer took less cash that day than the refund: paying it would leave the
-        # day's expected cash below zero.
-        refused(pay, "cannot be paid from it")
-        return
+    if at_desk and asked.location is not None:
+        cash_in, _, card_in = desk.day_figures(asked.location, desk.today)
+        if asked.cents > (cash_in if cash else card_in):
+            # The drawer took less cash (or card payments) that day than the refund: paying
+            # it would leave the day's expected cash (or card batch) below zero.
+            refused(pay, "cannot be paid from it")
+            return
     if books_test.is_closed(desk.today):
         refused(pay, "closed")
         return
@@ -792,6 +795,7 @@ def check_desk(books: Books) -> None:
         got = (today.expected_cash, today.expected_checks, today.expected_card)
         assert got == tuple(Decimal(dollars(c)) for c in figures), (location, day)
         assert figures[0] >= 0, f"the drawer at {location} on {day} expects negative cash"
+        assert figures[2] >= 0, f"the card batch at {location} on {day} is below nothing"
         close = desk.closes.get((location, day))
         if close is not None:
             assert close.expected == figures, f"the drawer day {day} changed after its close"

@@ -270,6 +270,23 @@ def test_a_card_refund_comes_off_the_days_card_batch(desk, users):
     assert [r.pk for r in day.refunds] == [refund.pk]
 
 
+def test_a_card_refund_beyond_the_days_card_batch_is_refused_and_paid_by_check(desk, users):
+    """The processor pays a day's batch net of its refunds: a card refund larger than the
+    day's card payments would leave the batch below nothing (and its close a false overage)."""
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    pay(patient, desk_user, "30.00", "cash", location=desk)
+    pay(patient, desk_user, "10.00", "card", "AB9", location=desk)
+    refund = ask(patient, desk_user, "25.00", "card", desk)
+    with pytest.raises(InvalidTransition, match=r"holds \$10.00 in card payments taken today"):
+        services.refund_pay(refund_id=refund.pk, paid_by=desk_user, reference="RF-10")
+    assert selectors.drawer_day(desk, selectors.local_today()).expected_card == Decimal("10.00")
+    services.refund_pay(refund_id=refund.pk, paid_by=desk_user, reference="1234", method="check")
+    refund.refresh_from_db()
+    assert (refund.status, refund.method) == ("paid", "check")
+    assert selectors.drawer_day(desk, selectors.local_today()).expected_card == Decimal("10.00")
+
+
 def test_a_card_refund_at_a_closed_drawer_is_refused(desk, users):
     patient = pf.patient()
     desk_user = users["front_desk"]
