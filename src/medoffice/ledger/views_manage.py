@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -53,7 +53,8 @@ def manual_entries(request: AuthenticatedHttpRequest) -> HttpResponse:
     drafts = ManualEntry.objects.select_related(
         "prepared_by", "approval", "entry", "entry__reversed_by"
     )[:200]
-    return render(request, "ledger/manual_entries.html", {"drafts": drafts})
+    may_write = has_perm(request.user, LedgerPerm.POST_MANUAL_ENTRIES)
+    return render(request, "ledger/manual_entries.html", {"drafts": drafts, "may_write": may_write})
 
 
 def _form_lines(post: Any) -> list[dict[str, str]]:
@@ -393,6 +394,13 @@ def year_close(request: AuthenticatedHttpRequest, year: int) -> HttpResponse:
 # --- Chart of accounts --------------------------------------------------------------------------
 
 
+def _account(account_id: int) -> Account:
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        raise NotFound(f"No account with id {account_id}.")
+    return account
+
+
 def _tree(accounts: list[Account], balances: dict[int, int]) -> list[dict[str, Any]]:
     children: dict[int | None, list[Account]] = {}
     for account in accounts:
@@ -436,7 +444,7 @@ def _parent(value: str) -> Account | None:
 @permission_required(LedgerPerm.MANAGE_ACCOUNTS)
 @require_http_methods(["GET", "POST"])
 def account_edit(request: AuthenticatedHttpRequest, account_id: int | None = None) -> HttpResponse:
-    account = get_object_or_404(Account, pk=account_id) if account_id is not None else None
+    account = _account(account_id) if account_id is not None else None
     errors: dict[str, list[str]] = {}
     values = {
         "code": account.code if account else "",
@@ -487,7 +495,7 @@ def account_edit(request: AuthenticatedHttpRequest, account_id: int | None = Non
 @permission_required(LedgerPerm.MANAGE_ACCOUNTS)
 @require_POST
 def account_active(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
-    account = get_object_or_404(Account, pk=account_id)
+    account = _account(account_id)
     change = (
         services.account_reactivate
         if request.POST.get("active") == "1"

@@ -38,7 +38,12 @@ CHECK_IN_FORM = "reception.check_in"
 def _after(request: HttpRequest, spent: once.Spent) -> HttpResponse:
     """Where a money form leads: its result, also when it had been sent before."""
     if spent.replayed:
-        messages.info(request, "This form had already been sent: here is what it recorded.")
+        messages.warning(
+            request,
+            "This form had already been sent: here is what it recorded then, and nothing new "
+            "was recorded (changes made before sending it again were not kept). To record "
+            "another, open the form again.",
+        )
     return redirect(spent.url)
 
 

@@ -223,6 +223,7 @@ def drawer(request: AuthenticatedHttpRequest) -> HttpResponse:
             if request.method == "POST"
             else {},
             "can_deposit": has_perm(request.user, LedgerPerm.CLOSE_DRAWER),
+            "is_future": day > selectors.local_today(),
         },
     )
 

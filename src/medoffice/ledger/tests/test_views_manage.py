@@ -169,3 +169,19 @@ def test_a_month_closed_with_a_later_one_says_so_and_offers_no_close(client_for,
         reverse("ledger:period_close"), {"month": "2025-03"}, follow=True
     )
     assert "March 2025 is already closed with June 2025" in refused.content.decode()
+
+
+def test_the_manual_entries_list_offers_writing_one_only_to_those_who_may(client_for):
+    url = reverse("ledger:manual_entries")
+    assert b"Write a manual entry" in client_for("manager").get(url).content
+    for role in ("biller", "auditor"):
+        page = client_for(role).get(url)
+        assert page.status_code == 200 and b"Write a manual entry" not in page.content
+        assert client_for(role).get(reverse("ledger:manual_entry_new")).status_code == 403
+
+
+def test_an_account_that_is_not_there_is_named_on_its_404(client_for):
+    page = client_for("owner").get(reverse("ledger:account_edit", args=[99999]))
+    assert page.status_code == 404
+    assert b"No account with id 99999." in page.content
+    assert b"matches the given query" not in page.content

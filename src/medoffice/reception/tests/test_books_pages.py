@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -241,3 +242,15 @@ def test_a_closed_day_with_no_cash_or_checks_is_not_offered_for_deposit(client_f
     )  # fmt: skip
     assert not selectors.closes_to_deposit(desk).filter(pk=close.pk).exists()
     assert selectors.closes_to_settle(desk).filter(pk=close.pk).exists()
+
+
+def test_the_drawer_page_offers_no_close_for_a_day_to_come(client_for, desk):
+    tomorrow = selectors.local_today() + dt.timedelta(days=1)
+    page = (
+        client_for("front_desk")
+        .get("/reception/drawer/", {"location": desk.pk, "date": tomorrow.isoformat()})
+        .content.decode()
+    )
+    assert "has not come yet" in page and 'name="counted_cash"' not in page
+    today = client_for("front_desk").get("/reception/drawer/", {"location": desk.pk})
+    assert 'name="counted_cash"' in today.content.decode()
