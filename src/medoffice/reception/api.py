@@ -210,6 +210,8 @@ class RefundOut(Schema):
     approval_id: int | None
     reference: str
     paid_at: datetime | None
+    withdrawn_at: datetime | None
+    withdrawn_reason: str
     receipt_pdf: str
 
     @staticmethod
@@ -478,6 +480,21 @@ def pay_refund(request, refund_id: int, payload: RefundPayIn):
     return services.refund_pay(
         refund_id=refund_id, paid_by=user, reference=payload.reference, method=payload.method
     )
+
+
+class RefundWithdrawIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=200, description="why it is withdrawn")
+
+
+@router.post("/refunds/{refund_id}/withdraw", response=RefundOut,
+             summary="Withdraw an approved refund before it is paid out")  # fmt: skip
+@requires(ReceptionPerm.COLLECT_PAYMENTS)
+@idempotent
+def withdraw_refund(request, refund_id: int, payload: RefundWithdrawIn):
+    """Its approval entry is reversed: the amount is the patient's credit again."""
+    user = user_of(request)
+    _refund(refund_id, user)
+    return services.refund_withdraw(refund_id=refund_id, withdrawn_by=user, reason=payload.reason)
 
 
 @router.get("/patients/{patient_id}/account", response=AccountOut)

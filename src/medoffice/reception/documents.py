@@ -169,6 +169,11 @@ def refund_receipt_pdf(refund: Refund, *, balance: Decimal | None = None) -> byt
             ("Paid out", f"{formats.us_datetime(refund.paid_at.astimezone(zone))} by "
                          f"{_person(refund.paid_by)}")
         )  # fmt: skip
+    if refund.withdrawn_at is not None:
+        rows.append(
+            ("Withdrawn", f"{formats.us_datetime(refund.withdrawn_at.astimezone(zone))} by "
+                          f"{_person(refund.withdrawn_by)}: {refund.withdrawn_reason}")
+        )  # fmt: skip
     if balance is not None:
         rows.append(("Account balance", balance_text(balance)))
     _facts(pdf, width, rows)
@@ -183,6 +188,7 @@ _REFUND_AMOUNT_LABEL = {
     RefundStatus.REQUESTED: "Amount asked for (waiting for approval)",
     RefundStatus.REJECTED: "Amount asked for (rejected)",
     RefundStatus.CANCELLED: "Amount asked for (cancelled)",
+    RefundStatus.WITHDRAWN: "Amount approved (withdrawn before it was paid out)",
 }
 
 

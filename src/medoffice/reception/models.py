@@ -434,6 +434,7 @@ class RefundStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     PAID = "paid", "Paid out"
     CANCELLED = "cancelled", "Cancelled by the asker"
+    WITHDRAWN = "withdrawn", "Withdrawn before it was paid out"
 
 
 # The only moves a refund makes.
@@ -441,10 +442,11 @@ REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
     RefundStatus.REQUESTED: frozenset(
         {RefundStatus.APPROVED, RefundStatus.REJECTED, RefundStatus.CANCELLED}
     ),
-    RefundStatus.APPROVED: frozenset({RefundStatus.PAID}),
+    RefundStatus.APPROVED: frozenset({RefundStatus.PAID, RefundStatus.WITHDRAWN}),
     RefundStatus.REJECTED: frozenset(),
     RefundStatus.PAID: frozenset(),
     RefundStatus.CANCELLED: frozenset(),
+    RefundStatus.WITHDRAWN: frozenset(),
 }
 
 
@@ -479,6 +481,11 @@ class Refund(AuditedModel):
     paid_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
@@ -490,8 +497,22 @@ class Refund(AuditedModel):
                 condition=Q(method__in=["cash", "check", "card"]), name="refund_method_known"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["requested", "approved", "rejected", "paid", "cancelled"]),
+                condition=Q(
+                    status__in=[
+                        "requested",
+                        "approved",
+                        "rejected",
+                        "paid",
+                        "cancelled",
+                        "withdrawn",
+                    ]
+                ),
                 name="refund_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="withdrawn")
+                | Q(withdrawn_at__isnull=False, withdrawn_by__isnull=False),
+                name="refund_withdrawn_recorded",
             ),
             models.CheckConstraint(
                 condition=~Q(status="paid") | Q(paid_at__isnull=False, paid_by__isnull=False),

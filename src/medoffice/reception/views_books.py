@@ -137,13 +137,25 @@ def refund_detail(request: AuthenticatedHttpRequest, refund_id: int) -> HttpResp
     error = ""
     if request.method == "POST":
         with refusal() as refused:
-            services.refund_pay(
-                refund_id=refund.pk,
-                paid_by=request.user,
-                reference=request.POST.get("reference", ""),
-                method=request.POST.get("method", ""),
-            )
-            messages.success(request, f"Refund {refund.number} paid out.")
+            if request.POST.get("action") == "withdraw":
+                services.refund_withdraw(
+                    refund_id=refund.pk,
+                    withdrawn_by=request.user,
+                    reason=request.POST.get("withdraw_reason", ""),
+                )
+                messages.success(
+                    request,
+                    f"Refund {refund.number} is withdrawn: {refund.amount:,.2f} is back on the "
+                    "patient's account as credit.",
+                )
+            else:
+                services.refund_pay(
+                    refund_id=refund.pk,
+                    paid_by=request.user,
+                    reference=request.POST.get("reference", ""),
+                    method=request.POST.get("method", ""),
+                )
+                messages.success(request, f"Refund {refund.number} paid out.")
             return redirect("reception:refund", refund_id=refund.pk)
         error = refused.message
     closed_drawer = services.refund_closed_drawer(refund)

@@ -21,6 +21,7 @@ from medoffice.reception.services.refunds import (
     refund_decided,
     refund_pay,
     refund_request,
+    refund_withdraw,
 )
 
 __all__ = [
@@ -44,5 +45,6 @@ __all__ = [
     "refund_decided",
     "refund_pay",
     "refund_request",
+    "refund_withdraw",
     "refuse_closed_day",
 ]

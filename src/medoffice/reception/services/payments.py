@@ -127,7 +127,8 @@ def _refuse_void_under_refunds(payment: Payment) -> None:
         )
         raise InvalidTransition(
             f"Receipt {payment.receipt_number} cannot be voided: refund {names} is to be "
-            "paid from this credit. Reject or cancel the refund first.",
+            "paid from this credit. First reject or cancel a refund waiting for approval, or "
+            "withdraw an approved one on its page.",
             field="payment",
         )
     raise InvalidTransition(

@@ -19,6 +19,7 @@ from medoffice.core.models import ApprovalRequest, ApprovalStatus, DecisionKind,
 from medoffice.core.money import ZERO, parse_money
 from medoffice.core.services import approval_request
 from medoffice.ledger import services as ledger
+from medoffice.ledger.models import JournalEntry
 from medoffice.reception.models import (
     REFUND_TRANSITIONS,
     DrawerClose,
@@ -28,7 +29,11 @@ from medoffice.reception.models import (
 )
 from medoffice.reception.payments import looks_like_card_number
 from medoffice.reception.permissions import ReceptionPerm
-from medoffice.reception.postings import refund_approved_posting, refund_paid_posting
+from medoffice.reception.postings import (
+    REFUND_SOURCE,
+    refund_approved_posting,
+    refund_paid_posting,
+)
 from medoffice.reception.selectors import (
     drawer_day,
     local_today,
@@ -270,14 +275,7 @@ def refund_pay(
         .select_related("location", "patient")
         .get(pk=refund_id)
     )
-    if refund.status != RefundStatus.APPROVED:
-        state = {
-            RefundStatus.PAID: "was paid out already",
-            RefundStatus.REQUESTED: "is waiting for approval",
-            RefundStatus.REJECTED: "was rejected",
-            RefundStatus.CANCELLED: "was cancelled",
-        }[RefundStatus(refund.status)]
-        raise InvalidTransition(f"Refund {refund.number} {state}.", field="refund")
+    _refuse_unless_approved(refund)
     day = local_today(now)
     refund.method = method
     closed = _closed_drawer_words(refund, method, day)
@@ -304,4 +302,67 @@ def refund_pay(
     refund.paid_by = paid_by
     refund.save(update_fields=["status", "method", "reference", "paid_at", "paid_by"])
     ledger.post(refund_paid_posting(refund, day), actor=paid_by)
+    return refund
+
+
+_STATE_WORDS = {
+    RefundStatus.PAID: "was paid out already",
+    RefundStatus.REQUESTED: "is waiting for approval",
+    RefundStatus.REJECTED: "was rejected",
+    RefundStatus.CANCELLED: "was cancelled",
+    RefundStatus.WITHDRAWN: "was withdrawn",
+}
+
+
+def _refuse_unless_approved(refund: Refund) -> None:
+    if refund.status != RefundStatus.APPROVED:
+        state = _STATE_WORDS[RefundStatus(refund.status)]
+        raise InvalidTransition(f"Refund {refund.number} {state}.", field="refund")
+
+
+@transaction.atomic
+@binds_actor("withdrawn_by")
+def refund_withdraw(
+    *, refund_id: int, withdrawn_by: User, reason: str, now: datetime | None = None
+) -> Refund:
+    """Take back an approved refund before it is paid out (the patient chose to keep the
+    credit, or it was asked in error): its approval entry is reversed, so the amount moves from
+    refunds payable back to the patient's credit, where a void or a new refund can reach it.
+    Once; a refund paid out is given back only by the patient paying again."""
+    require_perm(withdrawn_by, ReceptionPerm.COLLECT_PAYMENTS)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("reason: say why the refund is withdrawn.", field="reason")
+    if len(reason) > 200:
+        raise InvalidInput("reason: at most 200 characters.", field="reason")
+    now = now or timezone.now()
+    refund = (
+        Refund.objects.select_for_update(of=("self",))
+        .select_related("patient")
+        .filter(pk=refund_id)
+    ).first()
+    if refund is None:
+        raise NotFound(f"No refund with id {refund_id}.")
+    _refuse_merged(refund.patient)
+    _refuse_unless_approved(refund)
+    approved = JournalEntry.objects.filter(
+        source_key=f"{REFUND_SOURCE}:{refund.pk}:approved"
+    ).first()
+    if approved is None:  # approved refunds post on approval; one that did not is posted now
+        approved = ledger.post(
+            refund_approved_posting(refund, local_today(refund.decided_at or now)),
+            actor=withdrawn_by,
+        )
+    ledger.reverse(
+        approved,
+        actor=withdrawn_by,
+        on=local_today(now),
+        event="withdrawn",
+        memo=f"Refund {refund.number} withdrawn: {reason}"[:200],
+    )
+    _refund_move(refund, RefundStatus.WITHDRAWN)
+    refund.withdrawn_at = now
+    refund.withdrawn_by = withdrawn_by
+    refund.withdrawn_reason = reason
+    refund.save(update_fields=["status", "withdrawn_at", "withdrawn_by", "withdrawn_reason"])
     return refund

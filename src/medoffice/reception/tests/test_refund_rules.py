@@ -66,7 +66,7 @@ def test_a_void_is_refused_while_a_refund_waits_on_its_credit(desk, users):
     payment = pay(patient, users["front_desk"], "120.00", location=desk)
     refund = ask(patient, users["front_desk"], "100.00", "check", desk)  # over $50: it waits
     assert refund.status == "requested"
-    with pytest.raises(InvalidTransition, match=f"refund {refund.number}.*Reject or cancel"):
+    with pytest.raises(InvalidTransition, match=f"refund {refund.number}.*reject or cancel a refund waiting"):
         services.payment_void(payment_id=payment.pk, voided_by=users["front_desk"], reason="oops")
     assert not Payment.objects.get(pk=payment.pk).is_void
     approval_decide(
@@ -394,3 +394,86 @@ def test_a_drawer_close_refused_names_what_to_check(desk, users):
             counted_card="0", note="x" * 201, closed_by=users["front_desk"],
         )  # fmt: skip
     assert set(caught.value.errors) == {"counted_cash", "note"}
+
+
+# --- Withdrawing an approved refund ---------------------------------------------------------
+
+
+def test_an_approved_refund_is_withdrawn_and_its_credit_comes_back_so_the_void_can_go(desk, users):
+    """A void refused under an approved refund names the way out, and the way out works: the
+    refund is withdrawn (its approval entry reversed), then the payment is voided."""
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    payment = pay(patient, desk_user, "30.00", location=desk)
+    refund = ask(patient, desk_user, "25.00", "check", desk)
+    assert refund.status == "approved"
+    with pytest.raises(InvalidTransition, match="withdraw an approved one on its page"):
+        services.payment_void(payment_id=payment.pk, voided_by=desk_user, reason="mistake")
+    from medoffice.core.exceptions import InvalidInput
+
+    with pytest.raises(InvalidInput, match="Say why the refund is withdrawn"):
+        services.refund_withdraw(refund_id=refund.pk, withdrawn_by=desk_user, reason=" ")
+    done = services.refund_withdraw(
+        refund_id=refund.pk, withdrawn_by=desk_user, reason="patient keeps the credit"
+    )
+    assert done.status == RefundStatus.WITHDRAWN and done.withdrawn_by == desk_user
+    withdrawal = JournalEntry.objects.get(source_key=f"reception.refund:{refund.pk}:withdrawn")
+    assert withdrawal.reverses.source_key == f"reception.refund:{refund.pk}:approved"
+    assert selectors.patient_balance(patient) == Decimal("-30.00")  # the credit is back
+    with pytest.raises(InvalidTransition, match="was withdrawn"):
+        services.refund_withdraw(refund_id=refund.pk, withdrawn_by=desk_user, reason="again")
+    with pytest.raises(InvalidTransition, match="was withdrawn"):
+        services.refund_pay(refund_id=refund.pk, paid_by=desk_user, reference="1234")
+    services.payment_void(payment_id=payment.pk, voided_by=desk_user, reason="mistake")
+    assert selectors.patient_balance(patient) == Decimal("0.00")
+
+
+def test_a_refund_paid_out_or_waiting_is_not_withdrawn(desk, users):
+    patient = pf.patient()
+    desk_user = users["front_desk"]
+    pay(patient, desk_user, "300.00", location=desk)
+    paid = ask(patient, desk_user, "20.00", "cash", desk)
+    services.refund_pay(refund_id=paid.pk, paid_by=desk_user)
+    with pytest.raises(InvalidTransition, match="was paid out already"):
+        services.refund_withdraw(refund_id=paid.pk, withdrawn_by=desk_user, reason="x")
+    waiting = ask(patient, desk_user, "200.00", "check", desk)  # over the desk's $50
+    with pytest.raises(InvalidTransition, match="is waiting for approval"):
+        services.refund_withdraw(refund_id=waiting.pk, withdrawn_by=desk_user, reason="x")
+    assert not JournalEntry.objects.filter(source_key__endswith=":withdrawn").exists()
+
+
+def test_the_refund_page_and_the_api_withdraw_once(client_for, desk, users):
+    import json
+
+    patient = pf.patient()
+    pay(patient, users["front_desk"], "90.00", location=desk)
+    first = ask(patient, users["front_desk"], "10.00", "check", desk)
+    second = ask(patient, users["front_desk"], "15.00", "check", desk)
+    page = client_for("front_desk")
+    shown = page.get(f"/reception/refunds/{first.pk}/").content.decode()
+    assert "Withdraw refund" in shown
+    after = page.post(
+        f"/reception/refunds/{first.pk}/",
+        {"action": "withdraw", "withdraw_reason": "asked in error"},
+        follow=True,
+    ).content.decode()
+    assert "is withdrawn" in after and "asked in error" in after and "Withdraw refund" not in after
+    send = lambda key, body: page.post(  # noqa: E731
+        f"/api/reception/refunds/{second.pk}/withdraw", json.dumps(body),
+        content_type="application/json", headers={"Idempotency-Key": key},
+    )  # fmt: skip
+    assert send("w1", {"reason": ""}).status_code == 422
+    done = send("w2", {"reason": "keeps the credit"})
+    assert done.status_code == 200 and done.json()["status"] == "withdrawn"
+    assert send("w2", {"reason": "keeps the credit"}).json() == done.json()  # replayed
+    assert send("w3", {"reason": "again"}).status_code == 409
+    assert client_for("auditor").post(
+        f"/api/reception/refunds/{second.pk}/withdraw", json.dumps({"reason": "x"}),
+        content_type="application/json", headers={"Idempotency-Key": "a1"},
+    ).status_code == 403  # fmt: skip
+    assert selectors.patient_balance(patient) == Decimal("-90.00")
+    text = "".join(
+        p.extract_text()
+        for p in PdfReader(io.BytesIO(refund_receipt_pdf(Refund.objects.get(pk=first.pk)))).pages
+    )
+    assert "withdrawn before it was paid out" in text and "asked in error" in text
