@@ -66,7 +66,9 @@ def test_a_void_is_refused_while_a_refund_waits_on_its_credit(desk, users):
     payment = pay(patient, users["front_desk"], "120.00", location=desk)
     refund = ask(patient, users["front_desk"], "100.00", "check", desk)  # over $50: it waits
     assert refund.status == "requested"
-    with pytest.raises(InvalidTransition, match=f"refund {refund.number}.*reject or cancel a refund waiting"):
+    with pytest.raises(
+        InvalidTransition, match=f"refund {refund.number}.*reject or cancel a refund waiting"
+    ):
         services.payment_void(payment_id=payment.pk, voided_by=users["front_desk"], reason="oops")
     assert not Payment.objects.get(pk=payment.pk).is_void
     approval_decide(
