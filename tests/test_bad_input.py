@@ -229,3 +229,24 @@ def test_an_object_patch_body_still_edits(client_for, users):
     assert response.status_code == 200
     member.refresh_from_db()
     assert member.title == "Coder"
+
+
+def test_a_json_true_is_not_read_as_the_id_1(client_for, practice):
+    from medoffice.testing import patients_factories as pf
+
+    patient = pf.patient()
+    body = {"patient_id": True, "amount": "5.00", "method": "check", "reason": "x",
+            "location_id": True}  # fmt: skip
+    response = _json(client_for("manager"), "post", "/api/reception/refunds", body)
+    assert response.status_code == 422
+    assert set(response.json()["errors"]) == {"patient_id", "location_id"}
+    assert "Patient id must be a whole number, not true or false." in response.json()["detail"]
+    assert patient.refunds.count() == 0
+
+
+def test_a_body_that_is_not_json_is_named_so(client_for, practice):
+    response = client_for("manager").post(
+        "/api/reception/refunds", "{", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The request body is not valid JSON.", "code": "invalid"}

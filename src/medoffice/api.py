@@ -8,7 +8,7 @@ module only assembles the apps' routers: no app imports it.
 from __future__ import annotations
 
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from medoffice import __version__
 from medoffice.core.api_auth import API_AUTH
@@ -45,6 +45,15 @@ def _schema_error(request, exc: ValidationError):
     return api.create_response(
         request, {"detail": sentence(errors), "code": "invalid", "errors": errors}, status=422
     )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    if str(exc.message).startswith("Cannot parse request body"):
+        body = {"detail": "The request body is not valid JSON.", "code": "invalid"}
+    else:
+        body = {"detail": str(exc.message), "code": "refused"}
+    return api.create_response(request, body, status=exc.status_code)
 
 
 @api.exception_handler(AuthenticationError)

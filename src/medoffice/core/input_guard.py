@@ -34,11 +34,21 @@ def _too_big(text: str) -> bool:
     return bool(_WHOLE_NUMBER.match(text)) and abs(int(text)) > INT64_MAX
 
 
+def _names_an_id(path: str) -> bool:
+    """Whether the field at `path` holds ids: "patient_id", "id", or an item of "form_ids"."""
+    names = [part for part in path.split(".") if not part.isdigit()]
+    name = names[-1] if names else ""
+    return name == "id" or name.endswith("_id") or name.endswith("_ids")
+
+
 def _json_problems(value: Any, path: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
         if "\x00" in value:
             yield path or "body", "must not contain NUL characters"
     elif isinstance(value, bool):
+        # A schema reads a JSON true as the number 1: an id sent as true would name record 1.
+        if path and _names_an_id(path):
+            yield path, "must be a whole number, not true or false"
         return
     elif isinstance(value, int):
         if abs(value) > INT64_MAX:

@@ -301,7 +301,7 @@ class ManualLineIn(Schema):
 class ManualEntryIn(Schema):
     date: date
     memo: str = Field(..., max_length=200)
-    lines: list[ManualLineIn] = Field(..., max_length=services.MAX_LINES + 1)
+    lines: list[ManualLineIn] = Field(..., max_length=services.MAX_LINES)
 
 
 class ManualLineOut(Schema):

@@ -259,11 +259,10 @@ def entry_reverse(request: AuthenticatedHttpRequest, entry_id: int) -> HttpRespo
 
 
 def _months_shown() -> list[date]:
-    """Every month from the first posting (or this one) to this month, newest first."""
+    """Every month from the books' start to this month, newest first: the empty months before
+    the first postings too, which a later month's close closes with it."""
     today = timezone.localdate().replace(day=1)
-    first = JournalLine.objects.order_by("date").values_list("date", flat=True).first()
-    earliest = FiscalPeriod.objects.order_by("start").values_list("start", flat=True).first()
-    start = min(d for d in (first and first.replace(day=1), earliest, today) if d is not None)
+    start = min(services.books_start(), today)
     months = []
     cursor = start
     while cursor <= today:

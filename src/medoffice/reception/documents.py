@@ -144,7 +144,9 @@ def refund_receipt_pdf(refund: Refund, *, balance: Decimal | None = None) -> byt
     zone = _zone()
     patient = refund.patient
     pdf, width = _page(f"Refund {refund.number}", refund.location)
-    _heading(pdf, width, f"Refund receipt {refund.number}")
+    # A receipt only once money was given back; before that (or never) it is the refund's record.
+    title = "Refund receipt" if refund.status == RefundStatus.PAID else "Refund record"
+    _heading(pdf, width, f"{title} {refund.number}")
     rows: list[tuple[str, object]] = [
         ("Refund number", refund.number),
         ("Patient", f"{patient.first_name} {patient.last_name}"),

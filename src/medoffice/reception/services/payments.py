@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -17,7 +17,7 @@ from medoffice.core.selectors import practice_time_zone
 from medoffice.core.services import full_clean_or_raise
 from medoffice.ledger import services as ledger
 from medoffice.ledger.models import JournalEntry
-from medoffice.reception.models import Payment, Refund, RefundStatus, Visit
+from medoffice.reception.models import Payment, PaymentMethod, Refund, RefundStatus, Visit
 from medoffice.reception.payments import (
     CleanPayment,
     PaymentInput,
@@ -29,6 +29,7 @@ from medoffice.reception.permissions import ReceptionPerm
 from medoffice.reception.postings import PAYMENT_SOURCE, payment_posting
 from medoffice.reception.selectors import (
     charges_are_posted,
+    drawer_day,
     local_today,
     patient_balance,
     practice_zone,
@@ -105,6 +106,25 @@ def payment_entry(payment: Payment) -> JournalEntry | None:
     return JournalEntry.objects.filter(source_key=f"{PAYMENT_SOURCE}:{payment.pk}").first()
 
 
+def _refuse_void_below_the_drawer(payment: Payment, day: date) -> None:
+    """Refunds paid from the drawer today came out of its cash (or off its card batch): a void
+    may not take out more than is left there, or the day would expect less than nothing and
+    its close would book an overage that never was. The drawer is locked by the caller."""
+    if payment.location is None or payment.method not in (PaymentMethod.CASH, PaymentMethod.CARD):
+        return
+    today = drawer_day(payment.location, day)
+    held = today.expected_cash if payment.method == PaymentMethod.CASH else today.expected_card
+    if payment.amount > held:
+        what = "in cash" if payment.method == PaymentMethod.CASH else "in card payments"
+        raise InvalidTransition(
+            f"Receipt {payment.receipt_number} cannot be voided: refunds paid from the drawer "
+            f"at {payment.location.name} today leave ${max(held, ZERO):,.2f} {what} there, less "
+            f"than its ${payment.amount:,.2f}. Keep the payment and give back what is owed as "
+            "a refund by check.",
+            field="payment",
+        )
+
+
 def _refuse_void_under_refunds(payment: Payment) -> None:
     """A void takes the payment's credit off the account; refunds still to be paid from that
     credit (waiting for approval, or approved and not yet paid out) must stay covered, and
@@ -178,6 +198,7 @@ def payment_void(
         )
     refuse_closed_day(payment.location, day, "a void")
     _refuse_void_under_refunds(payment)
+    _refuse_void_below_the_drawer(payment, day)
     entry = payment_entry(payment)
     if entry is None:  # every payment posts; one that did not is posted now, then reversed
         entry = ledger.post(payment_posting(payment, practice_zone()), actor=voided_by)

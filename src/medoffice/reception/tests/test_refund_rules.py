@@ -15,7 +15,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from medoffice.core.exceptions import InvalidTransition
-from medoffice.core.models import ApprovalRequest, ApprovalStatus
+from medoffice.core.models import ApprovalRequest, ApprovalStatus, Location
 from medoffice.core.services import approval_cancel, approval_decide
 from medoffice.ledger import services as ledger
 from medoffice.ledger.models import JournalEntry
@@ -479,3 +479,24 @@ def test_the_refund_page_and_the_api_withdraw_once(client_for, desk, users):
         for p in PdfReader(io.BytesIO(refund_receipt_pdf(Refund.objects.get(pk=first.pk)))).pages
     )
     assert "withdrawn before it was paid out" in text and "asked in error" in text
+    assert "Refund record" in text and "Refund receipt" not in text
+
+
+@pytest.mark.parametrize("method", ["cash", "card"])
+def test_a_void_that_would_leave_the_drawer_below_its_refunds_is_refused(desk, users, method):
+    """A refund paid from today's drawer came out of its cash (or off its card batch); the
+    patient's credit may come from elsewhere, so a void may still pass the credit's check, but
+    it may not take out more than is left in the drawer (its close would book a false over)."""
+    desk_user = users["front_desk"]
+    reference = "" if method == "cash" else "AB5"
+    patient = pf.patient()
+    north = Location.objects.get(name="North")
+    pay(patient, desk_user, "100.00", "check", "1001", location=north)  # credit from elsewhere
+    taken = pay(patient, desk_user, "35.00", method, reference, location=desk)
+    refund = ask(patient, desk_user, "30.00", method, desk)
+    services.refund_pay(refund_id=refund.pk, paid_by=desk_user, reference="RF-5")
+    with pytest.raises(InvalidTransition, match=r"leave \$5.00 in .* less than its \$35.00"):
+        services.payment_void(payment_id=taken.pk, voided_by=desk_user, reason="mistake")
+    day = selectors.drawer_day(desk, selectors.local_today())
+    assert (day.expected_cash if method == "cash" else day.expected_card) == Decimal("5.00")
+    assert not Payment.objects.get(pk=taken.pk).is_void
