@@ -133,15 +133,10 @@ def account_for(key: str, *, location: Location | None = None) -> Account:
         return account_by_key(key)
     if location is None:
         raise InvalidInput(f"{template.name}: say which location.", field="location")
-    full_key = f"{key}:{location.pk}"
-    account = Account.objects.filter(key=full_key).first()
-    if account is not None:
-        return account
-    parent = account_by_key(key)
     return _sub_account(
-        parent,
-        key=full_key,
-        code=f"{parent.code}-{location.pk:02d}",
+        key,
+        key=f"{key}:{location.pk}",
+        code_suffix=f"{location.pk:02d}",
         name=f"{template.name.removesuffix('s')}: {location.name}",
         whose=f"the {template.name.lower().removesuffix('s')} at {location.name}",
         location=location,
@@ -150,11 +145,16 @@ def account_for(key: str, *, location: Location | None = None) -> Account:
 
 
 def _sub_account(
-    parent: Account, *, key: str, code: str, name: str, whose: str, **fields: Any
+    parent_key: str, *, key: str, code_suffix: str, name: str, whose: str, **fields: Any
 ) -> Account:
-    """Make a job's own sub-account the first time anything posts to it: once, even from
-    concurrent postings (the key is unique); a code another account holds is a Conflict
-    naming it, never a failed posting with no words."""
+    """A job's own sub-account (`key`) under the account `parent_key`, made the first time
+    anything posts to it: once, even from concurrent postings (the key is unique); a code
+    another account holds is a Conflict naming it, never a failed posting with no words."""
+    account = Account.objects.filter(key=key).first()
+    if account is not None:
+        return account
+    parent = account_by_key(parent_key)
+    code = f"{parent.code}-{code_suffix}"
     try:
         with transaction.atomic():
             return Account.objects.create(
@@ -184,15 +184,10 @@ def payer_account(payer: Payer) -> Account:
     """A payer's own insurance A/R sub-account (`insurance_ar:payer:<id>`), made the first time
     anything posts for that payer: what each payer owes is its own balance, and claims and
     remittances post to it by the payer, never by a code typed in."""
-    key = f"{PAYER_AR}:payer:{payer.pk}"
-    account = Account.objects.filter(key=key).first()
-    if account is not None:
-        return account
-    parent = account_by_key(PAYER_AR)
     return _sub_account(
-        parent,
-        key=key,
-        code=f"{parent.code}-P{payer.pk:04d}",
+        PAYER_AR,
+        key=f"{PAYER_AR}:payer:{payer.pk}",
+        code_suffix=f"P{payer.pk:04d}",
         name=f"Insurance A/R: {payer.name}",
         whose=f"{payer.name}'s insurance A/R",
         description=f"what {payer.name} owes"[:300],

@@ -12,6 +12,7 @@ from medoffice.core.exceptions import (
 from medoffice.reception.models import (
     Visit,
 )
+from medoffice.reception.payments import looks_like_card_number
 
 if TYPE_CHECKING:
     from medoffice.patients.models import Patient
@@ -49,3 +50,16 @@ def _lock_appointment(appointment_id: int) -> Appointment:
 
 def _locked_visit(appointment: Appointment) -> Visit | None:
     return Visit.objects.select_for_update().filter(appointment=appointment).first()
+
+
+def clean_reason(text: str, *, what: str) -> str:
+    """The reason a money action is taken, for the record: required, at most 200 characters,
+    never a card number. `what` names the action ("the payment is voided")."""
+    reason = (text or "").strip()
+    if not reason:
+        raise InvalidInput(f"reason: say why {what}.", field="reason")
+    if len(reason) > 200:
+        raise InvalidInput("reason: keep the reason to 200 characters.", field="reason")
+    if looks_like_card_number(reason):
+        raise InvalidInput("reason: never record a card number.", field="reason")
+    return reason

@@ -22,7 +22,6 @@ from medoffice.reception.payments import (
     CleanPayment,
     PaymentInput,
     clean_payment,
-    looks_like_card_number,
     next_receipt_number,
 )
 from medoffice.reception.permissions import ReceptionPerm
@@ -34,7 +33,7 @@ from medoffice.reception.selectors import (
     patient_balance,
     practice_zone,
 )
-from medoffice.reception.services.common import _lock_patient, _refuse_merged
+from medoffice.reception.services.common import _lock_patient, _refuse_merged, clean_reason
 from medoffice.reception.services.desk import desk_location, lock_drawer, refuse_closed_day
 
 if TYPE_CHECKING:
@@ -166,13 +165,7 @@ def payment_void(
     """Undo a payment taken by mistake: the same day, before that day's drawer is closed. Its
     entry is reversed; the payment keeps its receipt number, marked void."""
     require_perm(voided_by, ReceptionPerm.COLLECT_PAYMENTS)
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("reason: say why the payment is voided.", field="reason")
-    if len(reason) > 200:
-        raise InvalidInput("reason: keep the reason to 200 characters.", field="reason")
-    if looks_like_card_number(reason):
-        raise InvalidInput("reason: never record a card number.", field="reason")
+    reason = clean_reason(reason, what="the payment is voided")
     now = now or timezone.now()
     found = Payment.objects.filter(pk=payment_id).select_related("location").first()
     if found is None:
