@@ -52,7 +52,7 @@ def _locked_visit(appointment: Appointment) -> Visit | None:
     return Visit.objects.select_for_update().filter(appointment=appointment).first()
 
 
-def clean_reason(text: str, *, what: str) -> str:
+def _clean_reason(text: str, *, what: str) -> str:
     """The reason a money action is taken, for the record: required, at most 200 characters,
     never a card number. `what` names the action ("the payment is voided")."""
     reason = (text or "").strip()

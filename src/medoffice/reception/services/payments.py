@@ -33,7 +33,7 @@ from medoffice.reception.selectors import (
     patient_balance,
     practice_zone,
 )
-from medoffice.reception.services.common import _lock_patient, _refuse_merged, clean_reason
+from medoffice.reception.services.common import _clean_reason, _lock_patient, _refuse_merged
 from medoffice.reception.services.desk import desk_location, lock_drawer, refuse_closed_day
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def payment_void(
     """Undo a payment taken by mistake: the same day, before that day's drawer is closed. Its
     entry is reversed; the payment keeps its receipt number, marked void."""
     require_perm(voided_by, ReceptionPerm.COLLECT_PAYMENTS)
-    reason = clean_reason(reason, what="the payment is voided")
+    reason = _clean_reason(reason, what="the payment is voided")
     now = now or timezone.now()
     found = Payment.objects.filter(pk=payment_id).select_related("location").first()
     if found is None:

@@ -40,7 +40,7 @@ from medoffice.reception.selectors import (
     patient_balance,
     refundable_credit,
 )
-from medoffice.reception.services.common import _lock_patient, _refuse_merged, clean_reason
+from medoffice.reception.services.common import _clean_reason, _lock_patient, _refuse_merged
 from medoffice.reception.services.desk import desk_location, lock_drawer
 
 if TYPE_CHECKING:
@@ -330,7 +330,7 @@ def refund_withdraw(
     refunds payable back to the patient's credit, where a void or a new refund can reach it.
     Once; a refund paid out is given back only by the patient paying again."""
     require_perm(withdrawn_by, ReceptionPerm.COLLECT_PAYMENTS)
-    reason = clean_reason(reason, what="the refund is withdrawn")
+    reason = _clean_reason(reason, what="the refund is withdrawn")
     now = now or timezone.now()
     refund = (
         Refund.objects.select_for_update(of=("self",))
