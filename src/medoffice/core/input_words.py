@@ -10,19 +10,40 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# The names pydantic puts at the end of a location to say which member of a union failed.
-_UNION_MEMBERS = {
+# What a value of each kind is, in words. The keys are pydantic's names for kinds: the first
+# word of an error's type ("int_parsing", "date_from_datetime_parsing"), and the tag at the end
+# of a location that says which member of a union failed ("lines.0.debit.str"). Longer names
+# first, so "datetime" is not read as "date".
+_KINDS = {
+    "datetime": "a date and time such as 2026-11-30T09:00",
+    "date": "a date such as 2026-11-30",
+    "time": "a time such as 09:30",
+    "string": "text",
     "str": "text",
     "int": "a whole number",
     "float": "a number",
     "decimal": "an amount such as 40.00",
     "bool": "true or false",
-    "date": "a date such as 2026-11-30",
-    "datetime": "a date and time",
     "none": "null",
     "list": "a list",
     "dict": "an object",
+    "model": "an object",
+    "uuid": "a UUID",
+    "url": "a URL",
 }
+# The tags a union's members carry (a kind's name alone, never a field's).
+_UNION_MEMBERS = (
+    "str",
+    "int",
+    "float",
+    "decimal",
+    "bool",
+    "date",
+    "datetime",
+    "none",
+    "list",
+    "dict",
+)
 _PREDICATES = ("must ", "is ", "may ", "should ")
 _ENVELOPE = {"body", "query", "path", "payload", "form", "header", "cookie"}
 
@@ -57,21 +78,7 @@ def _wanted(error: Mapping[str, Any]) -> str:
         return f"must be {bounds[kind]} {bound}"
     if kind == "json_invalid":
         return "is not valid JSON"
-    for prefix, kind_words in (
-        ("string", "text"),
-        ("int", "a whole number"),
-        ("float", "a number"),
-        ("decimal", "an amount such as 40.00"),
-        ("bool", "true or false"),
-        ("datetime", "a date and time such as 2026-11-30T09:00"),
-        ("date", "a date such as 2026-11-30"),
-        ("time", "a time such as 09:30"),
-        ("list", "a list"),
-        ("dict", "an object"),
-        ("model", "an object"),
-        ("uuid", "a UUID"),
-        ("url", "a URL"),
-    ):
+    for prefix, kind_words in _KINDS.items():
         if kind.startswith(prefix):
             return f"must be {kind_words}"
     message = str(error.get("msg", "is not valid")).strip().rstrip(".")
@@ -109,7 +116,7 @@ def schema_problems(errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]
     for error in errors:
         path = _path(error.get("loc", ()))
         if len(path) > 1 and isinstance(path[-1], str) and path[-1] in _UNION_MEMBERS:
-            alternatives.setdefault(tuple(path[:-1]), []).append(_UNION_MEMBERS[str(path[-1])])
+            alternatives.setdefault(tuple(path[:-1]), []).append(_KINDS[path[-1]])
             continue
         by_field.setdefault(tuple(path), []).append(_wanted(error))
     for where, kinds in alternatives.items():

@@ -275,10 +275,14 @@ def _months_shown() -> list[date]:
 @permission_required(LedgerPerm.VIEW_BOOKS, LedgerPerm.CLOSE_PERIODS)
 def periods(request: AuthenticatedHttpRequest) -> HttpResponse:
     months = _months_shown()
-    known = {
-        period.start: period
-        for period in FiscalPeriod.objects.filter(start__in=months).select_related("closed_by")
-    }
+    # Only closed months show their period (who closed it, when); the rest are open, or were
+    # closed with a later month.
+    closed_months = list(
+        FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED)
+        .select_related("closed_by")
+        .order_by("start")
+    )
+    closed_by_start = {period.start: period for period in closed_months}
     counts = dict(
         JournalLine.objects.filter(date__gte=months[-1])
         .annotate(month=TruncMonth("date"))
@@ -286,11 +290,10 @@ def periods(request: AuthenticatedHttpRequest) -> HttpResponse:
         .values_list("month")
         .annotate(n=Count("id"))
     )
-    closed_months = list(FiscalPeriod.objects.filter(status=PeriodStatus.CLOSED).order_by("start"))
     rows = []
     for month in months:
-        period = known.get(month)
-        closed = period is not None and period.status == PeriodStatus.CLOSED
+        period = closed_by_start.get(month)
+        closed = period is not None
         rows.append(
             {
                 "month": month,

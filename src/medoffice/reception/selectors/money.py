@@ -206,6 +206,14 @@ class DrawerDay:
         """The terminal's batch: the day's card payments less the refunds back to cards."""
         return self._total(PaymentMethod.CARD) - sum((r.amount for r in self.card_refunds), ZERO)
 
+    def expected(self, method: str) -> Decimal:
+        """What the day holds of one method: its cash, its checks or its card batch."""
+        return {
+            PaymentMethod.CASH: self.expected_cash,
+            PaymentMethod.CHECK: self.expected_checks,
+            PaymentMethod.CARD: self.expected_card,
+        }[PaymentMethod(method)]
+
     @property
     def has_activity(self) -> bool:
         return bool(self.payments or self.refunds)

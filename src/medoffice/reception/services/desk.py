@@ -43,3 +43,7 @@ def refuse_closed_day(location: Location | None, day: date, what: str) -> None:
             f"(by {close.closed_by}); {what} dated that day cannot be recorded there.",
             field="date",
         )
+
+
+# How a drawer day's money of each method is said: "holds $5.00 in card payments".
+HELD_WORDS = {"cash": "in cash", "check": "in checks", "card": "in card payments"}

@@ -34,7 +34,12 @@ from medoffice.reception.selectors import (
     practice_zone,
 )
 from medoffice.reception.services.common import _clean_reason, _lock_patient, _refuse_merged
-from medoffice.reception.services.desk import desk_location, lock_drawer, refuse_closed_day
+from medoffice.reception.services.desk import (
+    HELD_WORDS,
+    desk_location,
+    lock_drawer,
+    refuse_closed_day,
+)
 
 if TYPE_CHECKING:
     from medoffice.patients.models import Patient
@@ -111,13 +116,12 @@ def _refuse_void_below_the_drawer(payment: Payment, day: date) -> None:
     its close would book an overage that never was. The drawer is locked by the caller."""
     if payment.location is None or payment.method not in (PaymentMethod.CASH, PaymentMethod.CARD):
         return
-    today = drawer_day(payment.location, day)
-    held = today.expected_cash if payment.method == PaymentMethod.CASH else today.expected_card
+    held = drawer_day(payment.location, day).expected(payment.method)
     if payment.amount > held:
-        what = "in cash" if payment.method == PaymentMethod.CASH else "in card payments"
         raise InvalidTransition(
             f"Receipt {payment.receipt_number} cannot be voided: refunds paid from the drawer "
-            f"at {payment.location.name} today leave ${max(held, ZERO):,.2f} {what} there, less "
+            f"at {payment.location.name} today leave ${max(held, ZERO):,.2f} "
+            f"{HELD_WORDS[payment.method]} there, less "
             f"than its ${payment.amount:,.2f}. Keep the payment and give back what is owed as "
             "a refund by check.",
             field="payment",

@@ -41,7 +41,7 @@ from medoffice.reception.selectors import (
     refundable_credit,
 )
 from medoffice.reception.services.common import _clean_reason, _lock_patient, _refuse_merged
-from medoffice.reception.services.desk import desk_location, lock_drawer
+from medoffice.reception.services.desk import HELD_WORDS, desk_location, lock_drawer
 
 if TYPE_CHECKING:
     from medoffice.patients.models import Patient
@@ -284,14 +284,12 @@ def refund_pay(
     if refund.location is not None and refund.method in (PaymentMethod.CASH, PaymentMethod.CARD):
         # Cash comes out of the day's cash in the drawer; a card refund comes off the day's card
         # batch, which the processor pays net of its refunds: neither may go below nothing.
-        today_there = drawer_day(refund.location, day)
-        if refund.method == PaymentMethod.CASH:
-            held, what, instead = today_there.expected_cash, "in cash", "by check or to the card"
-        else:
-            held, what, instead = today_there.expected_card, "in card payments", "by check"
+        held = drawer_day(refund.location, day).expected(refund.method)
+        instead = "by check or to the card" if refund.method == PaymentMethod.CASH else "by check"
         if refund.amount > held:
             raise InvalidTransition(
-                f"The drawer at {refund.location} holds ${max(held, ZERO):,.2f} {what} taken "
+                f"The drawer at {refund.location} holds ${max(held, ZERO):,.2f} "
+                f"{HELD_WORDS[refund.method]} taken "
                 f"today; refund {refund.number} (${refund.amount:,.2f}) cannot be paid from "
                 f"it. Pay it {instead} instead.",
                 field="method",
