@@ -57,7 +57,9 @@ def read(source: Source, *, strict: bool = False, chunk_size: int = 1 << 20) -> 
     return _read_stream(source, strict, chunk_size)
 
 
-def read_file(path: str | os.PathLike[str], *, strict: bool = False, chunk_size: int = 1 << 20) -> Document:
+def read_file(
+    path: str | os.PathLike[str], *, strict: bool = False, chunk_size: int = 1 << 20
+) -> Document:
     try:
         handle = open(path, "rb")  # noqa: SIM115 (closed below)
     except OSError as exc:
@@ -69,7 +71,9 @@ def read_file(path: str | os.PathLike[str], *, strict: bool = False, chunk_size:
 def _read_stream(stream: BinaryIO, strict: bool, chunk_size: int) -> Document:
     reader: Iterator[Interchange] = iter_interchanges(stream, strict=strict, chunk_size=chunk_size)
     interchanges = _guarded(reader)
-    count = interchanges[-1].first_segment + interchanges[-1].segment_count - 1 if interchanges else 0
+    count = (
+        interchanges[-1].first_segment + interchanges[-1].segment_count - 1 if interchanges else 0
+    )
     return Document(interchanges=interchanges, segment_count=count)
 
 

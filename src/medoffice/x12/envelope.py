@@ -125,7 +125,9 @@ class _Reader:
                 segment_id=self.tokenizer.last_id,
             ) from None
 
-    def mismatch(self, problems: list[X12Warning], warnings: list[X12Warning], lenient: bool) -> None:
+    def mismatch(
+        self, problems: list[X12Warning], warnings: list[X12Warning], lenient: bool
+    ) -> None:
         for problem in problems:
             if self.strict or not lenient:
                 raise X12Error(
@@ -374,7 +376,9 @@ def _check_syntax(body: list[list[str]], first: int, delimiters: Delimiters) -> 
             )
         for index in range(1, len(fields)):
             value = fields[index]
-            if value and (value.isspace() or any(part.isspace() for part in value.split(component))):
+            if value and (
+                value.isspace() or any(part.isspace() for part in value.split(component))
+            ):
                 raise X12Error(
                     f"{sid}{index:02d} holds only spaces (an element is either empty or has a "
                     "value)",

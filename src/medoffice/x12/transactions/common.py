@@ -84,16 +84,22 @@ class Cursor:
     def warn_here(self, message: str) -> None:
         self.warnings.append(X12Warning(self.first + self.pos, self.peek(), message))
 
-    def expect(self, sid: str, what: str, index: int = 0, codes: frozenset[str] | None = None) -> list[str]:
+    def expect(
+        self, sid: str, what: str, index: int = 0, codes: frozenset[str] | None = None
+    ) -> list[str]:
         if not self.at(sid, index, codes):
             wanted = f"{sid}*{'/'.join(sorted(codes))}" if codes else sid
             raise self.here(f"{what} is required here: expected {wanted}, found {self._found()}")
         return self.take()
 
-    def optional(self, sid: str, index: int = 0, codes: frozenset[str] | None = None) -> list[str] | None:
+    def optional(
+        self, sid: str, index: int = 0, codes: frozenset[str] | None = None
+    ) -> list[str] | None:
         return self.take() if self.at(sid, index, codes) else None
 
-    def repeat(self, sid: str, limit: int, what: str, index: int = 0, codes: frozenset[str] | None = None) -> list[list[str]]:
+    def repeat(
+        self, sid: str, limit: int, what: str, index: int = 0, codes: frozenset[str] | None = None
+    ) -> list[list[str]]:
         taken: list[list[str]] = []
         while self.at(sid, index, codes):
             if len(taken) == limit:
@@ -121,7 +127,9 @@ class Cursor:
             return value.split(component)
         for other in _USUAL_COMPONENT_SEPARATORS:
             if other != component and other in value and other not in self.delimiters.all():
-                self.warn(f"{name} {value!r} uses {other!r} as component separator; ISA16 is {component!r}")
+                self.warn(
+                    f"{name} {value!r} uses {other!r} as component separator; ISA16 is {component!r}"
+                )
                 return value.split(other)
         return [value]
 
@@ -191,10 +199,14 @@ def nm1(fields: list[str], codes: frozenset[str] | None = None) -> Party:
     if not kind:
         raise BadValue("NM102 (entity type qualifier) is required")
     if kind not in ("1", "2"):
-        raise BadValue(f"NM102 (entity type qualifier) {kind!r} is not 1 (person) or 2 (organization)")
+        raise BadValue(
+            f"NM102 (entity type qualifier) {kind!r} is not 1 (person) or 2 (organization)"
+        )
     qualifier, identifier = el(fields, 8), el(fields, 9)
     if qualifier and not 1 <= len(qualifier) <= 2:
-        raise BadValue(f"NM108 (identification code qualifier) {qualifier!r} is not a 1-2 character code")
+        raise BadValue(
+            f"NM108 (identification code qualifier) {qualifier!r} is not a 1-2 character code"
+        )
     if identifier and not qualifier:
         raise BadValue("NM108 (identification code qualifier) is required with NM109")
     return Party(
@@ -212,13 +224,26 @@ def nm1(fields: list[str], codes: frozenset[str] | None = None) -> Party:
 def n1(fields: list[str], codes: frozenset[str] | None = None) -> Party:
     code = required(fields, 1, "entity identifier code")
     if codes is not None and code not in codes:
-        raise BadValue(f"N101 (entity identifier code) {code!r} is not valid here (expected {', '.join(sorted(codes))})")
+        raise BadValue(
+            f"N101 (entity identifier code) {code!r} is not valid here (expected {', '.join(sorted(codes))})"
+        )
     return Party(
-        entity_code=code, entity_type="", name=el(fields, 2), id_qualifier=el(fields, 3), identifier=el(fields, 4)
+        entity_code=code,
+        entity_type="",
+        name=el(fields, 2),
+        id_qualifier=el(fields, 3),
+        identifier=el(fields, 4),
     )
 
 
-def address(cur: Cursor, party: Party, *, n3_required: bool = False, n4_required: bool = False, what: str = "") -> None:
+def address(
+    cur: Cursor,
+    party: Party,
+    *,
+    n3_required: bool = False,
+    n4_required: bool = False,
+    what: str = "",
+) -> None:
     """N3 then N4 after a name (N3/N4 in the other order is refused as out of order)."""
     lines: list[str] = []
     n3 = cur.expect("N3", f"the address (N3) of {what}") if n3_required else cur.optional("N3")
@@ -226,7 +251,11 @@ def address(cur: Cursor, party: Party, *, n3_required: bool = False, n4_required
         lines = [line for line in n3[1:3] if line]
         if not lines:
             raise cur.last("N301 (address line) is required")
-    n4 = cur.expect("N4", f"the city, state and ZIP (N4) of {what}") if n4_required else cur.optional("N4")
+    n4 = (
+        cur.expect("N4", f"the city, state and ZIP (N4) of {what}")
+        if n4_required
+        else cur.optional("N4")
+    )
     if n4 is None and n3 is not None and cur.at("N3"):
         raise cur.here("a second N3 (the address appears twice)")
     if n3 is None and n4 is not None and cur.at("N3"):
@@ -248,20 +277,28 @@ def contact(fields: list[str]) -> Contact:
         qualifier, value = el(fields, index), el(fields, index + 1)
         if qualifier or value:
             if not qualifier or not value:
-                raise BadValue(f"PER{index:02d}/PER{index + 1:02d}: a communication number needs its qualifier and its value")
+                raise BadValue(
+                    f"PER{index:02d}/PER{index + 1:02d}: a communication number needs its qualifier and its value"
+                )
             if qualifier not in COMMUNICATION_QUALIFIERS:
-                raise BadValue(f"PER{index:02d} (communication number qualifier) {qualifier!r} is not a known qualifier")
+                raise BadValue(
+                    f"PER{index:02d} (communication number qualifier) {qualifier!r} is not a known qualifier"
+                )
             numbers.append((qualifier, value))
     return Contact(function=function, name=el(fields, 2), numbers=numbers)
 
 
-COMMUNICATION_QUALIFIERS = frozenset({"TE", "EM", "FX", "EX", "UR", "ED", "WP", "HP", "BN", "CP", "TM", "EA"})
+COMMUNICATION_QUALIFIERS = frozenset(
+    {"TE", "EM", "FX", "EX", "UR", "ED", "WP", "HP", "BN", "CP", "TM", "EA"}
+)
 
 
 def references(cur: Cursor, limit: int, what: str) -> list[tuple[str, str]]:
     found = []
     for fields in cur.repeat("REF", limit, f"the references (REF) of {what}"):
-        found.append((required(fields, 1, "reference qualifier"), required(fields, 2, "reference value")))
+        found.append(
+            (required(fields, 1, "reference qualifier"), required(fields, 2, "reference value"))
+        )
     return found
 
 
@@ -281,7 +318,9 @@ def demographics(fields: list[str], party: Party) -> None:
 def dated(fields: list[str], name: str) -> tuple[str, dt.date, dt.date]:
     """A DTP segment: (qualifier, start, end)."""
     qualifier = required(fields, 1, "date qualifier")
-    start, end = values.date_or_period(required(fields, 2, "date format"), required(fields, 3, "date"), name)
+    start, end = values.date_or_period(
+        required(fields, 2, "date format"), required(fields, 3, "date"), name
+    )
     return qualifier, start, end
 
 

@@ -170,13 +170,83 @@ class ProfessionalClaims:
 
 
 _DIAGNOSIS_QUALIFIERS = frozenset(
-    {"ABK", "ABF", "BK", "BF", "ABJ", "BJ", "APR", "PR", "ABN", "BN", "DR", "BP", "BO", "BG", "BR", "BQ", "BE", "BH", "TC", "ABU", "BZ"}
+    {
+        "ABK",
+        "ABF",
+        "BK",
+        "BF",
+        "ABJ",
+        "BJ",
+        "APR",
+        "PR",
+        "ABN",
+        "BN",
+        "DR",
+        "BP",
+        "BO",
+        "BG",
+        "BR",
+        "BQ",
+        "BE",
+        "BH",
+        "TC",
+        "ABU",
+        "BZ",
+    }
 )
-_CLAIM_RANK = {"DTP": 1, "PWK": 2, "CN1": 3, "AMT": 4, "REF": 5, "K3": 6, "NTE": 7, "CR1": 8, "CR2": 9, "CRC": 10, "HI": 11, "HCP": 12}
-_LINE_RANK = {"SV5": 1, "PWK": 2, "CR1": 3, "CR3": 4, "CRC": 5, "DTP": 6, "QTY": 7, "MEA": 8, "CN1": 9, "REF": 10, "AMT": 11, "K3": 12, "NTE": 13, "PS1": 14, "HCP": 15}
+_CLAIM_RANK = {
+    "DTP": 1,
+    "PWK": 2,
+    "CN1": 3,
+    "AMT": 4,
+    "REF": 5,
+    "K3": 6,
+    "NTE": 7,
+    "CR1": 8,
+    "CR2": 9,
+    "CRC": 10,
+    "HI": 11,
+    "HCP": 12,
+}
+_LINE_RANK = {
+    "SV5": 1,
+    "PWK": 2,
+    "CR1": 3,
+    "CR3": 4,
+    "CRC": 5,
+    "DTP": 6,
+    "QTY": 7,
+    "MEA": 8,
+    "CN1": 9,
+    "REF": 10,
+    "AMT": 11,
+    "K3": 12,
+    "NTE": 13,
+    "PS1": 14,
+    "HCP": 15,
+}
 # 2310A-F: (rank, how many)
-_CLAIM_PROVIDERS = {"DN": (1, 2), "P3": (1, 2), "82": (2, 1), "77": (3, 1), "DQ": (4, 1), "PW": (5, 1), "45": (6, 1)}
-_LINE_PROVIDERS = {"82": (1, 1), "QB": (2, 1), "77": (3, 1), "DQ": (4, 1), "DK": (5, 1), "DN": (6, 2), "P3": (6, 2), "PE": (7, 1), "PW": (8, 1), "45": (9, 1)}
+_CLAIM_PROVIDERS = {
+    "DN": (1, 2),
+    "P3": (1, 2),
+    "82": (2, 1),
+    "77": (3, 1),
+    "DQ": (4, 1),
+    "PW": (5, 1),
+    "45": (6, 1),
+}
+_LINE_PROVIDERS = {
+    "82": (1, 1),
+    "QB": (2, 1),
+    "77": (3, 1),
+    "DQ": (4, 1),
+    "DK": (5, 1),
+    "DN": (6, 2),
+    "P3": (6, 2),
+    "PE": (7, 1),
+    "PW": (8, 1),
+    "45": (9, 1),
+}
 _OTHER_PARTIES = frozenset({"IL", "PR", "DN", "P3", "82", "77", "DQ", "85"})
 _PROVIDER_SEGMENTS = frozenset({"PRV", "N3", "N4", "REF", "PER"})
 
@@ -189,7 +259,9 @@ def _named_loops(cur: Cursor, table: dict[str, tuple[int, int]], where: str) -> 
     while cur.at("NM1") and (cur.peek_element(1) in table or not cur.peek_element(1)):
         code = cur.peek_element(1)
         if not code:
-            cur.warn_here(f"NM101 (entity identifier code) is missing: the provider's role in the {where} is unknown")
+            cur.warn_here(
+                f"NM101 (entity identifier code) is missing: the provider's role in the {where} is unknown"
+            )
             fields = cur.take()
             party = nm1(["NM1", "ZZ", *fields[2:]])
             party.entity_code = ""
@@ -225,12 +297,21 @@ def _diagnoses(cur: Cursor, fields: list[str], into: list[Diagnosis]) -> None:
         if not value:
             continue
         parts = cur.composite(value, f"HI{index - 1:02d}")
-        if len(parts) == 1 and value in _DIAGNOSIS_QUALIFIERS and index < len(fields) and component not in fields[index]:
-            cur.warn(f"HI{index - 1:02d} {value!r}: the qualifier and code are separate elements, not a composite")
+        if (
+            len(parts) == 1
+            and value in _DIAGNOSIS_QUALIFIERS
+            and index < len(fields)
+            and component not in fields[index]
+        ):
+            cur.warn(
+                f"HI{index - 1:02d} {value!r}: the qualifier and code are separate elements, not a composite"
+            )
             parts = [value, fields[index]]
             index += 1
         if len(parts) < 2 or not parts[0] or not parts[1]:
-            raise BadValue(f"HI{index - 1:02d} {value!r} needs a code list qualifier and a code (e.g. ABK:J069)")
+            raise BadValue(
+                f"HI{index - 1:02d} {value!r} needs a code list qualifier and a code (e.g. ABK:J069)"
+            )
         into.append(Diagnosis(parts[0], parts[1]))
 
 
@@ -273,7 +354,9 @@ def _service_line(cur: Cursor) -> ServiceLine:
         elif sid == "REF":
             line.references.append((required(fields, 1, "reference qualifier"), el(fields, 2)))
         elif sid == "AMT":
-            line.amounts[required(fields, 1, "amount qualifier")] = values.amount(el(fields, 2), "AMT02")
+            line.amounts[required(fields, 1, "amount qualifier")] = values.amount(
+                el(fields, 2), "AMT02"
+            )
         elif sid == "NTE":
             line.notes.append(el(fields, 2))
     if not any(q == "472" for q, _s, _e in line.dates):
@@ -300,7 +383,9 @@ def _service_line(cur: Cursor) -> ServiceLine:
 
 def _other_subscriber(cur: Cursor) -> OtherSubscriber:
     sbr = cur.take()
-    other = OtherSubscriber(required(sbr, 1, "payer responsibility"), el(sbr, 2), el(sbr, 3), el(sbr, 9))
+    other = OtherSubscriber(
+        required(sbr, 1, "payer responsibility"), el(sbr, 2), el(sbr, 3), el(sbr, 9)
+    )
     while cur.peek() in ("CAS", "AMT", "OI", "MOA", "DMG"):
         fields = cur.take()
         other.segments.append(fields)
@@ -324,7 +409,9 @@ def _claim(cur: Cursor) -> Claim:
     claim_id = required(clm, 1, "patient control number")
     facility = cur.composite(required(clm, 5, "place of service"), "CLM05")
     if len(facility) < 3 or not facility[0] or not facility[2]:
-        raise BadValue("CLM05 needs the place of service, its qualifier and the frequency code (e.g. 11:B:1)")
+        raise BadValue(
+            "CLM05 needs the place of service, its qualifier and the frequency code (e.g. 11:B:1)"
+        )
     claim = Claim(
         claim_id=claim_id,
         charge=values.amount(required(clm, 2, "total claim charge"), "CLM02 (total claim charge)"),
@@ -347,9 +434,13 @@ def _claim(cur: Cursor) -> Claim:
         if sid == "DTP":
             claim.dates.append(dated(fields, "DTP03 (claim date)"))
         elif sid == "REF":
-            claim.references.append((required(fields, 1, "reference qualifier"), required(fields, 2, "reference")))
+            claim.references.append(
+                (required(fields, 1, "reference qualifier"), required(fields, 2, "reference"))
+            )
         elif sid == "AMT":
-            claim.amounts[required(fields, 1, "amount qualifier")] = values.amount(el(fields, 2), "AMT02")
+            claim.amounts[required(fields, 1, "amount qualifier")] = values.amount(
+                el(fields, 2), "AMT02"
+            )
         elif sid == "NTE":
             claim.notes.append(el(fields, 2))
         elif sid == "HI":
@@ -362,7 +453,9 @@ def _claim(cur: Cursor) -> Claim:
             raise cur.here("loop 2320 (other subscriber) repeats more than 10 times")
         claim.other_subscribers.append(_other_subscriber(cur))
     if not cur.at("LX"):
-        raise cur.here(f"claim {claim_id} needs at least one service line (LX/SV1), found {cur.peek()}")
+        raise cur.here(
+            f"claim {claim_id} needs at least one service line (LX/SV1), found {cur.peek()}"
+        )
     while cur.at("LX"):
         if len(claim.service_lines) == 50:
             raise cur.here(f"claim {claim_id} has more than 50 service lines")
@@ -381,23 +474,41 @@ def _billing_provider(cur: Cursor) -> BillingProvider:
     prv = cur.optional("PRV")
     cur.optional("CUR")
     if not cur.at("NM1", 1, frozenset({"85"})):
-        raise cur.here(f"loop 2010AA (billing provider, NM1*85) is required after HL*20; found {cur._found()}")
+        raise cur.here(
+            f"loop 2010AA (billing provider, NM1*85) is required after HL*20; found {cur._found()}"
+        )
     provider = nm1(cur.take())
     address(cur, provider, n3_required=True, n4_required=True, what="the billing provider (2010AA)")
     provider.references = references(cur, 3, "the billing provider")
     provider.contacts = contacts(cur, 2, "the billing provider")
     billing = BillingProvider(provider=provider, taxonomy=el(prv, 3) if prv else "")
     if cur.at("NM1", 1, frozenset({"85"})):
-        raise cur.here("loop 2010AA (billing provider) repeats: it appears once per billing provider level")
+        raise cur.here(
+            "loop 2010AA (billing provider) repeats: it appears once per billing provider level"
+        )
     if cur.at("NM1", 1, frozenset({"87"})):
         billing.pay_to = nm1(cur.take())
-        address(cur, billing.pay_to, n3_required=True, n4_required=True, what="the pay-to address (2010AB)")
+        address(
+            cur,
+            billing.pay_to,
+            n3_required=True,
+            n4_required=True,
+            what="the pay-to address (2010AB)",
+        )
     if cur.at("NM1", 1, frozenset({"PE"})):
         billing.pay_to_plan = nm1(cur.take())
-        address(cur, billing.pay_to_plan, n3_required=True, n4_required=True, what="the pay-to plan (2010AC)")
+        address(
+            cur,
+            billing.pay_to_plan,
+            n3_required=True,
+            n4_required=True,
+            what="the pay-to plan (2010AC)",
+        )
         billing.pay_to_plan.references = references(cur, 2, "the pay-to plan")
     if cur.at("NM1"):
-        raise cur.here(f"NM1*{cur.peek_element(1)} is not expected in the billing provider level (2010AA, 2010AB, 2010AC)")
+        raise cur.here(
+            f"NM1*{cur.peek_element(1)} is not expected in the billing provider level (2010AA, 2010AB, 2010AC)"
+        )
     return billing
 
 
@@ -413,16 +524,22 @@ def _subscriber(cur: Cursor) -> Subscriber:
     sbr = cur.expect("SBR", "the subscriber information (SBR) of the subscriber level (HL*22)")
     cur.optional("PAT")
     if not cur.at("NM1", 1, frozenset({"IL"})):
-        raise cur.here(f"loop 2010BA (subscriber, NM1*IL) is required in the subscriber level; found {cur._found()}")
+        raise cur.here(
+            f"loop 2010BA (subscriber, NM1*IL) is required in the subscriber level; found {cur._found()}"
+        )
     insured = nm1(cur.take())
     _person(cur, insured, "the subscriber (2010BA)")
     if not cur.at("NM1", 1, frozenset({"PR"})):
-        raise cur.here(f"loop 2010BB (payer, NM1*PR) is required in the subscriber level; found {cur._found()}")
+        raise cur.here(
+            f"loop 2010BB (payer, NM1*PR) is required in the subscriber level; found {cur._found()}"
+        )
     payer = nm1(cur.take())
     address(cur, payer, what="the payer (2010BB)")
     payer.references = references(cur, 5, "the payer")
     if cur.at("NM1"):
-        raise cur.here(f"NM1*{cur.peek_element(1)} is not expected in the subscriber level (2010BA, 2010BB)")
+        raise cur.here(
+            f"NM1*{cur.peek_element(1)} is not expected in the subscriber level (2010BA, 2010BB)"
+        )
     return Subscriber(
         payer_responsibility=required(sbr, 1, "payer responsibility"),
         relationship=el(sbr, 2),
@@ -437,7 +554,9 @@ def _subscriber(cur: Cursor) -> Subscriber:
 def _patient(cur: Cursor) -> Patient:
     pat = cur.expect("PAT", "the patient information (PAT) of the patient level (HL*23)")
     if not cur.at("NM1", 1, frozenset({"QC"})):
-        raise cur.here(f"loop 2010CA (patient, NM1*QC) is required in the patient level; found {cur._found()}")
+        raise cur.here(
+            f"loop 2010CA (patient, NM1*QC) is required in the patient level; found {cur._found()}"
+        )
     person = nm1(cur.take())
     _person(cur, person, "the patient (2010CA)")
     return Patient(relationship=el(pat, 1), patient=person)
@@ -447,13 +566,17 @@ def build(cur: Cursor) -> ProfessionalClaims:
     bht = cur.expect("BHT", "the beginning of hierarchical transaction (BHT)")
     cur.optional("REF", 1, frozenset({"87"}))  # 4010-era transmission type, tolerated
     if not cur.at("NM1", 1, frozenset({"41"})):
-        raise cur.here(f"loop 1000A (submitter, NM1*41) is required after BHT; found {cur._found()}")
+        raise cur.here(
+            f"loop 1000A (submitter, NM1*41) is required after BHT; found {cur._found()}"
+        )
     submitter = nm1(cur.take())
     submitter.contacts = contacts(cur, 2, "the submitter")
     if not submitter.contacts:
         raise cur.here("the submitter's contact (PER) is required in loop 1000A")
     if not cur.at("NM1", 1, frozenset({"40"})):
-        raise cur.here(f"loop 1000B (receiver, NM1*40) is required after the submitter; found {cur._found()}")
+        raise cur.here(
+            f"loop 1000B (receiver, NM1*40) is required after the submitter; found {cur._found()}"
+        )
     receiver = nm1(cur.take())
     document = ProfessionalClaims(
         purpose=el(bht, 2),
@@ -464,7 +587,9 @@ def build(cur: Cursor) -> ProfessionalClaims:
         receiver=receiver,
     )
     if not cur.at("HL"):
-        raise cur.here(f"a billing provider level (HL*20) is required after the receiver; found {cur._found()}")
+        raise cur.here(
+            f"a billing provider level (HL*20) is required after the receiver; found {cur._found()}"
+        )
     billing: BillingProvider | None = None
     subscriber: Subscriber | None = None
     while cur.at("HL"):
@@ -475,7 +600,9 @@ def build(cur: Cursor) -> ProfessionalClaims:
             subscriber = None
         elif level == "22":
             if billing is None:
-                raise cur.last("a subscriber level (HL*22) needs a billing provider level (HL*20) before it")
+                raise cur.last(
+                    "a subscriber level (HL*22) needs a billing provider level (HL*20) before it"
+                )
             subscriber = _subscriber(cur)
             billing.subscribers.append(subscriber)
             _claims(cur, subscriber.claims)
@@ -493,7 +620,9 @@ def build(cur: Cursor) -> ProfessionalClaims:
             raise cur.unexpected("after a hierarchical level come its claims, then the next HL")
     for billing_level in document.billing_providers:
         if not billing_level.subscribers:
-            raise X12ErrorAt(cur, "a billing provider level (HL*20) needs at least one subscriber level (HL*22)")
+            raise X12ErrorAt(
+                cur, "a billing provider level (HL*20) needs at least one subscriber level (HL*22)"
+            )
     if not document.claims():
         raise cur.here("the 837P holds no claim (CLM)")
     return document

@@ -159,7 +159,9 @@ def _adjustments(fields: list[str], into: list[Adjustment], warn: Callable[[str]
         if not reason and not money:
             continue
         if not reason or not money:
-            raise BadValue(f"CAS{index:02d}/CAS{index + 1:02d}: an adjustment needs a reason and an amount")
+            raise BadValue(
+                f"CAS{index:02d}/CAS{index + 1:02d}: an adjustment needs a reason and an amount"
+            )
         quantity = fields[index + 2] if index + 2 < count else ""
         try:
             values.amount(money, "")
@@ -168,7 +170,9 @@ def _adjustments(fields: list[str], into: list[Adjustment], warn: Callable[[str]
         except BadValue:
             # The claim no longer balances without it, which the poster's balancing check
             # (charge - payment = adjustments) catches; the warning says why.
-            warn(f"CAS{index + 1:02d}/CAS{index + 2:02d} {money!r}/{quantity!r} is not an amount; the adjustment {group}-{reason} is left out")
+            warn(
+                f"CAS{index + 1:02d}/CAS{index + 2:02d} {money!r}/{quantity!r} is not an amount; the adjustment {group}-{reason} is left out"
+            )
             continue
         into.append(
             Adjustment(
@@ -183,15 +187,29 @@ def _procedure(cur: Cursor, value: str, name: str) -> Procedure:
     parts = value.split(component)
     if len(parts) == 1 and len(value) > 3 and value[:2].isalpha() and not value[2].isalnum():
         # a sender that used another component separator than its ISA16 declares
-        cur.warn(f"{name} {value!r} uses {value[2]!r} as component separator; ISA16 is {component!r}")
+        cur.warn(
+            f"{name} {value!r} uses {value[2]!r} as component separator; ISA16 is {component!r}"
+        )
         parts = value.split(value[2])
     if len(parts) < 2 or not parts[0] or not parts[1]:
         raise BadValue(f"{name} needs a qualifier and a code (e.g. HC:99213)")
-    return Procedure(parts[0], parts[1], [m for m in parts[2:6] if m], parts[6] if len(parts) > 6 else "")
+    return Procedure(
+        parts[0], parts[1], [m for m in parts[2:6] if m], parts[6] if len(parts) > 6 else ""
+    )
 
 
 # Order of the segments inside a claim (2100) and a service line (2110).
-_CLAIM_RANK = {"CAS": 1, "NM1": 2, "MIA": 3, "MOA": 4, "REF": 5, "DTM": 6, "PER": 7, "AMT": 8, "QTY": 9}
+_CLAIM_RANK = {
+    "CAS": 1,
+    "NM1": 2,
+    "MIA": 3,
+    "MOA": 4,
+    "REF": 5,
+    "DTM": 6,
+    "PER": 7,
+    "AMT": 8,
+    "QTY": 9,
+}
 _LINE_RANK = {"DTM": 1, "CAS": 2, "REF": 3, "AMT": 4, "QTY": 5, "LQ": 6}
 _CLAIM_PARTIES = frozenset({"QC", "IL", "74", "82", "TT", "PR", "GB"})
 
@@ -199,7 +217,9 @@ _CLAIM_PARTIES = frozenset({"QC", "IL", "74", "82", "TT", "PR", "GB"})
 def _service(cur: Cursor, fields: list[str]) -> ServicePayment:  # noqa: C901 (hot path)
     count = len(fields)
     if count < 4:
-        raise BadValue("SVC needs the procedure (SVC01), the charge (SVC02) and the payment (SVC03)")
+        raise BadValue(
+            "SVC needs the procedure (SVC01), the charge (SVC02) and the payment (SVC03)"
+        )
     line = ServicePayment(
         procedure=_procedure(cur, fields[1], "SVC01 (procedure)"),
         charge=amount(fields[2], "SVC02 (line charge)"),
@@ -222,7 +242,9 @@ def _service(cur: Cursor, fields: list[str]) -> ServicePayment:  # noqa: C901 (h
             break
         cur.pos = pos + 1
         if here < rank:
-            raise cur.last(f"{sid} is out of order in the service line (DTM, CAS, REF, AMT, QTY, LQ)")
+            raise cur.last(
+                f"{sid} is out of order in the service line (DTM, CAS, REF, AMT, QTY, LQ)"
+            )
         rank = here
         if sid == "CAS":
             _adjustments(segment, line.adjustments, cur.warn)
@@ -230,11 +252,15 @@ def _service(cur: Cursor, fields: list[str]) -> ServicePayment:  # noqa: C901 (h
             qualifier = required(segment, 1, "date qualifier")
             line.dates[qualifier] = values.date8(el(segment, 2), "DTM02 (service date)")
         elif sid == "AMT":
-            line.amounts[required(segment, 1, "amount qualifier")] = amount(el(segment, 2), "AMT02 (amount)")
+            line.amounts[required(segment, 1, "amount qualifier")] = amount(
+                el(segment, 2), "AMT02 (amount)"
+            )
         elif sid == "REF":
             line.references.append((required(segment, 1, "reference qualifier"), el(segment, 2)))
         elif sid == "LQ":
-            line.remarks.append((required(segment, 1, "code list qualifier"), required(segment, 2, "remark code")))
+            line.remarks.append(
+                (required(segment, 1, "code list qualifier"), required(segment, 2, "remark code"))
+            )
         pos += 1
     cur.pos = pos
     return line
@@ -243,14 +269,18 @@ def _service(cur: Cursor, fields: list[str]) -> ServicePayment:  # noqa: C901 (h
 def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:  # noqa: C901 (hot path)
     count = len(fields)
     if count < 8:
-        raise BadValue("CLP needs at least CLP01 to CLP07 (claim id, status, charge, payment, patient responsibility, filing indicator, payer claim number)")
+        raise BadValue(
+            "CLP needs at least CLP01 to CLP07 (claim id, status, charge, payment, patient responsibility, filing indicator, payer claim number)"
+        )
     responsibility = fields[5]
     claim = ClaimPayment(
         patient_control_number=required(fields, 1, "patient control number"),
         status_code=required(fields, 2, "claim status code"),
         charge=amount(fields[3], "CLP03 (total claim charge)"),
         paid=amount(fields[4], "CLP04 (claim payment)"),
-        patient_responsibility=amount(responsibility, "CLP05 (patient responsibility)") if responsibility else None,
+        patient_responsibility=amount(responsibility, "CLP05 (patient responsibility)")
+        if responsibility
+        else None,
         filing_indicator=fields[6],
         payer_claim_number=fields[7],
         facility_code=fields[8] if count > 8 else "",
@@ -267,18 +297,24 @@ def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:  # noqa
             break
         cur.pos = pos + 1
         if here < rank:
-            raise cur.last(f"{sid} is out of order in the claim (CAS, NM1, MIA, MOA, REF, DTM, PER, AMT, QTY)")
+            raise cur.last(
+                f"{sid} is out of order in the claim (CAS, NM1, MIA, MOA, REF, DTM, PER, AMT, QTY)"
+            )
         rank = here
         if sid == "CAS":
             _adjustments(segment, claim.adjustments, cur.warn)
         elif sid == "NM1":
             claim.parties.append(nm1(segment, _CLAIM_PARTIES))
         elif sid == "DTM":
-            claim.dates[required(segment, 1, "date qualifier")] = values.date8(el(segment, 2), "DTM02 (claim date)")
+            claim.dates[required(segment, 1, "date qualifier")] = values.date8(
+                el(segment, 2), "DTM02 (claim date)"
+            )
         elif sid == "REF":
             claim.references.append((required(segment, 1, "reference qualifier"), el(segment, 2)))
         elif sid == "AMT":
-            claim.amounts[required(segment, 1, "amount qualifier")] = amount(el(segment, 2), "AMT02 (amount)")
+            claim.amounts[required(segment, 1, "amount qualifier")] = amount(
+                el(segment, 2), "AMT02 (amount)"
+            )
         pos += 1
     cur.pos = pos
     while cur.pos < end and body[cur.pos][0] == "SVC":
@@ -292,7 +328,13 @@ def _provider_adjustment(cur: Cursor, fields: list[str]) -> ProviderAdjustment:
         if not fields[index] and not el(fields, index + 1):
             continue
         reason = cur.components(fields[index])
-        items.append((reason[0], reason[1] if len(reason) > 1 else "", amount(el(fields, index + 1), f"PLB{index + 1:02d} (adjustment amount)")))
+        items.append(
+            (
+                reason[0],
+                reason[1] if len(reason) > 1 else "",
+                amount(el(fields, index + 1), f"PLB{index + 1:02d} (adjustment amount)"),
+            )
+        )
     if not items:
         raise BadValue("PLB needs at least one adjustment (PLB03 and PLB04)")
     return ProviderAdjustment(
@@ -327,14 +369,18 @@ def build(cur: Cursor) -> Remittance:
             cur.optional("TS3")
             cur.optional("TS2")
             if not cur.at("CLP"):
-                raise cur.here(f"a claim (CLP) must follow the header number LX*{header}, found {cur.peek()}")
+                raise cur.here(
+                    f"a claim (CLP) must follow the header number LX*{header}, found {cur.peek()}"
+                )
         while cur.pos < end and cur.body[cur.pos][0] == "CLP":
             claims.append(_claim(cur, cur.take(), header))
     adjustments = []
     while cur.at("PLB"):
         adjustments.append(_provider_adjustment(cur, cur.take()))
     if cur.pos < end:
-        raise cur.unexpected("an 835 holds BPR, TRN, the payer and payee, then LX/CLP claims, then PLB")
+        raise cur.unexpected(
+            "an 835 holds BPR, TRN, the payer and payee, then LX/CLP claims, then PLB"
+        )
     return Remittance(
         payment=payment,
         payer=payer,
