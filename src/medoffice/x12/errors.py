@@ -39,5 +39,5 @@ class X12Warning:
         return f"segment {self.segment_number} ({self.segment_id}): {self.message}"
 
 
-class BadValue(Exception):  # noqa: N818 (internal signal, turned into X12Error by the caller)
+class BadValue(Exception):
     """Raised by the value parsers and builders; the caller adds the segment and re-raises."""

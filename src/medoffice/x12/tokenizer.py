@@ -148,7 +148,7 @@ class Tokenizer:
     def _fail(self, message: str, segment_id: str = "") -> X12Error:
         return X12Error(message, segment_number=self.count + 1, segment_id=segment_id)
 
-    def segments(self) -> Iterator[list[str]]:  # noqa: C901 (one loop, kept flat for speed)
+    def segments(self) -> Iterator[list[str]]:
         buffer = ""
         valid_ids: set[str] = set()
         skip = _WHITESPACE  # between interchanges: line breaks and stray terminators

@@ -628,5 +628,5 @@ def build(cur: Cursor) -> ProfessionalClaims:
     return document
 
 
-def X12ErrorAt(cur: Cursor, message: str) -> Exception:  # noqa: N802
+def X12ErrorAt(cur: Cursor, message: str) -> Exception:
     return cur.here(message)

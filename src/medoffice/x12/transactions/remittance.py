@@ -214,7 +214,7 @@ _LINE_RANK = {"DTM": 1, "CAS": 2, "REF": 3, "AMT": 4, "QTY": 5, "LQ": 6}
 _CLAIM_PARTIES = frozenset({"QC", "IL", "74", "82", "TT", "PR", "GB"})
 
 
-def _service(cur: Cursor, fields: list[str]) -> ServicePayment:  # noqa: C901 (hot path)
+def _service(cur: Cursor, fields: list[str]) -> ServicePayment:
     count = len(fields)
     if count < 4:
         raise BadValue(
@@ -266,7 +266,7 @@ def _service(cur: Cursor, fields: list[str]) -> ServicePayment:  # noqa: C901 (h
     return line
 
 
-def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:  # noqa: C901 (hot path)
+def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
     count = len(fields)
     if count < 8:
         raise BadValue(
