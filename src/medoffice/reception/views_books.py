@@ -145,7 +145,7 @@ def refund_detail(request: AuthenticatedHttpRequest, refund_id: int) -> HttpResp
                 )
                 messages.success(
                     request,
-                    f"Refund {refund.number} is withdrawn: {refund.amount:,.2f} is back on the "
+                    f"Refund {refund.number} is withdrawn: ${refund.amount:,.2f} is back on the "
                     "patient's account as credit.",
                 )
             else:

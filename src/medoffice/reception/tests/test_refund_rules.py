@@ -459,7 +459,8 @@ def test_the_refund_page_and_the_api_withdraw_once(client_for, desk, users):
         {"action": "withdraw", "withdraw_reason": "asked in error"},
         follow=True,
     ).content.decode()
-    assert "is withdrawn" in after and "asked in error" in after and "Withdraw refund" not in after
+    assert "is withdrawn: $10.00 is back" in after
+    assert "asked in error" in after and "Withdraw refund" not in after
     send = lambda key, body: page.post(  # noqa: E731
         f"/api/reception/refunds/{second.pk}/withdraw", json.dumps(body),
         content_type="application/json", headers={"Idempotency-Key": key},

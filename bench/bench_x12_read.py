@@ -1,0 +1,59 @@
+"""The x12 reader: MB/s reading a generated 835 of 10,000 claims into claims, service lines
+and adjustments (target: at least 20 MB/s). Needs no database; `run.py` starts it like the
+others."""
+
+from __future__ import annotations
+
+import time
+
+CLAIMS = 10_000
+RUNS = 5
+
+
+def generate(claims: int = CLAIMS) -> bytes:
+    isa = "ISA*00*          *00*          *ZZ*PAYER          *ZZ*PRACTICE       *260101*1200*^*00501*000000001*0*P*:~"
+    out = [isa, "GS*HP*PAYER*PRACTICE*20260101*1200*1*X*005010X221A1~", "ST*835*0001~",
+           "BPR*I*1000*C*ACH*CCP*01*111000025*DA*123456*1234567890**01*111000025*DA*654321*20260105~",
+           "TRN*1*12345*1234567890~", "DTM*405*20260101~", "N1*PR*PAYER~", "N3*1 MAIN ST~",
+           "N4*TOWN*OH*45000~", "PER*BL*EDI*TE*8005551212~", "N1*PE*PRACTICE*XX*1234567893~",
+           "LX*1~"]  # fmt: skip
+    for n in range(claims):
+        lines = 2 + n % 2
+        out.append(
+            f"CLP*PCN{n:07d}*1*{lines * 100}.00*{lines * 80}.00*{lines * 5}.00*12*PAYER{n:09d}*11*1~"
+        )
+        out.append(f"CAS*PR*1*{lines * 5}.00~")
+        out.append(f"NM1*QC*1*DOE*JANE****MI*M{n:08d}~")
+        out.append("DTM*232*20251201~")
+        for line in range(lines):
+            out.append(f"SVC*HC:9921{line}:25*100.00*80.00**1~")
+            out.append("DTM*472*20251201~")
+            out.append("CAS*CO*45*15.00~")
+            out.append("CAS*PR*1*5.00~")
+            out.append("AMT*B6*85.00~")
+    count = len(out) - 2 + 1
+    out += [f"SE*{count}*0001~", "GE*1*1~", "IEA*1*000000001~"]
+    return "\n".join(out).encode()
+
+
+def run() -> list[tuple[str, float, str]]:
+    from medoffice.x12 import read
+
+    data = generate()
+    best = float("inf")
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        document = read(data)
+        best = min(best, time.perf_counter() - start)
+    remittance = next(document.transactions()).data
+    claims = remittance.claims  # type: ignore[attr-defined]
+    assert len(claims) == CLAIMS and all(c.service_lines and c.adjustments for c in claims)
+    return [
+        ("x12_read_835_10k_claims", len(data) / best / 1e6, "MB/s"),
+        ("x12_read_835_10k_claims_size", len(data) / 1e6, "MB"),
+    ]
+
+
+if __name__ == "__main__":
+    for name, value, unit in run():
+        print(f"{name}: {value:.6g} {unit}")

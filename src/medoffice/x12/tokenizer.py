@@ -1,0 +1,232 @@
+"""Segments out of a stream: the delimiters come from each ISA, the text is read in chunks.
+
+The ISA is fixed width (106 characters): the element separator is its 4th character, the
+repetition separator ISA11 (5010), the component separator ISA16 and the segment terminator
+the character after ISA16. Line breaks and indentation around segments are ignored, a UTF-8
+byte-order mark is skipped, and each interchange may use its own delimiters.
+
+The hot path splits each chunk on the terminator and each segment on the element separator
+with `str.split` (no regular expressions per segment); only an id never seen before is
+checked with a pattern.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from medoffice.x12.errors import X12Error
+
+CHUNK_SIZE = 1 << 20
+ISA_LENGTH = 106
+# (element, width) of ISA01..ISA16, fixed by the standard.
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+_WHITESPACE = " \t\r\n\f\v"
+
+
+@dataclass(frozen=True)
+class Delimiters:
+    element: str = "*"
+    repetition: str = "^"
+    component: str = ":"
+    segment: str = "~"
+
+    def all(self) -> tuple[str, ...]:
+        return (self.element, self.repetition, self.component, self.segment)
+
+
+def _bad_delimiter(char: str) -> bool:
+    return char.isalnum() or char == " " or char == ""
+
+
+def parse_isa(text: str, number: int) -> tuple[list[str], Delimiters]:
+    """The ISA segment's elements and the delimiters it declares (text: the 106 characters)."""
+    element = text[3]
+    if _bad_delimiter(element):
+        raise X12Error(
+            f"the element separator (4th character) is {element!r}; it must be a punctuation "
+            "character",
+            segment_number=number,
+            segment_id="ISA",
+        )
+    pieces = text[:200].split(element)
+    position = 3
+    for index, width in enumerate(ISA_WIDTHS, start=1):
+        value = pieces[index] if index < len(pieces) else ""
+        if index == 16:
+            value = value[:1]
+        if len(value) != width or text[position] != element:
+            raise X12Error(
+                f"ISA{index:02d} is {len(value)} characters where the standard fixes "
+                f"{width}: the ISA must be exactly {ISA_LENGTH} characters (pad with spaces)",
+                segment_number=number,
+                segment_id="ISA",
+            )
+        position += width + 1
+    component, terminator = text[104], text[105]
+    elements = text[:105].split(element)
+    if _bad_delimiter(component) or component == element:
+        raise X12Error(
+            f"the component separator ISA16 {component!r} cannot be a delimiter",
+            segment_number=number,
+            segment_id="ISA",
+        )
+    if terminator in (element, component) or (terminator.isalnum() or terminator == " "):
+        raise X12Error(
+            f"the segment terminator (the character after ISA16) is {terminator!r}; it must "
+            "be a punctuation or control character different from the separators",
+            segment_number=number,
+            segment_id="ISA",
+        )
+    repetition = elements[11]
+    if (
+        elements[12] >= "00501"
+        and (_bad_delimiter(repetition) or repetition in (element, component, terminator))
+        and repetition != "U"
+    ):
+        raise X12Error(
+            f"the repetition separator ISA11 {repetition!r} cannot be a delimiter",
+            segment_number=number,
+            segment_id="ISA",
+        )
+    if _bad_delimiter(repetition) or repetition in (element, component, terminator):
+        repetition = ""  # 4010: ISA11 is a standards id ("U"), there is no repetition separator
+    return elements, Delimiters(element, repetition, component, terminator)
+
+
+class Tokenizer:
+    """Iterate `segments()`: each segment is its list of elements (id first).
+
+    `count` is the number of the segment last produced (1-based in the file) and
+    `delimiters` those of the current interchange.
+    """
+
+    def __init__(self, stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> None:
+        self._stream = stream
+        self._chunk_size = chunk_size
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self._offset = 0
+        self._first = True
+        self.eof = False
+        self.count = 0
+        self.delimiters = Delimiters()
+        self.last_id = ""
+
+    def _read(self) -> str:
+        if self.eof:
+            return ""
+        try:
+            chunk = self._stream.read(self._chunk_size)
+        except OSError as exc:
+            raise X12Error(f"the file could not be read: {exc}") from exc
+        if not isinstance(chunk, bytes | bytearray):
+            raise X12Error("the reader needs a binary file (bytes)")
+        if self._first:
+            self._first = False
+            head = bytes(chunk[:400])
+            if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+                raise X12Error(
+                    "the file is UTF-16 or binary, not X12 text (X12 files are ASCII or UTF-8)",
+                    segment_number=1,
+                )
+        if not chunk:
+            self.eof = True
+        try:
+            text = self._decoder.decode(bytes(chunk), final=self.eof)
+        except UnicodeDecodeError as exc:
+            raise X12Error(
+                f"bytes that are not UTF-8 text near byte {self._offset + exc.start}",
+                segment_number=self.count + 1,
+            ) from exc
+        self._offset += len(chunk)
+        return text
+
+    def _fail(self, message: str, segment_id: str = "") -> X12Error:
+        return X12Error(message, segment_number=self.count + 1, segment_id=segment_id)
+
+    def segments(self) -> Iterator[list[str]]:
+        buffer = ""
+        valid_ids: set[str] = set()
+        skip = _WHITESPACE  # between interchanges: line breaks and stray terminators
+        while True:
+            # --- at the start of an interchange: find and read the ISA ---
+            buffer = buffer.lstrip(skip)
+            while len(buffer) < ISA_LENGTH and not self.eof:
+                buffer = (buffer + self._read()).lstrip(skip)
+            if not buffer:
+                if self.count == 0:
+                    raise self._fail("the file is empty: there is no ISA segment")
+                return
+            if not buffer.startswith("ISA"):
+                found = re.match(r"([A-Z][A-Z0-9]{1,2})[^A-Za-z0-9 ]", buffer)
+                raise self._fail(
+                    "expected an ISA segment (interchange header) here; found "
+                    + (
+                        f"a {found.group(1)} segment"
+                        if found
+                        else f"text that is not X12 ({buffer[:20]!r})"
+                    ),
+                    found.group(1) if found else "",
+                )
+            if len(buffer) < ISA_LENGTH:
+                raise self._fail(
+                    f"the ISA segment is cut short ({len(buffer)} of {ISA_LENGTH} characters)",
+                    "ISA",
+                )
+            elements, delimiters = parse_isa(buffer[:ISA_LENGTH], self.count + 1)
+            self.delimiters = delimiters
+            element, terminator = delimiters.element, delimiters.segment
+            skip = _WHITESPACE + terminator
+            self.count += 1
+            self.last_id = "ISA"
+            yield elements
+            buffer = buffer[ISA_LENGTH:]
+            # --- inside the interchange: split on the terminator ---
+            ended = False
+            while not ended:
+                if not self.eof:
+                    buffer += self._read()
+                parts = buffer.split(terminator)
+                tail = "" if self.eof else parts.pop()
+                index = 0
+                for index, part in enumerate(parts):  # noqa: B007 (index is used after)
+                    if not part:
+                        continue
+                    if part[0] <= " " or part[-1] <= " ":
+                        part = part.strip(_WHITESPACE)
+                        if not part:
+                            continue
+                    fields = part.split(element)
+                    sid = fields[0]
+                    if sid not in valid_ids:
+                        if not _ID.fullmatch(sid):
+                            raise self._fail(
+                                f"{sid!r} is not a segment id (2-3 capital letters or digits, "
+                                "starting with a letter)"
+                                if sid
+                                else "the segment has no id (it starts with a separator)",
+                                sid[:3] if sid.isprintable() else "",
+                            )
+                        if sid == "ISA":
+                            raise self._fail(
+                                "an ISA before the IEA that ends the interchange before it", sid
+                            )
+                        valid_ids.add(sid)
+                    self.count += 1
+                    self.last_id = sid
+                    yield fields
+                    if sid == "IEA":
+                        ended = True
+                        break
+                if ended:
+                    rest = parts[index + 1 :]
+                    rest.append(tail)
+                    buffer = terminator.join(rest)
+                    break
+                buffer = tail
+                if self.eof:
+                    return
