@@ -5,4 +5,5 @@ pytest_plugins = [
     "medoffice.testing.patients_fixtures",
     "medoffice.testing.scheduling_fixtures",
     "medoffice.testing.reception_fixtures",
+    "medoffice.testing.sftp_server",
 ]
