@@ -8,6 +8,7 @@ import asyncio
 import posixpath
 import socket
 import stat
+import threading
 import uuid
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -85,13 +86,25 @@ def _words(exc: BaseException, config: MailboxConfig) -> MailboxError:
 class SftpTransport:
     def __init__(self, config: MailboxConfig) -> None:
         self.config = config
+        # The loop runs in a thread of its own, so the facade works whatever the calling thread
+        # is doing with asyncio (a running loop there would refuse run_until_complete).
         self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="sftp-transport", daemon=True
+        )
+        self._thread.start()
         self._conn: asyncssh.SSHClientConnection | None = None
         self._sftp: asyncssh.SFTPClient | None = None
 
+    def _in_loop(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        async def bounded() -> T:
+            return await asyncio.wait_for(coro, timeout)
+
+        return asyncio.run_coroutine_threadsafe(bounded(), self._loop).result()
+
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
-            return self._loop.run_until_complete(asyncio.wait_for(coro, self.config.timeout))
+            return self._in_loop(coro, self.config.timeout)
         except Exception as exc:
             raise _words(exc, self.config) from exc
 
@@ -217,9 +230,11 @@ class SftpTransport:
                 await self._conn.wait_closed()
 
         try:
-            self._loop.run_until_complete(asyncio.wait_for(close(), 5))
+            self._in_loop(close(), 5)
         except Exception:  # noqa: S110 (closing a broken session: nothing left to do)
             pass
         finally:
             self._sftp = self._conn = None
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
             self._loop.close()

@@ -134,3 +134,20 @@ def test_folder_missing_is_named(tmp_path):
     with pytest.raises(MailboxError, match="outbound folder") as caught:
         open_transport(config).check()
     assert caught.value.code == "missing_folder"
+
+
+def test_sftp_works_from_a_thread_whose_event_loop_is_running(sftp_server):
+    """A caller inside a running loop (a browser driver, an async server) cannot have the
+    facade run its own loop in the same thread; the transport's loop has a thread of its own."""
+    import asyncio
+
+    async def caller() -> str:
+        transport = open_transport(sftp_config(sftp_server))
+        try:
+            transport.send("from-a-loop.837", BATCH)
+            return transport.check()
+        finally:
+            transport.close()
+
+    assert "both folders" in asyncio.run(caller())
+    assert (sftp_server.root / "outbound" / "from-a-loop.837").read_bytes() == BATCH
