@@ -69,7 +69,9 @@ class SegmentError:
 
     def business_unit(self, name: str = "CLM01") -> str:
         """The reference of a business-unit context (CTX*CLM01:<claim id>), or ""."""
-        return next((c.reference for c in self.contexts if c.is_business_unit and c.name == name), "")
+        return next(
+            (c.reference for c in self.contexts if c.is_business_unit and c.name == name), ""
+        )
 
 
 @dataclass(frozen=True, slots=True)
