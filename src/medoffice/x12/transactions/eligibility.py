@@ -529,9 +529,6 @@ def _party_level(cur: Cursor, code: str) -> tuple[Party | None, list[Rejection]]
     name = _LEVEL_NAMES[code]
     rejections = [_rejection(f) for f in cur.repeat("AAA", 9, f"the AAA of the {name}")]
     if not cur.at("NM1"):
-        if code == "20" and cur.at("HL"):
-            cur.warn(f"the {name} level (HL*{code}) has no name (NM1)")
-            return None, rejections
         raise cur.here(
             f"the name (NM1) of the {name} is required in its level (HL*{code}); "
             f"found {cur._found()}"
