@@ -54,7 +54,7 @@ def test_counts_and_control_numbers_in_the_trailers():
 
 def test_two_interchanges_and_chosen_delimiters_with_line_breaks():
     delimiters = Delimiters(element="|", repetition="!", component=">", segment="\\")
-    body = ("AK1", "HC", "1"), ("AK9", "A", ("1", None), None, None)
+    body = ("AK1", "HC", "1"), ("AK9", "A", "1", "1", ("1", None), None, None)
     data = write(
         [_interchange(_unmapped(*body), control=1), _interchange(_unmapped(*body), control=2)],
         delimiters=delimiters,
@@ -62,7 +62,7 @@ def test_two_interchanges_and_chosen_delimiters_with_line_breaks():
     )
     lines = data.decode("ascii").splitlines()
     assert lines[0].endswith("|!|00501|000000001|0|T|>\\") and len(lines[0]) == 106
-    assert "AK9|A|1\\" in lines  # trailing empty elements and components are dropped
+    assert "AK9|A|1|1|1\\" in lines  # trailing empty elements and components are dropped
     document = read(data, strict=True)
     assert [i.control_number for i in document.interchanges] == ["000000001", "000000002"]
     assert document.interchanges[1].delimiters == delimiters
