@@ -116,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     ledger.add_argument("--as-of", default="", metavar="DATE", help="trial-balance: YYYY-MM-DD")
     ledger.add_argument("--csv", action="store_true", help="trial-balance: print CSV")
 
+    from medoffice.coding.cli_args import add_codes_arguments
+
+    codes = sub.add_parser(
+        "codes", help="code sets: load CMS and CPT files or the shipped tables; search codes"
+    )
+    add_codes_arguments(codes.add_subparsers(dest="codes_action", required=True, metavar="ACTION"))
+
     manage = sub.add_parser("manage", help="run any Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -123,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "serve", "migrate", "demo", "createadmin", "worker", "backup", "restore", "audit",
-    "rotate-keys", "manage", "ledger",
+    "rotate-keys", "manage", "ledger", "codes",
 }  # fmt: skip
 # Commands that act as the system unless --as names a user (requests and jobs they run
 # name their own actors).
@@ -176,7 +183,7 @@ def _cli_actor(command: str, username: str | None):
 
 
 # These work on an installation that exists; where there is none they say so and create nothing.
-NEEDS_INSTALLATION = {"createadmin", "worker", "backup", "audit", "rotate-keys", "ledger"}
+NEEDS_INSTALLATION = {"createadmin", "worker", "backup", "audit", "rotate-keys", "ledger", "codes"}
 
 
 def _call(args: argparse.Namespace) -> None:
@@ -224,6 +231,10 @@ def _call(args: argparse.Namespace) -> None:
         call_command("audit", args.action, checkpoint=args.checkpoint)
     elif command == "ledger":
         call_command("ledger", args.action, args.period, as_of=args.as_of, csv=args.csv)
+    elif command == "codes":
+        from medoffice.coding.cli_args import codes_argv
+
+        call_command("codes", *codes_argv(args, args.codes_action))
     elif command == "rotate-keys":
         call_command(
             "rotate_keys",

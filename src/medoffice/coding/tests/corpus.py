@@ -38,10 +38,10 @@ GPCI = "mpfs/pfs_gpci_2024_jul.tsv"
 
 # A CPT file as a practice's licensed one might look: made up here (no CPT descriptors ship).
 CPT_CSV = (
-    "CPT_CODE,SHORT,LONG,START,END\n"
-    "99213,Office visit est low,Office or other outpatient visit (made-up wording),2021-01-01,\n"
-    "99214,Office visit est mod,Office or other outpatient visit (moderate),2021-01-01,\n"
-    "36415,Venipuncture,Collection of venous blood (made-up wording),1995-01-01,\n"
-    "0001U,Lab test,A proprietary lab analysis,2017-01-01,2023-12-31\n"
-).encode()
+    b"CPT_CODE,SHORT,LONG,START,END\n"
+    b"99213,Office visit est low,Office or other outpatient visit (made-up wording),2021-01-01,\n"
+    b"99214,Office visit est mod,Office or other outpatient visit (moderate),2021-01-01,\n"
+    b"36415,Venipuncture,Collection of venous blood (made-up wording),1995-01-01,\n"
+    b"0001U,Lab test,A proprietary lab analysis,2017-01-01,2023-12-31\n"
+)
 CPT_MAP = "code=CPT_CODE,short=SHORT,long=LONG,effective=START,termination=END"

@@ -350,6 +350,6 @@ def test_the_corpus_folder_comes_from_the_environment(monkeypatch, tmp_path):
 
 def test_load_defaults_says_which_files_are_missing(users, monkeypatch, tmp_path):
     monkeypatch.setenv(imports.CORPUS_ENV, str(tmp_path))
-    with pytest.raises(imports.CorpusMissing, match="hcpcs/hcpcs_level2_2024.tsv"):
+    with pytest.raises(imports.CorpusMissing, match=r"hcpcs/hcpcs_level2_2024\.tsv"):
         imports.load_defaults(actor=users["biller"])
     _nothing_written()
