@@ -380,6 +380,11 @@ def already_loaded(kind: str, data: bytes) -> CodeSetRelease | None:
     return CodeSetRelease.objects.filter(kind=kind, sha256=_sha256(data)).first()
 
 
+def _loaded_before(kind: str, digest: str) -> CodeSetRelease | None:
+    """The friendly early answer; the unique key decides when two imports race."""
+    return CodeSetRelease.objects.filter(kind=kind, sha256=digest).first()
+
+
 def _check_actor(actor: User | None) -> User:
     if actor is None:
         raise capture.ActorRequired("loading code sets")
@@ -400,7 +405,7 @@ def _write_release(
 ) -> ImportResult:
     """One release and its rows in one transaction and one audit unit; refused when loaded."""
     digest = _sha256(data)
-    existing = CodeSetRelease.objects.filter(kind=kind, sha256=digest).first()
+    existing = _loaded_before(kind, digest)
     if existing is not None:
         raise AlreadyLoaded(existing)
     name = os.path.basename(source_name)[:255] or "(unnamed file)"

@@ -12,6 +12,7 @@ an index in memory once per process, on first use (about five seconds).
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
 import threading
 import warnings
@@ -284,7 +285,8 @@ class Icd10Code:
 class _Icd10Index:
     """Every ICD-10-CM category and subcategory, ordered billable first then by code, with a
     sorted list of codes (prefix search by bisection) and of description words (each word of
-    a query matches the start of a word of the description)."""
+    a query matches the start of a word of the description; billable codes first, then the
+    shortest descriptions: the plainest match before its refinements)."""
 
     def __init__(self) -> None:
         with warnings.catch_warnings():
@@ -304,6 +306,13 @@ class _Icd10Index:
         for i, (_c, description, _b) in enumerate(entries):
             for word in set(_WORD.findall(description.lower())):
                 postings.setdefault(word, []).append(i)
+        by_relevance = sorted(
+            range(len(entries)),
+            key=lambda i: (not entries[i][2], len(entries[i][1]), entries[i][0]),
+        )
+        self.word_rank = [0] * len(entries)
+        for rank, i in enumerate(by_relevance):
+            self.word_rank[i] = rank
         self.words = sorted(postings)
         self.postings = postings
         self._prefix_cache: dict[str, frozenset[int]] = {}
@@ -339,7 +348,8 @@ class _Icd10Index:
         sets = [self._with_word(w) for w in words]
         sets.sort(key=len)
         matched = reduce(lambda a, b: a & b, sets) if sets else frozenset()
-        return [self.items[i] for i in sorted(matched)[:limit]]
+        best = heapq.nsmallest(limit, matched, key=self.word_rank.__getitem__)
+        return [self.items[i] for i in best]
 
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -370,8 +380,9 @@ def icd10_lookup(code: str) -> Icd10Code | None:
 
 
 def icd10_search(text: str, limit: int = 20) -> list[Icd10Code]:
-    """Codes starting with `text` (dot or not), or whose description has a word starting with
-    each word of `text`; billable codes first (an exact code match before all)."""
+    """Codes starting with `text` (dot or not; billable first, an exact match before all), or
+    whose description has a word starting with each word of `text` (billable first, then the
+    shortest descriptions)."""
     limit = max(1, min(limit, 200))
     normal = _icd_code(text)
     if not normal:
