@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     ledger.add_argument("--as-of", default="", metavar="DATE", help="trial-balance: YYYY-MM-DD")
     ledger.add_argument("--csv", action="store_true", help="trial-balance: print CSV")
 
-    from medoffice.coding.cli_args import add_codes_arguments
+    from medoffice.cli_codes import add_codes_arguments
 
     codes = sub.add_parser(
         "codes", help="code sets: load CMS and CPT files or the shipped tables; search codes"
@@ -232,7 +232,7 @@ def _call(args: argparse.Namespace) -> None:
     elif command == "ledger":
         call_command("ledger", args.action, args.period, as_of=args.as_of, csv=args.csv)
     elif command == "codes":
-        from medoffice.coding.cli_args import codes_argv
+        from medoffice.cli_codes import codes_argv
 
         call_command("codes", *codes_argv(args, args.codes_action))
     elif command == "rotate-keys":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from medoffice.coding.cli_args import add_codes_arguments
+from medoffice.cli_codes import add_codes_arguments
 from medoffice.core import maintenance
 from medoffice.core.exceptions import InvalidInput
 from medoffice.core.management.commands._ops import OpsCommand
