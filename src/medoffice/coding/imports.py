@@ -26,20 +26,29 @@ The release's label and effective date default from the file's name ("..._2024q3
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import IntegrityError, models
 
+from medoffice.coding.code_files import (
+    CodeSetFileError as CodeSetFileError,  # the error of a bad file, for the interfaces
+)
+from medoffice.coding.code_files import (
+    Row,
+    RowProblem,
+    label_and_date,
+    parse_rows,
+    read_table,
+    refuse_duplicates,
+)
 from medoffice.coding.models import (
     AddOnEdit,
     CodeSetKind,
@@ -63,35 +72,14 @@ from medoffice.core.exceptions import Conflict, InvalidInput, MedofficeError
 from medoffice.core.formats import us_date
 from medoffice.core.models import AuditAction, User
 
-T = TypeVar("T")
-MAX_ERRORS_SHOWN = 10
 ANY_PRIMARY = "CCCCC"
 CORPUS_ENV = "MEDOFFICE_CODES_CORPUS"
 
 HCPCS_PATTERN = re.compile(r"[A-V][0-9]{4}")
 CPT_PATTERN = re.compile(r"[0-9]{4}[0-9FTUM]")
-# An NCCI/MPFS code: CPT (incl. category II/III, PLA) or HCPCS Level II, as the files carry them.
-CODE_PATTERN = re.compile(r"[0-9A-Z]{5}")
 
 
 # --- Errors ------------------------------------------------------------------------------------
-
-
-class CodeSetFileError(InvalidInput):
-    """The file cannot be loaded: each problem names its line and column."""
-
-    code = "code_set_file_invalid"
-
-    def __init__(self, problems: Sequence[str], *, total: int | None = None) -> None:
-        total = len(problems) if total is None else total
-        shown = list(problems[:MAX_ERRORS_SHOWN])
-        more = total - len(shown)
-        text = "; ".join(shown)
-        if more > 0:
-            text += f"; and {more} more problem(s)"
-        prefix = "The file was not loaded (nothing was written): "
-        super().__init__(prefix + text, field="file", errors={"file": shown})
-        self.problems = shown
 
 
 class AlreadyLoaded(Conflict):
@@ -117,233 +105,6 @@ class CorpusMissing(MedofficeError):
             f"The shipped code tables were not found ({where}): set {CORPUS_ENV} to the folder "
             "that holds hcpcs/, ncci/, mpfs/ and pos/."
         )
-
-
-class _RowProblem(Exception):
-    def __init__(self, column: str, what: str) -> None:
-        super().__init__(what)
-        self.column = column
-        self.what = what
-
-
-# --- Reading a table ---------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    """One data line of a file: its line number and its values by column name."""
-
-    line: int
-    values: dict[str, str]
-
-    def text(self, column: str, *, required: bool = True, max_length: int | None = None) -> str:
-        value = self.values.get(column, "").strip()
-        if required and not value:
-            raise _RowProblem(column, "is empty")
-        if max_length is not None and len(value) > max_length:
-            raise _RowProblem(column, f"is {len(value)} characters long (at most {max_length})")
-        return value
-
-    def code(self, column: str, pattern: re.Pattern[str] = CODE_PATTERN, what: str = "") -> str:
-        value = self.text(column).upper()
-        if not pattern.fullmatch(value):
-            raise _RowProblem(column, f"“{value[:20]}” is not a{what or ' procedure'} code")
-        return value
-
-    def day(self, column: str, *, required: bool = False) -> date | None:
-        value = self.text(column, required=required)
-        if not value:
-            return None
-        parsed = parse_file_date(value)
-        if parsed is None:
-            raise _RowProblem(column, f"“{value[:20]}” is not a date (YYYY-MM-DD)")
-        return parsed
-
-    def decimal(self, column: str, *, places: int, digits: int) -> Decimal:
-        value = self.text(column, required=False) or "0"
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise _RowProblem(column, f"“{value[:20]}” is not a number") from None
-        if not number.is_finite() or number < 0:
-            raise _RowProblem(column, f"“{value[:20]}” is not a number of zero or more")
-        exponent = number.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > places:
-            raise _RowProblem(column, f"“{value}” has more than {places} decimal places")
-        if number >= Decimal(10) ** (digits - places):
-            raise _RowProblem(column, f"“{value}” is too large")
-        return number
-
-    def whole(self, column: str, *, minimum: int = 0) -> int:
-        value = self.text(column)
-        if not value.isdigit() or int(value) < minimum:
-            raise _RowProblem(column, f"“{value[:20]}” is not a whole number of {minimum} or more")
-        return int(value)
-
-    def choice(self, column: str, allowed: Iterable[str], *, required: bool = True) -> str:
-        value = self.text(column, required=required)
-        options = tuple(allowed)
-        if value and value not in options:
-            raise _RowProblem(
-                column, f"“{value[:20]}” is not one of {', '.join(o or '(empty)' for o in options)}"
-            )
-        return value
-
-    def not_available(self, column: str) -> bool:
-        """An MPFS "NA" flag: the rate does not apply in that setting."""
-        if column not in self.values:
-            return False
-        return self.choice(column, ("", "NA"), required=False) == "NA"
-
-
-def parse_file_date(value: str) -> date | None:
-    """A date as the code files write them: 2024-07-01, 20240701 or 07/01/2024."""
-    for pattern in ("%Y-%m-%d", "%Y%m%d", "%m/%d/%Y"):
-        try:
-            return datetime.strptime(value, pattern).date()  # noqa: DTZ007 (a day, no time)
-        except ValueError:
-            continue
-    return None
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
-def read_table(
-    data: bytes, *, required: Iterable[str], delimiter: str | None = None
-) -> tuple[list[str], list[Row]]:
-    """The header and the data rows of a TSV or CSV file; a missing column stops it."""
-    text = _decode(data)
-    first = text.split("\n", 1)[0]
-    if delimiter is None:
-        delimiter = "\t" if "\t" in first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [name.strip() for name in next(reader)]
-    except StopIteration:
-        raise CodeSetFileError(["the file is empty"]) from None
-    except csv.Error as exc:
-        raise CodeSetFileError([f"line 1: cannot be read ({exc})"]) from None
-    missing = [name for name in required if name not in header]
-    if missing:
-        raise CodeSetFileError(
-            [
-                f"line 1: the column “{name}” is missing (the header has: "
-                f"{', '.join(header)[:300]})"
-                for name in missing
-            ]
-        )
-    rows: list[Row] = []
-    try:
-        for values in reader:
-            line = reader.line_num
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) > len(header):
-                raise CodeSetFileError(
-                    [f"line {line}: has {len(values)} columns, the header {len(header)}"]
-                )
-            rows.append(Row(line, dict(zip(header, values, strict=False))))
-    except csv.Error as exc:
-        raise CodeSetFileError([f"line {reader.line_num}: cannot be read ({exc})"]) from None
-    if not rows:
-        raise CodeSetFileError(["the file has a header but no rows"])
-    return header, rows
-
-
-def _parse_rows(rows: Sequence[Row], parse: Callable[[Row], T]) -> list[T]:
-    """Every row parsed, or one error naming each bad line and column."""
-    parsed: list[T] = []
-    problems: list[str] = []
-    count = 0
-    for row in rows:
-        try:
-            parsed.append(parse(row))
-        except _RowProblem as problem:
-            count += 1
-            if len(problems) < MAX_ERRORS_SHOWN:
-                problems.append(f"line {row.line}, column “{problem.column}”: {problem.what}")
-    if problems:
-        raise CodeSetFileError(problems, total=count)
-    return parsed
-
-
-def _refuse_duplicates(rows: Sequence[Row], keys: Sequence[object], column: str) -> None:
-    seen: dict[object, int] = {}
-    problems: list[str] = []
-    for row, key in zip(rows, keys, strict=True):
-        if key in seen:
-            problems.append(
-                f"line {row.line}, column “{column}”: {_key_text(key)} is already on line "
-                f"{seen[key]}"
-            )
-        else:
-            seen[key] = row.line
-    if problems:
-        raise CodeSetFileError(problems)
-
-
-def _key_text(key: object) -> str:
-    if isinstance(key, tuple):
-        return "/".join(str(k) for k in key if k) or "(empty)"
-    return str(key)
-
-
-# --- Labels and dates from a file's name ---------------------------------------------------------
-
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
-        start=1,
-    )
-}
-_MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
-
-
-def release_from_name(name: str) -> tuple[str, date] | None:
-    """(label, effective date) from a file name such as pfs_gpci_2024_jul.tsv, or None."""
-    stem = Path(name).stem.lower()
-    quarter = re.search(r"(?<![0-9])((?:19|20)[0-9]{2})[_\- ]?q([1-4])(?![0-9])", stem)
-    if quarter:
-        year, q = int(quarter.group(1)), int(quarter.group(2))
-        return f"{year} Q{q}", date(year, 3 * q - 2, 1)
-    month = re.search(
-        r"(?<![0-9])((?:19|20)[0-9]{2})[_\- ]?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
-        stem,
-    )
-    if month:
-        year, number = int(month.group(1)), _MONTHS[month.group(2)]
-        return f"{year} {_MONTH_NAMES[number - 1]}", date(year, number, 1)
-    year_only = re.search(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])", stem)
-    if year_only:
-        year = int(year_only.group(1))
-        return str(year), date(year, 1, 1)
-    return None
-
-
-def _label_and_date(source_name: str, label: str, effective: date | None) -> tuple[str, date]:
-    guessed = release_from_name(source_name)
-    if effective is None:
-        if guessed is None:
-            raise InvalidInput(
-                f"effective: the file name “{source_name}” does not say when the release takes "
-                "effect: give its effective date (YYYY-MM-DD).",
-                field="effective",
-            )
-        effective = guessed[1]
-    if not label.strip():
-        label = guessed[0] if guessed is not None else effective.isoformat()
-    if len(label.strip()) > 80:
-        raise InvalidInput("label: at most 80 characters.", field="label")
-    return label.strip(), effective
 
 
 # --- Writing a release -------------------------------------------------------------------------
@@ -454,7 +215,7 @@ class _Code:
 
 def _check_dates(effective: date | None, termination: date | None, column: str) -> None:
     if effective and termination and termination < effective:
-        raise _RowProblem(
+        raise RowProblem(
             column, f"{termination.isoformat()} comes before the effective date {effective}"
         )
 
@@ -529,10 +290,10 @@ def import_hcpcs(
     """HCPCS Level II from the CMS file (columns hcpcs, short_description, long_description,
     and date_added / termination_date when present)."""
     user = _check_actor(actor)
-    label, day = _label_and_date(source_name, label, effective)
+    label, day = label_and_date(source_name, label, effective)
     _header, rows = read_table(data, required=HCPCS_COLUMNS)
-    codes = _parse_rows(rows, _hcpcs_row)
-    _refuse_duplicates(rows, [c.code for c in codes], "hcpcs")
+    codes = parse_rows(rows, _hcpcs_row)
+    refuse_duplicates(rows, [c.code for c in codes], "hcpcs")
     return _write_release(
         kind=CodeSetKind.HCPCS, label=label, effective=day, source_name=source_name, data=data,
         actor=user, row_count=len(codes),
@@ -575,7 +336,7 @@ def import_cpt(
     mapping = parse_column_map(column_map) if isinstance(column_map, str) else dict(column_map)
     if "code" not in mapping or "short" not in mapping:
         raise InvalidInput("map: name the code and short description columns.", field="map")
-    label, day = _label_and_date(source_name, label, effective)
+    label, day = label_and_date(source_name, label, effective)
     _header, rows = read_table(data, required=list(dict.fromkeys(mapping.values())))
 
     def parse(row: Row) -> _Code:
@@ -590,8 +351,8 @@ def import_cpt(
             termination=end,
         )
 
-    codes = _parse_rows(rows, parse)
-    _refuse_duplicates(rows, [c.code for c in codes], mapping["code"])
+    codes = parse_rows(rows, parse)
+    refuse_duplicates(rows, [c.code for c in codes], mapping["code"])
     return _write_release(
         kind=CodeSetKind.CPT, label=label, effective=day, source_name=source_name, data=data,
         actor=user, row_count=len(codes),
@@ -658,21 +419,21 @@ def import_ncci(
     user = _check_actor(actor)
     if table not in NCCI_KINDS:
         raise InvalidInput(f"table: “{table}” is not one of ptp, mue, add-on.", field="table")
-    label, day = _label_and_date(source_name, label, effective)
+    label, day = label_and_date(source_name, label, effective)
     objects: list[Any]
     if table == "ptp":
         _header, rows = read_table(data, required=PTP_COLUMNS)
-        objects = _parse_rows(rows, _ptp_row)
+        objects = parse_rows(rows, _ptp_row)
         model: type[models.Model] = PtpEdit
     elif table == "mue":
         _header, rows = read_table(data, required=MUE_COLUMNS)
-        objects = _parse_rows(rows, _mue_row)
-        _refuse_duplicates(rows, [m.code for m in objects], "hcpcs")
+        objects = parse_rows(rows, _mue_row)
+        refuse_duplicates(rows, [m.code for m in objects], "hcpcs")
         model = MueEdit
     else:
         _header, rows = read_table(data, required=ADD_ON_COLUMNS)
-        objects = _parse_rows(rows, _add_on_row)
-        _refuse_duplicates(
+        objects = parse_rows(rows, _add_on_row)
+        refuse_duplicates(
             rows, [(a.add_on_code, a.primary_code, a.edit_type) for a in objects], "primary_code"
         )
         model = AddOnEdit
@@ -719,7 +480,7 @@ def _rvu_row(row: Row) -> MpfsRvu:
 def _positive(row: Row, column: str, *, places: int, digits: int) -> Decimal:
     value = row.decimal(column, places=places, digits=digits)
     if value <= 0:
-        raise _RowProblem(column, "must be more than zero")
+        raise RowProblem(column, "must be more than zero")
     return value
 
 
@@ -727,9 +488,9 @@ def _gpci_row(row: Row) -> MpfsGpci:
     mac = row.text("mac", max_length=5)
     locality = row.text("locality", max_length=2)
     if not mac.isdigit():
-        raise _RowProblem("mac", f"“{mac}” is not a Medicare contractor number")
+        raise RowProblem("mac", f"“{mac}” is not a Medicare contractor number")
     if not locality.isdigit():
-        raise _RowProblem("locality", f"“{locality}” is not a two-digit locality")
+        raise RowProblem("locality", f"“{locality}” is not a two-digit locality")
     return MpfsGpci(
         mac=mac,
         locality=locality.zfill(2),
@@ -749,17 +510,17 @@ def import_mpfs(
     user = _check_actor(actor)
     if table not in MPFS_KINDS:
         raise InvalidInput(f"table: “{table}” is not one of rvu, gpci.", field="table")
-    label, day = _label_and_date(source_name, label, effective)
+    label, day = label_and_date(source_name, label, effective)
     objects: list[Any]
     if table == "rvu":
         _header, rows = read_table(data, required=RVU_COLUMNS)
-        objects = _parse_rows(rows, _rvu_row)
-        _refuse_duplicates(rows, [(r.code, r.modifier) for r in objects], "hcpcs")
+        objects = parse_rows(rows, _rvu_row)
+        refuse_duplicates(rows, [(r.code, r.modifier) for r in objects], "hcpcs")
         model: type[models.Model] = MpfsRvu
     else:
         _header, rows = read_table(data, required=GPCI_COLUMNS)
-        objects = _parse_rows(rows, _gpci_row)
-        _refuse_duplicates(rows, [(g.mac, g.locality) for g in objects], "locality")
+        objects = parse_rows(rows, _gpci_row)
+        refuse_duplicates(rows, [(g.mac, g.locality) for g in objects], "locality")
         model = MpfsGpci
 
     def write(release: CodeSetRelease) -> tuple[int, int]:
@@ -783,7 +544,7 @@ FACILITY_TYPES = ("Facility", "Non-Facility", "Unassigned")
 def _pos_row(row: Row) -> PlaceOfService:
     code = row.text("pos_code")
     if not (code.isdigit() and len(code) <= 2):
-        raise _RowProblem("pos_code", f"“{code[:20]}” is not a two-digit place of service")
+        raise RowProblem("pos_code", f"“{code[:20]}” is not a two-digit place of service")
     kind = row.choice("facility_type", FACILITY_TYPES)
     name = row.text("name", max_length=200)
     return PlaceOfService(
@@ -825,8 +586,8 @@ def import_places_of_service(*, data: bytes, source_name: str, actor: User | Non
     """CMS's place-of-service list (pos_code, facility_type, name, description), by code."""
     user = _check_actor(actor)
     _header, rows = read_table(data, required=POS_COLUMNS)
-    places = _parse_rows(rows, _pos_row)
-    _refuse_duplicates(rows, [p.code for p in places], "pos_code")
+    places = parse_rows(rows, _pos_row)
+    refuse_duplicates(rows, [p.code for p in places], "pos_code")
     file = {"name": os.path.basename(source_name), "size": len(data), "sha256": _sha256(data)}
     with _reference_unit(
         "coding.placeofservice", f"places of service: {len(places)} rows", user, file

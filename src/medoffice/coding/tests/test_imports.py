@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from medoffice.coding import imports
-from medoffice.coding.imports import AlreadyLoaded, CodeSetFileError
+from medoffice.coding import code_files, imports
+from medoffice.coding.code_files import CodeSetFileError
+from medoffice.coding.imports import AlreadyLoaded
 from medoffice.coding.models import (
     AddOnEdit,
     CodeSetKind,
@@ -332,7 +333,7 @@ def test_places_of_service_and_modifiers_load_and_load_again_in_place(users):
 
 
 def test_release_label_and_date_from_the_file_name():
-    name = imports.release_from_name
+    name = code_files.release_from_name
     assert name("ncci_ptp_practitioner_2024q3_sample.tsv") == ("2024 Q3", dt.date(2024, 7, 1))
     assert name("pfs_gpci_2024_jul.tsv") == ("2024 July", dt.date(2024, 7, 1))
     assert name("hcpcs_level2_2024.tsv") == ("2024", dt.date(2024, 1, 1))
