@@ -39,11 +39,11 @@ from medoffice.coding.models import (
 )
 from medoffice.coding.permissions import CodingPerm
 from medoffice.core import audit
-from medoffice.core.context import binds_actor
+from medoffice.core.context import actor_for_service, binds_actor
 from medoffice.core.dates import check_day
 from medoffice.core.exceptions import Conflict, InvalidInput
 from medoffice.core.formats import us_date
-from medoffice.core.models import User
+from medoffice.core.models import AuditAction, User
 from medoffice.core.money import ZERO, MoneyError, to_decimal
 from medoffice.core.role_permissions import require_perm
 from medoffice.patients.models import Payer
@@ -391,7 +391,7 @@ def fee_schedule_import(
                             values["effective_from"]))  # fmt: skip
     _refuse(errors)
     with audit.unit(
-        "coding.fee_schedule_import", actor=actor, what="coding.fee",
+        AuditAction.CREATE, actor=actor_for_service(actor), what="coding.fee_schedule_import",
         description=f"Fee schedule import: {len(cleaned)} fees", file=raw,
         counts={"rows": len(cleaned)},
     ):  # fmt: skip
@@ -652,7 +652,8 @@ def contract_rates_import(
             cleaned[pair] = values["rate"]
     _refuse(errors)
     with audit.unit(
-        "coding.contract_rates_import", actor=actor, what="coding.contractrate",
+        AuditAction.CREATE, actor=actor_for_service(actor),
+        what="coding.contract_rates_import",
         description=f"Rates of {contract}: {len(cleaned)} codes", file=raw,
         counts={"rows": len(cleaned)},
     ):  # fmt: skip

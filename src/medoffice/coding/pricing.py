@@ -203,6 +203,12 @@ def expected_payment_cents(
     return _percent_of(allowed, Decimal(contract.medicare_percent))
 
 
+def payers_with_contracts(day: date) -> list[Payer]:
+    """The payers with a contract in force on `day`, by name."""
+    in_force = PayerContract.objects.filter(_in_force(day)).values("payer_id")
+    return list(Payer.objects.filter(pk__in=in_force).order_by("name"))
+
+
 def place_of_service_is_facility(value: PlaceOfService | str) -> bool:
     return place_of_service(value).is_facility
 
