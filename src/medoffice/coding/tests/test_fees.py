@@ -423,9 +423,14 @@ def test_the_api_gives_contracts_and_expected_payments(client_for, manager):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_people_setting_the_same_fee_at_once_leave_one_row(users):
+@pytest.mark.parametrize("locked", [True, False], ids=["with the lock", "constraint alone"])
+def test_two_people_setting_the_same_fee_at_once_leave_one_row(users, monkeypatch, locked):
+    """Eight writers set 99213 from the same day at once: one row, and nobody gets an error.
+    Without the per-code lock the unique key (code, modifier, start) still decides."""
     if connection.vendor != "postgresql":
         pytest.skip("real concurrency: PostgreSQL only")
+    if not locked:
+        monkeypatch.setattr(fees, "_lock_code", lambda code, modifier: None)
     people = [users["manager"], users["owner"]] * 4
     barrier = threading.Barrier(len(people))
     outcomes: list[str] = []

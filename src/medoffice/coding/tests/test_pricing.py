@@ -71,7 +71,7 @@ def test_99213_in_manhattan_and_alabama_office_and_facility(mpfs):
 
 def test_99214_rounds_half_up_only_at_the_end(mpfs):
     # Manhattan, facility: 1.92*1.065 = 2.0448; 0.83*1.166 = 0.96778; 0.14*1.656 = 0.23184
-    # sum 3.24442 * 33.2875 = 107.99863075 -> $108.00 (rounding each product first would not)
+    # sum 3.24442 * 33.2875 = 107.99863075 -> $108.00 (rounded once, at the end)
     assert _dollars("2.0448", "0.96778", "0.23184") == 10800
     assert pricing.medicare_allowed_cents("99214", "", DAY, *MANHATTAN, True) == 10800
     # Manhattan, office: 1.79*1.166 = 2.08714; sum 4.36378 * 33.2875 = 145.25932675 -> $145.26
@@ -157,7 +157,7 @@ def test_a_medicare_percent_contract_for_codes_and_localities(mpfs, manager):
     assert pricing.expected_payment_cents(city, "99214", ["25"], DAY, "11") == 15979
     # 110% of $11.46 (71046-26) = $12.606 -> $12.61
     assert pricing.expected_payment_cents(city, "71046", ["26"], DAY, "22") == 1261
-    # 92.5% of $83.66 = $77.3855 -> $77.39
+    # 92.5% of $83.66 = $77.3855 -> $77.39 (half-up; half-even would give $77.38)
     assert pricing.expected_payment_cents(south, "99213", [], DAY, "11") == 7739
     # 92.5% of $118.37 = $109.49225 -> $109.49
     assert pricing.expected_payment_cents(south, "99214", [], DAY, "11") == 10949
