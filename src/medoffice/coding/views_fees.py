@@ -89,7 +89,19 @@ def _fee_page(request: AuthenticatedHttpRequest, *, errors: dict[str, list[str]]
 @login_required
 @permission_required(CodingPerm.VIEW)
 def fee_schedule(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return _fee_page(request)
+    """The schedule; ``?edit=<id>`` fills the form with that fee (saved from its start, it
+    corrects the charge; from a later day, it starts a new fee)."""
+    editing = request.GET.get("edit", "")
+    fee = Fee.objects.filter(pk=editing).first() if editing.isdigit() else None
+    if fee is None or not has_perm(request.user, CodingPerm.MANAGE_FEES):
+        return _fee_page(request)
+    values = {
+        "code": fee.code,
+        "modifier": fee.modifier,
+        "charge": dollars(int(fee.charge_cents)).replace(",", ""),
+        "effective_from": fee.effective_from.isoformat(),
+    }
+    return _fee_page(request, values=values)
 
 
 @login_required

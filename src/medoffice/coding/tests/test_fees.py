@@ -324,6 +324,9 @@ def test_setting_and_importing_fees_on_the_page(client_for):
     assert Fee.objects.count() == 3
     page = client.get("/coding/fees/").content.decode()
     assert "210.00" in page and "99214" in page
+    fee = Fee.objects.get(code="99214")
+    editing = client.get(f"/coding/fees/?edit={fee.pk}").content.decode()
+    assert 'name="charge" value="210.00"' in editing and 'value="2024-01-01"' in editing
 
 
 def test_contract_pages_and_the_expected_payments_page(client_for, manager):
