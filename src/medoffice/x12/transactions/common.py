@@ -4,6 +4,7 @@ access, and the parties (NM1 with its address, references and contacts)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from medoffice.x12 import values
@@ -112,6 +113,34 @@ class Cursor:
             return "the end of the transaction set (SE)"
         fields = self.body[self.pos]
         return f"{fields[0]}*{el(fields, 1)}" if len(fields) > 1 else fields[0]
+
+    def ordered(
+        self, ranks: Mapping[str, int], where: str, *, strict: bool = True
+    ) -> Iterator[list[str]]:
+        """Take the segments of a loop whose segments come in a fixed order, one by one.
+
+        `ranks` gives each segment id its place (equal ranks may come in any order); the walk
+        stops at the first segment not in it. A segment whose rank is lower than the one
+        before it is out of order "in `where`": an error, or with `strict=False` a warning.
+        While a segment is handled it is the one last taken (for `last` and `warn`).
+        """
+        body, pos, end = self.body, self.pos, len(self.body)
+        rank = 0
+        get = ranks.get
+        while pos < end:
+            fields = body[pos]
+            here = get(fields[0])
+            if here is None:
+                break
+            pos += 1
+            self.pos = pos
+            if here < rank:
+                if strict:
+                    raise self.last(f"{fields[0]} is out of order in {where}")
+                self.warn(f"{fields[0]} is out of order in {where}")
+            rank = here
+            yield fields
+            pos = self.pos
 
     def unexpected(self, where: str) -> X12Error:
         return self.here(f"{self._found()} is not expected here ({where})")
