@@ -214,7 +214,9 @@ _NM1_CODE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 def nm1(fields: list[str], codes: frozenset[str] | None = None) -> Party:
     """An NM1 segment as a party, with the element checks that hold in every transaction."""
-    code = el(fields, 1)
+    if len(fields) < 10:
+        fields = fields + [""] * (10 - len(fields))
+    code = fields[1]
     if not code:
         raise BadValue("NM101 (entity identifier code) is required")
     if not 2 <= len(code) <= 3 or not _NM1_CODE.issuperset(code):
@@ -224,14 +226,14 @@ def nm1(fields: list[str], codes: frozenset[str] | None = None) -> Party:
             f"NM101 (entity identifier code) {code!r} is not valid here "
             f"(expected {', '.join(sorted(codes))})"
         )
-    kind = el(fields, 2)
+    kind = fields[2]
     if not kind:
         raise BadValue("NM102 (entity type qualifier) is required")
     if kind not in ("1", "2"):
         raise BadValue(
             f"NM102 (entity type qualifier) {kind!r} is not 1 (person) or 2 (organization)"
         )
-    qualifier, identifier = el(fields, 8), el(fields, 9)
+    qualifier, identifier = fields[8], fields[9]
     if qualifier and not 1 <= len(qualifier) <= 2:
         raise BadValue(
             f"NM108 (identification code qualifier) {qualifier!r} is not a 1-2 character code"
@@ -241,10 +243,10 @@ def nm1(fields: list[str], codes: frozenset[str] | None = None) -> Party:
     return Party(
         entity_code=code,
         entity_type=kind,
-        name=el(fields, 3),
-        first_name=el(fields, 4),
-        middle_name=el(fields, 5),
-        suffix=el(fields, 7),
+        name=fields[3],
+        first_name=fields[4],
+        middle_name=fields[5],
+        suffix=fields[7],
         id_qualifier=qualifier,
         identifier=identifier,
     )

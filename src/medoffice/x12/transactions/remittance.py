@@ -265,19 +265,33 @@ def _service(cur: Cursor, fields: list[str]) -> ServicePayment:
             line.original_procedure = _procedure(cur, fields[6], "SVC06 (procedure submitted)")
         if count > 7 and fields[7]:
             line.original_units = _money(fields[7], "SVC07 (units submitted)")
+    # The usual segments (one adjustment, a date or an amount already seen) are read inline.
+    dates, adjustments, amounts = line.dates, line.adjustments, line.amounts
+    dates_get = _DATES.get
     for segment in cur.ordered(_LINE_RANK, _LINE_ORDER):
         sid = segment[0]
+        size = len(segment)
         if sid == "CAS":
-            _adjustments(segment, line.adjustments, cur.warn)
+            value = cached(segment[3]) if size == 4 and segment[1] and segment[2] else None
+            if value is None:
+                _adjustments(segment, adjustments, cur.warn)
+            else:
+                adjustments.append(Adjustment(segment[1], segment[2], value))
         elif sid == "DTM":
-            qualifier = _qualifier(segment, "date qualifier")
-            line.dates[qualifier] = _day(
-                segment[2] if len(segment) > 2 else "", "DTM02 (service date)"
-            )
+            day = dates_get(segment[2]) if size == 3 and segment[1] else None
+            if day is None:
+                qualifier = _qualifier(segment, "date qualifier")
+                dates[qualifier] = _day(el(segment, 2), "DTM02 (service date)")
+            else:
+                dates[segment[1]] = day
         elif sid == "AMT":
-            line.amounts[_qualifier(segment, "amount qualifier")] = _money(
-                segment[2] if len(segment) > 2 else "", "AMT02 (amount)"
-            )
+            value = cached(segment[2]) if size == 3 and segment[1] else None
+            if value is None:
+                amounts[_qualifier(segment, "amount qualifier")] = _money(
+                    el(segment, 2), "AMT02 (amount)"
+                )
+            else:
+                amounts[segment[1]] = value
         elif sid == "REF":
             line.references.append((required(segment, 1, "reference qualifier"), el(segment, 2)))
         elif sid == "LQ":
@@ -320,7 +334,15 @@ def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
     for segment in cur.ordered(_CLAIM_RANK, _CLAIM_ORDER):
         sid = segment[0]
         if sid == "CAS":
-            _adjustments(segment, claim.adjustments, cur.warn)
+            value = (
+                _AMOUNTS.get(segment[3])
+                if len(segment) == 4 and segment[1] and segment[2]
+                else None
+            )
+            if value is None:
+                _adjustments(segment, claim.adjustments, cur.warn)
+            else:
+                claim.adjustments.append(Adjustment(segment[1], segment[2], value))
         elif sid == "NM1":
             claim.parties.append(nm1(segment, _CLAIM_PARTIES))
         elif sid == "DTM":
