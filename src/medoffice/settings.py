@@ -47,6 +47,8 @@ MEDOFFICE_APPS = [
     "medoffice.scheduling",
     "medoffice.reception",
     "medoffice.ledger",
+    "medoffice.coding",
+    "medoffice.claims",
 ]
 
 INSTALLED_APPS = [

@@ -15,6 +15,8 @@ urlpatterns = [
     path("scheduling/", include("medoffice.scheduling.urls")),
     path("reception/", include("medoffice.reception.urls")),
     path("ledger/", include("medoffice.ledger.urls")),
+    path("coding/", include("medoffice.coding.urls")),
+    path("claims/", include("medoffice.claims.urls")),
     path("api/", api.urls),
     path("django-admin/", admin.site.urls),
 ]
