@@ -65,7 +65,7 @@ def test_interchanges_are_read_one_at_a_time_in_chunks():
     rest = list(interchanges)
     assert len(rest) == 199 and stream.bytes_read == len(data)
     remittance = rest[-1].groups[0].transactions[0].data
-    assert len(remittance.claims) == 20  # type: ignore[attr-defined]
+    assert len(remittance.claims) == 20
 
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 7, 106, 107, 1000, 1 << 20])
