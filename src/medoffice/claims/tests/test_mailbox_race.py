@@ -106,7 +106,7 @@ def test_twenty_submissions_of_one_name_at_once_send_it_once(sftp_server, users,
             sends.append(name)
             real_send(name, content)
 
-        transport.send = send  # type: ignore[method-assign]
+        transport.send = send
         return transport
 
     monkeypatch.setattr(services, "open_transport", counting)
