@@ -130,9 +130,6 @@ def receipt_path(clearinghouse: Clearinghouse, filename: str) -> str:
     return f"claims/mailbox/{clearinghouse.pk}/{uuid.uuid4().hex}"
 
 
-def _upload_path(instance: MailboxReceipt, filename: str) -> str:
-    return receipt_path(instance.clearinghouse, filename)
-
 
 class MailboxReceipt(AuditedModel):
     """A file collected from a clearinghouse's inbound folder, filed once per name and content."""
@@ -143,7 +140,8 @@ class MailboxReceipt(AuditedModel):
     name = models.CharField(max_length=200)
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField()
-    file = models.FileField(upload_to=_upload_path, max_length=200, blank=True)
+    # Written by the services under receipt_path() (never uploaded through a form).
+    file = models.FileField(upload_to="claims/mailbox/", max_length=200, blank=True)
     kind = models.CharField(max_length=6, choices=ReceiptKind.choices, default=ReceiptKind.OTHER)
     detail = models.TextField(blank=True)  # what the X12 reader said, when it is not X12
     received_at = models.DateTimeField(auto_now_add=True)

@@ -376,7 +376,13 @@ def test_a_handler_for_an_unknown_kind_is_refused():
 
 
 def test_the_worker_job_collects_from_every_active_clearinghouse(tmp_path, manager):
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
     from medoffice.claims.mailbox_tasks import collect_responses
+
+    path = "medoffice.claims.mailbox_tasks.collect_responses"
+    assert import_string(path) is collect_responses and settings.MEDOFFICE_SCHEDULE[path] > 0
 
     one = folder_clearinghouse(tmp_path / "one", manager, name="One")
     folder_clearinghouse(tmp_path / "two", manager, name="Two")
