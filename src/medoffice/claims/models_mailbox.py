@@ -130,7 +130,6 @@ def receipt_path(clearinghouse: Clearinghouse, filename: str) -> str:
     return f"claims/mailbox/{clearinghouse.pk}/{uuid.uuid4().hex}"
 
 
-
 class MailboxReceipt(AuditedModel):
     """A file collected from a clearinghouse's inbound folder, filed once per name and content."""
 
