@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from medoffice.claims.models_mailbox import (
+from medoffice.claims.models import (
     Clearinghouse,
     MailboxReceipt,
     MailboxSubmission,

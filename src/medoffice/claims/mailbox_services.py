@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from medoffice import x12
 from medoffice.claims.mailbox import MailboxConfig, MailboxError, check_name, open_transport
-from medoffice.claims.models_mailbox import (
+from medoffice.claims.models import (
     AfterCollect,
     Clearinghouse,
     MailboxReceipt,

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.claims import mailbox_selectors as selectors
 from medoffice.claims import mailbox_services as services
-from medoffice.claims.models_mailbox import (
+from medoffice.claims.models import (
     AfterCollect,
     Clearinghouse,
     ReceiptKind,

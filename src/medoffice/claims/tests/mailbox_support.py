@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from medoffice.claims import mailbox_services as services
-from medoffice.claims.models_mailbox import Clearinghouse
+from medoffice.claims.models import Clearinghouse
 
 
 def corpus() -> Path | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from medoffice import cli
-from medoffice.claims.models_mailbox import MailboxReceipt, MailboxSubmission
+from medoffice.claims.models import MailboxReceipt, MailboxSubmission
 from medoffice.claims.tests.mailbox_support import folder_clearinghouse, sftp_clearinghouse
 from medoffice.testing.ops import one_line
 

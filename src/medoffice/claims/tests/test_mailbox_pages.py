@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from medoffice.claims import mailbox_services as services
-from medoffice.claims.models_mailbox import Clearinghouse, MailboxReceipt, MailboxSubmission
+from medoffice.claims.models import Clearinghouse, MailboxReceipt, MailboxSubmission
 from medoffice.claims.tests.mailbox_support import folder_clearinghouse, sftp_clearinghouse
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, connections
 
 from medoffice.claims import mailbox_services as services
-from medoffice.claims.models_mailbox import MailboxReceipt, MailboxSubmission
+from medoffice.claims.models import MailboxReceipt, MailboxSubmission
 from medoffice.claims.tests.mailbox_support import sftp_clearinghouse
 
 pytestmark = [

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from medoffice.claims import mailbox_services as services
-from medoffice.claims.models_mailbox import (
+from medoffice.claims.models import (
     Clearinghouse,
     MailboxReceipt,
     MailboxSubmission,

@@ -70,7 +70,7 @@ class Command(OpsCommand):
     def _submit(self, files: list[str], name: str) -> None:
         from medoffice.claims import mailbox_selectors as selectors
         from medoffice.claims import mailbox_services as services
-        from medoffice.claims.models_mailbox import SubmissionStatus
+        from medoffice.claims.models import SubmissionStatus
 
         user = _acting_user()
         clearinghouse = _clearinghouse(name)

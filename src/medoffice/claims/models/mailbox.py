@@ -162,15 +162,3 @@ class MailboxReceipt(AuditedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
-
-
-__all__ = [
-    "AfterCollect",
-    "Clearinghouse",
-    "MailboxReceipt",
-    "MailboxSubmission",
-    "ReceiptKind",
-    "SecretKind",
-    "SubmissionStatus",
-    "TransportKind",
-]
