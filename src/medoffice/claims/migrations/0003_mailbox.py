@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0001_initial'),
+        ('claims', '0002_encounters_and_claims'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
