@@ -50,6 +50,9 @@ from medoffice.core.formats import money as money_words
 from medoffice.core.formats import us_date
 from medoffice.core.models import AuditAction
 from medoffice.core.money import ZERO, parse_money
+from medoffice.coding import pricing
+from medoffice.coding import selectors as codes
+from medoffice.coding.models import ProcedureCode
 
 if TYPE_CHECKING:
     from medoffice.core.models import Location, Provider, User
@@ -103,15 +106,6 @@ class _Problems:
 # --- What the coding app knows ------------------------------------------------------------------
 
 
-def _get(found: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        if isinstance(found, dict) and name in found:
-            return found[name]
-        if hasattr(found, name):
-            return getattr(found, name)
-    return default
-
-
 def normalize_icd10(code: str) -> str:
     """E119, e11.9 and ' E11.9 ' are E11.9: upper case, the dot after the third character."""
     bare = code.strip().upper().replace(".", "")
@@ -120,17 +114,14 @@ def normalize_icd10(code: str) -> str:
 
 def diagnosis_problem(code: str) -> tuple[str, str]:
     """(the code with its dot, what is wrong with it or "") per the coding app's ICD-10-CM."""
-    from medoffice.coding import selectors as codes
-
     normal = normalize_icd10(code)
     if not _ICD10.match(normal.replace(".", "")):
         return normal, f"“{code.strip()[:10]}” is not an ICD-10-CM code (e.g. E11.9)"
     found = codes.icd10_lookup(normal)
-    if not found:
+    if found is None:
         return normal, f"{normal} is not a valid ICD-10-CM code"
-    normal = normalize_icd10(str(_get(found, "code", default=normal)))
-    billable = _get(found, "billable", "is_billable", default=True)
-    if not billable:
+    normal = normalize_icd10(found.code)
+    if not found.billable:
         return normal, (
             f"{normal} is a category, not a billable code: pick one of the more specific "
             "codes under it"
@@ -138,23 +129,13 @@ def diagnosis_problem(code: str) -> tuple[str, str]:
     return normal, ""
 
 
-def _procedure(code: str, day: date) -> Any:
-    from medoffice.coding import selectors as codes
-
+def _procedure(code: str, day: date) -> ProcedureCode | None:
     return codes.procedure_on(code, day)
 
 
 def _modifier_known(code: str) -> bool:
-    from medoffice.coding import selectors as codes
-
     found = codes.modifier(code)
-    return bool(found) and bool(_get(found, "is_active", default=True))
-
-
-def _fee_cents(code: str, modifiers: list[str], day: date) -> int | None:
-    from medoffice.coding import pricing
-
-    return pricing.fee_cents(code, modifiers, day)
+    return found is not None and found.is_active
 
 
 # --- Checking the codes -----------------------------------------------------------------------
@@ -292,7 +273,7 @@ def _charge(
         return int(amount * 100)
     if not _PROCEDURE.match(code) or units is None:
         return None  # already named
-    fee = _fee_cents(code, modifiers, day)
+    fee = pricing.fee_cents(code, modifiers, day)
     if fee is None:
         problems.add(key, f"Line {number}: the practice has no fee for {code} on {us_date(day)}; "
                      "give the charge, or add the code to the fee schedule.")  # fmt: skip
@@ -445,12 +426,9 @@ def _details(
 
     if not re.fullmatch(r"\d{2}", encounter.place_of_service):
         problems.add("place_of_service", "The place of service is a two-digit CMS code (e.g. 11).")
-    else:
-        from medoffice.coding import selectors as codes
-
-        if not codes.place_of_service(encounter.place_of_service):
-            problems.add("place_of_service",
-                         f"{encounter.place_of_service} is not a CMS place of service.")  # fmt: skip
+    elif not codes.place_of_service(encounter.place_of_service):
+        problems.add("place_of_service",
+                     f"{encounter.place_of_service} is not a CMS place of service.")  # fmt: skip
     npi = referring_provider_npi.strip()
     if npi and not (_NPI.match(npi) and npi_is_valid(npi)):
         problems.add("referring_provider_npi", "The referring provider's NPI is 10 digits with a "
