@@ -132,3 +132,30 @@ def coding_providers() -> QuerySet[Provider]:
     return Provider.objects.filter(
         Q(is_active=True) | Q(rendered_encounters__isnull=False)
     ).distinct()
+
+
+def diagnosis_options(text: str, limit: int = 15) -> list[tuple[str, str, bool]]:
+    """(code, description, billable) of the ICD-10-CM codes matching what is typed."""
+    from medoffice.coding.selectors import icd10_search
+
+    return [(found.code, found.description, found.billable) for found in icd10_search(text, limit)]
+
+
+def procedure_options(text: str, day: date | None = None, limit: int = 15) -> list[tuple[str, str]]:
+    """(code, description) of the procedure codes matching what is typed (those active on
+    `day` when given)."""
+    from medoffice.coding.selectors import procedure_search
+
+    found = procedure_search(text, limit * 2 if day else limit)
+    rows = [
+        proc
+        for proc in found
+        if day is None
+        or (
+            (proc.effective_date is None or proc.effective_date <= day)
+            and (proc.termination_date is None or proc.termination_date >= day)
+        )
+    ]
+    return [(proc.code, proc.short_description or proc.long_description[:100]) for proc in rows][
+        :limit
+    ]
