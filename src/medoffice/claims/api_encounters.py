@@ -6,7 +6,6 @@ honour the Idempotency-Key header (docs/adr/0010), so a retry replays the first 
 A clinician (claims.code_own) sees and codes their own visits only: another's is a 403.
 """
 
-
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -85,7 +84,7 @@ class LineIn(Schema):
     modifiers: list[str] = Field([], max_length=MAX_MODIFIERS + 4)
     units: StrictInt = Field(1, description="a whole number, at least 1")
     charge: StrictStr | StrictInt | None = Field(
-        None, description='dollars and cents, e.g. "125.00"; null: the fee schedule × units'
+        None, description='dollars and cents, e.g. "125.00"; null: the fee schedule times the units'
     )
     diagnosis_pointers: list[StrictInt] = Field([], max_length=MAX_POINTERS + 4)
     ndc: str = Field("", max_length=13, description="11 digits (5-4-2 hyphens allowed)")
@@ -241,11 +240,18 @@ def encounter_codes(request, encounter_id: int, payload: CodesIn):
         encounter_id=encounter_id,
         diagnoses=payload.diagnoses,
         lines=[
-            LineInput(code=line.code, modifiers=line.modifiers, units=line.units,
-                      charge=line.charge, pointers=line.diagnosis_pointers, ndc=line.ndc,
-                      ndc_quantity=line.ndc_quantity, ndc_unit=line.ndc_unit)
+            LineInput(
+                code=line.code,
+                modifiers=line.modifiers,
+                units=line.units,
+                charge=line.charge,
+                pointers=line.diagnosis_pointers,
+                ndc=line.ndc,
+                ndc_quantity=line.ndc_quantity,
+                ndc_unit=line.ndc_unit,
+            )
             for line in payload.lines
-        ],  # fmt: skip
+        ],
         supervising_provider=supervising,
         referring_provider_name=payload.referring_provider_name,
         referring_provider_npi=payload.referring_provider_npi,

@@ -42,6 +42,9 @@ from medoffice.claims.models import (
 )
 from medoffice.claims.permissions import ClaimsPerm
 from medoffice.claims.selectors import may_code, practice_today
+from medoffice.coding import pricing
+from medoffice.coding import selectors as codes
+from medoffice.coding.models import ProcedureCode
 from medoffice.core import audit
 from medoffice.core.access import has_perm, require_perm
 from medoffice.core.context import binds_actor
@@ -50,9 +53,6 @@ from medoffice.core.formats import money as money_words
 from medoffice.core.formats import us_date
 from medoffice.core.models import AuditAction
 from medoffice.core.money import ZERO, parse_money
-from medoffice.coding import pricing
-from medoffice.coding import selectors as codes
-from medoffice.coding.models import ProcedureCode
 
 if TYPE_CHECKING:
     from medoffice.core.models import Location, Provider, User
@@ -233,7 +233,9 @@ def _clean_line(
             problems.add(key, f"Line {number}, pointer {place}: “{str(raw)[:4]}” points at no "
                          f"diagnosis; the diagnoses are {scope}.")  # fmt: skip
         elif pointer in pointers:
-            problems.add(key, f"Line {number}, pointer {place}: diagnosis {pointer} is given twice.")
+            problems.add(
+                key, f"Line {number}, pointer {place}: diagnosis {pointer} is given twice."
+            )
         else:
             pointers.append(pointer)
     charge_cents = _charge(number, line, code, modifiers, units, day, problems)

@@ -246,11 +246,18 @@ def encounter_page(request: AuthenticatedHttpRequest, encounter_id: int) -> Http
             encounter_id=encounter.pk,
             diagnoses=diagnoses,
             lines=[
-                LineInput(code=row["code"], modifiers=row["modifiers"], units=row["units"] or 1,
-                          charge=row["charge"] or None, pointers=row["pointers"], ndc=row["ndc"],
-                          ndc_quantity=row["ndc_quantity"] or None, ndc_unit=row["ndc_unit"])
+                LineInput(
+                    code=row["code"],
+                    modifiers=row["modifiers"],
+                    units=row["units"] or 1,
+                    charge=row["charge"] or None,
+                    pointers=row["pointers"],
+                    ndc=row["ndc"],
+                    ndc_quantity=row["ndc_quantity"] or None,
+                    ndc_unit=row["ndc_unit"],
+                )
                 for row in rows
-            ],  # fmt: skip
+            ],
             supervising_provider=supervising,
             referring_provider_name=details["referring_provider_name"],
             referring_provider_npi=details["referring_provider_npi"],
@@ -268,9 +275,7 @@ def encounter_page(request: AuthenticatedHttpRequest, encounter_id: int) -> Http
             return _page(request, fresh, errors=errors, status=422)
         return _page(request, fresh, diagnoses=diagnoses, lines=rows, details=details,
                      errors=errors, status=422)  # fmt: skip
-    messages.success(
-        request, "Marked coded." if action == "mark_coded" else "The codes are saved."
-    )
+    messages.success(request, "Marked coded." if action == "mark_coded" else "The codes are saved.")
     return redirect("claims:encounter", encounter.pk)
 
 
@@ -313,9 +318,10 @@ def encounter_reopen(request: AuthenticatedHttpRequest, encounter_id: int) -> Ht
 
 def _typed(request: AuthenticatedHttpRequest) -> str:
     """What was typed: `q`, or the value of the input that asked (htmx sends it by its name)."""
-    text = request.GET.get("q", "")
+    text = str(request.GET.get("q", ""))
     if not text:
-        text = next((v for k, v in request.GET.items() if k not in ("day",) and v.strip()), "")
+        typed = (str(v) for k, v in request.GET.items() if k != "day" and str(v).strip())
+        text = next(typed, "")
     return text.strip()[:60]
 
 

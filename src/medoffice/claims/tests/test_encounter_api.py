@@ -100,8 +100,12 @@ def test_from_an_appointment_and_reopen(office, users, client_for):
     assert made.json()["appointment_id"] == appointment.pk
     coder.put(f"/api/claims/encounters/{pk}/codes", CODES, content_type="application/json")
     coder.post(f"/api/claims/encounters/{pk}/mark-coded")
-    coder.post(f"/api/claims/encounters/{pk}/finalize", {}, content_type=JSON,
-               headers={"Idempotency-Key": "f-2"})
+    coder.post(
+        f"/api/claims/encounters/{pk}/finalize",
+        {},
+        content_type=JSON,
+        headers={"Idempotency-Key": "f-2"},
+    )
     reopened = coder.post(f"/api/claims/encounters/{pk}/reopen", {"reason": "wrong units"},
                           content_type="application/json", headers={"Idempotency-Key": "r-2"})  # fmt: skip
     assert reopened.status_code == 200, reopened.content

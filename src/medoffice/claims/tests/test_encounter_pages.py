@@ -41,14 +41,20 @@ def test_the_list_shows_a_clinician_their_own_visits_only(office, users, client_
     assert 'name="provider"' not in html
     coder = client_for("biller").get("/claims/encounters/").content.decode()
     assert f"/claims/encounters/{mine.pk}/" in coder and f"/claims/encounters/{theirs.pk}/" in coder
-    only_b = client_for("biller").get(
-        f"/claims/encounters/?provider={office.other_provider.pk}"
-    ).content.decode()
+    only_b = (
+        client_for("biller")
+        .get(f"/claims/encounters/?provider={office.other_provider.pk}")
+        .content.decode()
+    )
     assert f"/claims/encounters/{theirs.pk}/" in only_b
     assert f"/claims/encounters/{mine.pk}/" not in only_b
-    later = client_for("biller").get(
-        f"/claims/encounters/?since={(office.day.replace(year=office.day.year + 1)).isoformat()}"
-    ).content.decode()
+    later = (
+        client_for("biller")
+        .get(
+            f"/claims/encounters/?since={(office.day.replace(year=office.day.year + 1)).isoformat()}"
+        )
+        .content.decode()
+    )
     assert f"/claims/encounters/{mine.pk}/" not in later
 
 
@@ -124,13 +130,15 @@ def test_finalize_and_reopen_from_the_page(office, users, client_for):
     svc.encounter_code(actor=users["biller"], encounter_id=encounter.pk, diagnoses=["E11.9"],
                        lines=[LineInput("99213", pointers=[1])])  # fmt: skip
     svc.encounter_mark_coded(actor=users["clinician"], encounter_id=encounter.pk)
-    assert client_for("clinician").post(
-        f"/claims/encounters/{encounter.pk}/finalize"
-    ).status_code == 403
+    assert (
+        client_for("clinician").post(f"/claims/encounters/{encounter.pk}/finalize").status_code
+        == 403
+    )
     coder = client_for("biller")
-    assert "Finalize and post the charges" in coder.get(
-        f"/claims/encounters/{encounter.pk}/"
-    ).content.decode()
+    assert (
+        "Finalize and post the charges"
+        in coder.get(f"/claims/encounters/{encounter.pk}/").content.decode()
+    )
     assert coder.post(f"/claims/encounters/{encounter.pk}/finalize").status_code == 302
     encounter.refresh_from_db()
     assert encounter.status == EncounterStatus.READY and encounter.charge_entry_id
@@ -146,9 +154,7 @@ def test_code_visit_from_an_appointment(office, users, client_for):
     appointment = sf.appointment(
         patient=office.patient, provider=office.provider, location=office.location
     )
-    answer = client_for("clinician").post(
-        f"/claims/encounters/from-appointment/{appointment.pk}"
-    )
+    answer = client_for("clinician").post(f"/claims/encounters/from-appointment/{appointment.pk}")
     made = Encounter.objects.get(appointment=appointment)
     assert answer.status_code == 302 and answer["Location"] == f"/claims/encounters/{made.pk}/"
 
@@ -165,6 +171,9 @@ def test_code_search_as_you_type(office, client_for):
     retired = client.get("/claims/encounters/search/procedures",
                          {"day": office.day.isoformat(), "q": "99999"}).content.decode()  # fmt: skip
     assert "99999" not in retired
-    assert client_for("front_desk").get(
-        "/claims/encounters/search/diagnoses", {"q": "E11"}
-    ).status_code == 403
+    assert (
+        client_for("front_desk")
+        .get("/claims/encounters/search/diagnoses", {"q": "E11"})
+        .status_code
+        == 403
+    )

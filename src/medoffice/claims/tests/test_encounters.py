@@ -62,9 +62,10 @@ def test_an_encounter_from_an_appointment_takes_its_visit(office, users):
     )  # fmt: skip
     assert made.place_of_service == "22" and made.status == EncounterStatus.DRAFT
     assert made.appointment == appointment
-    assert made.date_of_service == appointment.start.astimezone(
-        __import__("zoneinfo").ZoneInfo("America/Chicago")
-    ).date()
+    assert (
+        made.date_of_service
+        == appointment.start.astimezone(__import__("zoneinfo").ZoneInfo("America/Chicago")).date()
+    )
     again = svc.encounter_from_appointment(actor=users["biller"], appointment=appointment)
     assert again.pk == made.pk and Encounter.objects.count() == 1
 
