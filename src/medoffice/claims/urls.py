@@ -1,11 +1,12 @@
 from django.urls import path
 
-from medoffice.claims import views, views_encounters
+from medoffice.claims import views, views_cms1500, views_encounters
 
 app_name = "claims"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("<int:claim_id>/cms1500.pdf", views_cms1500.claim_cms1500, name="claim_cms1500"),
     path("encounters/", views_encounters.encounter_list, name="encounters"),
     path("encounters/<int:encounter_id>/", views_encounters.encounter_page, name="encounter"),
     path("encounters/<int:encounter_id>/finalize", views_encounters.encounter_finalize,
