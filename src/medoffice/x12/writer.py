@@ -83,11 +83,10 @@ def amount(value: Decimal | int, name: str, *, places: int = 2) -> str:
     number = Decimal(value)
     if not number.is_finite():
         raise X12Error(f"{name}: {value!r} is not a finite amount")
-    exponent = number.normalize().as_tuple().exponent
-    assert isinstance(exponent, int)
-    if -exponent > places:
-        raise X12Error(f"{name}: {value} has more than {places} decimal places")
     text = f"{number.normalize():f}"
+    point = text.find(".")
+    if point >= 0 and len(text) - point - 1 > places:
+        raise X12Error(f"{name}: {value} has more than {places} decimal places")
     if text in ("-0", "0"):
         return "0"
     return text
