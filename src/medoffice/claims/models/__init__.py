@@ -317,7 +317,9 @@ class ClaimBatch(AuditedModel):
         return self.file_name
 
 
-# The clearinghouse mailbox's tables (claims/models/mailbox.py), by name.
+# The clearinghouse mailbox's tables (claims/models/mailbox.py) and the background "build and
+# send" jobs (claims/models/batch_jobs.py), by name.
+from medoffice.claims.models.batch_jobs import BatchJob, JobStage, JobState  # noqa: E402
 from medoffice.claims.models.mailbox import (  # noqa: E402
     AfterCollect,
     Clearinghouse,
@@ -332,7 +334,10 @@ from medoffice.claims.models.mailbox import (  # noqa: E402
 
 __all__ = [
     "AfterCollect",
+    "BatchJob",
     "Clearinghouse",
+    "JobStage",
+    "JobState",
     "MailboxReceipt",
     "MailboxSubmission",
     "ReceiptKind",
