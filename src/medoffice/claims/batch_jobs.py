@@ -103,7 +103,8 @@ def run_batch_job(job_id: int) -> BatchJob:
         _move(job, JobStage.TAKING, state=JobState.RUNNING)
         require_perm(actor, ClaimsPerm.SUBMIT)  # the role may have changed since it was queued
         ready = Claim.objects.filter(status=ClaimStatus.READY, batch__isnull=True).count()
-        if not ready and job.batch_id is None:
+        built = ClaimBatch.objects.filter(created_by=actor, idempotency_key=key).exists()
+        if not ready and not built:  # (a job run again finds the batch it built)
             raise InvalidInput("No claim is ready to batch: scrub the claims first.")
         clearinghouse = job.clearinghouse
         exchange = (

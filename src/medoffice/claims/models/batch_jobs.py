@@ -25,6 +25,14 @@ class JobStage(models.TextChoices):
     DONE = "done", "Done"
 
 
+DOING: dict[str, str] = {
+    JobStage.QUEUED: "waiting for a worker",
+    JobStage.TAKING: "taking the ready claims",
+    JobStage.WRITING: "writing the 837P file",
+    JobStage.SENDING: "sending the file to the clearinghouse",
+}
+
+
 class BatchJob(AuditedModel):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -62,6 +70,11 @@ class BatchJob(AuditedModel):
 
     def __str__(self) -> str:
         return f"Batch job {self.pk} ({self.get_state_display()})"
+
+    @property
+    def doing(self) -> str:
+        """What the job is doing (or was doing when it failed), mid-sentence."""
+        return DOING.get(self.stage, "")
 
     @property
     def finished(self) -> bool:

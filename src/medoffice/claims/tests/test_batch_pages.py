@@ -148,6 +148,7 @@ def test_no_claim_ready_fails_in_words(
     job = BatchJob.objects.get()
     assert job.state == JobState.FAILED
     fragment = _progress(biller, job)
+    assert "Failed while taking the ready claims:" in fragment
     assert "No claim is ready to batch" in fragment and "hx-trigger" not in fragment
     assert ClaimBatch.objects.count() == 0
 
@@ -179,6 +180,22 @@ def test_a_missing_outbound_folder_fails_in_words_and_the_claims_stay_batched(
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.SUBMITTED
     assert (tmp_path / "portal" / "out" / batch.file_name).read_bytes() == bytes(batch.content)
+
+
+def test_a_job_run_again_after_a_crash_writes_one_file_and_sends_it_once(
+    client_for, portal, immediate_tasks, django_capture_on_commit_callbacks, tmp_path
+):
+    from medoffice.claims.batch_tasks import build_and_send
+
+    make_claim(status=ClaimStatus.READY)
+    _start(client_for("biller"), django_capture_on_commit_callbacks, clearinghouse=portal)
+    job = BatchJob.objects.get()
+    BatchJob.objects.filter(pk=job.pk).update(state=JobState.RUNNING, stage="sending")
+    build_and_send.call(job_id=job.pk)  # the worker died before it marked the job done
+    job.refresh_from_db()
+    assert job.state == JobState.DONE
+    assert ClaimBatch.objects.count() == 1 and MailboxSubmission.objects.count() == 1
+    assert len(list((tmp_path / "portal" / "out").iterdir())) == 1
 
 
 def test_build_only_writes_the_file_and_sends_nothing(
@@ -236,3 +253,26 @@ def test_a_forged_token_or_a_switched_off_clearinghouse_is_refused_in_words(
     assert none.status_code == 400
     assert "Choose the clearinghouse to send the batch to." in none.content.decode()
     assert BatchJob.objects.count() == 0
+
+
+# The worker closes connections between jobs as a real one must: this test commits.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_worker_runs_the_queued_job_as_the_biller(client_for, portal, users, tmp_path):
+    from medoffice.core.jobs import WorkerOptions, run_worker
+
+    make_claim(status=ClaimStatus.READY)
+    biller = client_for("biller")
+    token = form_token(biller, BATCHES)
+    biller.post(START, {"form_token": token, "action": "send", "clearinghouse": portal.pk})
+    job = BatchJob.objects.get()
+    assert job.state == JobState.QUEUED  # enqueued when the request committed, not yet run
+
+    run_worker(WorkerOptions(batch=True, schedule=False, handle_signals=False))
+
+    job.refresh_from_db()
+    assert job.state == JobState.DONE and job.submission.status == SubmissionStatus.SENT
+    assert (tmp_path / "portal" / "out" / job.batch.file_name).is_file()
+    made = AuditEvent.objects.filter(object_type="claims.claimbatch", action=AuditAction.CREATE)
+    assert {e.actor_name for e in made} == {
+        f"{users['biller'].username} via job claims.batch_tasks.build_and_send"
+    }
