@@ -6,5 +6,7 @@ app_name = "coding"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("codes/", views.codes, name="codes"),
+    path("import/", views.code_set_import, name="import"),
     *urls_fees.urlpatterns,
 ]
