@@ -116,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     ledger.add_argument("--as-of", default="", metavar="DATE", help="trial-balance: YYYY-MM-DD")
     ledger.add_argument("--csv", action="store_true", help="trial-balance: print CSV")
 
+    x12 = sub.add_parser("x12", help="X12 files: what a file holds (read-only)")
+    x12.add_argument(
+        "action", choices=["read"], help="read FILE: interchanges, transactions, claims"
+    )
+    x12.add_argument("file")
+    x12.add_argument("--json", action="store_true", help="print JSON (amounts as strings)")
+
     from medoffice.cli_codes import add_codes_arguments
 
     codes = sub.add_parser(
@@ -130,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "serve", "migrate", "demo", "createadmin", "worker", "backup", "restore", "audit",
-    "rotate-keys", "manage", "ledger", "codes",
+    "rotate-keys", "manage", "ledger", "x12", "codes",
 }  # fmt: skip
 # Commands that act as the system unless --as names a user (requests and jobs they run
 # name their own actors).
@@ -231,6 +238,8 @@ def _call(args: argparse.Namespace) -> None:
         call_command("audit", args.action, checkpoint=args.checkpoint)
     elif command == "ledger":
         call_command("ledger", args.action, args.period, as_of=args.as_of, csv=args.csv)
+    elif command == "x12":
+        call_command("x12", args.action, args.file, json=args.json)
     elif command == "codes":
         from medoffice.cli_codes import codes_argv
 
