@@ -4,7 +4,8 @@ The scrubber calls these for every claim: each takes all of a claim's codes at o
 a fixed number of queries (one, for the edit tables), never one per line.
 
 Edit tables and MPFS tables are kept per release: a read for a day uses the newest release
-of the kind effective on or before that day, and before the first release the first one.
+of the kind effective on or before that day; before the first release, an NCCI table's first
+release, and no MPFS table.
 ICD-10-CM comes from `simple-icd-10-cm` 1.5.0 (the April 1, 2026 code files): it is read into
 an index in memory once per process, on first use (about five seconds).
 """
@@ -58,11 +59,19 @@ def recent_releases(limit: int = 50) -> list[CodeSetRelease]:
 # --- Which release is in force ------------------------------------------------------------------
 
 
-def _release_in_force_id(kind: str, day: date) -> Coalesce:
+# Before its first release an NCCI table's first release speaks (its rows carry their own
+# deletion dates, so it holds the earlier edits too); an MPFS table prices nothing before its
+# first release (as `pricing.mpfs_release`).
+_EARLIEST_BEFORE_FIRST = {CodeSetKind.NCCI_PTP, CodeSetKind.NCCI_MUE, CodeSetKind.NCCI_ADD_ON}
+
+
+def _release_in_force_id(kind: str, day: date) -> Subquery | Coalesce:
     """The id of the release of `kind` in force on `day`, as an expression (no query of its own):
-    the newest effective on or before the day, else the earliest."""
+    the newest effective on or before the day (for the NCCI tables, else the earliest)."""
     releases = CodeSetRelease.objects.filter(kind=kind)
     newest = releases.filter(effective_date__lte=day).order_by("-effective_date", "-id")
+    if kind not in _EARLIEST_BEFORE_FIRST:
+        return Subquery(newest.values("id")[:1])
     earliest = releases.order_by("effective_date", "id")
     return Coalesce(Subquery(newest.values("id")[:1]), Subquery(earliest.values("id")[:1]))
 
