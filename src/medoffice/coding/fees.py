@@ -526,6 +526,31 @@ def _contract_terms(
     return percent, mac, locality
 
 
+def _contract_fields(
+    name: str,
+    basis: str,
+    effective_from: object,
+    effective_to: object,
+    medicare_percent: object,
+    mac: str,
+    locality: str,
+) -> tuple[str, date, date | None, Decimal | None, str, str]:
+    """A contract's name, span and terms, checked, for creating or changing one."""
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("Give the contract a name.", field="name")
+    start = day_of(effective_from, field="effective_from", label="The start date")
+    end = None
+    if effective_to not in (None, ""):
+        end = day_of(effective_to, field="effective_to", label="The end date")
+        if end < start:
+            raise InvalidInput("The end date comes before the start date.", field="effective_to")
+    percent, mac, locality = _contract_terms(
+        basis=basis, medicare_percent=medicare_percent, mac=mac, locality=locality
+    )
+    return name[:120], start, end, percent, mac, locality
+
+
 @transaction.atomic
 @binds_actor("actor")
 def contract_create(
@@ -542,22 +567,13 @@ def contract_create(
 ) -> PayerContract:
     """A payer's contract for a span of days: per-code rates, or a percentage of the MPFS."""
     require_perm(actor, CodingPerm.MANAGE_FEES)
-    name = (name or "").strip()
-    if not name:
-        raise InvalidInput("Give the contract a name.", field="name")
-    start = day_of(effective_from, field="effective_from", label="The start date")
-    end = None
-    if effective_to not in (None, ""):
-        end = day_of(effective_to, field="effective_to", label="The end date")
-        if end < start:
-            raise InvalidInput("The end date comes before the start date.", field="effective_to")
-    percent, mac, locality = _contract_terms(
-        basis=basis, medicare_percent=medicare_percent, mac=mac, locality=locality
+    name, start, end, percent, mac, locality = _contract_fields(
+        name, basis, effective_from, effective_to, medicare_percent, mac, locality
     )
     Payer.objects.select_for_update().filter(pk=payer.pk).first()  # one writer per payer
     _overlap(payer, start, end, exclude=None)
     return PayerContract.objects.create(
-        payer=payer, name=name[:120], basis=basis, medicare_percent=percent, mac=mac,
+        payer=payer, name=name, basis=basis, medicare_percent=percent, mac=mac,
         locality=locality, effective_from=start, effective_to=end, created_by=actor,
     )  # fmt: skip
 
@@ -578,22 +594,13 @@ def contract_update(
 ) -> PayerContract:
     """Change a contract's terms or dates (its rates stay)."""
     require_perm(actor, CodingPerm.MANAGE_FEES)
-    name = (name or "").strip()
-    if not name:
-        raise InvalidInput("Give the contract a name.", field="name")
-    start = day_of(effective_from, field="effective_from", label="The start date")
-    end = None
-    if effective_to not in (None, ""):
-        end = day_of(effective_to, field="effective_to", label="The end date")
-        if end < start:
-            raise InvalidInput("The end date comes before the start date.", field="effective_to")
-    percent, mac, locality = _contract_terms(
-        basis=basis, medicare_percent=medicare_percent, mac=mac, locality=locality
+    name, start, end, percent, mac, locality = _contract_fields(
+        name, basis, effective_from, effective_to, medicare_percent, mac, locality
     )
     Payer.objects.select_for_update().filter(pk=contract.payer_id).first()
     contract = PayerContract.objects.select_related("payer").get(pk=contract.pk)
     _overlap(contract.payer, start, end, exclude=contract.pk)
-    contract.name = name[:120]
+    contract.name = name
     contract.basis = basis
     contract.medicare_percent = percent
     contract.mac = mac
