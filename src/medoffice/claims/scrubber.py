@@ -11,6 +11,7 @@ claim line it is about.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,11 +20,11 @@ from functools import lru_cache
 from typing import Any
 
 import simple_icd_10_cm as icd10
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from medoffice.claims.claims_services import SCRUBBABLE, move_rows
+from medoffice.claims.claims_services import SCRUBBABLE, insert_rows, move_rows
 from medoffice.claims.models import (
     MAX_MODIFIERS,
     MAX_POINTERS,
@@ -47,7 +48,7 @@ from medoffice.core import audit
 from medoffice.core.context import actor_for_service
 from medoffice.core.exceptions import InvalidTransition
 from medoffice.core.models import AuditAction, Practice, User
-from medoffice.core.validators import npi_is_valid
+from medoffice.core.validators import npi_is_valid as _npi_is_valid
 from medoffice.patients.models import SubscriberRelationship
 
 ERROR = Severity.ERROR
@@ -135,6 +136,11 @@ def diagnosis_problem(code: str) -> tuple[str, str] | None:
             f"Diagnosis {code} is a category, not a billable code: pick a more specific code{hint}.",
         )
     return None
+
+
+@lru_cache(maxsize=10_000)
+def npi_is_valid(npi: str) -> bool:
+    return _npi_is_valid(npi)
 
 
 # --- The edits -------------------------------------------------------------------------------
@@ -389,12 +395,48 @@ CLAIM_COLUMNS = (
 )  # fmt: skip
 
 
+def _fetch(queryset: Any, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows of `queryset.values_list(*columns)` as the database driver gives them: the
+    values are converted here, by cached parsers, not one converter call per value."""
+    sql, params = queryset.values_list(*columns).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@lru_cache(maxsize=50_000)
+def _parse_day(text: str) -> date:
+    return date.fromisoformat(text[:10])
+
+
+def _day(value: Any) -> date | None:
+    """A date as SQLite (text) or PostgreSQL (a date) returns it."""
+    if value is None or isinstance(value, date):
+        return value
+    return _parse_day(value)
+
+
+@lru_cache(maxsize=10_000)
+def _parse_list(text: str) -> tuple[Any, ...]:
+    value = json.loads(text)
+    return tuple(value) if isinstance(value, list) else (value,)
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A JSON list column (modifiers, pointers) as SQLite (text) or PostgreSQL returns it."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return list(_parse_list(value))
+    return list(value) if isinstance(value, list) else [value]
+
+
 def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
     """The facts of these claims and the reference rows they need: a fixed number of queries."""
     billing_npi = Practice.objects.order_by("pk").values_list("group_npi", flat=True).first() or ""
     facts: list[ClaimFacts] = []
     by_encounter: dict[int, list[ClaimFacts]] = defaultdict(list)
-    for row in Claim.objects.filter(pk__in=claim_ids).order_by("pk").values_list(*CLAIM_COLUMNS):
+    for row in _fetch(Claim.objects.filter(pk__in=claim_ids).order_by("pk"), CLAIM_COLUMNS):
         (pk, control, status, frequency, replaces, overridden_by, payer_id, payer_name,
          filing_days, encounter_id, patient_id, dos, prior_auth, ref_name, ref_npi,
          supervising_id, supervising_npi, r_npi, r_taxonomy, r_first, r_last, p_first, p_last,
@@ -404,14 +446,15 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
             claim_id=pk, control_number=control, status=status, frequency_code=frequency,
             replaces_id=replaces, overridden=overridden_by is not None, patient_id=patient_id,
             payer_id=payer_id, payer_name=payer_name, timely_filing_days=filing_days,
-            date_of_service=dos, prior_authorization=prior_auth or "",
-            patient={"first_name": p_first, "last_name": p_last, "date_of_birth": p_dob,
+            date_of_service=_day(dos), prior_authorization=prior_auth or "",
+            patient={"first_name": p_first, "last_name": p_last, "date_of_birth": _day(p_dob),
                      "sex": p_sex, "address_line1": p_addr, "city": p_city, "state": p_state,
                      "zip_code": p_zip},
             coverage={"member_id": member_id, "subscriber_relationship": relationship,
                       "subscriber_first_name": s_first, "subscriber_last_name": s_last,
-                      "subscriber_date_of_birth": s_dob, "subscriber_sex": s_sex,
-                      "effective_date": c_start, "end_date": c_end, "is_active": c_active},
+                      "subscriber_date_of_birth": _day(s_dob), "subscriber_sex": s_sex,
+                      "effective_date": _day(c_start), "end_date": _day(c_end),
+                      "is_active": bool(c_active)},
             rendering={"npi": r_npi, "taxonomy": r_taxonomy, "name": f"{r_first} {r_last}"},
             supervising_npi=(supervising_npi or "") if supervising_id is not None else None,
             referring_name=ref_name or "", referring_npi=ref_npi or "", billing_npi=billing_npi,
@@ -426,21 +469,14 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
     ):
         for made in by_encounter[encounter_id]:
             made.diagnoses.append(code)
-    for claim_id, number, code, modifiers, units, charge, pointers in (
-        ClaimLine.objects.filter(claim_id__in=list(by_claim))
-        .order_by("claim_id", "line_number")
-        .values_list(
-            "claim_id",
-            "line_number",
-            "code",
-            "modifiers",
-            "units",
-            "charge_cents",
-            "diagnosis_pointers",
-        )
-    ):
+    lines = ClaimLine.objects.filter(claim_id__in=list(by_claim)).order_by(
+        "claim_id", "line_number"
+    )
+    columns = ("claim_id", "line_number", "code", "modifiers", "units", "charge_cents",
+               "diagnosis_pointers")  # fmt: skip
+    for claim_id, number, code, modifiers, units, charge, pointers in _fetch(lines, columns):
         by_claim[claim_id].lines.append(
-            LineFacts(number, code, list(modifiers or []), units, charge, list(pointers or []))
+            LineFacts(number, code, _json_list(modifiers), units, charge, _json_list(pointers))
         )
     return facts, _reference(facts)
 
@@ -499,19 +535,14 @@ def _duplicates(facts: list[ClaimFacts]) -> dict[int, str]:
     chain of replacements and voids, nor one voided or replaced since)."""
     patients = sorted({f.patient_id for f in facts})
     days = sorted({f.date_of_service for f in facts})
-    others = list(
+    found_rows = _fetch(
         Claim.objects.filter(
             encounter__patient_id__in=patients, encounter__date_of_service__in=days
-        ).values_list(
-            "pk",
-            "encounter__patient_id",
-            "encounter__date_of_service",
-            "frequency_code",
-            "replaces_id",
-            "status",
-            "control_number",
-        )
-    )
+        ),
+        ("pk", "encounter__patient_id", "encounter__date_of_service", "frequency_code",
+         "replaces_id", "status", "control_number"),
+    )  # fmt: skip
+    others = [(pk, patient, _day(dos), *rest) for pk, patient, dos, *rest in found_rows]
     wanted = {(f.patient_id, f.date_of_service) for f in facts}
     others = [row for row in others if (row[1], row[2]) in wanted]
     parent = {row[0]: row[4] for row in others}
@@ -524,7 +555,8 @@ def _duplicates(facts: list[ClaimFacts]) -> dict[int, str]:
             seen += 1
         return pk
 
-    voided_roots = {root(row[0]) for row in others if row[3] == FrequencyCode.VOID}
+    void, voided = str(FrequencyCode.VOID), str(ClaimStatus.VOID)
+    voided_roots = {root(row[0]) for row in others if row[3] == void}
     loaded = {f.claim_id: f for f in facts}
     need_codes = [row[0] for row in others if row[0] not in loaded]
     code_sets: dict[int, set[str]] = {
@@ -539,7 +571,7 @@ def _duplicates(facts: list[ClaimFacts]) -> dict[int, str]:
         list
     )
     for pk, patient_id, dos, frequency, _replaces, status, control in others:
-        if status == ClaimStatus.VOID or frequency == FrequencyCode.VOID or pk in superseded:
+        if status == voided or frequency == void or pk in superseded:
             continue
         chain = root(pk)
         if chain in voided_roots:
@@ -602,7 +634,7 @@ def _scrub_batch(ids: list[int], *, actor: User | None, today: date) -> list[Scr
     if not facts:
         return []
     results = []
-    rows: list[ScrubFinding] = []
+    rows: list[tuple[int, str, str, str, int | None]] = []
     outcome: dict[str, list[tuple[int, str, str]]] = {
         ClaimStatus.SCRUB_ERRORS: [],
         ClaimStatus.READY: [],
@@ -615,10 +647,8 @@ def _scrub_batch(ids: list[int], *, actor: User | None, today: date) -> list[Scr
         outcome[to].append((f.claim_id, f.status, f.control_number))
         results.append(ScrubResult(f.claim_id, f.control_number, to, findings))
         rows.extend(
-            ScrubFinding(claim_id=f.claim_id, code=x.code, severity=x.severity,
-                         message=x.message[:400], line_number=x.line_number)
-            for x in findings
-        )  # fmt: skip
+            (f.claim_id, x.code, x.severity, x.message[:400], x.line_number) for x in findings
+        )
     now = timezone.now()
     with audit.unit(
         AuditAction.UPDATE,
@@ -629,14 +659,24 @@ def _scrub_batch(ids: list[int], *, actor: User | None, today: date) -> list[Scr
                 "ready": len(outcome[ClaimStatus.READY]), "findings": len(rows)},
     ):  # fmt: skip
         checked = [f.claim_id for f in facts]
-        ScrubFinding.objects.filter(claim_id__in=checked).delete()
-        ScrubFinding.objects.bulk_create(rows, batch_size=1000)
+        _forget_findings(checked)
+        insert_rows(ScrubFinding, ("claim_id", "code", "severity", "message", "line_number"), rows)
         for to, moving in outcome.items():
             if moving:
                 note = "Scrubbed: held." if to == ClaimStatus.SCRUB_ERRORS else "Scrubbed: clean."
                 move_rows(moving, to=to, actor=actor, note=note)
         Claim.objects.filter(pk__in=checked).update(scrubbed_at=now)
     return results
+
+
+def _forget_findings(claim_ids: list[int]) -> None:
+    """The claims' previous findings go (one statement: findings are replaced, not audited)."""
+    quote = connection.ops.quote_name
+    table = quote(ScrubFinding._meta.db_table)
+    column = quote(ScrubFinding._meta.get_field("claim").column)
+    marks = ", ".join(["%s"] * len(claim_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", claim_ids)  # noqa: S608
 
 
 def scrub_one(*, actor: User | None, claim: Claim, today: date | None = None) -> ScrubResult:

@@ -48,7 +48,11 @@ def test_a_claim_is_built_for_the_primary_coverage_with_the_encounters_lines(bil
         {"code": "20610", "units": 2, "charge_cents": 9_000, "diagnosis_pointers": [1]},
     ])  # fmt: skip
     claim = services.claim_build(actor=biller, encounter=encounter)
-    assert (claim.coverage, claim.payer_id, claim.frequency_code) == (primary, primary.payer_id, "1")
+    assert (claim.coverage, claim.payer_id, claim.frequency_code) == (
+        primary,
+        primary.payer_id,
+        "1",
+    )
     assert claim.status == ClaimStatus.DRAFT and claim.created_by == biller
     assert claim.total_charge_cents == 24_000
     assert re.fullmatch(r"[A-Z]{2,4}\d{10}", claim.control_number)

@@ -197,9 +197,7 @@ def test_add_on_code_without_its_primary(codes, biller):
     AddOnEdit.objects.create(add_on_code="11045", primary_code="11042", edit_type="1",
                              release=cf.release(CodeSetKind.NCCI_ADD_ON))  # fmt: skip
     alone = build(biller, lines=[{"code": "99213"}, {"code": "11045"}])
-    assert [(f.code, f.line_number) for f in scrub(alone, TODAY)] == [
-        ("add_on_without_primary", 2)
-    ]
+    assert [(f.code, f.line_number) for f in scrub(alone, TODAY)] == [("add_on_without_primary", 2)]
     with_primary = build(biller, lines=[{"code": "11042"}, {"code": "11045"}])
     assert codes_of(with_primary) == []
 
