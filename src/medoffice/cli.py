@@ -116,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     ledger.add_argument("--as-of", default="", metavar="DATE", help="trial-balance: YYYY-MM-DD")
     ledger.add_argument("--csv", action="store_true", help="trial-balance: print CSV")
 
+    claims = sub.add_parser("claims", help="claims: scrub them before they are batched")
+    claims_sub = claims.add_subparsers(dest="claims_command", metavar="ACTION", required=True)
+    scrub = claims_sub.add_parser(
+        "scrub", help="scrub draft, held and rejected claims and print the findings (needs --as)"
+    )
+    scrub.add_argument("--all", action="store_true", help="ready claims too")
+
     manage = sub.add_parser("manage", help="run any Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -123,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "serve", "migrate", "demo", "createadmin", "worker", "backup", "restore", "audit",
-    "rotate-keys", "manage", "ledger",
+    "rotate-keys", "manage", "ledger", "claims",
 }  # fmt: skip
 # Commands that act as the system unless --as names a user (requests and jobs they run
 # name their own actors).
@@ -176,7 +183,9 @@ def _cli_actor(command: str, username: str | None):
 
 
 # These work on an installation that exists; where there is none they say so and create nothing.
-NEEDS_INSTALLATION = {"createadmin", "worker", "backup", "audit", "rotate-keys", "ledger"}
+NEEDS_INSTALLATION = {
+    "createadmin", "worker", "backup", "audit", "rotate-keys", "ledger", "claims",
+}  # fmt: skip
 
 
 def _call(args: argparse.Namespace) -> None:
@@ -224,6 +233,8 @@ def _call(args: argparse.Namespace) -> None:
         call_command("audit", args.action, checkpoint=args.checkpoint)
     elif command == "ledger":
         call_command("ledger", args.action, args.period, as_of=args.as_of, csv=args.csv)
+    elif command == "claims" and args.claims_command == "scrub":
+        call_command("claims_scrub", all=args.all)
     elif command == "rotate-keys":
         call_command(
             "rotate_keys",
