@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-import simple_icd_10_cm as icd10
+import simple_icd_10_cm as icd10  # type: ignore[import-untyped]
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -446,7 +446,7 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
             claim_id=pk, control_number=control, status=status, frequency_code=frequency,
             replaces_id=replaces, overridden=overridden_by is not None, patient_id=patient_id,
             payer_id=payer_id, payer_name=payer_name, timely_filing_days=filing_days,
-            date_of_service=_day(dos), prior_authorization=prior_auth or "",
+            date_of_service=cast(date, _day(dos)), prior_authorization=prior_auth or "",
             patient={"first_name": p_first, "last_name": p_last, "date_of_birth": _day(p_dob),
                      "sex": p_sex, "address_line1": p_addr, "city": p_city, "state": p_state,
                      "zip_code": p_zip},
@@ -551,7 +551,7 @@ def _duplicates(facts: list[ClaimFacts]) -> dict[int, str]:
     def root(pk: int) -> int:
         seen = 0
         while parent.get(pk) is not None and seen < 50:
-            pk = parent[pk]  # type: ignore[assignment]
+            pk = parent[pk]
             seen += 1
         return pk
 
@@ -661,10 +661,11 @@ def _scrub_batch(ids: list[int], *, actor: User | None, today: date) -> list[Scr
         checked = [f.claim_id for f in facts]
         _forget_findings(checked)
         insert_rows(ScrubFinding, ("claim_id", "code", "severity", "message", "line_number"), rows)
-        for to, moving in outcome.items():
+        for target, moving in outcome.items():
             if moving:
-                note = "Scrubbed: held." if to == ClaimStatus.SCRUB_ERRORS else "Scrubbed: clean."
-                move_rows(moving, to=to, actor=actor, note=note)
+                held_note = target == ClaimStatus.SCRUB_ERRORS
+                note = "Scrubbed: held." if held_note else "Scrubbed: clean."
+                move_rows(moving, to=target, actor=actor, note=note)
         Claim.objects.filter(pk__in=checked).update(scrubbed_at=now)
     return results
 

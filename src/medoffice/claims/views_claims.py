@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -18,6 +18,7 @@ from medoffice.claims.permissions import ClaimsPerm
 from medoffice.claims.scrubber import scrub_one
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import MedofficeError
+from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import Provider
 from medoffice.core.views import object_for_page, permission_required
 from medoffice.ledger.models import to_dollars
@@ -41,7 +42,7 @@ def _cents(value: str) -> int | None:
 
 
 @permission_required(ClaimsPerm.VIEW)
-def worklist(request: HttpRequest) -> HttpResponse:
+def worklist(request: AuthenticatedHttpRequest) -> HttpResponse:
     query = request.GET
     filters = selectors.WorklistFilters(
         status=query.get("status", ""),
@@ -72,16 +73,16 @@ def worklist(request: HttpRequest) -> HttpResponse:
     })  # fmt: skip
 
 
-def _claim(request: HttpRequest, pk: int) -> Claim:
+def _claim(request: AuthenticatedHttpRequest, pk: int) -> Claim:
     queryset = Claim.objects.select_related(
         "encounter__patient", "encounter__rendering_provider", "payer", "coverage",
         "replaces", "warnings_overridden_by",
     )  # fmt: skip
-    return object_for_page(queryset, request, ClaimsPerm.VIEW, pk=pk)  # type: ignore[arg-type]
+    return object_for_page(queryset, request, ClaimsPerm.VIEW, pk=pk)
 
 
 @permission_required(ClaimsPerm.VIEW)
-def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     claim = _claim(request, pk)
     detail = selectors.claim_detail(claim)
     user = request.user
@@ -97,7 +98,7 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     })  # fmt: skip
 
 
-def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
+def _act(request: AuthenticatedHttpRequest, pk: int, action) -> HttpResponse:
     claim = _claim(request, pk)
     try:
         message, target = action(claim)
@@ -110,7 +111,7 @@ def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
 
 @permission_required(ClaimsPerm.SUBMIT)
 @require_POST
-def claim_scrub(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_scrub(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def run(claim: Claim):
         result = scrub_one(actor=request.user, claim=claim)
         if not result.findings:
@@ -123,7 +124,7 @@ def claim_scrub(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(ClaimsPerm.OVERRIDE_WARNINGS)
 @require_POST
-def claim_override(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_override(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def run(claim: Claim):
         services.claim_override_warnings(
             actor=request.user, claim=claim, reason=request.POST.get("reason", "")
@@ -135,7 +136,7 @@ def claim_override(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(ClaimsPerm.SUBMIT)
 @require_POST
-def claim_void(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_void(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def run(claim: Claim):
         void = services.claim_void(
             actor=request.user, claim=claim, reason=request.POST.get("reason", "")
@@ -147,7 +148,7 @@ def claim_void(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required(ClaimsPerm.SUBMIT)
 @require_POST
-def claim_replace(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_replace(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def run(claim: Claim):
         made = services.claim_replace(
             actor=request.user, claim=claim, reason=request.POST.get("reason", "")
