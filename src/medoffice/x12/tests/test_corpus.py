@@ -1,5 +1,5 @@
 """Every 837P and 835 file of the public corpus is read; every file of BAD.tsv is refused
-with the segment named. (The 270/271/276/277/277CA/999 builders are not written yet.)"""
+with the segment named. (The 270/271/276/277/277CA/999 files: test_acks_and_status.py.)"""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def _builders() -> dict[str, Callable[[Cursor], object]]:
         "271": eligibility.build_response,
         "276": claim_status.build_request,
         "277": claim_status.build_response,
-        "277CA": claim_status.build_response,
+        "277CA": claim_status.build_acknowledgment,
         "999": implementation_ack.build,
     }
 

@@ -1,0 +1,146 @@
+"""837P batches from the database: pyx12 finds no error, the reader reads back what was
+billed, each claim goes into one batch only, and a repeated request makes no second file."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import close_old_connections
+
+from medoffice.claims import batches
+from medoffice.claims.models import Claim, ClaimBatch, ClaimEvent, ClaimStatus, FrequencyCode
+from medoffice.core.exceptions import Conflict, InvalidInput, NotPermitted
+from medoffice.core.models import Practice
+from medoffice.testing import patients_factories
+from medoffice.testing.claim_builders import make_claim
+from medoffice.x12 import read
+from medoffice.x12.tests.test_professional_claim_writer import _pyx12_errors
+
+
+def parent_coverage(child):
+    return patients_factories.coverage(
+        patient=child, subscriber_relationship="child", subscriber_first_name="Jane",
+        subscriber_last_name="Doe", subscriber_date_of_birth=date(1980, 1, 2),
+        subscriber_sex="F", member_id="XYZ123456",
+    )  # fmt: skip
+
+
+def ready_claims() -> list[Claim]:
+    own = make_claim(lines=2, status=ClaimStatus.READY)
+    child = patients_factories.patient(
+        first_name="Sam", last_name="Doe", date_of_birth=date(2015, 6, 1), sex="M",
+        address_line1="12 Elm St", city="Springfield", state="IL", zip_code="62704",
+    )  # fmt: skip
+    dependent = make_claim(
+        lines=1,
+        status=ClaimStatus.READY,
+        coverage=patients_factories.coverage(
+            patient=child,
+            subscriber_relationship="child",
+            subscriber_first_name="Jane",
+            subscriber_last_name="Doe",
+            subscriber_date_of_birth=date(1980, 1, 2),
+            subscriber_sex="F",
+            member_id="XYZ123456",
+        ),
+    )
+    original = make_claim(lines=1, status=ClaimStatus.ACCEPTED, payer_claim_number="PAYER-778")
+    replacement = make_claim(
+        lines=1,
+        coverage=original.coverage,
+        status=ClaimStatus.READY,
+        frequency_code=FrequencyCode.REPLACEMENT,
+        replaces=original,
+    )
+    return [own, dependent, replacement]
+
+
+@pytest.fixture
+def exchange(practice):
+    Practice.objects.update(phone="+12175550100")
+    return batches.practice_exchange(receiver_id="RCV01", usage="T")
+
+
+@pytest.mark.django_db
+def test_a_batch_of_ready_claims_passes_pyx12_and_reads_back(users, exchange, tmp_path):
+    claims = ready_claims()
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    content = bytes(batch.content)
+    valid, problems, _ack = _pyx12_errors(content, tmp_path)
+    assert problems == [] and valid
+    (transaction,) = read(content).transactions()
+    billed = {claim.claim_id: claim for claim in transaction.data.claims()}
+    assert sorted(billed) == sorted(claim.control_number for claim in claims)
+    replacement = billed[claims[2].control_number]
+    assert replacement.frequency_code == "7"
+    assert ("F8", "PAYER-778") in replacement.references
+    assert replacement.charge == Decimal("100.00")
+    assert batch.claim_count == 3
+    assert batch.total_charge_cents == sum(c.total_charge_cents for c in claims)
+    assert (
+        batch.file_name
+        == f"837P-{exchange.submitter_id}-{batch.interchange_control_number:09d}.x12"
+    )
+    assert set(Claim.objects.filter(batch=batch).values_list("status", flat=True)) == {"batched"}
+    assert ClaimEvent.objects.filter(to_status="batched").count() == 3
+
+
+@pytest.mark.django_db
+def test_the_same_key_returns_the_first_batch_and_nothing_is_batched_twice(users, exchange):
+    ready_claims()
+    first = batches.batch_build(actor=users["biller"], exchange=exchange, idempotency_key="k1")
+    again = batches.batch_build(actor=users["biller"], exchange=exchange, idempotency_key="k1")
+    assert again.pk == first.pk and ClaimBatch.objects.count() == 1
+    with pytest.raises(InvalidInput, match="No claim is ready"):
+        batches.batch_build(actor=users["biller"], exchange=exchange, idempotency_key="k2")
+
+
+@pytest.mark.django_db
+def test_claims_not_ready_are_named_and_nothing_is_written(users, exchange):
+    draft = make_claim(lines=1)
+    with pytest.raises(InvalidInput, match=f"claim {draft.pk}"):
+        batches.batch_build(actor=users["biller"], exchange=exchange, claim_ids=[draft.pk])
+    assert ClaimBatch.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_batching_needs_the_submit_permission(users, exchange):
+    ready_claims()
+    with pytest.raises(NotPermitted):
+        batches.batch_build(actor=users["front_desk"], exchange=exchange)
+    assert ClaimBatch.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_billers_batching_at_once_split_the_claims(practice, users, exchange):
+    for _ in range(6):
+        make_claim(lines=1, status=ClaimStatus.READY)
+    made: list[ClaimBatch] = []
+    errors: list[Exception] = []
+    start = threading.Barrier(2)
+
+    def work(role: str) -> None:
+        try:
+            start.wait()
+            made.append(batches.batch_build(actor=users[role], exchange=exchange))
+        except (InvalidInput, Conflict) as exc:
+            errors.append(exc)  # the other took every claim first: acceptable
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=work, args=(role,)) for role in ("biller", "manager")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(isinstance(error, InvalidInput | Conflict) for error in errors), errors
+    counted = sum(batch.claim_count for batch in made)
+    assert counted == 6
+    assert Claim.objects.filter(status=ClaimStatus.BATCHED).count() == 6
+    numbers = [batch.interchange_control_number for batch in made]
+    assert len(set(numbers)) == len(numbers)

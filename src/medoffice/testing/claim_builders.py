@@ -1,0 +1,62 @@
+"""Claims built straight in the database for tests: an encounter, its diagnoses and lines,
+and a claim copying them (the services' own rules are tested where they live)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from decimal import Decimal
+
+from medoffice.claims.models import Claim, ClaimLine, Encounter, EncounterDiagnosis, ServiceLine
+from medoffice.testing import factories, patients_factories
+
+_numbers = itertools.count(42)
+DIAGNOSES = ("E11.9", "I10", "Z00.00")
+
+
+def make_claim(lines: int = 2, *, coverage=None, **claim_fields) -> Claim:
+    """A claim of `lines` lines (the first 99213-25, the others a drug with its NDC)."""
+    if coverage is None:
+        patient = patients_factories.patient(
+            first_name="Jane", last_name="Doe", middle_name="Quinn",
+            date_of_birth=date(1980, 1, 2), address_line1="12 Elm St", city="Springfield",
+            state="IL", zip_code="62704",
+        )  # fmt: skip
+        coverage = patients_factories.coverage(
+            patient=patient, member_id="XYZ123456", group_number="GRP77", plan_name="Gold PPO"
+        )
+    patient = coverage.patient
+    encounter = Encounter.objects.create(
+        patient=patient,
+        location=factories.location(),
+        rendering_provider=factories.provider(first_name="Ann", last_name="Lee"),
+        referring_provider_name="Ray Smith",
+        referring_provider_npi="1234567893",
+        date_of_service=date(2026, 11, 2),
+        place_of_service="11",
+        prior_authorization="PA998",
+    )
+    for rank, code in enumerate(DIAGNOSES, start=1):
+        EncounterDiagnosis.objects.create(encounter=encounter, rank=rank, code=code)
+    claim = Claim.objects.create(
+        encounter=encounter,
+        coverage=coverage,
+        payer=coverage.payer,
+        control_number=claim_fields.pop("control_number", f"RFM{next(_numbers):07d}"),
+        total_charge_cents=sum(10000 + n for n in range(lines)),
+        **claim_fields,
+    )
+    for n in range(1, lines + 1):
+        service = ServiceLine.objects.create(
+            encounter=encounter, line_number=n, code="99213" if n == 1 else "J3420",
+            modifiers=["25"] if n == 1 else [], units=n, charge_cents=10000 + n - 1,
+            diagnosis_pointers=[1, 2] if n == 1 else [3],
+            ndc="" if n == 1 else "00409488201", ndc_quantity=None if n == 1 else Decimal("1.5"),
+            ndc_unit="" if n == 1 else "ML",
+        )  # fmt: skip
+        ClaimLine.objects.create(
+            claim=claim, service_line=service, line_number=n, code=service.code,
+            modifiers=service.modifiers, units=service.units, charge_cents=service.charge_cents,
+            diagnosis_pointers=service.diagnosis_pointers,
+        )  # fmt: skip
+    return claim
