@@ -140,6 +140,13 @@ def _parser() -> argparse.ArgumentParser:
     claims_submit.add_argument("files", nargs="+", metavar="FILE")
     claims_submit.add_argument("--clearinghouse", default="", metavar="NAME",
                                help="default: the one active clearinghouse")  # fmt: skip
+    claims_batch = claims_actions.add_parser(
+        "batch", help="write the 837P file of all ready claims into DIR (--as)"
+    )
+    claims_batch.add_argument("--out", required=True, metavar="DIR")
+    claims_batch.add_argument("--clearinghouse", default="", metavar="NAME",
+                              help="whose ids go in the envelope (default: the one active)")  # fmt: skip
+    claims_batch.add_argument("--submit", action="store_true", help="also send it")
     claims_collect = claims_actions.add_parser(
         "collect", help="collect the clearinghouse's answers and file each once (--as)"
     )
@@ -286,6 +293,10 @@ def _claims_arguments(args: argparse.Namespace) -> list[str]:
     arguments = [args.action, *getattr(args, "files", [])]
     if getattr(args, "clearinghouse", ""):
         arguments += ["--clearinghouse", args.clearinghouse]
+    if getattr(args, "out", ""):
+        arguments += ["--out", args.out]
+    if getattr(args, "submit", False):
+        arguments.append("--submit")
     return arguments
 
 

@@ -1,7 +1,8 @@
-"""The claims app's JSON API routers (mounted by medoffice/api.py)."""
+"""Claims' JSON API: each concern's router, mounted under /api/claims/ by medoffice.api."""
 
 from __future__ import annotations
 
 from medoffice.claims.api_claims import router as claims_router
+from medoffice.claims.api_encounters import router as encounters_router
 
-routers = [("claims", claims_router)]
+routers = [("claims", encounters_router), ("claims", claims_router)]

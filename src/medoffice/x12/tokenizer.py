@@ -5,9 +5,10 @@ repetition separator ISA11 (5010), the component separator ISA16 and the segment
 the character after ISA16. Line breaks and indentation around segments are ignored, a UTF-8
 byte-order mark is skipped, and each interchange may use its own delimiters.
 
-The hot path splits each chunk on the terminator and each segment on the element separator
-with `str.split` (no regular expressions per segment); only an id never seen before is
-checked with a pattern.
+The hot path splits all the text read (a chunk, up to the IEA) on the terminator and each
+segment on the element separator with `str.split` in one comprehension, then checks the ids
+in one loop (only an id never seen before is checked with a pattern) and notes where the
+envelope segments are, so the reader takes a transaction's segments as one slice.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def parse_isa(text: str, number: int) -> tuple[list[str], Delimiters]:
 
 
 class Tokenizer:
-    """Iterate `segments()`: each segment is its list of elements (id first).
+    """Iterate `batches()` (lists of segments) or `segments()`: each segment is its list of
+    elements (id first).
 
     `count` is the number of the segment last produced (1-based in the file) and
     `delimiters` those of the current interchange.

@@ -55,6 +55,10 @@ class Command(OpsCommand):
         submit = actions.add_parser("submit", help="send files to the clearinghouse")
         submit.add_argument("files", nargs="+", metavar="FILE")
         submit.add_argument("--clearinghouse", default="", metavar="NAME")
+        batch = actions.add_parser("batch", help="write the 837P file of all ready claims")
+        batch.add_argument("--out", required=True, metavar="DIR")
+        batch.add_argument("--clearinghouse", default="", metavar="NAME")
+        batch.add_argument("--submit", action="store_true", help="also send it")
         collect = actions.add_parser("collect", help="collect and file the answers")
         collect.add_argument(
             "--clearinghouse", default="", metavar="NAME", help="default: every active one"
@@ -66,6 +70,34 @@ class Command(OpsCommand):
             self._submit(options["files"], options.get("clearinghouse") or "")
         elif action == "collect":
             self._collect(options.get("clearinghouse") or "")
+        elif action == "batch":
+            self._batch(options["out"], options.get("clearinghouse") or "", options["submit"])
+
+    def _batch(self, out: str, name: str, submit: bool) -> None:
+        from medoffice.claims import batches
+        from medoffice.claims import mailbox_selectors as selectors
+
+        user = _acting_user()
+        folder = Path(out)
+        if not folder.is_dir():
+            raise InvalidInput(f"--out: {out} is not a folder.", field="out")
+        house = _clearinghouse(name) if (name or submit) else None
+        if house is None and selectors.active_clearinghouses().count() == 1:
+            house = selectors.active_clearinghouses().first()
+        exchange = batches.clearinghouse_exchange(house) if house else batches.practice_exchange()
+        batch = batches.batch_build(actor=user, exchange=exchange)
+        path = folder / batch.file_name
+        path.write_bytes(bytes(batch.content))
+        self.stdout.write(
+            f"{path}: {batch.claim_count} claim(s), "
+            f"${batch.total_charge_cents // 100:,}.{batch.total_charge_cents % 100:02d}, "
+            f"interchange {batch.interchange_control_number:09d}."
+        )
+        if submit and house is not None:
+            submission = batches.batch_submit(actor=user, batch=batch, clearinghouse=house)
+            if submission.status != "sent":
+                raise CommandError(f"{batch.file_name} was not sent: {submission.error}")
+            self.stdout.write(f"{batch.file_name}: sent to {house.name}.")
 
     def _submit(self, files: list[str], name: str) -> None:
         from medoffice.claims import mailbox_selectors as selectors
