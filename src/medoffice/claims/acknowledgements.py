@@ -132,7 +132,7 @@ def finish(row: AppliedFile, result: ApplyResult) -> ApplyResult:
     return result
 
 
-def _set_status(
+def set_claim_status(
     claim: Claim,
     to_status: str,
     *,
@@ -284,7 +284,7 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
                 if not own and by_claim:
                     words = [f"the transaction set was rejected ({verdict}) for errors in "
                              f"other claims: {', '.join(sorted(by_claim))}"]  # fmt: skip
-                moved = _set_status(
+                moved = set_claim_status(
                     claim, ClaimStatus.REJECTED, actor=actor,
                     note="999 rejected: " + "; ".join(words),
                     details={**details, "errors": words}, allowed_from=AWAITING_999,
@@ -295,7 +295,7 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
                 )  # fmt: skip
                 continue
             extra = {"submitted_at": claim.submitted_at or timezone.now()}
-            moved = _set_status(
+            moved = set_claim_status(
                 claim, ClaimStatus.SUBMITTED, actor=actor,
                 note=f"999: {verdict}", details={**details, "errors": general},
                 allowed_from=(ClaimStatus.BATCHED,), **extra,
@@ -338,7 +338,7 @@ def apply_999(content: bytes, *, actor: User | None = None, file_name: str = "")
 # --- 277CA -----------------------------------------------------------------------------------
 
 
-def _status_words(statuses: Iterable[Any]) -> list[str]:
+def status_words(statuses: Iterable[Any]) -> list[str]:
     words: list[str] = []
     for status in statuses:
         words.extend(status.descriptions)
@@ -347,7 +347,7 @@ def _status_words(statuses: Iterable[Any]) -> list[str]:
     return words
 
 
-def _status_details(tracked: TrackedClaim, kind: str, name: str) -> dict[str, Any]:
+def status_details(tracked: TrackedClaim, kind: str, name: str) -> dict[str, Any]:
     return {
         "kind": kind,
         "file": name,
@@ -359,6 +359,27 @@ def _status_details(tracked: TrackedClaim, kind: str, name: str) -> dict[str, An
     }  # fmt: skip
 
 
+LINE_CATEGORIES = {"F1": "paid", "F2": "denied", "F3": "finalized", "F4": "finalized"}
+
+
+def line_status(statuses: Sequence[Any]) -> str:
+    """A line's status in a word: rejected, accepted, pending, paid, denied, finalized."""
+    if any(s.rejected for s in statuses):
+        return "rejected"
+    if not statuses:
+        return "reported"
+    category = statuses[0].category
+    if statuses[0].accepted:
+        return "accepted"
+    if category in LINE_CATEGORIES:
+        return LINE_CATEGORIES[category]
+    if category.startswith("P"):
+        return "pending"
+    if category.startswith("F"):
+        return "finalized"
+    return category[:12] or "reported"
+
+
 def apply_lines(claim: Claim, tracked: TrackedClaim, result: ApplyResult) -> None:
     """The lines' statuses, each matched by its REF*FJ to the line we sent (REF*6R = its id)."""
     if not tracked.service_lines:
@@ -367,6 +388,9 @@ def apply_lines(claim: Claim, tracked: TrackedClaim, result: ApplyResult) -> Non
     for service in tracked.service_lines:
         control = service.line_item_control_number
         line = lines.get(control)
+        if line is None and not control:  # no REF*FJ: the one line of that code, if one
+            same = [li for li in lines.values() if li.code == service.code]
+            line = same[0] if len(same) == 1 else None
         label = f"{claim.control_number} line {control or service.code}"
         if line is None:
             result.unmatched.append(
@@ -375,14 +399,9 @@ def apply_lines(claim: Claim, tracked: TrackedClaim, result: ApplyResult) -> Non
                 )
             )
             continue
-        if any(s.rejected for s in service.statuses):
-            status = "rejected"
-        elif service.statuses and service.statuses[0].accepted:
-            status = "accepted"
-        else:
-            status = (service.statuses[0].category if service.statuses else "") or "reported"
+        status = line_status(service.statuses)
         ClaimLine.objects.filter(pk=line.pk).update(status=status[:12])
-        result.matched.append(Outcome(label, status, _status_words(service.statuses)))
+        result.matched.append(Outcome(label, status, status_words(service.statuses)))
 
 
 def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: ApplyResult,
@@ -397,21 +416,21 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
     for tracked in tracked_claims:
         pcn = tracked.patient_control_number
         claim = found.get(pcn)
-        words = _status_words(tracked.statuses)
+        words = status_words(tracked.statuses)
         if claim is None:
             result.unmatched.append(Outcome(pcn, "not found", ["no claim has this control number",
                                                                *words]))  # fmt: skip
             continue
-        details = _status_details(tracked, "277CA", name)
+        details = status_details(tracked, "277CA", name)
         if tracked.rejected:
-            moved = _set_status(
+            moved = set_claim_status(
                 claim, ClaimStatus.REJECTED, actor=actor, note="277CA rejected: " + "; ".join(words),
                 details=details, allowed_from=AWAITING_277CA,
             )  # fmt: skip
             outcome = "rejected" if moved else "unchanged"
         elif tracked.accepted:
             payer_number = tracked.payer_claim_number or claim.payer_claim_number
-            moved = _set_status(
+            moved = set_claim_status(
                 claim, ClaimStatus.ACCEPTED, actor=actor, note="277CA accepted: " + "; ".join(words),
                 details=details, allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED),
                 payer_claim_number=payer_number,
