@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 
 from medoffice.claims import acknowledgements as acks
@@ -385,3 +387,62 @@ def test_a_file_applied_by_the_mailbox_has_no_person(practice):
     event = ClaimEvent.objects.get(claim=claim, to_status="accepted")
     assert event.actor is None and event.at <= timezone.now()
     assert AppliedFile.objects.get().applied_by is None
+
+
+# --- the upload page -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_upload_page_is_for_claims_submit_holders(client, client_for, users):
+    url = reverse("claims:acks_apply")
+    assert client.get(url).status_code == 302  # to sign in
+    for role in ("front_desk", "clinician", "auditor", "medical_assistant"):
+        assert client_for(role).get(url).status_code == 403
+        assert client_for(role).post(url, {"kind": "999"}).status_code == 403
+    page = client_for("biller").get(url)
+    assert (
+        page.status_code == 200 and "Apply a 999 / 277CA / 271 / 277 file" in page.content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_the_upload_page_shows_what_matched_and_what_did_not(client_for, users, exchange):
+    claims = [make_claim(lines=1, status=ClaimStatus.READY) for _ in range(2)]
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    biller = client_for("biller")
+    url = reverse("claims:acks_apply")
+    content = ack_999(submitter=exchange.submitter_id, group=_group_of(batch))
+    upload = SimpleUploadedFile("in.999", content)
+    page = biller.post(url, {"kind": "999", "file": upload})
+    html = page.content.decode()
+    assert page.status_code == 200 and "999 applied" in html
+    assert batch.file_name in html and claims[0].control_number in html
+    assert _statuses(*claims) == ["submitted", "submitted"]
+    event = ClaimEvent.objects.filter(to_status="submitted").first()
+    assert event.actor == users["biller"]
+    again = biller.post(url, {"kind": "999", "file": SimpleUploadedFile("again.999", content)})
+    assert "already applied" in again.content.decode()
+    other = ack_999(submitter=exchange.submitter_id, group=_group_of(batch) + 7)
+    page = biller.post(url, {"kind": "999", "file": SimpleUploadedFile("x.999", other)})
+    assert "0 matched, 1 not matched" in page.content.decode()
+    assert "no batch of submitter" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_upload_page_refuses_malformed_x12_in_words(client_for, users, exchange):
+    make_claim(lines=1, status=ClaimStatus.READY)
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    content = ack_999(submitter=exchange.submitter_id, group=_group_of(batch))
+    broken = content.replace(b"IK5*A~", b"IK5*Q~")
+    biller = client_for("biller")
+    url = reverse("claims:acks_apply")
+    page = biller.post(url, {"kind": "999", "file": SimpleUploadedFile("bad.999", broken)})
+    assert page.status_code == 400
+    assert "segment 6 (IK5): IK501" in page.content.decode().replace("&#x27;", "'")
+    assert biller.post(url, {"kind": "999"}).status_code == 400
+    assert (
+        biller.post(url, {"kind": "835", "file": SimpleUploadedFile("a", content)}).status_code
+        == 400
+    )
+    assert AppliedFile.objects.count() == 0
+    assert ClaimEvent.objects.exclude(to_status="batched").count() == 0
