@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ def sent_batch(claims: list[Claim], *, submitter: str, group: int, st02: int = 1
 
 
 def ack_999(
-    *, submitter: str, group: int, st02: int = 1, code: str = "A", errors: list[Segment] = ()
+    *, submitter: str, group: int, st02: int = 1, code: str = "A", errors: Sequence[Segment] = ()
 ) -> bytes:
     """A 999 from the clearinghouse (sender RCV01) to the submitter, written with the library."""
     group_code = "A" if code in ("A", "E") else "R"
