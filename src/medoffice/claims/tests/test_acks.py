@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import close_old_connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -447,3 +449,34 @@ def test_the_upload_page_refuses_malformed_x12_in_words(client_for, users, excha
     )
     assert AppliedFile.objects.count() == 0
     assert ClaimEvent.objects.exclude(to_status="batched").count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_file_applied_twice_at_once_has_one_effect(practice, users):
+    """The unique (kind, sha256) row decides, not a read before it: two billers applying the
+    same 277CA at the same moment make one set of changes."""
+    claims = [make_claim(lines=1, status=ClaimStatus.SUBMITTED) for _ in range(3)]
+    content = ack_277ca([(claim, "A2:20", []) for claim in claims])
+    start = threading.Barrier(2)
+    results: list[acks.ApplyResult] = []
+    errors: list[Exception] = []
+
+    def work(role: str) -> None:
+        try:
+            start.wait()
+            results.append(acks.apply_277ca(content, actor=users[role]))
+        except Exception as exc:  # SQLite may refuse the second writer: it must not half-apply
+            errors.append(exc)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=work, args=(role,)) for role in ("biller", "manager")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert AppliedFile.objects.count() == 1
+    assert ClaimEvent.objects.filter(to_status="accepted").count() == 3
+    assert _statuses(*claims) == ["accepted"] * 3
+    assert [r.already_applied for r in results if r.already_applied] == [True] * (len(results) - 1)
+    assert len(results) + len(errors) == 2 and results
