@@ -116,6 +116,43 @@ def _parser() -> argparse.ArgumentParser:
     ledger.add_argument("--as-of", default="", metavar="DATE", help="trial-balance: YYYY-MM-DD")
     ledger.add_argument("--csv", action="store_true", help="trial-balance: print CSV")
 
+    x12 = sub.add_parser("x12", help="X12 files: what a file holds (read-only)")
+    x12.add_argument(
+        "action", choices=["read"], help="read FILE: interchanges, transactions, claims"
+    )
+    x12.add_argument("file")
+    x12.add_argument("--json", action="store_true", help="print JSON (amounts as strings)")
+
+    from medoffice.cli_codes import add_codes_arguments
+
+    codes = sub.add_parser(
+        "codes", help="code sets: load CMS and CPT files or the shipped tables; search codes"
+    )
+    add_codes_arguments(codes.add_subparsers(dest="codes_action", required=True, metavar="ACTION"))
+
+    claims = sub.add_parser(
+        "claims", help="claims: submit files to the clearinghouse, collect answers"
+    )
+    claims_actions = claims.add_subparsers(dest="action", metavar="ACTION", required=True)
+    claims_submit = claims_actions.add_parser(
+        "submit", help="send files to the clearinghouse's mailbox, each name at most once (--as)"
+    )
+    claims_submit.add_argument("files", nargs="+", metavar="FILE")
+    claims_submit.add_argument("--clearinghouse", default="", metavar="NAME",
+                               help="default: the one active clearinghouse")  # fmt: skip
+    claims_batch = claims_actions.add_parser(
+        "batch", help="write the 837P file of all ready claims into DIR (--as)"
+    )
+    claims_batch.add_argument("--out", required=True, metavar="DIR")
+    claims_batch.add_argument("--clearinghouse", default="", metavar="NAME",
+                              help="whose ids go in the envelope (default: the one active)")  # fmt: skip
+    claims_batch.add_argument("--submit", action="store_true", help="also send it")
+    claims_collect = claims_actions.add_parser(
+        "collect", help="collect the clearinghouse's answers and file each once (--as)"
+    )
+    claims_collect.add_argument("--clearinghouse", default="", metavar="NAME",
+                                help="default: every active clearinghouse")  # fmt: skip
+
     manage = sub.add_parser("manage", help="run any Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -123,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "serve", "migrate", "demo", "createadmin", "worker", "backup", "restore", "audit",
-    "rotate-keys", "manage", "ledger",
+    "rotate-keys", "manage", "ledger", "x12", "codes", "claims",
 }  # fmt: skip
 # Commands that act as the system unless --as names a user (requests and jobs they run
 # name their own actors).
@@ -176,7 +213,9 @@ def _cli_actor(command: str, username: str | None):
 
 
 # These work on an installation that exists; where there is none they say so and create nothing.
-NEEDS_INSTALLATION = {"createadmin", "worker", "backup", "audit", "rotate-keys", "ledger"}
+NEEDS_INSTALLATION = {
+    "createadmin", "worker", "backup", "audit", "rotate-keys", "ledger", "codes", "claims",
+}  # fmt: skip
 
 
 def _call(args: argparse.Namespace) -> None:
@@ -224,6 +263,14 @@ def _call(args: argparse.Namespace) -> None:
         call_command("audit", args.action, checkpoint=args.checkpoint)
     elif command == "ledger":
         call_command("ledger", args.action, args.period, as_of=args.as_of, csv=args.csv)
+    elif command == "x12":
+        call_command("x12", args.action, args.file, json=args.json)
+    elif command == "codes":
+        from medoffice.cli_codes import codes_argv
+
+        call_command("codes", *codes_argv(args, args.codes_action))
+    elif command == "claims":
+        call_command("claims", *_claims_arguments(args))
     elif command == "rotate-keys":
         call_command(
             "rotate_keys",
@@ -233,6 +280,18 @@ def _call(args: argparse.Namespace) -> None:
             status=args.status,
             generate=args.generate,
         )
+
+
+def _claims_arguments(args: argparse.Namespace) -> list[str]:
+    """The `claims` management command's arguments, from its subcommand's."""
+    arguments = [args.action, *getattr(args, "files", [])]
+    if getattr(args, "clearinghouse", ""):
+        arguments += ["--clearinghouse", args.clearinghouse]
+    if getattr(args, "out", ""):
+        arguments += ["--out", args.out]
+    if getattr(args, "submit", False):
+        arguments.append("--submit")
+    return arguments
 
 
 def _no_sqlite_installation(data) -> bool:

@@ -83,11 +83,10 @@ def amount(value: Decimal | int, name: str, *, places: int = 2) -> str:
     number = Decimal(value)
     if not number.is_finite():
         raise X12Error(f"{name}: {value!r} is not a finite amount")
-    exponent = number.normalize().as_tuple().exponent
-    assert isinstance(exponent, int)
-    if -exponent > places:
-        raise X12Error(f"{name}: {value} has more than {places} decimal places")
     text = f"{number.normalize():f}"
+    point = text.find(".")
+    if point >= 0 and len(text) - point - 1 > places:
+        raise X12Error(f"{name}: {value} has more than {places} decimal places")
     if text in ("-0", "0"):
         return "0"
     return text
@@ -127,6 +126,7 @@ class Writer:
         self.line_break = line_break
         self.uppercase = uppercase
         self._forbidden = frozenset(chars)
+        self._safe = _ASCII_PRINTABLE - self._forbidden
         self._terminator = self.delimiters.segment + ("\n" if line_break else "")
 
     # --- the public entry ---------------------------------------------------------------
@@ -237,6 +237,42 @@ class Writer:
 
     # --- one segment --------------------------------------------------------------------
     def _segment(self, segment: Segment, out: list[str]) -> None:
+        """The fast path: text elements and composites of text, every character checked at
+        once; anything else (or a character refused) goes the careful way, which names it."""
+        parts: list[str] = []
+        checked: list[str] = []
+        component = self.delimiters.component
+        for value in segment:
+            if value is None:
+                parts.append("")
+            elif type(value) is str:
+                parts.append(value)
+                checked.append(value)
+            elif type(value) is tuple or type(value) is list:
+                pieces = [piece or "" for piece in value]
+                if not all(type(piece) is str for piece in pieces):
+                    return self._segment_checked(segment, out)
+                while pieces and not pieces[-1]:
+                    pieces.pop()
+                checked.extend(pieces)
+                parts.append(component.join(pieces))
+            else:
+                return self._segment_checked(segment, out)
+        if (
+            not parts
+            or not parts[0]
+            or type(segment[0]) is not str
+            or not self._safe.issuperset("".join(checked))
+        ):
+            return self._segment_checked(segment, out)
+        while len(parts) > 1 and not parts[-1]:
+            parts.pop()
+        if len(parts) == 1:
+            return self._segment_checked(segment, out)
+        line = self.delimiters.element.join(parts)
+        out.append((line.upper() if self.uppercase else line) + self._terminator)
+
+    def _segment_checked(self, segment: Segment, out: list[str]) -> None:
         number = len(out) + 1
         if not segment or not isinstance(segment[0], str) or not segment[0]:
             raise X12Error("a segment needs its id first", segment_number=number)

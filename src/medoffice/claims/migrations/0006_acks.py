@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0002_encounters_and_claims"),
+        ("claims", "0003_mailbox"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

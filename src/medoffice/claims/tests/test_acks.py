@@ -46,7 +46,7 @@ def sent_batch(claims: list[Claim], *, submitter: str, group: int, st02: int = 1
     """The claims in a batch sent with these control numbers, as batches.py records it (its
     batches carry ST02 1; another ST02 is set in the written file for corpus 999s)."""
     Practice.objects.update(phone="+12175550100")
-    loaded = batches._loaded([c.pk for c in claims])
+    loaded = Claim.objects.filter(pk__in=[c.pk for c in claims])
     content = batches.write_837p(
         loaded, exchange_for(submitter), interchange_number=group, group_number=group,
         created=WHEN, reference=f"{group:09d}",
@@ -480,3 +480,25 @@ def test_the_same_file_applied_twice_at_once_has_one_effect(practice, users):
     assert _statuses(*claims) == ["accepted"] * 3
     assert [r.already_applied for r in results if r.already_applied] == [True] * (len(results) - 1)
     assert len(results) + len(errors) == 2 and results
+
+
+# --- through the mailbox ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_277ca_collected_by_the_mailbox_is_applied_once(tmp_path, users):
+    from medoffice.claims import mailbox_services
+    from medoffice.claims.models import MailboxReceipt
+    from medoffice.claims.tests.mailbox_support import folder_clearinghouse
+
+    claim = make_claim(lines=1, status=ClaimStatus.SUBMITTED)
+    house = folder_clearinghouse(tmp_path, users["manager"])
+    (tmp_path / "in" / "claims.277").write_bytes(ack_277ca([(claim, "A2:20", [])]))
+    (tmp_path / "in" / "broken.999").write_bytes(b"ISA*00*broken~")
+    mailbox_services.collect(actor=users["biller"], clearinghouse=house)
+    receipt = MailboxReceipt.objects.get(name="claims.277")
+    assert receipt.processed and receipt.handler_error == ""
+    assert _statuses(claim) == ["accepted"]
+    assert AppliedFile.objects.get().file_name == "claims.277"
+    event = ClaimEvent.objects.get(claim=claim, to_status="accepted")
+    assert event.actor is None and event.details["file"] == "claims.277"

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from medoffice.x12 import X12Error, read
+from medoffice.x12 import Delimiters, X12Error, read
 from medoffice.x12.transactions import professional_claim as pc
 from medoffice.x12.transactions.professional_claim_writer import (
     Address,
@@ -177,6 +177,7 @@ def test_the_claims_come_back_equal():
     )  # fmt: skip
     assert (drug.charge, drug.units, drug.diagnosis_pointers) == (D("40.5"), D("2"), [12])
     assert three.charge == D("25.25") and three.diagnosis_pointers == [5, 6]
+    assert [c.payer_claim_number for c in claims[:2]] == ["", ""]
     replacement, void = claims[2], claims[3]
     assert (replacement.frequency_code, replacement.payer_claim_number) == ("7", "PAYERCLM77")
     assert (void.frequency_code, void.payer_claim_number) == ("8", "PAYERCLM88")
@@ -206,6 +207,34 @@ def test_the_hierarchy_puts_dependents_under_their_subscriber():
     assert hls == ["HL*1**20*1", "HL*2*1*22*0", "HL*3*1*22*1", "HL*4*3*23*0"]
 
 
+def test_more_than_100_claims_of_one_subscriber_start_another_level():
+    """Loop 2300 repeats at most 100 times under a level (the reader holds that limit)."""
+    own = [dependent_claim(pcn=f"S{n}") for n in range(150)]
+    for claim in own:
+        claim.relationship, claim.patient = "18", None
+    dependents = [dependent_claim(pcn=f"D{n}") for n in range(101)]
+    data = write_batch(batch(*own, *dependents))
+    document = read(data, strict=True)
+    (transaction,) = list(document.transactions())
+    assert isinstance(transaction.data, pc.ProfessionalClaims)
+    (billing,) = transaction.data.billing_providers
+    assert [len(s.claims) for s in billing.subscribers] == [100, 50, 0]
+    assert [len(p.claims) for p in billing.subscribers[2].patients] == [100, 1]
+    assert len(transaction.data.claims()) == 251
+
+
+def test_a_large_batch_is_split_into_transaction_sets(monkeypatch):
+    from medoffice.x12.transactions import professional_claim_writer as writer
+
+    monkeypatch.setattr(writer, "MAX_CLAIMS_PER_TRANSACTION", 2)
+    claims = [dependent_claim(pcn=f"D{n}") for n in range(5)]
+    document = read(write_batch(batch(*claims)), strict=True)
+    transactions = list(document.transactions())
+    assert [t.control_number for t in transactions] == ["0001", "0002", "0003"]
+    assert [len(t.data.claims()) for t in transactions] == [2, 2, 1]
+    assert document.interchanges[0].groups[0].control_number == "17"
+
+
 def test_envelopes_and_counts():
     data = write_batch(batch(*ALL), line_break=True)
     lines = data.decode("ascii").splitlines()
@@ -233,6 +262,16 @@ def test_money_is_written_without_trailing_zeros():
         amount(100.5, "CLM02")
     with pytest.raises(X12Error, match="more than 2 decimal places"):
         amount(D("1.005"), "CLM02")
+
+
+def test_other_delimiters_and_uppercase_read_back():
+    data = write_batch(
+        batch(*ALL), delimiters=Delimiters("|", "!", ">", "\\"), line_break=True, uppercase=True
+    )
+    assert b"SV1|HC>99214>25>59>XS>76|150|UN|1|||1>2>3>4\\" in data
+    claims = _claims(data)
+    assert [c.claim_id for c in claims] == ["PCN1001", "PCN2001", "PCN2002", "PCN2003"]
+    assert claims[0].service_lines[0].modifiers == ["25", "59", "XS", "76"]
 
 
 def test_refusals_name_what_is_wrong():
@@ -303,9 +342,15 @@ def _errors_in(node: object) -> list[str]:
         pytest.param((dependent_claim("8", "PAYERCLM88"),), id="void"),
     ],
 )
-@pytest.mark.parametrize("line_break", [False, True])
-def test_pyx12_finds_no_error(claims, line_break, tmp_path):
-    data = write_batch(batch(*claims, pay_to=len(claims) > 1), line_break=line_break)
+@pytest.mark.parametrize(
+    ("line_break", "delimiters"),
+    [(False, None), (True, None), (True, Delimiters("|", "!", ">", "\\"))],
+    ids=["one-line", "line-breaks", "other-delimiters"],
+)
+def test_pyx12_finds_no_error(claims, line_break, delimiters, tmp_path):
+    data = write_batch(
+        batch(*claims, pay_to=len(claims) > 1), delimiters=delimiters, line_break=line_break
+    )
     valid, problems, ack = _pyx12_errors(data, tmp_path)
     assert problems == []
     assert valid, ack

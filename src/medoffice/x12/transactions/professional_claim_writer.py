@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from medoffice.x12.errors import X12Error
+from medoffice.x12.tokenizer import Delimiters
 from medoffice.x12.writer import Group, Interchange, Segment, TransactionSet, amount, date8, write
 
 IMPLEMENTATION = "005010X222A1"
 SELF = "18"
 MAX_DIAGNOSES = 12
 MAX_LINES = 50
+MAX_CLAIMS_PER_LEVEL = 100  # loop 2300 under one subscriber or patient level
+MAX_CLAIMS_PER_TRANSACTION = 5000  # the guide's recommended limit per transaction set
 FREQUENCIES = ("1", "7", "8")
 
 
@@ -121,7 +124,7 @@ class Claim:
     lines: Sequence[ServiceLine]
     place_of_service: str = "11"
     frequency_code: str = "1"  # 1 original, 7 replacement, 8 void
-    payer_claim_number: str = ""  # REF*F8, required for 7 and 8
+    payer_claim_number: str = ""  # REF*F8, required for 7 and 8 (and written only for them)
     prior_authorization: str = ""  # REF*G1
     relationship: str = SELF  # the patient to the subscriber: 18 self, 01 spouse, 19 child, G8
     patient: Person | None = None  # required unless the patient is the subscriber
@@ -303,7 +306,7 @@ def _claim(claim: Claim) -> list[Segment]:
         segments.append(("DTP", "454", "D8", date8(claim.initial_treatment_date)))
     if claim.prior_authorization:
         segments.append(("REF", "G1", claim.prior_authorization))
-    if claim.payer_claim_number:
+    if claim.frequency_code in ("7", "8"):  # F8 is for a replacement or a void only
         segments.append(("REF", "F8", claim.payer_claim_number))
     segments.append(_diagnoses(claim))
     if claim.referring is not None:
@@ -338,9 +341,15 @@ def _patient_key(claim: Claim) -> tuple[object, ...]:
     return (claim.relationship, p.last_name, p.first_name, p.birth_date)
 
 
-def transaction_segments(batch: ClaimBatch) -> list[Segment]:
-    """The segments between ST and SE."""
-    if not batch.claims:
+def _chunks(claims: list[Claim], size: int) -> list[list[Claim]]:
+    return [claims[start : start + size] for start in range(0, len(claims), size)]
+
+
+def transaction_segments(batch: ClaimBatch, claims: Sequence[Claim] | None = None) -> list[Segment]:
+    """The segments between ST and SE of one transaction set holding `claims` (the batch's
+    when None)."""
+    claims = list(batch.claims if claims is None else claims)
+    if not claims:
         raise X12Error("the batch holds no claim")
     submitter, receiver, billing = batch.submitter, batch.receiver, batch.billing_provider
     contact: list[str] = []
@@ -385,7 +394,7 @@ def transaction_segments(batch: ClaimBatch) -> list[Segment]:
 
     # Subscriber levels in the order of their first claim; each patient level under its own.
     levels: dict[tuple[object, ...], list[Claim]] = {}
-    for claim in batch.claims:
+    for claim in claims:
         if claim.relationship != SELF and claim.patient is None:
             raise X12Error(
                 f"claim {claim.control_number}: the patient is not the subscriber "
@@ -393,60 +402,82 @@ def transaction_segments(batch: ClaimBatch) -> list[Segment]:
             )
         levels.setdefault(_subscriber_key(claim), []).append(claim)
     number = 1
-    for claims in levels.values():
-        first = claims[0]
+    for level in levels.values():
+        is_self = level[0].relationship == SELF
+        # A level holds at most 100 claims (loop 2300 repeats 100 times): more start another.
+        if is_self:
+            for part in _chunks(level, MAX_CLAIMS_PER_LEVEL):
+                number += 1
+                segments.extend(_subscriber_level(part[0], number, has_patients=False))
+                for claim in part:
+                    segments.extend(_claim(claim))
+            continue
         number += 1
         subscriber_level = number
-        is_self = first.relationship == SELF
-        segments.append(("HL", str(subscriber_level), "1", "22", "0" if is_self else "1"))
-        segments.append(
-            (
-                "SBR",
-                first.payer_responsibility,
-                SELF if is_self else None,
-                first.group_number,
-                None,
-                None,
-                None,
-                None,
-                None,
-                first.filing_indicator,
-            )
-        )
-        segments.extend(_person("IL", first.subscriber, "MI", first.subscriber.member_id))
-        payer = first.payer
-        segments.append(
-            ("NM1", "PR", "2", payer.name, None, None, None, None, "PI", payer.payer_id)
-        )
-        if payer.address is not None:
-            segments.extend(_address(payer.address))
-        if is_self:
-            for claim in claims:
-                segments.extend(_claim(claim))
-            continue
+        segments.extend(_subscriber_level(level[0], number, has_patients=True))
         patients: dict[tuple[object, ...], list[Claim]] = {}
-        for claim in claims:
+        for claim in level:
             patients.setdefault(_patient_key(claim), []).append(claim)
         for dependents in patients.values():
-            number += 1
-            patient = dependents[0].patient
-            assert patient is not None
-            segments.append(("HL", str(number), str(subscriber_level), "23", "0"))
-            segments.append(("PAT", dependents[0].relationship))
-            segments.extend(_person("QC", patient, "", ""))
-            for claim in dependents:
-                segments.extend(_claim(claim))
+            for part in _chunks(dependents, MAX_CLAIMS_PER_LEVEL):
+                number += 1
+                patient = part[0].patient
+                assert patient is not None
+                segments.append(("HL", str(number), str(subscriber_level), "23", "0"))
+                segments.append(("PAT", part[0].relationship))
+                segments.extend(_person("QC", patient, "", ""))
+                for claim in part:
+                    segments.extend(_claim(claim))
     return segments
 
 
-def write_batch(batch: ClaimBatch, *, line_break: bool = False, uppercase: bool = False) -> bytes:
-    """The batch as one 837P interchange (ISA..IEA), ASCII bytes."""
-    transaction = TransactionSet(
-        set_id="837",
-        control_number=batch.transaction_control_number,
-        implementation=IMPLEMENTATION,
-        segments=transaction_segments(batch),
-    )
+def _subscriber_level(first: Claim, number: int, *, has_patients: bool) -> list[Segment]:
+    """HL*22 with SBR, the subscriber (2010BA) and the payer (2010BB)."""
+    segments: list[Segment] = [
+        ("HL", str(number), "1", "22", "1" if has_patients else "0"),
+        (
+            "SBR",
+            first.payer_responsibility,
+            None if has_patients else SELF,
+            first.group_number,
+            None,
+            None,
+            None,
+            None,
+            None,
+            first.filing_indicator,
+        ),
+        *_person("IL", first.subscriber, "MI", first.subscriber.member_id),
+        ("NM1", "PR", "2", first.payer.name, None, None, None, None, "PI", first.payer.payer_id),
+    ]
+    if first.payer.address is not None:
+        segments.extend(_address(first.payer.address))
+    return segments
+
+
+def write_batch(
+    batch: ClaimBatch,
+    *,
+    delimiters: Delimiters | None = None,
+    line_break: bool = False,
+    uppercase: bool = False,
+) -> bytes:
+    """The batch as one 837P interchange (ISA..IEA) of one functional group, ASCII bytes.
+
+    A transaction set holds at most 5000 claims (the guide's recommendation); a larger batch
+    is written as several, numbered from `transaction_control_number` up."""
+    claims = list(batch.claims)
+    if not claims:
+        raise X12Error("the batch holds no claim")
+    transactions = [
+        TransactionSet(
+            set_id="837",
+            control_number=batch.transaction_control_number + index,
+            implementation=IMPLEMENTATION,
+            segments=transaction_segments(batch, part),
+        )
+        for index, part in enumerate(_chunks(claims, MAX_CLAIMS_PER_TRANSACTION))
+    ]
     interchange = Interchange(
         sender_id=batch.sender_id,
         receiver_id=batch.receiver_id,
@@ -463,8 +494,8 @@ def write_batch(batch: ClaimBatch, *, line_break: bool = False, uppercase: bool 
                 receiver_code=batch.receiver_code or batch.receiver_id,
                 control_number=batch.group_control_number,
                 version=IMPLEMENTATION,
-                transactions=[transaction],
+                transactions=transactions,
             )
         ],
     )
-    return write([interchange], line_break=line_break, uppercase=uppercase)
+    return write([interchange], delimiters=delimiters, line_break=line_break, uppercase=uppercase)

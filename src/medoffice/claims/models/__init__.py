@@ -339,3 +339,29 @@ class AppliedFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.sha256[:12]}"
+
+
+# The clearinghouse mailbox's tables (claims/models/mailbox.py), by name.
+from medoffice.claims.models.mailbox import (  # noqa: E402
+    AfterCollect,
+    Clearinghouse,
+    MailboxReceipt,
+    MailboxSubmission,
+    ReceiptKind,
+    SecretKind,
+    SubmissionStatus,
+    TransportKind,
+    receipt_path,
+)
+
+__all__ = [
+    "AfterCollect",
+    "Clearinghouse",
+    "MailboxReceipt",
+    "MailboxSubmission",
+    "ReceiptKind",
+    "SecretKind",
+    "SubmissionStatus",
+    "TransportKind",
+    "receipt_path",
+]
