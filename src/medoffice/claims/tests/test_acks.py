@@ -205,6 +205,24 @@ def test_a_rejecting_999_names_the_claim_and_the_element_in_error(users, exchang
 
 
 @pytest.mark.django_db
+def test_accepted_with_errors_rejects_only_the_claims_named(users, exchange, tmp_path):
+    claims = [make_claim(lines=1, status=ClaimStatus.READY) for _ in range(2)]
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    bad = claims[0].control_number
+    content = ack_999(
+        submitter=exchange.submitter_id, group=_group_of(batch), code="E",
+        errors=[("IK3", "REF", "40", "2300", "I9"), ("CTX", ("CLM01", bad))],
+    )  # fmt: skip
+    valid, problems, _ack = _pyx12_errors(content, tmp_path)
+    assert problems == [] and valid
+    acks.apply_999(content, actor=users["biller"])
+    assert _statuses(*claims) == ["rejected", "submitted"]
+    assert "segment REF (position 40, loop 2300)" in (
+        ClaimEvent.objects.get(claim=claims[0], to_status="rejected").note
+    )
+
+
+@pytest.mark.django_db
 def test_a_999_that_matches_no_batch_is_reported_and_changes_nothing(users, exchange):
     claim = make_claim(lines=1, status=ClaimStatus.READY)
     batch = batches.batch_build(actor=users["biller"], exchange=exchange)
