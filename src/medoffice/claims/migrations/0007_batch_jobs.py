@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0003_mailbox'),
+        ('claims', '0004_acks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
