@@ -98,11 +98,13 @@ def test_build_and_send_runs_the_job_and_the_page_shows_it_done(
     assert 'id="batch-progress"' in page
 
     listing = biller.get(BATCHES).content.decode()
-    assert batch.file_name in listing and "Sent" in listing and "No claim is ready" in listing
+    assert (
+        batch.file_name in listing and "<td>Sent</td>" in listing and "No claim is ready" in listing
+    )
     detail = biller.get(reverse("claims:batch", args=[batch.pk])).content.decode()
     for claim in claims:
         assert claim.control_number in detail
-    assert "Submitted" in detail
+    assert detail.count("<td>Submitted</td>") == 3
 
 
 def test_a_queued_job_polls_every_second_until_it_is_done(
@@ -169,7 +171,7 @@ def test_a_missing_outbound_folder_fails_in_words_and_the_claims_stay_batched(
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.BATCHED and claim.batch == batch
     listing = biller.get(BATCHES).content.decode()
-    assert "Failed" in listing and escape(job.submission.error) in listing
+    assert "<td>Failed</td>" in listing and escape(job.submission.error) in listing
 
     # Once the folder is there again the batch's page sends it.
     (tmp_path / "portal" / "out").mkdir()
@@ -276,3 +278,17 @@ def test_the_worker_runs_the_queued_job_as_the_biller(client_for, portal, users,
     assert {e.actor_name for e in made} == {
         f"{users['biller'].username} via job claims.batch_tasks.build_and_send"
     }
+
+
+def test_without_an_active_clearinghouse_the_page_offers_build_only(
+    client_for, practice, immediate_tasks, django_capture_on_commit_callbacks
+):
+    Practice.objects.update(phone="+12175550100")
+    make_claim(status=ClaimStatus.READY)
+    biller = client_for("biller")
+    page = biller.get(BATCHES).content.decode()
+    assert "No clearinghouse is active" in page and "Build and send" not in page
+    _start(biller, django_capture_on_commit_callbacks, action="build")
+    job = BatchJob.objects.get()
+    assert job.state == JobState.DONE and job.clearinghouse is None
+    assert job.batch.file_name.startswith("837P-")
