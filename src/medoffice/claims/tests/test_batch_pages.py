@@ -292,3 +292,51 @@ def test_without_an_active_clearinghouse_the_page_offers_build_only(
     job = BatchJob.objects.get()
     assert job.state == JobState.DONE and job.clearinghouse is None
     assert job.batch.file_name.startswith("837P-")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_ten_clicks_at_once_make_one_job(users, portal):
+    """The same form sent by ten connections at the same moment: one job, one place to go."""
+    import threading
+
+    from django.db import connection, connections
+    from django.test import Client
+
+    if connection.vendor != "postgresql":
+        pytest.skip("ten writers at once: PostgreSQL only")
+    make_claim(status=ClaimStatus.READY)
+    first = Client()
+    first.force_login(users["biller"])
+    token = form_token(first, BATCHES)
+    clients = []
+    for _ in range(10):
+        client = Client()
+        client.force_login(users["biller"])
+        clients.append(client)
+    barrier = threading.Barrier(len(clients))
+    places: list[str] = []
+    lock = threading.Lock()
+
+    def click(client):
+        try:
+            barrier.wait(timeout=60)
+            response = client.post(
+                START, {"form_token": token, "action": "send", "clearinghouse": portal.pk}
+            )
+            place = response.get("Location", f"status {response.status_code}")
+        finally:
+            connections.close_all()
+        with lock:
+            places.append(place)
+
+    threads = [threading.Thread(target=click, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    job = BatchJob.objects.get()
+    assert places == [reverse("claims:batch_job", args=[job.pk])] * len(clients)
+    from django_tasks_db.models import DBTaskResult
+
+    assert DBTaskResult.objects.filter(task_path__endswith="build_and_send").count() == 1
