@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0004_acks'),
+        ('claims', '0005_batch_group_control_number'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

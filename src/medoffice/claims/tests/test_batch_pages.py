@@ -340,3 +340,9 @@ def test_ten_clicks_at_once_make_one_job(users, portal):
     from django_tasks_db.models import DBTaskResult
 
     assert DBTaskResult.objects.filter(task_path__endswith="build_and_send").count() == 1
+
+
+def test_the_claims_home_links_the_batches_for_submitters_only(client_for):
+    link = f'href="{BATCHES}"'
+    assert link in client_for("biller").get(reverse("claims:home")).content.decode()
+    assert link not in client_for("clinician").get(reverse("claims:home")).content.decode()
