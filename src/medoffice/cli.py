@@ -123,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
     x12.add_argument("file")
     x12.add_argument("--json", action="store_true", help="print JSON (amounts as strings)")
 
+    from medoffice.cli_codes import add_codes_arguments
+
+    codes = sub.add_parser(
+        "codes", help="code sets: load CMS and CPT files or the shipped tables; search codes"
+    )
+    add_codes_arguments(codes.add_subparsers(dest="codes_action", required=True, metavar="ACTION"))
+
     manage = sub.add_parser("manage", help="run any Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -130,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "serve", "migrate", "demo", "createadmin", "worker", "backup", "restore", "audit",
-    "rotate-keys", "manage", "ledger", "x12",
+    "rotate-keys", "manage", "ledger", "x12", "codes",
 }  # fmt: skip
 # Commands that act as the system unless --as names a user (requests and jobs they run
 # name their own actors).
@@ -183,7 +190,7 @@ def _cli_actor(command: str, username: str | None):
 
 
 # These work on an installation that exists; where there is none they say so and create nothing.
-NEEDS_INSTALLATION = {"createadmin", "worker", "backup", "audit", "rotate-keys", "ledger"}
+NEEDS_INSTALLATION = {"createadmin", "worker", "backup", "audit", "rotate-keys", "ledger", "codes"}
 
 
 def _call(args: argparse.Namespace) -> None:
@@ -233,6 +240,10 @@ def _call(args: argparse.Namespace) -> None:
         call_command("ledger", args.action, args.period, as_of=args.as_of, csv=args.csv)
     elif command == "x12":
         call_command("x12", args.action, args.file, json=args.json)
+    elif command == "codes":
+        from medoffice.cli_codes import codes_argv
+
+        call_command("codes", *codes_argv(args, args.codes_action))
     elif command == "rotate-keys":
         call_command(
             "rotate_keys",

@@ -6,4 +6,6 @@ app_name = "coding"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("codes/", views.codes, name="codes"),
+    path("import/", views.code_set_import, name="import"),
 ]
