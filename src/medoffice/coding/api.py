@@ -5,6 +5,7 @@ from datetime import date
 from ninja import Field, Query, Router, Schema
 
 from medoffice.coding import selectors
+from medoffice.coding.api_fees import router as fees_router
 from medoffice.coding.permissions import CodingPerm
 from medoffice.core.api_auth import requires
 
@@ -46,4 +47,4 @@ def procedures(request, query: Query[SearchQuery]):
     return selectors.procedure_search(query.q, query.limit)
 
 
-routers = [("coding", router)]
+routers = [("coding", router), ("coding", fees_router)]

@@ -313,3 +313,39 @@ class PriorAuthRule(AuditedModel):
         constraints = [
             models.UniqueConstraint(fields=["payer", "code"], name="prior_auth_rule_once")
         ]
+
+
+class FeeImportKind(models.TextChoices):
+    FEES = "fees", "The practice's fee schedule"
+    RATES = "rates", "A contract's rates"
+
+
+class FeeImport(AuditedModel):
+    """One fee-schedule or contract-rate file applied: a retry with the same key (per user)
+    returns this record and writes nothing again."""
+
+    kind = models.CharField(max_length=8, choices=FeeImportKind.choices)
+    contract = models.ForeignKey(
+        PayerContract, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    source_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    row_count = models.PositiveIntegerField(default=0)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["imported_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="fee_import_once_per_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.row_count} rows)"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from medoffice.coding import views
+from medoffice.coding import urls_fees, views
 
 app_name = "coding"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("codes/", views.codes, name="codes"),
     path("import/", views.code_set_import, name="import"),
+    *urls_fees.urlpatterns,
 ]
