@@ -1,0 +1,7 @@
+"""Claims' JSON API: each concern's router, mounted under /api/claims/ by medoffice.api."""
+
+from __future__ import annotations
+
+from medoffice.claims.api_encounters import router as encounters_router
+
+routers = [("claims", encounters_router)]

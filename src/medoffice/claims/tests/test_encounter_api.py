@@ -1,0 +1,122 @@
+"""The encounters' API: create, code, finalize (with Idempotency-Key), reopen and read, with the
+coding page's permissions, in the OpenAPI document."""
+
+from __future__ import annotations
+
+import pytest
+
+from medoffice.claims.models import Encounter, EncounterStatus
+from medoffice.ledger.models import JournalEntry
+from medoffice.testing import patients_factories as pf
+from medoffice.testing import scheduling_factories as sf
+
+pytestmark = pytest.mark.django_db
+JSON = "application/json"
+
+CODES = {"diagnoses": ["e119", "I10"], "lines": [
+    {"code": "99213", "diagnosis_pointers": [1, 2]},
+    {"code": "36415", "units": 2, "diagnosis_pointers": [2]},
+]}  # fmt: skip
+
+
+def create(client, office, provider=None):
+    return client.post("/api/claims/encounters", {
+        "patient_id": office.patient.pk, "location_id": office.location.pk,
+        "rendering_provider_id": (provider or office.provider).pk,
+        "date_of_service": office.day.isoformat(),
+    }, content_type="application/json")  # fmt: skip
+
+
+def test_create_code_finalize_and_read(office, users, client_for):
+    pf.coverage(patient=office.patient)
+    clinician, coder = client_for("clinician"), client_for("biller")
+    made = create(clinician, office)
+    assert made.status_code == 201, made.content
+    pk = made.json()["id"]
+    assert made.json()["place_of_service"] == "11" and made.json()["status"] == "draft"
+    coded = clinician.put(f"/api/claims/encounters/{pk}/codes", CODES,
+                          content_type="application/json")  # fmt: skip
+    assert coded.status_code == 200, coded.content
+    body = coded.json()
+    assert [d["code"] for d in body["diagnoses"]] == ["E11.9", "I10"]
+    assert body["total_charge"] == "155.00" and body["lines"][1]["charge"] == "30.00"
+    assert clinician.post(f"/api/claims/encounters/{pk}/mark-coded").json()["coded_by"] == (
+        users["clinician"].username
+    )
+    assert clinician.post(f"/api/claims/encounters/{pk}/finalize").status_code == 403
+    key = {"Idempotency-Key": "finalize-1"}
+    first = coder.post(f"/api/claims/encounters/{pk}/finalize", {}, content_type=JSON, headers=key)
+    assert first.status_code == 200, first.content
+    assert first.json()["status"] == "ready" and first.json()["charge_entry_id"]
+    again = coder.post(f"/api/claims/encounters/{pk}/finalize", {}, content_type=JSON, headers=key)
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert JournalEntry.objects.filter(source_type="claims.encounter").count() == 1
+    repeat = coder.post(f"/api/claims/encounters/{pk}/finalize")
+    assert repeat.status_code == 409 and "already finalized" in repeat.json()["detail"]
+    read = client_for("auditor").get(f"/api/claims/encounters/{pk}")
+    assert read.status_code == 200 and read.json()["finalized_by"] == users["biller"].username
+
+
+def test_errors_name_each_position_and_nothing_is_written(office, users, client_for):
+    client = client_for("biller")
+    pk = create(client, office).json()["id"]
+    answer = client.put(f"/api/claims/encounters/{pk}/codes", {
+        "diagnoses": ["E11.9", "E11"],
+        "lines": [{"code": "99213", "modifiers": ["XX"], "diagnosis_pointers": [3]},
+                  {"code": "J3301", "diagnosis_pointers": [1]}],
+    }, content_type="application/json")  # fmt: skip
+    assert answer.status_code == 422
+    errors = answer.json()["errors"]
+    assert set(errors) == {"diagnoses.2", "lines.1.modifiers.1", "lines.1.pointers.1",
+                           "lines.2.charge"}  # fmt: skip
+    assert errors["diagnoses.2"][0].startswith("Diagnosis 2: E11 is a category")
+    encounter = Encounter.objects.get(pk=pk)
+    assert not encounter.diagnoses.exists() and not encounter.lines.exists()
+
+
+def test_a_clinician_reads_and_codes_their_own_visits_only(office, users, client_for):
+    theirs = create(client_for("biller"), office, provider=office.other_provider).json()["id"]
+    mine = create(client_for("biller"), office).json()["id"]
+    clinician = client_for("clinician")
+    assert clinician.get(f"/api/claims/encounters/{theirs}").status_code == 403
+    assert clinician.put(f"/api/claims/encounters/{theirs}/codes", CODES,
+                         content_type="application/json").status_code == 403  # fmt: skip
+    assert create(clinician, office, provider=office.other_provider).status_code == 403
+    listed = [row["id"] for row in clinician.get("/api/claims/encounters").json()]
+    assert listed == [mine]
+    assert client_for("front_desk").get("/api/claims/encounters").status_code == 403
+    assert not Encounter.objects.get(pk=theirs).diagnoses.exists()
+
+
+def test_from_an_appointment_and_reopen(office, users, client_for):
+    appointment = sf.appointment(
+        patient=office.patient, provider=office.provider, location=office.location
+    )
+    coder = client_for("biller")
+    made = coder.post("/api/claims/encounters", {"appointment_id": appointment.pk},
+                      content_type="application/json")  # fmt: skip
+    pk = made.json()["id"]
+    assert made.json()["appointment_id"] == appointment.pk
+    coder.put(f"/api/claims/encounters/{pk}/codes", CODES, content_type="application/json")
+    coder.post(f"/api/claims/encounters/{pk}/mark-coded")
+    coder.post(
+        f"/api/claims/encounters/{pk}/finalize",
+        {},
+        content_type=JSON,
+        headers={"Idempotency-Key": "f-2"},
+    )
+    reopened = coder.post(f"/api/claims/encounters/{pk}/reopen", {"reason": "wrong units"},
+                          content_type="application/json", headers={"Idempotency-Key": "r-2"})  # fmt: skip
+    assert reopened.status_code == 200, reopened.content
+    assert reopened.json()["status"] == EncounterStatus.DRAFT
+    assert JournalEntry.objects.filter(reverses__isnull=False).count() == 1
+
+
+def test_the_endpoints_are_in_the_openapi_document(client_for):
+    paths = client_for("biller").get("/api/openapi.json").json()["paths"]
+    assert {"/api/claims/encounters", "/api/claims/encounters/{encounter_id}",
+            "/api/claims/encounters/{encounter_id}/codes",
+            "/api/claims/encounters/{encounter_id}/finalize"} <= set(paths)  # fmt: skip
+    finalize = paths["/api/claims/encounters/{encounter_id}/finalize"]["post"]
+    assert "Idempotency-Key" in [p["name"] for p in finalize.get("parameters", [])]

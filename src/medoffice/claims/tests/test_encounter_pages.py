@@ -1,0 +1,179 @@
+"""The encounter pages: the list to code (a clinician's own visits only), the coding page with
+its errors next to the fields, mark coded, finalize and reopen, and code search as you type."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from medoffice.claims import encounters as svc
+from medoffice.claims.encounters import LineInput
+from medoffice.claims.models import Encounter, EncounterStatus
+from medoffice.ledger.models import JournalEntry
+from medoffice.testing import scheduling_factories as sf
+
+pytestmark = pytest.mark.django_db
+
+
+def make(office, users, *, provider=None) -> Encounter:
+    return svc.encounter_create(
+        actor=users["biller"], patient=office.patient, location=office.location,
+        rendering_provider=provider or office.provider, date_of_service=office.day,
+    )  # fmt: skip
+
+
+def form(**fields) -> dict[str, str]:
+    data = {"action": "save", "dx_1": "E11.9", "line_1_code": "99213", "line_1_units": "1",
+            "line_1_ptr_1": "1"}  # fmt: skip
+    data.update(fields)
+    return data
+
+
+def test_the_list_shows_a_clinician_their_own_visits_only(office, users, client_for):
+    mine = make(office, users)
+    theirs = make(office, users, provider=office.other_provider)
+    page = client_for("clinician").get("/claims/encounters/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"/claims/encounters/{mine.pk}/" in html
+    assert f"/claims/encounters/{theirs.pk}/" not in html
+    assert 'name="provider"' not in html
+    coder = client_for("biller").get("/claims/encounters/").content.decode()
+    assert f"/claims/encounters/{mine.pk}/" in coder and f"/claims/encounters/{theirs.pk}/" in coder
+    only_b = (
+        client_for("biller")
+        .get(f"/claims/encounters/?provider={office.other_provider.pk}")
+        .content.decode()
+    )
+    assert f"/claims/encounters/{theirs.pk}/" in only_b
+    assert f"/claims/encounters/{mine.pk}/" not in only_b
+    later = (
+        client_for("biller")
+        .get(
+            f"/claims/encounters/?since={(office.day.replace(year=office.day.year + 1)).isoformat()}"
+        )
+        .content.decode()
+    )
+    assert f"/claims/encounters/{mine.pk}/" not in later
+
+
+def test_the_claims_home_links_the_list(office, client_for):
+    assert "/claims/encounters/" in client_for("clinician").get("/claims/").content.decode()
+
+
+def test_roles_without_claims_see_no_encounter_pages(office, users, client_for):
+    encounter = make(office, users)
+    for role in ("front_desk", "medical_assistant"):
+        client = client_for(role)
+        assert client.get("/claims/encounters/").status_code == 403
+        assert client.get(f"/claims/encounters/{encounter.pk}/").status_code == 403
+    from django.test import Client
+
+    anonymous = Client().get(f"/claims/encounters/{encounter.pk}/")
+    assert anonymous.status_code == 302 and "/login" in anonymous["Location"]
+
+
+def test_the_coding_page_shows_the_visit_with_a_label_on_every_input(office, users, client_for):
+    encounter = make(office, users)
+    html = client_for("clinician").get(f"/claims/encounters/{encounter.pk}/").content.decode()
+    assert office.patient.full_name in html and str(office.provider) in html
+    assert office.day.strftime("%m/%d/%Y") in html and "Place of service" in html
+    assert "self-pay" in html
+    ids = re.findall(r'<(?:input|select)[^>]*\bid="([^"]+)"', html)
+    labelled = set(re.findall(r'<label[^>]*\bfor="([^"]+)"', html))
+    assert ids and [i for i in ids if i not in labelled] == []
+    assert 'hx-get="/claims/encounters/search/diagnoses"' in html
+
+
+def test_a_clinician_cannot_open_or_code_another_providers_visit(office, users, client_for):
+    theirs = make(office, users, provider=office.other_provider)
+    client = client_for("clinician")
+    assert client.get(f"/claims/encounters/{theirs.pk}/").status_code == 403
+    assert client.post(f"/claims/encounters/{theirs.pk}/", form()).status_code == 403
+    assert not theirs.diagnoses.exists()
+
+
+def test_saving_and_marking_coded_from_the_page(office, users, client_for):
+    encounter = make(office, users)
+    client = client_for("clinician")
+    saved = client.post(f"/claims/encounters/{encounter.pk}/", form(dx_2="I10",
+                        line_2_code="36415", line_2_units="2", line_2_ptr_1="2"))  # fmt: skip
+    assert saved.status_code == 302
+    assert list(encounter.lines.values_list("code", "charge_cents")) == [
+        ("99213", 12500), ("36415", 3000),
+    ]  # fmt: skip
+    page = client.get(f"/claims/encounters/{encounter.pk}/").content.decode()
+    assert "$155.00" in page and 'value="125.00"' in page
+    client.post(f"/claims/encounters/{encounter.pk}/", form(action="mark_coded"))
+    encounter.refresh_from_db()
+    assert encounter.status == EncounterStatus.CODED and encounter.coded_by == users["clinician"]
+
+
+def test_errors_are_shown_next_to_their_fields_and_nothing_is_saved(office, users, client_for):
+    encounter = make(office, users)
+    answer = client_for("biller").post(f"/claims/encounters/{encounter.pk}/", form(
+        dx_2="E11", line_1_mod_1="XX", line_1_ptr_2="5", line_2_code="J3301", line_2_ptr_1="1",
+    ))  # fmt: skip
+    assert answer.status_code == 422
+    html = answer.content.decode()
+    assert re.search(r'id="dx_2-error">Diagnosis 2: E11 is a category', html)
+    assert re.search(r'id="line_1_mod-error">Line 1, modifier 1: XX is not a known modifier', html)
+    assert re.search(r'id="line_1_ptr-error">Line 1, pointer 2: “5” points at no diagnosis', html)
+    assert re.search(r'id="line_2_charge-error">Line 2: the practice has no fee for J3301', html)
+    assert 'value="E11"' in html  # what was typed is kept
+    assert not encounter.diagnoses.exists() and not encounter.lines.exists()
+
+
+def test_finalize_and_reopen_from_the_page(office, users, client_for):
+    encounter = make(office, users)
+    svc.encounter_code(actor=users["biller"], encounter_id=encounter.pk, diagnoses=["E11.9"],
+                       lines=[LineInput("99213", pointers=[1])])  # fmt: skip
+    svc.encounter_mark_coded(actor=users["clinician"], encounter_id=encounter.pk)
+    assert (
+        client_for("clinician").post(f"/claims/encounters/{encounter.pk}/finalize").status_code
+        == 403
+    )
+    coder = client_for("biller")
+    assert (
+        "Finalize and post the charges"
+        in coder.get(f"/claims/encounters/{encounter.pk}/").content.decode()
+    )
+    assert coder.post(f"/claims/encounters/{encounter.pk}/finalize").status_code == 302
+    encounter.refresh_from_db()
+    assert encounter.status == EncounterStatus.READY and encounter.charge_entry_id
+    refused = coder.post(f"/claims/encounters/{encounter.pk}/reopen", {"reason": ""})
+    assert refused.status_code == 422 and "Say why" in refused.content.decode()
+    coder.post(f"/claims/encounters/{encounter.pk}/reopen", {"reason": "wrong code"})
+    encounter.refresh_from_db()
+    assert encounter.status == EncounterStatus.DRAFT
+    assert JournalEntry.objects.filter(reverses__isnull=False).count() == 1
+
+
+def test_code_visit_from_an_appointment(office, users, client_for):
+    appointment = sf.appointment(
+        patient=office.patient, provider=office.provider, location=office.location
+    )
+    answer = client_for("clinician").post(f"/claims/encounters/from-appointment/{appointment.pk}")
+    made = Encounter.objects.get(appointment=appointment)
+    assert answer.status_code == 302 and answer["Location"] == f"/claims/encounters/{made.pk}/"
+
+
+def test_code_search_as_you_type(office, client_for):
+    client = client_for("clinician")
+    dx = client.get("/claims/encounters/search/diagnoses", {"dx_3": "E11.6"}).content.decode()
+    assert '<option value="E11.65">' in dx
+    words = client.get("/claims/encounters/search/diagnoses", {"q": "hypertension"})
+    assert '<option value="I10">' in words.content.decode()
+    procs = client.get("/claims/encounters/search/procedures",
+                       {"day": office.day.isoformat(), "line_1_code": "9921"}).content.decode()  # fmt: skip
+    assert '<option value="99213">99213 Office visit' in procs
+    retired = client.get("/claims/encounters/search/procedures",
+                         {"day": office.day.isoformat(), "q": "99999"}).content.decode()  # fmt: skip
+    assert "99999" not in retired
+    assert (
+        client_for("front_desk")
+        .get("/claims/encounters/search/diagnoses", {"q": "E11"})
+        .status_code
+        == 403
+    )
