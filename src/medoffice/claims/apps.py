@@ -18,9 +18,10 @@ class ClaimsConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medoffice.claims import ledger_sources
+        from medoffice.claims import demo, ledger_sources
         from medoffice.claims.permissions import ClaimsPerm
         from medoffice.core import permissions
 
         permissions.register(self.label, ClaimsPerm)
         ledger_sources.register_all()
+        demo.register()
