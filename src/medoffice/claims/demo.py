@@ -21,7 +21,8 @@ from typing import Any
 # are a fifth of physicals: the practitioner MUE table allows them no units (Medicare does
 # not pay them), so the scrubber holds each one, as it would in a practice.
 FLU_SHOT = ("90686", "90471")
-VISITS: dict[str, tuple[tuple[str, ...], tuple[tuple[tuple[str, ...], float], ...], tuple[str, ...]]] = {
+Visit = tuple[tuple[str, ...], tuple[tuple[tuple[str, ...], float], ...], tuple[str, ...]]
+VISITS: dict[str, Visit] = {
     "new-patient": (("99203", "99204", "99202"), ((("36415",), 0.3),),
                     ("I10", "E11.9", "E78.5", "F41.1", "M54.50", "K21.9", "Z00.00")),
     "follow-up": (("99213", "99214", "99212", "99215"), ((("36415",), 0.25), (("81002",), 0.1)),
@@ -244,6 +245,13 @@ def _batch(ctx: Any, coder: Any, claim_ids: list[int]) -> Any:
     )
 
 
+def _ready(claim_ids: list[int]) -> list[int]:
+    from medoffice.claims.models import Claim, ClaimStatus
+
+    found = Claim.objects.filter(pk__in=claim_ids, status=ClaimStatus.READY)
+    return sorted(found.values_list("pk", flat=True))
+
+
 def _submit(coder: Any, batch: Any, when: Any) -> None:
     from medoffice.claims.claims_services import move_claims
     from medoffice.claims.models import Claim, ClaimStatus
@@ -284,19 +292,20 @@ def make_claims(ctx: Any) -> None:
     n = len(claims)
     fresh = claims[int(n * 0.8) :]  # the last fifth: draft, ready and the batch waiting
     sent = claims[: int(n * 0.8)]
-    drafts = fresh[: max(1, len(fresh) // 4)]
+    drafts = fresh[: max(1, len(fresh) // 4)]  # built, not scrubbed yet
     waiting = fresh[len(drafts) :]
     to_batch = waiting[len(waiting) // 2 :] or waiting[-1:]
 
     _scrub(ctx, coder, sent + waiting + held)
-    sent_ready = [c.pk for c in sent if Claim.objects.filter(pk=c.pk, status="ready").exists()]
+    sent_ready = _ready([c.pk for c in sent])
     batch = _batch(ctx, coder, sent_ready) if sent_ready else None
     if batch is not None:
         _submit(coder, batch, timezone.now() - timedelta(days=7))
-        submitted = list(Claim.objects.filter(batch=batch).order_by("pk"))
+        submitted = list(Claim.objects.filter(batch=batch).select_related("payer").order_by("pk"))
         rng.shuffle(submitted)
         cut = max(2, len(submitted) // 12)
-        rejected, answered, pending = submitted[:cut], submitted[cut:-cut], submitted[-cut:]
+        # The last `cut` stay submitted: still waiting for the payer's answer.
+        rejected, answered = submitted[:cut], submitted[cut:-cut]
         for claim in rejected:
             move_claims([claim], to=ClaimStatus.REJECTED, actor=coder,
                         note=rng.choice(REJECT_REASONS))  # fmt: skip
@@ -304,8 +313,8 @@ def make_claims(ctx: Any) -> None:
             move_claims([rejected[0]], to=ClaimStatus.VOID, actor=coder,
                         note="Voided: billed to a coverage the patient no longer has.")  # fmt: skip
         for claim in answered:
-            claim_record_payer_number(actor=coder, claim=claim,
-                                      number=f"{claim.payer.payer_id[:3]}{rng.randint(10**9, 10**10 - 1)}")  # fmt: skip
+            number = f"{claim.payer.payer_id[:3]}{rng.randint(10**9, 10**10 - 1)}"
+            claim_record_payer_number(actor=coder, claim=claim, number=number)
         move_claims(answered, to=ClaimStatus.ACCEPTED, actor=coder,
                     note="Accepted by the payer (277CA A2:20).")  # fmt: skip
         half = len(answered) // 2
@@ -314,20 +323,18 @@ def make_claims(ctx: Any) -> None:
         for claim in denied:
             move_claims([claim], to=ClaimStatus.DENIED, actor=coder,
                         note=rng.choice(DENIAL_REASONS))  # fmt: skip
-        del pending  # still waiting for the payer's answer (submitted)
         changes = []
         if paid:
-            changes.append(claim_void(actor=coder, claim=paid[0],
-                                      reason="Billed under the wrong patient's visit."))  # fmt: skip
+            why = "Billed under the wrong patient's visit."
+            changes.append(claim_void(actor=coder, claim=paid[0], reason=why))
         if len(paid) > 1:
-            changes.append(claim_replace(actor=coder, claim=paid[1],
-                                         reason="A diagnosis was added after review."))  # fmt: skip
+            why = "A diagnosis was added after review."
+            changes.append(claim_replace(actor=coder, claim=paid[1], reason=why))
         to_batch = to_batch + changes
         _scrub(ctx, coder, changes)
-    ready_now = [c.pk for c in to_batch if Claim.objects.filter(pk=c.pk, status="ready").exists()]
+    ready_now = _ready([c.pk for c in to_batch])
     if ready_now:
         _batch(ctx, coder, ready_now)  # made, not sent yet
-    del drafts  # built, not scrubbed yet
     counts: dict[str, int] = defaultdict(int)
     for status in Claim.objects.values_list("status", flat=True):
         counts[status] += 1
