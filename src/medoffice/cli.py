@@ -130,6 +130,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_codes_arguments(codes.add_subparsers(dest="codes_action", required=True, metavar="ACTION"))
 
+    claims = sub.add_parser(
+        "claims", help="claims: submit files to the clearinghouse, collect answers"
+    )
+    claims_actions = claims.add_subparsers(dest="action", metavar="ACTION", required=True)
+    claims_submit = claims_actions.add_parser(
+        "submit", help="send files to the clearinghouse's mailbox, each name at most once (--as)"
+    )
+    claims_submit.add_argument("files", nargs="+", metavar="FILE")
+    claims_submit.add_argument("--clearinghouse", default="", metavar="NAME",
+                               help="default: the one active clearinghouse")  # fmt: skip
+    claims_batch = claims_actions.add_parser(
+        "batch", help="write the 837P file of all ready claims into DIR (--as)"
+    )
+    claims_batch.add_argument("--out", required=True, metavar="DIR")
+    claims_batch.add_argument("--clearinghouse", default="", metavar="NAME",
+                              help="whose ids go in the envelope (default: the one active)")  # fmt: skip
+    claims_batch.add_argument("--submit", action="store_true", help="also send it")
+    claims_collect = claims_actions.add_parser(
+        "collect", help="collect the clearinghouse's answers and file each once (--as)"
+    )
+    claims_collect.add_argument("--clearinghouse", default="", metavar="NAME",
+                                help="default: every active clearinghouse")  # fmt: skip
+
     manage = sub.add_parser("manage", help="run any Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -137,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "serve", "migrate", "demo", "createadmin", "worker", "backup", "restore", "audit",
-    "rotate-keys", "manage", "ledger", "x12", "codes",
+    "rotate-keys", "manage", "ledger", "x12", "codes", "claims",
 }  # fmt: skip
 # Commands that act as the system unless --as names a user (requests and jobs they run
 # name their own actors).
@@ -190,7 +213,9 @@ def _cli_actor(command: str, username: str | None):
 
 
 # These work on an installation that exists; where there is none they say so and create nothing.
-NEEDS_INSTALLATION = {"createadmin", "worker", "backup", "audit", "rotate-keys", "ledger", "codes"}
+NEEDS_INSTALLATION = {
+    "createadmin", "worker", "backup", "audit", "rotate-keys", "ledger", "codes", "claims",
+}  # fmt: skip
 
 
 def _call(args: argparse.Namespace) -> None:
@@ -244,6 +269,8 @@ def _call(args: argparse.Namespace) -> None:
         from medoffice.cli_codes import codes_argv
 
         call_command("codes", *codes_argv(args, args.codes_action))
+    elif command == "claims":
+        call_command("claims", *_claims_arguments(args))
     elif command == "rotate-keys":
         call_command(
             "rotate_keys",
@@ -253,6 +280,18 @@ def _call(args: argparse.Namespace) -> None:
             status=args.status,
             generate=args.generate,
         )
+
+
+def _claims_arguments(args: argparse.Namespace) -> list[str]:
+    """The `claims` management command's arguments, from its subcommand's."""
+    arguments = [args.action, *getattr(args, "files", [])]
+    if getattr(args, "clearinghouse", ""):
+        arguments += ["--clearinghouse", args.clearinghouse]
+    if getattr(args, "out", ""):
+        arguments += ["--out", args.out]
+    if getattr(args, "submit", False):
+        arguments.append("--submit")
+    return arguments
 
 
 def _no_sqlite_installation(data) -> bool:

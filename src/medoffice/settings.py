@@ -250,6 +250,7 @@ MEDOFFICE_SCHEDULE: dict[str, int] = {
     "medoffice.core.tasks.expire_idempotency_keys": 60 * 60,
     "medoffice.core.tasks.seal_audit_trail": 5,  # chains new audit events (no lock meanwhile)
     "medoffice.scheduling.tasks.send_due_reminders": 5 * 60,
+    "medoffice.claims.mailbox_tasks.collect_responses": 15 * 60,
 }
 
 # The address patients and calendar apps reach this deployment at (links in reminders).

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -20,13 +20,17 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from medoffice.claims.control_numbers import reserve_control_numbers
+from medoffice.claims.mailbox_services import submit_file
 from medoffice.claims.models import (
     Claim,
     ClaimBatch,
     ClaimEvent,
     ClaimLine,
     ClaimStatus,
+    Clearinghouse,
     EncounterDiagnosis,
+    MailboxSubmission,
+    SubmissionStatus,
 )
 from medoffice.claims.permissions import ClaimsPerm
 from medoffice.core.context import binds_actor
@@ -373,3 +377,52 @@ def _build(
         for claim_id in claims.values_list("pk", flat=True)
     )
     return batch
+
+
+def clearinghouse_exchange(clearinghouse: Clearinghouse) -> Exchange:
+    """The ids the clearinghouse's enrollment gave (the practice's group NPI when none)."""
+    base = practice_exchange(receiver_id=clearinghouse.receiver_id or "CLEARINGHOUSE")
+    return replace(
+        base,
+        submitter_id=clearinghouse.submitter_id or base.submitter_id,
+        receiver_name=clearinghouse.name,
+        sender_qualifier=clearinghouse.submitter_qualifier or "ZZ",
+        receiver_qualifier=clearinghouse.receiver_qualifier or "ZZ",
+    )
+
+
+@binds_actor()
+def batch_submit(
+    *, actor: User, batch: ClaimBatch, clearinghouse: Clearinghouse, idempotency_key: str = ""
+) -> MailboxSubmission:
+    """Send the batch's file to the clearinghouse (at most once by its name); when it went,
+    its claims are submitted. A failed send leaves them batched, to be sent again."""
+    require_perm(actor, ClaimsPerm.SUBMIT)
+    submission = submit_file(
+        actor=actor,
+        clearinghouse=clearinghouse,
+        name=batch.file_name,
+        content=bytes(batch.content),
+        idempotency_key=idempotency_key,
+    )
+    if submission.status != SubmissionStatus.SENT:
+        return submission
+    with transaction.atomic():
+        now = timezone.now()
+        moving = Claim.objects.filter(batch=batch, status=ClaimStatus.BATCHED)
+        ids = list(moving.values_list("pk", flat=True))
+        moving.update(status=ClaimStatus.SUBMITTED, submitted_at=now)
+        ClaimEvent.objects.bulk_create(
+            ClaimEvent(
+                claim_id=claim_id,
+                actor=actor,
+                from_status=ClaimStatus.BATCHED,
+                to_status=ClaimStatus.SUBMITTED,
+                note=f"sent to {clearinghouse.name} as {batch.file_name}",
+            )
+            for claim_id in ids
+        )
+        if batch.submitted_at is None:
+            ClaimBatch.objects.filter(pk=batch.pk).update(submitted_at=now)
+            batch.submitted_at = now
+    return submission

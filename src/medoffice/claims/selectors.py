@@ -159,3 +159,28 @@ def procedure_options(text: str, day: date | None = None, limit: int = 15) -> li
     return [(proc.code, proc.short_description or proc.long_description[:100]) for proc in rows][
         :limit
     ]
+
+
+VISITS_SHOWN = 10
+
+
+def visits_to_code(patient_id: int, user: Any, *, days: int = 90) -> list[tuple[Any, Any]]:
+    """The patient's recent visits (checked in or completed, the last `days` days) the user may
+    code, newest first, each with its encounter or None (two queries)."""
+    from datetime import timedelta
+
+    from medoffice.scheduling.models import Appointment, AppointmentStatus
+
+    visits = Appointment.objects.filter(
+        patient_id=patient_id,
+        status__in=(AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED),
+        start__gte=timezone.now() - timedelta(days=days),
+    ).select_related("provider", "location")
+    if not has_perm(user, ClaimsPerm.CODE):
+        visits = visits.filter(provider__user_id=getattr(user, "pk", None))
+    rows = list(visits.order_by("-start")[:VISITS_SHOWN])
+    encounters = {
+        e.appointment_id: e
+        for e in Encounter.objects.filter(appointment_id__in=[a.pk for a in rows])
+    }
+    return [(visit, encounters.get(visit.pk)) for visit in rows]

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from medoffice.claims import views, views_cms1500, views_encounters
+from medoffice.claims import views, views_cms1500, views_encounters, views_mailbox
 
 app_name = "claims"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("<int:claim_id>/cms1500.pdf", views_cms1500.claim_cms1500, name="claim_cms1500"),
+    # Encounters and their coding
     path("encounters/", views_encounters.encounter_list, name="encounters"),
     path("encounters/<int:encounter_id>/", views_encounters.encounter_page, name="encounter"),
     path("encounters/<int:encounter_id>/finalize", views_encounters.encounter_finalize,
@@ -19,4 +20,12 @@ urlpatterns = [
          name="diagnosis_search"),
     path("encounters/search/procedures", views_encounters.procedure_search,
          name="procedure_search"),
+    # The clearinghouse mailbox
+    path("mailbox/", views_mailbox.mailbox, name="mailbox"),
+    path("mailbox/collect/", views_mailbox.collect_now, name="mailbox_collect"),
+    path("clearinghouses/", views_mailbox.clearinghouses, name="clearinghouses"),
+    path("clearinghouses/new/", views_mailbox.clearinghouse_edit, name="clearinghouse_new"),
+    path("clearinghouses/<int:pk>/", views_mailbox.clearinghouse_edit, name="clearinghouse_edit"),
+    path("clearinghouses/<int:pk>/test/", views_mailbox.clearinghouse_test,
+         name="clearinghouse_test"),
 ]  # fmt: skip

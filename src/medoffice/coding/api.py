@@ -47,4 +47,5 @@ def procedures(request, query: Query[SearchQuery]):
     return selectors.procedure_search(query.q, query.limit)
 
 
+# Code search and the fees share /api/coding/.
 routers = [("coding", router), ("coding", fees_router)]

@@ -5,13 +5,15 @@ repetition separator ISA11 (5010), the component separator ISA16 and the segment
 the character after ISA16. Line breaks and indentation around segments are ignored, a UTF-8
 byte-order mark is skipped, and each interchange may use its own delimiters.
 
-The hot path splits each chunk on the terminator and each segment on the element separator
-with `str.split` (no regular expressions per segment); only an id never seen before is
-checked with a pattern.
+The hot path splits all the text read (a chunk, up to the IEA) on the terminator and each
+segment on the element separator with `str.split` in one comprehension, then checks the ids
+in one loop (only an id never seen before is checked with a pattern) and notes where the
+envelope segments are, so the reader takes a transaction's segments as one slice.
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import re
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ ISA_LENGTH = 106
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 _ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _WHITESPACE = " \t\r\n\f\v"
+MARKED_IDS = frozenset({"IEA", "GS", "GE", "ST", "SE", "TA1"})  # the envelope but the ISA
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ def parse_isa(text: str, number: int) -> tuple[list[str], Delimiters]:
 
 
 class Tokenizer:
-    """Iterate `segments()`: each segment is its list of elements (id first).
+    """Iterate `batches()` (lists of segments) or `segments()`: each segment is its list of
+    elements (id first).
 
     `count` is the number of the segment last produced (1-based in the file) and
     `delimiters` those of the current interchange.
@@ -115,6 +119,7 @@ class Tokenizer:
         self.count = 0
         self.delimiters = Delimiters()
         self.last_id = ""
+        self.marks: list[int] = []
 
     def _read(self) -> str:
         if self.eof:
@@ -149,8 +154,28 @@ class Tokenizer:
         return X12Error(message, segment_number=self.count + 1, segment_id=segment_id)
 
     def segments(self) -> Iterator[list[str]]:
+        """Segment by segment (`batches` is the fast way): `count` is the segment's number."""
+        for batch in self.batches():
+            last = self.count
+            first = last - len(batch) + 1
+            for offset, fields in enumerate(batch):
+                self.count = first + offset
+                self.last_id = fields[0]
+                yield fields
+            self.count = last
+
+    def batches(self) -> Iterator[list[list[str]]]:
+        """The segments in lists: each ISA alone, then those of each chunk read, the last of an
+        interchange ending with its IEA.
+
+        After each list, `count` is the number of its last segment and `marks` the positions
+        in it of the envelope segments (IEA, GS, GE, ST, SE, TA1). A segment that is not
+        valid ends the list before it; the error is raised when the next list is asked for,
+        so everything before it is read first, as segment by segment.
+        """
         buffer = ""
-        valid_ids: set[str] = set()
+        ordinary: set[str] = set()  # ids already checked, other than the envelope's
+        envelope = MARKED_IDS
         skip = _WHITESPACE  # between interchanges: line breaks and stray terminators
         while True:
             # --- at the start of an interchange: find and read the ISA ---
@@ -183,50 +208,108 @@ class Tokenizer:
             skip = _WHITESPACE + terminator
             self.count += 1
             self.last_id = "ISA"
-            yield elements
+            self.marks = []
+            yield [elements]
             buffer = buffer[ISA_LENGTH:]
-            # --- inside the interchange: split on the terminator ---
-            ended = False
-            while not ended:
+            # --- inside the interchange: split the text read on the terminator at once ---
+            while True:
                 if not self.eof:
                     buffer += self._read()
-                parts = buffer.split(terminator)
-                tail = "" if self.eof else parts.pop()
-                index = 0
-                for index, part in enumerate(parts):  # noqa: B007 (index is used after)
-                    if not part:
-                        continue
-                    if part[0] <= " " or part[-1] <= " ":
-                        part = part.strip(_WHITESPACE)
-                        if not part:
-                            continue
-                    fields = part.split(element)
-                    sid = fields[0]
-                    if sid not in valid_ids:
-                        if not _ID.fullmatch(sid):
-                            raise self._fail(
-                                f"{sid!r} is not a segment id (2-3 capital letters or digits, "
-                                "starting with a letter)"
-                                if sid
-                                else "the segment has no id (it starts with a separator)",
-                                sid[:3] if sid.isprintable() else "",
-                            )
-                        if sid == "ISA":
-                            raise self._fail(
-                                "an ISA before the IEA that ends the interchange before it", sid
-                            )
-                        valid_ids.add(sid)
-                    self.count += 1
-                    self.last_id = sid
-                    yield fields
-                    if sid == "IEA":
-                        ended = True
+                # a line break after every terminator goes with it: the segments need no strip
+                separator = terminator
+                for breaking in ("\n", "\r\n"):
+                    if buffer.count(terminator + breaking) == buffer.count(terminator):
+                        separator = terminator + breaking
                         break
+                parts = buffer.split(separator)
+                tail = "" if self.eof else parts.pop()
+                segments: list[list[str]] = []
+                marks: list[int] = []
+                empty: list[int] = []
+                stop = len(parts)
+                ended = False
+                error: X12Error | None = None
+                for start, end in _pieces(buffer, separator, stop):
+                    window = [part.strip(_WHITESPACE).split(element) for part in parts[start:end]]
+                    for index, fields in enumerate(window, start):
+                        sid = fields[0]
+                        if sid in ordinary:
+                            continue
+                        if sid in envelope:
+                            marks.append(index)
+                            if sid == "IEA":
+                                stop = index + 1
+                                ended = True
+                                break
+                        elif not sid and len(fields) == 1:
+                            empty.append(index)  # nothing between two terminators
+                        elif sid == "ISA" or not _ID.fullmatch(sid):
+                            stop = index
+                            error = self._bad_id(sid, self.count + 1 + index - len(empty))
+                            break
+                        else:
+                            ordinary.add(sid)
+                    if ended or error is not None:
+                        segments += window[: stop - start]
+                        break
+                    segments += window
+                batch = segments
+                if empty:
+                    batch = [fields for fields in batch if fields != [""]]
+                    marks = [mark - bisect.bisect_left(empty, mark) for mark in marks]
+                self.count += len(batch)
+                self.marks = marks
+                if batch:
+                    self.last_id = batch[-1][0]
                 if ended:
-                    rest = parts[index + 1 :]
-                    rest.append(tail)
-                    buffer = terminator.join(rest)
+                    rest = parts[stop:]
+                    if not self.eof:
+                        rest.append(tail)
+                        buffer = separator.join(rest)
+                    else:  # the text was read to its end: the last piece had its terminator
+                        buffer = separator.join(rest) + terminator if rest else ""
+                    yield batch
                     break
+                if batch:
+                    yield batch
+                if error is not None:
+                    raise error
                 buffer = tail
                 if self.eof:
                     return
+
+    @staticmethod
+    def _bad_id(sid: str, number: int) -> X12Error:
+        if sid == "ISA":
+            return X12Error(
+                "an ISA before the IEA that ends the interchange before it",
+                segment_number=number,
+                segment_id=sid,
+            )
+        return X12Error(
+            f"{sid!r} is not a segment id (2-3 capital letters or digits, starting with a letter)"
+            if sid
+            else "the segment has no id (it starts with a separator)",
+            segment_number=number,
+            segment_id=sid[:3] if sid.isprintable() else "",
+        )
+
+
+def _pieces(text: str, terminator: str, count: int) -> Iterator[tuple[int, int]]:
+    """Ranges of the `count` segments of `text`, each ending where "IEA" appears, so that an
+    interchange's segments are split up to its IEA and no further (the next interchange may
+    use other delimiters, and a file of many small interchanges is not split over and over)."""
+    start = 0
+    terminators = 0
+    searched = 0
+    at = text.find("IEA")
+    while at >= 0 and start < count:
+        terminators += text.count(terminator, searched, at)
+        searched = at
+        end = min(terminators + 1, count)
+        if end > start:
+            yield start, end
+            start = end
+        at = text.find("IEA", at + 3)
+    if start < count:
+        yield start, count

@@ -11,9 +11,11 @@ from decimal import Decimal, InvalidOperation
 
 from medoffice.x12.errors import BadValue
 
-_CACHE_LIMIT = 50_000
-_AMOUNTS: dict[str, Decimal] = {}
-_DATES: dict[str, dt.date] = {}
+CACHE_LIMIT = 50_000
+# Parsed values by their text, for the hot loops that look them up before parsing.
+AMOUNTS: dict[str, Decimal] = {}
+DATES: dict[str, dt.date] = {}
+_CACHE_LIMIT, _AMOUNTS, _DATES = CACHE_LIMIT, AMOUNTS, DATES
 _DIGITS = frozenset("0123456789")
 _DECIMAL_CHARS = frozenset("0123456789.")
 

@@ -10,12 +10,15 @@ from decimal import Decimal
 import pytest
 from django.db import close_old_connections
 
+from medoffice import cli
 from medoffice.claims import batches
 from medoffice.claims.models import Claim, ClaimBatch, ClaimEvent, ClaimStatus, FrequencyCode
+from medoffice.claims.tests.mailbox_support import sftp_clearinghouse
 from medoffice.core.exceptions import Conflict, InvalidInput, NotPermitted
 from medoffice.core.models import Practice
 from medoffice.testing import patients_factories
 from medoffice.testing.claim_builders import make_claim
+from medoffice.testing.ops import one_line
 from medoffice.x12 import read
 from medoffice.x12.tests.test_professional_claim_writer import _pyx12_errors
 
@@ -144,3 +147,56 @@ def test_two_billers_batching_at_once_split_the_claims(practice, users, exchange
     assert Claim.objects.filter(status=ClaimStatus.BATCHED).count() == 6
     numbers = [batch.interchange_control_number for batch in made]
     assert len(set(numbers)) == len(numbers)
+
+
+@pytest.mark.django_db
+def test_a_submitted_batch_arrives_whole_and_its_claims_are_submitted(users, sftp_server, tmp_path):
+    Practice.objects.update(phone="+12175550100")
+    house = sftp_clearinghouse(sftp_server, users["manager"])
+    ready_claims()
+    exchange = batches.clearinghouse_exchange(house)
+    assert (exchange.submitter_id, exchange.receiver_id) == ("RIVERSIDE01", "AVAILITY")
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    submission = batches.batch_submit(actor=users["biller"], batch=batch, clearinghouse=house)
+    assert submission.status == "sent"
+    arrived = sftp_server.root / "outbound" / batch.file_name
+    assert arrived.read_bytes() == bytes(batch.content)
+    assert read(arrived.read_bytes()).interchanges[0].sender_id.strip() == "RIVERSIDE01"
+    assert set(Claim.objects.filter(batch=batch).values_list("status", flat=True)) == {"submitted"}
+    again = batches.batch_submit(actor=users["biller"], batch=batch, clearinghouse=house)
+    assert again.pk == submission.pk
+    assert ClaimEvent.objects.filter(to_status="submitted").count() == 3
+
+
+@pytest.mark.django_db
+def test_a_failed_send_leaves_the_claims_batched(users, sftp_server, tmp_path):
+    Practice.objects.update(phone="+12175550100")
+    house = sftp_clearinghouse(sftp_server, users["manager"], outbound_path="/missing")
+    ready_claims()
+    batch = batches.batch_build(
+        actor=users["biller"], exchange=batches.clearinghouse_exchange(house)
+    )
+    submission = batches.batch_submit(actor=users["biller"], batch=batch, clearinghouse=house)
+    assert submission.status == "failed" and "missing" in submission.error
+    assert set(Claim.objects.filter(batch=batch).values_list("status", flat=True)) == {"batched"}
+
+
+@pytest.mark.django_db
+def test_the_batch_command_writes_the_file_and_can_send_it(users, sftp_server, tmp_path, capsys):
+    Practice.objects.update(phone="+12175550100")
+    house = sftp_clearinghouse(sftp_server, users["manager"])
+    ready_claims()
+    out = tmp_path / "out"
+    out.mkdir()
+    assert cli.main(["claims", "batch", "--out", str(out)]) == 1
+    assert "--as USERNAME" in one_line(capsys.readouterr().err)
+    biller = users["biller"].username
+    assert cli.main(["claims", "batch", "--out", str(tmp_path / "nope"), "--as", biller]) == 1
+    assert "is not a folder" in one_line(capsys.readouterr().err)
+    assert cli.main(["claims", "batch", "--out", str(out), "--submit", "--as", biller]) == 0
+    printed = capsys.readouterr().out
+    (written,) = out.iterdir()
+    assert f"{written}: 3 claim(s)" in printed and f"sent to {house.name}" in printed
+    assert (sftp_server.root / "outbound" / written.name).read_bytes() == written.read_bytes()
+    assert cli.main(["claims", "batch", "--out", str(out), "--as", biller]) == 1
+    assert "No claim is ready to batch" in one_line(capsys.readouterr().err)

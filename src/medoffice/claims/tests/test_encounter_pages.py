@@ -4,8 +4,10 @@ its errors next to the fields, mark coded, finalize and reopen, and code search 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from medoffice.claims import encounters as svc
 from medoffice.claims.encounters import LineInput
@@ -176,4 +178,27 @@ def test_code_search_as_you_type(office, client_for):
         .get("/claims/encounters/search/diagnoses", {"q": "E11"})
         .status_code
         == 403
+    )
+
+
+def test_the_patient_record_offers_code_visit_for_recent_visits(office, users, client_for):
+    mine = sf.appointment(patient=office.patient, provider=office.provider,
+                          location=office.location, status="checked_in")  # fmt: skip
+    theirs = sf.appointment(patient=office.patient, provider=office.other_provider,
+                            location=office.location, status="completed",
+                            start=timezone.now() - timedelta(days=3))  # fmt: skip
+    client = client_for("clinician")
+    html = client.get(f"/patients/{office.patient.pk}/").content.decode()
+    assert "Visits to code" in html
+    assert f'action="/claims/encounters/from-appointment/{mine.pk}"' in html
+    assert f"/claims/encounters/from-appointment/{theirs.pk}" not in html
+    client.post(f"/claims/encounters/from-appointment/{mine.pk}")
+    made = Encounter.objects.get(appointment=mine)
+    html = client.get(f"/patients/{office.patient.pk}/").content.decode()
+    assert f"Encounter {made.pk} (draft)" in html
+    coder = client_for("biller").get(f"/patients/{office.patient.pk}/").content.decode()
+    assert f"/claims/encounters/from-appointment/{theirs.pk}" in coder
+    assert (
+        "Visits to code"
+        not in client_for("front_desk").get(f"/patients/{office.patient.pk}/").content.decode()
     )

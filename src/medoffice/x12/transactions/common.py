@@ -4,6 +4,7 @@ access, and the parties (NM1 with its address, references and contacts)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from medoffice.x12 import values
@@ -113,6 +114,34 @@ class Cursor:
         fields = self.body[self.pos]
         return f"{fields[0]}*{el(fields, 1)}" if len(fields) > 1 else fields[0]
 
+    def ordered(
+        self, ranks: Mapping[str, int], where: str, *, strict: bool = True
+    ) -> Iterator[list[str]]:
+        """Take the segments of a loop whose segments come in a fixed order, one by one.
+
+        `ranks` gives each segment id its place (equal ranks may come in any order); the walk
+        stops at the first segment not in it. A segment whose rank is lower than the one
+        before it is out of order "in `where`": an error, or with `strict=False` a warning.
+        While a segment is handled it is the one last taken (for `last` and `warn`).
+        """
+        body, pos, end = self.body, self.pos, len(self.body)
+        rank = 0
+        get = ranks.get
+        while pos < end:
+            fields = body[pos]
+            here = get(fields[0])
+            if here is None:
+                break
+            pos += 1
+            self.pos = pos
+            if here < rank:
+                if strict:
+                    raise self.last(f"{fields[0]} is out of order in {where}")
+                self.warn(f"{fields[0]} is out of order in {where}")
+            rank = here
+            yield fields
+            pos = self.pos
+
     def unexpected(self, where: str) -> X12Error:
         return self.here(f"{self._found()} is not expected here ({where})")
 
@@ -185,7 +214,9 @@ _NM1_CODE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 def nm1(fields: list[str], codes: frozenset[str] | None = None) -> Party:
     """An NM1 segment as a party, with the element checks that hold in every transaction."""
-    code = el(fields, 1)
+    if len(fields) < 10:
+        fields = fields + [""] * (10 - len(fields))
+    code = fields[1]
     if not code:
         raise BadValue("NM101 (entity identifier code) is required")
     if not 2 <= len(code) <= 3 or not _NM1_CODE.issuperset(code):
@@ -195,14 +226,14 @@ def nm1(fields: list[str], codes: frozenset[str] | None = None) -> Party:
             f"NM101 (entity identifier code) {code!r} is not valid here "
             f"(expected {', '.join(sorted(codes))})"
         )
-    kind = el(fields, 2)
+    kind = fields[2]
     if not kind:
         raise BadValue("NM102 (entity type qualifier) is required")
     if kind not in ("1", "2"):
         raise BadValue(
             f"NM102 (entity type qualifier) {kind!r} is not 1 (person) or 2 (organization)"
         )
-    qualifier, identifier = el(fields, 8), el(fields, 9)
+    qualifier, identifier = fields[8], fields[9]
     if qualifier and not 1 <= len(qualifier) <= 2:
         raise BadValue(
             f"NM108 (identification code qualifier) {qualifier!r} is not a 1-2 character code"
@@ -212,10 +243,10 @@ def nm1(fields: list[str], codes: frozenset[str] | None = None) -> Party:
     return Party(
         entity_code=code,
         entity_type=kind,
-        name=el(fields, 3),
-        first_name=el(fields, 4),
-        middle_name=el(fields, 5),
-        suffix=el(fields, 7),
+        name=fields[3],
+        first_name=fields[4],
+        middle_name=fields[5],
+        suffix=fields[7],
         id_qualifier=qualifier,
         identifier=identifier,
     )

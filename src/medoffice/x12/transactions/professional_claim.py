@@ -341,13 +341,7 @@ def _service_line(cur: Cursor) -> ServiceLine:
         diagnosis_pointers=pointers,
         emergency=el(sv1, 9),
     )
-    rank = 0
-    while cur.peek() in _LINE_RANK:
-        here = _LINE_RANK[cur.peek()]
-        if here < rank:
-            cur.warn_here(f"{cur.peek()} is out of order in service line {number}")
-        rank = here
-        fields = cur.take()
+    for fields in cur.ordered(_LINE_RANK, f"service line {number}", strict=False):
         sid = fields[0]
         if sid == "DTP":
             line.dates.append(dated(fields, "DTP03 (service date)"))
@@ -423,13 +417,7 @@ def _claim(cur: Cursor) -> Claim:
         benefits_assignment=el(clm, 8),
         release_of_information=el(clm, 9),
     )
-    rank = 0
-    while cur.peek() in _CLAIM_RANK:
-        here = _CLAIM_RANK[cur.peek()]
-        if here < rank:
-            cur.warn_here(f"{cur.peek()} is out of order in claim {claim_id}")
-        rank = here
-        fields = cur.take()
+    for fields in cur.ordered(_CLAIM_RANK, f"claim {claim_id}", strict=False):
         sid = fields[0]
         if sid == "DTP":
             claim.dates.append(dated(fields, "DTP03 (claim date)"))

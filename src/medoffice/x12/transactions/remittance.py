@@ -29,7 +29,9 @@ from medoffice.x12.transactions.common import (
 )
 
 amount = values.amount
-_ZERO = Decimal(0)
+_AMOUNTS = values.AMOUNTS
+_DATES = values.DATES
+_CACHE_LIMIT = values.CACHE_LIMIT
 
 
 @dataclass(slots=True)
@@ -147,26 +149,33 @@ def _payment(cur: Cursor) -> Payment:
 
 
 def _adjustments(fields: list[str], into: list[Adjustment], warn: Callable[[str], None]) -> None:
-    group = fields[1] if len(fields) > 1 else ""
+    count = len(fields)
+    group = fields[1] if count > 1 else ""
     if not group:
         raise BadValue("CAS01 (claim adjustment group code) is required")
-    count = len(fields)
     if count < 4:
         raise BadValue("CAS needs at least a reason code (CAS02) and an amount (CAS03)")
+    if count == 4 and fields[2]:  # one adjustment, the usual case
+        value = _AMOUNTS.get(fields[3])
+        if value is not None:
+            into.append(Adjustment(group, fields[2], value))
+            return
+    cached = _AMOUNTS.get
     for index in range(2, count, 3):
         reason = fields[index]
         money = fields[index + 1] if index + 1 < count else ""
-        if not reason and not money:
-            continue
         if not reason or not money:
+            if not reason and not money:
+                continue
             raise BadValue(
                 f"CAS{index:02d}/CAS{index + 1:02d}: an adjustment needs a reason and an amount"
             )
         quantity = fields[index + 2] if index + 2 < count else ""
+        value = cached(money)
         try:
-            values.amount(money, "")
-            if quantity:
-                values.amount(quantity, "")
+            if value is None:
+                value = amount(money, "")
+            counted = amount(quantity, "") if quantity else None
         except BadValue:
             # The claim no longer balances without it, which the poster's balancing check
             # (charge - payment = adjustments) catches; the warning says why.
@@ -174,16 +183,18 @@ def _adjustments(fields: list[str], into: list[Adjustment], warn: Callable[[str]
                 f"CAS{index + 1:02d}/CAS{index + 2:02d} {money!r}/{quantity!r} is not an amount; the adjustment {group}-{reason} is left out"
             )
             continue
-        into.append(
-            Adjustment(
-                group, reason, amount(money, f"CAS{index + 1:02d} (adjustment amount)"),
-                amount(quantity, f"CAS{index + 2:02d} (adjustment quantity)") if quantity else None,
-            )
-        )  # fmt: skip
+        into.append(Adjustment(group, reason, value, counted))
+
+
+# A procedure composite as read (qualifier, code, modifiers, description), by its text.
+_PROCEDURES: dict[tuple[str, str], tuple[str, str, tuple[str, ...], str]] = {}
 
 
 def _procedure(cur: Cursor, value: str, name: str) -> Procedure:
     component = cur.delimiters.component
+    known = _PROCEDURES.get((value, component))
+    if known is not None:
+        return Procedure(known[0], known[1], list(known[2]), known[3])
     parts = value.split(component)
     if len(parts) == 1 and len(value) > 3 and value[:2].isalpha() and not value[2].isalnum():
         # a sender that used another component separator than its ISA16 declares
@@ -191,11 +202,18 @@ def _procedure(cur: Cursor, value: str, name: str) -> Procedure:
             f"{name} {value!r} uses {value[2]!r} as component separator; ISA16 is {component!r}"
         )
         parts = value.split(value[2])
+        component = ""  # not kept: the warning is given each time
     if len(parts) < 2 or not parts[0] or not parts[1]:
         raise BadValue(f"{name} needs a qualifier and a code (e.g. HC:99213)")
-    return Procedure(
-        parts[0], parts[1], [m for m in parts[2:6] if m], parts[6] if len(parts) > 6 else ""
+    read = (
+        parts[0],
+        parts[1],
+        tuple(m for m in parts[2:6] if m),
+        parts[6] if len(parts) > 6 else "",
     )
+    if component and len(_PROCEDURES) < _CACHE_LIMIT:
+        _PROCEDURES[value, component] = read
+    return Procedure(read[0], read[1], list(read[2]), read[3])
 
 
 # Order of the segments inside a claim (2100) and a service line (2110).
@@ -211,7 +229,19 @@ _CLAIM_RANK = {
     "QTY": 9,
 }
 _LINE_RANK = {"DTM": 1, "CAS": 2, "REF": 3, "AMT": 4, "QTY": 5, "LQ": 6}
+_CLAIM_ORDER = "the claim (CAS, NM1, MIA, MOA, REF, DTM, PER, AMT, QTY)"
+_LINE_ORDER = "the service line (DTM, CAS, REF, AMT, QTY, LQ)"
 _CLAIM_PARTIES = frozenset({"QC", "IL", "74", "82", "TT", "PR", "GB"})
+
+
+def _money(text: str, name: str) -> Decimal:
+    value = _AMOUNTS.get(text)
+    return amount(text, name) if value is None else value
+
+
+def _day(text: str, name: str) -> dt.date:
+    value = _DATES.get(text)
+    return values.date8(text, name) if value is None else value
 
 
 def _service(cur: Cursor, fields: list[str]) -> ServicePayment:
@@ -220,50 +250,62 @@ def _service(cur: Cursor, fields: list[str]) -> ServicePayment:
         raise BadValue(
             "SVC needs the procedure (SVC01), the charge (SVC02) and the payment (SVC03)"
         )
+    cached = _AMOUNTS.get
+    charge, paid = cached(fields[2]), cached(fields[3])
     line = ServicePayment(
-        procedure=_procedure(cur, fields[1], "SVC01 (procedure)"),
-        charge=amount(fields[2], "SVC02 (line charge)"),
-        paid=amount(fields[3], "SVC03 (line payment)"),
-        revenue_code=fields[4] if count > 4 else "",
+        _procedure(cur, fields[1], "SVC01 (procedure)"),
+        amount(fields[2], "SVC02 (line charge)") if charge is None else charge,
+        amount(fields[3], "SVC03 (line payment)") if paid is None else paid,
+        fields[4] if count > 4 else "",
     )
-    if count > 5 and fields[5]:
-        line.units = amount(fields[5], "SVC05 (units paid)")
-    if count > 6 and fields[6]:
-        line.original_procedure = _procedure(cur, fields[6], "SVC06 (procedure submitted)")
-    if count > 7 and fields[7]:
-        line.original_units = amount(fields[7], "SVC07 (units submitted)")
-    body, pos, end = cur.body, cur.pos, len(cur.body)
-    rank = 0
-    while pos < end:
-        segment = body[pos]
+    if count > 5:
+        if fields[5]:
+            line.units = _money(fields[5], "SVC05 (units paid)")
+        if count > 6 and fields[6]:
+            line.original_procedure = _procedure(cur, fields[6], "SVC06 (procedure submitted)")
+        if count > 7 and fields[7]:
+            line.original_units = _money(fields[7], "SVC07 (units submitted)")
+    # The usual segments (one adjustment, a date or an amount already seen) are read inline.
+    dates, adjustments, amounts = line.dates, line.adjustments, line.amounts
+    dates_get = _DATES.get
+    for segment in cur.ordered(_LINE_RANK, _LINE_ORDER):
         sid = segment[0]
-        here = _LINE_RANK.get(sid)
-        if here is None:
-            break
-        cur.pos = pos + 1
-        if here < rank:
-            raise cur.last(
-                f"{sid} is out of order in the service line (DTM, CAS, REF, AMT, QTY, LQ)"
-            )
-        rank = here
+        size = len(segment)
         if sid == "CAS":
-            _adjustments(segment, line.adjustments, cur.warn)
+            value = cached(segment[3]) if size == 4 and segment[1] and segment[2] else None
+            if value is None:
+                _adjustments(segment, adjustments, cur.warn)
+            else:
+                adjustments.append(Adjustment(segment[1], segment[2], value))
         elif sid == "DTM":
-            qualifier = required(segment, 1, "date qualifier")
-            line.dates[qualifier] = values.date8(el(segment, 2), "DTM02 (service date)")
+            day = dates_get(segment[2]) if size == 3 and segment[1] else None
+            if day is None:
+                qualifier = _qualifier(segment, "date qualifier")
+                dates[qualifier] = _day(el(segment, 2), "DTM02 (service date)")
+            else:
+                dates[segment[1]] = day
         elif sid == "AMT":
-            line.amounts[required(segment, 1, "amount qualifier")] = amount(
-                el(segment, 2), "AMT02 (amount)"
-            )
+            value = cached(segment[2]) if size == 3 and segment[1] else None
+            if value is None:
+                amounts[_qualifier(segment, "amount qualifier")] = _money(
+                    el(segment, 2), "AMT02 (amount)"
+                )
+            else:
+                amounts[segment[1]] = value
         elif sid == "REF":
             line.references.append((required(segment, 1, "reference qualifier"), el(segment, 2)))
         elif sid == "LQ":
             line.remarks.append(
                 (required(segment, 1, "code list qualifier"), required(segment, 2, "remark code"))
             )
-        pos += 1
-    cur.pos = pos
     return line
+
+
+def _qualifier(fields: list[str], name: str) -> str:
+    value = fields[1] if len(fields) > 1 else ""
+    if not value:
+        raise BadValue(f"{fields[0]}01 ({name}) is required")
+    return value
 
 
 def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
@@ -272,53 +314,51 @@ def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
         raise BadValue(
             "CLP needs at least CLP01 to CLP07 (claim id, status, charge, payment, patient responsibility, filing indicator, payer claim number)"
         )
+    if not fields[1]:
+        raise BadValue("CLP01 (patient control number) is required")
+    if not fields[2]:
+        raise BadValue("CLP02 (claim status code) is required")
     responsibility = fields[5]
     claim = ClaimPayment(
-        patient_control_number=required(fields, 1, "patient control number"),
-        status_code=required(fields, 2, "claim status code"),
-        charge=amount(fields[3], "CLP03 (total claim charge)"),
-        paid=amount(fields[4], "CLP04 (claim payment)"),
-        patient_responsibility=amount(responsibility, "CLP05 (patient responsibility)")
-        if responsibility
-        else None,
-        filing_indicator=fields[6],
-        payer_claim_number=fields[7],
-        facility_code=fields[8] if count > 8 else "",
-        frequency_code=fields[9] if count > 9 else "",
+        fields[1],
+        fields[2],
+        _money(fields[3], "CLP03 (total claim charge)"),
+        _money(fields[4], "CLP04 (claim payment)"),
+        _money(responsibility, "CLP05 (patient responsibility)") if responsibility else None,
+        fields[6],
+        fields[7],
+        fields[8] if count > 8 else "",
+        fields[9] if count > 9 else "",
         header_number=header,
     )
-    body, pos, end = cur.body, cur.pos, len(cur.body)
-    rank = 0
-    while pos < end:
-        segment = body[pos]
+    for segment in cur.ordered(_CLAIM_RANK, _CLAIM_ORDER):
         sid = segment[0]
-        here = _CLAIM_RANK.get(sid)
-        if here is None:
-            break
-        cur.pos = pos + 1
-        if here < rank:
-            raise cur.last(
-                f"{sid} is out of order in the claim (CAS, NM1, MIA, MOA, REF, DTM, PER, AMT, QTY)"
-            )
-        rank = here
         if sid == "CAS":
-            _adjustments(segment, claim.adjustments, cur.warn)
+            value = (
+                _AMOUNTS.get(segment[3])
+                if len(segment) == 4 and segment[1] and segment[2]
+                else None
+            )
+            if value is None:
+                _adjustments(segment, claim.adjustments, cur.warn)
+            else:
+                claim.adjustments.append(Adjustment(segment[1], segment[2], value))
         elif sid == "NM1":
             claim.parties.append(nm1(segment, _CLAIM_PARTIES))
         elif sid == "DTM":
-            claim.dates[required(segment, 1, "date qualifier")] = values.date8(
-                el(segment, 2), "DTM02 (claim date)"
+            claim.dates[_qualifier(segment, "date qualifier")] = _day(
+                segment[2] if len(segment) > 2 else "", "DTM02 (claim date)"
             )
         elif sid == "REF":
             claim.references.append((required(segment, 1, "reference qualifier"), el(segment, 2)))
         elif sid == "AMT":
-            claim.amounts[required(segment, 1, "amount qualifier")] = amount(
-                el(segment, 2), "AMT02 (amount)"
+            claim.amounts[_qualifier(segment, "amount qualifier")] = _money(
+                segment[2] if len(segment) > 2 else "", "AMT02 (amount)"
             )
-        pos += 1
-    cur.pos = pos
+    body, end, lines = cur.body, len(cur.body), claim.service_lines
     while cur.pos < end and body[cur.pos][0] == "SVC":
-        claim.service_lines.append(_service(cur, cur.take()))
+        cur.pos += 1
+        lines.append(_service(cur, body[cur.pos - 1]))
     return claim
 
 

@@ -315,3 +315,29 @@ class ClaimBatch(AuditedModel):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+# The clearinghouse mailbox's tables (claims/models/mailbox.py), by name.
+from medoffice.claims.models.mailbox import (  # noqa: E402
+    AfterCollect,
+    Clearinghouse,
+    MailboxReceipt,
+    MailboxSubmission,
+    ReceiptKind,
+    SecretKind,
+    SubmissionStatus,
+    TransportKind,
+    receipt_path,
+)
+
+__all__ = [
+    "AfterCollect",
+    "Clearinghouse",
+    "MailboxReceipt",
+    "MailboxSubmission",
+    "ReceiptKind",
+    "SecretKind",
+    "SubmissionStatus",
+    "TransportKind",
+    "receipt_path",
+]
