@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Model, Q
+from django.db.models import F, Field, Model, Q
 from django.utils import timezone
 
 from medoffice.claims.models import (
@@ -128,6 +128,10 @@ def move_rows(
         )  # fmt: skip
 
 
+def _field(model: type[Model], name: str) -> Field:
+    return cast(Field, model._meta.get_field(name))
+
+
 def insert_rows(
     model: type[Model],
     columns: Sequence[str],
@@ -141,13 +145,13 @@ def insert_rows(
     once, by their fields, as Django's own insert does."""
     if not rows:
         return
-    fixed = {model._meta.get_field(name): value for name, value in (constants or {}).items()}
+    fixed = {_field(model, name): value for name, value in (constants or {}).items()}
     prepared = [field.get_db_prep_save(value, connection) for field, value in fixed.items()]
-    fields = [model._meta.get_field(name) for name in columns] + list(fixed)
+    fields = [_field(model, name) for name in columns] + list(fixed)
     quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608 (names from the model)
-        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"({', '.join(quote(str(field.column)) for field in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     with connection.cursor() as cursor:

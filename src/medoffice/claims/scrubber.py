@@ -17,9 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-import simple_icd_10_cm as icd10
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -38,12 +37,15 @@ from medoffice.claims.models import (
 )
 from medoffice.coding.models import (
     AddOnEdit,
+    CodeSetKind,
+    CodeSetRelease,
     Modifier,
     MueEdit,
     PriorAuthRule,
     ProcedureCode,
     PtpEdit,
 )
+from medoffice.coding.selectors import icd10_lookup, icd10_search
 from medoffice.core import audit
 from medoffice.core.context import actor_for_service
 from medoffice.core.exceptions import InvalidTransition
@@ -109,27 +111,42 @@ class Reference:
 
     procedures: dict[str, tuple[date | None, date | None]] = field(default_factory=dict)
     modifiers: dict[str, tuple[bool, bool]] = field(default_factory=dict)  # active, bypass
-    ptp: dict[tuple[str, str], list[tuple[date | None, date | None, str]]] = field(
+    # NCCI rows of every release, each with its release id: a claim reads the release in force
+    # on its date of service (as coding.selectors does for one day).
+    ptp: dict[tuple[str, str], list[tuple[date | None, date | None, str, int]]] = field(
         default_factory=dict
     )
-    mue: dict[str, tuple[int, str]] = field(default_factory=dict)
-    add_ons: dict[str, list[tuple[str, str, date | None, date | None]]] = field(
+    mue: dict[str, list[tuple[int, str, int]]] = field(default_factory=dict)
+    add_ons: dict[str, list[tuple[str, str, date | None, date | None, int]]] = field(
         default_factory=dict
     )
+    releases: dict[str, list[tuple[date, int]]] = field(default_factory=dict)
     prior_auth: set[tuple[int, str]] = field(default_factory=set)
     duplicates: dict[int, str] = field(default_factory=dict)  # claim -> earlier control number
+    _in_force: dict[tuple[str, date], int | None] = field(default_factory=dict)
+
+    def release(self, kind: str, day: date) -> int | None:
+        """The release of an NCCI table in force on `day`: the newest effective on or before
+        it, else the earliest (whose rows carry their own dates)."""
+        key = (kind, day)
+        if key not in self._in_force:
+            loaded = self.releases.get(kind, [])
+            before = [pk for effective, pk in loaded if effective <= day]
+            self._in_force[key] = before[-1] if before else (loaded[0][1] if loaded else None)
+        return self._in_force[key]
 
 
-# --- Diagnoses (ICD-10-CM from simple-icd-10-cm) ---------------------------------------------
+# --- Diagnoses (ICD-10-CM, coding.selectors) -------------------------------------------------
 
 
 @lru_cache(maxsize=20_000)
 def diagnosis_problem(code: str) -> tuple[str, str] | None:
     """(finding code, message) when an ICD-10-CM code cannot go on a claim, else None."""
-    if not code or not icd10.is_valid_item(code):
+    found = icd10_lookup(code) if code else None
+    if found is None:
         return "diagnosis_invalid", f"Diagnosis {code or '(blank)'} is not an ICD-10-CM code."
-    if not icd10.is_leaf(code):
-        children = icd10.get_children(code)[:3]
+    if not found.billable:
+        children = [c.code for c in icd10_search(found.code, limit=4) if c.billable][:3]
         hint = f", such as {', '.join(children)}" if children else ""
         return (
             "diagnosis_not_billable",
@@ -249,6 +266,8 @@ def scrub(
         units_by_code[line.code] += line.units
     if not claim.lines:
         add(Finding("lines_missing", ERROR, "The claim has no service lines."))
+    mue_release = reference.release(CodeSetKind.NCCI_MUE, day)
+    ptp_release = reference.release(CodeSetKind.NCCI_PTP, day)
     for line in claim.lines:
         n = line.line_number
         dates = reference.procedures.get(line.code)
@@ -294,7 +313,9 @@ def scrub(
             add(Finding("prior_auth_missing", ERROR,
                         f"Line {n}: {claim.payer_name} pays {line.code} only with a prior "
                         "authorization: enter its number on the encounter.", n))  # fmt: skip
-        mue = reference.mue.get(line.code)
+        mue_rows = [(units, kind) for units, kind, release in reference.mue.get(line.code, ())
+                    if release == mue_release]  # fmt: skip
+        mue = min(mue_rows) if mue_rows else None
         if mue is not None:
             per_line = mue[1] == "1"
             units = line.units if per_line else units_by_code[line.code]
@@ -305,8 +326,10 @@ def scrub(
                             f"{'on one line' if per_line else 'on one day'} is over the medically "
                             f"unlikely edit of {mue[0]}.", n))  # fmt: skip
         if line.code in add_on_codes:
+            add_on_release = reference.release(CodeSetKind.NCCI_ADD_ON, day)
             edits = [e for e in reference.add_ons[line.code]
-                     if _in_force(day, e[2], e[3], end_inclusive=False)]  # fmt: skip
+                     if e[4] == add_on_release
+                     and _in_force(day, e[2], e[3], end_inclusive=True)]  # fmt: skip
             if edits:
                 listed = {e[0] for e in edits if e[1] == "1" and e[0] != ANY_PRIMARY}
                 others = codes - add_on_codes
@@ -325,8 +348,12 @@ def scrub(
         for column2 in sorted(codes):
             if column1 == column2:
                 continue
-            for start, end, indicator in reference.ptp.get((column1, column2), ()):
-                if indicator == "9" or not _in_force(day, start, end, end_inclusive=False):
+            rows = [row for row in reference.ptp.get((column1, column2), ())
+                    if row[3] == ptp_release and _in_force(day, row[0], row[1], end_inclusive=True)]  # fmt: skip
+            # A pair deleted and added again: the row that lasts longest speaks.
+            rows.sort(key=lambda row: (row[1] is None, row[1] or day), reverse=True)
+            for _start, _end, indicator, _release in rows[:1]:
+                if indicator == "9":
                     continue
                 line2 = lines_of[column2][0].line_number
                 if indicator == "0":
@@ -436,7 +463,9 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
     billing_npi = Practice.objects.order_by("pk").values_list("group_npi", flat=True).first() or ""
     facts: list[ClaimFacts] = []
     by_encounter: dict[int, list[ClaimFacts]] = defaultdict(list)
-    for row in _fetch(Claim.objects.filter(pk__in=claim_ids).order_by("pk"), CLAIM_COLUMNS):
+    # The id list is prepared once and reused as a subquery by the other reads.
+    chosen = Claim.objects.filter(pk__in=list(claim_ids))
+    for row in _fetch(chosen.order_by("pk"), CLAIM_COLUMNS):
         (pk, control, status, frequency, replaces, overridden_by, payer_id, payer_name,
          filing_days, encounter_id, patient_id, dos, prior_auth, ref_name, ref_npi,
          supervising_id, supervising_npi, r_npi, r_taxonomy, r_first, r_last, p_first, p_last,
@@ -446,7 +475,7 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
             claim_id=pk, control_number=control, status=status, frequency_code=frequency,
             replaces_id=replaces, overridden=overridden_by is not None, patient_id=patient_id,
             payer_id=payer_id, payer_name=payer_name, timely_filing_days=filing_days,
-            date_of_service=_day(dos), prior_authorization=prior_auth or "",
+            date_of_service=cast(date, _day(dos)), prior_authorization=prior_auth or "",
             patient={"first_name": p_first, "last_name": p_last, "date_of_birth": _day(p_dob),
                      "sex": p_sex, "address_line1": p_addr, "city": p_city, "state": p_state,
                      "zip_code": p_zip},
@@ -463,13 +492,13 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
         by_encounter[encounter_id].append(made)
     by_claim = {f.claim_id: f for f in facts}
     for encounter_id, _rank, code in (
-        EncounterDiagnosis.objects.filter(encounter_id__in=list(by_encounter))
+        EncounterDiagnosis.objects.filter(encounter_id__in=chosen.values("encounter_id"))
         .order_by("encounter_id", "rank")
         .values_list("encounter_id", "rank", "code")
     ):
         for made in by_encounter[encounter_id]:
             made.diagnoses.append(code)
-    lines = ClaimLine.objects.filter(claim_id__in=list(by_claim)).order_by(
+    lines = ClaimLine.objects.filter(claim_id__in=chosen.values("pk")).order_by(
         "claim_id", "line_number"
     )
     columns = ("claim_id", "line_number", "code", "modifiers", "units", "charge_cents",
@@ -478,10 +507,10 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
         by_claim[claim_id].lines.append(
             LineFacts(number, code, _json_list(modifiers), units, charge, _json_list(pointers))
         )
-    return facts, _reference(facts)
+    return facts, _reference(facts, chosen)
 
 
-def _reference(facts: list[ClaimFacts]) -> Reference:
+def _reference(facts: list[ClaimFacts], chosen: Any) -> Reference:
     codes = sorted({line.code for f in facts for line in f.lines})
     modifiers = sorted({mod for f in facts for line in f.lines for mod in line.modifiers})
     ref = Reference()
@@ -499,26 +528,35 @@ def _reference(facts: list[ClaimFacts]) -> Reference:
             "code", "is_active", "ncci_bypass"
         )
     }
-    ptp: dict[tuple[str, str], list[tuple[date | None, date | None, str]]] = defaultdict(list)
+    kinds = (CodeSetKind.NCCI_PTP, CodeSetKind.NCCI_MUE, CodeSetKind.NCCI_ADD_ON)
+    for kind, effective, pk in (
+        CodeSetRelease.objects.filter(kind__in=kinds)
+        .order_by("effective_date", "id")
+        .values_list("kind", "effective_date", "id")
+    ):
+        ref.releases.setdefault(kind, []).append((effective, pk))
+    ptp: dict[tuple[str, str], list[tuple[date | None, date | None, str, int]]] = defaultdict(list)
     if len(codes) > 1:
-        for c1, c2, start, end, indicator in PtpEdit.objects.filter(
+        for c1, c2, start, end, indicator, release in PtpEdit.objects.filter(
             column1__in=codes, column2__in=codes
         ).values_list(
-            "column1", "column2", "effective_date", "deletion_date", "modifier_indicator"
-        ):
-            ptp[(c1, c2)].append((start, end, indicator))
+            "column1", "column2", "effective_date", "deletion_date", "modifier_indicator",
+            "release_id",
+        ):  # fmt: skip
+            ptp[(c1, c2)].append((start, end, indicator, release))
     ref.ptp = dict(ptp)
-    for code, units, indicator in (
-        MueEdit.objects.filter(code__in=codes)
-        .order_by("release_id", "pk")  # the newest release's row wins
-        .values_list("code", "max_units", "adjudication_indicator")
+    for code, units, indicator, release in MueEdit.objects.filter(code__in=codes).values_list(
+        "code", "max_units", "adjudication_indicator", "release_id"
     ):
-        ref.mue[code] = (units, indicator)
-    add_ons: dict[str, list[tuple[str, str, date | None, date | None]]] = defaultdict(list)
-    for add_on, primary, kind, start, end in AddOnEdit.objects.filter(
+        ref.mue.setdefault(code, []).append((units, indicator, release))
+    add_ons: dict[str, list[tuple[str, str, date | None, date | None, int]]] = defaultdict(list)
+    for add_on, primary, kind, start, end, release in AddOnEdit.objects.filter(
         add_on_code__in=codes
-    ).values_list("add_on_code", "primary_code", "edit_type", "effective_date", "deletion_date"):
-        add_ons[add_on].append((primary, kind, start, end))
+    ).values_list(
+        "add_on_code", "primary_code", "edit_type", "effective_date", "deletion_date",
+        "release_id",
+    ):  # fmt: skip
+        add_ons[add_on].append((primary, kind, start, end, release))
     ref.add_ons = dict(add_ons)
     payers = sorted({f.payer_id for f in facts})
     ref.prior_auth = set(
@@ -526,18 +564,17 @@ def _reference(facts: list[ClaimFacts]) -> Reference:
             "payer_id", "code"
         )
     )
-    ref.duplicates = _duplicates(facts)
+    ref.duplicates = _duplicates(facts, chosen)
     return ref
 
 
-def _duplicates(facts: list[ClaimFacts]) -> dict[int, str]:
+def _duplicates(facts: list[ClaimFacts], chosen: Any) -> dict[int, str]:
     """Each claim's earlier live claim for the same patient, day and codes (not one in its own
     chain of replacements and voids, nor one voided or replaced since)."""
-    patients = sorted({f.patient_id for f in facts})
-    days = sorted({f.date_of_service for f in facts})
     found_rows = _fetch(
         Claim.objects.filter(
-            encounter__patient_id__in=patients, encounter__date_of_service__in=days
+            encounter__patient_id__in=chosen.values("encounter__patient_id"),
+            encounter__date_of_service__in=chosen.values("encounter__date_of_service"),
         ),
         ("pk", "encounter__patient_id", "encounter__date_of_service", "frequency_code",
          "replaces_id", "status", "control_number"),
@@ -551,7 +588,7 @@ def _duplicates(facts: list[ClaimFacts]) -> dict[int, str]:
     def root(pk: int) -> int:
         seen = 0
         while parent.get(pk) is not None and seen < 50:
-            pk = parent[pk]  # type: ignore[assignment]
+            pk = parent[pk]
             seen += 1
         return pk
 
@@ -661,10 +698,11 @@ def _scrub_batch(ids: list[int], *, actor: User | None, today: date) -> list[Scr
         checked = [f.claim_id for f in facts]
         _forget_findings(checked)
         insert_rows(ScrubFinding, ("claim_id", "code", "severity", "message", "line_number"), rows)
-        for to, moving in outcome.items():
+        for target, moving in outcome.items():
             if moving:
-                note = "Scrubbed: held." if to == ClaimStatus.SCRUB_ERRORS else "Scrubbed: clean."
-                move_rows(moving, to=to, actor=actor, note=note)
+                held_note = target == ClaimStatus.SCRUB_ERRORS
+                note = "Scrubbed: held." if held_note else "Scrubbed: clean."
+                move_rows(moving, to=target, actor=actor, note=note)
         Claim.objects.filter(pk__in=checked).update(scrubbed_at=now)
     return results
 

@@ -101,8 +101,10 @@ def encounter(
         values["location"] = factories.location()
     if "rendering_provider" not in values:
         values["rendering_provider"] = factories.provider()
-    if with_coverage and not Coverage.objects.filter(patient=values["patient"]).exists():
-        coverage(values["patient"])
+    patient_ = values["patient"]
+    assert isinstance(patient_, Patient)
+    if with_coverage and not Coverage.objects.filter(patient=patient_).exists():
+        coverage(patient_)
     made = Encounter.objects.create(**values)
     for rank, code in enumerate(diagnoses, start=1):
         EncounterDiagnosis.objects.create(encounter=made, rank=rank, code=code)

@@ -177,7 +177,7 @@ def test_ncci_indicator_9_and_deleted_pairs_are_ignored(ncci, biller):
     ncci("20610", "97110", "9")
     release = cf.release(CodeSetKind.NCCI_PTP)
     PtpEdit.objects.create(column1="99213", column2="20610", modifier_indicator="0",
-                           deletion_date=DAY, release=release)  # fmt: skip
+                           deletion_date=DAY - timedelta(days=1), release=release)  # fmt: skip
     claim = build(biller, lines=[{"code": "99213"}, {"code": "20610"}, {"code": "97110"}])
     assert codes_of(claim) == []
 
@@ -307,3 +307,14 @@ def test_scrubbing_many_claims_takes_the_same_queries_as_a_few(codes, biller):
         return len(queries)
 
     assert run(2) == run(7)
+
+
+def test_the_ncci_release_in_force_on_the_date_of_service_is_read(codes, biller):
+    old = cf.release(CodeSetKind.NCCI_PTP, effective_date=date(2024, 1, 1))
+    cf.release(CodeSetKind.NCCI_PTP, effective_date=date(2026, 7, 1))  # drops the pair
+    PtpEdit.objects.create(column1="20610", column2="97110", modifier_indicator="0",
+                           release=old)  # fmt: skip
+    lines = [{"code": "20610"}, {"code": "97110"}]
+    assert codes_of(build(biller, lines=lines)) == []  # served in October 2026
+    earlier = build(biller, lines=lines, date_of_service=date(2026, 3, 2))
+    assert codes_of(earlier, today=date(2026, 3, 12)) == ["ncci_pair"]
