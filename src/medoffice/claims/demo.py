@@ -150,7 +150,7 @@ def _encounters(ctx: Any, coder: Any) -> tuple[list[Any], list[Any]]:
     ready: list[Any] = []
     breakers: list[Any] = []
     breakers_wanted = 2
-    for n, appointment in enumerate(visits):
+    for appointment in visits:
         day = appointment.start.astimezone(zone).date()
         recent = (ctx.today - day).days <= 2
         user = appointment.provider.user
@@ -159,10 +159,8 @@ def _encounters(ctx: Any, coder: Any) -> tuple[list[Any], list[Any]]:
         encounter = services.encounter_from_appointment(actor=opener, appointment=appointment)
         payer_id = payers.get(appointment.patient_id)
         diagnoses, lines, prior = _coding(rng, appointment, day, payer_id)
-        breaks = (
-            not recent and payer_id == PRIOR_AUTH_PAYER and len(breakers) < breakers_wanted
-            and n % 3 == 0
-        )  # fmt: skip
+        # The first Lakeshore visits of the span: a biopsy billed without its authorization.
+        breaks = not recent and payer_id == PRIOR_AUTH_PAYER and len(breakers) < breakers_wanted
         if breaks:  # a biopsy billed without the authorization Lakeshore asks for
             lines = [*lines[:2], LineInput(code=PRIOR_AUTH_CODES[0], pointers=[1])]
             lines = [
