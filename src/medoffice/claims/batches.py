@@ -338,6 +338,7 @@ def _build(
     name = f"837P-{exchange.submitter_id}-{interchange:09d}.x12"
     batch = ClaimBatch.objects.create(
         interchange_control_number=interchange,
+        group_control_number=group,
         submitter_id=exchange.submitter_id,
         file_name=name,
         sha256="",

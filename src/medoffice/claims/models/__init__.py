@@ -287,6 +287,9 @@ class ClaimBatch(AuditedModel):
     """One 837P file: the claims in it, its interchange control number and where it went."""
 
     interchange_control_number = models.PositiveIntegerField()
+    group_control_number = models.PositiveIntegerField(
+        default=0, help_text="GS06: what a 999's AK1 names"
+    )
     submitter_id = models.CharField(max_length=15)
     file_name = models.CharField(max_length=120, unique=True)
     sha256 = models.CharField(max_length=64)
@@ -305,6 +308,11 @@ class ClaimBatch(AuditedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["submitter_id", "interchange_control_number"], name="batch_isa13_once"
+            ),
+            models.UniqueConstraint(
+                fields=["submitter_id", "group_control_number"],
+                condition=Q(group_control_number__gt=0),
+                name="batch_gs06_once",
             ),
             models.UniqueConstraint(
                 fields=["created_by", "idempotency_key"],

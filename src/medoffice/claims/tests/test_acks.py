@@ -22,6 +22,7 @@ from medoffice.claims.models import AppliedFile, Claim, ClaimBatch, ClaimEvent, 
 from medoffice.core.exceptions import InvalidInput, NotPermitted
 from medoffice.core.models import Practice
 from medoffice.testing.claim_builders import make_claim
+from medoffice.x12 import read
 from medoffice.x12.tests.test_corpus import CORPUS
 from medoffice.x12.tests.test_professional_claim_writer import _pyx12_errors
 from medoffice.x12.writer import Group, Interchange, Segment, TransactionSet, write
@@ -54,7 +55,7 @@ def sent_batch(claims: list[Claim], *, submitter: str, group: int, st02: int = 1
     if st02 != 1:
         content = re.sub(rb"(ST|SE)\*(837|\d+)\*0001", rb"\1*\2*%04d" % st02, content)
     batch = ClaimBatch.objects.create(
-        interchange_control_number=group, submitter_id=submitter,
+        interchange_control_number=group, group_control_number=group, submitter_id=submitter,
         file_name=f"837P-{submitter}-{group:09d}.x12", sha256="x", claim_count=len(claims),
         total_charge_cents=sum(c.total_charge_cents for c in claims), content=content,
     )  # fmt: skip
@@ -165,9 +166,10 @@ def exchange(practice):
 
 
 def _group_of(batch: ClaimBatch) -> int:
-    group, _sets = acks._envelope(bytes(batch.content))
-    assert group is not None
-    return group
+    """The GS06 the batch's file carries (read back, not taken from the record)."""
+    (group,) = read(bytes(batch.content)).interchanges[0].groups
+    assert int(group.control_number) == batch.group_control_number
+    return batch.group_control_number
 
 
 @pytest.mark.django_db
