@@ -152,6 +152,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     claims_collect.add_argument("--clearinghouse", default="", metavar="NAME",
                                 help="default: every active clearinghouse")  # fmt: skip
+    claims_scrub = claims_actions.add_parser(
+        "scrub", help="scrub draft, held and rejected claims and print the findings (--as)"
+    )
+    claims_scrub.add_argument("--all", action="store_true", help="ready claims too")
 
     manage = sub.add_parser("manage", help="run any Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
@@ -269,6 +273,8 @@ def _call(args: argparse.Namespace) -> None:
         from medoffice.cli_codes import codes_argv
 
         call_command("codes", *codes_argv(args, args.codes_action))
+    elif command == "claims" and args.action == "scrub":
+        call_command("claims_scrub", all=args.all)
     elif command == "claims":
         call_command("claims", *_claims_arguments(args))
     elif command == "rotate-keys":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from medoffice.claims.api_claims import router as claims_router
 from medoffice.claims.api_encounters import router as encounters_router
 
-routers = [("claims", encounters_router)]
+routers = [("claims", encounters_router), ("claims", claims_router)]

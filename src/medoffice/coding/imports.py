@@ -10,8 +10,8 @@ How a newer release takes effect:
 
 - NCCI PTP, MUE and add-on edits and the MPFS RVUs and GPCIs are kept per release; the
   selectors read the newest release of the kind whose effective date is on or before the day
-  asked (before the first release, the first one), so claims for earlier dates keep the
-  edits and prices of their day.
+  asked, so claims for earlier dates keep the edits and prices of their day (before an NCCI
+  table's first release its first release speaks; no MPFS table prices before its first).
 - HCPCS and CPT codes are one row per code (`ProcedureCode.code` is unique): a release
   updates the codes it lists (unless a release effective later already set them) and adds
   the new ones; a code it leaves out is kept as it was (CMS ends a code with a termination

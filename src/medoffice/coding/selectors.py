@@ -4,7 +4,8 @@ The scrubber calls these for every claim: each takes all of a claim's codes at o
 a fixed number of queries (one, for the edit tables), never one per line.
 
 Edit tables and MPFS tables are kept per release: a read for a day uses the newest release
-of the kind effective on or before that day, and before the first release the first one.
+of the kind effective on or before that day; before the first release, an NCCI table's first
+release, and no MPFS table.
 ICD-10-CM comes from `simple-icd-10-cm` 1.5.0 (the April 1, 2026 code files): it is read into
 an index in memory once per process, on first use (about five seconds).
 """
@@ -58,11 +59,19 @@ def recent_releases(limit: int = 50) -> list[CodeSetRelease]:
 # --- Which release is in force ------------------------------------------------------------------
 
 
-def _release_in_force_id(kind: str, day: date) -> Coalesce:
+# Before its first release an NCCI table's first release speaks (its rows carry their own
+# deletion dates, so it holds the earlier edits too); an MPFS table prices nothing before its
+# first release (as `pricing.mpfs_release`).
+_EARLIEST_BEFORE_FIRST = {CodeSetKind.NCCI_PTP, CodeSetKind.NCCI_MUE, CodeSetKind.NCCI_ADD_ON}
+
+
+def _release_in_force_id(kind: str, day: date) -> Subquery | Coalesce:
     """The id of the release of `kind` in force on `day`, as an expression (no query of its own):
-    the newest effective on or before the day, else the earliest."""
+    the newest effective on or before the day (for the NCCI tables, else the earliest)."""
     releases = CodeSetRelease.objects.filter(kind=kind)
     newest = releases.filter(effective_date__lte=day).order_by("-effective_date", "-id")
+    if kind not in _EARLIEST_BEFORE_FIRST:
+        return Subquery(newest.values("id")[:1])
     earliest = releases.order_by("effective_date", "id")
     return Coalesce(Subquery(newest.values("id")[:1]), Subquery(earliest.values("id")[:1]))
 
@@ -303,18 +312,28 @@ class _Icd10Index:
         self.by_code = {c.replace(".", ""): i for i, (c, _d, _b) in enumerate(entries)}
         self.sorted_codes = sorted(self.by_code)  # without dots
         postings: dict[str, list[int]] = {}
+        self.entry_words: list[tuple[str, ...]] = []
         for i, (_c, description, _b) in enumerate(entries):
-            for word in set(_WORD.findall(description.lower())):
+            distinct = tuple(set(_WORD.findall(description.lower())))
+            self.entry_words.append(distinct)
+            for word in distinct:
                 postings.setdefault(word, []).append(i)
         by_relevance = sorted(
             range(len(entries)),
             key=lambda i: (not entries[i][2], len(entries[i][1]), entries[i][0]),
         )
+        self.by_rank = by_relevance
         self.word_rank = [0] * len(entries)
         for rank, i in enumerate(by_relevance):
             self.word_rank[i] = rank
         self.words = sorted(postings)
         self.postings = postings
+        self.short_counts: dict[str, int] = {}  # how many postings a one- or two-letter start has
+        for word, ids in postings.items():
+            for size in range(1, SHORT_WORD):
+                if len(word) >= size:
+                    start = word[:size]
+                    self.short_counts[start] = self.short_counts.get(start, 0) + len(ids)
         self._prefix_cache: dict[str, frozenset[int]] = {}
         self._lock = threading.Lock()
 
@@ -343,16 +362,42 @@ class _Icd10Index:
                 self._prefix_cache[prefix] = found
         return found
 
+    def _scan(self, ids: Iterable[int], words: list[str], limit: int) -> list[int]:
+        """The first `limit` of `ids` that have a word starting with each of `words`."""
+        found: list[int] = []
+        for i in ids:
+            own = self.entry_words[i]
+            if all(any(w.startswith(prefix) for w in own) for prefix in words):
+                found.append(i)
+                if len(found) == limit:
+                    break
+        return found
+
     def by_words(self, words: list[str], limit: int) -> list[Icd10Code]:
-        words = sorted(set(words), key=len, reverse=True)  # the longest narrows most
-        sets = [self._with_word(w) for w in words]
-        sets.sort(key=len)
-        matched = reduce(lambda a, b: a & b, sets) if sets else frozenset()
-        best = heapq.nsmallest(limit, matched, key=self.word_rank.__getitem__)
+        words = sorted(set(words), key=len, reverse=True)
+        # A word of one or two letters that starts words in many descriptions is matched by
+        # scanning the descriptions in rank order (its matches come early); a rarer one by set.
+        short = [w for w in words if self.short_counts.get(w, 0) > COMMON_START]
+        narrow = [w for w in words if w not in short]
+        if not narrow:
+            first = self._scan(self.by_rank[:SCAN_FIRST], short, limit)
+            if len(first) == limit:
+                return [self.items[i] for i in first]
+            narrow, short = words, []
+        sets = sorted((self._with_word(w) for w in narrow), key=len)
+        matched = reduce(lambda a, b: a & b, sets)
+        rank = self.word_rank.__getitem__
+        if short:
+            best = self._scan(sorted(matched, key=rank), short, limit)
+        else:
+            best = heapq.nsmallest(limit, matched, key=rank)
         return [self.items[i] for i in best]
 
 
 _WORD = re.compile(r"[a-z0-9]+")
+SHORT_WORD = 3  # query words shorter than this may be matched by scanning, not by set
+COMMON_START = 20_000  # postings above which a short word is scanned for
+SCAN_FIRST = 3000
 _ICD_CODE_TEXT = re.compile(r"[A-Z][0-9][0-9A-Z]{0,5}")
 _index: _Icd10Index | None = None
 _index_lock = threading.Lock()

@@ -124,3 +124,12 @@ def test_api_searches_icd10_and_procedures_with_the_page_permissions(client, cli
     assert client_for("front_desk").get("/api/coding/procedures", {"q": "99"}).status_code == 403
     schema = clinician.get("/api/openapi.json").json()
     assert "/api/coding/icd10" in schema["paths"] and "/api/coding/procedures" in schema["paths"]
+
+
+def test_a_nul_in_the_search_is_refused(client_for):
+    client = client_for("clinician")
+    assert client.get("/coding/codes/?q=e1%001").status_code == 400
+    assert client.get("/api/coding/icd10?q=e1%001").status_code == 422
+    assert client.get("/api/coding/procedures?q=99%0021").status_code == 422
+    too_long = client.get("/api/coding/icd10", {"q": "a" * 101})
+    assert too_long.status_code == 422 and "q" in str(too_long.json()["errors"])

@@ -176,3 +176,13 @@ def test_icd10_search_is_fast_enough_to_type_into():
         selectors.icd10_search(text)
         times.append(time.perf_counter() - start)
     assert max(times) < 0.05, times  # 50 ms a keystroke, the first time each text is typed
+
+
+def test_no_mpfs_table_prices_before_its_first_release(users):
+    gpci = b"mac\tstate\tlocality\tlocality_name\tgpci_work\tgpci_pe\tgpci_mp\n10112\tAL\t00\tALABAMA\t1\t0.869\t0.575\n"
+    imports.import_mpfs(
+        table="gpci", data=gpci, source_name="g_2024_jul.tsv", actor=users["biller"]
+    )
+    assert selectors.mpfs_gpci("10112", "00", dt.date(2024, 7, 1)).name == "ALABAMA"
+    assert selectors.mpfs_gpci("10112", "00", dt.date(2024, 6, 30)) is None
+    assert selectors.mpfs_localities(dt.date(2024, 6, 30)) == []

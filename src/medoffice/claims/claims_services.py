@@ -1,0 +1,438 @@
+"""Claims' writes: building a claim from a ready encounter, its status changes (each one in its
+history), voiding and replacing a claim the payer has, and overriding scrubber warnings.
+
+Every status change goes through `move_claims` (one claim or many): it checks the transition
+against `TRANSITIONS`, updates the rows and writes one `ClaimEvent` per claim, in the same
+transaction. "At most once" rules are the database's: one original claim per encounter and
+coverage (`claim_original_once`), one void and one replacement per claim (`claim_change_once`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Field, Model, Q
+from django.utils import timezone
+
+from medoffice.claims.models import (
+    Claim,
+    ClaimEvent,
+    ClaimLine,
+    ClaimStatus,
+    ControlCounter,
+    Encounter,
+    EncounterStatus,
+    FrequencyCode,
+    ScrubFinding,
+    ServiceLine,
+    Severity,
+)
+from medoffice.claims.permissions import ClaimsPerm
+from medoffice.core.access import require_perm
+from medoffice.core.context import binds_actor
+from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition
+from medoffice.core.models import Practice, User
+from medoffice.patients.models import Coverage, Priority
+
+S = ClaimStatus
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.SCRUB_ERRORS, S.READY, S.VOID}),
+    S.SCRUB_ERRORS: frozenset({S.READY, S.VOID}),
+    S.READY: frozenset({S.SCRUB_ERRORS, S.BATCHED, S.VOID}),
+    S.BATCHED: frozenset({S.SUBMITTED, S.READY}),
+    S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED}),
+    S.ACCEPTED: frozenset({S.PAID, S.DENIED}),
+    S.REJECTED: frozenset({S.SCRUB_ERRORS, S.READY, S.VOID}),
+    S.PAID: frozenset(),
+    S.DENIED: frozenset(),
+    S.VOID: frozenset(),
+}
+"""The statuses a claim may move to from each status (anything else is InvalidTransition)."""
+
+SCRUBBABLE = frozenset({S.DRAFT, S.SCRUB_ERRORS, S.READY, S.REJECTED})
+"""Claims the scrubber may (re)check: not yet batched, or rejected and back on the worklist."""
+
+CHANGEABLE = frozenset({S.SUBMITTED, S.ACCEPTED, S.PAID, S.DENIED})
+"""Claims the payer has: corrected by a replacement (frequency 7) or a void (frequency 8)."""
+
+CONTROL_KIND = "CLM01"
+CONTROL_DIGITS = 10
+MAX_REASON = 300
+
+
+# --- Status changes ------------------------------------------------------------------------------
+
+
+def move_claims(
+    claims: Sequence[Claim],
+    *,
+    to: str,
+    actor: User | None,
+    note: str = "",
+    details: dict[str, Any] | None = None,
+    fields: dict[str, Any] | None = None,
+) -> None:
+    """Move claims to status `to` (see `move_rows`), and the instances with them."""
+    move_rows(
+        [(claim.pk, claim.status, claim.control_number) for claim in claims],
+        to=to, actor=actor, note=note, details=details, fields=fields,
+    )  # fmt: skip
+    for claim in claims:
+        claim.status = to
+        for name, value in (fields or {}).items():
+            setattr(claim, name, value)
+
+
+def move_rows(
+    rows: Sequence[tuple[int, str, str]],
+    *,
+    to: str,
+    actor: User | None,
+    note: str = "",
+    details: dict[str, Any] | None = None,
+    fields: dict[str, Any] | None = None,
+) -> None:
+    """The one place a claim's status changes: claims given as (id, current status, control
+    number) move to `to`, each with one history event (actor, from, to, note), in one
+    transaction. A claim already in `to` is left as it is (no event); a transition not in
+    TRANSITIONS is refused before anything is written. `fields` are set in the same update."""
+    if to not in TRANSITIONS:
+        raise InvalidInput(f"{to!r} is not a claim status.", field="status")
+    moving = [row for row in rows if row[1] != to]
+    for _pk, status, control in moving:
+        if to not in TRANSITIONS[status]:
+            raise InvalidTransition(
+                f"Claim {control} is {S(status).label.lower()}: it cannot become "
+                f"{S(to).label.lower()}."
+            )
+    if not moving:
+        return
+    updates = {"status": to, "updated_at": timezone.now(), **(fields or {})}
+    with transaction.atomic():
+        by_from: dict[str, list[int]] = {}
+        for pk, status, _control in moving:
+            by_from.setdefault(status, []).append(pk)
+        for from_status, ids in by_from.items():
+            # The status in the filter makes a concurrent change lose cleanly, not silently.
+            changed = Claim.objects.filter(pk__in=ids, status=from_status).update(**updates)
+            if changed != len(ids):
+                raise Conflict("A claim changed while this was being done; reload and try again.")
+        insert_rows(
+            ClaimEvent, ("claim_id", "from_status"),
+            [(pk, status) for pk, status, _control in moving],
+            constants={"at": timezone.now(), "actor_id": actor.pk if actor else None,
+                       "to_status": to, "note": note, "details": details or {}},
+        )  # fmt: skip
+
+
+def _field(model: type[Model], name: str) -> Field:
+    return cast(Field, model._meta.get_field(name))
+
+
+def insert_rows(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[int | str | None]],
+    *,
+    constants: dict[str, Any] | None = None,
+) -> None:
+    """Insert plain rows (history events, findings) in one executemany: for tables without
+    audit capture that the scrubber writes 10,000 claims at a time. The varying values are
+    plain numbers and text; `constants` (the same in every row) are prepared for the database
+    once, by their fields, as Django's own insert does."""
+    if not rows:
+        return
+    fixed = {_field(model, name): value for name, value in (constants or {}).items()}
+    prepared = [field.get_db_prep_save(value, connection) for field, value in fixed.items()]
+    fields = [_field(model, name) for name in columns] + list(fixed)
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608 (names from the model)
+        f"({', '.join(quote(str(field.column)) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[*row, *prepared] for row in rows])
+
+
+@binds_actor("actor")
+def claim_set_status(*, actor: User | None, claim: Claim, to: str, note: str = "") -> Claim:
+    """One claim's status change (the mailbox and remittance steps call this)."""
+    move_claims([claim], to=to, actor=actor, note=note)
+    return claim
+
+
+# --- Building ------------------------------------------------------------------------------------
+
+
+def control_prefix(practice: Practice | None) -> str:
+    """Up to 4 capital letters from the practice's name (the claim numbers' prefix)."""
+    letters = re.sub(r"[^A-Z]", "", (practice.legal_name if practice else "").upper())
+    return (letters[:4] or "MO").ljust(2, "X")
+
+
+def next_control_number() -> str:
+    """Prefix + a zero-padded number from the practice's counter, never reused (letters and
+    digits only, at most 14 characters). Call inside the transaction that uses it."""
+    prefix = control_prefix(Practice.objects.order_by("pk").first())
+    counter, _ = ControlCounter.objects.get_or_create(submitter_id=prefix, kind=CONTROL_KIND)
+    ControlCounter.objects.filter(pk=counter.pk).update(last_value=F("last_value") + 1)
+    value = ControlCounter.objects.values_list("last_value", flat=True).get(pk=counter.pk)
+    return f"{prefix}{value:0{CONTROL_DIGITS}d}"
+
+
+def responsible_coverage(encounter: Encounter) -> Coverage | None:
+    """The patient's primary coverage in force on the date of service (secondary waits for the
+    primary's remittance)."""
+    day = encounter.date_of_service
+    return (
+        Coverage.objects.select_related("payer")
+        .filter(
+            patient_id=encounter.patient_id,
+            priority=Priority.PRIMARY,
+            is_active=True,
+            effective_date__lte=day,
+        )
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
+        .order_by("-effective_date", "-pk")
+        .first()
+    )
+
+
+def _lines_of(encounter: Encounter) -> list[ServiceLine]:
+    lines = list(ServiceLine.objects.filter(encounter=encounter).order_by("line_number"))
+    if not lines:
+        raise InvalidInput(
+            f"Encounter {encounter.pk} has no service lines: code the visit first.",
+            field="encounter",
+        )
+    return lines
+
+
+def _copy_lines(claim: Claim, lines: Iterable[ServiceLine]) -> None:
+    ClaimLine.objects.bulk_create(
+        ClaimLine(
+            claim=claim,
+            service_line=line,
+            line_number=line.line_number,
+            code=line.code,
+            modifiers=list(line.modifiers),
+            units=line.units,
+            charge_cents=line.charge_cents,
+            diagnosis_pointers=list(line.diagnosis_pointers),
+        )
+        for line in lines
+    )
+
+
+@binds_actor("actor")
+def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
+    """The original claim (frequency 1, draft) of a ready encounter for its primary coverage.
+
+    A second build of the same encounter and coverage is refused (Conflict naming the claim);
+    two builds at once make one claim, the database's `claim_original_once` deciding."""
+    if encounter.status != EncounterStatus.READY:
+        raise InvalidTransition(
+            f"Encounter {encounter.pk} is {encounter.get_status_display().lower()}: "
+            "finalize it before building its claim."
+        )
+    coverage = responsible_coverage(encounter)
+    if coverage is None:
+        raise InvalidInput(
+            f"The patient has no primary coverage in force on "
+            f"{encounter.date_of_service:%m/%d/%Y}: the visit is self-pay, no claim to build.",
+            field="encounter",
+        )
+    existing = _original_of(encounter, coverage)
+    if existing is not None:
+        raise _already_built(existing)
+    lines = _lines_of(encounter)
+    try:
+        with transaction.atomic():
+            claim = Claim.objects.create(
+                encounter=encounter,
+                coverage=coverage,
+                payer=coverage.payer,
+                control_number=next_control_number(),
+                frequency_code=FrequencyCode.ORIGINAL,
+                status=S.DRAFT,
+                total_charge_cents=sum(line.charge_cents for line in lines),
+                created_by=actor,
+            )
+            _copy_lines(claim, lines)
+            _created(claim, actor, f"Built from encounter {encounter.pk} for {coverage.payer}.")
+    except IntegrityError:
+        existing = _original_of(encounter, coverage)
+        if existing is None:
+            raise
+        raise _already_built(existing) from None
+    return claim
+
+
+def _original_of(encounter: Encounter, coverage: Coverage) -> Claim | None:
+    return Claim.objects.filter(
+        encounter=encounter, coverage=coverage, frequency_code=FrequencyCode.ORIGINAL
+    ).first()
+
+
+def _already_built(existing: Claim) -> Conflict:
+    return Conflict(
+        f"Encounter {existing.encounter_id} already has claim {existing.control_number} for "
+        "this coverage; correct it with a replacement, not a second claim.",
+        code="claim_exists",
+    )
+
+
+def _created(claim: Claim, actor: User | None, note: str) -> None:
+    ClaimEvent.objects.create(claim=claim, actor=actor, from_status="", to_status=claim.status,
+                              note=note)  # fmt: skip
+
+
+# --- Void and replacement ------------------------------------------------------------------------
+
+
+def _clean_reason(reason: str, what: str) -> str:
+    text = " ".join((reason or "").split())
+    if not text:
+        raise InvalidInput(f"Reason: say why the claim is {what}.", field="reason")
+    if len(text) > MAX_REASON:
+        raise InvalidInput(f"Reason: at most {MAX_REASON} characters.", field="reason")
+    return text
+
+
+def _check_changeable(claim: Claim, what: str) -> None:
+    if claim.frequency_code == FrequencyCode.VOID:
+        raise InvalidTransition(
+            f"Claim {claim.control_number} is itself a void: it cannot be {what}."
+        )
+    if claim.status not in CHANGEABLE:
+        raise InvalidTransition(
+            f"Claim {claim.control_number} is {claim.get_status_display().lower()}: only a "
+            f"claim the payer has (submitted, accepted, paid or denied) is {what}; "
+            "one not yet sent is corrected on its encounter and scrubbed again."
+        )
+    if not claim.payer_claim_number.strip():
+        raise InvalidInput(
+            f"Claim {claim.control_number} has no payer claim number yet: the payer's number "
+            f"(from its acknowledgement or remittance) is needed before it can be {what}.",
+            field="payer_claim_number",
+        )
+    if Claim.objects.filter(replaces=claim, frequency_code=FrequencyCode.VOID).exists():
+        raise Conflict(f"Claim {claim.control_number} has already been voided.")
+
+
+def _change(
+    *, actor: User | None, claim: Claim, frequency: str, lines: list[Any], note: str
+) -> Claim:
+    try:
+        with transaction.atomic():
+            made = Claim.objects.create(
+                encounter_id=claim.encounter_id,
+                coverage_id=claim.coverage_id,
+                payer_id=claim.payer_id,
+                control_number=next_control_number(),
+                frequency_code=frequency,
+                replaces=claim,
+                payer_claim_number=claim.payer_claim_number,
+                status=S.DRAFT,
+                total_charge_cents=sum(line.charge_cents for line in lines),
+                created_by=actor,
+            )
+            if frequency == FrequencyCode.VOID:
+                ClaimLine.objects.bulk_create(
+                    ClaimLine(
+                        claim=made, service_line_id=line.service_line_id,
+                        line_number=line.line_number, code=line.code,
+                        modifiers=list(line.modifiers), units=line.units,
+                        charge_cents=line.charge_cents,
+                        diagnosis_pointers=list(line.diagnosis_pointers),
+                    )
+                    for line in lines
+                )  # fmt: skip
+            else:
+                _copy_lines(made, lines)
+            _created(made, actor, note)
+    except IntegrityError:
+        kind = "voided" if frequency == FrequencyCode.VOID else "replaced"
+        raise Conflict(f"Claim {claim.control_number} has already been {kind}.") from None
+    return made
+
+
+@binds_actor("actor")
+def claim_void(*, actor: User | None, claim: Claim, reason: str) -> Claim:
+    """A void claim (frequency 8) for a claim the payer has, naming its claim number; it copies
+    the voided claim's lines and goes through the scrubber and a batch like any claim."""
+    text = _clean_reason(reason, "voided")
+    _check_changeable(claim, "voided")
+    lines = list(ClaimLine.objects.filter(claim=claim).order_by("line_number"))
+    return _change(
+        actor=actor, claim=claim, frequency=FrequencyCode.VOID, lines=lines,
+        note=f"Voids claim {claim.control_number} (payer's {claim.payer_claim_number}): {text}",
+    )  # fmt: skip
+
+
+@binds_actor("actor")
+def claim_replace(*, actor: User | None, claim: Claim, reason: str) -> Claim:
+    """A replacement claim (frequency 7) with the lines of the corrected (ready) encounter."""
+    text = _clean_reason(reason, "replaced")
+    _check_changeable(claim, "replaced")
+    encounter = Encounter.objects.get(pk=claim.encounter_id)
+    if encounter.status != EncounterStatus.READY:
+        raise InvalidTransition(
+            f"Encounter {encounter.pk} is {encounter.get_status_display().lower()}: finalize "
+            "the correction before sending the replacement."
+        )
+    lines = _lines_of(encounter)
+    return _change(
+        actor=actor, claim=claim, frequency=FrequencyCode.REPLACEMENT, lines=lines,
+        note=f"Replaces claim {claim.control_number} (payer's {claim.payer_claim_number}): {text}",
+    )  # fmt: skip
+
+
+@binds_actor("actor")
+def claim_record_payer_number(*, actor: User | None, claim: Claim, number: str) -> Claim:
+    """The payer's claim control number (from a 277CA or an 835), needed to void or replace."""
+    text = (number or "").strip()
+    if not text or len(text) > 50 or not re.fullmatch(r"[A-Za-z0-9-]+", text):
+        raise InvalidInput(
+            "Payer claim number: 1 to 50 letters, digits or dashes.", field="payer_claim_number"
+        )
+    claim.payer_claim_number = text
+    claim.save(update_fields=["payer_claim_number", "updated_at"])
+    return claim
+
+
+# --- Overriding warnings -------------------------------------------------------------------------
+
+
+@binds_actor("actor")
+def claim_override_warnings(*, actor: User, claim: Claim, reason: str) -> Claim:
+    """Send a claim held only by scrubber warnings on to ready, with the reason on the claim
+    and in its history. Errors cannot be overridden: they are fixed and the claim scrubbed."""
+    require_perm(actor, ClaimsPerm.OVERRIDE_WARNINGS)
+    text = _clean_reason(reason, "sent on past its warnings")
+    with transaction.atomic():
+        claim = Claim.objects.select_for_update().get(pk=claim.pk)
+        if claim.status != S.SCRUB_ERRORS:
+            raise InvalidTransition(
+                f"Claim {claim.control_number} is {claim.get_status_display().lower()}: only a "
+                "claim the scrubber held has warnings to override."
+            )
+        findings = list(ScrubFinding.objects.filter(claim=claim))
+        errors = [f for f in findings if f.severity == Severity.ERROR]
+        if errors:
+            raise InvalidTransition(
+                f"Claim {claim.control_number} has {len(errors)} error(s) "
+                f"({', '.join(sorted({f.code for f in errors}))}): errors are fixed, not "
+                "overridden."
+            )
+        codes = sorted({f.code for f in findings})
+        move_claims(
+            [claim], to=S.READY, actor=actor, note=f"Warnings overridden: {text}",
+            details={"overridden": codes},
+            fields={"warnings_overridden_by": actor, "override_reason": text},
+        )  # fmt: skip
+    return claim

@@ -1,0 +1,729 @@
+"""The claim scrubber: every problem a payer would reject a claim for, found before it is sent.
+
+`scrub(claim, today, reference)` is pure over preloaded facts (`ClaimFacts`) and reference
+rows (`Reference`); `load(claim_ids)` reads both for many claims at once, one query per table,
+and `scrub_claims(claims, actor=...)` runs it over any number of claims in batches, replaces
+their findings and moves each to "scrubber errors" or "ready". Each finding has a code, a
+severity (errors block batching; warnings hold the claim until someone with
+claims.override_warnings sends it on with a reason), a message a biller understands and the
+claim line it is about.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any, cast
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from medoffice.claims.claims_services import SCRUBBABLE, insert_rows, move_rows
+from medoffice.claims.models import (
+    MAX_MODIFIERS,
+    MAX_POINTERS,
+    Claim,
+    ClaimLine,
+    ClaimStatus,
+    EncounterDiagnosis,
+    FrequencyCode,
+    ScrubFinding,
+    Severity,
+)
+from medoffice.coding.models import (
+    AddOnEdit,
+    CodeSetKind,
+    CodeSetRelease,
+    Modifier,
+    MueEdit,
+    PriorAuthRule,
+    ProcedureCode,
+    PtpEdit,
+)
+from medoffice.coding.selectors import icd10_lookup, icd10_search
+from medoffice.core import audit
+from medoffice.core.context import actor_for_service
+from medoffice.core.exceptions import InvalidTransition
+from medoffice.core.models import AuditAction, Practice, User
+from medoffice.core.validators import npi_is_valid as _npi_is_valid
+from medoffice.patients.models import SubscriberRelationship
+
+ERROR = Severity.ERROR
+WARNING = Severity.WARNING
+BATCH = 2000  # claims per round of queries (keeps every IN list well under SQLite's limit)
+TIMELY_FILING_WARN_DAYS = 30
+ANY_PRIMARY = "CCCCC"  # an add-on edit's primary when any primary will do
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: str
+    message: str
+    line_number: int | None = None
+
+
+@dataclass(slots=True)
+class LineFacts:
+    line_number: int
+    code: str
+    modifiers: list[str]
+    units: int
+    charge_cents: int
+    pointers: list[int]
+
+
+@dataclass(slots=True)
+class ClaimFacts:
+    """What the scrubber reads of one claim (its encounter, people, coverage and lines)."""
+
+    claim_id: int
+    control_number: str
+    status: str
+    frequency_code: str
+    replaces_id: int | None
+    overridden: bool
+    patient_id: int
+    payer_id: int
+    payer_name: str
+    timely_filing_days: int
+    date_of_service: date
+    prior_authorization: str
+    patient: dict[str, Any]
+    coverage: dict[str, Any]
+    rendering: dict[str, Any]
+    supervising_npi: str | None
+    referring_name: str
+    referring_npi: str
+    billing_npi: str
+    diagnoses: list[str] = field(default_factory=list)
+    lines: list[LineFacts] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Reference:
+    """The code-set rows and earlier claims the claims of one batch are checked against."""
+
+    procedures: dict[str, tuple[date | None, date | None]] = field(default_factory=dict)
+    modifiers: dict[str, tuple[bool, bool]] = field(default_factory=dict)  # active, bypass
+    # NCCI rows of every release, each with its release id: a claim reads the release in force
+    # on its date of service (as coding.selectors does for one day).
+    ptp: dict[tuple[str, str], list[tuple[date | None, date | None, str, int]]] = field(
+        default_factory=dict
+    )
+    mue: dict[str, list[tuple[int, str, int]]] = field(default_factory=dict)
+    add_ons: dict[str, list[tuple[str, str, date | None, date | None, int]]] = field(
+        default_factory=dict
+    )
+    releases: dict[str, list[tuple[date, int]]] = field(default_factory=dict)
+    prior_auth: set[tuple[int, str]] = field(default_factory=set)
+    duplicates: dict[int, str] = field(default_factory=dict)  # claim -> earlier control number
+    _in_force: dict[tuple[str, date], int | None] = field(default_factory=dict)
+
+    def release(self, kind: str, day: date) -> int | None:
+        """The release of an NCCI table in force on `day`: the newest effective on or before
+        it, else the earliest (whose rows carry their own dates)."""
+        key = (kind, day)
+        if key not in self._in_force:
+            loaded = self.releases.get(kind, [])
+            before = [pk for effective, pk in loaded if effective <= day]
+            self._in_force[key] = before[-1] if before else (loaded[0][1] if loaded else None)
+        return self._in_force[key]
+
+
+# --- Diagnoses (ICD-10-CM, coding.selectors) -------------------------------------------------
+
+
+@lru_cache(maxsize=20_000)
+def diagnosis_problem(code: str) -> tuple[str, str] | None:
+    """(finding code, message) when an ICD-10-CM code cannot go on a claim, else None."""
+    found = icd10_lookup(code) if code else None
+    if found is None:
+        return "diagnosis_invalid", f"Diagnosis {code or '(blank)'} is not an ICD-10-CM code."
+    if not found.billable:
+        children = [c.code for c in icd10_search(found.code, limit=4) if c.billable][:3]
+        hint = f", such as {', '.join(children)}" if children else ""
+        return (
+            "diagnosis_not_billable",
+            f"Diagnosis {code} is a category, not a billable code: pick a more specific code{hint}.",
+        )
+    return None
+
+
+@lru_cache(maxsize=10_000)
+def npi_is_valid(npi: str) -> bool:
+    return _npi_is_valid(npi)
+
+
+# --- The edits -------------------------------------------------------------------------------
+
+
+def _in_force(day: date, start: date | None, end: date | None, *, end_inclusive: bool) -> bool:
+    if start is not None and day < start:
+        return False
+    if end is None:
+        return True
+    return day <= end if end_inclusive else day < end
+
+
+def _missing(values: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    return [label for name, label in labels.items() if not str(values.get(name) or "").strip()]
+
+
+PATIENT_FIELDS = {
+    "first_name": "first name", "last_name": "last name", "date_of_birth": "date of birth",
+    "sex": "sex", "address_line1": "address", "city": "city", "state": "state",
+    "zip_code": "ZIP code",
+}  # fmt: skip
+SUBSCRIBER_FIELDS = {
+    "subscriber_first_name": "first name", "subscriber_last_name": "last name",
+    "subscriber_date_of_birth": "date of birth", "subscriber_sex": "sex",
+}  # fmt: skip
+
+
+def scrub(
+    claim: ClaimFacts | Claim, today: date, reference: Reference | None = None
+) -> list[Finding]:
+    """Every problem of one claim. Given a Claim (not its facts) it loads what it needs first."""
+    if isinstance(claim, Claim):
+        facts, reference = load([claim.pk])
+        claim = facts[0]
+    assert reference is not None, "scrub(ClaimFacts, ...) needs the batch's Reference"
+    found: list[Finding] = []
+    add = found.append
+    day = claim.date_of_service
+
+    # Patient, subscriber and coverage.
+    gaps = _missing(claim.patient, PATIENT_FIELDS)
+    if gaps:
+        add(Finding("patient_data_missing", ERROR,
+                    f"The patient's {', '.join(gaps)} {'is' if len(gaps) == 1 else 'are'} "
+                    "missing: complete the registration."))  # fmt: skip
+    coverage = claim.coverage
+    if not str(coverage.get("member_id") or "").strip():
+        add(Finding("member_id_missing", ERROR,
+                    f"The {claim.payer_name} coverage has no member id: copy it from the card."))  # fmt: skip
+    if coverage.get("subscriber_relationship") != SubscriberRelationship.SELF:
+        gaps = _missing(coverage, SUBSCRIBER_FIELDS)
+        if gaps:
+            add(Finding("subscriber_data_missing", ERROR,
+                        f"The subscriber is not the patient, and the subscriber's "
+                        f"{', '.join(gaps)} {'is' if len(gaps) == 1 else 'are'} missing on the "
+                        "coverage."))  # fmt: skip
+    if not (
+        coverage.get("is_active")
+        and _in_force(
+            day, coverage.get("effective_date"), coverage.get("end_date"), end_inclusive=True
+        )
+    ):
+        add(Finding("coverage_not_active", ERROR,
+                    f"The {claim.payer_name} coverage is not in force on the date of service "
+                    f"{day:%m/%d/%Y}: check eligibility or bill the coverage that was."))  # fmt: skip
+
+    # Providers.
+    if not npi_is_valid(claim.billing_npi or ""):
+        add(Finding("billing_npi_invalid", ERROR,
+                    f"The practice's group NPI {claim.billing_npi or '(blank)'} is not a valid "
+                    "NPI (10 digits passing the check digit)."))  # fmt: skip
+    rendering = claim.rendering
+    if not npi_is_valid(rendering.get("npi") or ""):
+        add(Finding("rendering_npi_invalid", ERROR,
+                    f"Rendering provider {rendering.get('name')}'s NPI "
+                    f"{rendering.get('npi') or '(blank)'} is not a valid NPI."))  # fmt: skip
+    if not str(rendering.get("taxonomy") or "").strip():
+        add(Finding("taxonomy_missing", ERROR,
+                    f"Rendering provider {rendering.get('name')} has no taxonomy code: add it "
+                    "in the practice setup."))  # fmt: skip
+    if claim.supervising_npi is not None and not npi_is_valid(claim.supervising_npi):
+        add(Finding("supervising_npi_invalid", ERROR,
+                    f"The supervising provider's NPI {claim.supervising_npi or '(blank)'} is not "
+                    "a valid NPI."))  # fmt: skip
+    if claim.referring_npi and not npi_is_valid(claim.referring_npi):
+        add(Finding("referring_npi_invalid", ERROR,
+                    f"The referring provider's NPI {claim.referring_npi} is not a valid NPI."))  # fmt: skip
+    elif claim.referring_name.strip() and not claim.referring_npi:
+        add(Finding("referring_npi_invalid", ERROR,
+                    f"The referring provider {claim.referring_name} has no NPI."))  # fmt: skip
+
+    # Diagnoses.
+    if not claim.diagnoses:
+        add(Finding("diagnosis_missing", ERROR, "The claim has no diagnosis: code the visit."))
+    for code in claim.diagnoses:
+        problem = diagnosis_problem(code)
+        if problem is not None:
+            add(Finding(problem[0], ERROR, problem[1]))
+
+    # Lines.
+    codes = {line.code for line in claim.lines}
+    add_on_codes = {line.code for line in claim.lines if line.code in reference.add_ons}
+    units_by_code: dict[str, int] = defaultdict(int)
+    for line in claim.lines:
+        units_by_code[line.code] += line.units
+    if not claim.lines:
+        add(Finding("lines_missing", ERROR, "The claim has no service lines."))
+    mue_release = reference.release(CodeSetKind.NCCI_MUE, day)
+    ptp_release = reference.release(CodeSetKind.NCCI_PTP, day)
+    for line in claim.lines:
+        n = line.line_number
+        dates = reference.procedures.get(line.code)
+        if dates is None:
+            add(Finding("code_unknown", ERROR,
+                        f"Line {n}: {line.code} is not a CPT or HCPCS code in the loaded code "
+                        "sets.", n))  # fmt: skip
+        elif not _in_force(day, dates[0], dates[1], end_inclusive=True):
+            add(Finding("code_inactive", ERROR,
+                        f"Line {n}: {line.code} is not billable on {day:%m/%d/%Y} "
+                        f"({_span(dates)}).", n))  # fmt: skip
+        if len(line.modifiers) > MAX_MODIFIERS or len(set(line.modifiers)) != len(line.modifiers):
+            add(Finding("modifier_invalid", ERROR,
+                        f"Line {n}: at most {MAX_MODIFIERS} modifiers, each once.", n))  # fmt: skip
+        for mod in line.modifiers:
+            known = reference.modifiers.get(mod)
+            if known is None:
+                add(Finding("modifier_invalid", ERROR,
+                            f"Line {n}: {mod} is not a known modifier.", n))  # fmt: skip
+            elif not known[0]:
+                add(Finding("modifier_invalid", ERROR,
+                            f"Line {n}: modifier {mod} is retired.", n))  # fmt: skip
+        if line.units < 1:
+            add(Finding("units_not_positive", ERROR,
+                        f"Line {n}: units must be at least 1 (it has {line.units}).", n))  # fmt: skip
+        if not line.pointers:
+            add(Finding("pointer_missing", ERROR,
+                        f"Line {n}: point it at the diagnosis it treats.", n))  # fmt: skip
+        bad = [
+            p for p in line.pointers if not (isinstance(p, int) and 1 <= p <= len(claim.diagnoses))
+        ]
+        if bad or len(line.pointers) > MAX_POINTERS:
+            add(Finding("pointer_out_of_range", ERROR,
+                        f"Line {n}: diagnosis pointer {', '.join(map(str, bad)) or 'list'} "
+                        f"{'is' if len(bad) == 1 else 'are'} out of range: the claim has "
+                        f"{len(claim.diagnoses)} diagnos{'is' if len(claim.diagnoses) == 1 else 'es'}"
+                        f"{'' if len(line.pointers) <= MAX_POINTERS else f' and a line takes at most {MAX_POINTERS}'}.",
+                        n))  # fmt: skip
+        if (
+            claim.payer_id,
+            line.code,
+        ) in reference.prior_auth and not claim.prior_authorization.strip():
+            add(Finding("prior_auth_missing", ERROR,
+                        f"Line {n}: {claim.payer_name} pays {line.code} only with a prior "
+                        "authorization: enter its number on the encounter.", n))  # fmt: skip
+        mue_rows = [(units, kind) for units, kind, release in reference.mue.get(line.code, ())
+                    if release == mue_release]  # fmt: skip
+        mue = min(mue_rows) if mue_rows else None
+        if mue is not None:
+            per_line = mue[1] == "1"
+            units = line.units if per_line else units_by_code[line.code]
+            first = next(x.line_number for x in claim.lines if x.code == line.code)
+            if units > mue[0] and (per_line or first == n):
+                add(Finding("units_over_mue", ERROR,
+                            f"Line {n}: {units} units of {line.code} "
+                            f"{'on one line' if per_line else 'on one day'} is over the medically "
+                            f"unlikely edit of {mue[0]}.", n))  # fmt: skip
+        if line.code in add_on_codes:
+            add_on_release = reference.release(CodeSetKind.NCCI_ADD_ON, day)
+            edits = [e for e in reference.add_ons[line.code]
+                     if e[4] == add_on_release
+                     and _in_force(day, e[2], e[3], end_inclusive=True)]  # fmt: skip
+            if edits:
+                listed = {e[0] for e in edits if e[1] == "1" and e[0] != ANY_PRIMARY}
+                others = codes - add_on_codes
+                fine = bool(others & listed) if listed else bool(others)
+                if not fine:
+                    wanted = f" (one of {', '.join(sorted(listed)[:5])})" if listed else ""
+                    add(Finding("add_on_without_primary", ERROR,
+                                f"Line {n}: {line.code} is an add-on code, billed without its "
+                                f"primary procedure{wanted}.", n))  # fmt: skip
+
+    # NCCI procedure-to-procedure pairs.
+    lines_of: dict[str, list[LineFacts]] = defaultdict(list)
+    for line in claim.lines:
+        lines_of[line.code].append(line)
+    for column1 in sorted(codes):
+        for column2 in sorted(codes):
+            if column1 == column2:
+                continue
+            rows = [row for row in reference.ptp.get((column1, column2), ())
+                    if row[3] == ptp_release and _in_force(day, row[0], row[1], end_inclusive=True)]  # fmt: skip
+            # A pair deleted and added again: the row that lasts longest speaks.
+            rows.sort(key=lambda row: (row[1] is None, row[1] or day), reverse=True)
+            for _start, _end, indicator, _release in rows[:1]:
+                if indicator == "9":
+                    continue
+                line2 = lines_of[column2][0].line_number
+                if indicator == "0":
+                    add(Finding("ncci_pair", ERROR,
+                                f"Line {line2}: NCCI does not pay {column2} with {column1} on "
+                                "the same day, with or without a modifier.", line2))  # fmt: skip
+                elif not _bypassed(lines_of[column2] + lines_of[column1], reference):
+                    add(Finding("ncci_pair", ERROR,
+                                f"Line {line2}: NCCI bundles {column2} into {column1}: bill it "
+                                "only for a distinct service, with a modifier such as 59 or XU "
+                                "on its line.", line2))  # fmt: skip
+                break
+
+    # Filing limits and duplicates.
+    deadline = day + timedelta(days=claim.timely_filing_days)
+    if today > deadline:
+        add(Finding("timely_filing_passed", ERROR,
+                    f"{claim.payer_name} takes claims up to {claim.timely_filing_days} days "
+                    f"after the date of service: the limit passed on {deadline:%m/%d/%Y}."))  # fmt: skip
+    elif today > deadline - timedelta(days=TIMELY_FILING_WARN_DAYS):
+        add(Finding("timely_filing_near", WARNING,
+                    f"{claim.payer_name}'s filing limit is {deadline:%m/%d/%Y}, "
+                    f"{(deadline - today).days} day(s) from now: send it soon."))  # fmt: skip
+    earlier = reference.duplicates.get(claim.claim_id)
+    if earlier is not None:
+        add(Finding("duplicate_suspected", WARNING,
+                    f"Claim {earlier} already bills the same codes for this patient on "
+                    f"{day:%m/%d/%Y}: send this one only if it is a separate service."))  # fmt: skip
+    return found
+
+
+def _span(dates: tuple[date | None, date | None]) -> str:
+    start, end = dates
+    if start and end:
+        return f"billable {start:%m/%d/%Y} to {end:%m/%d/%Y}"
+    if start:
+        return f"billable from {start:%m/%d/%Y}"
+    return f"ended {end:%m/%d/%Y}" if end else "no dates"
+
+
+def _bypassed(lines: Iterable[LineFacts], reference: Reference) -> bool:
+    return any(
+        reference.modifiers.get(mod, (False, False))[1] for line in lines for mod in line.modifiers
+    )
+
+
+# --- Loading many claims at once -------------------------------------------------------------
+
+CLAIM_COLUMNS = (
+    "pk", "control_number", "status", "frequency_code", "replaces_id",
+    "warnings_overridden_by_id", "payer_id", "payer__name", "payer__timely_filing_days",
+    "encounter_id", "encounter__patient_id", "encounter__date_of_service",
+    "encounter__prior_authorization", "encounter__referring_provider_name",
+    "encounter__referring_provider_npi", "encounter__supervising_provider_id",
+    "encounter__supervising_provider__npi",
+    "encounter__rendering_provider__npi", "encounter__rendering_provider__taxonomy",
+    "encounter__rendering_provider__first_name", "encounter__rendering_provider__last_name",
+    "encounter__patient__first_name", "encounter__patient__last_name",
+    "encounter__patient__date_of_birth", "encounter__patient__sex",
+    "encounter__patient__address_line1", "encounter__patient__city",
+    "encounter__patient__state", "encounter__patient__zip_code",
+    "coverage__member_id", "coverage__subscriber_relationship",
+    "coverage__subscriber_first_name", "coverage__subscriber_last_name",
+    "coverage__subscriber_date_of_birth", "coverage__subscriber_sex",
+    "coverage__effective_date", "coverage__end_date", "coverage__is_active",
+)  # fmt: skip
+
+
+def _fetch(queryset: Any, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows of `queryset.values_list(*columns)` as the database driver gives them: the
+    values are converted here, by cached parsers, not one converter call per value."""
+    sql, params = queryset.values_list(*columns).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@lru_cache(maxsize=50_000)
+def _parse_day(text: str) -> date:
+    return date.fromisoformat(text[:10])
+
+
+def _day(value: Any) -> date | None:
+    """A date as SQLite (text) or PostgreSQL (a date) returns it."""
+    if value is None or isinstance(value, date):
+        return value
+    return _parse_day(value)
+
+
+@lru_cache(maxsize=10_000)
+def _parse_list(text: str) -> tuple[Any, ...]:
+    value = json.loads(text)
+    return tuple(value) if isinstance(value, list) else (value,)
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A JSON list column (modifiers, pointers) as SQLite (text) or PostgreSQL returns it."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return list(_parse_list(value))
+    return list(value) if isinstance(value, list) else [value]
+
+
+def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
+    """The facts of these claims and the reference rows they need: a fixed number of queries."""
+    billing_npi = Practice.objects.order_by("pk").values_list("group_npi", flat=True).first() or ""
+    facts: list[ClaimFacts] = []
+    by_encounter: dict[int, list[ClaimFacts]] = defaultdict(list)
+    for row in _fetch(Claim.objects.filter(pk__in=claim_ids).order_by("pk"), CLAIM_COLUMNS):
+        (pk, control, status, frequency, replaces, overridden_by, payer_id, payer_name,
+         filing_days, encounter_id, patient_id, dos, prior_auth, ref_name, ref_npi,
+         supervising_id, supervising_npi, r_npi, r_taxonomy, r_first, r_last, p_first, p_last,
+         p_dob, p_sex, p_addr, p_city, p_state, p_zip, member_id, relationship, s_first,
+         s_last, s_dob, s_sex, c_start, c_end, c_active) = row  # fmt: skip
+        made = ClaimFacts(
+            claim_id=pk, control_number=control, status=status, frequency_code=frequency,
+            replaces_id=replaces, overridden=overridden_by is not None, patient_id=patient_id,
+            payer_id=payer_id, payer_name=payer_name, timely_filing_days=filing_days,
+            date_of_service=cast(date, _day(dos)), prior_authorization=prior_auth or "",
+            patient={"first_name": p_first, "last_name": p_last, "date_of_birth": _day(p_dob),
+                     "sex": p_sex, "address_line1": p_addr, "city": p_city, "state": p_state,
+                     "zip_code": p_zip},
+            coverage={"member_id": member_id, "subscriber_relationship": relationship,
+                      "subscriber_first_name": s_first, "subscriber_last_name": s_last,
+                      "subscriber_date_of_birth": _day(s_dob), "subscriber_sex": s_sex,
+                      "effective_date": _day(c_start), "end_date": _day(c_end),
+                      "is_active": bool(c_active)},
+            rendering={"npi": r_npi, "taxonomy": r_taxonomy, "name": f"{r_first} {r_last}"},
+            supervising_npi=(supervising_npi or "") if supervising_id is not None else None,
+            referring_name=ref_name or "", referring_npi=ref_npi or "", billing_npi=billing_npi,
+        )  # fmt: skip
+        facts.append(made)
+        by_encounter[encounter_id].append(made)
+    by_claim = {f.claim_id: f for f in facts}
+    for encounter_id, _rank, code in (
+        EncounterDiagnosis.objects.filter(encounter_id__in=list(by_encounter))
+        .order_by("encounter_id", "rank")
+        .values_list("encounter_id", "rank", "code")
+    ):
+        for made in by_encounter[encounter_id]:
+            made.diagnoses.append(code)
+    lines = ClaimLine.objects.filter(claim_id__in=list(by_claim)).order_by(
+        "claim_id", "line_number"
+    )
+    columns = ("claim_id", "line_number", "code", "modifiers", "units", "charge_cents",
+               "diagnosis_pointers")  # fmt: skip
+    for claim_id, number, code, modifiers, units, charge, pointers in _fetch(lines, columns):
+        by_claim[claim_id].lines.append(
+            LineFacts(number, code, _json_list(modifiers), units, charge, _json_list(pointers))
+        )
+    return facts, _reference(facts)
+
+
+def _reference(facts: list[ClaimFacts]) -> Reference:
+    codes = sorted({line.code for f in facts for line in f.lines})
+    modifiers = sorted({mod for f in facts for line in f.lines for mod in line.modifiers})
+    ref = Reference()
+    if not facts:
+        return ref
+    ref.procedures = {
+        code: (start, end)
+        for code, start, end in ProcedureCode.objects.filter(code__in=codes).values_list(
+            "code", "effective_date", "termination_date"
+        )
+    }
+    ref.modifiers = {
+        code: (active, bypass)
+        for code, active, bypass in Modifier.objects.filter(code__in=modifiers).values_list(
+            "code", "is_active", "ncci_bypass"
+        )
+    }
+    kinds = (CodeSetKind.NCCI_PTP, CodeSetKind.NCCI_MUE, CodeSetKind.NCCI_ADD_ON)
+    for kind, effective, pk in (
+        CodeSetRelease.objects.filter(kind__in=kinds)
+        .order_by("effective_date", "id")
+        .values_list("kind", "effective_date", "id")
+    ):
+        ref.releases.setdefault(kind, []).append((effective, pk))
+    ptp: dict[tuple[str, str], list[tuple[date | None, date | None, str, int]]] = defaultdict(list)
+    if len(codes) > 1:
+        for c1, c2, start, end, indicator, release in PtpEdit.objects.filter(
+            column1__in=codes, column2__in=codes
+        ).values_list(
+            "column1", "column2", "effective_date", "deletion_date", "modifier_indicator",
+            "release_id",
+        ):  # fmt: skip
+            ptp[(c1, c2)].append((start, end, indicator, release))
+    ref.ptp = dict(ptp)
+    for code, units, indicator, release in MueEdit.objects.filter(code__in=codes).values_list(
+        "code", "max_units", "adjudication_indicator", "release_id"
+    ):
+        ref.mue.setdefault(code, []).append((units, indicator, release))
+    add_ons: dict[str, list[tuple[str, str, date | None, date | None, int]]] = defaultdict(list)
+    for add_on, primary, kind, start, end, release in AddOnEdit.objects.filter(
+        add_on_code__in=codes
+    ).values_list(
+        "add_on_code", "primary_code", "edit_type", "effective_date", "deletion_date",
+        "release_id",
+    ):  # fmt: skip
+        add_ons[add_on].append((primary, kind, start, end, release))
+    ref.add_ons = dict(add_ons)
+    payers = sorted({f.payer_id for f in facts})
+    ref.prior_auth = set(
+        PriorAuthRule.objects.filter(payer_id__in=payers, code__in=codes).values_list(
+            "payer_id", "code"
+        )
+    )
+    ref.duplicates = _duplicates(facts)
+    return ref
+
+
+def _duplicates(facts: list[ClaimFacts]) -> dict[int, str]:
+    """Each claim's earlier live claim for the same patient, day and codes (not one in its own
+    chain of replacements and voids, nor one voided or replaced since)."""
+    patients = sorted({f.patient_id for f in facts})
+    days = sorted({f.date_of_service for f in facts})
+    found_rows = _fetch(
+        Claim.objects.filter(
+            encounter__patient_id__in=patients, encounter__date_of_service__in=days
+        ),
+        ("pk", "encounter__patient_id", "encounter__date_of_service", "frequency_code",
+         "replaces_id", "status", "control_number"),
+    )  # fmt: skip
+    others = [(pk, patient, _day(dos), *rest) for pk, patient, dos, *rest in found_rows]
+    wanted = {(f.patient_id, f.date_of_service) for f in facts}
+    others = [row for row in others if (row[1], row[2]) in wanted]
+    parent = {row[0]: row[4] for row in others}
+    superseded = {row[4] for row in others if row[4] is not None}
+
+    def root(pk: int) -> int:
+        seen = 0
+        while parent.get(pk) is not None and seen < 50:
+            pk = parent[pk]
+            seen += 1
+        return pk
+
+    void, voided = str(FrequencyCode.VOID), str(ClaimStatus.VOID)
+    voided_roots = {root(row[0]) for row in others if row[3] == void}
+    loaded = {f.claim_id: f for f in facts}
+    need_codes = [row[0] for row in others if row[0] not in loaded]
+    code_sets: dict[int, set[str]] = {
+        pk: {line.code for line in f.lines} for pk, f in loaded.items()
+    }
+    for start in range(0, len(need_codes), BATCH):
+        for claim_id, code in ClaimLine.objects.filter(
+            claim_id__in=need_codes[start : start + BATCH]
+        ).values_list("claim_id", "code"):
+            code_sets.setdefault(claim_id, set()).add(code)
+    candidates: dict[tuple[int, date, frozenset[str]], list[tuple[int, int, str]]] = defaultdict(
+        list
+    )
+    for pk, patient_id, dos, frequency, _replaces, status, control in others:
+        if status == voided or frequency == void or pk in superseded:
+            continue
+        chain = root(pk)
+        if chain in voided_roots:
+            continue
+        key = (patient_id, dos, frozenset(code_sets.get(pk, ())))
+        candidates[key].append((pk, chain, control))
+    found: dict[int, str] = {}
+    for f in facts:
+        key = (f.patient_id, f.date_of_service, frozenset(line.code for line in f.lines))
+        chain = root(f.claim_id)
+        for pk, other_chain, control in sorted(candidates.get(key, ())):
+            if pk < f.claim_id and other_chain != chain:
+                found[f.claim_id] = control
+                break
+    return found
+
+
+# --- Scrubbing and recording ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScrubResult:
+    claim_id: int
+    control_number: str
+    status: str
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == WARNING)
+
+
+def _ids(claims: Iterable[Claim | int] | Any) -> list[int]:
+    if hasattr(claims, "values_list"):
+        return sorted(claims.values_list("pk", flat=True))
+    return sorted({c.pk if isinstance(c, Model) else int(c) for c in claims})
+
+
+def scrub_claims(
+    claims: Iterable[Claim | int] | Any, *, actor: User | None, today: date | None = None
+) -> list[ScrubResult]:
+    """Scrub many claims: for each batch, one query per table to read, findings replaced in
+    bulk, and each claim moved to "scrubber errors" (an error, or warnings not overridden) or
+    "ready", with its history. Claims past the scrubber's statuses are skipped."""
+    day = today or timezone.localdate()
+    ids = _ids(claims)
+    results: list[ScrubResult] = []
+    for start in range(0, len(ids), BATCH):
+        results.extend(_scrub_batch(ids[start : start + BATCH], actor=actor, today=day))
+    return results
+
+
+def _scrub_batch(ids: list[int], *, actor: User | None, today: date) -> list[ScrubResult]:
+    facts, reference = load(ids)
+    facts = [f for f in facts if f.status in SCRUBBABLE]
+    if not facts:
+        return []
+    results = []
+    rows: list[tuple[int, str, str, str, int | None]] = []
+    outcome: dict[str, list[tuple[int, str, str]]] = {
+        ClaimStatus.SCRUB_ERRORS: [],
+        ClaimStatus.READY: [],
+    }
+    for f in facts:
+        findings = scrub(f, today, reference)
+        errors = any(x.severity == ERROR for x in findings)
+        held = errors or (not f.overridden and any(x.severity == WARNING for x in findings))
+        to = ClaimStatus.SCRUB_ERRORS if held else ClaimStatus.READY
+        outcome[to].append((f.claim_id, f.status, f.control_number))
+        results.append(ScrubResult(f.claim_id, f.control_number, to, findings))
+        rows.extend(
+            (f.claim_id, x.code, x.severity, x.message[:400], x.line_number) for x in findings
+        )
+    now = timezone.now()
+    with audit.unit(
+        AuditAction.UPDATE,
+        actor=actor_for_service(actor),
+        what="claims.scrub",
+        description=f"scrubbed {len(facts)} claim(s)",
+        counts={"claims": len(facts), "held": len(outcome[ClaimStatus.SCRUB_ERRORS]),
+                "ready": len(outcome[ClaimStatus.READY]), "findings": len(rows)},
+    ):  # fmt: skip
+        checked = [f.claim_id for f in facts]
+        _forget_findings(checked)
+        insert_rows(ScrubFinding, ("claim_id", "code", "severity", "message", "line_number"), rows)
+        for target, moving in outcome.items():
+            if moving:
+                held_note = target == ClaimStatus.SCRUB_ERRORS
+                note = "Scrubbed: held." if held_note else "Scrubbed: clean."
+                move_rows(moving, to=target, actor=actor, note=note)
+        Claim.objects.filter(pk__in=checked).update(scrubbed_at=now)
+    return results
+
+
+def _forget_findings(claim_ids: list[int]) -> None:
+    """The claims' previous findings go (one statement: findings are replaced, not audited)."""
+    quote = connection.ops.quote_name
+    table = quote(ScrubFinding._meta.db_table)
+    column = quote(ScrubFinding._meta.get_field("claim").column)
+    marks = ", ".join(["%s"] * len(claim_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", claim_ids)  # noqa: S608
+
+
+def scrub_one(*, actor: User | None, claim: Claim, today: date | None = None) -> ScrubResult:
+    """Scrub one claim (the claim page's and the API's action)."""
+    if claim.status not in SCRUBBABLE:
+        raise InvalidTransition(
+            f"Claim {claim.control_number} is {claim.get_status_display().lower()}: only a claim "
+            "not yet batched (or rejected) is scrubbed."
+        )
+    with transaction.atomic():
+        results = scrub_claims([claim.pk], actor=actor, today=today)
+    claim.refresh_from_db()
+    return results[0]

@@ -1,0 +1,204 @@
+"""The worklist and claim pages, the claims API and `medoffice claims scrub`."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from medoffice import cli
+from medoffice.claims import claims_services as services
+from medoffice.claims.models import Claim, ClaimEvent, ClaimStatus, ScrubFinding
+from medoffice.claims.scrubber import scrub_one
+from medoffice.testing import claims_factories as cf
+from medoffice.testing.ops import one_line
+
+pytestmark = pytest.mark.django_db
+TODAY = cf.DEFAULT_DAY + timedelta(days=10)
+
+
+@pytest.fixture
+def codes(db):
+    cf.procedure_codes(["99213", "97110"])
+    cf.modifier("25")
+
+
+@pytest.fixture
+def claims(codes, users):
+    """A clean draft, one with a pointer error, and an accepted one with the payer's number."""
+    biller = users["biller"]
+    clean = services.claim_build(actor=biller, encounter=cf.encounter())
+    broken = services.claim_build(actor=biller, encounter=cf.encounter(
+        lines=[{"code": "99213", "diagnosis_pointers": [4]}]))  # fmt: skip
+    sent = services.claim_build(actor=biller, encounter=cf.encounter(lines=[{"code": "97110"}]))
+    Claim.objects.filter(pk=sent.pk).update(status="accepted", payer_claim_number="PCN-9")
+    sent.refresh_from_db()
+    return {"clean": clean, "broken": broken, "sent": sent}
+
+
+def test_the_worklist_shows_claims_by_status_with_the_findings_inline(claims, client_for, users):
+    scrub_one(actor=users["biller"], claim=claims["broken"])
+    page = client_for("biller").get(reverse("claims:worklist"), {"status": "scrub_errors"})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert claims["broken"].control_number in body
+    assert claims["clean"].control_number not in body
+    assert "pointer 4 is out of range" in body
+    assert 'aria-current="page">Scrubber errors <span class="badge">1</span>' in body
+
+
+def test_the_worklist_filters_by_payer_provider_age_and_amount(claims, client_for):
+    client = client_for("biller")
+    clean = claims["clean"]
+    body = client.get(reverse("claims:worklist"), {"payer": clean.payer_id}).content.decode()
+    assert clean.control_number in body and claims["broken"].control_number not in body
+    provider = clean.encounter.rendering_provider_id
+    body = client.get(reverse("claims:worklist"), {"provider": provider}).content.decode()
+    assert clean.control_number in body and claims["sent"].control_number not in body
+    Claim.objects.filter(pk=clean.pk).update(total_charge_cents=99_900)
+    body = client.get(reverse("claims:worklist"), {"min_amount": "500"}).content.decode()
+    assert clean.control_number in body and claims["broken"].control_number not in body
+    body = client.get(reverse("claims:worklist"), {"min_age": "100000"}).content.decode()
+    assert "No claims match." in body
+    body = client.get(reverse("claims:worklist"), {"sort": "-amount"}).content.decode()
+    assert body.index(clean.control_number) < body.index(claims["broken"].control_number)
+
+
+def test_front_desk_may_not_see_claims(claims, client_for):
+    client = client_for("front_desk")
+    assert client.get(reverse("claims:worklist")).status_code == 403
+    assert client.get(reverse("claims:claim_detail", args=[claims["clean"].pk])).status_code == 403
+    assert client.post(reverse("claims:claim_scrub", args=[claims["clean"].pk])).status_code == 403
+    assert Claim.objects.get(pk=claims["clean"].pk).status == "draft"
+
+
+def test_the_auditor_reads_but_has_no_actions(claims, client_for):
+    page = client_for("auditor").get(reverse("claims:claim_detail", args=[claims["clean"].pk]))
+    assert page.status_code == 200 and 'id="scrub-form"' not in page.content.decode()
+    response = client_for("auditor").post(reverse("claims:claim_scrub", args=[claims["clean"].pk]))
+    assert response.status_code == 403
+
+
+def test_the_claim_page_scrubs_overrides_voids_and_replaces(claims, client_for):
+    client = client_for("biller")
+    clean = claims["clean"]
+    page = client.get(reverse("claims:claim_detail", args=[clean.pk])).content.decode()
+    assert 'id="scrub-form"' in page and "Not scrubbed yet" in page
+    client.post(reverse("claims:claim_scrub", args=[clean.pk]))
+    assert Claim.objects.get(pk=clean.pk).status == "ready"
+    page = client.get(reverse("claims:claim_detail", args=[clean.pk])).content.decode()
+    assert "No problems found" in page and "draft" in page and "Scrubbed: clean." in page
+    # A duplicate (warning only) is held and overridden with a reason.
+    twin = services.claim_build(actor=clean.created_by, encounter=cf.encounter(
+        patient=clean.encounter.patient))  # fmt: skip
+    client.post(reverse("claims:claim_scrub", args=[twin.pk]))
+    assert Claim.objects.get(pk=twin.pk).status == "scrub_errors"
+    page = client.get(reverse("claims:claim_detail", args=[twin.pk])).content.decode()
+    assert 'id="override-form"' in page
+    client.post(reverse("claims:claim_override", args=[twin.pk]), {"reason": "Second visit"})
+    twin.refresh_from_db()
+    assert (twin.status, twin.override_reason) == ("ready", "Second visit")
+    # Void and replacement of the accepted claim.
+    sent = claims["sent"]
+    response = client.post(reverse("claims:claim_void", args=[sent.pk]), {"reason": "Wrong payer"})
+    void = Claim.objects.get(replaces=sent, frequency_code="8")
+    assert response.url == reverse("claims:claim_detail", args=[void.pk])
+    response = client.post(reverse("claims:claim_replace", args=[sent.pk]), {"reason": "x"})
+    assert not Claim.objects.filter(replaces=sent, frequency_code="7").exists()
+    page = client.get(response.url).content.decode()
+    assert "already been voided" in page
+
+
+def test_a_refused_action_says_why_and_changes_nothing(claims, client_for):
+    client = client_for("biller")
+    broken = claims["broken"]
+    client.post(reverse("claims:claim_scrub", args=[broken.pk]))
+    before = ClaimEvent.objects.count()
+    response = client.post(reverse("claims:claim_override", args=[broken.pk]), {"reason": "ok"},
+                           follow=True)  # fmt: skip
+    assert "fixed, not overridden" in response.content.decode()
+    assert ClaimEvent.objects.count() == before
+    assert Claim.objects.get(pk=broken.pk).status == "scrub_errors"
+
+
+# --- API ------------------------------------------------------------------------------------
+
+
+def test_api_lists_reads_and_scrubs(claims, client_for):
+    client = client_for("biller")
+    listed = client.get("/api/claims/", {"status": "draft", "sort": "number"}).json()
+    assert listed["count"] == 2
+    assert {c["control_number"] for c in listed["results"]} == {
+        claims["clean"].control_number, claims["broken"].control_number}  # fmt: skip
+    scrubbed = client.post(f"/api/claims/{claims['broken'].pk}/scrub").json()
+    assert scrubbed["errors"] == 1 and scrubbed["claim"]["status"] == "scrub_errors"
+    assert scrubbed["claim"]["findings"][0]["code"] == "pointer_out_of_range"
+    read = client.get(f"/api/claims/{claims['broken'].pk}").json()
+    assert [h["to_status"] for h in read["history"]] == ["draft", "scrub_errors"]
+    assert read["lines"][0]["charge"] == "125.00"
+    bad = client.get("/api/claims/", {"status": "lost"})
+    assert bad.status_code == 422 and "status" in bad.json()["detail"].lower()
+    assert client.get("/api/claims/999999").status_code == 404
+
+
+def test_api_void_and_resubmit_take_an_idempotency_key(claims, client_for):
+    client = client_for("biller")
+    sent = claims["sent"]
+    url = f"/api/claims/{sent.pk}/resubmit"
+    body = json.dumps({"reason": "Corrected units"})
+    assert client.post(url, body, content_type="application/json").status_code == 400
+    first = client.post(url, body, content_type="application/json",
+                        headers={"Idempotency-Key": "r-1"})  # fmt: skip
+    assert first.status_code == 201 and first.json()["frequency_code"] == "7"
+    again = client.post(url, body, content_type="application/json",
+                        headers={"Idempotency-Key": "r-1"})  # fmt: skip
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert Claim.objects.filter(replaces=sent).count() == 1
+    void = client.post(f"/api/claims/{sent.pk}/void", json.dumps({"reason": "Not ours"}),
+                       content_type="application/json", headers={"Idempotency-Key": "v-1"})  # fmt: skip
+    assert void.status_code == 201 and void.json()["frequency_code"] == "8"
+    no_number = client.post(f"/api/claims/{claims['clean'].pk}/void", body,
+                            content_type="application/json",
+                            headers={"Idempotency-Key": "v-2"})  # fmt: skip
+    assert (
+        no_number.status_code == 409 and "only a claim the payer has" in no_number.json()["detail"]
+    )
+
+
+def test_api_permissions_are_the_pages(claims, client_for):
+    desk = client_for("front_desk")
+    assert desk.get("/api/claims/").status_code == 403
+    assert desk.get(f"/api/claims/{claims['clean'].pk}").status_code == 403
+    assert desk.post(f"/api/claims/{claims['clean'].pk}/scrub").status_code == 403
+    auditor = client_for("auditor")
+    assert auditor.get("/api/claims/").status_code == 200
+    assert auditor.post(f"/api/claims/{claims['clean'].pk}/scrub").status_code == 403
+    response = auditor.post(f"/api/claims/{claims['sent'].pk}/void", json.dumps({"reason": "x"}),
+                            content_type="application/json", headers={"Idempotency-Key": "a-1"})  # fmt: skip
+    assert response.status_code == 403
+    assert not Claim.objects.filter(replaces=claims["sent"]).exists()
+    assert not ScrubFinding.objects.exists()
+
+
+# --- Command line ---------------------------------------------------------------------------
+
+
+def test_claims_scrub_prints_the_findings_per_claim(claims, users, capsys):
+    assert cli.main(["claims", "scrub"]) == 1
+    assert "--as USERNAME" in one_line(capsys.readouterr().err)
+    assert cli.main(["claims", "scrub", "--as", users["front_desk"].username]) == 1
+    capsys.readouterr()
+    assert Claim.objects.filter(status="draft").count() == 2
+    assert cli.main(["claims", "scrub", "--as", users["biller"].username]) == 0
+    out = capsys.readouterr().out
+    assert f"{claims['clean'].control_number}: ready, 0 error(s), 0 warning(s)" in out
+    assert f"{claims['broken'].control_number}: scrub_errors, 1 error(s)" in out
+    assert "  error line 1 pointer_out_of_range: Line 1: diagnosis pointer 4" in out
+    assert "Scrubbed 2 claim(s): 1 ready, 1 held." in out
+    assert cli.main(["claims", "scrub", "--as", users["biller"].username]) == 0
+    assert "Scrubbed 1 claim(s)" in capsys.readouterr().out  # the ready one only with --all
+    assert cli.main(["claims", "scrub", "--all", "--as", users["biller"].username]) == 0
+    assert "Scrubbed 2 claim(s)" in capsys.readouterr().out
+    assert Claim.objects.get(pk=claims["clean"].pk).status == ClaimStatus.READY

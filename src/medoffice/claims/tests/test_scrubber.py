@@ -1,0 +1,320 @@
+"""The scrubber: each edit caught on a claim built to break it, and a clean claim passing all."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from medoffice.claims import claims_services as services
+from medoffice.claims.models import (
+    Claim,
+    ClaimEvent,
+    ClaimLine,
+    ClaimStatus,
+    ScrubFinding,
+)
+from medoffice.claims.scrubber import scrub, scrub_claims, scrub_one
+from medoffice.coding.models import (
+    AddOnEdit,
+    CodeSetKind,
+    MueEdit,
+    PriorAuthRule,
+    ProcedureCode,
+    PtpEdit,
+)
+from medoffice.core.exceptions import InvalidTransition, NotPermitted
+from medoffice.patients.models import Coverage
+from medoffice.testing import claims_factories as cf
+from medoffice.testing import factories
+
+pytestmark = pytest.mark.django_db
+DAY = cf.DEFAULT_DAY
+TODAY = DAY + timedelta(days=10)
+
+
+@pytest.fixture
+def codes(db):
+    cf.procedure_codes(["99213", "99214", "20610", "11042", "11045", "97110"])
+    cf.modifier("25")
+    cf.modifier("RT")
+    cf.modifier("59", ncci_bypass=True)
+    cf.modifier("XU", ncci_bypass=True)
+    cf.modifier("AA", is_active=False)
+
+
+@pytest.fixture
+def biller(db, practice):
+    return factories.user("biller")
+
+
+def build(biller, **fields):
+    return services.claim_build(actor=biller, encounter=cf.encounter(**fields))
+
+
+def codes_of(claim, today=TODAY):
+    return sorted({f.code for f in scrub(claim, today)})
+
+
+def test_a_clean_claim_passes_every_edit(codes, biller):
+    claim = build(biller, diagnoses=["E11.9", "I10"], lines=[
+        {"code": "99213", "modifiers": ["25"], "diagnosis_pointers": [1, 2]},
+        {"code": "20610", "modifiers": ["RT"], "diagnosis_pointers": [2]},
+    ])  # fmt: skip
+    assert scrub(claim, TODAY) == []
+    result = scrub_one(actor=biller, claim=claim, today=TODAY)
+    assert result.findings == [] and claim.status == ClaimStatus.READY
+    assert not ScrubFinding.objects.filter(claim=claim).exists()
+    event = ClaimEvent.objects.filter(claim=claim).order_by("id").last()
+    assert (event.from_status, event.to_status, event.actor) == ("draft", "ready", biller)
+    assert Claim.objects.get(pk=claim.pk).scrubbed_at is not None
+
+
+def test_patient_data_missing(codes, biller):
+    patient = cf.patient(address_line1="", zip_code="")
+    claim = build(biller, patient=patient)
+    found = scrub(claim, TODAY)
+    assert [f.code for f in found] == ["patient_data_missing"]
+    assert "address, ZIP code are missing" in found[0].message
+
+
+def test_member_id_and_subscriber_missing(codes, biller):
+    patient = cf.patient()
+    cf.coverage(patient, member_id="", subscriber_relationship="spouse")
+    claim = build(biller, patient=patient)
+    assert codes_of(claim) == ["member_id_missing", "subscriber_data_missing"]
+    coverage = Coverage.objects.get(patient=patient)
+    Coverage.objects.filter(pk=coverage.pk).update(
+        member_id="W123", subscriber_first_name="Lee", subscriber_last_name="Tester",
+        subscriber_date_of_birth=date(1979, 5, 1), subscriber_sex="M",
+    )  # fmt: skip
+    assert codes_of(claim) == []
+
+
+def _bad_npi() -> str:
+    good = factories.make_npi(4242)
+    return good[:9] + str((int(good[9]) + 1) % 10)
+
+
+def test_npi_invalid_and_taxonomy_missing(codes, biller):
+    provider = factories.provider(npi=_bad_npi(), taxonomy="")
+    claim = build(biller, rendering_provider=provider)
+    assert codes_of(claim) == ["rendering_npi_invalid", "taxonomy_missing"]
+
+
+def test_referring_and_supervising_npis_checked(codes, biller):
+    claim = build(biller, referring_provider_name="Dr Ref", referring_provider_npi=_bad_npi(),
+                  supervising_provider=factories.provider(npi=factories.make_npi(777)))  # fmt: skip
+    assert codes_of(claim) == ["referring_npi_invalid"]
+
+
+def test_diagnosis_not_billable_and_not_valid(codes, biller):
+    claim = build(biller, diagnoses=["E11", "QQQ.99"], lines=[
+        {"code": "99213", "diagnosis_pointers": [1, 2]}])  # fmt: skip
+    found = {f.code: f for f in scrub(claim, TODAY)}
+    assert set(found) == {"diagnosis_not_billable", "diagnosis_invalid"}
+    assert "E11 is a category" in found["diagnosis_not_billable"].message
+
+
+def test_pointer_out_of_range(codes, biller):
+    claim = build(biller, diagnoses=["E11.9"], lines=[
+        {"code": "99213", "diagnosis_pointers": [1]},
+        {"code": "97110", "diagnosis_pointers": [3]},
+    ])  # fmt: skip
+    found = scrub(claim, TODAY)
+    assert [(f.code, f.line_number) for f in found] == [("pointer_out_of_range", 2)]
+    assert "pointer 3 is out of range: the claim has 1 diagnosis" in found[0].message
+
+
+def test_code_unknown_and_inactive(codes, biller):
+    ProcedureCode.objects.filter(code="97110").update(termination_date=DAY - timedelta(days=1))
+    claim = build(biller, lines=[{"code": "99213"}, {"code": "97110"}, {"code": "0000T"}])
+    found = {(f.code, f.line_number) for f in scrub(claim, TODAY)}
+    assert found == {("code_inactive", 2), ("code_unknown", 3)}
+
+
+def test_modifier_invalid(codes, biller):
+    claim = build(biller, lines=[{"code": "99213", "modifiers": ["ZZ", "AA"]}])
+    found = [f.message for f in scrub(claim, TODAY)]
+    assert found == ["Line 1: ZZ is not a known modifier.", "Line 1: modifier AA is retired."]
+
+
+def test_units_not_positive(codes, biller):
+    claim = build(biller)
+    ClaimLine.objects.filter(claim=claim).update(units=0)
+    assert [(f.code, f.line_number) for f in scrub(claim, TODAY)] == [("units_not_positive", 1)]
+
+
+@pytest.fixture
+def ncci(codes):
+    release = cf.release(CodeSetKind.NCCI_PTP)
+
+    def pair(column1, column2, indicator):
+        PtpEdit.objects.create(column1=column1, column2=column2, modifier_indicator=indicator,
+                               effective_date=date(2024, 1, 1), release=release)  # fmt: skip
+
+    return pair
+
+
+def test_ncci_indicator_0_is_an_error_even_with_a_modifier(ncci, biller):
+    ncci("20610", "97110", "0")
+    claim = build(biller, lines=[{"code": "20610"}, {"code": "97110", "modifiers": ["59"]}])
+    found = scrub(claim, TODAY)
+    assert [(f.code, f.line_number) for f in found] == [("ncci_pair", 2)]
+
+
+def test_ncci_indicator_1_needs_a_bypass_modifier(ncci, biller):
+    ncci("20610", "97110", "1")
+    plain = build(biller, lines=[{"code": "20610"}, {"code": "97110", "modifiers": ["RT"]}])
+    assert codes_of(plain) == ["ncci_pair"]
+    with_59 = build(biller, lines=[{"code": "20610"}, {"code": "97110", "modifiers": ["XU"]}])
+    assert codes_of(with_59) == []
+
+
+def test_ncci_indicator_9_and_deleted_pairs_are_ignored(ncci, biller):
+    ncci("20610", "97110", "9")
+    release = cf.release(CodeSetKind.NCCI_PTP)
+    PtpEdit.objects.create(column1="99213", column2="20610", modifier_indicator="0",
+                           deletion_date=DAY - timedelta(days=1), release=release)  # fmt: skip
+    claim = build(biller, lines=[{"code": "99213"}, {"code": "20610"}, {"code": "97110"}])
+    assert codes_of(claim) == []
+
+
+def test_units_over_the_mue(codes, biller):
+    MueEdit.objects.create(code="97110", max_units=4, adjudication_indicator="3",
+                           release=cf.release(CodeSetKind.NCCI_MUE))  # fmt: skip
+    claim = build(biller, lines=[{"code": "97110", "units": 3}, {"code": "97110", "units": 2}])
+    found = scrub(claim, TODAY)
+    assert [(f.code, f.line_number) for f in found] == [("units_over_mue", 1)]
+    assert "5 units of 97110 on one day" in found[0].message
+    under = build(biller, lines=[{"code": "97110", "units": 4}])
+    assert codes_of(under) == []
+
+
+def test_add_on_code_without_its_primary(codes, biller):
+    AddOnEdit.objects.create(add_on_code="11045", primary_code="11042", edit_type="1",
+                             release=cf.release(CodeSetKind.NCCI_ADD_ON))  # fmt: skip
+    alone = build(biller, lines=[{"code": "99213"}, {"code": "11045"}])
+    assert [(f.code, f.line_number) for f in scrub(alone, TODAY)] == [("add_on_without_primary", 2)]
+    with_primary = build(biller, lines=[{"code": "11042"}, {"code": "11045"}])
+    assert codes_of(with_primary) == []
+
+
+def test_coverage_not_active_on_the_date_of_service(codes, biller):
+    claim = build(biller)
+    Coverage.objects.filter(pk=claim.coverage_id).update(end_date=DAY - timedelta(days=1))
+    assert codes_of(claim) == ["coverage_not_active"]
+
+
+def test_prior_authorization_missing(codes, biller):
+    claim = build(biller, lines=[{"code": "20610"}])
+    PriorAuthRule.objects.create(payer_id=claim.payer_id, code="20610")
+    assert codes_of(claim) == ["prior_auth_missing"]
+    authorized = build(biller, lines=[{"code": "20610"}], prior_authorization="PA-7781")
+    Claim.objects.filter(pk=authorized.pk).update(payer_id=claim.payer_id)
+    assert codes_of(authorized) == []
+
+
+def test_timely_filing_passed_is_an_error_and_near_is_a_warning(codes, biller):
+    claim = build(biller)  # the payer takes claims for 180 days
+    passed = [(f.code, f.severity) for f in scrub(claim, DAY + timedelta(days=181))]
+    assert passed == [("timely_filing_passed", "error")]
+    near = [(f.code, f.severity) for f in scrub(claim, DAY + timedelta(days=170))]
+    assert near == [("timely_filing_near", "warning")]
+
+
+def test_duplicate_of_an_earlier_claim_is_a_warning(codes, biller):
+    patient = cf.patient()
+    first = build(biller, patient=patient)
+    second = build(biller, patient=patient)
+    assert scrub(first, TODAY) == []
+    found = scrub(second, TODAY)
+    assert [(f.code, f.severity) for f in found] == [("duplicate_suspected", "warning")]
+    assert first.control_number in found[0].message
+    other_codes = build(biller, patient=patient, lines=[{"code": "99214"}])
+    assert codes_of(other_codes) == []
+
+
+def test_a_replacement_is_not_a_duplicate_of_the_claim_it_replaces(codes, biller):
+    claim = build(biller)
+    Claim.objects.filter(pk=claim.pk).update(status="accepted", payer_claim_number="P1")
+    claim.refresh_from_db()
+    replacement = services.claim_replace(actor=biller, claim=claim, reason="corrected units")
+    assert codes_of(replacement) == []
+
+
+def test_warnings_hold_a_claim_until_overridden_with_a_reason(codes, biller, users):
+    patient = cf.patient()
+    build(biller, patient=patient)
+    second = build(biller, patient=patient)
+    result = scrub_one(actor=biller, claim=second, today=TODAY)
+    assert result.status == second.status == ClaimStatus.SCRUB_ERRORS
+    assert ScrubFinding.objects.filter(claim=second).get().code == "duplicate_suspected"
+    with pytest.raises(NotPermitted):
+        services.claim_override_warnings(actor=users["front_desk"], claim=second, reason="x")
+    with pytest.raises(Exception, match="say why"):
+        services.claim_override_warnings(actor=biller, claim=second, reason="  ")
+    assert Claim.objects.get(pk=second.pk).status == ClaimStatus.SCRUB_ERRORS
+    services.claim_override_warnings(actor=biller, claim=second, reason="Two separate visits")
+    second.refresh_from_db()
+    assert second.status == ClaimStatus.READY
+    assert (second.warnings_overridden_by, second.override_reason) == (
+        biller, "Two separate visits")  # fmt: skip
+    event = ClaimEvent.objects.filter(claim=second).order_by("id").last()
+    assert event.note == "Warnings overridden: Two separate visits"
+    assert event.details == {"overridden": ["duplicate_suspected"]}
+    scrub_one(actor=biller, claim=second, today=TODAY)  # scrubbed again: stays ready
+    assert Claim.objects.get(pk=second.pk).status == ClaimStatus.READY
+
+
+def test_errors_cannot_be_overridden(codes, biller):
+    claim = build(biller, lines=[{"code": "99213", "diagnosis_pointers": [5]}])
+    scrub_one(actor=biller, claim=claim, today=TODAY)
+    with pytest.raises(InvalidTransition, match="fixed, not overridden"):
+        services.claim_override_warnings(actor=biller, claim=claim, reason="please")
+    assert Claim.objects.get(pk=claim.pk).status == ClaimStatus.SCRUB_ERRORS
+
+
+def test_a_fixed_claim_scrubs_clean_and_its_old_findings_go(codes, biller):
+    claim = build(biller, lines=[{"code": "99213", "diagnosis_pointers": [5]}])
+    scrub_one(actor=biller, claim=claim, today=TODAY)
+    assert ScrubFinding.objects.filter(claim=claim).count() == 1
+    ClaimLine.objects.filter(claim=claim).update(diagnosis_pointers=[1])
+    scrub_one(actor=biller, claim=claim, today=TODAY)
+    assert not ScrubFinding.objects.filter(claim=claim).exists()
+    history = list(ClaimEvent.objects.filter(claim=claim).order_by("id")
+                   .values_list("from_status", "to_status"))  # fmt: skip
+    assert history == [("", "draft"), ("draft", "scrub_errors"), ("scrub_errors", "ready")]
+
+
+def test_a_submitted_claim_is_not_scrubbed(codes, biller):
+    claim = build(biller)
+    Claim.objects.filter(pk=claim.pk).update(status="submitted")
+    claim.refresh_from_db()
+    with pytest.raises(InvalidTransition):
+        scrub_one(actor=biller, claim=claim, today=TODAY)
+    assert scrub_claims([claim], actor=biller, today=TODAY) == []
+
+
+def test_scrubbing_many_claims_takes_the_same_queries_as_a_few(codes, biller):
+    def run(count):
+        claims = [build(biller, lines=[{"code": "99213"}, {"code": "97110"}]) for _ in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            results = scrub_claims(claims, actor=biller, today=TODAY)
+        assert len(results) == count
+        return len(queries)
+
+    assert run(2) == run(7)
+
+
+def test_the_ncci_release_in_force_on_the_date_of_service_is_read(codes, biller):
+    old = cf.release(CodeSetKind.NCCI_PTP, effective_date=date(2024, 1, 1))
+    cf.release(CodeSetKind.NCCI_PTP, effective_date=date(2026, 7, 1))  # drops the pair
+    PtpEdit.objects.create(column1="20610", column2="97110", modifier_indicator="0",
+                           release=old)  # fmt: skip
+    lines = [{"code": "20610"}, {"code": "97110"}]
+    assert codes_of(build(biller, lines=lines)) == []  # served in October 2026
+    earlier = build(biller, lines=lines, date_of_service=date(2026, 3, 2))
+    assert codes_of(earlier, today=date(2026, 3, 12)) == ["ncci_pair"]
