@@ -1,6 +1,13 @@
 from django.urls import path
 
-from medoffice.claims import views, views_claims, views_cms1500, views_encounters, views_mailbox
+from medoffice.claims import (
+    views,
+    views_acks,
+    views_claims,
+    views_cms1500,
+    views_encounters,
+    views_mailbox,
+)
 
 app_name = "claims"
 
@@ -34,4 +41,5 @@ urlpatterns = [
     path("clearinghouses/<int:pk>/", views_mailbox.clearinghouse_edit, name="clearinghouse_edit"),
     path("clearinghouses/<int:pk>/test/", views_mailbox.clearinghouse_test,
          name="clearinghouse_test"),
+    path("responses/apply/", views_acks.acks_apply, name="acks_apply"),
 ]  # fmt: skip

@@ -419,6 +419,11 @@ class EligibilityCheck(AuditedModel):
     )
     copay_reported = models.DecimalField(**MONEY, null=True, blank=True)
     note = models.TextField(blank=True)
+    benefits = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="from a 271: plan, deductible and remaining, coinsurance, out-of-pocket",
+    )
 
     class Meta:
         ordering = ["-checked_at", "-pk"]

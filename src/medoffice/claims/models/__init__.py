@@ -317,6 +317,30 @@ class ClaimBatch(AuditedModel):
         return self.file_name
 
 
+class AppliedFile(models.Model):
+    """A response file (999, 277CA, 271, 277) applied to the records: at most once per content.
+
+    The row is inserted before anything is changed, in the same transaction, so the same file
+    applied twice (or by two people at once) changes the records only the first time.
+    """
+
+    kind = models.CharField(max_length=6, help_text="999, 277CA, 271 or 277")
+    sha256 = models.CharField(max_length=64)
+    file_name = models.CharField(max_length=200, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    applied_at = models.DateTimeField(auto_now_add=True)
+    summary = models.JSONField(default=dict, blank=True, help_text="what matched and what did not")
+
+    class Meta:
+        ordering = ["-applied_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["kind", "sha256"], name="applied_file_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sha256[:12]}"
+
+
 # The clearinghouse mailbox's tables (claims/models/mailbox.py), by name.
 from medoffice.claims.models.mailbox import (  # noqa: E402
     AfterCollect,

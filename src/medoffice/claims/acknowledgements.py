@@ -1,0 +1,470 @@
+"""999 and 277CA applied to claims: acceptance or rejection mapped back to each claim and line.
+
+A 999 answers one functional group of a batch we sent: its AK1 names the group (GS06) and
+each AK2 a transaction set (ST02). Accepted, the batch's claims are submitted; rejected, they
+return to the worklist as rejected with the errors in words (and the claims the errors name
+through CTX*CLM01 get their own reasons). A 277CA answers claim by claim (by our patient
+control number, CLM01): accepted claims keep the payer's claim number, rejected ones return to
+the worklist with the payer's status codes in words, and the lines get the status of their
+REF*FJ (our line id).
+
+A file is applied at most once: its kind and sha256 are inserted first, in the same
+transaction as the changes, and the database refuses the second insert. Malformed X12 is
+refused with the library's error, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from medoffice.claims.models import (
+    AppliedFile,
+    Claim,
+    ClaimBatch,
+    ClaimEvent,
+    ClaimLine,
+    ClaimStatus,
+)
+from medoffice.claims.permissions import ClaimsPerm
+from medoffice.core.context import binds_actor
+from medoffice.core.exceptions import InvalidInput
+from medoffice.core.models import User
+from medoffice.core.role_permissions import require_perm
+from medoffice.x12 import Document, Interchange, Transaction, X12Error, read
+from medoffice.x12.transactions.claim_status import ClaimStatusTransaction, TrackedClaim
+from medoffice.x12.transactions.implementation_ack import ImplementationAck, TransactionSetResponse
+
+KINDS = ("999", "277CA", "271", "277")
+# A 999 moves the claims still waiting for it; a 277CA those the clearinghouse has taken.
+AWAITING_999 = (ClaimStatus.BATCHED, ClaimStatus.SUBMITTED)
+AWAITING_277CA = (ClaimStatus.BATCHED, ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED)
+
+
+@dataclass
+class Outcome:
+    """What one record (a batch, a claim, a line, a member) got from the file."""
+
+    reference: str  # the claim's control number, the batch's file name, the member id
+    result: str  # e.g. "accepted", "rejected", "submitted", "unchanged", "not found"
+    words: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reference": self.reference, "result": self.result, "words": self.words}
+
+
+@dataclass
+class ApplyResult:
+    kind: str
+    sha256: str
+    file_name: str
+    already_applied: bool = False
+    applied_at: Any = None
+    matched: list[Outcome] = field(default_factory=list)
+    unmatched: list[Outcome] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "matched": [o.as_dict() for o in self.matched],
+            "unmatched": [o.as_dict() for o in self.unmatched],
+        }
+
+
+# --- shared by the 999, 277CA, 271 and 277 services ----------------------------------------
+
+
+def read_x12(content: bytes, kind: str) -> list[tuple[Interchange, Transaction]]:
+    """The transactions of `kind` in the file with their interchange, or InvalidInput naming
+    what is wrong (the library's error: the segment number and id)."""
+    if not content:
+        raise InvalidInput("The file is empty.", field="file")
+    try:
+        document: Document = read(bytes(content))
+    except X12Error as exc:
+        raise InvalidInput(f"The file is not valid X12: {exc}.", field="file") from exc
+    found = [
+        (interchange, t)
+        for interchange in document.interchanges
+        for t in interchange.transactions()
+        if t.kind == kind and t.data is not None
+    ]
+    if not found:
+        kinds = sorted({t.kind for t in document.transactions()}) or ["nothing"]
+        raise InvalidInput(f"The file holds no {kind} (it holds {', '.join(kinds)}).", field="file")
+    return found
+
+
+def claim_file(
+    kind: str, content: bytes, *, actor: User | None, file_name: str
+) -> tuple[AppliedFile | None, AppliedFile | None]:
+    """Insert the file's row (inside the caller's transaction): (new row, None), or
+    (None, the earlier row) when the same content was applied before."""
+    digest = hashlib.sha256(bytes(content)).hexdigest()
+    try:
+        with transaction.atomic():
+            row = AppliedFile.objects.create(
+                kind=kind, sha256=digest, file_name=file_name[:200], applied_by=actor
+            )
+    except IntegrityError:
+        return None, AppliedFile.objects.get(kind=kind, sha256=digest)
+    return row, None
+
+
+def already_applied(kind: str, earlier: AppliedFile) -> ApplyResult:
+    return ApplyResult(
+        kind=kind,
+        sha256=earlier.sha256,
+        file_name=earlier.file_name,
+        already_applied=True,
+        applied_at=earlier.applied_at,
+    )
+
+
+def finish(row: AppliedFile, result: ApplyResult) -> ApplyResult:
+    row.summary = result.as_dict()
+    row.save(update_fields=["summary"])
+    result.applied_at = row.applied_at
+    return result
+
+
+def set_claim_status(
+    claim: Claim,
+    to_status: str,
+    *,
+    actor: User | None,
+    note: str,
+    details: dict[str, Any],
+    allowed_from: Sequence[str],
+    **fields: Any,
+) -> bool:
+    """Move the claim to `to_status` if it is still in one of `allowed_from`, and write its
+    event. The update is conditional (the database decides, not a read before it), so a
+    claim another change moved meanwhile is left alone: False."""
+    now = timezone.now()
+    moved = Claim.objects.filter(pk=claim.pk, status__in=list(allowed_from)).update(
+        status=to_status, updated_at=now, **fields
+    )
+    if not moved:
+        return False
+    ClaimEvent.objects.create(
+        claim=claim,
+        actor=actor,
+        from_status=claim.status,
+        to_status=to_status,
+        note=note[:2000],
+        details=details,
+    )
+    claim.status = to_status
+    for name, value in fields.items():
+        setattr(claim, name, value)
+    return True
+
+
+# --- 999 -------------------------------------------------------------------------------------
+
+
+def _digits(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() else None
+
+
+def _envelope(content: bytes) -> tuple[int | None, list[int | None]]:
+    """The GS06 and ST02s of a batch we wrote (ISA is fixed width: its 4th character is the
+    element separator, its 106th the segment terminator)."""
+    text = bytes(content).decode("ascii", errors="replace")
+    if len(text) < 106 or not text.startswith("ISA"):
+        return None, []
+    element, terminator = text[3], text[105]
+    group: int | None = None
+    sets: list[int | None] = []
+    for raw in text.split(terminator):
+        fields = raw.strip().split(element)
+        if fields[0] == "GS" and len(fields) > 6 and group is None:
+            group = _digits(fields[6])
+        elif fields[0] == "ST" and len(fields) > 2:
+            sets.append(_digits(fields[2]))
+    return group, sets
+
+
+def _batch_for(ack: ImplementationAck, submitter: str) -> ClaimBatch | None:
+    """Our batch whose GS06 is the 999's AK102, sent by the submitter the 999 is addressed to.
+
+    batches.py reserves ISA13 and GS06 together, so the interchange number is tried first;
+    the stored file's own GS06 decides."""
+    wanted = _digits(ack.group_control_number)
+    if wanted is None:
+        return None
+    mine = ClaimBatch.objects.filter(submitter_id=submitter)
+    for batch in mine.filter(interchange_control_number=wanted):
+        if _envelope(batch.content)[0] == wanted:
+            return batch
+    for batch in mine.order_by("-created_at", "-id")[:500]:
+        if _envelope(batch.content)[0] == wanted:
+            return batch
+    return None
+
+
+def _segment_words(response: TransactionSetResponse) -> tuple[list[str], dict[str, list[str]]]:
+    """The errors in words: those of the whole set, and those naming a claim (CTX*CLM01)."""
+    general: list[str] = []
+    by_claim: dict[str, list[str]] = {}
+    for error in response.segment_errors:
+        text = f"segment {error.segment_id} (position {error.position}"
+        text += f", loop {error.loop})" if error.loop else ")"
+        text += f": {error.description}"
+        for element in error.element_errors:
+            text += f"; element {element.position}"
+            if element.element_reference:
+                text += f" (data element {element.element_reference})"
+            text += f": {element.description}"
+            if element.bad_value:
+                text += f" ({element.bad_value!r})"
+        claim = error.business_unit("CLM01")
+        if claim:
+            by_claim.setdefault(claim, []).append(text)
+        else:
+            general.append(text)
+    general.extend(response.error_descriptions)
+    return general, by_claim
+
+
+def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, result: ApplyResult,
+               name: str) -> None:  # fmt: skip
+    if ack.functional_id != "HC":
+        result.unmatched.append(
+            Outcome(f"group {ack.group_control_number}", "not a claim batch",
+                    [f"the 999 answers a {ack.functional_id} group, not claims (HC)"])
+        )  # fmt: skip
+        return
+    batch = _batch_for(ack, submitter)
+    if batch is None:
+        result.unmatched.append(
+            Outcome(
+                f"group {ack.group_control_number}",
+                "not found",
+                [f"no batch of submitter {submitter} has group control number "
+                 f"{ack.group_control_number}"],
+            )
+        )  # fmt: skip
+        return
+    _group, sets = _envelope(batch.content)
+    claims = list(Claim.objects.filter(batch=batch).order_by("pk"))
+    for st02 in sets:
+        response = next(
+            (r for r in ack.transaction_sets if _digits(r.control_number) == st02), None
+        )
+        code = response.code if response is not None else ack.code
+        accepted = response.accepted if response is not None else ack.accepted
+        general, by_claim = _segment_words(response) if response is not None else ([], {})
+        if response is None:
+            general = [f"the group: {ack.description}", *ack.error_descriptions]
+        verdict = response.description if response is not None else ack.description
+        details = {"kind": "999", "file": name, "group_control_number": ack.group_control_number,
+                   "transaction_set": f"{st02 or 0:04d}", "code": code, "words": verdict}  # fmt: skip
+        result.matched.append(
+            Outcome(batch.file_name, "accepted" if accepted else "rejected", [verdict, *general])
+        )
+        known = {claim.control_number for claim in claims}
+        for claim_id in by_claim:
+            if claim_id not in known:
+                result.unmatched.append(
+                    Outcome(claim_id, "not found",
+                            [f"named by the 999 but not in batch {batch.file_name}"])
+                )  # fmt: skip
+        for claim in claims:
+            own = by_claim.get(claim.control_number, [])
+            rejected = not accepted or bool(own)
+            if rejected:
+                words = own or general or [verdict]
+                if not own and by_claim:
+                    words = [f"the transaction set was rejected ({verdict}) for errors in "
+                             f"other claims: {', '.join(sorted(by_claim))}"]  # fmt: skip
+                moved = set_claim_status(
+                    claim, ClaimStatus.REJECTED, actor=actor,
+                    note="999 rejected: " + "; ".join(words),
+                    details={**details, "errors": words}, allowed_from=AWAITING_999,
+                )  # fmt: skip
+                result.matched.append(
+                    Outcome(claim.control_number, "rejected" if moved else "unchanged",
+                            words if moved else [f"the claim is {claim.status}", *words])
+                )  # fmt: skip
+                continue
+            extra = {"submitted_at": claim.submitted_at or timezone.now()}
+            moved = set_claim_status(
+                claim, ClaimStatus.SUBMITTED, actor=actor,
+                note=f"999: {verdict}", details={**details, "errors": general},
+                allowed_from=(ClaimStatus.BATCHED,), **extra,
+            )  # fmt: skip
+            if not moved and claim.status == ClaimStatus.SUBMITTED:
+                ClaimEvent.objects.create(
+                    claim=claim, actor=actor, from_status=claim.status, to_status=claim.status,
+                    note=f"999: {verdict}", details={**details, "errors": general},
+                )  # fmt: skip
+                moved = True
+            result.matched.append(
+                Outcome(claim.control_number, "submitted" if moved else "unchanged",
+                        [verdict] if moved else [f"the claim is {claim.status}"])
+            )  # fmt: skip
+    if batch.submitted_at is None and any(o.result == "submitted" for o in result.matched):
+        ClaimBatch.objects.filter(pk=batch.pk, submitted_at__isnull=True).update(
+            submitted_at=timezone.now()
+        )
+
+
+@binds_actor()
+def apply_999(content: bytes, *, actor: User | None = None, file_name: str = "") -> ApplyResult:
+    """Apply a 999 to the batch it answers (nothing changes for one that matches none)."""
+    if actor is not None:
+        require_perm(actor, ClaimsPerm.SUBMIT)
+    transactions = read_x12(content, "999")
+    with transaction.atomic():
+        row, earlier = claim_file("999", content, actor=actor, file_name=file_name)
+        if earlier is not None:
+            return already_applied("999", earlier)
+        assert row is not None
+        result = ApplyResult("999", row.sha256, row.file_name)
+        for interchange, tx in transactions:
+            if isinstance(tx.data, ImplementationAck):
+                submitter = interchange.receiver_id.strip()
+                _apply_999(tx.data, submitter, actor, result, row.file_name)
+        return finish(row, result)
+
+
+# --- 277CA -----------------------------------------------------------------------------------
+
+
+def status_words(statuses: Iterable[Any]) -> list[str]:
+    words: list[str] = []
+    for status in statuses:
+        words.extend(status.descriptions)
+        if status.message:
+            words.append(status.message)
+    return words
+
+
+def status_details(tracked: TrackedClaim, kind: str, name: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "file": name,
+        "payer_claim_number": tracked.payer_claim_number,
+        "statuses": [
+            {"category": c.category, "code": c.code, "entity": c.entity,
+             "words": c.description} for s in tracked.statuses for c in s.codes
+        ],
+    }  # fmt: skip
+
+
+LINE_CATEGORIES = {"F1": "paid", "F2": "denied", "F3": "finalized", "F4": "finalized"}
+
+
+def line_status(statuses: Sequence[Any]) -> str:
+    """A line's status in a word: rejected, accepted, pending, paid, denied, finalized."""
+    if any(s.rejected for s in statuses):
+        return "rejected"
+    if not statuses:
+        return "reported"
+    category = statuses[0].category
+    if statuses[0].accepted:
+        return "accepted"
+    if category in LINE_CATEGORIES:
+        return LINE_CATEGORIES[category]
+    if category.startswith("P"):
+        return "pending"
+    if category.startswith("F"):
+        return "finalized"
+    return category[:12] or "reported"
+
+
+def apply_lines(claim: Claim, tracked: TrackedClaim, result: ApplyResult) -> None:
+    """The lines' statuses, each matched by its REF*FJ to the line we sent (REF*6R = its id)."""
+    if not tracked.service_lines:
+        return
+    lines = {str(line.pk): line for line in ClaimLine.objects.filter(claim=claim)}
+    for service in tracked.service_lines:
+        control = service.line_item_control_number
+        line = lines.get(control)
+        if line is None and not control:  # no REF*FJ: the one line of that code, if one
+            same = [li for li in lines.values() if li.code == service.code]
+            line = same[0] if len(same) == 1 else None
+        label = f"{claim.control_number} line {control or service.code}"
+        if line is None:
+            result.unmatched.append(
+                Outcome(
+                    label, "not found", [f"no line {control!r} on claim {claim.control_number}"]
+                )
+            )
+            continue
+        status = line_status(service.statuses)
+        ClaimLine.objects.filter(pk=line.pk).update(status=status[:12])
+        result.matched.append(Outcome(label, status, status_words(service.statuses)))
+
+
+def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: ApplyResult,
+                 name: str) -> None:  # fmt: skip
+    tracked_claims = document.claims()
+    found = {
+        c.control_number: c
+        for c in Claim.objects.filter(
+            control_number__in=[t.patient_control_number for t in tracked_claims]
+        )
+    }
+    for tracked in tracked_claims:
+        pcn = tracked.patient_control_number
+        claim = found.get(pcn)
+        words = status_words(tracked.statuses)
+        if claim is None:
+            result.unmatched.append(Outcome(pcn, "not found", ["no claim has this control number",
+                                                               *words]))  # fmt: skip
+            continue
+        details = status_details(tracked, "277CA", name)
+        if tracked.rejected:
+            moved = set_claim_status(
+                claim, ClaimStatus.REJECTED, actor=actor, note="277CA rejected: " + "; ".join(words),
+                details=details, allowed_from=AWAITING_277CA,
+            )  # fmt: skip
+            outcome = "rejected" if moved else "unchanged"
+        elif tracked.accepted:
+            payer_number = tracked.payer_claim_number or claim.payer_claim_number
+            moved = set_claim_status(
+                claim, ClaimStatus.ACCEPTED, actor=actor, note="277CA accepted: " + "; ".join(words),
+                details=details, allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED),
+                payer_claim_number=payer_number,
+            )  # fmt: skip
+            if not moved and claim.status == ClaimStatus.ACCEPTED and payer_number:
+                Claim.objects.filter(pk=claim.pk, payer_claim_number="").update(
+                    payer_claim_number=payer_number
+                )
+            outcome = "accepted" if moved else "unchanged"
+        else:
+            ClaimEvent.objects.create(
+                claim=claim, actor=actor, from_status=claim.status, to_status=claim.status,
+                note="277CA: " + "; ".join(words), details=details,
+            )  # fmt: skip
+            moved, outcome = True, "reported"
+        result.matched.append(
+            Outcome(pcn, outcome, words if moved else [f"the claim is {claim.status}", *words])
+        )
+        apply_lines(claim, tracked, result)
+
+
+@binds_actor()
+def apply_277ca(content: bytes, *, actor: User | None = None, file_name: str = "") -> ApplyResult:
+    """Apply a 277CA claim by claim; claims it names that we do not have are listed."""
+    if actor is not None:
+        require_perm(actor, ClaimsPerm.SUBMIT)
+    transactions = read_x12(content, "277CA")
+    with transaction.atomic():
+        row, earlier = claim_file("277CA", content, actor=actor, file_name=file_name)
+        if earlier is not None:
+            return already_applied("277CA", earlier)
+        assert row is not None
+        result = ApplyResult("277CA", row.sha256, row.file_name)
+        for _interchange, tx in transactions:
+            if isinstance(tx.data, ClaimStatusTransaction):
+                _apply_277ca(tx.data, actor, result, row.file_name)
+        return finish(row, result)

@@ -1,0 +1,250 @@
+"""Claim status (276/277) for claims without an answer after N days.
+
+`claims_needing_status(days=N)` lists the claims sent at least N days ago that the payer has
+neither paid nor denied and about which no 277 came in the last N days; `claim_status_request`
+writes the 276 asking about them (the trace number is our patient control number, which the
+277 echoes with REF*EJ); `apply_277` maps the answers back to the claims and lines:
+
+- rejected (A3, A4, A6, A7, A8): the claim returns to the worklist as rejected;
+- received, accepted or pending (A0-A2, A5, P0-P5): a submitted claim becomes accepted, with
+  the payer's claim number;
+- denied (F2): the claim is denied;
+- anything else (paid F1, finalized F0/F3/F4, or E: the request itself could not be
+  answered) is recorded on the claim's history without a change (the remittance moves paid
+  claims).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from medoffice.claims.acknowledgements import (
+    ApplyResult,
+    Outcome,
+    already_applied,
+    apply_lines,
+    claim_file,
+    finish,
+    read_x12,
+    set_claim_status,
+    status_details,
+    status_words,
+)
+from medoffice.claims.batches import RELATIONSHIP_CODES, Exchange, practice_exchange
+from medoffice.claims.control_numbers import reserve_control_numbers
+from medoffice.claims.models import Claim, ClaimEvent, ClaimStatus
+from medoffice.claims.permissions import ClaimsPerm
+from medoffice.core.context import binds_actor
+from medoffice.core.exceptions import InvalidInput
+from medoffice.core.models import Practice, User
+from medoffice.core.role_permissions import require_perm
+from medoffice.x12 import X12Error
+from medoffice.x12.transactions import claim_status_writer as w
+from medoffice.x12.transactions.claim_status import ClaimStatusTransaction, TrackedClaim
+
+WAITING = (ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED)
+MAX_CLAIMS_PER_REQUEST = 1000
+
+
+def claims_needing_status(days: int = 30, *, now: dt.datetime | None = None) -> QuerySet[Claim]:
+    """Claims sent at least `days` days ago, still without the payer's decision, and with no
+    277 answer in the last `days` days."""
+    if days < 1:
+        raise InvalidInput("Ask about claims at least one day old.", field="days")
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    recent_answer = ClaimEvent.objects.filter(
+        claim=OuterRef("pk"), at__gte=cutoff, details__kind="277"
+    )
+    return (
+        Claim.objects.filter(status__in=WAITING)
+        .annotate(sent_at=Coalesce("submitted_at", "batch__created_at"))
+        .filter(Q(sent_at__lte=cutoff))
+        .exclude(Exists(recent_answer))
+        .select_related("payer", "coverage", "encounter__patient")
+        .order_by("payer_id", "pk")
+    )
+
+
+def _dollars(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def _inquiry(claim: Claim) -> w.ClaimInquiry:
+    coverage, patient = claim.coverage, claim.encounter.patient
+    relationship = RELATIONSHIP_CODES.get(coverage.subscriber_relationship, "G8")
+    person = w.Person(
+        last_name=patient.last_name,
+        first_name=patient.first_name,
+        middle_name=patient.middle_name,
+        birth_date=patient.date_of_birth,
+        gender=patient.sex if patient.sex in ("M", "F") else "",
+    )
+    if relationship == "18":
+        subscriber, dependent = (
+            w.Person(**{**person.__dict__, "member_id": coverage.member_id}),
+            None,
+        )
+    else:
+        subscriber = w.Person(
+            last_name=coverage.subscriber_last_name,
+            first_name=coverage.subscriber_first_name,
+            member_id=coverage.member_id,
+        )
+        dependent = person
+    lines = [
+        w.LineInquiry(
+            code=line.code,
+            charge=_dollars(line.charge_cents),
+            units=Decimal(line.units),
+            service_date=claim.encounter.date_of_service,
+            modifiers=list(line.modifiers),
+            control_number=str(line.pk),
+        )
+        for line in claim.lines.all()
+    ]
+    return w.ClaimInquiry(
+        trace_number=claim.control_number,
+        patient_control_number=claim.control_number,
+        charge=_dollars(claim.total_charge_cents),
+        service_from=claim.encounter.date_of_service,
+        subscriber=subscriber,
+        payer=w.Payer(name=claim.payer.name, payer_id=claim.payer.payer_id),
+        payer_claim_number=claim.payer_claim_number,
+        patient=dependent,
+        lines=lines,
+    )
+
+
+@binds_actor()
+def claim_status_request(
+    claims: Sequence[Claim] | QuerySet[Claim],
+    *,
+    actor: User | None = None,
+    exchange: Exchange | None = None,
+) -> bytes:
+    """A 276 asking about the claims, with new control numbers for the submitter."""
+    if actor is not None:
+        require_perm(actor, ClaimsPerm.SUBMIT)
+    ids = [claim.pk for claim in claims]
+    if not ids:
+        raise InvalidInput("No claim to ask about.")
+    if len(ids) > MAX_CLAIMS_PER_REQUEST:
+        raise InvalidInput(f"Ask about at most {MAX_CLAIMS_PER_REQUEST} claims at a time.")
+    loaded = list(
+        Claim.objects.filter(pk__in=ids)
+        .select_related("payer", "coverage", "encounter__patient")
+        .prefetch_related("lines")
+        .order_by("payer_id", "pk")
+    )
+    exchange = exchange or practice_exchange()
+    practice = Practice.objects.get()
+    (interchange,) = reserve_control_numbers(exchange.submitter_id, "ISA")
+    (group,) = reserve_control_numbers(exchange.submitter_id, "GS")
+    request = w.StatusRequest(
+        receiver=w.Party(name=exchange.submitter_name, identifier=exchange.submitter_id),
+        provider=w.Party(name=practice.legal_name, identifier=practice.group_npi),
+        claims=[_inquiry(claim) for claim in loaded],
+        reference=f"{interchange:09d}",
+        created=timezone.localtime(),
+        interchange_control_number=interchange,
+        group_control_number=group,
+        transaction_control_number=1,
+        sender_id=exchange.submitter_id,
+        receiver_id=exchange.receiver_id,
+        sender_qualifier=exchange.sender_qualifier,
+        receiver_qualifier=exchange.receiver_qualifier,
+        usage=exchange.usage,
+    )
+    try:
+        return w.write_request(request, uppercase=True)
+    except X12Error as exc:
+        raise InvalidInput(f"The claim status request could not be written: {exc}") from exc
+
+
+# --- the 277 ---------------------------------------------------------------------------------
+
+
+def _verdict(tracked: TrackedClaim) -> str:
+    categories = [c.category for s in tracked.statuses for c in s.codes]
+    first = categories[0] if categories else ""
+    if any(c in ("A3", "A4", "A6", "A7", "A8") for c in categories):
+        return ClaimStatus.REJECTED
+    if first == "F2":
+        return ClaimStatus.DENIED
+    if first in ("A0", "A1", "A2", "A5") or first.startswith("P"):
+        return ClaimStatus.ACCEPTED
+    return ""
+
+
+def _apply(document: ClaimStatusTransaction, actor: User | None, result: ApplyResult, name: str
+           ) -> None:  # fmt: skip
+    tracked_claims = document.claims()
+    found = {
+        c.control_number: c
+        for c in Claim.objects.filter(
+            control_number__in=[t.patient_control_number for t in tracked_claims]
+        )
+    }
+    for tracked in tracked_claims:
+        pcn = tracked.patient_control_number
+        words = status_words(tracked.statuses)
+        claim = found.get(pcn)
+        if claim is None:
+            result.unmatched.append(
+                Outcome(pcn, "not found", ["no claim has this control number", *words])
+            )
+            continue
+        details: dict[str, Any] = status_details(tracked, "277", name)
+        verdict = _verdict(tracked)
+        note = "277: " + "; ".join(words)
+        moved = False
+        if verdict == ClaimStatus.REJECTED:
+            moved = set_claim_status(claim, verdict, actor=actor, note=note, details=details,
+                                allowed_from=(ClaimStatus.BATCHED, *WAITING))  # fmt: skip
+        elif verdict == ClaimStatus.DENIED:
+            moved = set_claim_status(claim, verdict, actor=actor, note=note, details=details,
+                                allowed_from=WAITING)  # fmt: skip
+        elif verdict == ClaimStatus.ACCEPTED:
+            moved = set_claim_status(
+                claim, verdict, actor=actor, note=note, details=details,
+                allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED),
+                payer_claim_number=tracked.payer_claim_number or claim.payer_claim_number,
+            )  # fmt: skip
+        if not moved:
+            # The answer is kept on the history even when it changes nothing.
+            ClaimEvent.objects.create(
+                claim=claim, actor=actor, from_status=claim.status, to_status=claim.status,
+                note=note, details=details,
+            )  # fmt: skip
+            if tracked.payer_claim_number:
+                Claim.objects.filter(pk=claim.pk, payer_claim_number="").update(
+                    payer_claim_number=tracked.payer_claim_number
+                )
+        result.matched.append(Outcome(pcn, verdict if moved else "reported", words))
+        apply_lines(claim, tracked, result)
+
+
+@binds_actor()
+def apply_277(content: bytes, actor: User | None = None, *, file_name: str = "") -> ApplyResult:
+    """Apply a 277 claim status response claim by claim; all or nothing, once per file."""
+    if actor is not None:
+        require_perm(actor, ClaimsPerm.SUBMIT)
+    transactions = read_x12(content, "277")
+    with transaction.atomic():
+        row, earlier = claim_file("277", content, actor=actor, file_name=file_name)
+        if earlier is not None:
+            return already_applied("277", earlier)
+        assert row is not None
+        result = ApplyResult("277", row.sha256, row.file_name)
+        for _interchange, tx in transactions:
+            if isinstance(tx.data, ClaimStatusTransaction):
+                _apply(tx.data, actor, result, row.file_name)
+        return finish(row, result)

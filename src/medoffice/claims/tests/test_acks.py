@@ -1,0 +1,482 @@
+"""999 and 277CA applied to claims: the corpus files on claims built to match them, files
+written with the library for the accepted and rejected cases, a file applied once only,
+malformed X12 refused with nothing written, and the permission."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import close_old_connections
+from django.urls import reverse
+from django.utils import timezone
+
+from medoffice.claims import acknowledgements as acks
+from medoffice.claims import batches
+from medoffice.claims.models import AppliedFile, Claim, ClaimBatch, ClaimEvent, ClaimStatus
+from medoffice.core.exceptions import InvalidInput, NotPermitted
+from medoffice.core.models import Practice
+from medoffice.testing.claim_builders import make_claim
+from medoffice.x12.tests.test_corpus import CORPUS
+from medoffice.x12.tests.test_professional_claim_writer import _pyx12_errors
+from medoffice.x12.writer import Group, Interchange, Segment, TransactionSet, write
+
+needs_corpus = pytest.mark.skipif(CORPUS is None, reason="the shared X12 corpus is not here")
+WHEN = dt.datetime(2026, 11, 20, 9, 30)
+
+
+def corpus_file(name: str) -> bytes:
+    assert CORPUS is not None
+    return (CORPUS / Path(name)).read_bytes()
+
+
+def exchange_for(submitter: str) -> batches.Exchange:
+    return batches.Exchange(
+        submitter_id=submitter, submitter_name="MEDOFFICE CLINIC", contact_name="BILLING",
+        contact_phone="2175550100", receiver_id="RCV01", receiver_name="RCV01",
+    )  # fmt: skip
+
+
+def sent_batch(claims: list[Claim], *, submitter: str, group: int, st02: int = 1) -> ClaimBatch:
+    """The claims in a batch sent with these control numbers, as batches.py records it (its
+    batches carry ST02 1; another ST02 is set in the written file for corpus 999s)."""
+    Practice.objects.update(phone="+12175550100")
+    loaded = batches._loaded([c.pk for c in claims])
+    content = batches.write_837p(
+        loaded, exchange_for(submitter), interchange_number=group, group_number=group,
+        created=WHEN, reference=f"{group:09d}",
+    )  # fmt: skip
+    if st02 != 1:
+        content = re.sub(rb"(ST|SE)\*(837|\d+)\*0001", rb"\1*\2*%04d" % st02, content)
+    batch = ClaimBatch.objects.create(
+        interchange_control_number=group, submitter_id=submitter,
+        file_name=f"837P-{submitter}-{group:09d}.x12", sha256="x", claim_count=len(claims),
+        total_charge_cents=sum(c.total_charge_cents for c in claims), content=content,
+    )  # fmt: skip
+    Claim.objects.filter(pk__in=[c.pk for c in claims]).update(
+        batch=batch, status=ClaimStatus.BATCHED
+    )
+    return batch
+
+
+def ack_999(
+    *, submitter: str, group: int, st02: int = 1, code: str = "A", errors: Sequence[Segment] = ()
+) -> bytes:
+    """A 999 from the clearinghouse (sender RCV01) to the submitter, written with the library."""
+    group_code = "A" if code in ("A", "E") else "R"
+    body: list[Segment] = [
+        ("AK1", "HC", str(group), "005010X222A1"),
+        ("AK2", "837", f"{st02:04d}", "005010X222A1"),
+        *errors,
+        ("IK5", code, *(["5"] if code == "R" else [])),
+        ("AK9", group_code, "1", "1", "1" if group_code == "A" else "0"),
+    ]
+    return write(
+        [
+            Interchange(
+                sender_id="RCV01", receiver_id=submitter, control_number=900 + group,
+                created=WHEN,
+                groups=[Group("FA", "RCV01", submitter, 900 + group, "005010X231A1",
+                              [TransactionSet("999", 1, "005010X231A1", body)])],
+            )
+        ]
+    )  # fmt: skip
+
+
+def _statuses(*claims: Claim) -> list[str]:
+    return [Claim.objects.get(pk=c.pk).status for c in claims]
+
+
+# --- 999 from the corpus ---------------------------------------------------------------------
+
+
+@needs_corpus
+@pytest.mark.django_db
+def test_corpus_999_accepted_submits_the_claims_of_its_batch(users):
+    # ISA08 ETIN, AK1*HC*28, AK2*837*0028, IK5*A
+    claims = [make_claim(lines=1), make_claim(lines=2)]
+    other = make_claim(lines=1)
+    sent_batch(claims, submitter="ETIN", group=28, st02=28)
+    sent_batch([other], submitter="ETIN", group=29)
+    name = "999/Project-Herophilus__Project-Herophilus-Assets__999_Sample_Accepted_.txt"
+    result = acks.apply_999(corpus_file(name), actor=users["biller"], file_name="accepted.999")
+    assert _statuses(*claims, other) == ["submitted", "submitted", "batched"]
+    events = ClaimEvent.objects.filter(claim__in=claims, to_status="submitted")
+    assert events.count() == 2
+    event = events.first()
+    assert event.from_status == "batched" and event.actor == users["biller"]
+    assert event.details["group_control_number"] == "28" and event.details["code"] == "A"
+    assert event.note == "999: Accepted"
+    assert sorted(o.reference for o in result.matched if o.result == "submitted") == sorted(
+        c.control_number for c in claims
+    )
+    assert result.unmatched == []
+    assert ClaimBatch.objects.get(submitter_id="ETIN", interchange_control_number=28).submitted_at
+
+
+@needs_corpus
+@pytest.mark.django_db
+def test_corpus_999_rejected_returns_the_claims_with_the_reasons_in_words(users):
+    # AK2*837*0028, IK3*NM*17**1 (unrecognized segment id), IK5*R*5
+    claims = [make_claim(lines=1), make_claim(lines=1)]
+    sent_batch(claims, submitter="ETIN", group=28, st02=28)
+    name = "999/imsweb__x12-parser__x12_999_rejected.txt"
+    acks.apply_999(corpus_file(name), actor=users["biller"])
+    assert _statuses(*claims) == ["rejected", "rejected"]
+    event = ClaimEvent.objects.get(claim=claims[0], to_status="rejected")
+    assert "segment NM (position 17): Unrecognized segment ID" in event.note
+    assert "One or more segments in error" in event.note
+    assert event.details["code"] == "R"
+
+
+@needs_corpus
+@pytest.mark.django_db
+def test_corpus_999_pinpoints_the_claim_its_context_names(users):
+    # DHS Wisconsin: AK1*HC*17456; AK2*837*002 rejected with IK3*CLM + CTX*CLM01:123456789
+    named = make_claim(lines=1, control_number="123456789")
+    bystander = make_claim(lines=1)
+    batch = sent_batch([named, bystander], submitter="987654321", group=17456, st02=2)
+    result = acks.apply_999(
+        corpus_file("999/Inteligenz__X12Parser__DHS_Wisconsin_Sample.txt"), actor=users["biller"]
+    )
+    assert _statuses(named, bystander) == ["rejected", "rejected"]
+    own = ClaimEvent.objects.get(claim=named, to_status="rejected")
+    assert "segment CLM (position 22): Segment has data element errors" in own.note
+    assert "element 2 (data element 782): Required data element missing" in own.note
+    other = ClaimEvent.objects.get(claim=bystander, to_status="rejected")
+    assert "errors in other claims: 123456789" in other.note
+    assert [o.reference for o in result.matched if o.result == "rejected"] == [
+        batch.file_name, "123456789", bystander.control_number,
+    ]  # fmt: skip
+
+
+# --- 999 written with the library -----------------------------------------------------------
+
+
+@pytest.fixture
+def exchange(practice):
+    Practice.objects.update(phone="+12175550100")
+    return batches.practice_exchange(receiver_id="RCV01", usage="T")
+
+
+def _group_of(batch: ClaimBatch) -> int:
+    group, _sets = acks._envelope(bytes(batch.content))
+    assert group is not None
+    return group
+
+
+@pytest.mark.django_db
+def test_a_999_for_a_built_batch_accepts_it_and_is_valid_for_pyx12(users, exchange, tmp_path):
+    claims = [make_claim(lines=1, status=ClaimStatus.READY) for _ in range(2)]
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    content = ack_999(submitter=exchange.submitter_id, group=_group_of(batch))
+    valid, problems, _ack = _pyx12_errors(content, tmp_path)
+    assert problems == [] and valid
+    result = acks.apply_999(content, actor=users["biller"])
+    assert _statuses(*claims) == ["submitted", "submitted"]
+    assert Claim.objects.get(pk=claims[0].pk).submitted_at is not None
+    assert [o.result for o in result.matched] == ["accepted", "submitted", "submitted"]
+
+
+@pytest.mark.django_db
+def test_a_rejecting_999_names_the_claim_and_the_element_in_error(users, exchange, tmp_path):
+    claims = [make_claim(lines=1, status=ClaimStatus.READY) for _ in range(2)]
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    bad = claims[1].control_number
+    content = ack_999(
+        submitter=exchange.submitter_id, group=_group_of(batch), code="R",
+        errors=[("IK3", "CLM", "30", "2300", "8"), ("CTX", ("CLM01", bad)),
+                ("IK4", ("2",), "782", "7", "ABC")],
+    )  # fmt: skip
+    valid, problems, _ack = _pyx12_errors(content, tmp_path)
+    assert problems == [] and valid
+    acks.apply_999(content, actor=users["biller"])
+    assert _statuses(*claims) == ["rejected", "rejected"]
+    note = ClaimEvent.objects.get(claim=claims[1], to_status="rejected").note
+    assert "segment CLM (position 30, loop 2300): Segment has data element errors" in note
+    assert "element 2 (data element 782): Invalid code value ('ABC')" in note
+    first = ClaimEvent.objects.get(claim=claims[0], to_status="rejected").note
+    assert f"errors in other claims: {bad}" in first
+
+
+@pytest.mark.django_db
+def test_a_999_that_matches_no_batch_is_reported_and_changes_nothing(users, exchange):
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    events = ClaimEvent.objects.count()
+    for content in (
+        ack_999(submitter=exchange.submitter_id, group=_group_of(batch) + 50),
+        ack_999(submitter="SOMEONEELSE", group=_group_of(batch)),
+    ):
+        result = acks.apply_999(content, actor=users["biller"])
+        assert result.matched == [] and [o.result for o in result.unmatched] == ["not found"]
+    assert _statuses(claim) == ["batched"] and ClaimEvent.objects.count() == events
+
+
+@pytest.mark.django_db
+def test_the_same_999_twice_has_one_effect(users, exchange):
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    content = ack_999(submitter=exchange.submitter_id, group=_group_of(batch))
+    first = acks.apply_999(content, actor=users["biller"], file_name="a.999")
+    events = ClaimEvent.objects.count()
+    again = acks.apply_999(content, actor=users["manager"], file_name="b.999")
+    assert not first.already_applied and again.already_applied
+    assert again.file_name == "a.999" and again.matched == []
+    assert ClaimEvent.objects.count() == events and AppliedFile.objects.count() == 1
+    assert _statuses(claim) == ["submitted"]
+
+
+@pytest.mark.django_db
+def test_malformed_x12_is_refused_in_words_and_nothing_is_written(users, exchange):
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    good = ack_999(submitter=exchange.submitter_id, group=_group_of(batch))
+    broken = good.replace(b"IK5*A~", b"IK5*Q~")
+    events = ClaimEvent.objects.count()
+    with pytest.raises(InvalidInput, match=r"segment 6 \(IK5\): IK501"):
+        acks.apply_999(broken, actor=users["biller"])
+    with pytest.raises(InvalidInput, match="not valid X12"):
+        acks.apply_999(b"hello, this is not X12", actor=users["biller"])
+    with pytest.raises(InvalidInput, match="holds no 277CA"):
+        acks.apply_277ca(good, actor=users["biller"])
+    assert AppliedFile.objects.count() == 0 and ClaimEvent.objects.count() == events
+    assert _statuses(claim) == ["batched"]
+
+
+@pytest.mark.django_db
+def test_applying_needs_the_submit_permission(users, exchange):
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    content = ack_999(submitter=exchange.submitter_id, group=_group_of(batch))
+    for role in ("front_desk", "clinician"):
+        with pytest.raises(NotPermitted):
+            acks.apply_999(content, actor=users[role])
+    assert AppliedFile.objects.count() == 0 and _statuses(claim) == ["batched"]
+
+
+# --- 277CA -----------------------------------------------------------------------------------
+
+
+@needs_corpus
+@pytest.mark.django_db
+def test_corpus_277ca_accepted_keeps_the_payer_claim_number(users):
+    claim = make_claim(lines=1, control_number="5781", status=ClaimStatus.SUBMITTED)
+    result = acks.apply_277ca(
+        corpus_file("277ca/imsweb__x12-parser__x12_277CA_accepted.txt"), actor=users["biller"]
+    )
+    claim.refresh_from_db()
+    assert claim.status == "accepted" and claim.payer_claim_number == "1107000000014420"
+    event = ClaimEvent.objects.get(claim=claim, to_status="accepted")
+    assert event.from_status == "submitted"
+    assert event.details["statuses"][0]["category"] == "A2"
+    assert "Acknowledgement/Acceptance into adjudication system" in event.note
+    assert [(o.reference, o.result) for o in result.matched] == [("5781", "accepted")]
+
+
+@needs_corpus
+@pytest.mark.django_db
+def test_corpus_277ca_rejected_returns_the_claim_with_the_status_in_words(users):
+    claim = make_claim(lines=1, control_number="3920394930203", status=ClaimStatus.SUBMITTED)
+    acks.apply_277ca(
+        corpus_file("277ca/imsweb__x12-parser__x12_277CA_rejected.txt"), actor=users["biller"]
+    )
+    claim.refresh_from_db()
+    assert claim.status == "rejected"
+    event = ClaimEvent.objects.get(claim=claim, to_status="rejected")
+    assert event.details["statuses"][0] == {
+        "category": "A7", "code": "562", "entity": "85",
+        "words": event.details["statuses"][0]["words"],
+    }  # fmt: skip
+    assert "Acknowledgement/Rejected for invalid information" in event.note
+    assert "(Billing provider)" in event.note
+
+
+def ack_277ca(entries: list[tuple[Claim | str, str, list[tuple[str, str]]]]) -> bytes:
+    """A 277CA with one patient level per claim: (claim, its STC01, [(line id, line STC01)])."""
+    body: list[Segment] = [
+        ("BHT", "0085", "08", "REF1", "20261121", "1000", "TH"),
+        ("HL", "1", None, "20", "1"), ("NM1", "PR", "2", "CLEARINGHOUSE", None, None, None, None,
+                                         "46", "RCV01"),
+        ("TRN", "1", "77"), ("DTP", "050", "D8", "20261121"), ("DTP", "009", "D8", "20261121"),
+        ("HL", "2", "1", "21", "1"), ("NM1", "41", "2", "MEDOFFICE CLINIC", None, None, None,
+                                        None, "46", "S1"),
+        ("TRN", "2", "B1"), ("STC", ("A1", "19"), "20261121", "WQ", "100"),
+        ("HL", "3", "2", "19", "1"), ("NM1", "85", "2", "MEDOFFICE CLINIC", None, None, None,
+                                        None, "XX", "1497758544"),
+        ("TRN", "1", "0"), ("STC", ("A1", "19"), None, "WQ", "100"),
+    ]  # fmt: skip
+    for number, (claim, status, lines) in enumerate(entries, start=4):
+        pcn = claim if isinstance(claim, str) else claim.control_number
+        body += [
+            ("HL", str(number), "3", "PT"),
+            ("NM1", "QC", "1", "DOE", "JANE", None, None, None, "MI", "XYZ123456"),
+            ("TRN", "2", pcn),
+            ("STC", tuple(status.split(":")), "20261121", "WQ" if status < "A3" else "U", "100.01"),
+        ]
+        if status.startswith("A2"):
+            body.append(("REF", "1K", f"PAYER-{pcn}"))
+        body.append(("DTP", "472", "D8", "20261102"))
+        for line_id, line_status in lines:
+            body += [
+                ("SVC", ("HC", "99213"), "100"),
+                ("STC", tuple(line_status.split(":")), "20261121", "U"),  # X214: U only
+                ("REF", "FJ", line_id),
+                ("DTP", "472", "D8", "20261102"),
+            ]
+    return write(
+        [
+            Interchange(
+                sender_id="RCV01", receiver_id="S1", control_number=5, created=WHEN,
+                groups=[Group("HN", "RCV01", "S1", 5, "005010X214",
+                              [TransactionSet("277", 1, "005010X214", body)])],
+            )
+        ]
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_277ca_maps_claims_and_lines_and_lists_what_it_cannot_find(users, tmp_path):
+    good = make_claim(lines=2, status=ClaimStatus.SUBMITTED)
+    bad = make_claim(lines=1, status=ClaimStatus.SUBMITTED)
+    line1, line2 = good.lines.order_by("line_number")
+    (bad_line,) = bad.lines.all()
+    content = ack_277ca(
+        [
+            (good, "A2:20", [(str(line1.pk), "A2:20"), (str(line2.pk), "A2:20"), ("999999", "A2:20")]),
+            (bad, "A7:562:85", [(str(bad_line.pk), "A7:454")]),
+            ("NOSUCHCLAIM", "A2:20", []),
+        ]
+    )  # fmt: skip
+    valid, problems, _ack = _pyx12_errors(content, tmp_path)
+    assert problems == [] and valid
+    result = acks.apply_277ca(content, actor=users["biller"])
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert (good.status, good.payer_claim_number) == ("accepted", f"PAYER-{good.control_number}")
+    assert bad.status == "rejected" and bad.payer_claim_number == ""
+    assert [line.status for line in good.lines.order_by("line_number")] == ["accepted"] * 2
+    assert [line.status for line in bad.lines.all()] == ["rejected"]
+    assert sorted(o.reference for o in result.unmatched) == sorted(
+        [f"{good.control_number} line 999999", "NOSUCHCLAIM"]
+    )
+    rejected = next(o for o in result.matched if o.reference == bad.control_number)
+    assert rejected.result == "rejected"
+    assert any("(Billing provider)" in word for word in rejected.words)
+
+
+@pytest.mark.django_db
+def test_a_277ca_leaves_claims_that_moved_on_and_the_same_file_applies_once(users):
+    paid = make_claim(lines=1, status=ClaimStatus.PAID)
+    waiting = make_claim(lines=1, status=ClaimStatus.SUBMITTED)
+    content = ack_277ca([(paid, "A7:21", []), (waiting, "A2:20", [])])
+    result = acks.apply_277ca(content, actor=users["biller"])
+    assert _statuses(paid, waiting) == ["paid", "accepted"]
+    assert [o.result for o in result.matched] == ["unchanged", "accepted"]
+    events = ClaimEvent.objects.count()
+    assert acks.apply_277ca(content, actor=users["biller"]).already_applied
+    assert ClaimEvent.objects.count() == events
+
+
+@pytest.mark.django_db
+def test_a_file_applied_by_the_mailbox_has_no_person(practice):
+    claim = make_claim(lines=1, status=ClaimStatus.SUBMITTED)
+    acks.apply_277ca(ack_277ca([(claim, "A2:20", [])]), file_name="in/1.277")
+    event = ClaimEvent.objects.get(claim=claim, to_status="accepted")
+    assert event.actor is None and event.at <= timezone.now()
+    assert AppliedFile.objects.get().applied_by is None
+
+
+# --- the upload page -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_upload_page_is_for_claims_submit_holders(client, client_for, users):
+    url = reverse("claims:acks_apply")
+    assert client.get(url).status_code == 302  # to sign in
+    for role in ("front_desk", "clinician", "auditor", "medical_assistant"):
+        assert client_for(role).get(url).status_code == 403
+        assert client_for(role).post(url, {"kind": "999"}).status_code == 403
+    page = client_for("biller").get(url)
+    assert (
+        page.status_code == 200 and "Apply a 999 / 277CA / 271 / 277 file" in page.content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_the_upload_page_shows_what_matched_and_what_did_not(client_for, users, exchange):
+    claims = [make_claim(lines=1, status=ClaimStatus.READY) for _ in range(2)]
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    biller = client_for("biller")
+    url = reverse("claims:acks_apply")
+    content = ack_999(submitter=exchange.submitter_id, group=_group_of(batch))
+    upload = SimpleUploadedFile("in.999", content)
+    page = biller.post(url, {"kind": "999", "file": upload})
+    html = page.content.decode()
+    assert page.status_code == 200 and "999 applied" in html
+    assert batch.file_name in html and claims[0].control_number in html
+    assert _statuses(*claims) == ["submitted", "submitted"]
+    event = ClaimEvent.objects.filter(to_status="submitted").first()
+    assert event.actor == users["biller"]
+    again = biller.post(url, {"kind": "999", "file": SimpleUploadedFile("again.999", content)})
+    assert "already applied" in again.content.decode()
+    other = ack_999(submitter=exchange.submitter_id, group=_group_of(batch) + 7)
+    page = biller.post(url, {"kind": "999", "file": SimpleUploadedFile("x.999", other)})
+    assert "0 matched, 1 not matched" in page.content.decode()
+    assert "no batch of submitter" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_upload_page_refuses_malformed_x12_in_words(client_for, users, exchange):
+    make_claim(lines=1, status=ClaimStatus.READY)
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    content = ack_999(submitter=exchange.submitter_id, group=_group_of(batch))
+    broken = content.replace(b"IK5*A~", b"IK5*Q~")
+    biller = client_for("biller")
+    url = reverse("claims:acks_apply")
+    page = biller.post(url, {"kind": "999", "file": SimpleUploadedFile("bad.999", broken)})
+    assert page.status_code == 400
+    assert "segment 6 (IK5): IK501" in page.content.decode().replace("&#x27;", "'")
+    assert biller.post(url, {"kind": "999"}).status_code == 400
+    assert (
+        biller.post(url, {"kind": "835", "file": SimpleUploadedFile("a", content)}).status_code
+        == 400
+    )
+    assert AppliedFile.objects.count() == 0
+    assert ClaimEvent.objects.exclude(to_status="batched").count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_file_applied_twice_at_once_has_one_effect(practice, users):
+    """The unique (kind, sha256) row decides, not a read before it: two billers applying the
+    same 277CA at the same moment make one set of changes."""
+    claims = [make_claim(lines=1, status=ClaimStatus.SUBMITTED) for _ in range(3)]
+    content = ack_277ca([(claim, "A2:20", []) for claim in claims])
+    start = threading.Barrier(2)
+    results: list[acks.ApplyResult] = []
+    errors: list[Exception] = []
+
+    def work(role: str) -> None:
+        try:
+            start.wait()
+            results.append(acks.apply_277ca(content, actor=users[role]))
+        except Exception as exc:  # SQLite may refuse the second writer: it must not half-apply
+            errors.append(exc)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=work, args=(role,)) for role in ("biller", "manager")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert AppliedFile.objects.count() == 1
+    assert ClaimEvent.objects.filter(to_status="accepted").count() == 3
+    assert _statuses(*claims) == ["accepted"] * 3
+    assert [r.already_applied for r in results if r.already_applied] == [True] * (len(results) - 1)
+    assert len(results) + len(errors) == 2 and results

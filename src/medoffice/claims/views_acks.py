@@ -1,0 +1,58 @@
+"""Applying a response file by hand: a 999, 277CA, 271 or 277 uploaded by a biller (the
+mailbox applies the files it collects through the same services)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from medoffice.claims import acknowledgements, claim_status, eligibility
+from medoffice.claims.acknowledgements import ApplyResult
+from medoffice.claims.permissions import ClaimsPerm
+from medoffice.core.exceptions import MedofficeError, NotPermitted
+from medoffice.core.http import AuthenticatedHttpRequest
+from medoffice.core.views import permission_required
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+KINDS: dict[str, tuple[str, Callable[..., ApplyResult]]] = {
+    "999": ("999 implementation acknowledgment (a batch accepted or rejected)",
+            acknowledgements.apply_999),
+    "277CA": ("277CA claim acknowledgment (claims accepted or rejected)",
+              acknowledgements.apply_277ca),
+    "271": ("271 eligibility response", eligibility.apply_271),
+    "277": ("277 claim status response", claim_status.apply_277),
+}  # fmt: skip
+
+
+@login_required
+@permission_required(ClaimsPerm.SUBMIT)
+def acks_apply(request: AuthenticatedHttpRequest) -> HttpResponse:
+    context: dict[str, object] = {"kinds": [(k, label) for k, (label, _f) in KINDS.items()]}
+    if request.method != "POST":
+        return render(request, "claims/acks.html", context)
+    kind = request.POST.get("kind", "")
+    upload = request.FILES.get("file")
+    context["kind"] = kind
+    error = ""
+    if kind not in KINDS:
+        error = "Choose what the file is: a 999, 277CA, 271 or 277."
+    elif upload is None:
+        error = "Choose the file to apply."
+    elif upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        error = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+    if error:
+        context["error"] = error
+        return render(request, "claims/acks.html", context, status=400)
+    assert upload is not None
+    try:
+        result = KINDS[kind][1](upload.read(), actor=request.user, file_name=upload.name or "")
+    except NotPermitted:
+        raise
+    except MedofficeError as exc:
+        context["error"] = exc.message
+        return render(request, "claims/acks.html", context, status=400)
+    context["result"] = result
+    return render(request, "claims/acks_result.html", context)
