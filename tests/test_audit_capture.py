@@ -40,6 +40,25 @@ NOT_AUDITED = {
     "ledger.journalline": "the lines of an audited journal entry, written with it and never"
     " changed (database triggers)",
     "ledger.fiscalperiod": "closing and reopening a period record their own events",
+    **{
+        f"coding.{name}": "rows of a published code table loaded in bulk; the load is one"
+        " audited event (a CodeSetRelease for the dated tables)"
+        for name in (
+            "procedurecode",
+            "modifier",
+            "placeofservice",
+            "ptpedit",
+            "mueedit",
+            "addonedit",
+            "mpfsrvu",
+            "mpfsgpci",
+        )
+    },
+    "claims.claimline": "a claim's copy of its encounter's audited lines, written with the"
+    " audited claim",
+    "claims.claimevent": "the claim's own history, written with each audited status change",
+    "claims.scrubfinding": "the scrubber's derived findings; the claim's status is audited",
+    "claims.controlcounter": "a counter; the batch it numbers is audited",
 }
 
 # Audited models whose rows the database itself refuses to change or delete (triggers): the

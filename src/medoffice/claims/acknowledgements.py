@@ -39,6 +39,7 @@ from medoffice.core.role_permissions import require_perm
 from medoffice.x12 import Document, Interchange, Transaction, X12Error, read
 from medoffice.x12.transactions.claim_status import ClaimStatusTransaction, TrackedClaim
 from medoffice.x12.transactions.implementation_ack import ImplementationAck, TransactionSetResponse
+from medoffice.x12.transactions.professional_claim import ProfessionalClaims
 
 KINDS = ("999", "277CA", "271", "277")
 # A 999 moves the claims still waiting for it; a 277CA those the clearinghouse has taken.
@@ -173,40 +174,21 @@ def _digits(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _envelope(content: bytes) -> tuple[int | None, list[int | None]]:
-    """The GS06 and ST02s of a batch we wrote (ISA is fixed width: its 4th character is the
-    element separator, its 106th the segment terminator)."""
-    text = bytes(content).decode("ascii", errors="replace")
-    if len(text) < 106 or not text.startswith("ISA"):
-        return None, []
-    element, terminator = text[3], text[105]
-    group: int | None = None
-    sets: list[int | None] = []
-    for raw in text.split(terminator):
-        fields = raw.strip().split(element)
-        if fields[0] == "GS" and len(fields) > 6 and group is None:
-            group = _digits(fields[6])
-        elif fields[0] == "ST" and len(fields) > 2:
-            sets.append(_digits(fields[2]))
-    return group, sets
+def _claims_by_set(batch: ClaimBatch) -> dict[int | None, list[str]]:
+    """The claim ids (CLM01) of each transaction set (ST02) of a batch we wrote."""
+    found: dict[int | None, list[str]] = {}
+    for written in read(bytes(batch.content)).transactions():
+        claims = written.data.claims() if isinstance(written.data, ProfessionalClaims) else []
+        found[_digits(written.control_number)] = [claim.claim_id for claim in claims]
+    return found
 
 
 def _batch_for(ack: ImplementationAck, submitter: str) -> ClaimBatch | None:
-    """Our batch whose GS06 is the 999's AK102, sent by the submitter the 999 is addressed to.
-
-    batches.py reserves ISA13 and GS06 together, so the interchange number is tried first;
-    the stored file's own GS06 decides."""
+    """Our batch whose GS06 is the 999's AK102, sent by the submitter the 999 is addressed to."""
     wanted = _digits(ack.group_control_number)
     if wanted is None:
         return None
-    mine = ClaimBatch.objects.filter(submitter_id=submitter)
-    for batch in mine.filter(interchange_control_number=wanted):
-        if _envelope(batch.content)[0] == wanted:
-            return batch
-    for batch in mine.order_by("-created_at", "-id")[:500]:
-        if _envelope(batch.content)[0] == wanted:
-            return batch
-    return None
+    return ClaimBatch.objects.filter(submitter_id=submitter, group_control_number=wanted).first()
 
 
 def _segment_words(response: TransactionSetResponse) -> tuple[list[str], dict[str, list[str]]]:
@@ -252,9 +234,10 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
             )
         )  # fmt: skip
         return
-    _group, sets = _envelope(batch.content)
-    claims = list(Claim.objects.filter(batch=batch).order_by("pk"))
-    for st02 in sets:
+    by_set = _claims_by_set(batch)
+    batch_claims = {c.control_number: c for c in Claim.objects.filter(batch=batch).order_by("pk")}
+    for st02, claim_ids in by_set.items():
+        claims = [batch_claims[i] for i in claim_ids if i in batch_claims]
         response = next(
             (r for r in ack.transaction_sets if _digits(r.control_number) == st02), None
         )
@@ -269,7 +252,7 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
         result.matched.append(
             Outcome(batch.file_name, "accepted" if accepted else "rejected", [verdict, *general])
         )
-        known = {claim.control_number for claim in claims}
+        known = set(batch_claims)
         for claim_id in by_claim:
             if claim_id not in known:
                 result.unmatched.append(

@@ -18,10 +18,11 @@ class ClaimsConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medoffice.claims import ledger_sources, record_panels
+        from medoffice.claims import ledger_sources, record_panels, response_handlers
         from medoffice.claims.permissions import ClaimsPerm
         from medoffice.core import permissions
 
         permissions.register(self.label, ClaimsPerm)
         ledger_sources.register_all()
         record_panels.register()
+        response_handlers.register()

@@ -19,12 +19,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
+from medoffice.claims.claims_services import move_rows
 from medoffice.claims.control_numbers import reserve_control_numbers
 from medoffice.claims.mailbox_services import submit_file
 from medoffice.claims.models import (
     Claim,
     ClaimBatch,
-    ClaimEvent,
     ClaimLine,
     ClaimStatus,
     Clearinghouse,
@@ -338,6 +338,7 @@ def _build(
     name = f"837P-{exchange.submitter_id}-{interchange:09d}.x12"
     batch = ClaimBatch.objects.create(
         interchange_control_number=interchange,
+        group_control_number=group,
         submitter_id=exchange.submitter_id,
         file_name=name,
         sha256="",
@@ -348,11 +349,15 @@ def _build(
         idempotency_key=idempotency_key,
     )
     taken = Claim.objects.filter(pk__in=ids, status=ClaimStatus.READY, batch__isnull=True).update(
-        batch=batch, status=ClaimStatus.BATCHED
+        batch=batch
     )
     if taken == 0:
         raise Conflict("The claims were batched by someone else meanwhile; nothing is left.")
     claims = Claim.objects.filter(batch=batch)
+    move_rows(
+        list(claims.values_list("pk", "status", "control_number")),
+        to=ClaimStatus.BATCHED, actor=actor, note=f"in batch {name}",
+    )  # fmt: skip
     try:
         content = write_837p(
             claims, exchange, interchange_number=interchange, group_number=group,
@@ -366,16 +371,6 @@ def _build(
     batch.claim_count = totals["count"]
     batch.total_charge_cents = totals["total"] or 0
     batch.save(update_fields=["content", "sha256", "claim_count", "total_charge_cents"])
-    ClaimEvent.objects.bulk_create(
-        ClaimEvent(
-            claim_id=claim_id,
-            actor=actor,
-            from_status=ClaimStatus.READY,
-            to_status=ClaimStatus.BATCHED,
-            note=f"in batch {name}",
-        )
-        for claim_id in claims.values_list("pk", flat=True)
-    )
     return batch
 
 
@@ -410,18 +405,12 @@ def batch_submit(
     with transaction.atomic():
         now = timezone.now()
         moving = Claim.objects.filter(batch=batch, status=ClaimStatus.BATCHED)
-        ids = list(moving.values_list("pk", flat=True))
-        moving.update(status=ClaimStatus.SUBMITTED, submitted_at=now)
-        ClaimEvent.objects.bulk_create(
-            ClaimEvent(
-                claim_id=claim_id,
-                actor=actor,
-                from_status=ClaimStatus.BATCHED,
-                to_status=ClaimStatus.SUBMITTED,
-                note=f"sent to {clearinghouse.name} as {batch.file_name}",
-            )
-            for claim_id in ids
-        )
+        move_rows(
+            list(moving.values_list("pk", "status", "control_number")),
+            to=ClaimStatus.SUBMITTED, actor=actor,
+            note=f"sent to {clearinghouse.name} as {batch.file_name}",
+            fields={"submitted_at": now},
+        )  # fmt: skip
         if batch.submitted_at is None:
             ClaimBatch.objects.filter(pk=batch.pk).update(submitted_at=now)
             batch.submitted_at = now

@@ -463,7 +463,9 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
     billing_npi = Practice.objects.order_by("pk").values_list("group_npi", flat=True).first() or ""
     facts: list[ClaimFacts] = []
     by_encounter: dict[int, list[ClaimFacts]] = defaultdict(list)
-    for row in _fetch(Claim.objects.filter(pk__in=claim_ids).order_by("pk"), CLAIM_COLUMNS):
+    # The id list is prepared once and reused as a subquery by the other reads.
+    chosen = Claim.objects.filter(pk__in=list(claim_ids))
+    for row in _fetch(chosen.order_by("pk"), CLAIM_COLUMNS):
         (pk, control, status, frequency, replaces, overridden_by, payer_id, payer_name,
          filing_days, encounter_id, patient_id, dos, prior_auth, ref_name, ref_npi,
          supervising_id, supervising_npi, r_npi, r_taxonomy, r_first, r_last, p_first, p_last,
@@ -490,13 +492,13 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
         by_encounter[encounter_id].append(made)
     by_claim = {f.claim_id: f for f in facts}
     for encounter_id, _rank, code in (
-        EncounterDiagnosis.objects.filter(encounter_id__in=list(by_encounter))
+        EncounterDiagnosis.objects.filter(encounter_id__in=chosen.values("encounter_id"))
         .order_by("encounter_id", "rank")
         .values_list("encounter_id", "rank", "code")
     ):
         for made in by_encounter[encounter_id]:
             made.diagnoses.append(code)
-    lines = ClaimLine.objects.filter(claim_id__in=list(by_claim)).order_by(
+    lines = ClaimLine.objects.filter(claim_id__in=chosen.values("pk")).order_by(
         "claim_id", "line_number"
     )
     columns = ("claim_id", "line_number", "code", "modifiers", "units", "charge_cents",
@@ -505,10 +507,10 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
         by_claim[claim_id].lines.append(
             LineFacts(number, code, _json_list(modifiers), units, charge, _json_list(pointers))
         )
-    return facts, _reference(facts)
+    return facts, _reference(facts, chosen)
 
 
-def _reference(facts: list[ClaimFacts]) -> Reference:
+def _reference(facts: list[ClaimFacts], chosen: Any) -> Reference:
     codes = sorted({line.code for f in facts for line in f.lines})
     modifiers = sorted({mod for f in facts for line in f.lines for mod in line.modifiers})
     ref = Reference()
@@ -562,18 +564,17 @@ def _reference(facts: list[ClaimFacts]) -> Reference:
             "payer_id", "code"
         )
     )
-    ref.duplicates = _duplicates(facts)
+    ref.duplicates = _duplicates(facts, chosen)
     return ref
 
 
-def _duplicates(facts: list[ClaimFacts]) -> dict[int, str]:
+def _duplicates(facts: list[ClaimFacts], chosen: Any) -> dict[int, str]:
     """Each claim's earlier live claim for the same patient, day and codes (not one in its own
     chain of replacements and voids, nor one voided or replaced since)."""
-    patients = sorted({f.patient_id for f in facts})
-    days = sorted({f.date_of_service for f in facts})
     found_rows = _fetch(
         Claim.objects.filter(
-            encounter__patient_id__in=patients, encounter__date_of_service__in=days
+            encounter__patient_id__in=chosen.values("encounter__patient_id"),
+            encounter__date_of_service__in=chosen.values("encounter__date_of_service"),
         ),
         ("pk", "encounter__patient_id", "encounter__date_of_service", "frequency_code",
          "replaces_id", "status", "control_number"),

@@ -41,8 +41,9 @@ HUNDRED = Decimal(100)
 # MPFS status codes with RVUs Medicare pays on (active, restricted, paid alone); others
 # (bundled, carrier-priced, non-covered, invalid …) have no fee schedule amount.
 PAID_STATUSES = frozenset({"A", "R", "T"})
-# Modifiers with their own MPFS line: the professional and the technical component.
-COMPONENT_MODIFIERS = ("26", "TC")
+# Modifiers with their own MPFS line: the professional and the technical component, and the
+# discontinued colonoscopy (53).
+COMPONENT_MODIFIERS = ("26", "TC", "53")
 
 
 def _in_force(day: date) -> Q:
@@ -86,7 +87,7 @@ def mpfs_release(kind: str, day: date) -> CodeSetRelease | None:
 
 
 def pricing_modifier(modifiers: Iterable[str]) -> str:
-    """The modifier that picks an MPFS line: 26 or TC when billed, else none."""
+    """The modifier that picks an MPFS line: 26, TC or 53 when billed, else none."""
     for modifier in modifiers:
         if modifier and modifier.upper() in COMPONENT_MODIFIERS:
             return modifier.upper()

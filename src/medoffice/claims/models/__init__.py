@@ -287,6 +287,9 @@ class ClaimBatch(AuditedModel):
     """One 837P file: the claims in it, its interchange control number and where it went."""
 
     interchange_control_number = models.PositiveIntegerField()
+    group_control_number = models.PositiveIntegerField(
+        default=0, help_text="GS06: what a 999's AK1 names"
+    )
     submitter_id = models.CharField(max_length=15)
     file_name = models.CharField(max_length=120, unique=True)
     sha256 = models.CharField(max_length=64)
@@ -305,6 +308,11 @@ class ClaimBatch(AuditedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["submitter_id", "interchange_control_number"], name="batch_isa13_once"
+            ),
+            models.UniqueConstraint(
+                fields=["submitter_id", "group_control_number"],
+                condition=Q(group_control_number__gt=0),
+                name="batch_gs06_once",
             ),
             models.UniqueConstraint(
                 fields=["created_by", "idempotency_key"],
@@ -341,7 +349,9 @@ class AppliedFile(models.Model):
         return f"{self.kind} {self.sha256[:12]}"
 
 
-# The clearinghouse mailbox's tables (claims/models/mailbox.py), by name.
+# The clearinghouse mailbox's tables (claims/models/mailbox.py) and the background "build and
+# send" jobs (claims/models/batch_jobs.py), by name.
+from medoffice.claims.models.batch_jobs import BatchJob, JobStage, JobState  # noqa: E402
 from medoffice.claims.models.mailbox import (  # noqa: E402
     AfterCollect,
     Clearinghouse,
@@ -356,7 +366,10 @@ from medoffice.claims.models.mailbox import (  # noqa: E402
 
 __all__ = [
     "AfterCollect",
+    "BatchJob",
     "Clearinghouse",
+    "JobStage",
+    "JobState",
     "MailboxReceipt",
     "MailboxSubmission",
     "ReceiptKind",

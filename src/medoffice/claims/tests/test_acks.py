@@ -22,6 +22,7 @@ from medoffice.claims.models import AppliedFile, Claim, ClaimBatch, ClaimEvent, 
 from medoffice.core.exceptions import InvalidInput, NotPermitted
 from medoffice.core.models import Practice
 from medoffice.testing.claim_builders import make_claim
+from medoffice.x12 import read
 from medoffice.x12.tests.test_corpus import CORPUS
 from medoffice.x12.tests.test_professional_claim_writer import _pyx12_errors
 from medoffice.x12.writer import Group, Interchange, Segment, TransactionSet, write
@@ -46,7 +47,7 @@ def sent_batch(claims: list[Claim], *, submitter: str, group: int, st02: int = 1
     """The claims in a batch sent with these control numbers, as batches.py records it (its
     batches carry ST02 1; another ST02 is set in the written file for corpus 999s)."""
     Practice.objects.update(phone="+12175550100")
-    loaded = batches._loaded([c.pk for c in claims])
+    loaded = Claim.objects.filter(pk__in=[c.pk for c in claims])
     content = batches.write_837p(
         loaded, exchange_for(submitter), interchange_number=group, group_number=group,
         created=WHEN, reference=f"{group:09d}",
@@ -54,7 +55,7 @@ def sent_batch(claims: list[Claim], *, submitter: str, group: int, st02: int = 1
     if st02 != 1:
         content = re.sub(rb"(ST|SE)\*(837|\d+)\*0001", rb"\1*\2*%04d" % st02, content)
     batch = ClaimBatch.objects.create(
-        interchange_control_number=group, submitter_id=submitter,
+        interchange_control_number=group, group_control_number=group, submitter_id=submitter,
         file_name=f"837P-{submitter}-{group:09d}.x12", sha256="x", claim_count=len(claims),
         total_charge_cents=sum(c.total_charge_cents for c in claims), content=content,
     )  # fmt: skip
@@ -165,9 +166,10 @@ def exchange(practice):
 
 
 def _group_of(batch: ClaimBatch) -> int:
-    group, _sets = acks._envelope(bytes(batch.content))
-    assert group is not None
-    return group
+    """The GS06 the batch's file carries (read back, not taken from the record)."""
+    (group,) = read(bytes(batch.content)).interchanges[0].groups
+    assert int(group.control_number) == batch.group_control_number
+    return batch.group_control_number
 
 
 @pytest.mark.django_db
@@ -202,6 +204,24 @@ def test_a_rejecting_999_names_the_claim_and_the_element_in_error(users, exchang
     assert "element 2 (data element 782): Invalid code value ('ABC')" in note
     first = ClaimEvent.objects.get(claim=claims[0], to_status="rejected").note
     assert f"errors in other claims: {bad}" in first
+
+
+@pytest.mark.django_db
+def test_accepted_with_errors_rejects_only_the_claims_named(users, exchange, tmp_path):
+    claims = [make_claim(lines=1, status=ClaimStatus.READY) for _ in range(2)]
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    bad = claims[0].control_number
+    content = ack_999(
+        submitter=exchange.submitter_id, group=_group_of(batch), code="E",
+        errors=[("IK3", "REF", "40", "2300", "I9"), ("CTX", ("CLM01", bad))],
+    )  # fmt: skip
+    valid, problems, _ack = _pyx12_errors(content, tmp_path)
+    assert problems == [] and valid
+    acks.apply_999(content, actor=users["biller"])
+    assert _statuses(*claims) == ["rejected", "submitted"]
+    assert "segment REF (position 40, loop 2300)" in (
+        ClaimEvent.objects.get(claim=claims[0], to_status="rejected").note
+    )
 
 
 @pytest.mark.django_db
@@ -480,3 +500,25 @@ def test_the_same_file_applied_twice_at_once_has_one_effect(practice, users):
     assert _statuses(*claims) == ["accepted"] * 3
     assert [r.already_applied for r in results if r.already_applied] == [True] * (len(results) - 1)
     assert len(results) + len(errors) == 2 and results
+
+
+# --- through the mailbox ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_277ca_collected_by_the_mailbox_is_applied_once(tmp_path, users):
+    from medoffice.claims import mailbox_services
+    from medoffice.claims.models import MailboxReceipt
+    from medoffice.claims.tests.mailbox_support import folder_clearinghouse
+
+    claim = make_claim(lines=1, status=ClaimStatus.SUBMITTED)
+    house = folder_clearinghouse(tmp_path, users["manager"])
+    (tmp_path / "in" / "claims.277").write_bytes(ack_277ca([(claim, "A2:20", [])]))
+    (tmp_path / "in" / "broken.999").write_bytes(b"ISA*00*broken~")
+    mailbox_services.collect(actor=users["biller"], clearinghouse=house)
+    receipt = MailboxReceipt.objects.get(name="claims.277")
+    assert receipt.processed and receipt.handler_error == ""
+    assert _statuses(claim) == ["accepted"]
+    assert AppliedFile.objects.get().file_name == "claims.277"
+    event = ClaimEvent.objects.get(claim=claim, to_status="accepted")
+    assert event.actor is None and event.details["file"] == "claims.277"

@@ -146,6 +146,36 @@ def test_a_fee_schedule_file_is_imported_once_per_key(manager):
     assert Fee.objects.count() == 3 and FeeImport.objects.count() == 1
 
 
+def test_a_file_stitches_its_fees_into_the_stored_spans_as_setting_them_one_by_one(manager):
+    ended = fees.fee_set(actor=manager, code="99213", charge="100", effective_from="2024-01-01")
+    fees.fee_end(actor=manager, fee=ended, last_day="2024-03-31")
+    fees.fee_set(actor=manager, code="99214", charge="200", effective_from="2024-01-01")
+    fees.fee_set(actor=manager, code="99214", charge="210", effective_from="2024-07-01")
+    fees.fee_schedule_import(actor=manager, data=(
+        "code,modifier,charge,effective_from\n"
+        "99214,,215,2024-07-01\n"  # corrects the stored fee from that day
+        "99213,,120,2024-06-01\n"  # after a fee that was ended: the gap stays
+        "99214,,220,2024-10-01\n"
+        "99215,,310,2024-05-01\n"
+        "99214,,205,2024-03-01\n"  # between two stored fees
+        "99215,,300,2024-01-01\n"
+    ))  # fmt: skip
+    assert spans("99213") == [
+        (date(2024, 1, 1), date(2024, 3, 31), 10000),
+        (date(2024, 6, 1), None, 12000),
+    ]
+    assert spans("99214") == [
+        (date(2024, 1, 1), date(2024, 2, 29), 20000),
+        (date(2024, 3, 1), date(2024, 6, 30), 20500),
+        (date(2024, 7, 1), date(2024, 9, 30), 21500),
+        (date(2024, 10, 1), None, 22000),
+    ]
+    assert spans("99215") == [
+        (date(2024, 1, 1), date(2024, 4, 30), 30000),
+        (date(2024, 5, 1), None, 31000),
+    ]
+
+
 def test_a_bad_fee_schedule_file_names_line_and_column_and_writes_nothing(manager):
     fees.fee_set(actor=manager, code="99213", charge="100", effective_from="2023-01-01")
     before = spans("99213")
@@ -213,6 +243,11 @@ def test_contracts_of_one_payer_cannot_overlap(manager, localities):
         fees.contract_update(actor=manager, contract=first, name="2024", basis="rates",
                              effective_from="2024-01-01", effective_to="2025-03-31")  # fmt: skip
     fees.contract_end(actor=manager, contract=first, last_day="2024-09-30")
+    first.refresh_from_db()
+    assert first.effective_to == date(2024, 9, 30)
+    # ending it later than the next one starts is an overlap too
+    with pytest.raises(InvalidInput, match="cannot overlap"):
+        fees.contract_end(actor=manager, contract=first, last_day="2025-01-01")
     first.refresh_from_db()
     assert first.effective_to == date(2024, 9, 30)
 

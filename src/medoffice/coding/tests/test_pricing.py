@@ -9,6 +9,8 @@ The lines used (work RVU, non-facility PE RVU, facility PE RVU, MP RVU; CF 33.28
     71046-26    0.22  0.08  0.08  0.01
     71046-TC    0.00  0.69  0.69  0.01   (facility NA)
     27447      19.60 14.96 14.96  4.01   (non-facility NA: a knee replacement is not done in an office)
+    45378       3.26  6.51  1.77  0.42
+    45378-53    1.63  3.25  0.89  0.21   (a discontinued colonoscopy has its own line)
 
 The localities (work, PE, MP GPCI): Manhattan 13202/01 1.065 1.166 1.656; Alabama 10112/00
 1.000 0.869 0.575.
@@ -34,7 +36,7 @@ DAY = date(2024, 9, 16)
 CF = Decimal("33.2875")
 MANHATTAN = ("13202", "01")
 ALABAMA = ("10112", "00")
-CODES = {"99213", "99214", "93000", "71046", "27447"}
+CODES = {"99213", "99214", "93000", "71046", "27447", "45378"}
 
 
 @pytest.fixture
@@ -103,6 +105,17 @@ def test_93000_and_the_components_of_71046(mpfs):
     # = 0.90063 * 33.2875 = 29.979721125 -> $29.98; a modifier other than 26/TC prices the same
     assert pricing.medicare_allowed_cents("71046", "", DAY, *ALABAMA, False) == 2998
     assert pricing.medicare_allowed_cents("71046", "59", DAY, *ALABAMA, False) == 2998
+
+
+def test_a_discontinued_colonoscopy_is_priced_on_its_own_line(mpfs):
+    # 45378-53 Alabama office: 1.63*1 = 1.63; 3.25*0.869 = 2.82425; 0.21*0.575 = 0.12075
+    # sum 4.575 * 33.2875 = 152.2903125 -> $152.29
+    assert _dollars("1.63", "2.82425", "0.12075") == 15229
+    assert pricing.medicare_allowed_cents("45378", "53", DAY, *ALABAMA, False) == 15229
+    # 45378 whole: 3.26 + 6.51*0.869 (5.65719) + 0.42*0.575 (0.2415) = 9.15869
+    # * 33.2875 = 304.869893375 -> $304.87
+    assert _dollars("3.26", "5.65719", "0.2415") == 30487
+    assert pricing.medicare_allowed_cents("45378", "", DAY, *ALABAMA, False) == 30487
 
 
 def test_no_amount_where_the_schedule_has_none(mpfs):
