@@ -1,22 +1,24 @@
 """From a coded visit to a claim the clearinghouse accepts, through the pages: a coder codes the
-visit by searching as they type and finalizes it; a correction removes a diagnosis the claim's
-line still points at, and the scrubber names the pointer error in words on the claim page and
-the worklist; the coder fixes the visit and the claim scrubs clean; the biller batches and sends
-it to a folder clearinghouse, and a 999 accepting the batch, applied on the upload page, shows
-the claim accepted.
+visit by searching as they type (the page refuses a line pointing at a diagnosis taken off, in
+words) and finalizes it; the scrubber, run from the claim page, names a problem in words there
+and in the worklist (the patient's address is missing); the front desk completes the
+registration and the claim scrubs clean; the biller builds and sends it to a folder
+clearinghouse on the batch page, watching the progress reach done; a 999 accepting the batch,
+written with the x12 library and applied on the upload page, shows the claim accepted.
 
-Steps that no page does yet are written through the service, each marked STAND-IN with the page
-it waits for: building the claim of a ready encounter, and the batch page (build and send)."""
+One step no page does yet is written through the service and marked STAND-IN: building the
+claim of a ready encounter."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, timedelta
 
+from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from medoffice.claims import batches, claims_services
+from medoffice.claims import claims_services
 from medoffice.claims import encounters as encounter_services
 from medoffice.claims.models import Claim, ClaimBatch, ClaimStatus, Encounter, EncounterStatus
 from medoffice.claims.selectors import practice_today
@@ -181,12 +183,28 @@ def test_a_visit_coded_scrubbed_fixed_batched_and_accepted(browser_page, browser
     # The biller takes over.
     page.context.clear_cookies()
     browser_login(page, "biller", factories.DEFAULT_PASSWORD)
-    # STAND-IN: the batch page (batchpage: build and send with a progress bar) is not there
-    # yet; the batch is built and sent to the folder clearinghouse through the services.
-    batch = batches.batch_build(
-        actor=biller, exchange=batches.clearinghouse_exchange(clearinghouse)
+    # The batch page: the ready claim, built and sent to the portal, the progress shown as it
+    # goes (the job is queued; a worker runs it; the bar polls until it is done).
+    page.goto("/claims/")
+    page.get_by_role("link", name="Batches").click()
+    ready = page.locator("#ready")
+    expect(ready).to_contain_text("1 claim ready, $125.00 in charges")
+    expect(ready).to_contain_text("Acme Health")
+    choice = page.get_by_label("Clearinghouse to send to")
+    expect(choice.locator("option:checked")).to_contain_text("Portal uploads")
+    choice.select_option(str(clearinghouse.pk))
+    page.get_by_role("button", name="Build and send").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Batch job \d+$"))).to_be_visible()
+    progress = page.locator("#batch-progress")
+    expect(progress).to_have_attribute("data-state", "queued")
+    call_command("db_worker", batch=True, no_startup_delay=True)  # the worker's turn
+    batch = ClaimBatch.objects.get()
+    expect(progress).to_have_attribute("data-state", "done")
+    expect(page.get_by_role("status")).to_have_text(
+        f"Done: {batch.file_name}, 1 claim, sent to Portal uploads."
     )
-    batches.batch_submit(actor=biller, batch=batch, clearinghouse=clearinghouse)
+    bar = page.locator("#batch-progress-bar")
+    expect(bar).to_have_attribute("value", bar.get_attribute("max") or "")
     sent = list((tmp_path / "portal" / "out").iterdir())
     assert [f.name for f in sent] == [batch.file_name]
     assert sent[0].read_bytes() == bytes(batch.content)
