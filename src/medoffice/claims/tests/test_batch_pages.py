@@ -95,7 +95,7 @@ def test_build_and_send_runs_the_job_and_the_page_shows_it_done(
         fragment,
     )
     page = biller.get(reverse("claims:batch_job", args=[job.pk])).content.decode()
-    assert 'id="batch-progress"' in page
+    assert re.search(r'role="status" aria-live="polite"[^>]*><section id="batch-progress"', page)
 
     listing = biller.get(BATCHES).content.decode()
     assert (
