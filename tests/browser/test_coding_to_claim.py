@@ -4,7 +4,8 @@ words) and finalizes it; the scrubber, run from the claim page, names a problem 
 and in the worklist (the patient's address is missing); the front desk completes the
 registration and the claim scrubs clean; the biller builds and sends it to a folder
 clearinghouse on the batch page, watching the progress reach done; a 999 accepting the batch,
-written with the x12 library and applied on the upload page, shows the claim accepted.
+written with the x12 library and applied on the upload page, shows the batch accepted and the
+claim's history "999: Accepted" (the claim stays Submitted: Accepted comes with a 277CA).
 
 One step no page does yet is written through the service and marked STAND-IN: building the
 claim of a ready encounter."""
