@@ -7,8 +7,7 @@ clearinghouse on the batch page, watching the progress reach done; a 999 accepti
 written with the x12 library and applied on the upload page, shows the batch accepted and the
 claim's history "999: Accepted" (the claim stays Submitted: Accepted comes with a 277CA).
 
-One step no page does yet is written through the service and marked STAND-IN: building the
-claim of a ready encounter."""
+Every step is a person's clicks and typing on the pages."""
 
 from __future__ import annotations
 
@@ -142,25 +141,19 @@ def test_a_visit_coded_scrubbed_fixed_batched_and_accepted(browser_page, browser
     expect(page.get_by_text("Finalized: the charges are posted.")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("Ready"))).to_be_visible()
 
-    # STAND-IN: no page builds the claim of a ready encounter yet (claimsbuild has the
-    # service, claims_services.claim_build, and the worklist; no build button or build on
-    # finalize), so the claim is built here as that step would.
-    encounter.refresh_from_db()
-    claim = claims_services.claim_build(actor=biller, encounter=encounter)
-
-    # The scrubber, run from the claim page, names what is wrong in words: the patient was
-    # registered without an address.
-    page.goto("/claims/worklist/")
-    worklist_row = page.locator(f"#claim-{claim.pk}")
-    expect(worklist_row).to_contain_text("Draft")
-    worklist_row.get_by_role("link", name=claim.control_number).click()
+    # The coder builds the claim from the finalized visit; the scrubber checks it at once and
+    # names what is wrong in words: the patient was registered without an address.
+    page.get_by_role("button", name=re.compile("Build the claim to")).click()
+    claim = Claim.objects.get(encounter=encounter)
+    expect(
+        page.get_by_text(f"Claim {claim.control_number} built: 1 error(s), 0 warning(s).")
+    ).to_be_visible()
     expect(page.locator("#claim-lines")).to_contain_text("1, 2")
-    page.get_by_role("button", name="Scrub").click()
-    expect(page.get_by_text(f"Claim {claim.control_number}: 1 error(s)")).to_be_visible()
     finding = page.locator("#findings tbody tr").filter(has_text="patient_data_missing")
     expect(finding).to_contain_text("Error")
     expect(finding).to_contain_text(MISSING_ADDRESS)
     page.goto("/claims/worklist/")
+    worklist_row = page.locator(f"#claim-{claim.pk}")
     expect(worklist_row).to_contain_text("Scrubber errors")
     expect(worklist_row.locator(".findings")).to_contain_text(MISSING_ADDRESS)
 

@@ -28,6 +28,8 @@ urlpatterns = [
          name="encounter_finalize"),
     path("encounters/<int:encounter_id>/reopen", views_encounters.encounter_reopen,
          name="encounter_reopen"),
+    path("encounters/<int:encounter_id>/claim", views_encounters.encounter_build_claim,
+         name="encounter_build_claim"),
     path("encounters/from-appointment/<int:appointment_id>",
          views_encounters.encounter_from_appointment, name="encounter_from_appointment"),
     path("encounters/search/diagnoses", views_encounters.diagnosis_search,

@@ -19,6 +19,7 @@ from medoffice.claims import selectors
 from medoffice.claims.encounters import LineInput
 from medoffice.claims.models import MAX_DIAGNOSES, MAX_MODIFIERS, MAX_POINTERS, EncounterStatus
 from medoffice.claims.permissions import ClaimsPerm
+from medoffice.core.access import has_perm
 from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
 from medoffice.core.formats import money
 from medoffice.core.http import AuthenticatedHttpRequest
@@ -206,6 +207,9 @@ def _page(
         "editable": editable,
         "may_finalize": services.may_finalize(request.user),
         "coverage": coverage,
+        "claims": list(encounter.claims.order_by("pk")),
+        "may_build_claim": services.may_finalize(request.user)
+        or has_perm(request.user, ClaimsPerm.SUBMIT),
         "total": money(to_dollars(total)),
         "providers": Provider.objects.filter(is_active=True),
         "modifier_places": range(1, MAX_MODIFIERS + 1),
@@ -342,3 +346,26 @@ def procedure_search(request: AuthenticatedHttpRequest) -> HttpResponse:
     day = _day(request.GET.get("day"))
     found = selectors.procedure_options(text, day) if len(text) >= 2 else []
     return render(request, "claims/_encounter_proc_options.html", {"found": found})
+
+
+@login_required
+@require_POST
+@permission_required(ClaimsPerm.CODE, ClaimsPerm.SUBMIT)
+def encounter_build_claim(request: AuthenticatedHttpRequest, encounter_id: int) -> HttpResponse:
+    """The finalized visit's claim for its primary coverage, built and scrubbed at once."""
+    from medoffice.claims import claims_services, scrubber
+
+    encounter = _encounter(request, encounter_id)
+    try:
+        claim = claims_services.claim_build(actor=request.user, encounter=encounter)
+        result = scrubber.scrub_one(actor=request.user, claim=claim)
+    except MedofficeError as exc:
+        errors = {exc.field or "form": [exc.message]}
+        return _page(request, _encounter(request, encounter.pk), errors=errors, status=422)
+    found = (
+        f"{result.errors} error(s), {result.warnings} warning(s)"
+        if result.findings
+        else "the scrubber found nothing, it is ready"
+    )
+    messages.success(request, f"Claim {claim.control_number} built: {found}.")
+    return redirect("claims:claim_detail", claim.pk)
