@@ -23,11 +23,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from medoffice.claims.claims_services import move_claims_from, note_claims
 from medoffice.claims.models import (
     AppliedFile,
     Claim,
     ClaimBatch,
-    ClaimEvent,
     ClaimLine,
     ClaimStatus,
 )
@@ -133,7 +133,7 @@ def finish(row: AppliedFile, result: ApplyResult) -> ApplyResult:
     return result
 
 
-def set_claim_status(
+def set_status(
     claim: Claim,
     to_status: str,
     *,
@@ -143,27 +143,13 @@ def set_claim_status(
     allowed_from: Sequence[str],
     **fields: Any,
 ) -> bool:
-    """Move the claim to `to_status` if it is still in one of `allowed_from`, and write its
-    event. The update is conditional (the database decides, not a read before it), so a
-    claim another change moved meanwhile is left alone: False."""
-    now = timezone.now()
-    moved = Claim.objects.filter(pk=claim.pk, status__in=list(allowed_from)).update(
-        status=to_status, updated_at=now, **fields
-    )
-    if not moved:
-        return False
-    ClaimEvent.objects.create(
-        claim=claim,
-        actor=actor,
-        from_status=claim.status,
-        to_status=to_status,
-        note=note[:2000],
-        details=details,
-    )
-    claim.status = to_status
-    for name, value in fields.items():
-        setattr(claim, name, value)
-    return True
+    """Move the claim to `to_status` if it is still in one of `allowed_from`, with its event
+    (`move_claims_from`): False when it is not, or another change moved it meanwhile."""
+    moved = move_claims_from(
+        [claim], allowed_from=allowed_from, to=to_status, actor=actor, note=note,
+        details=details, fields=fields,
+    )  # fmt: skip
+    return bool(moved)
 
 
 # --- 999 -------------------------------------------------------------------------------------
@@ -267,7 +253,7 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
                 if not own and by_claim:
                     words = [f"the transaction set was rejected ({verdict}) for errors in "
                              f"other claims: {', '.join(sorted(by_claim))}"]  # fmt: skip
-                moved = set_claim_status(
+                moved = set_status(
                     claim, ClaimStatus.REJECTED, actor=actor,
                     note="999 rejected: " + "; ".join(words),
                     details={**details, "errors": words}, allowed_from=AWAITING_999,
@@ -278,16 +264,14 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
                 )  # fmt: skip
                 continue
             extra = {"submitted_at": claim.submitted_at or timezone.now()}
-            moved = set_claim_status(
+            moved = set_status(
                 claim, ClaimStatus.SUBMITTED, actor=actor,
                 note=f"999: {verdict}", details={**details, "errors": general},
                 allowed_from=(ClaimStatus.BATCHED,), **extra,
             )  # fmt: skip
             if not moved and claim.status == ClaimStatus.SUBMITTED:
-                ClaimEvent.objects.create(
-                    claim=claim, actor=actor, from_status=claim.status, to_status=claim.status,
-                    note=f"999: {verdict}", details={**details, "errors": general},
-                )  # fmt: skip
+                note_claims([claim], actor=actor, note=f"999: {verdict}",
+                            details={**details, "errors": general})  # fmt: skip
                 moved = True
             result.matched.append(
                 Outcome(claim.control_number, "submitted" if moved else "unchanged",
@@ -406,14 +390,14 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
             continue
         details = status_details(tracked, "277CA", name)
         if tracked.rejected:
-            moved = set_claim_status(
+            moved = set_status(
                 claim, ClaimStatus.REJECTED, actor=actor, note="277CA rejected: " + "; ".join(words),
                 details=details, allowed_from=AWAITING_277CA,
             )  # fmt: skip
             outcome = "rejected" if moved else "unchanged"
         elif tracked.accepted:
             payer_number = tracked.payer_claim_number or claim.payer_claim_number
-            moved = set_claim_status(
+            moved = set_status(
                 claim, ClaimStatus.ACCEPTED, actor=actor, note="277CA accepted: " + "; ".join(words),
                 details=details, allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED),
                 payer_claim_number=payer_number,
@@ -424,10 +408,7 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
                 )
             outcome = "accepted" if moved else "unchanged"
         else:
-            ClaimEvent.objects.create(
-                claim=claim, actor=actor, from_status=claim.status, to_status=claim.status,
-                note="277CA: " + "; ".join(words), details=details,
-            )  # fmt: skip
+            note_claims([claim], actor=actor, note="277CA: " + "; ".join(words), details=details)
             moved, outcome = True, "reported"
         result.matched.append(
             Outcome(pcn, outcome, words if moved else [f"the claim is {claim.status}", *words])
