@@ -18,7 +18,7 @@ class ClaimsConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medoffice.claims import ledger_sources, record_panels, response_handlers
+        from medoffice.claims import demo, ledger_sources, record_panels, response_handlers
         from medoffice.claims.permissions import ClaimsPerm
         from medoffice.core import permissions
 
@@ -26,3 +26,4 @@ class ClaimsConfig(AppConfig):
         ledger_sources.register_all()
         record_panels.register()
         response_handlers.register()
+        demo.register()

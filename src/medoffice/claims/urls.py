@@ -3,6 +3,7 @@ from django.urls import path
 from medoffice.claims import (
     views,
     views_acks,
+    views_batches,
     views_claims,
     views_cms1500,
     views_encounters,
@@ -33,6 +34,15 @@ urlpatterns = [
          name="diagnosis_search"),
     path("encounters/search/procedures", views_encounters.procedure_search,
          name="procedure_search"),
+    # Batches: build and send (a background job with a progress bar), past batches
+    path("batches/", views_batches.batches, name="batches"),
+    path("batches/start/", views_batches.batch_start, name="batch_start"),
+    path("batches/jobs/<int:job_id>/", views_batches.batch_job, name="batch_job"),
+    path("batches/jobs/<int:job_id>/progress/", views_batches.batch_job_progress,
+         name="batch_job_progress"),
+    path("batches/<int:batch_id>/", views_batches.batch_detail, name="batch"),
+    path("batches/<int:batch_id>/file/", views_batches.batch_download, name="batch_download"),
+    path("batches/<int:batch_id>/resend/", views_batches.batch_resend, name="batch_resend"),
     # The clearinghouse mailbox
     path("mailbox/", views_mailbox.mailbox, name="mailbox"),
     path("mailbox/collect/", views_mailbox.collect_now, name="mailbox_collect"),

@@ -18,7 +18,9 @@ class CodingConfig(AppConfig):
     )
 
     def ready(self) -> None:
+        from medoffice.coding import demo
         from medoffice.coding.permissions import CodingPerm
         from medoffice.core import permissions
 
         permissions.register(self.label, CodingPerm)
+        demo.register()

@@ -94,6 +94,7 @@ class DemoResult:
     logins: dict[str, str]
     password: str
     seconds: dict[str, float]
+    notes: list[str] = field(default_factory=list)  # what a step could not do, in words
 
     def login_lines(self) -> list[str]:
         names = dict(Role.objects.values_list("code", "name"))
@@ -159,6 +160,7 @@ def load_demo(
         logins=dict(ctx.logins),
         password=ctx.password,
         seconds=seconds,
+        notes=list(ctx.shared.get("notes", [])),
     )
 
 

@@ -349,7 +349,9 @@ class AppliedFile(models.Model):
         return f"{self.kind} {self.sha256[:12]}"
 
 
-# The clearinghouse mailbox's tables (claims/models/mailbox.py), by name.
+# The clearinghouse mailbox's tables (claims/models/mailbox.py) and the background "build and
+# send" jobs (claims/models/batch_jobs.py), by name.
+from medoffice.claims.models.batch_jobs import BatchJob, JobStage, JobState  # noqa: E402
 from medoffice.claims.models.mailbox import (  # noqa: E402
     AfterCollect,
     Clearinghouse,
@@ -364,7 +366,10 @@ from medoffice.claims.models.mailbox import (  # noqa: E402
 
 __all__ = [
     "AfterCollect",
+    "BatchJob",
     "Clearinghouse",
+    "JobStage",
+    "JobState",
     "MailboxReceipt",
     "MailboxSubmission",
     "ReceiptKind",

@@ -26,6 +26,8 @@ class Command(OpsCommand):
             f"Loaded the demo practice {result.practice.legal_name} "
             f"(seed {seed}, {size}) in {total:.1f} s."
         )
+        for note in result.notes:
+            self.stdout.write(f"Note: {note}")
         write_logins(self.stdout, result)
 
 

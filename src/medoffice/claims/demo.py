@@ -1,0 +1,347 @@
+"""Claims' part of the demo practice: coded encounters with their charges on the books, and
+claims in every state.
+
+Runs after the front desk's step: the completed visits of the last weeks become encounters
+(the most recent still draft or coded, the rest finalized, their charges posted by the
+encounter services in the same transaction). The finalized visits with a coverage get a claim,
+and the claims are taken along the way a biller takes them: scrubbed, batched into 837P files,
+submitted, acknowledged (accepted with the payer's claim number, or rejected with the reason),
+paid or denied; one is voided and one replaced, and the last batch waits to be sent. Every
+status change goes through the claim services, so each claim's history is complete.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+# (appointment type code) -> (main codes to pick from, extra lines ((codes), share of visits),
+# diagnosis pool). Billable ICD-10-CM codes only (the tests check each). Preventive visits
+# are a fifth of physicals: the practitioner MUE table allows them no units (Medicare does
+# not pay them), so the scrubber holds each one, as it would in a practice.
+FLU_SHOT = ("90686", "90471")
+Visit = tuple[tuple[str, ...], tuple[tuple[tuple[str, ...], float], ...], tuple[str, ...]]
+VISITS: dict[str, Visit] = {
+    "new-patient": (("99203", "99204", "99202"), ((("36415",), 0.3),),
+                    ("I10", "E11.9", "E78.5", "F41.1", "M54.50", "K21.9", "Z00.00")),
+    "follow-up": (("99213", "99214", "99212", "99215"), ((("36415",), 0.25), (("81002",), 0.1)),
+                  ("I10", "E11.9", "E78.5", "F41.1", "M54.50", "K21.9", "E03.9", "J45.909")),
+    "annual-physical": (("99214", "99213", "99214", "99213", "PREVENTIVE"),
+                        ((("36415",), 0.4), (FLU_SHOT, 0.2)),
+                        ("Z00.00", "Z00.01", "I10", "E78.5", "Z23")),
+    "sick-visit": (("99213", "99212", "99214"), ((("87880",), 0.4),),
+                   ("J06.9", "J02.9", "R05.9", "J01.90", "H66.90", "R50.9")),
+    "well-child": (("99213", "99213", "99212", "99213", "PEDIATRIC"), ((FLU_SHOT, 0.4),),
+                   ("Z00.129", "Z23", "J06.9", "H66.90")),
+    "procedure": (("11102", "17110"), ((("99213",), 0.3),), ("L82.1", "B07.8", "D48.5", "L98.9")),
+    "ecg": (("93000",), ((("99214",), 0.6),), ("I10", "R00.2", "R07.9", "I48.91")),
+}  # fmt: skip
+# Codes an E/M billed with them needs modifier 25 for (NCCI pairs with indicator 1).
+WITH_25 = frozenset({"11102", "17110", "90471", "96372"})
+MODIFIER_25 = "25"  # an E/M the same day as a procedure
+PRIOR_AUTH_CODES = ("11102",)  # Lakeshore asks for an authorization (coding's demo sets it)
+PRIOR_AUTH_PAYER = "LKS01"
+REJECT_REASONS = (
+    "A3:21 The payer could not find the subscriber's member ID.",
+    "A7:562 The rendering provider's NPI is not on file with the payer.",
+)
+DENIAL_REASONS = (
+    "CO-50: the payer considers the service not medically necessary.",
+    "CO-29: the time limit for filing has expired.",
+)
+
+
+def _note(ctx: Any, text: str) -> None:
+    ctx.shared.setdefault("notes", []).append(text)
+
+
+def _completed(ctx: Any, weeks: int) -> list[Any]:
+    """The completed visits of the last `weeks` weeks (before today), oldest first."""
+    from datetime import datetime, time
+
+    from medoffice.scheduling.availability import practice_zone
+    from medoffice.scheduling.models import Appointment
+
+    zone = practice_zone()
+    first = datetime.combine(ctx.today - timedelta(weeks=weeks), time.min, tzinfo=zone)
+    last = datetime.combine(ctx.today, time.min, tzinfo=zone)
+    return list(
+        Appointment.objects.filter(status="completed", start__gte=first, start__lt=last)
+        .filter(encounter__isnull=True)
+        .select_related("patient", "provider__user", "location", "appointment_type")
+        .order_by("start", "pk")
+    )
+
+
+def _age(born: date | None, on: date) -> int:
+    if born is None:
+        return 40
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _preventive(code: str, age: int) -> str:
+    if code == "PEDIATRIC":
+        return "99392" if age < 5 else "99393"
+    return "99395" if age < 40 else "99396" if age < 65 else "99397"
+
+
+def _coding(rng: Any, appointment: Any, day: date, payer_id: str | None) -> tuple[list, list, str]:
+    """The diagnoses, the lines (LineInput) and the prior authorization of one visit."""
+    from medoffice.claims.encounters import LineInput
+
+    kind = appointment.appointment_type.code if appointment.appointment_type else "follow-up"
+    main_codes, extras, pool = VISITS.get(kind, VISITS["follow-up"])
+    diagnoses = rng.sample(pool, k=min(len(pool), rng.choice((1, 1, 2, 2, 3, 4))))
+    main = rng.choice(main_codes)
+    if main in ("PREVENTIVE", "PEDIATRIC"):
+        main = _preventive(main, _age(appointment.patient.date_of_birth, day))
+    codes = [main] + [code for extra, share in extras if rng.random() < share for code in extra]
+    codes = codes[:3]
+    lines = []
+    for code in codes:
+        modifiers = [MODIFIER_25] if code.startswith("99") and WITH_25 & set(codes) else []
+        count = rng.randint(1, min(2, len(diagnoses)))
+        pointers = list(range(1, count + 1)) if code == main else [rng.randint(1, len(diagnoses))]
+        lines.append(LineInput(code=code, modifiers=modifiers, pointers=pointers))
+    prior = ""
+    if payer_id == PRIOR_AUTH_PAYER and set(PRIOR_AUTH_CODES) & set(codes):
+        prior = f"PA{rng.randint(1000000, 9999999)}"
+    return diagnoses, lines, prior
+
+
+def _primary_payers(patient_ids: set[int], first: date) -> dict[int, str]:
+    """The payer id of each patient's primary coverage (in force at the start of the span)."""
+    from django.db.models import Q
+
+    from medoffice.patients.models import Coverage
+
+    found: dict[int, str] = {}
+    rows = (
+        Coverage.objects.filter(patient_id__in=patient_ids, priority=1, is_active=True)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=first))
+        .order_by("patient_id", "-effective_date", "-pk")
+        .values_list("patient_id", "payer__payer_id")
+    )
+    for patient_id, payer_id in rows:
+        found.setdefault(patient_id, payer_id)
+    return found
+
+
+# --- Encounters ----------------------------------------------------------------------------
+
+
+def _encounters(ctx: Any, coder: Any) -> tuple[list[Any], list[Any]]:
+    """Encounters of the recent completed visits; returns (ready, the prior-auth breakers)."""
+    from medoffice.claims import encounters as services
+    from medoffice.claims.encounters import LineInput
+    from medoffice.core.access import has_perm
+    from medoffice.scheduling.availability import practice_zone
+
+    rng = ctx.rng
+    zone = practice_zone()
+    weeks = ctx.count(small=2, large=8)
+    visits = _completed(ctx, weeks)
+    limit = ctx.count(small=70, large=4000)
+    if len(visits) > limit:  # a few of each day's visits, the days in order
+        picked = sorted(rng.sample(range(len(visits)), limit))
+        visits = [visits[n] for n in picked]
+    payers = _primary_payers({a.patient_id for a in visits}, ctx.today - timedelta(weeks=weeks))
+    ready: list[Any] = []
+    breakers: list[Any] = []
+    breakers_wanted = 2
+    for appointment in visits:
+        day = appointment.start.astimezone(zone).date()
+        recent = (ctx.today - day).days <= 2
+        user = appointment.provider.user
+        clinician = user if user is not None and has_perm(user, "claims.code_own") else coder
+        opener = clinician if recent else coder
+        encounter = services.encounter_from_appointment(actor=opener, appointment=appointment)
+        payer_id = payers.get(appointment.patient_id)
+        diagnoses, lines, prior = _coding(rng, appointment, day, payer_id)
+        # The first Lakeshore visits of the span: a biopsy billed without its authorization.
+        breaks = not recent and payer_id == PRIOR_AUTH_PAYER and len(breakers) < breakers_wanted
+        if breaks:  # a biopsy billed without the authorization Lakeshore asks for
+            lines = [*lines[:2], LineInput(code=PRIOR_AUTH_CODES[0], pointers=[1])]
+            lines = [
+                LineInput(code=x.code, modifiers=[MODIFIER_25] if x.code.startswith("99")
+                          else list(x.modifiers), pointers=list(x.pointers))
+                for x in lines
+            ]  # fmt: skip
+            prior = ""
+        stage = rng.random()
+        if recent and stage < 0.35:
+            if stage < 0.15:
+                continue  # opened, not coded yet
+            services.encounter_code(actor=opener, encounter_id=encounter.pk, diagnoses=diagnoses,
+                                    lines=lines, prior_authorization=prior)  # fmt: skip
+            continue  # draft: the clinician's codes, not checked yet
+        services.encounter_code(actor=opener, encounter_id=encounter.pk, diagnoses=diagnoses,
+                                lines=lines, prior_authorization=prior)  # fmt: skip
+        services.encounter_mark_coded(actor=opener, encounter_id=encounter.pk)
+        if recent and stage < 0.7:
+            continue  # coded, waiting for the coder to finalize
+        finalized = services.encounter_finalize(actor=coder, encounter_id=encounter.pk)
+        (breakers if breaks else ready).append(finalized)
+    return ready, breakers
+
+
+# --- Claims --------------------------------------------------------------------------------
+
+
+def _build(coder: Any, encounters: list[Any]) -> list[Any]:
+    from medoffice.claims import claims_services
+    from medoffice.core.exceptions import InvalidInput
+
+    claims = []
+    for encounter in encounters:
+        try:
+            claims.append(claims_services.claim_build(actor=coder, encounter=encounter))
+        except InvalidInput:
+            continue  # self-pay: the charges are the patient's, no claim
+    return claims
+
+
+def _scrub(ctx: Any, coder: Any, claims: list[Any]) -> None:
+    """Scrub; a claim held only by warnings goes on with the biller's reason."""
+    from medoffice.claims import claims_services
+    from medoffice.claims.models import Claim, ClaimStatus
+    from medoffice.claims.scrubber import scrub_claims
+
+    if not claims:
+        return
+    results = scrub_claims([c.pk for c in claims], actor=coder, today=ctx.today)
+    held = [r.claim_id for r in results if r.status == ClaimStatus.SCRUB_ERRORS and not r.errors]
+    for claim in Claim.objects.filter(pk__in=held).order_by("pk"):
+        claims_services.claim_override_warnings(
+            actor=coder, claim=claim, reason="Checked by the biller: not a duplicate."
+        )
+
+
+def _writable(claim_ids: list[int]) -> list[int]:
+    """The claims whose names and addresses the 837P writer takes (plain ASCII): the writer
+    refuses a name such as "Peña" rather than change it, so those claims wait on the worklist."""
+    from medoffice.claims.batches import CLAIM_FIELDS
+    from medoffice.claims.models import Claim
+
+    fields = [f for f in CLAIM_FIELDS if f != "pk"]
+    keep = []
+    for row in Claim.objects.filter(pk__in=claim_ids).values_list("pk", *fields):
+        if all(not isinstance(v, str) or v.isascii() for v in row[1:]):
+            keep.append(row[0])
+    return sorted(keep)
+
+
+def _batch(ctx: Any, coder: Any, claim_ids: list[int]) -> Any:
+    from medoffice.claims.batches import batch_build, practice_exchange
+
+    claim_ids = _writable(claim_ids)
+    if not claim_ids:
+        return None
+    return batch_build(
+        actor=coder, exchange=practice_exchange(receiver_id="DEMOCLEARING"), claim_ids=claim_ids
+    )
+
+
+def _ready(claim_ids: list[int]) -> list[int]:
+    from medoffice.claims.models import Claim, ClaimStatus
+
+    found = Claim.objects.filter(pk__in=claim_ids, status=ClaimStatus.READY)
+    return sorted(found.values_list("pk", flat=True))
+
+
+def _submit(coder: Any, batch: Any, when: Any) -> None:
+    from medoffice.claims.claims_services import move_claims
+    from medoffice.claims.models import Claim, ClaimStatus
+
+    batch.submitted_at = when
+    batch.save(update_fields=["submitted_at"])
+    claims = list(Claim.objects.filter(batch=batch).order_by("pk"))
+    move_claims(claims, to=ClaimStatus.SUBMITTED, actor=coder,
+                note=f"sent in {batch.file_name}", fields={"submitted_at": when})  # fmt: skip
+
+
+def make_claims(ctx: Any) -> None:
+    try:
+        from medoffice.claims import claims_services, encounters  # noqa: F401
+        from medoffice.claims.scrubber import scrub_claims  # noqa: F401
+    except ImportError:  # pragma: no cover (an install without the encounter or claim services)
+        _note(ctx, "The encounter and claim services are not installed: no claims in the demo.")
+        return
+    from django.utils import timezone
+
+    from medoffice.claims.claims_services import (
+        claim_record_payer_number,
+        claim_replace,
+        claim_void,
+        move_claims,
+    )
+    from medoffice.claims.models import Claim, ClaimStatus
+
+    rng = ctx.rng
+    coder = ctx.user("biller")
+    ready, breakers = _encounters(ctx, coder)
+    claims = _build(coder, ready)
+    held = _build(coder, breakers)
+    if not claims:
+        return
+    # Oldest first: the older a visit, the further its claim has gone.
+    claims.sort(key=lambda c: (c.encounter.date_of_service, c.pk))
+    n = len(claims)
+    fresh = claims[int(n * 0.8) :]  # the last fifth: draft, ready and the batch waiting
+    sent = claims[: int(n * 0.8)]
+    drafts = fresh[: max(1, len(fresh) // 4)]  # built, not scrubbed yet
+    waiting = fresh[len(drafts) :]
+    to_batch = waiting[len(waiting) // 2 :] or waiting[-1:]
+
+    _scrub(ctx, coder, sent + waiting + held)
+    sent_ready = _ready([c.pk for c in sent])
+    batch = _batch(ctx, coder, sent_ready) if sent_ready else None
+    if batch is not None:
+        _submit(coder, batch, timezone.now() - timedelta(days=7))
+        submitted = list(Claim.objects.filter(batch=batch).select_related("payer").order_by("pk"))
+        rng.shuffle(submitted)
+        cut = max(2, len(submitted) // 12)
+        # The last `cut` stay submitted: still waiting for the payer's answer.
+        rejected, answered = submitted[:cut], submitted[cut:-cut]
+        for claim in rejected:
+            move_claims([claim], to=ClaimStatus.REJECTED, actor=coder,
+                        note=rng.choice(REJECT_REASONS))  # fmt: skip
+        if rejected:  # one of them is not worth sending again: coverage was not the patient's
+            move_claims([rejected[0]], to=ClaimStatus.VOID, actor=coder,
+                        note="Voided: billed to a coverage the patient no longer has.")  # fmt: skip
+        for claim in answered:
+            number = f"{claim.payer.payer_id[:3]}{rng.randint(10**9, 10**10 - 1)}"
+            claim_record_payer_number(actor=coder, claim=claim, number=number)
+        move_claims(answered, to=ClaimStatus.ACCEPTED, actor=coder,
+                    note="Accepted by the payer (277CA A2:20).")  # fmt: skip
+        half = len(answered) // 2
+        paid, denied = answered[:half], answered[half : half + max(1, len(answered) // 10)]
+        move_claims(paid, to=ClaimStatus.PAID, actor=coder, note="Paid (remittance received).")
+        for claim in denied:
+            move_claims([claim], to=ClaimStatus.DENIED, actor=coder,
+                        note=rng.choice(DENIAL_REASONS))  # fmt: skip
+        changes = []
+        if paid:
+            why = "Billed under the wrong patient's visit."
+            changes.append(claim_void(actor=coder, claim=paid[0], reason=why))
+        if len(paid) > 1:
+            why = "A diagnosis was added after review."
+            changes.append(claim_replace(actor=coder, claim=paid[1], reason=why))
+        to_batch = to_batch + changes
+        _scrub(ctx, coder, changes)
+    ready_now = _ready([c.pk for c in to_batch])
+    if ready_now:
+        _batch(ctx, coder, ready_now)  # made, not sent yet
+    counts: dict[str, int] = defaultdict(int)
+    for status in Claim.objects.values_list("status", flat=True):
+        counts[status] += 1
+    missing = [s.label for s in ClaimStatus if not counts.get(s.value)]
+    if missing:
+        _note(ctx, f"Claims: no claim is {', '.join(missing).lower()} in this demo.")
+
+
+def register() -> None:
+    from medoffice.core.demo import register_demo_step
+
+    register_demo_step("claims", make_claims, order=36)
