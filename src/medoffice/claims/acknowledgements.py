@@ -133,25 +133,6 @@ def finish(row: AppliedFile, result: ApplyResult) -> ApplyResult:
     return result
 
 
-def set_status(
-    claim: Claim,
-    to_status: str,
-    *,
-    actor: User | None,
-    note: str,
-    details: dict[str, Any],
-    allowed_from: Sequence[str],
-    **fields: Any,
-) -> bool:
-    """Move the claim to `to_status` if it is still in one of `allowed_from`, with its event
-    (`move_claims_from`): False when it is not, or another change moved it meanwhile."""
-    moved = move_claims_from(
-        [claim], allowed_from=allowed_from, to=to_status, actor=actor, note=note,
-        details=details, fields=fields,
-    )  # fmt: skip
-    return bool(moved)
-
-
 # --- 999 -------------------------------------------------------------------------------------
 
 
@@ -253,22 +234,22 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
                 if not own and by_claim:
                     words = [f"the transaction set was rejected ({verdict}) for errors in "
                              f"other claims: {', '.join(sorted(by_claim))}"]  # fmt: skip
-                moved = set_status(
-                    claim, ClaimStatus.REJECTED, actor=actor,
+                moved = bool(move_claims_from(
+                    [claim], allowed_from=AWAITING_999, to=ClaimStatus.REJECTED, actor=actor,
                     note="999 rejected: " + "; ".join(words),
-                    details={**details, "errors": words}, allowed_from=AWAITING_999,
-                )  # fmt: skip
+                    details={**details, "errors": words},
+                ))  # fmt: skip
                 result.matched.append(
                     Outcome(claim.control_number, "rejected" if moved else "unchanged",
                             words if moved else [f"the claim is {claim.status}", *words])
                 )  # fmt: skip
                 continue
             extra = {"submitted_at": claim.submitted_at or timezone.now()}
-            moved = set_status(
-                claim, ClaimStatus.SUBMITTED, actor=actor,
-                note=f"999: {verdict}", details={**details, "errors": general},
-                allowed_from=(ClaimStatus.BATCHED,), **extra,
-            )  # fmt: skip
+            moved = bool(move_claims_from(
+                [claim], allowed_from=(ClaimStatus.BATCHED,), to=ClaimStatus.SUBMITTED,
+                actor=actor, note=f"999: {verdict}", details={**details, "errors": general},
+                fields=extra,
+            ))  # fmt: skip
             if not moved and claim.status == ClaimStatus.SUBMITTED:
                 note_claims([claim], actor=actor, note=f"999: {verdict}",
                             details={**details, "errors": general})  # fmt: skip
@@ -390,18 +371,18 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
             continue
         details = status_details(tracked, "277CA", name)
         if tracked.rejected:
-            moved = set_status(
-                claim, ClaimStatus.REJECTED, actor=actor, note="277CA rejected: " + "; ".join(words),
-                details=details, allowed_from=AWAITING_277CA,
-            )  # fmt: skip
+            moved = bool(move_claims_from(
+                [claim], allowed_from=AWAITING_277CA, to=ClaimStatus.REJECTED, actor=actor,
+                note="277CA rejected: " + "; ".join(words), details=details,
+            ))  # fmt: skip
             outcome = "rejected" if moved else "unchanged"
         elif tracked.accepted:
             payer_number = tracked.payer_claim_number or claim.payer_claim_number
-            moved = set_status(
-                claim, ClaimStatus.ACCEPTED, actor=actor, note="277CA accepted: " + "; ".join(words),
-                details=details, allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED),
-                payer_claim_number=payer_number,
-            )  # fmt: skip
+            moved = bool(move_claims_from(
+                [claim], allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED),
+                to=ClaimStatus.ACCEPTED, actor=actor, note="277CA accepted: " + "; ".join(words),
+                details=details, fields={"payer_claim_number": payer_number},
+            ))  # fmt: skip
             if not moved and claim.status == ClaimStatus.ACCEPTED and payer_number:
                 Claim.objects.filter(pk=claim.pk, payer_claim_number="").update(
                     payer_claim_number=payer_number
