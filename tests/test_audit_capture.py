@@ -59,6 +59,8 @@ NOT_AUDITED = {
     "claims.claimevent": "the claim's own history, written with each audited status change",
     "claims.scrubfinding": "the scrubber's derived findings; the claim's status is audited",
     "claims.controlcounter": "a counter; the batch it numbers is audited",
+    "claims.appliedfile": "the at-most-once key of an applied response file; the claims it"
+    " changes are audited",
 }
 
 # Audited models whose rows the database itself refuses to change or delete (triggers): the
@@ -95,6 +97,20 @@ def _events_naming(label: str, pk: object, action: str) -> int:
         if pk in changes.get("ids", []):
             count += 1
     return count
+
+
+# Audited models whose rows are made by an import in a unit of its own (one event for the
+# whole file, counting the rows by model) even when the demo itself runs row by row.
+MADE_IN_UNITS = {"coding.codesetrelease", "coding.fee", "coding.feeimport"}
+
+
+def _unit_creates(label: str) -> int:
+    """How many rows of a model the unit events say they created."""
+    total = 0
+    for changes in AuditEvent.objects.exclude(object_id="").values_list("changes", flat=True):
+        if isinstance(changes, dict) and isinstance(changes.get("rows"), dict):
+            total += int(changes["rows"].get(label, {}).get("created", 0))
+    return total
 
 
 def _field_to_change(model: type[models.Model]) -> models.Field | None:
@@ -198,6 +214,22 @@ def _rows_demo_does_not_make(users) -> None:
         patient=paid.patient, amount="1.00", method="card", reason="audit walk",
         requested_by=users["front_desk"], location=paid.location,
     )  # fmt: skip
+    from medoffice.claims.models import BatchJob, Clearinghouse, MailboxReceipt, MailboxSubmission
+
+    house = Clearinghouse.objects.create(
+        name="Walk portal", transport="folder", outbound_path="/walk/out", inbound_path="/walk/in"
+    )
+    MailboxSubmission.objects.create(
+        clearinghouse=house, name="walk.x12", sha256="a" * 64, size=10, status="sent",
+        sent_by=manager,
+    )  # fmt: skip
+    MailboxReceipt.objects.create(
+        clearinghouse=house, name="walk.999", sha256="b" * 64, size=10,
+        file=ContentFile(b"ISA", name="walk.999"),
+    )  # fmt: skip
+    BatchJob.objects.create(
+        requested_by=manager, clearinghouse=house, send=False, idempotency_key="walk"
+    )
     if not JournalEntry.objects.exists():  # until the demo posts its payments
         ledger_services.post(
             ledger_services.Posting(
@@ -243,6 +275,8 @@ def test_every_write_path_of_every_audited_model_leaves_an_event():
             r.pk for r in rows
             if r.pk not in seeded[label] and _events_naming(label, r.pk, AuditAction.CREATE) == 0
         ]  # fmt: skip
+        if missing and label in MADE_IN_UNITS and _unit_creates(label) >= len(missing):
+            missing = []  # a file's import: one unit event counts the rows it made
         if missing:
             problems.append(f"{label}: created rows {missing} have no CREATE event")
         if label in IMMUTABLE_IN_DATABASE:

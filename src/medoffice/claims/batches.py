@@ -205,9 +205,9 @@ def x12_claims(claims: QuerySet[Claim]) -> list[w.Claim]:
             "units",
             "charge_cents",
             "diagnosis_pointers",
-            "service_line__ndc",
-            "service_line__ndc_quantity",
-            "service_line__ndc_unit",
+            "ndc",
+            "ndc_quantity",
+            "ndc_unit",
         )
     )
     for claim_id, pk, code, modifiers, units, cents, pointers, ndc, quantity, unit in line_rows:

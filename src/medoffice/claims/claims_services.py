@@ -294,6 +294,9 @@ def _copy_lines(claim: Claim, lines: Iterable[ServiceLine]) -> None:
             units=line.units,
             charge_cents=line.charge_cents,
             diagnosis_pointers=list(line.diagnosis_pointers),
+            ndc=line.ndc,
+            ndc_quantity=line.ndc_quantity,
+            ndc_unit=line.ndc_unit,
         )
         for line in lines
     )
@@ -419,7 +422,8 @@ def _change(
                         line_number=line.line_number, code=line.code,
                         modifiers=list(line.modifiers), units=line.units,
                         charge_cents=line.charge_cents,
-                        diagnosis_pointers=list(line.diagnosis_pointers),
+                        diagnosis_pointers=list(line.diagnosis_pointers), ndc=line.ndc,
+                        ndc_quantity=line.ndc_quantity, ndc_unit=line.ndc_unit,
                     )
                     for line in lines
                 )  # fmt: skip

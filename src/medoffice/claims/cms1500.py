@@ -336,7 +336,7 @@ def form_for_claim(claim: Claim) -> ClaimForm:
             "payer",
             "replaces",
         )
-        .prefetch_related("lines", "encounter__diagnoses", "encounter__lines")
+        .prefetch_related("lines", "encounter__diagnoses")
         .get(pk=claim.pk)
     )
     encounter = claim.encounter
@@ -346,7 +346,6 @@ def form_for_claim(claim: Claim) -> ClaimForm:
     provider = encounter.rendering_provider
     location = encounter.location
     practice = Practice.objects.get()
-    ndc_by_line = {line.pk: line for line in encounter.lines.all()}
     ranks = {d.rank: POINTER_LETTERS[d.rank - 1] for d in encounter.diagnoses.all()}
     patient_address = (
         " ".join(p for p in (patient.address_line1, patient.address_line2) if p),
@@ -355,11 +354,10 @@ def form_for_claim(claim: Claim) -> ClaimForm:
     is_self = coverage.subscriber_relationship == "self"
     lines = []
     for line in claim.lines.all():
-        source = ndc_by_line.get(line.service_line_id)
         ndc_note = ""
-        if source is not None and source.ndc:
-            quantity = source.ndc_quantity.normalize() if source.ndc_quantity is not None else ""
-            ndc_note = f"N4{source.ndc} {source.ndc_unit}{quantity}"
+        if line.ndc:
+            quantity = line.ndc_quantity.normalize() if line.ndc_quantity is not None else ""
+            ndc_note = f"N4{line.ndc} {line.ndc_unit}{quantity}"
         lines.append(
             FormLine(
                 date_from=encounter.date_of_service,

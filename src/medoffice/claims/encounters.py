@@ -35,6 +35,8 @@ from medoffice.claims.models import (
     MAX_DIAGNOSES,
     MAX_MODIFIERS,
     MAX_POINTERS,
+    Claim,
+    ClaimStatus,
     Encounter,
     EncounterDiagnosis,
     EncounterStatus,
@@ -612,7 +614,9 @@ def encounter_finalize(*, actor: User, encounter_id: int) -> Encounter:
 @binds_actor("actor")
 def encounter_reopen(*, actor: User, encounter_id: int, reason: str) -> Encounter:
     """Ready back to draft for a correction: its charges' entry is reversed (finalizing again
-    posts a new one). Refused for a claim already on its way: void or replace that claim."""
+    posts a new one). A claim not yet sent is dropped, to be built again from the corrected
+    visit; one in a batch not yet sent refuses the reopening; one the payer has is corrected
+    afterwards by a replacement or a void (it keeps the lines it billed)."""
     require_perm(actor, ClaimsPerm.CODE)
     why = (reason or "").strip()
     if not why:
@@ -622,6 +626,7 @@ def encounter_reopen(*, actor: User, encounter_id: int, reason: str) -> Encounte
         raise InvalidTransition(
             f"Encounter {encounter.pk} is not finalized; edit it as it is.", field="status"
         )
+    _drop_unsent_claims(encounter)
     reversal = charges.reverse_charges(encounter, actor=actor, reason=why[:150])
     _move(encounter, EncounterStatus.DRAFT)
     encounter.charge_entry = None
@@ -638,6 +643,21 @@ def encounter_reopen(*, actor: User, encounter_id: int, reason: str) -> Encounte
         reason=why[:300],
     )  # fmt: skip
     return encounter
+
+
+UNSENT = (ClaimStatus.DRAFT, ClaimStatus.SCRUB_ERRORS, ClaimStatus.READY)
+
+
+def _drop_unsent_claims(encounter: Encounter) -> None:
+    claims = Claim.objects.select_for_update().filter(encounter=encounter)
+    batched = claims.filter(status=ClaimStatus.BATCHED).first()
+    if batched is not None:
+        raise InvalidTransition(
+            f"Claim {batched.control_number} of this visit is in a batch waiting to be sent: "
+            "send the batch (and then replace the claim) before recoding the visit.",
+            field="status",
+        )
+    claims.filter(status__in=UNSENT, batch__isnull=True).delete()
 
 
 def charge_preview_cents(encounter: Encounter) -> int:

@@ -288,7 +288,7 @@ class PayerContract(AuditedModel):
 class ContractRate(AuditedModel):
     """A contracted rate for one code (and modifier); in a Medicare-percent contract, an override."""
 
-    contract = models.ForeignKey(PayerContract, on_delete=models.CASCADE, related_name="rates")
+    contract = models.ForeignKey(PayerContract, on_delete=models.PROTECT, related_name="rates")
     code = models.CharField(max_length=5)
     modifier = models.CharField(max_length=2, blank=True)
     rate_cents = models.PositiveBigIntegerField()

@@ -57,6 +57,7 @@ def make_claim(lines: int = 2, *, coverage=None, **claim_fields) -> Claim:
         ClaimLine.objects.create(
             claim=claim, service_line=service, line_number=n, code=service.code,
             modifiers=service.modifiers, units=service.units, charge_cents=service.charge_cents,
-            diagnosis_pointers=service.diagnosis_pointers,
+            diagnosis_pointers=service.diagnosis_pointers, ndc=service.ndc,
+            ndc_quantity=service.ndc_quantity, ndc_unit=service.ndc_unit,
         )  # fmt: skip
     return claim

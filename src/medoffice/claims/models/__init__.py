@@ -207,13 +207,20 @@ class ClaimLine(models.Model):
     """A claim's copy of a service line, as sent (with the line item control number)."""
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines")
-    service_line = models.ForeignKey(ServiceLine, on_delete=models.PROTECT, related_name="+")
+    # The encounter's line it was copied from; a recoded visit replaces its lines, and the
+    # claim keeps what it billed.
+    service_line = models.ForeignKey(
+        ServiceLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     line_number = models.PositiveSmallIntegerField()
     code = models.CharField(max_length=5)
     modifiers = models.JSONField(default=list)
     units = models.PositiveIntegerField()
     charge_cents = models.PositiveBigIntegerField()
     diagnosis_pointers = models.JSONField(default=list)
+    ndc = models.CharField("NDC (11 digits)", max_length=11, blank=True)
+    ndc_quantity = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    ndc_unit = models.CharField(max_length=2, blank=True)
     status = models.CharField(max_length=12, blank=True, help_text="the payer's answer per line")
 
     class Meta:

@@ -10,7 +10,13 @@ import pytest
 
 from medoffice.claims import encounters as svc
 from medoffice.claims.encounters import LineInput
-from medoffice.claims.models import Encounter, EncounterDiagnosis, EncounterStatus, ServiceLine
+from medoffice.claims.models import (
+    Claim,
+    Encounter,
+    EncounterDiagnosis,
+    EncounterStatus,
+    ServiceLine,
+)
 from medoffice.core.exceptions import InvalidInput, InvalidTransition, NotPermitted
 from medoffice.testing import scheduling_factories as sf
 
@@ -345,3 +351,42 @@ def test_a_coder_codes_any_visit(office, users):
     theirs = draft(office, users, provider=office.other_provider, actor=users["manager"])
     code(theirs, users, actor=users["biller"])
     assert theirs.lines.count() == 1
+
+
+def _finalized_with_claim(office, users):
+    from medoffice.claims import claims_services
+    from medoffice.testing import patients_factories as pf
+
+    pf.coverage(patient=office.patient, effective_date=office.day - timedelta(days=30))
+    encounter = draft(office, users)
+    code(encounter, users, diagnoses=("E11.9", "I10"), lines=[LineInput("99213", pointers=[1, 2])])
+    svc.encounter_mark_coded(actor=users["biller"], encounter_id=encounter.pk)
+    svc.encounter_finalize(actor=users["biller"], encounter_id=encounter.pk)
+    encounter.refresh_from_db()
+    return encounter, claims_services.claim_build(actor=users["biller"], encounter=encounter)
+
+
+def test_reopening_drops_a_claim_not_yet_sent_and_recoding_works(office, users):
+    encounter, claim = _finalized_with_claim(office, users)
+    svc.encounter_reopen(actor=users["biller"], encounter_id=encounter.pk, reason="I10 not seen")
+    assert not Claim.objects.filter(pk=claim.pk).exists()
+    code(encounter, users)  # the lines the claim had copied can be replaced
+    assert list(encounter.lines.values_list("code", flat=True)) == ["99213"]
+
+
+def test_a_sent_claim_keeps_the_lines_it_billed_when_the_visit_is_recoded(office, users):
+    encounter, claim = _finalized_with_claim(office, users)
+    Claim.objects.filter(pk=claim.pk).update(status="submitted")
+    svc.encounter_reopen(actor=users["biller"], encounter_id=encounter.pk, reason="I10 not seen")
+    code(encounter, users, lines=[LineInput("99214", pointers=[1])])
+    billed = list(claim.lines.values_list("code", "diagnosis_pointers", "service_line"))
+    assert billed == [("99213", [1, 2], None)]
+
+
+def test_a_claim_in_a_batch_waiting_to_be_sent_refuses_the_reopening(office, users):
+    encounter, claim = _finalized_with_claim(office, users)
+    Claim.objects.filter(pk=claim.pk).update(status="batched")
+    with pytest.raises(InvalidTransition, match="in a batch waiting to be sent"):
+        svc.encounter_reopen(actor=users["biller"], encounter_id=encounter.pk, reason="typo")
+    encounter.refresh_from_db()
+    assert encounter.status == EncounterStatus.READY
