@@ -23,11 +23,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from medoffice.claims.claims_services import move_claims_from, note_claims
 from medoffice.claims.models import (
     AppliedFile,
     Claim,
     ClaimBatch,
-    ClaimEvent,
     ClaimLine,
     ClaimStatus,
 )
@@ -133,39 +133,6 @@ def finish(row: AppliedFile, result: ApplyResult) -> ApplyResult:
     return result
 
 
-def set_claim_status(
-    claim: Claim,
-    to_status: str,
-    *,
-    actor: User | None,
-    note: str,
-    details: dict[str, Any],
-    allowed_from: Sequence[str],
-    **fields: Any,
-) -> bool:
-    """Move the claim to `to_status` if it is still in one of `allowed_from`, and write its
-    event. The update is conditional (the database decides, not a read before it), so a
-    claim another change moved meanwhile is left alone: False."""
-    now = timezone.now()
-    moved = Claim.objects.filter(pk=claim.pk, status__in=list(allowed_from)).update(
-        status=to_status, updated_at=now, **fields
-    )
-    if not moved:
-        return False
-    ClaimEvent.objects.create(
-        claim=claim,
-        actor=actor,
-        from_status=claim.status,
-        to_status=to_status,
-        note=note[:2000],
-        details=details,
-    )
-    claim.status = to_status
-    for name, value in fields.items():
-        setattr(claim, name, value)
-    return True
-
-
 # --- 999 -------------------------------------------------------------------------------------
 
 
@@ -267,27 +234,25 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
                 if not own and by_claim:
                     words = [f"the transaction set was rejected ({verdict}) for errors in "
                              f"other claims: {', '.join(sorted(by_claim))}"]  # fmt: skip
-                moved = set_claim_status(
-                    claim, ClaimStatus.REJECTED, actor=actor,
+                moved = bool(move_claims_from(
+                    [claim], allowed_from=AWAITING_999, to=ClaimStatus.REJECTED, actor=actor,
                     note="999 rejected: " + "; ".join(words),
-                    details={**details, "errors": words}, allowed_from=AWAITING_999,
-                )  # fmt: skip
+                    details={**details, "errors": words},
+                ))  # fmt: skip
                 result.matched.append(
                     Outcome(claim.control_number, "rejected" if moved else "unchanged",
                             words if moved else [f"the claim is {claim.status}", *words])
                 )  # fmt: skip
                 continue
             extra = {"submitted_at": claim.submitted_at or timezone.now()}
-            moved = set_claim_status(
-                claim, ClaimStatus.SUBMITTED, actor=actor,
-                note=f"999: {verdict}", details={**details, "errors": general},
-                allowed_from=(ClaimStatus.BATCHED,), **extra,
-            )  # fmt: skip
+            moved = bool(move_claims_from(
+                [claim], allowed_from=(ClaimStatus.BATCHED,), to=ClaimStatus.SUBMITTED,
+                actor=actor, note=f"999: {verdict}", details={**details, "errors": general},
+                fields=extra,
+            ))  # fmt: skip
             if not moved and claim.status == ClaimStatus.SUBMITTED:
-                ClaimEvent.objects.create(
-                    claim=claim, actor=actor, from_status=claim.status, to_status=claim.status,
-                    note=f"999: {verdict}", details={**details, "errors": general},
-                )  # fmt: skip
+                note_claims([claim], actor=actor, note=f"999: {verdict}",
+                            details={**details, "errors": general})  # fmt: skip
                 moved = True
             result.matched.append(
                 Outcome(claim.control_number, "submitted" if moved else "unchanged",
@@ -406,28 +371,25 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
             continue
         details = status_details(tracked, "277CA", name)
         if tracked.rejected:
-            moved = set_claim_status(
-                claim, ClaimStatus.REJECTED, actor=actor, note="277CA rejected: " + "; ".join(words),
-                details=details, allowed_from=AWAITING_277CA,
-            )  # fmt: skip
+            moved = bool(move_claims_from(
+                [claim], allowed_from=AWAITING_277CA, to=ClaimStatus.REJECTED, actor=actor,
+                note="277CA rejected: " + "; ".join(words), details=details,
+            ))  # fmt: skip
             outcome = "rejected" if moved else "unchanged"
         elif tracked.accepted:
             payer_number = tracked.payer_claim_number or claim.payer_claim_number
-            moved = set_claim_status(
-                claim, ClaimStatus.ACCEPTED, actor=actor, note="277CA accepted: " + "; ".join(words),
-                details=details, allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED),
-                payer_claim_number=payer_number,
-            )  # fmt: skip
+            moved = bool(move_claims_from(
+                [claim], allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED),
+                to=ClaimStatus.ACCEPTED, actor=actor, note="277CA accepted: " + "; ".join(words),
+                details=details, fields={"payer_claim_number": payer_number},
+            ))  # fmt: skip
             if not moved and claim.status == ClaimStatus.ACCEPTED and payer_number:
                 Claim.objects.filter(pk=claim.pk, payer_claim_number="").update(
                     payer_claim_number=payer_number
                 )
             outcome = "accepted" if moved else "unchanged"
         else:
-            ClaimEvent.objects.create(
-                claim=claim, actor=actor, from_status=claim.status, to_status=claim.status,
-                note="277CA: " + "; ".join(words), details=details,
-            )  # fmt: skip
+            note_claims([claim], actor=actor, note="277CA: " + "; ".join(words), details=details)
             moved, outcome = True, "reported"
         result.matched.append(
             Outcome(pcn, outcome, words if moved else [f"the claim is {claim.status}", *words])

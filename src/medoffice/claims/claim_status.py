@@ -34,11 +34,11 @@ from medoffice.claims.acknowledgements import (
     claim_file,
     finish,
     read_x12,
-    set_claim_status,
     status_details,
     status_words,
 )
 from medoffice.claims.batches import RELATIONSHIP_CODES, Exchange, practice_exchange
+from medoffice.claims.claims_services import move_claims_from, note_claims
 from medoffice.claims.control_numbers import reserve_control_numbers
 from medoffice.claims.models import Claim, ClaimEvent, ClaimStatus
 from medoffice.claims.permissions import ClaimsPerm
@@ -207,23 +207,21 @@ def _apply(document: ClaimStatusTransaction, actor: User | None, result: ApplyRe
         note = "277: " + "; ".join(words)
         moved = False
         if verdict == ClaimStatus.REJECTED:
-            moved = set_claim_status(claim, verdict, actor=actor, note=note, details=details,
-                                allowed_from=(ClaimStatus.BATCHED, *WAITING))  # fmt: skip
+            moved = bool(move_claims_from([claim], allowed_from=(ClaimStatus.BATCHED, *WAITING),
+                                          to=verdict, actor=actor, note=note, details=details))  # fmt: skip
         elif verdict == ClaimStatus.DENIED:
-            moved = set_claim_status(claim, verdict, actor=actor, note=note, details=details,
-                                allowed_from=WAITING)  # fmt: skip
+            moved = bool(move_claims_from([claim], allowed_from=WAITING, to=verdict, actor=actor,
+                                          note=note, details=details))  # fmt: skip
         elif verdict == ClaimStatus.ACCEPTED:
-            moved = set_claim_status(
-                claim, verdict, actor=actor, note=note, details=details,
-                allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED),
-                payer_claim_number=tracked.payer_claim_number or claim.payer_claim_number,
-            )  # fmt: skip
+            payer_number = tracked.payer_claim_number or claim.payer_claim_number
+            moved = bool(move_claims_from(
+                [claim], allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED), to=verdict,
+                actor=actor, note=note, details=details,
+                fields={"payer_claim_number": payer_number},
+            ))  # fmt: skip
         if not moved:
             # The answer is kept on the history even when it changes nothing.
-            ClaimEvent.objects.create(
-                claim=claim, actor=actor, from_status=claim.status, to_status=claim.status,
-                note=note, details=details,
-            )  # fmt: skip
+            note_claims([claim], actor=actor, note=note, details=details)
             if tracked.payer_claim_number:
                 Claim.objects.filter(pk=claim.pk, payer_claim_number="").update(
                     payer_claim_number=tracked.payer_claim_number

@@ -10,7 +10,7 @@ coverage (`claim_original_once`), one void and one replacement per claim (`claim
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
@@ -42,9 +42,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({S.SCRUB_ERRORS, S.READY, S.VOID}),
     S.SCRUB_ERRORS: frozenset({S.READY, S.VOID}),
     S.READY: frozenset({S.SCRUB_ERRORS, S.BATCHED, S.VOID}),
-    S.BATCHED: frozenset({S.SUBMITTED, S.READY}),
-    S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED}),
-    S.ACCEPTED: frozenset({S.PAID, S.DENIED}),
+    # An acknowledgement may answer before the 999 did (a 277CA, a 277) and a payer may
+    # reject a claim its clearinghouse accepted, or deny it on a claim status answer.
+    S.BATCHED: frozenset({S.SUBMITTED, S.READY, S.ACCEPTED, S.REJECTED}),
+    S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.DENIED}),
+    S.ACCEPTED: frozenset({S.PAID, S.DENIED, S.REJECTED}),
     S.REJECTED: frozenset({S.SCRUB_ERRORS, S.READY, S.VOID}),
     S.PAID: frozenset(),
     S.DENIED: frozenset(),
@@ -99,6 +101,71 @@ def move_rows(
     number) move to `to`, each with one history event (actor, from, to, note), in one
     transaction. A claim already in `to` is left as it is (no event); a transition not in
     TRANSITIONS is refused before anything is written. `fields` are set in the same update."""
+    moving = _moving(rows, to)
+    if not moving:
+        return
+    with transaction.atomic():
+        by_from: dict[str, list[int]] = {}
+        for pk, status, _control in moving:
+            by_from.setdefault(status, []).append(pk)
+        for from_status, ids in by_from.items():
+            # The status in the filter makes a concurrent change lose cleanly, not silently.
+            changed = _update(ids, from_status, to, fields)
+            if changed != len(ids):
+                raise Conflict("A claim changed while this was being done; reload and try again.")
+        _events(moving, to, actor=actor, note=note, details=details)
+
+
+def move_claims_from(
+    claims: Sequence[Claim],
+    *,
+    allowed_from: Collection[str],
+    to: str,
+    actor: User | None,
+    note: str = "",
+    details: dict[str, Any] | None = None,
+    fields: dict[str, Any] | None = None,
+) -> list[Claim]:
+    """Move those of the claims that are in one of `allowed_from` to `to` (TRANSITIONS
+    deciding, as in `move_rows`), skipping rather than refusing the others, and return the
+    claims that moved (the instances with them). Each update is conditional on the claim's
+    status (the database decides, not a read before it), so a claim another change moved
+    meanwhile is skipped too. For answers from outside (acknowledgements, claim status)
+    that apply where they still can."""
+    candidates = [claim for claim in claims if claim.status in allowed_from]
+    _moving([(c.pk, c.status, c.control_number) for c in candidates], to)
+    moved: list[Claim] = []
+    with transaction.atomic():
+        for claim in candidates:
+            if claim.status != to and _update([claim.pk], claim.status, to, fields):
+                moved.append(claim)
+        _events(
+            [(c.pk, c.status, c.control_number) for c in moved], to,
+            actor=actor, note=note[:2000], details=details,
+        )  # fmt: skip
+    for claim in moved:
+        claim.status = to
+        for name, value in (fields or {}).items():
+            setattr(claim, name, value)
+    return moved
+
+
+def note_claims(
+    claims: Sequence[Claim], *, actor: User | None, note: str, details: dict[str, Any] | None
+) -> None:
+    """A history event that changes no status (an answer kept on the claim's history)."""
+    by_status: dict[str, list[tuple[int, str, str]]] = {}
+    for claim in claims:
+        by_status.setdefault(claim.status, []).append(
+            (claim.pk, claim.status, claim.control_number)
+        )
+    for status, rows in by_status.items():
+        _events(rows, status, actor=actor, note=note[:2000], details=details)
+
+
+def _moving(rows: Sequence[tuple[int, str, str]], to: str) -> list[tuple[int, str, str]]:
+    """The rows not already in `to`; InvalidTransition naming the first that cannot become
+    `to`, before anything is written."""
     if to not in TRANSITIONS:
         raise InvalidInput(f"{to!r} is not a claim status.", field="status")
     moving = [row for row in rows if row[1] != to]
@@ -108,24 +175,28 @@ def move_rows(
                 f"Claim {control} is {S(status).label.lower()}: it cannot become "
                 f"{S(to).label.lower()}."
             )
-    if not moving:
-        return
+    return moving
+
+
+def _update(ids: list[int], from_status: str, to: str, fields: dict[str, Any] | None) -> int:
     updates = {"status": to, "updated_at": timezone.now(), **(fields or {})}
-    with transaction.atomic():
-        by_from: dict[str, list[int]] = {}
-        for pk, status, _control in moving:
-            by_from.setdefault(status, []).append(pk)
-        for from_status, ids in by_from.items():
-            # The status in the filter makes a concurrent change lose cleanly, not silently.
-            changed = Claim.objects.filter(pk__in=ids, status=from_status).update(**updates)
-            if changed != len(ids):
-                raise Conflict("A claim changed while this was being done; reload and try again.")
-        insert_rows(
-            ClaimEvent, ("claim_id", "from_status"),
-            [(pk, status) for pk, status, _control in moving],
-            constants={"at": timezone.now(), "actor_id": actor.pk if actor else None,
-                       "to_status": to, "note": note, "details": details or {}},
-        )  # fmt: skip
+    return Claim.objects.filter(pk__in=ids, status=from_status).update(**updates)
+
+
+def _events(
+    rows: Sequence[tuple[int, str, str]],
+    to: str,
+    *,
+    actor: User | None,
+    note: str,
+    details: dict[str, Any] | None,
+) -> None:
+    insert_rows(
+        ClaimEvent, ("claim_id", "from_status"),
+        [(pk, status) for pk, status, _control in rows],
+        constants={"at": timezone.now(), "actor_id": actor.pk if actor else None,
+                   "to_status": to, "note": note, "details": details or {}},
+    )  # fmt: skip
 
 
 def _field(model: type[Model], name: str) -> Field:

@@ -35,17 +35,8 @@ from medoffice.claims.models import (
     ScrubFinding,
     Severity,
 )
-from medoffice.coding.models import (
-    AddOnEdit,
-    CodeSetKind,
-    CodeSetRelease,
-    Modifier,
-    MueEdit,
-    PriorAuthRule,
-    ProcedureCode,
-    PtpEdit,
-)
-from medoffice.coding.selectors import icd10_lookup, icd10_search
+from medoffice.coding.models import PriorAuthRule
+from medoffice.coding.selectors import EditTables, edit_tables, icd10_lookup, icd10_search, in_force
 from medoffice.core import audit
 from medoffice.core.context import actor_for_service
 from medoffice.core.exceptions import InvalidTransition
@@ -57,7 +48,6 @@ ERROR = Severity.ERROR
 WARNING = Severity.WARNING
 BATCH = 2000  # claims per round of queries (keeps every IN list well under SQLite's limit)
 TIMELY_FILING_WARN_DAYS = 30
-ANY_PRIMARY = "CCCCC"  # an add-on edit's primary when any primary will do
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,33 +97,13 @@ class ClaimFacts:
 
 @dataclass(slots=True)
 class Reference:
-    """The code-set rows and earlier claims the claims of one batch are checked against."""
+    """The code-set rows and earlier claims the claims of one batch are checked against: the
+    codes and NCCI edits as coding reads them for many days (`coding.selectors.edit_tables`,
+    which owns the rules of which release and which rows are in force on a day)."""
 
-    procedures: dict[str, tuple[date | None, date | None]] = field(default_factory=dict)
-    modifiers: dict[str, tuple[bool, bool]] = field(default_factory=dict)  # active, bypass
-    # NCCI rows of every release, each with its release id: a claim reads the release in force
-    # on its date of service (as coding.selectors does for one day).
-    ptp: dict[tuple[str, str], list[tuple[date | None, date | None, str, int]]] = field(
-        default_factory=dict
-    )
-    mue: dict[str, list[tuple[int, str, int]]] = field(default_factory=dict)
-    add_ons: dict[str, list[tuple[str, str, date | None, date | None, int]]] = field(
-        default_factory=dict
-    )
-    releases: dict[str, list[tuple[date, int]]] = field(default_factory=dict)
+    tables: EditTables = field(default_factory=EditTables)
     prior_auth: set[tuple[int, str]] = field(default_factory=set)
     duplicates: dict[int, str] = field(default_factory=dict)  # claim -> earlier control number
-    _in_force: dict[tuple[str, date], int | None] = field(default_factory=dict)
-
-    def release(self, kind: str, day: date) -> int | None:
-        """The release of an NCCI table in force on `day`: the newest effective on or before
-        it, else the earliest (whose rows carry their own dates)."""
-        key = (kind, day)
-        if key not in self._in_force:
-            loaded = self.releases.get(kind, [])
-            before = [pk for effective, pk in loaded if effective <= day]
-            self._in_force[key] = before[-1] if before else (loaded[0][1] if loaded else None)
-        return self._in_force[key]
 
 
 # --- Diagnoses (ICD-10-CM, coding.selectors) -------------------------------------------------
@@ -161,14 +131,6 @@ def npi_is_valid(npi: str) -> bool:
 
 
 # --- The edits -------------------------------------------------------------------------------
-
-
-def _in_force(day: date, start: date | None, end: date | None, *, end_inclusive: bool) -> bool:
-    if start is not None and day < start:
-        return False
-    if end is None:
-        return True
-    return day <= end if end_inclusive else day < end
 
 
 def _missing(values: dict[str, Any], labels: dict[str, str]) -> list[str]:
@@ -217,9 +179,7 @@ def scrub(
                         "coverage."))  # fmt: skip
     if not (
         coverage.get("is_active")
-        and _in_force(
-            day, coverage.get("effective_date"), coverage.get("end_date"), end_inclusive=True
-        )
+        and in_force(day, coverage.get("effective_date"), coverage.get("end_date"))
     ):
         add(Finding("coverage_not_active", ERROR,
                     f"The {claim.payer_name} coverage is not in force on the date of service "
@@ -259,23 +219,22 @@ def scrub(
             add(Finding(problem[0], ERROR, problem[1]))
 
     # Lines.
+    tables = reference.tables
     codes = {line.code for line in claim.lines}
-    add_on_codes = {line.code for line in claim.lines if line.code in reference.add_ons}
+    add_on_codes = {line.code for line in claim.lines if tables.is_add_on(line.code)}
     units_by_code: dict[str, int] = defaultdict(int)
     for line in claim.lines:
         units_by_code[line.code] += line.units
     if not claim.lines:
         add(Finding("lines_missing", ERROR, "The claim has no service lines."))
-    mue_release = reference.release(CodeSetKind.NCCI_MUE, day)
-    ptp_release = reference.release(CodeSetKind.NCCI_PTP, day)
     for line in claim.lines:
         n = line.line_number
-        dates = reference.procedures.get(line.code)
+        dates = tables.procedure_dates(line.code)
         if dates is None:
             add(Finding("code_unknown", ERROR,
                         f"Line {n}: {line.code} is not a CPT or HCPCS code in the loaded code "
                         "sets.", n))  # fmt: skip
-        elif not _in_force(day, dates[0], dates[1], end_inclusive=True):
+        elif not tables.procedure_active(line.code, day):
             add(Finding("code_inactive", ERROR,
                         f"Line {n}: {line.code} is not billable on {day:%m/%d/%Y} "
                         f"({_span(dates)}).", n))  # fmt: skip
@@ -283,7 +242,7 @@ def scrub(
             add(Finding("modifier_invalid", ERROR,
                         f"Line {n}: at most {MAX_MODIFIERS} modifiers, each once.", n))  # fmt: skip
         for mod in line.modifiers:
-            known = reference.modifiers.get(mod)
+            known = tables.modifier(mod)
             if known is None:
                 add(Finding("modifier_invalid", ERROR,
                             f"Line {n}: {mod} is not a known modifier.", n))  # fmt: skip
@@ -313,9 +272,7 @@ def scrub(
             add(Finding("prior_auth_missing", ERROR,
                         f"Line {n}: {claim.payer_name} pays {line.code} only with a prior "
                         "authorization: enter its number on the encounter.", n))  # fmt: skip
-        mue_rows = [(units, kind) for units, kind, release in reference.mue.get(line.code, ())
-                    if release == mue_release]  # fmt: skip
-        mue = min(mue_rows) if mue_rows else None
+        mue = tables.mue(line.code, day)
         if mue is not None:
             per_line = mue[1] == "1"
             units = line.units if per_line else units_by_code[line.code]
@@ -325,20 +282,16 @@ def scrub(
                             f"Line {n}: {units} units of {line.code} "
                             f"{'on one line' if per_line else 'on one day'} is over the medically "
                             f"unlikely edit of {mue[0]}.", n))  # fmt: skip
-        if line.code in add_on_codes:
-            add_on_release = reference.release(CodeSetKind.NCCI_ADD_ON, day)
-            edits = [e for e in reference.add_ons[line.code]
-                     if e[4] == add_on_release
-                     and _in_force(day, e[2], e[3], end_inclusive=True)]  # fmt: skip
-            if edits:
-                listed = {e[0] for e in edits if e[1] == "1" and e[0] != ANY_PRIMARY}
-                others = codes - add_on_codes
-                fine = bool(others & listed) if listed else bool(others)
-                if not fine:
-                    wanted = f" (one of {', '.join(sorted(listed)[:5])})" if listed else ""
-                    add(Finding("add_on_without_primary", ERROR,
-                                f"Line {n}: {line.code} is an add-on code, billed without its "
-                                f"primary procedure{wanted}.", n))  # fmt: skip
+        rule = tables.add_on(line.code, day) if line.code in add_on_codes else None
+        if rule is not None:
+            listed = rule.required
+            others = codes - add_on_codes
+            fine = bool(others & listed) if listed else bool(others)
+            if not fine:
+                wanted = f" (one of {', '.join(sorted(listed)[:5])})" if listed else ""
+                add(Finding("add_on_without_primary", ERROR,
+                            f"Line {n}: {line.code} is an add-on code, billed without its "
+                            f"primary procedure{wanted}.", n))  # fmt: skip
 
     # NCCI procedure-to-procedure pairs.
     lines_of: dict[str, list[LineFacts]] = defaultdict(list)
@@ -348,24 +301,18 @@ def scrub(
         for column2 in sorted(codes):
             if column1 == column2:
                 continue
-            rows = [row for row in reference.ptp.get((column1, column2), ())
-                    if row[3] == ptp_release and _in_force(day, row[0], row[1], end_inclusive=True)]  # fmt: skip
-            # A pair deleted and added again: the row that lasts longest speaks.
-            rows.sort(key=lambda row: (row[1] is None, row[1] or day), reverse=True)
-            for _start, _end, indicator, _release in rows[:1]:
-                if indicator == "9":
-                    continue
+            indicator = tables.ptp(column1, column2, day)
+            if indicator is not None and indicator != "9":
                 line2 = lines_of[column2][0].line_number
                 if indicator == "0":
                     add(Finding("ncci_pair", ERROR,
                                 f"Line {line2}: NCCI does not pay {column2} with {column1} on "
                                 "the same day, with or without a modifier.", line2))  # fmt: skip
-                elif not _bypassed(lines_of[column2] + lines_of[column1], reference):
+                elif not _bypassed(lines_of[column2] + lines_of[column1], tables):
                     add(Finding("ncci_pair", ERROR,
                                 f"Line {line2}: NCCI bundles {column2} into {column1}: bill it "
                                 "only for a distinct service, with a modifier such as 59 or XU "
                                 "on its line.", line2))  # fmt: skip
-                break
 
     # Filing limits and duplicates.
     deadline = day + timedelta(days=claim.timely_filing_days)
@@ -394,9 +341,9 @@ def _span(dates: tuple[date | None, date | None]) -> str:
     return f"ended {end:%m/%d/%Y}" if end else "no dates"
 
 
-def _bypassed(lines: Iterable[LineFacts], reference: Reference) -> bool:
+def _bypassed(lines: Iterable[LineFacts], tables: EditTables) -> bool:
     return any(
-        reference.modifiers.get(mod, (False, False))[1] for line in lines for mod in line.modifiers
+        (tables.modifier(mod) or (False, False))[1] for line in lines for mod in line.modifiers
     )
 
 
@@ -516,48 +463,7 @@ def _reference(facts: list[ClaimFacts], chosen: Any) -> Reference:
     ref = Reference()
     if not facts:
         return ref
-    ref.procedures = {
-        code: (start, end)
-        for code, start, end in ProcedureCode.objects.filter(code__in=codes).values_list(
-            "code", "effective_date", "termination_date"
-        )
-    }
-    ref.modifiers = {
-        code: (active, bypass)
-        for code, active, bypass in Modifier.objects.filter(code__in=modifiers).values_list(
-            "code", "is_active", "ncci_bypass"
-        )
-    }
-    kinds = (CodeSetKind.NCCI_PTP, CodeSetKind.NCCI_MUE, CodeSetKind.NCCI_ADD_ON)
-    for kind, effective, pk in (
-        CodeSetRelease.objects.filter(kind__in=kinds)
-        .order_by("effective_date", "id")
-        .values_list("kind", "effective_date", "id")
-    ):
-        ref.releases.setdefault(kind, []).append((effective, pk))
-    ptp: dict[tuple[str, str], list[tuple[date | None, date | None, str, int]]] = defaultdict(list)
-    if len(codes) > 1:
-        for c1, c2, start, end, indicator, release in PtpEdit.objects.filter(
-            column1__in=codes, column2__in=codes
-        ).values_list(
-            "column1", "column2", "effective_date", "deletion_date", "modifier_indicator",
-            "release_id",
-        ):  # fmt: skip
-            ptp[(c1, c2)].append((start, end, indicator, release))
-    ref.ptp = dict(ptp)
-    for code, units, indicator, release in MueEdit.objects.filter(code__in=codes).values_list(
-        "code", "max_units", "adjudication_indicator", "release_id"
-    ):
-        ref.mue.setdefault(code, []).append((units, indicator, release))
-    add_ons: dict[str, list[tuple[str, str, date | None, date | None, int]]] = defaultdict(list)
-    for add_on, primary, kind, start, end, release in AddOnEdit.objects.filter(
-        add_on_code__in=codes
-    ).values_list(
-        "add_on_code", "primary_code", "edit_type", "effective_date", "deletion_date",
-        "release_id",
-    ):  # fmt: skip
-        add_ons[add_on].append((primary, kind, start, end, release))
-    ref.add_ons = dict(add_ons)
+    ref.tables = edit_tables(codes, {f.date_of_service for f in facts}, modifier_codes=modifiers)
     payers = sorted({f.payer_id for f in facts})
     ref.prior_auth = set(
         PriorAuthRule.objects.filter(payer_id__in=payers, code__in=codes).values_list(

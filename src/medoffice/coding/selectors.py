@@ -17,10 +17,11 @@ import heapq
 import re
 import threading
 import warnings
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from functools import reduce
+from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models import Q, QuerySet, Subquery
@@ -40,6 +41,8 @@ from medoffice.coding.models import (
 )
 
 ANY_PRIMARY = "CCCCC"
+NCCI_KINDS = (CodeSetKind.NCCI_PTP, CodeSetKind.NCCI_MUE, CodeSetKind.NCCI_ADD_ON)
+_Row = TypeVar("_Row")
 
 
 def latest_releases() -> list[CodeSetRelease]:
@@ -62,7 +65,7 @@ def recent_releases(limit: int = 50) -> list[CodeSetRelease]:
 # Before its first release an NCCI table's first release speaks (its rows carry their own
 # deletion dates, so it holds the earlier edits too); an MPFS table prices nothing before its
 # first release (as `pricing.mpfs_release`).
-_EARLIEST_BEFORE_FIRST = {CodeSetKind.NCCI_PTP, CodeSetKind.NCCI_MUE, CodeSetKind.NCCI_ADD_ON}
+_EARLIEST_BEFORE_FIRST = frozenset(NCCI_KINDS)
 
 
 def _release_in_force_id(kind: str, day: date) -> Subquery | Coalesce:
@@ -74,6 +77,19 @@ def _release_in_force_id(kind: str, day: date) -> Subquery | Coalesce:
         return Subquery(newest.values("id")[:1])
     earliest = releases.order_by("effective_date", "id")
     return Coalesce(Subquery(newest.values("id")[:1]), Subquery(earliest.values("id")[:1]))
+
+
+def _release_on(kind: str, releases: Sequence[tuple[date, int]], day: date) -> int | None:
+    """The same rule as `_release_in_force_id`, over the releases of `kind` already read
+    (their (effective date, id), by effective date then id): for many days at once."""
+    chosen = None
+    for effective, pk in releases:
+        if effective > day:
+            break
+        chosen = pk
+    if chosen is None and releases and kind in _EARLIEST_BEFORE_FIRST:
+        return releases[0][1]
+    return chosen
 
 
 def release_in_force(kind: str, day: date) -> CodeSetRelease | None:
@@ -89,24 +105,21 @@ def _codes(codes: Iterable[str]) -> set[str]:
     return {c.strip().upper() for c in codes if c and c.strip()}
 
 
-def _in_force(day: date) -> Q:
-    return (Q(effective_date__isnull=True) | Q(effective_date__lte=day)) & (
-        Q(deletion_date__isnull=True) | Q(deletion_date__gte=day)
-    )
+def in_force(day: date, start: date | None, end: date | None) -> bool:
+    """Whether a row with these dates applies on `day`: an edit's effective and deletion
+    dates, a code's effective and termination dates, both inclusive, either open."""
+    return (start is None or start <= day) and (end is None or day <= end)
 
 
 # --- Procedure codes, modifiers, places of service ----------------------------------------------
 
 
-def _active_on(day: date) -> Q:
-    return (Q(effective_date__isnull=True) | Q(effective_date__lte=day)) & (
-        Q(termination_date__isnull=True) | Q(termination_date__gte=day)
-    )
-
-
 def procedure_on(code: str, day: date) -> ProcedureCode | None:
     """The CPT or HCPCS code if it may be billed on `day` (not yet effective or terminated: None)."""
-    return ProcedureCode.objects.filter(_active_on(day), code=code.strip().upper()).first()
+    found = ProcedureCode.objects.filter(code=code.strip().upper()).first()
+    if found is None or not in_force(day, found.effective_date, found.termination_date):
+        return None
+    return found
 
 
 def procedures_on(codes: Collection[str], day: date) -> dict[str, ProcedureCode]:
@@ -114,7 +127,11 @@ def procedures_on(codes: Collection[str], day: date) -> dict[str, ProcedureCode]
     wanted = _codes(codes)
     if not wanted:
         return {}
-    return {p.code: p for p in ProcedureCode.objects.filter(_active_on(day), code__in=wanted)}
+    return {
+        p.code: p
+        for p in ProcedureCode.objects.filter(code__in=wanted)
+        if in_force(day, p.effective_date, p.termination_date)
+    }
 
 
 _CODE_TEXT = re.compile(r"[0-9A-Za-z]{1,5}")
@@ -170,23 +187,46 @@ def ptp_edits(codes: Collection[str], day: date) -> list[PtpEdit]:
     if len(wanted) < 2:
         return []
     rows = _in_release(PtpEdit, CodeSetKind.NCCI_PTP, day).filter(
-        _in_force(day), column1__in=wanted, column2__in=wanted
+        column1__in=wanted, column2__in=wanted
     )
-    best: dict[tuple[str, str], PtpEdit] = {}
+    by_pair: dict[tuple[str, str], list[PtpEdit]] = {}
     for edit in rows:
-        if edit.column1 == edit.column2:
-            continue
-        key = (edit.column1, edit.column2)
-        held = best.get(key)
-        if held is None or _lasts_longer(edit, held):
-            best[key] = edit
-    return sorted(best.values(), key=lambda e: (e.column1, e.column2))
+        if edit.column1 != edit.column2:
+            by_pair.setdefault((edit.column1, edit.column2), []).append(edit)
+    best = [
+        found
+        for pair_rows in by_pair.values()
+        if (found := _speaking(pair_rows, day, lambda e: (e.effective_date, e.deletion_date)))
+    ]
+    return sorted(best, key=lambda e: (e.column1, e.column2))
 
 
-def _lasts_longer(edit: PtpEdit, other: PtpEdit) -> bool:
-    if other.deletion_date is None:
+def _lasts_longer(end: date | None, other_end: date | None) -> bool:
+    """Whether a row deleted at `end` outlasts one deleted at `other_end` (None: never)."""
+    if other_end is None:
         return False
-    return edit.deletion_date is None or edit.deletion_date > other.deletion_date
+    return end is None or end > other_end
+
+
+def _speaking(
+    rows: Iterable[_Row], day: date, dates: Callable[[_Row], tuple[Any, Any]]
+) -> _Row | None:
+    """Of one pair's PTP rows (of the release in force), the row in force on `day` that
+    speaks for the pair: the one that lasts longest, the first of equals."""
+    held: _Row | None = None
+    held_end: date | None = None
+    for row in rows:
+        start, end = dates(row)
+        if not in_force(day, start, end):
+            continue
+        if held is None or _lasts_longer(end, held_end):
+            held, held_end = row, end
+    return held
+
+
+def _lowest(limits: Iterable[tuple[int, str]]) -> tuple[int, str] | None:
+    """An MUE's limit (units, adjudication indicator): the lowest of the code's rows."""
+    return min(limits, default=None)
 
 
 def mue_limits(codes: Collection[str], day: date) -> dict[str, int]:
@@ -194,14 +234,14 @@ def mue_limits(codes: Collection[str], day: date) -> dict[str, int]:
     wanted = _codes(codes)
     if not wanted:
         return {}
-    limits: dict[str, int] = {}
-    for code, units in (
+    rows: dict[str, list[tuple[int, str]]] = {}
+    for code, units, indicator in (
         _in_release(MueEdit, CodeSetKind.NCCI_MUE, day)
         .filter(code__in=wanted)
-        .values_list("code", "max_units")
+        .values_list("code", "max_units", "adjudication_indicator")
     ):
-        limits[code] = min(units, limits.get(code, units))
-    return limits
+        rows.setdefault(code, []).append((units, indicator))
+    return {code: limit[0] for code, found in rows.items() if (limit := _lowest(found))}
 
 
 @dataclass(frozen=True)
@@ -212,6 +252,31 @@ class AddOnRule:
     code: str
     edit_types: frozenset[str]
     primaries: frozenset[str] | None  # None: any primary (CMS writes 'CCCCC')
+    required: frozenset[str] = frozenset()  # the type 1 primaries listed (one must be billed)
+
+
+def _add_on_rule(code: str, rows: Iterable[tuple[str, str]]) -> AddOnRule | None:
+    """An add-on code's rule from its edit rows in force, (primary, edit type) each."""
+    types: set[str] = set()
+    primaries: set[str] = set()
+    required: set[str] = set()
+    any_primary = False
+    for primary, kind in rows:
+        types.add(kind)
+        if primary == ANY_PRIMARY:
+            any_primary = True
+            continue
+        primaries.add(primary)
+        if kind == "1":
+            required.add(primary)
+    if not types:
+        return None
+    return AddOnRule(
+        code=code,
+        edit_types=frozenset(types),
+        primaries=None if any_primary else frozenset(primaries),
+        required=frozenset(required),
+    )
 
 
 def add_on_rules(codes: Collection[str], day: date) -> dict[str, AddOnRule]:
@@ -219,27 +284,15 @@ def add_on_rules(codes: Collection[str], day: date) -> dict[str, AddOnRule]:
     wanted = _codes(codes)
     if not wanted:
         return {}
-    primaries: dict[str, set[str]] = {}
-    types: dict[str, set[str]] = {}
-    any_primary: set[str] = set()
-    for code, primary, kind in (
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for code, primary, kind, start, end in (
         _in_release(AddOnEdit, CodeSetKind.NCCI_ADD_ON, day)
-        .filter(_in_force(day), add_on_code__in=wanted)
-        .values_list("add_on_code", "primary_code", "edit_type")
+        .filter(add_on_code__in=wanted)
+        .values_list("add_on_code", "primary_code", "edit_type", "effective_date", "deletion_date")
     ):
-        types.setdefault(code, set()).add(kind)
-        if primary == ANY_PRIMARY:
-            any_primary.add(code)
-        else:
-            primaries.setdefault(code, set()).add(primary)
-    return {
-        code: AddOnRule(
-            code=code,
-            edit_types=frozenset(kinds),
-            primaries=None if code in any_primary else frozenset(primaries.get(code, ())),
-        )
-        for code, kinds in types.items()
-    }
+        if in_force(day, start, end):
+            rows.setdefault(code, []).append((primary, kind))
+    return {code: rule for code, found in rows.items() if (rule := _add_on_rule(code, found))}
 
 
 def add_on_primaries(codes: Collection[str], day: date) -> dict[str, set[str] | None]:
@@ -249,6 +302,141 @@ def add_on_primaries(codes: Collection[str], day: date) -> dict[str, set[str] | 
         code: None if rule.primaries is None else set(rule.primaries)
         for code, rule in add_on_rules(codes, day).items()
     }
+
+
+# --- Many codes and days at once (the claims scrubber) -----------------------------------------
+
+_Dates = tuple[date | None, date | None]
+
+
+@dataclass(slots=True)
+class EditTables:
+    """The procedure codes, modifiers and NCCI rows of a set of codes, read once for many days
+    (`edit_tables`): each method answers for one day by the same rules as the single-day
+    reads above (`_release_on`, `in_force`, `_speaking`, `_lowest`, `_add_on_rule`)."""
+
+    releases: dict[str, list[tuple[date, int]]] = field(default_factory=dict)
+    procedures: dict[str, _Dates] = field(default_factory=dict)
+    modifiers: dict[str, tuple[bool, bool]] = field(default_factory=dict)  # active, NCCI bypass
+    ptp_rows: dict[tuple[str, str], list[tuple[date | None, date | None, str, int]]] = field(
+        default_factory=dict
+    )
+    mue_rows: dict[str, list[tuple[int, str, int]]] = field(default_factory=dict)
+    add_on_rows: dict[str, list[tuple[str, str, date | None, date | None, int]]] = field(
+        default_factory=dict
+    )
+    _release: dict[tuple[str, date], int | None] = field(default_factory=dict)
+    _add_on: dict[tuple[str, date], AddOnRule | None] = field(default_factory=dict)
+
+    def release(self, kind: str, day: date) -> int | None:
+        """The id of the release of `kind` in force on `day`."""
+        key = (kind, day)
+        if key not in self._release:
+            self._release[key] = _release_on(kind, self.releases.get(kind, []), day)
+        return self._release[key]
+
+    def procedure_dates(self, code: str) -> _Dates | None:
+        """The code's (effective, termination) dates, or None when it is not a known code."""
+        return self.procedures.get(code)
+
+    def procedure_active(self, code: str, day: date) -> bool:
+        dates = self.procedures.get(code)
+        return dates is not None and in_force(day, dates[0], dates[1])
+
+    def modifier(self, code: str) -> tuple[bool, bool] | None:
+        """(active, NCCI bypass) of a known modifier, else None."""
+        return self.modifiers.get(code)
+
+    def ptp(self, column1: str, column2: str, day: date) -> str | None:
+        """The modifier indicator of the NCCI pair on `day` (as `ptp_edits`), None: no edit."""
+        rows = self.ptp_rows.get((column1, column2))
+        if not rows or column1 == column2:
+            return None
+        release = self.release(CodeSetKind.NCCI_PTP, day)
+        found = _speaking(
+            (row for row in rows if row[3] == release), day, lambda row: (row[0], row[1])
+        )
+        return None if found is None else found[2]
+
+    def mue(self, code: str, day: date) -> tuple[int, str] | None:
+        """The code's MUE on `day` (as `mue_limits`): (units, adjudication indicator)."""
+        rows = self.mue_rows.get(code)
+        if not rows:
+            return None
+        release = self.release(CodeSetKind.NCCI_MUE, day)
+        return _lowest((units, kind) for units, kind, at in rows if at == release)
+
+    def is_add_on(self, code: str) -> bool:
+        """Whether an add-on edit of any release names the code as an add-on."""
+        return code in self.add_on_rows
+
+    def add_on(self, code: str, day: date) -> AddOnRule | None:
+        """The code's add-on rule on `day` (as `add_on_rules`), None: not an add-on then."""
+        if code not in self.add_on_rows:
+            return None
+        key = (code, day)
+        if key not in self._add_on:
+            release = self.release(CodeSetKind.NCCI_ADD_ON, day)
+            self._add_on[key] = _add_on_rule(
+                code,
+                ((primary, kind) for primary, kind, start, end, at in self.add_on_rows[code]
+                 if at == release and in_force(day, start, end)),
+            )  # fmt: skip
+        return self._add_on[key]
+
+
+def edit_tables(
+    codes: Collection[str], days: Collection[date], *, modifier_codes: Collection[str] = ()
+) -> EditTables:
+    """The procedure codes, modifiers and NCCI rows of `codes` for any of `days`: one query
+    for the releases and one per table (the PTP rows only for two codes or more). PTP and MUE
+    rows are read for the releases in force on the days; add-on rows of every release (a code
+    an add-on edit names in any release counts as an add-on, not as another's primary)."""
+    wanted = sorted(_codes(codes))
+    tables = EditTables()
+    if not wanted:
+        return tables
+    tables.procedures = {
+        code: (start, end)
+        for code, start, end in ProcedureCode.objects.filter(code__in=wanted).values_list(
+            "code", "effective_date", "termination_date"
+        )
+    }
+    mods = sorted(_codes(modifier_codes))
+    if mods:
+        tables.modifiers = {
+            code: (active, bypass)
+            for code, active, bypass in Modifier.objects.filter(code__in=mods).values_list(
+                "code", "is_active", "ncci_bypass"
+            )
+        }
+    for kind, effective, pk in (
+        CodeSetRelease.objects.filter(kind__in=NCCI_KINDS)
+        .order_by("effective_date", "id")
+        .values_list("kind", "effective_date", "id")
+    ):
+        tables.releases.setdefault(kind, []).append((effective, pk))
+    in_use = {tables.release(kind, day) for kind in NCCI_KINDS for day in set(days)}
+    if len(wanted) > 1:
+        for c1, c2, start, end, indicator, release in PtpEdit.objects.filter(
+            release_id__in=in_use, column1__in=wanted, column2__in=wanted
+        ).values_list(
+            "column1", "column2", "effective_date", "deletion_date", "modifier_indicator",
+            "release_id",
+        ):  # fmt: skip
+            tables.ptp_rows.setdefault((c1, c2), []).append((start, end, indicator, release))
+    for code, units, indicator, release in MueEdit.objects.filter(
+        release_id__in=in_use, code__in=wanted
+    ).values_list("code", "max_units", "adjudication_indicator", "release_id"):
+        tables.mue_rows.setdefault(code, []).append((units, indicator, release))
+    for add_on, primary, kind, start, end, release in AddOnEdit.objects.filter(
+        add_on_code__in=wanted
+    ).values_list(
+        "add_on_code", "primary_code", "edit_type", "effective_date", "deletion_date",
+        "release_id",
+    ):  # fmt: skip
+        tables.add_on_rows.setdefault(add_on, []).append((primary, kind, start, end, release))
+    return tables
 
 
 # --- MPFS ------------------------------------------------------------------------------------------

@@ -214,3 +214,35 @@ def test_builds_racing_on_one_encounter_make_one_claim():
     assert sorted(outcomes) == ["built"] + ["conflict:claim_exists"] * (count - 1)
     assert Claim.objects.filter(encounter=encounter).count() == 1
     assert ClaimEvent.objects.filter(claim__encounter=encounter).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_answer_moves_only_the_claims_still_waiting_for_it(biller):
+    waiting = services.claim_build(actor=biller, encounter=cf.encounter())
+    other = services.claim_build(actor=biller, encounter=cf.encounter())
+    Claim.objects.filter(pk__in=[waiting.pk, other.pk]).update(status="batched")
+    waiting.refresh_from_db()
+    other.refresh_from_db()
+    Claim.objects.filter(pk=other.pk).update(status="ready")  # moved meanwhile: stale instance
+    moved = services.move_claims_from(
+        [waiting, other], allowed_from=("batched",), to="rejected", actor=biller,
+        note="999 rejected", details={"kind": "999"},
+    )  # fmt: skip
+    assert moved == [waiting] and waiting.status == "rejected" and other.status == "batched"
+    assert Claim.objects.get(pk=other.pk).status == "ready"
+    assert list(waiting.events.order_by("id").values_list("from_status", "to_status",
+                                                          "details"))[1:] == [
+        ("batched", "rejected", {"kind": "999"})
+    ]  # fmt: skip
+    assert other.events.count() == 1
+    # not in the statuses the answer applies to: skipped, not refused
+    assert services.move_claims_from([waiting], allowed_from=("batched",), to="submitted",
+                                     actor=biller) == []  # fmt: skip
+    with pytest.raises(InvalidTransition, match="rejected: it cannot become paid"):
+        services.move_claims_from([waiting], allowed_from=("rejected",), to="paid", actor=biller)
+    services.note_claims([waiting], actor=biller, note="277: pending", details={"kind": "277"})
+    last = waiting.events.order_by("-id").first()
+    assert (last.from_status, last.to_status, last.note, last.details) == (
+        "rejected", "rejected", "277: pending", {"kind": "277"}
+    )  # fmt: skip
+    assert Claim.objects.get(pk=waiting.pk).status == "rejected" and waiting.events.count() == 3

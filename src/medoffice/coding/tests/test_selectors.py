@@ -187,3 +187,41 @@ def test_no_mpfs_table_prices_before_its_first_release(users):
     assert selectors.mpfs_gpci("10112", "00", dt.date(2024, 7, 1)).name == "ALABAMA"
     assert selectors.mpfs_gpci("10112", "00", dt.date(2024, 6, 30)) is None
     assert selectors.mpfs_localities(dt.date(2024, 6, 30)) == []
+
+
+def test_the_reader_for_many_days_answers_as_the_single_day_reads(users):
+    actor = users["biller"]
+    _ptp(users, "99214\t99213\t2024-09-30\t1\tfirst\n99214\t99213\t\t0\tagain\n"
+                "97110\t97140\t2024-08-15\t1\tgone\n", "p_2024q3.tsv")  # fmt: skip
+    _ptp(users, "99214\t99213\t\t9\tsecond\n", "p_2024q4.tsv")
+    imports.import_ncci(table="mue", data=b"hcpcs\tmue_units\n99213\t2\n97110\t4\n",
+                        source_name="m_2024q3.tsv", actor=actor)  # fmt: skip
+    aoc = "primary_code\tadd_on_code\taoc_edit_type\n99205\t99417\t1\nCCCCC\t0054T\t2\n"
+    imports.import_ncci(table="add-on", data=aoc.encode(), source_name="a_2024.tsv", actor=actor)
+    codes = ["99213", "99214", "97110", "97140", "99417", "0054T", "99205"]
+    days = [dt.date(2023, 1, 1), dt.date(2024, 8, 15), dt.date(2024, 8, 16),
+            dt.date(2024, 9, 30), dt.date(2024, 10, 1), dt.date(2026, 1, 1)]  # fmt: skip
+    with CaptureQueriesContext(connection) as queries:
+        tables = selectors.edit_tables(codes, days)
+    assert len(queries) == 5  # procedures, releases, PTP, MUE, add-on
+    seen = set()
+    for day in days:
+        pairs = {(e.column1, e.column2): e.modifier_indicator
+                 for e in selectors.ptp_edits(codes, day)}  # fmt: skip
+        assert pairs == {
+            (c1, c2): tables.ptp(c1, c2, day)
+            for c1 in codes for c2 in codes if tables.ptp(c1, c2, day) is not None
+        }  # fmt: skip
+        seen.add(tuple(sorted(pairs.items())))
+        limits = selectors.mue_limits(codes, day)
+        assert limits == {c: m[0] for c in codes if (m := tables.mue(c, day))}
+        rules = selectors.add_on_rules(codes, day)
+        assert rules == {c: r for c in codes if (r := tables.add_on(c, day))}
+        for kind in selectors.NCCI_KINDS:
+            release = selectors.release_in_force(kind, day)
+            assert tables.release(kind, day) == (release.pk if release else None)
+    assert len(seen) >= 3  # the days above read different rows
+    assert tables.ptp("99214", "99213", dt.date(2024, 9, 30)) == "0"  # the row that lasts...
+    assert tables.ptp("99214", "99213", dt.date(2024, 10, 1)) == "9"  # ...then the new release
+    assert tables.add_on("99417", dt.date(2024, 8, 1)).required == {"99205"}
+    assert tables.add_on("0054T", dt.date(2024, 8, 1)).primaries is None
