@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -82,14 +83,22 @@ def _dollars(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
+def _ascii(text: str) -> str:
+    """X12 text is ASCII: accents dropped (Peña → Pena), other letters left out."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if ch.isascii())
+
+
 def _address(row: dict, prefix: str) -> w.Address | None:
-    line1 = row[f"{prefix}address_line1"]
+    line1 = _ascii(row[f"{prefix}address_line1"])
     if not line1:
         return None
     return w.Address(
         line1=line1,
-        line2=row[f"{prefix}address_line2"],
-        city=row[f"{prefix}city"],
+        line2=_ascii(row[f"{prefix}address_line2"]),
+        city=_ascii(row[f"{prefix}city"]),
         state=row[f"{prefix}state"],
         postal_code="".join(ch for ch in row[f"{prefix}zip_code"] if ch.isdigit()),
     )
@@ -124,10 +133,10 @@ def _x12_claim(row: dict, lines: list[w.ServiceLine], diagnoses: list[str]) -> w
     relationship = RELATIONSHIP_CODES.get(row["coverage__subscriber_relationship"], "G8")
     sex = row[PATIENT + "sex"]
     patient = w.Person(
-        last_name=row[PATIENT + "last_name"],
-        first_name=row[PATIENT + "first_name"],
-        middle_name=row[PATIENT + "middle_name"],
-        suffix=row[PATIENT + "suffix"],
+        last_name=_ascii(row[PATIENT + "last_name"]),
+        first_name=_ascii(row[PATIENT + "first_name"]),
+        middle_name=_ascii(row[PATIENT + "middle_name"]),
+        suffix=_ascii(row[PATIENT + "suffix"]),
         birth_date=row[PATIENT + "date_of_birth"],
         gender=sex if sex in ("M", "F") else "U",
         address=_address(row, PATIENT),
@@ -138,8 +147,8 @@ def _x12_claim(row: dict, lines: list[w.ServiceLine], diagnoses: list[str]) -> w
         subscriber, dependent = patient, None
     else:
         subscriber = w.Person(
-            last_name=row["coverage__subscriber_last_name"],
-            first_name=row["coverage__subscriber_first_name"],
+            last_name=_ascii(row["coverage__subscriber_last_name"]),
+            first_name=_ascii(row["coverage__subscriber_first_name"]),
             birth_date=row["coverage__subscriber_date_of_birth"],
             gender=row["coverage__subscriber_sex"] or "U",
             address=patient.address,
@@ -148,7 +157,7 @@ def _x12_claim(row: dict, lines: list[w.ServiceLine], diagnoses: list[str]) -> w
         dependent = patient
     referring = None
     if row["encounter__referring_provider_npi"]:
-        last, first = _split_name(row["encounter__referring_provider_name"])
+        last, first = _split_name(_ascii(row["encounter__referring_provider_name"]))
         referring = w.Provider(
             last_name=last, first_name=first, npi=row["encounter__referring_provider_npi"]
         )
@@ -163,7 +172,7 @@ def _x12_claim(row: dict, lines: list[w.ServiceLine], diagnoses: list[str]) -> w
         control_number=row["control_number"],
         subscriber=subscriber,
         payer=w.Payer(
-            name=row["payer__name"],
+            name=_ascii(row["payer__name"]),
             payer_id=row["payer__payer_id"],
             address=_address(row, "payer__"),
         ),

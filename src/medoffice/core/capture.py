@@ -70,7 +70,8 @@ def masked(value: object) -> str:
 def _plain(field: models.Field, value: object) -> object:
     if isinstance(field, EncryptedTextField):
         return masked(value)
-    if hasattr(value, "read") or isinstance(value, models.fields.files.FieldFile):
+    # A FieldFile first: asking it for `read` opens the stored file (or raises when empty).
+    if isinstance(value, models.fields.files.FieldFile) or hasattr(value, "read"):
         return getattr(value, "name", "") or ""
     if value is None or isinstance(value, bool | int):
         return value

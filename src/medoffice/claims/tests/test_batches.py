@@ -16,6 +16,7 @@ from medoffice.claims.models import Claim, ClaimBatch, ClaimEvent, ClaimStatus, 
 from medoffice.claims.tests.mailbox_support import sftp_clearinghouse
 from medoffice.core.exceptions import Conflict, InvalidInput, NotPermitted
 from medoffice.core.models import Practice
+from medoffice.patients.models import Patient
 from medoffice.testing import patients_factories
 from medoffice.testing.claim_builders import make_claim
 from medoffice.testing.ops import one_line
@@ -200,3 +201,16 @@ def test_the_batch_command_writes_the_file_and_can_send_it(users, sftp_server, t
     assert (sftp_server.root / "outbound" / written.name).read_bytes() == written.read_bytes()
     assert cli.main(["claims", "batch", "--out", str(out), "--as", biller]) == 1
     assert "No claim is ready to batch" in one_line(capsys.readouterr().err)
+
+
+@pytest.mark.django_db
+def test_accented_names_are_written_in_plain_letters(users, exchange, tmp_path):
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    Patient.objects.filter(pk=claim.encounter.patient_id).update(
+        last_name="Peña", first_name="Zoë", city="Coeur d\u2019Alène"
+    )
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    content = bytes(batch.content)
+    assert b"NM1*IL*1*PENA*ZOE" in content and b"N4*COEUR DALENE*IL" in content
+    valid, problems, _ack = _pyx12_errors(content, tmp_path)
+    assert problems == [] and valid
