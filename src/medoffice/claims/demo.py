@@ -218,24 +218,9 @@ def _scrub(ctx: Any, coder: Any, claims: list[Any]) -> None:
         )
 
 
-def _writable(claim_ids: list[int]) -> list[int]:
-    """The claims whose names and addresses the 837P writer takes (plain ASCII): the writer
-    refuses a name such as "Peña" rather than change it, so those claims wait on the worklist."""
-    from medoffice.claims.batches import CLAIM_FIELDS
-    from medoffice.claims.models import Claim
-
-    fields = [f for f in CLAIM_FIELDS if f != "pk"]
-    keep = []
-    for row in Claim.objects.filter(pk__in=claim_ids).values_list("pk", *fields):
-        if all(not isinstance(v, str) or v.isascii() for v in row[1:]):
-            keep.append(row[0])
-    return sorted(keep)
-
-
 def _batch(ctx: Any, coder: Any, claim_ids: list[int]) -> Any:
     from medoffice.claims.batches import batch_build, practice_exchange
 
-    claim_ids = _writable(claim_ids)
     if not claim_ids:
         return None
     return batch_build(
