@@ -9,6 +9,7 @@ seed (the first load's fingerprint kept), each rolled back but the last.
 from __future__ import annotations
 
 import itertools
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -67,7 +68,10 @@ def fingerprint() -> dict[str, Any]:
         (
             c.control_number, c.status, c.frequency_code, c.total_charge_cents, c.payer.payer_id,
             c.payer_claim_number, c.encounter.date_of_service.isoformat(),
-            tuple(c.events.values_list("from_status", "to_status", "note")),
+            tuple(
+                (before, after, re.sub(r"encounter \d+", "encounter #", note))
+                for before, after, note in c.events.values_list("from_status", "to_status", "note")
+            ),
             tuple(c.findings.values_list("code", "line_number")),
         )
         for c in Claim.objects.select_related("payer", "encounter")

@@ -30,6 +30,9 @@ class _Undo(Exception):
 PK_DERIVED = {
     "ledger.account": ("key", "code"),
     "ledger.journalentry": ("source_id", "source_key", "memo"),  # "Reverses entry 41"
+    "ledger.journalline": ("memo",),  # "Encounter 131 of 02/19/2026: Summit"
+    "claims.claimevent": ("note",),  # "Built from encounter 131 for Summit"
+    "claims.claimbatch": ("content", "sha256"),  # REF*6R: each claim line's id
 }
 
 
