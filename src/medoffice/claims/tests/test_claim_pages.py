@@ -123,6 +123,17 @@ def test_a_refused_action_says_why_and_changes_nothing(claims, client_for):
     assert Claim.objects.get(pk=broken.pk).status == "scrub_errors"
 
 
+def test_a_rejected_claim_says_why_and_how_it_goes_again(claims, client_for, users):
+    sent = claims["sent"]
+    services.claim_set_status(actor=users["biller"], claim=sent, to="rejected",
+                              note="277CA rejected: Subscriber ID invalid")  # fmt: skip
+    html = client_for("biller").get(reverse("claims:claim_detail", args=[sent.pk])).content
+    help_box = html.decode().split('id="rejected-help"')[1].split("</div>")[0]
+    assert "277CA rejected: Subscriber ID invalid" in help_box
+    assert f'href="/claims/encounters/{sent.encounter_id}/"' in help_box
+    assert 'id="scrub-form"' in html.decode()  # scrubbed again after a correction
+
+
 # --- API ------------------------------------------------------------------------------------
 
 

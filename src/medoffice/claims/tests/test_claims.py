@@ -82,6 +82,32 @@ def test_a_second_build_is_refused_and_writes_nothing(biller):
 
 
 @pytest.mark.django_db
+def test_a_rejected_claim_is_rebuilt_from_the_corrected_visit_as_an_original(biller):
+    encounter = cf.encounter(lines=[{"code": "99213", "charge_cents": 10_000},
+                                    {"code": "97110", "charge_cents": 4_000}])  # fmt: skip
+    claim = services.claim_build(actor=biller, encounter=encounter)
+    for to in ("ready", "batched", "submitted", "rejected"):
+        services.claim_set_status(actor=biller, claim=claim, to=to, note=f"to {to}")
+    # The coder corrects the visit: the second line goes, the first has two units.
+    ServiceLine.objects.filter(encounter=encounter, line_number=2).delete()
+    ServiceLine.objects.filter(encounter=encounter).update(units=2, charge_cents=20_000)
+    rebuilt = services.claim_build(actor=biller, encounter=encounter)
+    assert rebuilt.pk == claim.pk and Claim.objects.filter(encounter=encounter).count() == 1
+    rebuilt.refresh_from_db()
+    assert (rebuilt.status, rebuilt.frequency_code, rebuilt.batch_id) == ("draft", "1", None)
+    assert rebuilt.total_charge_cents == 20_000 and rebuilt.submitted_at is None
+    assert list(rebuilt.lines.values_list("code", "units", "charge_cents")) == [
+        ("99213", 2, 20_000)
+    ]
+    last = rebuilt.events.order_by("-id").first()
+    assert (last.from_status, last.to_status, last.actor) == ("rejected", "draft", biller)
+    assert "after its rejection" in last.note
+    # Once rebuilt it is a draft again: a further build is refused as before.
+    with pytest.raises(Conflict, match=f"already has claim {claim.control_number}"):
+        services.claim_build(actor=biller, encounter=encounter)
+
+
+@pytest.mark.django_db
 def test_self_pay_and_unfinished_encounters_make_no_claim(biller):
     self_pay = cf.encounter(with_coverage=False)
     with pytest.raises(InvalidInput, match="no primary coverage in force on 10/15/2026"):
