@@ -100,6 +100,15 @@ class CoverageEligibility:
         return self.coverage.is_active and bool(self.coverage.payer.payer_id)
 
 
+def _still_waiting(
+    request: EligibilityRequest | None, check: EligibilityCheck | None
+) -> EligibilityRequest | None:
+    """A request shows as waiting until an answer (its 271, or a check made since) is on file."""
+    if request is None or (check is not None and check.checked_at >= request.requested_at):
+        return None
+    return request
+
+
 def coverage_eligibility(coverages: Iterable[Coverage], user: Any) -> list[CoverageEligibility]:
     """For each coverage (payer selected): its latest check, its waiting request and the
     "Check eligibility" button's state, in three queries whatever the number."""
@@ -117,7 +126,7 @@ def coverage_eligibility(coverages: Iterable[Coverage], user: Any) -> list[Cover
         CoverageEligibility(
             coverage=c,
             answer=answer_of(latest.get(c.pk)),
-            waiting=waiting.get(c.pk),
+            waiting=_still_waiting(waiting.get(c.pk), latest.get(c.pk)),
             can_request=allowed,
             clearinghouse=house.name if house is not None else "",
         )

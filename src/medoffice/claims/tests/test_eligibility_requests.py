@@ -204,8 +204,10 @@ def test_chart_prep_shows_the_benefits_and_a_waiting_request(desk_day, users, ho
     html = client_for("front_desk").get(url).content.decode()
     for text in BENEFIT_TEXT:
         assert text in html, text
-    # The 271 answered the second request; the first is still waiting ("requested"), but
-    # the coverage is verified today, so it is no longer a to-do.
+    # The 271 answered the second request; the first, made before the answer, no longer
+    # shows as waiting, and the coverage verified today is no longer a to-do.
+    assert "waiting for the 271" not in html
+    assert EligibilityRequest.objects.get(idempotency_key="first").status == "pending"
     (row,) = selectors.chart_prep(day=day)
     assert "eligibility" not in row.kinds()
     assert row.coverages[0].answer.status == "active"
@@ -293,3 +295,17 @@ def test_the_patient_record_shows_eligibility_with_the_button(desk_day, users, h
     html = client_for("front_desk").get(record).content.decode()
     assert "$1,234.56" in html and "SILVER 500 PLAN" in html
     assert "Check eligibility with" not in client_for("clinician").get(record).content.decode()
+
+
+def test_a_check_recorded_after_the_request_ends_its_wait(desk_day, users, house, client_for):
+    from medoffice.patients.services import eligibility_record
+
+    page_url = reverse("reception:check_in", args=[desk_day.appointment.pk])
+    _ask(desk_day.coverage, users["front_desk"])
+    assert "waiting for the payer" in client_for("front_desk").get(page_url).content.decode()
+    eligibility_record(
+        coverage=desk_day.coverage, status="active", checked_by=users["front_desk"],
+        reference="call 123",
+    )  # fmt: skip
+    html = client_for("front_desk").get(page_url).content.decode()
+    assert "waiting for the payer" not in html and "Manual (phone or portal)" in html

@@ -505,6 +505,9 @@ def chart_prep(
     coverages_by_patient: dict[int, list] = defaultdict(list)
     for coverage in coverages:
         coverage.answer = _answer(coverage)
+        requested, checked = coverage.eligibility_requested_at, coverage.last_checked_at
+        if requested is not None and checked is not None and checked >= requested:
+            coverage.eligibility_requested_at = None  # answered since (by phone, say)
         coverages_by_patient[coverage.patient_id].append(coverage)
 
     due = forms_due_for(patient_ids, day, zone=zone)
