@@ -67,6 +67,19 @@ def test_a_request_is_written_sent_and_recorded(desk_day, users, house, outbox):
     assert created.patient_id == str(desk_day.patient.pk)
 
 
+def test_a_request_goes_over_sftp_with_the_clearinghouses_ids(desk_day, users, sftp_server):
+    from medoffice.claims.tests.mailbox_support import sftp_clearinghouse
+
+    house = sftp_clearinghouse(sftp_server, users["manager"])
+    made = _ask(desk_day.coverage, users["front_desk"])
+    assert made.status == "pending" and made.clearinghouse == house
+    assert made.file_name.startswith("270-RIVERSIDE01-")
+    sent = (sftp_server.root / "outbound" / made.file_name).read_bytes()
+    assert sent == bytes(made.content)
+    (interchange,) = list(read(sent).interchanges)
+    assert (interchange.sender_id, interchange.receiver_id) == ("RIVERSIDE01", "AVAILITY")
+
+
 def test_the_same_key_makes_one_request_and_sends_once(desk_day, users, house, outbox):
     desk = users["front_desk"]
     first = _ask(desk_day.coverage, desk)
