@@ -58,6 +58,27 @@ class Finding:
     line_number: int | None = None
 
 
+def pointer_findings(
+    line_number: int, pointers: Sequence[object], diagnosis_count: int, *, of: str = "the claim"
+) -> list[Finding]:
+    """The scrubber's pointer rules for one line: pointers are given, each names one of the
+    diagnoses, at most four. The coding page runs them too as the coder saves (`of` names
+    the visit there), so a pointer error is caught where it is made."""
+    if not pointers:
+        return [Finding("pointer_missing", ERROR,
+                        f"Line {line_number}: point it at the diagnosis it treats.", line_number)]  # fmt: skip
+    bad = [p for p in pointers if not (isinstance(p, int) and 1 <= p <= diagnosis_count)]
+    if not bad and len(pointers) <= MAX_POINTERS:
+        return []
+    which = ", ".join(map(str, bad)) or "list"
+    verb = "is" if len(bad) == 1 else "are"
+    count = f"{diagnosis_count} diagnos{'is' if diagnosis_count == 1 else 'es'}"
+    limit = "" if len(pointers) <= MAX_POINTERS else f" and a line takes at most {MAX_POINTERS}"
+    return [Finding("pointer_out_of_range", ERROR,
+                    f"Line {line_number}: diagnosis pointer {which} {verb} out of range: {of} "
+                    f"has {count}{limit}.", line_number)]  # fmt: skip
+
+
 @dataclass(slots=True)
 class LineFacts:
     line_number: int
@@ -252,19 +273,8 @@ def scrub(
         if line.units < 1:
             add(Finding("units_not_positive", ERROR,
                         f"Line {n}: units must be at least 1 (it has {line.units}).", n))  # fmt: skip
-        if not line.pointers:
-            add(Finding("pointer_missing", ERROR,
-                        f"Line {n}: point it at the diagnosis it treats.", n))  # fmt: skip
-        bad = [
-            p for p in line.pointers if not (isinstance(p, int) and 1 <= p <= len(claim.diagnoses))
-        ]
-        if bad or len(line.pointers) > MAX_POINTERS:
-            add(Finding("pointer_out_of_range", ERROR,
-                        f"Line {n}: diagnosis pointer {', '.join(map(str, bad)) or 'list'} "
-                        f"{'is' if len(bad) == 1 else 'are'} out of range: the claim has "
-                        f"{len(claim.diagnoses)} diagnos{'is' if len(claim.diagnoses) == 1 else 'es'}"
-                        f"{'' if len(line.pointers) <= MAX_POINTERS else f' and a line takes at most {MAX_POINTERS}'}.",
-                        n))  # fmt: skip
+        for finding in pointer_findings(n, line.pointers, len(claim.diagnoses)):
+            add(finding)
         if (
             claim.payer_id,
             line.code,
