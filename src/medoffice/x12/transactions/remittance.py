@@ -245,6 +245,7 @@ def _day(text: str, name: str) -> dt.date:
 
 
 def _service(cur: Cursor, fields: list[str]) -> ServicePayment:
+    """A service line from its SVC (the segments after it are read by `_claim`)."""
     count = len(fields)
     if count < 4:
         raise BadValue(
@@ -265,39 +266,6 @@ def _service(cur: Cursor, fields: list[str]) -> ServicePayment:
             line.original_procedure = _procedure(cur, fields[6], "SVC06 (procedure submitted)")
         if count > 7 and fields[7]:
             line.original_units = _money(fields[7], "SVC07 (units submitted)")
-    # The usual segments (one adjustment, a date or an amount already seen) are read inline.
-    dates, adjustments, amounts = line.dates, line.adjustments, line.amounts
-    dates_get = _DATES.get
-    for segment in cur.ordered(_LINE_RANK, _LINE_ORDER):
-        sid = segment[0]
-        size = len(segment)
-        if sid == "CAS":
-            value = cached(segment[3]) if size == 4 and segment[1] and segment[2] else None
-            if value is None:
-                _adjustments(segment, adjustments, cur.warn)
-            else:
-                adjustments.append(Adjustment(segment[1], segment[2], value))
-        elif sid == "DTM":
-            day = dates_get(segment[2]) if size == 3 and segment[1] else None
-            if day is None:
-                qualifier = _qualifier(segment, "date qualifier")
-                dates[qualifier] = _day(el(segment, 2), "DTM02 (service date)")
-            else:
-                dates[segment[1]] = day
-        elif sid == "AMT":
-            value = cached(segment[2]) if size == 3 and segment[1] else None
-            if value is None:
-                amounts[_qualifier(segment, "amount qualifier")] = _money(
-                    el(segment, 2), "AMT02 (amount)"
-                )
-            else:
-                amounts[segment[1]] = value
-        elif sid == "REF":
-            line.references.append((required(segment, 1, "reference qualifier"), el(segment, 2)))
-        elif sid == "LQ":
-            line.remarks.append(
-                (required(segment, 1, "code list qualifier"), required(segment, 2, "remark code"))
-            )
     return line
 
 
@@ -309,6 +277,13 @@ def _qualifier(fields: list[str], name: str) -> str:
 
 
 def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
+    """A claim from its CLP, then its segments and its service lines.
+
+    This is the reader's hot path, so the segments are walked here with a local position
+    (not `Cursor.ordered`, a generator) and the usual ones (one adjustment, a date or an
+    amount already seen) are read inline. `cur.pos` is set before anything that may warn and
+    when a BadValue leaves, so errors and warnings name the segment as `ordered` would.
+    """
     count = len(fields)
     if count < 8:
         raise BadValue(
@@ -331,34 +306,108 @@ def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
         fields[9] if count > 9 else "",
         header_number=header,
     )
-    for segment in cur.ordered(_CLAIM_RANK, _CLAIM_ORDER):
-        sid = segment[0]
-        if sid == "CAS":
-            value = (
-                _AMOUNTS.get(segment[3])
-                if len(segment) == 4 and segment[1] and segment[2]
-                else None
-            )
-            if value is None:
-                _adjustments(segment, claim.adjustments, cur.warn)
-            else:
-                claim.adjustments.append(Adjustment(segment[1], segment[2], value))
-        elif sid == "NM1":
-            claim.parties.append(nm1(segment, _CLAIM_PARTIES))
-        elif sid == "DTM":
-            claim.dates[_qualifier(segment, "date qualifier")] = _day(
-                segment[2] if len(segment) > 2 else "", "DTM02 (claim date)"
-            )
-        elif sid == "REF":
-            claim.references.append((required(segment, 1, "reference qualifier"), el(segment, 2)))
-        elif sid == "AMT":
-            claim.amounts[_qualifier(segment, "amount qualifier")] = _money(
-                segment[2] if len(segment) > 2 else "", "AMT02 (amount)"
-            )
-    body, end, lines = cur.body, len(cur.body), claim.service_lines
-    while cur.pos < end and body[cur.pos][0] == "SVC":
-        cur.pos += 1
-        lines.append(_service(cur, body[cur.pos - 1]))
+    body = cur.body
+    end = len(body)
+    pos = cur.pos
+    cached = _AMOUNTS.get
+    cached_day = _DATES.get
+    try:
+        # --- 2100: CAS, NM1, MIA, MOA, REF, DTM, PER, AMT, QTY in that order ---
+        claim_rank = _CLAIM_RANK.get
+        rank = 0
+        while pos < end:
+            segment = body[pos]
+            sid = segment[0]
+            here = claim_rank(sid)
+            if here is None:
+                break
+            pos += 1
+            if here < rank:
+                cur.pos = pos
+                raise cur.last(f"{sid} is out of order in {_CLAIM_ORDER}")
+            rank = here
+            if sid == "CAS":
+                value = (
+                    cached(segment[3]) if len(segment) == 4 and segment[1] and segment[2] else None
+                )
+                if value is None:
+                    cur.pos = pos
+                    _adjustments(segment, claim.adjustments, cur.warn)
+                else:
+                    claim.adjustments.append(Adjustment(segment[1], segment[2], value))
+            elif sid == "NM1":
+                claim.parties.append(nm1(segment, _CLAIM_PARTIES))
+            elif sid == "DTM":
+                claim.dates[_qualifier(segment, "date qualifier")] = _day(
+                    segment[2] if len(segment) > 2 else "", "DTM02 (claim date)"
+                )
+            elif sid == "REF":
+                claim.references.append(
+                    (required(segment, 1, "reference qualifier"), el(segment, 2))
+                )
+            elif sid == "AMT":
+                claim.amounts[_qualifier(segment, "amount qualifier")] = _money(
+                    segment[2] if len(segment) > 2 else "", "AMT02 (amount)"
+                )
+        # --- 2110: each SVC, then its DTM, CAS, REF, AMT, QTY, LQ in that order ---
+        line_rank = _LINE_RANK.get
+        lines = claim.service_lines
+        while pos < end and body[pos][0] == "SVC":
+            pos += 1
+            cur.pos = pos
+            line = _service(cur, body[pos - 1])
+            lines.append(line)
+            dates, adjustments, amounts = line.dates, line.adjustments, line.amounts
+            rank = 0
+            while pos < end:
+                segment = body[pos]
+                sid = segment[0]
+                here = line_rank(sid)
+                if here is None:
+                    break
+                pos += 1
+                if here < rank:
+                    cur.pos = pos
+                    raise cur.last(f"{sid} is out of order in {_LINE_ORDER}")
+                rank = here
+                size = len(segment)
+                if sid == "CAS":
+                    value = cached(segment[3]) if size == 4 and segment[1] and segment[2] else None
+                    if value is None:
+                        cur.pos = pos
+                        _adjustments(segment, adjustments, cur.warn)
+                    else:
+                        adjustments.append(Adjustment(segment[1], segment[2], value))
+                elif sid == "DTM":
+                    day = cached_day(segment[2]) if size == 3 and segment[1] else None
+                    if day is None:
+                        qualifier = _qualifier(segment, "date qualifier")
+                        dates[qualifier] = _day(el(segment, 2), "DTM02 (service date)")
+                    else:
+                        dates[segment[1]] = day
+                elif sid == "AMT":
+                    value = cached(segment[2]) if size == 3 and segment[1] else None
+                    if value is None:
+                        amounts[_qualifier(segment, "amount qualifier")] = _money(
+                            el(segment, 2), "AMT02 (amount)"
+                        )
+                    else:
+                        amounts[segment[1]] = value
+                elif sid == "REF":
+                    line.references.append(
+                        (required(segment, 1, "reference qualifier"), el(segment, 2))
+                    )
+                elif sid == "LQ":
+                    line.remarks.append(
+                        (
+                            required(segment, 1, "code list qualifier"),
+                            required(segment, 2, "remark code"),
+                        )
+                    )
+    except BadValue:
+        cur.pos = pos  # the segment being read is the one last taken
+        raise
+    cur.pos = pos
     return claim
 
 
