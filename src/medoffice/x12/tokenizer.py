@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import BinaryIO
@@ -234,8 +234,8 @@ class Tokenizer:
                 error: X12Error | None = None
                 shared = True  # see `_split`: again at each chunk
                 for start, end in _pieces(buffer, separator, stop):
-                    window, shared = _split(parts[start:end], element, shared)
-                    if ordinary.issuperset(map(_first, window)):
+                    window, distinct, shared = _split(parts[start:end], element, shared)
+                    if ordinary.issuperset(map(_first, distinct)):
                         segments += window  # no envelope segment, no id not seen before
                         continue
                     for index, fields in enumerate(window, start):
@@ -302,16 +302,21 @@ class Tokenizer:
         )
 
 
-def _split(parts: list[str], element: str, shared: bool) -> tuple[list[list[str]], bool]:
-    """The segments (texts) `parts` split into their elements; whether to share next time.
+def _split(
+    parts: list[str], element: str, shared: bool
+) -> tuple[list[list[str]], Collection[list[str]], bool]:
+    """The segments (texts) `parts` split into their elements, the distinct ones among them
+    (whose ids are all there is to check), and whether to share next time.
 
     Most segments of a file repeat one another (dates, adjustments, amounts, addresses): with
     `shared`, a repeat is a copy of the list split the first time, so its element texts are
-    made only once (and freed once). Each segment still gets its own list. When most of the
-    segments are new the sharing costs more than it saves: the next ranges are split plainly.
+    made and checked only once (and freed once). Each segment still gets its own list. When
+    most of the segments are new the sharing costs more than it saves: the next ranges are
+    split plainly.
     """
     if not shared:
-        return [part.strip(_WHITESPACE).split(element) for part in parts], False
+        window = [part.strip(_WHITESPACE).split(element) for part in parts]
+        return window, window, False
     seen: dict[str, list[str]] = {}
     get = seen.get
 
@@ -320,7 +325,7 @@ def _split(parts: list[str], element: str, shared: bool) -> tuple[list[list[str]
         return fields[:]
 
     window = [known[:] if (known := get(part)) is not None else first(part) for part in parts]
-    return window, len(seen) * 2 <= len(parts)
+    return window, seen.values(), len(seen) * 2 <= len(parts)
 
 
 def _pieces(text: str, terminator: str, count: int) -> Iterator[tuple[int, int]]:

@@ -186,13 +186,14 @@ def _adjustments(fields: list[str], into: list[Adjustment], warn: Callable[[str]
         into.append(Adjustment(group, reason, value, counted))
 
 
-# A procedure composite as read (qualifier, code, modifiers, description), by its text.
-_PROCEDURES: dict[tuple[str, str], tuple[str, str, tuple[str, ...], str]] = {}
+# A procedure composite as read (qualifier, code, modifiers, description), by the component
+# separator and its text.
+_PROCEDURES: dict[str, dict[str, tuple[str, str, tuple[str, ...], str]]] = {}
 
 
 def _procedure(cur: Cursor, value: str, name: str) -> Procedure:
     component = cur.delimiters.component
-    known = _PROCEDURES.get((value, component))
+    known = _PROCEDURES.get(component, {}).get(value)
     if known is not None:
         return Procedure(known[0], known[1], list(known[2]), known[3])
     parts = value.split(component)
@@ -211,8 +212,10 @@ def _procedure(cur: Cursor, value: str, name: str) -> Procedure:
         tuple(m for m in parts[2:6] if m),
         parts[6] if len(parts) > 6 else "",
     )
-    if component and len(_PROCEDURES) < _CACHE_LIMIT:
-        _PROCEDURES[value, component] = read
+    if component:
+        known_here = _PROCEDURES.setdefault(component, {})
+        if len(known_here) < _CACHE_LIMIT:
+            known_here[value] = read
     return Procedure(read[0], read[1], list(read[2]), read[3])
 
 
@@ -232,6 +235,7 @@ _LINE_RANK = {"DTM": 1, "CAS": 2, "REF": 3, "AMT": 4, "QTY": 5, "LQ": 6}
 _CLAIM_ORDER = "the claim (CAS, NM1, MIA, MOA, REF, DTM, PER, AMT, QTY)"
 _LINE_ORDER = "the service line (DTM, CAS, REF, AMT, QTY, LQ)"
 _CLAIM_PARTIES = frozenset({"QC", "IL", "74", "82", "TT", "PR", "GB"})
+_NONE: dict[str, tuple[str, str, tuple[str, ...], str]] = {}
 
 
 def _money(text: str, name: str) -> Decimal:
@@ -253,15 +257,19 @@ def _service(cur: Cursor, fields: list[str]) -> ServicePayment:
         )
     cached = _AMOUNTS.get
     charge, paid = cached(fields[2]), cached(fields[3])
+    known = _PROCEDURES.get(cur.delimiters.component, _NONE).get(fields[1])
     line = ServicePayment(
-        _procedure(cur, fields[1], "SVC01 (procedure)"),
+        _procedure(cur, fields[1], "SVC01 (procedure)")
+        if known is None
+        else Procedure(known[0], known[1], list(known[2]), known[3]),
         amount(fields[2], "SVC02 (line charge)") if charge is None else charge,
         amount(fields[3], "SVC03 (line payment)") if paid is None else paid,
         fields[4] if count > 4 else "",
     )
     if count > 5:
         if fields[5]:
-            line.units = _money(fields[5], "SVC05 (units paid)")
+            units = cached(fields[5])
+            line.units = _money(fields[5], "SVC05 (units paid)") if units is None else units
         if count > 6 and fields[6]:
             line.original_procedure = _procedure(cur, fields[6], "SVC06 (procedure submitted)")
         if count > 7 and fields[7]:
@@ -294,7 +302,7 @@ def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
     if not fields[2]:
         raise BadValue("CLP02 (claim status code) is required")
     responsibility = fields[5]
-    claim = ClaimPayment(
+    claim = ClaimPayment(  # positional: keywords cost twice as much here
         fields[1],
         fields[2],
         _money(fields[3], "CLP03 (total claim charge)"),
@@ -304,7 +312,13 @@ def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
         fields[7],
         fields[8] if count > 8 else "",
         fields[9] if count > 9 else "",
-        header_number=header,
+        [],
+        [],
+        [],
+        {},
+        {},
+        [],
+        header,
     )
     body = cur.body
     end = len(body)
@@ -338,9 +352,13 @@ def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
             elif sid == "NM1":
                 claim.parties.append(nm1(segment, _CLAIM_PARTIES))
             elif sid == "DTM":
-                claim.dates[_qualifier(segment, "date qualifier")] = _day(
-                    segment[2] if len(segment) > 2 else "", "DTM02 (claim date)"
-                )
+                day = cached_day(segment[2]) if len(segment) == 3 and segment[1] else None
+                if day is None:
+                    claim.dates[_qualifier(segment, "date qualifier")] = _day(
+                        segment[2] if len(segment) > 2 else "", "DTM02 (claim date)"
+                    )
+                else:
+                    claim.dates[segment[1]] = day
             elif sid == "REF":
                 claim.references.append(
                     (required(segment, 1, "reference qualifier"), el(segment, 2))
@@ -450,10 +468,11 @@ def build(cur: Cursor) -> Remittance:
     payee.references = references(cur, 99, "the payee")
     cur.optional("RDM")
     claims: list[ClaimPayment] = []
-    end = len(cur.body)
-    while cur.pos < end and cur.body[cur.pos][0] in ("LX", "CLP"):
+    body = cur.body
+    end = len(body)
+    while cur.pos < end and body[cur.pos][0] in ("LX", "CLP"):
         header = ""
-        if cur.body[cur.pos][0] == "LX":
+        if body[cur.pos][0] == "LX":
             header = required(cur.take(), 1, "assigned number")
             cur.optional("TS3")
             cur.optional("TS2")
@@ -461,8 +480,9 @@ def build(cur: Cursor) -> Remittance:
                 raise cur.here(
                     f"a claim (CLP) must follow the header number LX*{header}, found {cur.peek()}"
                 )
-        while cur.pos < end and cur.body[cur.pos][0] == "CLP":
-            claims.append(_claim(cur, cur.take(), header))
+        while cur.pos < end and body[cur.pos][0] == "CLP":
+            cur.pos += 1
+            claims.append(_claim(cur, body[cur.pos - 1], header))
     adjustments = []
     while cur.at("PLB"):
         adjustments.append(_provider_adjustment(cur, cur.take()))
