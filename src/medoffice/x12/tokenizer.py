@@ -5,10 +5,13 @@ repetition separator ISA11 (5010), the component separator ISA16 and the segment
 the character after ISA16. Line breaks and indentation around segments are ignored, a UTF-8
 byte-order mark is skipped, and each interchange may use its own delimiters.
 
-The hot path splits all the text read (a chunk, up to the IEA) on the terminator and each
-segment on the element separator with `str.split` in one comprehension, then checks the ids
-in one loop (only an id never seen before is checked with a pattern) and notes where the
-envelope segments are, so the reader takes a transaction's segments as one slice.
+The hot path splits all the text read (a chunk, up to the IEA) on the terminator, then each
+range of `WINDOW` segments on the element separator with `str.split` in one comprehension
+(a segment that repeats one before it in the range is a copy of that one's list), then
+checks the ids of the range's distinct segments at once; only a range with an envelope
+segment or an id never seen before is checked in a loop (a new id against a pattern), which
+notes where the envelope segments are, so the reader takes a transaction's segments as one
+slice.
 """
 
 from __future__ import annotations

@@ -189,11 +189,12 @@ def _adjustments(fields: list[str], into: list[Adjustment], warn: Callable[[str]
 # A procedure composite as read (qualifier, code, modifiers, description), by the component
 # separator and its text.
 _PROCEDURES: dict[str, dict[str, tuple[str, str, tuple[str, ...], str]]] = {}
+_NONE: dict[str, tuple[str, str, tuple[str, ...], str]] = {}
 
 
 def _procedure(cur: Cursor, value: str, name: str) -> Procedure:
     component = cur.delimiters.component
-    known = _PROCEDURES.get(component, {}).get(value)
+    known = _PROCEDURES.get(component, _NONE).get(value)
     if known is not None:
         return Procedure(known[0], known[1], list(known[2]), known[3])
     parts = value.split(component)
@@ -235,7 +236,6 @@ _LINE_RANK = {"DTM": 1, "CAS": 2, "REF": 3, "AMT": 4, "QTY": 5, "LQ": 6}
 _CLAIM_ORDER = "the claim (CAS, NM1, MIA, MOA, REF, DTM, PER, AMT, QTY)"
 _LINE_ORDER = "the service line (DTM, CAS, REF, AMT, QTY, LQ)"
 _CLAIM_PARTIES = frozenset({"QC", "IL", "74", "82", "TT", "PR", "GB"})
-_NONE: dict[str, tuple[str, str, tuple[str, ...], str]] = {}
 
 
 def _money(text: str, name: str) -> Decimal:
@@ -257,7 +257,7 @@ def _service(cur: Cursor, fields: list[str]) -> ServicePayment:
         )
     cached = _AMOUNTS.get
     charge, paid = cached(fields[2]), cached(fields[3])
-    known = _PROCEDURES.get(cur.delimiters.component, _NONE).get(fields[1])
+    known = _PROCEDURES.get(cur.delimiters.component, _NONE).get(fields[1])  # saves a call
     line = ServicePayment(
         _procedure(cur, fields[1], "SVC01 (procedure)")
         if known is None
