@@ -287,10 +287,10 @@ def _qualifier(fields: list[str], name: str) -> str:
 def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
     """A claim from its CLP, then its segments and its service lines.
 
-    This is the reader's hot path, so the segments are walked here with a local position
-    (not `Cursor.ordered`, a generator) and the usual ones (one adjustment, a date or an
-    amount already seen) are read inline. `cur.pos` is set before anything that may warn and
-    when a BadValue leaves, so errors and warnings name the segment as `ordered` would.
+    The service lines' segments are most of an 835, so they are walked here with a local
+    position (not `Cursor.ordered`, a generator) and the usual ones (one adjustment, a date or
+    an amount already seen) are read inline. `cur.pos` is set before anything that may warn
+    and when a BadValue leaves, so errors and warnings name the segment as `ordered` would.
     """
     count = len(fields)
     if count < 8:
@@ -320,53 +320,36 @@ def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
         [],
         header,
     )
+    for segment in cur.ordered(_CLAIM_RANK, _CLAIM_ORDER):
+        sid = segment[0]
+        if sid == "CAS":
+            value = (
+                _AMOUNTS.get(segment[3])
+                if len(segment) == 4 and segment[1] and segment[2]
+                else None
+            )
+            if value is None:
+                _adjustments(segment, claim.adjustments, cur.warn)
+            else:
+                claim.adjustments.append(Adjustment(segment[1], segment[2], value))
+        elif sid == "NM1":
+            claim.parties.append(nm1(segment, _CLAIM_PARTIES))
+        elif sid == "DTM":
+            claim.dates[_qualifier(segment, "date qualifier")] = _day(
+                segment[2] if len(segment) > 2 else "", "DTM02 (claim date)"
+            )
+        elif sid == "REF":
+            claim.references.append((required(segment, 1, "reference qualifier"), el(segment, 2)))
+        elif sid == "AMT":
+            claim.amounts[_qualifier(segment, "amount qualifier")] = _money(
+                segment[2] if len(segment) > 2 else "", "AMT02 (amount)"
+            )
     body = cur.body
     end = len(body)
     pos = cur.pos
     cached = _AMOUNTS.get
     cached_day = _DATES.get
     try:
-        # --- 2100: CAS, NM1, MIA, MOA, REF, DTM, PER, AMT, QTY in that order ---
-        claim_rank = _CLAIM_RANK.get
-        rank = 0
-        while pos < end:
-            segment = body[pos]
-            sid = segment[0]
-            here = claim_rank(sid)
-            if here is None:
-                break
-            pos += 1
-            if here < rank:
-                cur.pos = pos
-                raise cur.last(f"{sid} is out of order in {_CLAIM_ORDER}")
-            rank = here
-            if sid == "CAS":
-                value = (
-                    cached(segment[3]) if len(segment) == 4 and segment[1] and segment[2] else None
-                )
-                if value is None:
-                    cur.pos = pos
-                    _adjustments(segment, claim.adjustments, cur.warn)
-                else:
-                    claim.adjustments.append(Adjustment(segment[1], segment[2], value))
-            elif sid == "NM1":
-                claim.parties.append(nm1(segment, _CLAIM_PARTIES))
-            elif sid == "DTM":
-                day = cached_day(segment[2]) if len(segment) == 3 and segment[1] else None
-                if day is None:
-                    claim.dates[_qualifier(segment, "date qualifier")] = _day(
-                        segment[2] if len(segment) > 2 else "", "DTM02 (claim date)"
-                    )
-                else:
-                    claim.dates[segment[1]] = day
-            elif sid == "REF":
-                claim.references.append(
-                    (required(segment, 1, "reference qualifier"), el(segment, 2))
-                )
-            elif sid == "AMT":
-                claim.amounts[_qualifier(segment, "amount qualifier")] = _money(
-                    segment[2] if len(segment) > 2 else "", "AMT02 (amount)"
-                )
         # --- 2110: each SVC, then its DTM, CAS, REF, AMT, QTY, LQ in that order ---
         line_rank = _LINE_RANK.get
         lines = claim.service_lines
