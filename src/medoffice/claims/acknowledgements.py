@@ -1,12 +1,14 @@
 """999 and 277CA applied to claims: acceptance or rejection mapped back to each claim and line.
 
 A 999 answers one functional group of a batch we sent: its AK1 names the group (GS06) and
-each AK2 a transaction set (ST02). Accepted, the batch's claims are submitted; rejected, they
-return to the worklist as rejected with the errors in words (and the claims the errors name
-through CTX*CLM01 get their own reasons). A 277CA answers claim by claim (by our patient
-control number, CLM01): accepted claims keep the payer's claim number, rejected ones return to
-the worklist with the payer's status codes in words, and the lines get the status of their
-REF*FJ (our line id).
+each AK2 a transaction set (ST02). Accepted, the batch's claims are accepted (the file was
+taken for processing; a batch downloaded and uploaded by hand counts as submitted then);
+rejected, they return to the worklist as rejected with the errors in words (and the claims the
+errors name through CTX*CLM01 get their own reasons). A 277CA answers claim by claim (by our
+patient control number, CLM01): accepted claims keep the payer's claim number, rejected ones
+(even after the 999 accepted them: the payer's front end may still refuse) return to the
+worklist with the payer's status codes in words, and the lines get the status of their REF*FJ
+(our line id).
 
 A file is applied at most once: its kind and sha256 are inserted first, in the same
 transaction as the changes, and the database refuses the second insert. Malformed X12 is
@@ -16,7 +18,7 @@ refused with the library's error, and nothing is written.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +44,8 @@ from medoffice.x12.transactions.implementation_ack import ImplementationAck, Tra
 from medoffice.x12.transactions.professional_claim import ProfessionalClaims
 
 KINDS = ("999", "277CA", "271", "277")
-# A 999 moves the claims still waiting for it; a 277CA those the clearinghouse has taken.
+# A 999 moves the claims still waiting for it; a 277CA those the clearinghouse has taken (and
+# those a 999 accepted, which it may still reject or give the payer's claim number).
 AWAITING_999 = (ClaimStatus.BATCHED, ClaimStatus.SUBMITTED)
 AWAITING_277CA = (ClaimStatus.BATCHED, ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED)
 
@@ -131,6 +134,35 @@ def finish(row: AppliedFile, result: ApplyResult) -> ApplyResult:
     row.save(update_fields=["summary"])
     result.applied_at = row.applied_at
     return result
+
+
+TransactionHandler = Callable[[Interchange, Transaction, ApplyResult, str], None]
+
+
+def apply_file(
+    kind: str,
+    content: bytes,
+    handle: TransactionHandler,
+    *,
+    actor: User | None,
+    permission: str,
+    file_name: str,
+) -> ApplyResult:
+    """The frame every response file is applied in: the actor's permission, the whole file
+    read before anything is written (malformed X12 writes nothing), at most once by its
+    content, and all or nothing. `handle` applies one transaction set of `kind`."""
+    if actor is not None:
+        require_perm(actor, permission)
+    transactions = read_x12(content, kind)
+    with transaction.atomic():
+        row, earlier = claim_file(kind, content, actor=actor, file_name=file_name)
+        if earlier is not None:
+            return already_applied(kind, earlier)
+        assert row is not None
+        result = ApplyResult(kind, row.sha256, row.file_name)
+        for interchange, tx in transactions:
+            handle(interchange, tx, result, row.file_name)
+        return finish(row, result)
 
 
 # --- 999 -------------------------------------------------------------------------------------
@@ -246,19 +278,21 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
                 continue
             extra = {"submitted_at": claim.submitted_at or timezone.now()}
             moved = bool(move_claims_from(
-                [claim], allowed_from=(ClaimStatus.BATCHED,), to=ClaimStatus.SUBMITTED,
-                actor=actor, note=f"999: {verdict}", details={**details, "errors": general},
-                fields=extra,
+                [claim], allowed_from=AWAITING_999, to=ClaimStatus.ACCEPTED,
+                actor=actor, note=f"999 accepted: {verdict}",
+                details={**details, "errors": general}, fields=extra,
             ))  # fmt: skip
-            if not moved and claim.status == ClaimStatus.SUBMITTED:
+            if not moved and claim.status == ClaimStatus.ACCEPTED:
                 note_claims([claim], actor=actor, note=f"999: {verdict}",
                             details={**details, "errors": general})  # fmt: skip
                 moved = True
             result.matched.append(
-                Outcome(claim.control_number, "submitted" if moved else "unchanged",
+                Outcome(claim.control_number, "accepted" if moved else "unchanged",
                         [verdict] if moved else [f"the claim is {claim.status}"])
             )  # fmt: skip
-    if batch.submitted_at is None and any(o.result == "submitted" for o in result.matched):
+    if batch.submitted_at is None and any(
+        o.result == "accepted" and o.reference != batch.file_name for o in result.matched
+    ):
         ClaimBatch.objects.filter(pk=batch.pk, submitted_at__isnull=True).update(
             submitted_at=timezone.now()
         )
@@ -267,20 +301,13 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
 @binds_actor()
 def apply_999(content: bytes, *, actor: User | None = None, file_name: str = "") -> ApplyResult:
     """Apply a 999 to the batch it answers (nothing changes for one that matches none)."""
-    if actor is not None:
-        require_perm(actor, ClaimsPerm.SUBMIT)
-    transactions = read_x12(content, "999")
-    with transaction.atomic():
-        row, earlier = claim_file("999", content, actor=actor, file_name=file_name)
-        if earlier is not None:
-            return already_applied("999", earlier)
-        assert row is not None
-        result = ApplyResult("999", row.sha256, row.file_name)
-        for interchange, tx in transactions:
-            if isinstance(tx.data, ImplementationAck):
-                submitter = interchange.receiver_id.strip()
-                _apply_999(tx.data, submitter, actor, result, row.file_name)
-        return finish(row, result)
+
+    def handle(interchange: Interchange, tx: Transaction, result: ApplyResult, name: str) -> None:
+        if isinstance(tx.data, ImplementationAck):
+            _apply_999(tx.data, interchange.receiver_id.strip(), actor, result, name)
+
+    return apply_file("999", content, handle, actor=actor, permission=ClaimsPerm.SUBMIT,
+                      file_name=file_name)  # fmt: skip
 
 
 # --- 277CA -----------------------------------------------------------------------------------
@@ -383,10 +410,15 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
                 to=ClaimStatus.ACCEPTED, actor=actor, note="277CA accepted: " + "; ".join(words),
                 details=details, fields={"payer_claim_number": payer_number},
             ))  # fmt: skip
-            if not moved and claim.status == ClaimStatus.ACCEPTED and payer_number:
-                Claim.objects.filter(pk=claim.pk, payer_claim_number="").update(
-                    payer_claim_number=payer_number
-                )
+            if not moved and claim.status == ClaimStatus.ACCEPTED:
+                # The 999 accepted it already; the payer's answer is history, and its number.
+                if payer_number:
+                    Claim.objects.filter(pk=claim.pk, payer_claim_number="").update(
+                        payer_claim_number=payer_number
+                    )
+                note_claims([claim], actor=actor, note="277CA accepted: " + "; ".join(words),
+                            details=details)  # fmt: skip
+                moved = True
             outcome = "accepted" if moved else "unchanged"
         else:
             note_claims([claim], actor=actor, note="277CA: " + "; ".join(words), details=details)
@@ -400,16 +432,10 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
 @binds_actor()
 def apply_277ca(content: bytes, *, actor: User | None = None, file_name: str = "") -> ApplyResult:
     """Apply a 277CA claim by claim; claims it names that we do not have are listed."""
-    if actor is not None:
-        require_perm(actor, ClaimsPerm.SUBMIT)
-    transactions = read_x12(content, "277CA")
-    with transaction.atomic():
-        row, earlier = claim_file("277CA", content, actor=actor, file_name=file_name)
-        if earlier is not None:
-            return already_applied("277CA", earlier)
-        assert row is not None
-        result = ApplyResult("277CA", row.sha256, row.file_name)
-        for _interchange, tx in transactions:
-            if isinstance(tx.data, ClaimStatusTransaction):
-                _apply_277ca(tx.data, actor, result, row.file_name)
-        return finish(row, result)
+
+    def handle(_interchange: Interchange, tx: Transaction, result: ApplyResult, name: str) -> None:
+        if isinstance(tx.data, ClaimStatusTransaction):
+            _apply_277ca(tx.data, actor, result, name)
+
+    return apply_file("277CA", content, handle, actor=actor, permission=ClaimsPerm.SUBMIT,
+                      file_name=file_name)  # fmt: skip

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -29,11 +28,8 @@ from django.utils import timezone
 from medoffice.claims.acknowledgements import (
     ApplyResult,
     Outcome,
-    already_applied,
+    apply_file,
     apply_lines,
-    claim_file,
-    finish,
-    read_x12,
     status_details,
     status_words,
 )
@@ -46,7 +42,7 @@ from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import InvalidInput
 from medoffice.core.models import Practice, User
 from medoffice.core.role_permissions import require_perm
-from medoffice.x12 import X12Error
+from medoffice.x12 import Interchange, Transaction, X12Error
 from medoffice.x12.transactions import claim_status_writer as w
 from medoffice.x12.transactions.claim_status import ClaimStatusTransaction, TrackedClaim
 
@@ -233,16 +229,10 @@ def _apply(document: ClaimStatusTransaction, actor: User | None, result: ApplyRe
 @binds_actor()
 def apply_277(content: bytes, actor: User | None = None, *, file_name: str = "") -> ApplyResult:
     """Apply a 277 claim status response claim by claim; all or nothing, once per file."""
-    if actor is not None:
-        require_perm(actor, ClaimsPerm.SUBMIT)
-    transactions = read_x12(content, "277")
-    with transaction.atomic():
-        row, earlier = claim_file("277", content, actor=actor, file_name=file_name)
-        if earlier is not None:
-            return already_applied("277", earlier)
-        assert row is not None
-        result = ApplyResult("277", row.sha256, row.file_name)
-        for _interchange, tx in transactions:
-            if isinstance(tx.data, ClaimStatusTransaction):
-                _apply(tx.data, actor, result, row.file_name)
-        return finish(row, result)
+
+    def handle(_interchange: Interchange, tx: Transaction, result: ApplyResult, name: str) -> None:
+        if isinstance(tx.data, ClaimStatusTransaction):
+            _apply(tx.data, actor, result, name)
+
+    return apply_file("277", content, handle, actor=actor, permission=ClaimsPerm.SUBMIT,
+                      file_name=file_name)  # fmt: skip

@@ -47,7 +47,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.BATCHED: frozenset({S.SUBMITTED, S.READY, S.ACCEPTED, S.REJECTED}),
     S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.DENIED}),
     S.ACCEPTED: frozenset({S.PAID, S.DENIED, S.REJECTED}),
-    S.REJECTED: frozenset({S.SCRUB_ERRORS, S.READY, S.VOID}),
+    # Rejected before adjudication: scrubbed again, or rebuilt from the corrected visit.
+    S.REJECTED: frozenset({S.DRAFT, S.SCRUB_ERRORS, S.READY, S.VOID}),
     S.PAID: frozenset(),
     S.DENIED: frozenset(),
     S.VOID: frozenset(),
@@ -306,8 +307,9 @@ def _copy_lines(claim: Claim, lines: Iterable[ServiceLine]) -> None:
 def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
     """The original claim (frequency 1, draft) of a ready encounter for its primary coverage.
 
-    A second build of the same encounter and coverage is refused (Conflict naming the claim);
-    two builds at once make one claim, the database's `claim_original_once` deciding."""
+    A second build of the same encounter and coverage is refused (Conflict naming the claim),
+    unless that claim was rejected: then it is rebuilt from the corrected visit. Two builds at
+    once make one claim, the database's `claim_original_once` deciding."""
     if encounter.status != EncounterStatus.READY:
         raise InvalidTransition(
             f"Encounter {encounter.pk} is {encounter.get_status_display().lower()}: "
@@ -321,6 +323,8 @@ def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
             field="encounter",
         )
     existing = _original_of(encounter, coverage)
+    if existing is not None and existing.status == S.REJECTED:
+        return _rebuild_rejected(actor, existing, encounter)
     if existing is not None:
         raise _already_built(existing)
     lines = _lines_of(encounter)
@@ -343,6 +347,29 @@ def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
         if existing is None:
             raise
         raise _already_built(existing) from None
+    return claim
+
+
+@transaction.atomic
+def _rebuild_rejected(actor: User | None, claim: Claim, encounter: Encounter) -> Claim:
+    """A rejected claim never reached the payer's adjudication: it goes again as an original
+    (frequency 1, same control number), with the lines of the corrected encounter, back to
+    draft to be scrubbed and batched. Two rebuilds at once make one (the row is locked)."""
+    claim = Claim.objects.select_for_update().get(pk=claim.pk)
+    if claim.status != S.REJECTED:
+        raise _already_built(claim)
+    lines = _lines_of(encounter)
+    ClaimLine.objects.filter(claim=claim).delete()
+    ScrubFinding.objects.filter(claim=claim).delete()
+    _copy_lines(claim, lines)
+    move_claims(
+        [claim], to=S.DRAFT, actor=actor,
+        note=f"Rebuilt from the corrected encounter {encounter.pk} after its rejection; "
+             "it goes again as an original claim.",
+        fields={"total_charge_cents": sum(line.charge_cents for line in lines), "batch": None,
+                "submitted_at": None, "scrubbed_at": None, "warnings_overridden_by": None,
+                "override_reason": ""},
+    )  # fmt: skip
     return claim
 
 
@@ -378,6 +405,9 @@ def _clean_reason(reason: str, what: str) -> str:
 
 
 def _check_changeable(claim: Claim, what: str) -> None:
+    # The claim's row is locked first: a void and a replacement racing are made one at a time,
+    # and the second sees the first.
+    Claim.objects.select_for_update().filter(pk=claim.pk).values_list("pk").first()
     if claim.frequency_code == FrequencyCode.VOID:
         raise InvalidTransition(
             f"Claim {claim.control_number} is itself a void: it cannot be {what}."
@@ -396,6 +426,18 @@ def _check_changeable(claim: Claim, what: str) -> None:
         )
     if Claim.objects.filter(replaces=claim, frequency_code=FrequencyCode.VOID).exists():
         raise Conflict(f"Claim {claim.control_number} has already been voided.")
+    # One correction at a time: once replaced, the payer's claim is the replacement's.
+    replacement = (
+        Claim.objects.filter(replaces=claim, frequency_code=FrequencyCode.REPLACEMENT)
+        .exclude(status=S.REJECTED)
+        .first()
+    )
+    if replacement is not None:
+        raise Conflict(
+            f"Claim {claim.control_number} was replaced by claim {replacement.control_number} "
+            f"({replacement.get_status_display().lower()}): correct or void the replacement, "
+            "not the claim it replaced."
+        )
 
 
 def _change(
@@ -436,6 +478,7 @@ def _change(
     return made
 
 
+@transaction.atomic
 @binds_actor("actor")
 def claim_void(*, actor: User | None, claim: Claim, reason: str) -> Claim:
     """A void claim (frequency 8) for a claim the payer has, naming its claim number; it copies
@@ -449,6 +492,7 @@ def claim_void(*, actor: User | None, claim: Claim, reason: str) -> Claim:
     )  # fmt: skip
 
 
+@transaction.atomic
 @binds_actor("actor")
 def claim_replace(*, actor: User | None, claim: Claim, reason: str) -> Claim:
     """A replacement claim (frequency 7) with the lines of the corrected (ready) encounter."""

@@ -17,7 +17,14 @@ from django.views.decorators.http import require_GET, require_POST
 from medoffice.claims import encounters as services
 from medoffice.claims import selectors
 from medoffice.claims.encounters import LineInput
-from medoffice.claims.models import MAX_DIAGNOSES, MAX_MODIFIERS, MAX_POINTERS, EncounterStatus
+from medoffice.claims.models import (
+    MAX_DIAGNOSES,
+    MAX_MODIFIERS,
+    MAX_POINTERS,
+    ClaimStatus,
+    EncounterStatus,
+    FrequencyCode,
+)
 from medoffice.claims.permissions import ClaimsPerm
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import MedofficeError, NotFound, NotPermitted
@@ -196,6 +203,9 @@ def _page(
     }
     coverage = selectors.responsible_coverage(encounter)
     total = sum(line.charge_cents for line in encounter.lines.all())
+    claims = list(encounter.claims.select_related("payer").order_by("pk"))
+    rejected = [c for c in claims if c.status == ClaimStatus.REJECTED
+                and c.frequency_code == FrequencyCode.ORIGINAL]  # fmt: skip
     return render(request, "claims/encounter.html", {
         "encounter": encounter,
         "dx_rows": dx_rows,
@@ -207,7 +217,9 @@ def _page(
         "editable": editable,
         "may_finalize": services.may_finalize(request.user),
         "coverage": coverage,
-        "claims": list(encounter.claims.order_by("pk")),
+        "claims": claims,
+        # A finalized visit's rejected original is rebuilt with the corrected codes.
+        "rejected_claim": rejected[0] if rejected and not editable else None,
         "may_build_claim": services.may_finalize(request.user)
         or has_perm(request.user, ClaimsPerm.SUBMIT),
         "total": money(to_dollars(total)),

@@ -18,7 +18,7 @@ import hashlib
 import io
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -344,6 +344,87 @@ def _claim_import(
         return None
 
 
+Reader = Callable[[object], Any]
+
+
+def _checked_rows(
+    raw: bytes,
+    readers: dict[str, Reader],
+    required: set[str],
+    *,
+    key: Callable[[dict[str, Any]], tuple[Any, ...]],
+    twice: Callable[[int, dict[str, Any]], str],
+) -> list[dict[str, Any]]:
+    """Every row read by its columns' readers before anything is written. Each problem is
+    named by line and column, a row repeating an earlier row's `key` by `twice(earlier line,
+    values)`; any problem refuses the whole file."""
+    errors: list[str] = []
+    cleaned: list[dict[str, Any]] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for row in _rows(raw, tuple(readers), required):
+        line = row["line"]
+        if row["extra"]:
+            errors.append(f"Line {line}: it has more values than the header has columns.")
+        values: dict[str, Any] = {}
+        for column, read in readers.items():
+            try:
+                values[column] = read(row.get(column, ""))
+            except InvalidInput as exc:
+                _problem(errors, line, column, exc)
+        if len(values) == len(readers):
+            where = key(values)
+            if where in seen:
+                errors.append(f"Line {line}, " + twice(seen[where], values))
+            seen[where] = line
+            cleaned.append(values)
+    _refuse(errors)
+    return cleaned
+
+
+def _import_once(
+    *,
+    actor: User,
+    kind: str,
+    contract: PayerContract | None,
+    data: bytes | str | Any,
+    source_name: str,
+    idempotency_key: str,
+    check: Callable[[bytes], list[dict[str, Any]]],
+    what: str,
+    description: Callable[[int], str],
+    apply: Callable[[list[dict[str, Any]]], None],
+) -> ImportResult:
+    """The frame of both file imports: the same key again replays the first import; the file
+    is checked whole; its record is inserted first (the unique key deciding between two
+    requests racing) and the rows applied in the same audited unit."""
+    require_perm(actor, CodingPerm.MANAGE_FEES)
+    key = idempotency_key.strip()[:100]
+    raw = _file_bytes(data)
+    digest = hashlib.sha256(raw).hexdigest()
+    earlier = _earlier_import(actor, key, digest, kind, contract)
+    if earlier is not None:
+        return ImportResult(earlier, replayed=True)
+    rows = check(raw)
+    with audit.unit(
+        AuditAction.CREATE, actor=actor_for_service(actor), what=what,
+        description=description(len(rows)), file=raw, counts={"rows": len(rows)},
+    ):  # fmt: skip
+        record = _claim_import(
+            actor=actor, key=key, digest=digest, kind=kind, contract=contract,
+            source_name=source_name, rows=len(rows),
+        )  # fmt: skip
+        if record is None:
+            replay = _earlier_import(actor, key, digest, kind, contract)
+            assert replay is not None
+            return ImportResult(replay, replayed=True)
+        apply(rows)
+    return ImportResult(record, replayed=False)
+
+
+def _with_modifier(code: str, modifier: str) -> str:
+    return f"{code}-{modifier}" if modifier else code
+
+
 @transaction.atomic
 @binds_actor("actor")
 def fee_schedule_import(
@@ -351,59 +432,34 @@ def fee_schedule_import(
 ) -> ImportResult:
     """Apply a fee schedule CSV (columns code, modifier, charge, effective_from): every row is
     checked first; on any problem nothing is written and each is named by line and column."""
-    require_perm(actor, CodingPerm.MANAGE_FEES)
-    key = idempotency_key.strip()[:100]
-    raw = _file_bytes(data)
-    digest = hashlib.sha256(raw).hexdigest()
-    earlier = _earlier_import(actor, key, digest, FeeImportKind.FEES, None)
-    if earlier is not None:
-        return ImportResult(earlier, replayed=True)
-    rows = _rows(raw, ("code", "modifier", "charge", "effective_from"),
-                 {"code", "charge", "effective_from"})  # fmt: skip
-    errors: list[str] = []
-    cleaned: list[tuple[str, str, int, date]] = []
-    seen: dict[tuple[str, str, date], int] = {}
-    for row in rows:
-        line = row["line"]
-        if row["extra"]:
-            errors.append(f"Line {line}: it has more values than the header has columns.")
-        values: dict[str, Any] = {}
-        for column, read in (
-            ("code", lambda v: clean_code(v)),
-            ("modifier", lambda v: clean_modifier(v)),
-            ("charge", lambda v: cents_of(v, field="charge", label="The charge")),
-            ("effective_from", lambda v: day_of(v, field="effective_from", label="The date")),
-        ):
-            try:
-                values[column] = read(row.get(column, ""))
-            except InvalidInput as exc:
-                _problem(errors, line, column, exc)
-        if len(values) == 4:
-            span = (values["code"], values["modifier"], values["effective_from"])
-            if span in seen:
-                errors.append(
-                    f"Line {line}, column effective_from: line {seen[span]} already sets "
-                    f"{span[0]}{'-' + span[1] if span[1] else ''} from {us_date(span[2])}."
-                )
-            seen[span] = line
-            cleaned.append((values["code"], values["modifier"], values["charge"],
-                            values["effective_from"]))  # fmt: skip
-    _refuse(errors)
-    with audit.unit(
-        AuditAction.CREATE, actor=actor_for_service(actor), what="coding.fee_schedule_import",
-        description=f"Fee schedule import: {len(cleaned)} fees", file=raw,
-        counts={"rows": len(cleaned)},
-    ):  # fmt: skip
-        record = _claim_import(
-            actor=actor, key=key, digest=digest, kind=FeeImportKind.FEES, contract=None,
-            source_name=source_name, rows=len(cleaned),
-        )  # fmt: skip
-        if record is None:
-            replay = _earlier_import(actor, key, digest, FeeImportKind.FEES, None)
-            assert replay is not None
-            return ImportResult(replay, replayed=True)
-        _apply_fees(cleaned, actor=actor)
-    return ImportResult(record, replayed=False)
+
+    def check(raw: bytes) -> list[dict[str, Any]]:
+        return _checked_rows(
+            raw,
+            {
+                "code": lambda v: clean_code(v),
+                "modifier": lambda v: clean_modifier(v),
+                "charge": lambda v: cents_of(v, field="charge", label="The charge"),
+                "effective_from": lambda v: day_of(v, field="effective_from", label="The date"),
+            },
+            {"code", "charge", "effective_from"},
+            key=lambda v: (v["code"], v["modifier"], v["effective_from"]),
+            twice=lambda earlier, v: (
+                f"column effective_from: line {earlier} already sets "
+                f"{_with_modifier(v['code'], v['modifier'])} from {us_date(v['effective_from'])}."
+            ),
+        )
+
+    def apply(rows: list[dict[str, Any]]) -> None:
+        _apply_fees([(v["code"], v["modifier"], v["charge"], v["effective_from"]) for v in rows],
+                    actor=actor)  # fmt: skip
+
+    return _import_once(
+        actor=actor, kind=FeeImportKind.FEES, contract=None, data=data,
+        source_name=source_name, idempotency_key=idempotency_key, check=check,
+        what="coding.fee_schedule_import",
+        description=lambda n: f"Fee schedule import: {n} fees", apply=apply,
+    )  # fmt: skip
 
 
 def _lock_key(code: str, modifier: str) -> int:
@@ -684,55 +740,25 @@ def contract_rates_import(
     idempotency_key: str = "",
 ) -> ImportResult:
     """Apply a CSV of rates (columns code, modifier, rate) to a contract, all or nothing."""
-    require_perm(actor, CodingPerm.MANAGE_FEES)
-    key = idempotency_key.strip()[:100]
-    raw = _file_bytes(data)
-    digest = hashlib.sha256(raw).hexdigest()
-    earlier = _earlier_import(actor, key, digest, FeeImportKind.RATES, contract)
-    if earlier is not None:
-        return ImportResult(earlier, replayed=True)
-    rows = _rows(raw, ("code", "modifier", "rate"), {"code", "rate"})
-    errors: list[str] = []
-    cleaned: dict[tuple[str, str], int] = {}
-    lines: dict[tuple[str, str], int] = {}
-    for row in rows:
-        line = row["line"]
-        if row["extra"]:
-            errors.append(f"Line {line}: it has more values than the header has columns.")
-        values: dict[str, Any] = {}
-        for column, read in (
-            ("code", lambda v: clean_code(v)),
-            ("modifier", lambda v: clean_modifier(v)),
-            ("rate", lambda v: cents_of(v, field="rate", label="The rate")),
-        ):
-            try:
-                values[column] = read(row.get(column, ""))
-            except InvalidInput as exc:
-                _problem(errors, line, column, exc)
-        if len(values) == 3:
-            pair = (values["code"], values["modifier"])
-            if pair in lines:
-                errors.append(
-                    f"Line {line}, column code: line {lines[pair]} already gives a rate for "
-                    f"{pair[0]}{'-' + pair[1] if pair[1] else ''}."
-                )
-            lines[pair] = line
-            cleaned[pair] = values["rate"]
-    _refuse(errors)
-    with audit.unit(
-        AuditAction.CREATE, actor=actor_for_service(actor),
-        what="coding.contract_rates_import",
-        description=f"Rates of {contract}: {len(cleaned)} codes", file=raw,
-        counts={"rows": len(cleaned)},
-    ):  # fmt: skip
-        record = _claim_import(
-            actor=actor, key=key, digest=digest, kind=FeeImportKind.RATES, contract=contract,
-            source_name=source_name, rows=len(cleaned),
-        )  # fmt: skip
-        if record is None:
-            replay = _earlier_import(actor, key, digest, FeeImportKind.RATES, contract)
-            assert replay is not None
-            return ImportResult(replay, replayed=True)
+
+    def check(raw: bytes) -> list[dict[str, Any]]:
+        return _checked_rows(
+            raw,
+            {
+                "code": lambda v: clean_code(v),
+                "modifier": lambda v: clean_modifier(v),
+                "rate": lambda v: cents_of(v, field="rate", label="The rate"),
+            },
+            {"code", "rate"},
+            key=lambda v: (v["code"], v["modifier"]),
+            twice=lambda earlier, v: (
+                f"column code: line {earlier} already gives a rate for "
+                f"{_with_modifier(v['code'], v['modifier'])}."
+            ),
+        )
+
+    def apply(rows: list[dict[str, Any]]) -> None:
+        cleaned = {(v["code"], v["modifier"]): v["rate"] for v in rows}
         existing = {
             (rate.code, rate.modifier): rate
             for rate in ContractRate.objects.select_for_update().filter(contract=contract)
@@ -752,7 +778,13 @@ def contract_rates_import(
         ]
         if new:
             ContractRate.objects.bulk_create(new)
-    return ImportResult(record, replayed=False)
+
+    return _import_once(
+        actor=actor, kind=FeeImportKind.RATES, contract=contract, data=data,
+        source_name=source_name, idempotency_key=idempotency_key, check=check,
+        what="coding.contract_rates_import",
+        description=lambda n: f"Rates of {contract}: {n} codes", apply=apply,
+    )  # fmt: skip
 
 
 # --- Prior authorization ----------------------------------------------------------------------

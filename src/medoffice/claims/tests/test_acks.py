@@ -98,7 +98,7 @@ def _statuses(*claims: Claim) -> list[str]:
 
 @needs_corpus
 @pytest.mark.django_db
-def test_corpus_999_accepted_submits_the_claims_of_its_batch(users):
+def test_corpus_999_accepted_accepts_the_claims_of_its_batch(users):
     # ISA08 ETIN, AK1*HC*28, AK2*837*0028, IK5*A
     claims = [make_claim(lines=1), make_claim(lines=2)]
     other = make_claim(lines=1)
@@ -106,16 +106,17 @@ def test_corpus_999_accepted_submits_the_claims_of_its_batch(users):
     sent_batch([other], submitter="ETIN", group=29)
     name = "999/Project-Herophilus__Project-Herophilus-Assets__999_Sample_Accepted_.txt"
     result = acks.apply_999(corpus_file(name), actor=users["biller"], file_name="accepted.999")
-    assert _statuses(*claims, other) == ["submitted", "submitted", "batched"]
-    events = ClaimEvent.objects.filter(claim__in=claims, to_status="submitted")
+    assert _statuses(*claims, other) == ["accepted", "accepted", "batched"]
+    events = ClaimEvent.objects.filter(claim__in=claims, to_status="accepted")
     assert events.count() == 2
     event = events.first()
     assert event.from_status == "batched" and event.actor == users["biller"]
     assert event.details["group_control_number"] == "28" and event.details["code"] == "A"
-    assert event.note == "999: Accepted"
-    assert sorted(o.reference for o in result.matched if o.result == "submitted") == sorted(
-        c.control_number for c in claims
-    )
+    assert event.note == "999 accepted: Accepted"
+    batch_outcome, *claim_outcomes = result.matched
+    assert batch_outcome.result == "accepted"
+    assert {o.result for o in claim_outcomes} == {"accepted"}
+    assert sorted(o.reference for o in claim_outcomes) == sorted(c.control_number for c in claims)
     assert result.unmatched == []
     assert ClaimBatch.objects.get(submitter_id="ETIN", interchange_control_number=28).submitted_at
 
@@ -180,9 +181,9 @@ def test_a_999_for_a_built_batch_accepts_it_and_is_valid_for_pyx12(users, exchan
     valid, problems, _ack = _pyx12_errors(content, tmp_path)
     assert problems == [] and valid
     result = acks.apply_999(content, actor=users["biller"])
-    assert _statuses(*claims) == ["submitted", "submitted"]
+    assert _statuses(*claims) == ["accepted", "accepted"]
     assert Claim.objects.get(pk=claims[0].pk).submitted_at is not None
-    assert [o.result for o in result.matched] == ["accepted", "submitted", "submitted"]
+    assert [o.result for o in result.matched] == ["accepted", "accepted", "accepted"]
 
 
 @pytest.mark.django_db
@@ -218,7 +219,7 @@ def test_accepted_with_errors_rejects_only_the_claims_named(users, exchange, tmp
     valid, problems, _ack = _pyx12_errors(content, tmp_path)
     assert problems == [] and valid
     acks.apply_999(content, actor=users["biller"])
-    assert _statuses(*claims) == ["rejected", "submitted"]
+    assert _statuses(*claims) == ["rejected", "accepted"]
     assert "segment REF (position 40, loop 2300)" in (
         ClaimEvent.objects.get(claim=claims[0], to_status="rejected").note
     )
@@ -249,7 +250,7 @@ def test_the_same_999_twice_has_one_effect(users, exchange):
     assert not first.already_applied and again.already_applied
     assert again.file_name == "a.999" and again.matched == []
     assert ClaimEvent.objects.count() == events and AppliedFile.objects.count() == 1
-    assert _statuses(claim) == ["submitted"]
+    assert _statuses(claim) == ["accepted"]
 
 
 @pytest.mark.django_db
@@ -297,6 +298,25 @@ def test_corpus_277ca_accepted_keeps_the_payer_claim_number(users):
     assert event.details["statuses"][0]["category"] == "A2"
     assert "Acknowledgement/Acceptance into adjudication system" in event.note
     assert [(o.reference, o.result) for o in result.matched] == [("5781", "accepted")]
+
+
+@needs_corpus
+@pytest.mark.django_db
+def test_a_277ca_after_the_999_accepted_gives_the_payer_number_or_rejects(users):
+    accepted = make_claim(lines=1, control_number="5781", status=ClaimStatus.ACCEPTED)
+    refused = make_claim(lines=1, control_number="3920394930203", status=ClaimStatus.ACCEPTED)
+    result = acks.apply_277ca(
+        corpus_file("277ca/imsweb__x12-parser__x12_277CA_accepted.txt"), actor=users["biller"]
+    )
+    accepted.refresh_from_db()
+    assert accepted.status == "accepted" and accepted.payer_claim_number == "1107000000014420"
+    assert [(o.reference, o.result) for o in result.matched] == [("5781", "accepted")]
+    assert ClaimEvent.objects.filter(claim=accepted, note__startswith="277CA accepted").exists()
+    acks.apply_277ca(
+        corpus_file("277ca/imsweb__x12-parser__x12_277CA_rejected.txt"), actor=users["biller"]
+    )
+    assert _statuses(refused) == ["rejected"]
+    assert ClaimEvent.objects.get(claim=refused, to_status="rejected").from_status == "accepted"
 
 
 @needs_corpus
@@ -440,8 +460,8 @@ def test_the_upload_page_shows_what_matched_and_what_did_not(client_for, users, 
     html = page.content.decode()
     assert page.status_code == 200 and "999 applied" in html
     assert batch.file_name in html and claims[0].control_number in html
-    assert _statuses(*claims) == ["submitted", "submitted"]
-    event = ClaimEvent.objects.filter(to_status="submitted").first()
+    assert _statuses(*claims) == ["accepted", "accepted"]
+    event = ClaimEvent.objects.filter(to_status="accepted").first()
     assert event.actor == users["biller"]
     again = biller.post(url, {"kind": "999", "file": SimpleUploadedFile("again.999", content)})
     assert "already applied" in again.content.decode()

@@ -82,6 +82,32 @@ def test_a_second_build_is_refused_and_writes_nothing(biller):
 
 
 @pytest.mark.django_db
+def test_a_rejected_claim_is_rebuilt_from_the_corrected_visit_as_an_original(biller):
+    encounter = cf.encounter(lines=[{"code": "99213", "charge_cents": 10_000},
+                                    {"code": "97110", "charge_cents": 4_000}])  # fmt: skip
+    claim = services.claim_build(actor=biller, encounter=encounter)
+    for to in ("ready", "batched", "submitted", "rejected"):
+        services.claim_set_status(actor=biller, claim=claim, to=to, note=f"to {to}")
+    # The coder corrects the visit: the second line goes, the first has two units.
+    ServiceLine.objects.filter(encounter=encounter, line_number=2).delete()
+    ServiceLine.objects.filter(encounter=encounter).update(units=2, charge_cents=20_000)
+    rebuilt = services.claim_build(actor=biller, encounter=encounter)
+    assert rebuilt.pk == claim.pk and Claim.objects.filter(encounter=encounter).count() == 1
+    rebuilt.refresh_from_db()
+    assert (rebuilt.status, rebuilt.frequency_code, rebuilt.batch_id) == ("draft", "1", None)
+    assert rebuilt.total_charge_cents == 20_000 and rebuilt.submitted_at is None
+    assert list(rebuilt.lines.values_list("code", "units", "charge_cents")) == [
+        ("99213", 2, 20_000)
+    ]
+    last = rebuilt.events.order_by("-id").first()
+    assert (last.from_status, last.to_status, last.actor) == ("rejected", "draft", biller)
+    assert "after its rejection" in last.note
+    # Once rebuilt it is a draft again: a further build is refused as before.
+    with pytest.raises(Conflict, match=f"already has claim {claim.control_number}"):
+        services.claim_build(actor=biller, encounter=encounter)
+
+
+@pytest.mark.django_db
 def test_self_pay_and_unfinished_encounters_make_no_claim(biller):
     self_pay = cf.encounter(with_coverage=False)
     with pytest.raises(InvalidInput, match="no primary coverage in force on 10/15/2026"):
@@ -147,8 +173,11 @@ def test_a_replacement_carries_the_corrected_encounters_lines(biller):
     assert list(replacement.lines.values_list("code", "units")) == [("99213", 1), ("97110", 3)]
     assert replacement.total_charge_cents == 22_000
     assert list(claim.lines.values_list("units", flat=True)) == [1, 1]  # the original as sent
-    with pytest.raises(Conflict, match="already been replaced"):
+    with pytest.raises(Conflict, match=f"was replaced by claim {replacement.control_number}"):
         services.claim_replace(actor=biller, claim=claim, reason="twice")
+    with pytest.raises(Conflict, match="correct or void the replacement"):
+        services.claim_void(actor=biller, claim=claim, reason="and void it too")
+    assert Claim.objects.filter(replaces=claim).count() == 1
 
 
 @pytest.mark.django_db
@@ -214,6 +243,45 @@ def test_builds_racing_on_one_encounter_make_one_claim():
     assert sorted(outcomes) == ["built"] + ["conflict:claim_exists"] * (count - 1)
     assert Claim.objects.filter(encounter=encounter).count() == 1
     assert ClaimEvent.objects.filter(claim__encounter=encounter).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_void_and_a_replacement_racing_make_one_correction():
+    from django.conf import settings
+
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        pytest.skip("the race needs PostgreSQL (set DATABASE_URL)")
+    factories.practice()
+    biller = factories.user("biller")
+    claim = _sent(biller)
+    count = 8
+    barrier = threading.Barrier(count)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def attempt(n: int):
+        try:
+            barrier.wait(timeout=30)
+            change = services.claim_void if n % 2 else services.claim_replace
+            change(actor=biller, claim=Claim.objects.get(pk=claim.pk), reason=f"try {n}")
+            result = "made"
+        except Conflict:
+            result = "conflict"
+        except Exception as exc:  # reported, so the assertion shows it
+            result = f"error:{type(exc).__name__}:{exc}"
+        finally:
+            connections.close_all()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["conflict"] * (count - 1) + ["made"]
+    assert Claim.objects.filter(replaces=claim).count() == 1
 
 
 @pytest.mark.django_db

@@ -9,10 +9,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from medoffice.claims import claims_services
 from medoffice.claims import encounters as svc
 from medoffice.claims.encounters import LineInput
-from medoffice.claims.models import Encounter, EncounterStatus
+from medoffice.claims.models import Claim, Encounter, EncounterStatus
 from medoffice.ledger.models import JournalEntry
+from medoffice.testing import patients_factories
 from medoffice.testing import scheduling_factories as sf
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +123,11 @@ def test_errors_are_shown_next_to_their_fields_and_nothing_is_saved(office, user
     html = answer.content.decode()
     assert re.search(r'id="dx_2-error">Diagnosis 2: E11 is a category', html)
     assert re.search(r'id="line_1_mod-error">Line 1, modifier 1: XX is not a known modifier', html)
-    assert re.search(r'id="line_1_ptr-error">Line 1, pointer 2: “5” points at no diagnosis', html)
+    assert re.search(
+        r'id="line_1_ptr-error">Line 1: diagnosis pointer 5 is out of range: the visit has 2 '
+        r"diagnoses\. \(scrubber: pointer_out_of_range\)",
+        html,
+    )
     assert re.search(r'id="line_2_charge-error">Line 2: the practice has no fee for J3301', html)
     assert 'value="E11"' in html  # what was typed is kept
     assert not encounter.diagnoses.exists() and not encounter.lines.exists()
@@ -150,6 +156,39 @@ def test_finalize_and_reopen_from_the_page(office, users, client_for):
     encounter.refresh_from_db()
     assert encounter.status == EncounterStatus.DRAFT
     assert JournalEntry.objects.filter(reverses__isnull=False).count() == 1
+
+
+def test_a_rejected_claim_is_rebuilt_from_the_recoded_visit_on_its_page(office, users,
+                                                                        client_for):  # fmt: skip
+    coder = users["biller"]
+    patients_factories.coverage(patient=office.patient, member_id="XYZ123456")
+    encounter = make(office, users)
+    svc.encounter_code(actor=coder, encounter_id=encounter.pk, diagnoses=["E11.9"],
+                       lines=[LineInput("99213", pointers=[1])])  # fmt: skip
+    svc.encounter_mark_coded(actor=coder, encounter_id=encounter.pk)
+    svc.encounter_finalize(actor=coder, encounter_id=encounter.pk)
+    claim = claims_services.claim_build(
+        actor=coder, encounter=Encounter.objects.get(pk=encounter.pk)
+    )
+    for to in ("ready", "batched", "submitted", "rejected"):
+        claims_services.claim_set_status(actor=coder, claim=claim, to=to)
+    page = client_for("biller")
+    url = f"/claims/encounters/{encounter.pk}/"
+    # The rejected claim stays through the correction; the visit is recoded and finalized.
+    page.post(f"{url}reopen", {"reason": "payer rejected the code"})
+    assert Claim.objects.filter(pk=claim.pk, status="rejected").exists()
+    assert "Rebuild rejected claim" not in page.get(url).content.decode()  # not while a draft
+    svc.encounter_code(actor=coder, encounter_id=encounter.pk, diagnoses=["E11.9"],
+                       lines=[LineInput("99214", pointers=[1])])  # fmt: skip
+    svc.encounter_mark_coded(actor=coder, encounter_id=encounter.pk)
+    svc.encounter_finalize(actor=coder, encounter_id=encounter.pk)
+    assert f"Rebuild rejected claim {claim.control_number}" in page.get(url).content.decode()
+    answer = page.post(f"{url}claim")
+    assert answer.status_code == 302 and answer["Location"] == f"/claims/claim/{claim.pk}/"
+    claim.refresh_from_db()
+    assert claim.status in ("ready", "scrub_errors") and claim.frequency_code == "1"
+    assert list(claim.lines.values_list("code", flat=True)) == ["99214"]
+    assert Claim.objects.filter(encounter=encounter).count() == 1
 
 
 def test_code_visit_from_an_appointment(office, users, client_for):
