@@ -535,6 +535,7 @@ class CollectResult:
 
 
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
+_SET_KIND = re.compile(r"^[0-9]{3}[A-Z]{0,2}$")  # 999, 277CA…
 _DIGITS = re.compile(r"\d{4,}")  # control numbers and the like, read from the file
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
@@ -586,7 +587,7 @@ def detect_kind(content: bytes) -> tuple[str, str]:
         return mapped.pop(), ""
     if not kinds:
         return ReceiptKind.OTHER, "The interchange holds no transaction set."
-    named = sorted(k if _SEGMENT_ID.match(k) or k.isdigit() else "[…]" for k in kinds)
+    named = sorted(k if _SET_KIND.match(k) else "[…]" for k in kinds)
     return ReceiptKind.OTHER, "Transaction sets: " + ", ".join(named)
 
 
