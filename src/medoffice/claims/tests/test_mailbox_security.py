@@ -263,12 +263,12 @@ def test_the_receipt_of_a_file_that_is_not_x12_keeps_none_of_its_content(tmp_pat
 
 
 def test_resending_a_batch_to_another_receiver_is_refused_and_nothing_is_sent(
-    tmp_path, manager, biller
+    tmp_path, manager, biller, code_tables
 ):
     Practice.objects.update(phone="+12175550100")
     built_for = folder_clearinghouse(tmp_path / "a", manager, name="A", receiver_id="AVAILITY")
     other = folder_clearinghouse(tmp_path / "b", manager, name="B", receiver_id="CHANGEHC")
-    make_claim(status=ClaimStatus.READY)
+    make_claim(lines=1, status=ClaimStatus.READY)  # one the scrubber passes with the code tables
     batch = batches.batch_build(actor=biller, exchange=batches.clearinghouse_exchange(built_for))
     with pytest.raises(InvalidInput) as refused:
         batch_jobs.resend_batch(actor=biller, batch_id=batch.pk, clearinghouse=other)
