@@ -94,13 +94,27 @@ def _path(location: Iterable[Any]) -> list[str | int]:
     ]
 
 
+def _singular(plural: str) -> str:
+    """A list field's name for one of its items: "lines" a line, "diagnoses" a diagnosis,
+    "modifiers" a modifier; a name that is not a plural, "NAME item"."""
+    if plural.endswith(("oses", "yses")):  # diagnoses, analyses
+        return plural[:-2] + "is"
+    if plural.endswith(("sses", "uses", "xes", "ches", "shes")):  # addresses, statuses
+        return plural[:-2]
+    if plural.endswith("ies") and len(plural) > 3:  # entries
+        return plural[:-3] + "y"
+    if plural.endswith("s") and len(plural) > 1:
+        return plural[:-1]
+    return f"{plural} item".strip()
+
+
 def _spoken(path: list[str | int]) -> str:
     """`["lines", 1, "debit"]` as "line 1 debit"; a field's underscores as spaces."""
     words: list[str] = []
     for index, part in enumerate(path):
         if isinstance(part, int):
             before = words.pop() if words and isinstance(path[index - 1], str) else ""
-            noun = before[:-1] if before.endswith("s") and len(before) > 1 else f"{before} item"
+            noun = _singular(before)
             words.append(f"{noun} {part}".strip())
         else:
             words.append(str(part).replace("_", " "))

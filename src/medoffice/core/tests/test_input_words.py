@@ -69,3 +69,13 @@ def test_items_of_a_list_without_a_plural_name_are_counted_as_items():
     assert sentence(problems) == (
         "Forms signed item 2 must be a whole number. Item 1 role must not be empty."
     )
+
+
+def test_a_list_items_name_is_its_singular():
+    from medoffice.core.input_words import _spoken
+
+    assert _spoken(["diagnoses", 1]) == "diagnosis 1"
+    assert _spoken(["addresses", 2, "city"]) == "address 2 city"
+    assert _spoken(["entries", 3]) == "entry 3"
+    assert _spoken(["lines", 1, "debit"]) == "line 1 debit"
+    assert _spoken(["data", 1]) == "data item 1"
