@@ -240,8 +240,10 @@ def _submit(coder: Any, batch: Any, when: Any) -> None:
     from medoffice.claims.claims_services import move_claims
     from medoffice.claims.models import Claim, ClaimStatus
 
+    # Written an hour before it went (the portal upload the demo stands for).
+    type(batch).objects.filter(pk=batch.pk).update(created_at=when - timedelta(hours=1),
+                                                   submitted_at=when)  # fmt: skip
     batch.submitted_at = when
-    batch.save(update_fields=["submitted_at"])
     claims = list(Claim.objects.filter(batch=batch).order_by("pk"))
     move_claims(claims, to=ClaimStatus.SUBMITTED, actor=coder,
                 note=f"sent in {batch.file_name}", fields={"submitted_at": when})  # fmt: skip
