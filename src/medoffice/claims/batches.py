@@ -345,6 +345,7 @@ def batch_build(
     claim_ids: Sequence[int] | None = None,
     idempotency_key: str = "",
     rescrub: bool = True,
+    today: dt.date | None = None,
 ) -> ClaimBatch:
     """Write the ready claims (all, or those named) into one 837P file and record it.
 
@@ -360,7 +361,7 @@ def batch_build(
         if earlier is not None:
             return earlier
     if rescrub:
-        _scrub_again(actor, claim_ids)
+        _scrub_again(actor, claim_ids, today)
     try:
         with transaction.atomic():
             return _build(actor, exchange, claim_ids, idempotency_key)
@@ -378,9 +379,9 @@ def _ready(claim_ids: Sequence[int] | None) -> QuerySet[Claim]:
     return ready if claim_ids is None else ready.filter(pk__in=list(claim_ids))
 
 
-def _scrub_again(actor: User, claim_ids: Sequence[int] | None) -> None:
+def _scrub_again(actor: User, claim_ids: Sequence[int] | None, today: dt.date | None) -> None:
     ids = list(_ready(claim_ids).order_by("pk").values_list("pk", flat=True)[:MAX_CLAIMS_PER_BATCH])
-    held = [r for r in scrub_claims(ids, actor=actor) if r.status != ClaimStatus.READY]
+    held = [r for r in scrub_claims(ids, actor=actor, today=today) if r.status != ClaimStatus.READY]
     if held and claim_ids is not None:
         raise InvalidInput(
             f"{len(held)} of the claims named no longer pass the scrubber (e.g. claim "

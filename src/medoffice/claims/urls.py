@@ -9,6 +9,7 @@ from medoffice.claims import (
     views_eligibility,
     views_encounters,
     views_mailbox,
+    views_status,
 )
 
 app_name = "claims"
@@ -63,4 +64,5 @@ urlpatterns = [
          name="eligibility_download"),
     # Response files applied by hand
     path("responses/apply/", views_acks.acks_apply, name="acks_apply"),
+    path("status-requests/", views_status.status_requests, name="status_requests"),
 ]  # fmt: skip

@@ -66,6 +66,11 @@ def test_the_worklist_filters_by_payer_provider_age_and_amount(claims, client_fo
     assert body.index(clean.control_number) < body.index(claims["broken"].control_number)
 
 
+def test_the_status_tabs_keep_the_filters_encoded(claims, client_for):
+    html = client_for("biller").get("/claims/worklist/", {"payer": "1&status=paid"}).content
+    assert b"payer=1%26status%3Dpaid" in html and b"payer=1&amp;status=paid" not in html
+
+
 def test_front_desk_may_not_see_claims(claims, client_for):
     client = client_for("front_desk")
     assert client.get(reverse("claims:worklist")).status_code == 403
