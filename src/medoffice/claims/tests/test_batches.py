@@ -248,8 +248,7 @@ def test_x12_delimiters_in_names_and_addresses_do_not_hold_back_the_batch(
         last_name="Stew*art~", first_name="Ann:Marie", address_line1="12^Elm  St*",
         city="Spring\tfield~",
     )  # fmt: skip
-    # The writer's path on its own (the scrubber, run again as a batch is built, has its tests).
-    batch = batches.batch_build(actor=users["biller"], exchange=exchange, rescrub=False)
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
     content = bytes(batch.content)
     assert b"NM1*IL*1*STEW ART*ANN MARIE" in content
     assert b"N3*12 ELM ST~" in content and b"N4*SPRING FIELD*" in content
@@ -304,5 +303,5 @@ def test_the_referring_provider_goes_out_last_name_first(users, exchange):
     Encounter.objects.filter(pk=claim.encounter_id).update(
         referring_provider_name="Smith, John", referring_provider_npi=make_npi(4242)
     )
-    batch = batches.batch_build(actor=users["biller"], exchange=exchange, rescrub=False)
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
     assert b"NM1*DN*1*SMITH*JOHN*" in bytes(batch.content)
