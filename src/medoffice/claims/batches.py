@@ -84,12 +84,18 @@ def _dollars(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
+# The delimiters the file declares (and tabs, line breaks) become spaces in X12 text.
+_TO_SPACE = str.maketrans(dict.fromkeys("*~:^\t\n\r\v\f", " "))
+
+
 def _ascii(text: str) -> str:
-    """X12 text is ASCII: accents dropped (Peña → Pena), other letters left out."""
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if ch.isascii())
+    """X12 text is printable ASCII without the file's delimiters: accents dropped (Peña →
+    Pena), other letters and control characters left out, a delimiter made a space (Stew*art
+    → Stew art), runs of spaces made one."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+    kept = "".join(ch for ch in text.translate(_TO_SPACE) if " " <= ch <= "~")
+    return " ".join(kept.split())
 
 
 def _address(row: dict, prefix: str) -> w.Address | None:
@@ -105,11 +111,47 @@ def _address(row: dict, prefix: str) -> w.Address | None:
     )
 
 
+# What may follow a person's name: credentials (dropped) and generational suffixes (dropped
+# too: the 837P writer has no suffix for a provider's NM107). Compared upper case, no dots.
+CREDENTIALS = frozenset({
+    "MD", "DO", "NP", "PA", "PA-C", "RN", "DPM", "DC", "PHD", "DDS", "DMD", "OD", "APRN",
+    "FNP", "FNP-C", "CNM", "CRNA", "DNP", "PT", "DPT", "MBBS", "LCSW", "PSYD", "AUD", "FACP",
+})  # fmt: skip
+SUFFIXES = frozenset({"JR", "SR", "II", "III", "IV"})
+TITLES = frozenset({"DR", "DOCTOR"})
+
+
+def _after_name(word: str) -> bool:
+    bare = word.upper().replace(".", "")
+    return bare in CREDENTIALS or bare in SUFFIXES
+
+
+def _name_words(text: str, *, keep: int) -> list[str]:
+    """The words of a name with titles before it and credentials or suffixes after it taken
+    off, while at least `keep` words are left ("John Do" keeps its Do)."""
+    words = text.split()
+    while len(words) > keep and words[0].upper().rstrip(".") in TITLES:
+        words = words[1:]
+    while len(words) > keep and _after_name(words[-1]):
+        words = words[:-1]
+    return words
+
+
 def _split_name(full: str) -> tuple[str, str]:
-    parts = full.split()
-    if not parts:
+    """(last name, first and middle names) of a name typed "Last, First [Middle]" or "First
+    [Middle] Last", with a title (Dr), credentials (MD, PA-C, PhD ...) and suffixes (Jr, III)
+    left out: "Smith, John" and "Dr. John Smith, MD" are both ("Smith", "John")."""
+    pieces = [piece.strip() for piece in full.split(",")]
+    pieces = [piece for piece in pieces if piece]
+    if not pieces:
         return "", ""
-    return parts[-1], " ".join(parts[:-1])
+    after = pieces[1:]
+    if all(_after_name(word) for piece in after for word in piece.split()):
+        words = _name_words(pieces[0], keep=2)  # First [Middle] Last[, credentials]
+        return words[-1], " ".join(words[:-1])
+    last = " ".join(_name_words(pieces[0], keep=1))  # Last, First [Middle][, credentials]
+    given = [p for p in after if not all(_after_name(word) for word in p.split())]
+    return last, " ".join(_name_words(" ".join(given), keep=1))
 
 
 ADDRESS = ("address_line1", "address_line2", "city", "state", "zip_code")
@@ -165,8 +207,8 @@ def _x12_claim(row: dict, lines: list[w.ServiceLine], diagnoses: list[str]) -> w
     supervising = None
     if row["encounter__supervising_provider__npi"]:
         supervising = w.Provider(
-            last_name=row["encounter__supervising_provider__last_name"],
-            first_name=row["encounter__supervising_provider__first_name"],
+            last_name=_ascii(row["encounter__supervising_provider__last_name"]),
+            first_name=_ascii(row["encounter__supervising_provider__first_name"]),
             npi=row["encounter__supervising_provider__npi"],
         )
     return w.Claim(
@@ -189,8 +231,8 @@ def _x12_claim(row: dict, lines: list[w.ServiceLine], diagnoses: list[str]) -> w
         filing_indicator=FILING_INDICATORS.get(row["payer__plan_type"], "CI"),
         group_number=row["coverage__group_number"],
         rendering=w.Provider(
-            last_name=row["encounter__rendering_provider__last_name"],
-            first_name=row["encounter__rendering_provider__first_name"],
+            last_name=_ascii(row["encounter__rendering_provider__last_name"]),
+            first_name=_ascii(row["encounter__rendering_provider__first_name"]),
             npi=row["encounter__rendering_provider__npi"],
             taxonomy=row["encounter__rendering_provider__taxonomy"],
         ),

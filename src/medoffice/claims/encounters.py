@@ -14,8 +14,10 @@ models record each change naming that user.
 Codes are checked against the coding app's tables on the date of service: diagnoses valid and
 billable ICD-10-CM (`icd10_lookup`), procedures known and active (`procedure_on`), modifiers
 known (`modifier`), charges from the practice's fee schedule (`fee_cents`) unless given.
-Errors name the position counted from 1 ("Diagnosis 3 ...", "Line 2 ..."), with keys such as
-`diagnoses.3` and `lines.2.modifiers.1`, all problems of one call at once.
+The date of service is between the patient's birth and today, and not before ICD-10-CM
+began (10/01/2015). Errors name the position counted from 1 ("Diagnosis 3 ...", "Line 2 ...";
+a line given its `number`, the page's row, by that), with keys such as `diagnoses.3` and
+`lines.2.modifiers.1`, all problems of one call at once.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ _ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
 _PROCEDURE = re.compile(r"^[A-Z0-9]{5}$")
 _MODIFIER = re.compile(r"^[A-Z0-9]{2}$")
 _NPI = re.compile(r"^\d{10}$")
+_PRIOR_AUTHORIZATION = re.compile(r"[A-Za-z0-9-]{1,50}")
+ICD10_CM_START = date(2015, 10, 1)  # US claims carry ICD-10-CM for services from this day on
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class LineInput:
     ndc: str = ""
     ndc_quantity: Decimal | int | str | None = None
     ndc_unit: str = ""
+    number: int | None = None  # the line's number as the coder numbered it (None: its place)
 
 
 @dataclass
@@ -282,12 +287,20 @@ def _charge(
         return int(amount * 100)
     if not _PROCEDURE.match(code) or units is None:
         return None  # already named
-    fee = pricing.fee_cents(code, modifiers, day)
-    if fee is None:
+    charge = scheduled_charge_cents(code, modifiers, units, day)
+    if charge is None:
         problems.add(key, f"Line {number}: the practice has no fee for {code} on {us_date(day)}; "
                      "give the charge, or add the code to the fee schedule.")  # fmt: skip
-        return None
-    return fee * units
+    return charge
+
+
+def scheduled_charge_cents(
+    code: str, modifiers: Sequence[str], units: int, day: date
+) -> int | None:
+    """What the fee schedule charges for a line: the practice's fee for the code (a modifier's
+    own fee first) on the day, times the units; None when no fee is in force."""
+    fee = pricing.fee_cents(code, modifiers, day)
+    return None if fee is None else fee * units
 
 
 def _ndc(number: int, line: LineInput, problems: _Problems) -> tuple[str, Decimal | None, str]:
@@ -369,8 +382,7 @@ def _refuse_ready(encounter: Encounter) -> None:
 def _check_visit(
     *, patient: Patient, provider: Provider, location: Location, day: date, problems: _Problems
 ) -> None:
-    if day > practice_today():
-        problems.add("date_of_service", f"The date of service {us_date(day)} is in the future.")
+    _check_day(patient, day, problems)
     if not provider.is_active:
         problems.add("rendering_provider", f"{provider} is no longer an active provider.")
     if not location.is_active:
@@ -378,6 +390,19 @@ def _check_visit(
     if patient.merged_into_id is not None:
         problems.add("patient", "This patient record was merged into another: code the visit on "
                      "the record it was merged into.")  # fmt: skip
+
+
+def _check_day(patient: Patient, day: date, problems: _Problems) -> None:
+    if day > practice_today():
+        problems.add("date_of_service", f"The date of service {us_date(day)} is in the future.")
+    if day < ICD10_CM_START:
+        problems.add("date_of_service", f"The date of service {us_date(day)} is before "
+                     f"ICD-10-CM began ({us_date(ICD10_CM_START)}): such a visit is not coded "
+                     "here.")  # fmt: skip
+    born = patient.date_of_birth
+    if born is not None and day < born:
+        problems.add("date_of_service", f"The date of service {us_date(day)} is before the "
+                     f"patient was born ({us_date(born)}).")  # fmt: skip
 
 
 # --- Services ---------------------------------------------------------------------------------
@@ -449,9 +474,10 @@ def _details(
     ):
         problems.add("supervising_provider", "The supervising provider is someone other than "
                      "the rendering provider.")  # fmt: skip
-    if len(prior_authorization.strip()) > 50:
-        problems.add("prior_authorization", "The prior authorization number is at most 50 "
-                     "characters.")  # fmt: skip
+    authorization = prior_authorization.strip()
+    if authorization and not _PRIOR_AUTHORIZATION.fullmatch(authorization):
+        problems.add("prior_authorization", "The prior authorization number is 1 to 50 letters, "
+                     "digits or dashes (no spaces or other characters).")  # fmt: skip
     encounter.supervising_provider = supervising_provider
     encounter.referring_provider_name = referring_provider_name.strip()[:120]
     encounter.referring_provider_npi = npi[:10]
@@ -514,6 +540,7 @@ def encounter_code(
     _require_may_code(actor, encounter)
     _refuse_ready(encounter)
     problems = _Problems()
+    _check_day(encounter.patient, encounter.date_of_service, problems)
     _details(encounter, problems, supervising_provider=supervising_provider,
              referring_provider_name=referring_provider_name,
              referring_provider_npi=referring_provider_npi,
@@ -524,8 +551,8 @@ def encounter_code(
         lines = []
     cleaned = [
         _clean_line(
-            number, line, day=encounter.date_of_service, diagnosis_count=len(codes),
-            problems=problems,
+            line.number or number, line, day=encounter.date_of_service,
+            diagnosis_count=len(codes), problems=problems,
         )
         for number, line in enumerate(lines, start=1)
     ]  # fmt: skip
@@ -537,8 +564,9 @@ def encounter_code(
         for rank, code in enumerate(codes, start=1)
     )
     made = [line for line in cleaned if line is not None]
-    for line in made:
+    for number, line in enumerate(made, start=1):  # numbered 1, 2, ... whatever the page's
         line.encounter = encounter
+        line.line_number = number
     ServiceLine.objects.bulk_create(made)
     if encounter.status == EncounterStatus.CODED:
         _move(encounter, EncounterStatus.DRAFT)

@@ -129,7 +129,10 @@ def _errors_by_place(errors: dict[str, list[str]]) -> tuple[dict, dict, dict]:
 
 
 def _typed_lines(post: Any) -> list[dict[str, Any]]:
-    rows = []
+    """The rows as typed, up to the last one filled in: a row left blank before it stays (the
+    rows keep the page's numbers, which the errors name); `filled` marks the lines to save."""
+    rows: list[dict[str, Any]] = []
+    last = 0
     for n in range(1, MAX_FORM_LINES + 1):
         row = {
             "code": post.get(f"line_{n}_code", "").strip(),
@@ -142,27 +145,38 @@ def _typed_lines(post: Any) -> list[dict[str, Any]]:
             "ndc": post.get(f"line_{n}_ndc", "").strip(),
             "ndc_quantity": post.get(f"line_{n}_ndc_quantity", "").strip(),
             "ndc_unit": post.get(f"line_{n}_ndc_unit", "").strip(),
+            "n": n,
         }  # fmt: skip
-        if row["code"] or row["charge"] or any(row["modifiers"]) or row["ndc"]:
-            rows.append(row)
-    return rows
+        row["filled"] = bool(row["code"] or row["charge"] or any(row["modifiers"]) or row["ndc"])
+        rows.append(row)
+        last = n if row["filled"] else last
+    return rows[:last]
 
 
 def _saved_lines(encounter: Any) -> list[dict[str, Any]]:
-    return [
-        {
+    """The saved lines; on an editable encounter a charge the fee schedule gives is left out of
+    its box (shown as the placeholder), so a changed code or units is charged anew."""
+    editable = encounter.status != EncounterStatus.READY
+    rows = []
+    for line in encounter.lines.all():
+        amount = f"{to_dollars(line.charge_cents):.2f}"
+        scheduled = editable and line.charge_cents == services.scheduled_charge_cents(
+            line.code, line.modifiers, line.units, encounter.date_of_service
+        )
+        rows.append({
             "code": line.code,
             "modifiers": [*line.modifiers, *[""] * (MAX_MODIFIERS - len(line.modifiers))],
             "units": str(line.units),
-            "charge": f"{to_dollars(line.charge_cents):.2f}",
+            "charge": "" if scheduled else amount,
+            "amount": amount,
+            "scheduled": amount if scheduled else "",
             "pointers": [str(p) for p in line.diagnosis_pointers]
             + [""] * (MAX_POINTERS - len(line.diagnosis_pointers)),
             "ndc": line.ndc,
             "ndc_quantity": "" if line.ndc_quantity is None else f"{line.ndc_quantity.normalize()}",
             "ndc_unit": line.ndc_unit,
-        }
-        for line in encounter.lines.all()
-    ]
+        })  # fmt: skip
+    return rows
 
 
 def _blank_line() -> dict[str, Any]:
@@ -271,8 +285,10 @@ def encounter_page(request: AuthenticatedHttpRequest, encounter_id: int) -> Http
                     ndc=row["ndc"],
                     ndc_quantity=row["ndc_quantity"] or None,
                     ndc_unit=row["ndc_unit"],
+                    number=row["n"],
                 )
                 for row in rows
+                if row["filled"]
             ],
             supervising_provider=supervising,
             referring_provider_name=details["referring_provider_name"],

@@ -234,3 +234,74 @@ def test_accented_names_are_written_in_plain_letters(users, exchange, tmp_path):
     assert b"NM1*IL*1*PENA*ZOE" in content and b"N4*COEUR DALENE*IL" in content
     valid, problems, _ack = _pyx12_errors(content, tmp_path)
     assert problems == [] and valid
+
+
+@pytest.mark.django_db
+def test_x12_delimiters_in_names_and_addresses_do_not_hold_back_the_batch(
+    users, exchange, tmp_path
+):
+    """One patient typed with the file's delimiters in the name, address and city goes out
+    with spaces for them; the other claims go in the same batch, and pyx12 accepts it."""
+    claims = ready_claims()
+    odd = make_claim(lines=1, status=ClaimStatus.READY)
+    Patient.objects.filter(pk=odd.encounter.patient_id).update(
+        last_name="Stew*art~", first_name="Ann:Marie", address_line1="12^Elm  St*",
+        city="Spring\tfield~",
+    )  # fmt: skip
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    content = bytes(batch.content)
+    assert b"NM1*IL*1*STEW ART*ANN MARIE" in content
+    assert b"N3*12 ELM ST~" in content and b"N4*SPRING FIELD*" in content
+    assert batch.claim_count == 4
+    assert Claim.objects.filter(batch=batch).count() == len(claims) + 1
+    valid, problems, _ack = _pyx12_errors(content, tmp_path)
+    assert problems == [] and valid
+
+
+@pytest.mark.parametrize(("typed", "plain"), [
+    ("Stew*art~", "Stew art"),
+    ("a:b^c", "a b c"),
+    ("  two\n lines\t", "two lines"),
+    ("bell\x07 and del\x7f", "bell and del"),
+    ("Peña", "Pena"),
+    ("", ""),
+])  # fmt: skip
+def test_x12_text_is_printable_ascii_without_delimiters(typed, plain):
+    assert batches._ascii(typed) == plain
+
+
+@pytest.mark.parametrize(("typed", "last", "first"), [
+    ("Smith, John", "Smith", "John"),
+    ("Smith, John Q", "Smith", "John Q"),
+    ("Smith, John, MD", "Smith", "John"),
+    ("Smith Jr, John", "Smith", "John"),
+    ("John Smith", "Smith", "John"),
+    ("John Q. Smith", "Smith", "John Q."),
+    ("John Smith, MD", "Smith", "John"),
+    ("John Smith MD", "Smith", "John"),
+    ("Dr. John Smith, M.D.", "Smith", "John"),
+    ("Jane Doe, PA-C", "Doe", "Jane"),
+    ("Jane Doe, Ph.D.", "Doe", "Jane"),
+    ("John Smith III, DO", "Smith", "John"),
+    ("John Smith, Jr., MD", "Smith", "John"),
+    ("Anh Do", "Do", "Anh"),  # a surname that is also a credential stays a surname
+    ("Do, Anh", "Do", "Anh"),
+    ("Van Buren, Martin", "Van Buren", "Martin"),
+    ("Smith", "Smith", ""),
+    ("  ", "", ""),
+])  # fmt: skip
+def test_a_referring_providers_name_is_split_into_last_and_first(typed, last, first):
+    assert batches._split_name(typed) == (last, first)
+
+
+@pytest.mark.django_db
+def test_the_referring_provider_goes_out_last_name_first(users, exchange):
+    from medoffice.claims.models import Encounter
+    from medoffice.testing.factories import make_npi
+
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    Encounter.objects.filter(pk=claim.encounter_id).update(
+        referring_provider_name="Smith, John", referring_provider_npi=make_npi(4242)
+    )
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    assert b"NM1*DN*1*SMITH*JOHN*" in bytes(batch.content)

@@ -120,3 +120,51 @@ def test_the_endpoints_are_in_the_openapi_document(client_for):
             "/api/claims/encounters/{encounter_id}/finalize"} <= set(paths)  # fmt: skip
     finalize = paths["/api/claims/encounters/{encounter_id}/finalize"]["post"]
     assert "Idempotency-Key" in [p["name"] for p in finalize.get("parameters", [])]
+
+
+def test_a_charge_left_empty_follows_the_fee_schedule_and_one_given_is_kept(office, client_for):
+    """Changing a line's code and units with no charge given charges the fee schedule anew
+    ($180 x 3 for 99214, not the $125 of the 99213 it was); a charge given stays as given."""
+    client = client_for("biller")
+    pk = create(client, office).json()["id"]
+    url = f"/api/claims/encounters/{pk}/codes"
+    first = client.put(url, {"diagnoses": ["E11.9"], "lines": [
+        {"code": "99213", "diagnosis_pointers": [1]}]}, content_type=JSON)  # fmt: skip
+    assert first.json()["lines"][0]["charge"] == "125.00"
+    changed = client.put(url, {"diagnoses": ["E11.9"], "lines": [
+        {"code": "99214", "units": 3, "charge": None, "diagnosis_pointers": [1]}]},
+        content_type=JSON)  # fmt: skip
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["lines"][0]["charge"] == "540.00"
+    own = client.put(url, {"diagnoses": ["E11.9"], "lines": [
+        {"code": "99214", "units": 2, "charge": "150.00", "diagnosis_pointers": [1]}]},
+        content_type=JSON)  # fmt: skip
+    assert own.json()["lines"][0]["charge"] == "150.00"
+    assert list(Encounter.objects.get(pk=pk).lines.values_list("charge_cents", flat=True)) == [
+        15000
+    ]
+
+
+def test_a_prior_authorization_with_an_x12_delimiter_is_refused(office, client_for):
+    client = client_for("biller")
+    pk = create(client, office).json()["id"]
+    answer = client.put(f"/api/claims/encounters/{pk}/codes", {**CODES,
+                        "prior_authorization": "PA*77~81"}, content_type=JSON)  # fmt: skip
+    assert answer.status_code == 422
+    assert list(answer.json()["errors"]) == ["prior_authorization"]
+    encounter = Encounter.objects.get(pk=pk)
+    assert encounter.prior_authorization == "" and not encounter.lines.exists()
+
+
+def test_a_date_of_service_before_the_patients_birth_is_refused(office, client_for):
+    client = client_for("biller")
+    answer = client.post("/api/claims/encounters", {
+        "patient_id": office.patient.pk, "location_id": office.location.pk,
+        "rendering_provider_id": office.provider.pk,
+        "date_of_service": office.patient.date_of_birth.replace(year=1979).isoformat(),
+    }, content_type=JSON)  # fmt: skip
+    assert answer.status_code == 422
+    errors = answer.json()["errors"]
+    assert list(errors) == ["date_of_service"]
+    assert "is before the patient was born (01/01/1980)" in " ".join(errors["date_of_service"])
+    assert not Encounter.objects.exists()

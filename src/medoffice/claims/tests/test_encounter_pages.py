@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.utils import timezone
@@ -32,6 +33,42 @@ def form(**fields) -> dict[str, str]:
             "line_1_ptr_1": "1"}  # fmt: skip
     data.update(fields)
     return data
+
+
+class _Form(HTMLParser):
+    """What a browser sends from the coding form as the page shows it: each input's value and
+    each select's chosen option (the button pressed is added by the caller)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = False
+        self.select = ""
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == "encounter-codes"
+        elif self.inside and tag == "input" and a.get("name"):
+            self.values[a["name"]] = a.get("value") or ""
+        elif self.inside and tag == "select":
+            self.select = a.get("name") or ""
+            self.values[self.select] = ""
+        elif self.inside and tag == "option" and "selected" in a and self.select:
+            self.values[self.select] = a.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = ""
+
+
+def form_as_shown(client, encounter) -> dict[str, str]:
+    parser = _Form()
+    parser.feed(client.get(f"/claims/encounters/{encounter.pk}/").content.decode())
+    assert parser.values, "the coding form is on the page"
+    return parser.values
 
 
 def test_the_list_shows_a_clinician_their_own_visits_only(office, users, client_for):
@@ -108,10 +145,67 @@ def test_saving_and_marking_coded_from_the_page(office, users, client_for):
         ("99213", 12500), ("36415", 3000),
     ]  # fmt: skip
     page = client.get(f"/claims/encounters/{encounter.pk}/").content.decode()
-    assert "$155.00" in page and 'value="125.00"' in page
+    assert "$155.00" in page and 'placeholder="125.00 from fees"' in page
     client.post(f"/claims/encounters/{encounter.pk}/", form(action="mark_coded"))
     encounter.refresh_from_db()
     assert encounter.status == EncounterStatus.CODED and encounter.coded_by == users["clinician"]
+
+
+def test_a_charge_from_the_fee_schedule_follows_a_changed_code_and_units(office, users,
+                                                                        client_for):  # fmt: skip
+    """99213 x 1 was charged $125 from the fees; the coder makes it 99214 x 3 on the page and
+    saves: the charge is the fee schedule's again ($180 x 3), not the old $125."""
+    encounter = make(office, users)
+    client = client_for("biller")
+    assert client.post(f"/claims/encounters/{encounter.pk}/", form()).status_code == 302
+    assert list(encounter.lines.values_list("charge_cents", flat=True)) == [12500]
+    shown = form_as_shown(client, encounter)
+    assert shown["line_1_charge"] == ""  # the fee schedule's: shown as the placeholder only
+    shown.update(action="save", line_1_code="99214", line_1_units="3")
+    assert client.post(f"/claims/encounters/{encounter.pk}/", shown).status_code == 302
+    assert list(encounter.lines.values_list("code", "units", "charge_cents")) == [
+        ("99214", 3, 54000),
+    ]  # fmt: skip
+    page = client.get(f"/claims/encounters/{encounter.pk}/").content.decode()
+    assert 'placeholder="540.00 from fees"' in page and "$540.00" in page
+
+
+def test_a_charge_typed_by_hand_is_kept_when_the_units_change(office, users, client_for):
+    encounter = make(office, users)
+    client = client_for("biller")
+    client.post(f"/claims/encounters/{encounter.pk}/", form(line_1_charge="150.00"))
+    shown = form_as_shown(client, encounter)
+    assert shown["line_1_charge"] == "150.00"
+    shown.update(action="save", line_1_units="2")
+    assert client.post(f"/claims/encounters/{encounter.pk}/", shown).status_code == 302
+    assert list(encounter.lines.values_list("units", "charge_cents")) == [(2, 15000)]
+
+
+def test_a_row_left_blank_keeps_the_numbers_of_the_rows_after_it(office, users, client_for):
+    """Line 3 typed under an empty line 2: its error names line 3 and stands next to it; the
+    error summary takes the focus when the page loads."""
+    encounter = make(office, users)
+    client = client_for("biller")
+    answer = client.post(f"/claims/encounters/{encounter.pk}/", form(
+        line_2_units="1", line_3_code="12345", line_3_units="1", line_3_ptr_1="1",
+        line_3_charge="10",
+    ))  # fmt: skip
+    assert answer.status_code == 422
+    html = answer.content.decode()
+    assert re.search(r'id="line_3_code-error">Line 3: 12345 is not a known code', html)
+    assert 'id="line_2_code-error"' not in html
+    assert re.search(r'id="line_3_code" name="line_3_code" value="12345"', html)
+    assert re.search(r'id="line_2_code" name="line_2_code" value=""', html)
+    assert re.search(r'<div class="notice error-summary" role="alert" tabindex="-1" '
+                     r'id="encounter-errors" autofocus>', html)  # fmt: skip
+    assert not encounter.lines.exists()
+    saved = client.post(f"/claims/encounters/{encounter.pk}/", form(
+        line_3_code="36415", line_3_units="1", line_3_ptr_1="1",
+    ))  # fmt: skip
+    assert saved.status_code == 302
+    assert list(encounter.lines.values_list("line_number", "code")) == [
+        (1, "99213"), (2, "36415"),
+    ]  # fmt: skip
 
 
 def test_errors_are_shown_next_to_their_fields_and_nothing_is_saved(office, users, client_for):

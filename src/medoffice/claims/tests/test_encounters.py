@@ -3,7 +3,7 @@ states and who moved them, and who may code which visit."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +18,8 @@ from medoffice.claims.models import (
     ServiceLine,
 )
 from medoffice.core.exceptions import InvalidInput, InvalidTransition, NotPermitted
+from medoffice.patients.models import Patient
+from medoffice.testing import patients_factories
 from medoffice.testing import scheduling_factories as sf
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +112,42 @@ def test_a_future_date_of_service_and_an_unknown_place_are_refused(office, users
     assert "in the future" in caught.value.errors["date_of_service"][0]
     assert "77 is not a CMS place of service" in caught.value.errors["place_of_service"][0]
     assert not Encounter.objects.exists()
+
+
+@pytest.mark.parametrize(("born", "day", "first_day", "words"), [
+    (date(2020, 6, 1), date(2020, 5, 31), date(2020, 6, 1),
+     "is before the patient was born (06/01/2020)"),
+    (date(1980, 1, 1), date(2015, 9, 30), date(2015, 10, 1),
+     "is before ICD-10-CM began (10/01/2015)"),
+])  # fmt: skip
+def test_a_date_of_service_before_birth_or_before_icd10_is_refused(
+    office, users, born, day, first_day, words
+):
+    patient = patients_factories.patient(date_of_birth=born)
+    with pytest.raises(InvalidInput) as caught:
+        svc.encounter_create(
+            actor=users["biller"], patient=patient, location=office.location,
+            rendering_provider=office.provider, date_of_service=day,
+        )  # fmt: skip
+    assert set(caught.value.errors) == {"date_of_service"}
+    message = caught.value.errors["date_of_service"][0]
+    assert message.startswith(f"The date of service {day:%m/%d/%Y} ") and words in message
+    assert not Encounter.objects.exists()
+    # The first day allowed is a day like any other.
+    assert svc.encounter_create(
+        actor=users["biller"], patient=patient, location=office.location,
+        rendering_provider=office.provider, date_of_service=first_day,
+    ).pk  # fmt: skip
+
+
+def test_coding_refuses_a_visit_dated_before_the_patients_birth(office, users):
+    """The patient's birth date corrected after the visit was opened: coding says so at once,
+    not the books when it is finalized."""
+    encounter = draft(office, users)
+    Patient.objects.filter(pk=office.patient.pk).update(date_of_birth=office.day + timedelta(1))
+    errors = refused(encounter, users)
+    assert list(errors) == ["date_of_service"]
+    assert "is before the patient was born" in errors["date_of_service"][0]
 
 
 def test_a_role_without_coding_permission_creates_nothing(office, users):
@@ -259,6 +297,37 @@ def test_referring_supervising_and_prior_authorization(office, users):
     assert encounter.referring_provider_npi == npi
     assert encounter.supervising_provider == office.other_provider
     assert encounter.prior_authorization == "PA-7781"
+
+
+@pytest.mark.parametrize("typed", ["PA*7781", "PA~7781", "PA:7781", "PA^7781", "PA 7781",
+                                   "PA/7781", "A" * 51, "PÄ7781"])  # fmt: skip
+def test_a_prior_authorization_is_letters_digits_or_dashes(office, users, typed):
+    encounter = draft(office, users)
+    code(encounter, users, prior_authorization="PA-7781")
+    errors = refused(encounter, users, prior_authorization=typed)
+    assert list(errors) == ["prior_authorization"]
+    message = errors["prior_authorization"][0]
+    assert "prior authorization number is 1 to 50 letters, digits or dashes" in message
+    encounter.refresh_from_db()
+    assert encounter.prior_authorization == "PA-7781"
+
+
+def test_a_line_given_its_number_is_named_by_it_and_saved_in_order(office, users):
+    """The coding page gives each line the row it was typed in: a row left blank before it
+    does not move its errors onto another row."""
+    encounter = draft(office, users)
+    errors = refused(encounter, users, lines=[
+        LineInput("99213", pointers=[1], number=1),
+        LineInput("12345", charge="10", pointers=[1], number=3),
+    ])  # fmt: skip
+    assert list(errors) == ["lines.3.code"]
+    assert errors["lines.3.code"][0].startswith("Line 3: 12345 is not a known code")
+    code(encounter, users, lines=[
+        LineInput("99213", pointers=[1], number=1), LineInput("36415", pointers=[1], number=3),
+    ])  # fmt: skip
+    assert list(encounter.lines.values_list("line_number", "code")) == [
+        (1, "99213"), (2, "36415"),
+    ]  # fmt: skip
 
 
 # --- States -----------------------------------------------------------------------------------
