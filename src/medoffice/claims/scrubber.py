@@ -414,7 +414,7 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
     chosen = Claim.objects.filter(pk__in=list(claim_ids))
     for row in _fetch(chosen.order_by("pk"), CLAIM_COLUMNS):
         (pk, control, status, frequency, replaces, overridden_by, payer_id, payer_name,
-         filing_days, encounter_id, patient_id, dos, prior_auth, ref_name, ref_npi,
+         filing_days, _encounter_id, patient_id, dos, prior_auth, ref_name, ref_npi,
          supervising_id, supervising_npi, r_npi, r_taxonomy, r_first, r_last, p_first, p_last,
          p_dob, p_sex, p_addr, p_city, p_state, p_zip, member_id, relationship, s_first,
          s_last, s_dob, s_sex, c_start, c_end, c_active) = row  # fmt: skip

@@ -72,13 +72,16 @@ def _recode(office, users, claim: Claim) -> None:
     encounter = claim.encounter
     svc.encounter_reopen(actor=users["biller"], encounter_id=encounter.pk, reason="Recoded")
     _coded(users, encounter, RECODED, [LineInput("99214", pointers=[1])])
-    assert list(
-        EncounterDiagnosis.objects.filter(encounter=encounter).values_list("code", flat=True)
-    ) == RECODED
+    assert (
+        list(EncounterDiagnosis.objects.filter(encounter=encounter).values_list("code", flat=True))
+        == RECODED
+    )
 
 
 def _codes(claim: Claim) -> list[str]:
-    return list(ClaimDiagnosis.objects.filter(claim=claim).order_by("rank").values_list("code", flat=True))
+    return list(
+        ClaimDiagnosis.objects.filter(claim=claim).order_by("rank").values_list("code", flat=True)
+    )
 
 
 def _hi(content: bytes, control_number: str) -> list[tuple[str, str]]:
