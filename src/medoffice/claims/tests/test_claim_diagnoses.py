@@ -29,6 +29,7 @@ from medoffice.testing import patients_factories as pf
 from medoffice.testing.claim_builders import make_claim
 from medoffice.x12 import read
 from medoffice.x12.tests.test_professional_claim_writer import _pyx12_errors
+from medoffice.x12.transactions.professional_claim import ProfessionalClaims
 
 BILLED = ["E11.9", "I10"]
 RECODED = ["J06.9"]
@@ -42,9 +43,9 @@ def _coded(users, encounter, diagnoses, lines) -> None:
     encounter.refresh_from_db()
 
 
-def _billed_visit(office, users, *, to: str = ClaimStatus.ACCEPTED) -> Claim:
-    """A visit coded E11.9 and I10 (the second line points at I10), its claim built and moved
-    through the payer's statuses to `to`, with the payer's claim number."""
+def _billed_visit(office, users, *, rejected: bool = False) -> Claim:
+    """A visit coded E11.9 and I10 (the second line points at I10), its claim built and
+    sent and accepted (or rejected), with the payer's claim number."""
     biller = users["biller"]
     patient = office.patient
     patient.address_line1, patient.city, patient.state, patient.zip_code = (
@@ -59,8 +60,7 @@ def _billed_visit(office, users, *, to: str = ClaimStatus.ACCEPTED) -> Claim:
     _coded(users, encounter, BILLED,
            [LineInput("99213", pointers=[1, 2]), LineInput("36415", pointers=[2])])  # fmt: skip
     claim = services.claim_build(actor=biller, encounter=encounter)
-    path = {ClaimStatus.ACCEPTED: ("ready", "batched", "submitted", "accepted"),
-            ClaimStatus.REJECTED: ("ready", "batched", "submitted", "rejected")}[to]  # fmt: skip
+    path = ["ready", "batched", "submitted", "rejected" if rejected else "accepted"]
     for status in path:
         services.claim_set_status(actor=biller, claim=claim, to=status)
     services.claim_record_payer_number(actor=biller, claim=claim, number="PCN-8842")
@@ -86,6 +86,7 @@ def _codes(claim: Claim) -> list[str]:
 
 def _hi(content: bytes, control_number: str) -> list[tuple[str, str]]:
     (transaction,) = read(content).transactions()
+    assert isinstance(transaction.data, ProfessionalClaims)
     (billed,) = [c for c in transaction.data.claims() if c.claim_id == control_number]
     return [(d.qualifier, d.code) for d in billed.diagnoses]
 
@@ -167,7 +168,7 @@ def test_a_replacement_carries_the_corrected_visits_diagnoses(office, users):
 
 @pytest.mark.django_db
 def test_a_rejected_claim_is_rebuilt_with_the_corrected_visits_diagnoses(office, users):
-    claim = _billed_visit(office, users, to=ClaimStatus.REJECTED)
+    claim = _billed_visit(office, users, rejected=True)
     _recode(office, users, claim)
     rebuilt = services.claim_build(actor=users["biller"], encounter=claim.encounter)
     assert rebuilt.pk == claim.pk and rebuilt.status == ClaimStatus.DRAFT
