@@ -1,7 +1,8 @@
 """837P batches from the database: claims per second writing one batch of 10,000 ready
 claims (target: at least 5,000 claims/s on SQLite). Two figures: the file alone (reading the
 claims with their lines and diagnoses, serializing), and the whole `batch_build` (also
-taking the claims, recording the batch and the claims' history)."""
+taking the claims, recording the batch and the claims' history; without the re-scrub it starts
+with, which `bench_scrubber` measures)."""
 
 from __future__ import annotations
 
@@ -141,7 +142,9 @@ def run() -> list[tuple[str, float, str]]:
         file_only = time.perf_counter() - started
         biller = factories.user("biller")
         started = time.perf_counter()
-        batch = batches.batch_build(actor=biller, exchange=exchange)
+        # The claims here are not meant to pass the scrubber (no code tables are loaded): the
+        # re-scrub a batch starts with is the scrubber bench's figure, left out of this one.
+        batch = batches.batch_build(actor=biller, exchange=exchange, rescrub=False)
         whole = time.perf_counter() - started
     assert batch.claim_count == CLAIMS
     return [

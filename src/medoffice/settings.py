@@ -251,7 +251,10 @@ MEDOFFICE_SCHEDULE: dict[str, int] = {
     "medoffice.core.tasks.seal_audit_trail": 5,  # chains new audit events (no lock meanwhile)
     "medoffice.scheduling.tasks.send_due_reminders": 5 * 60,
     "medoffice.claims.mailbox_tasks.collect_responses": 15 * 60,
+    "medoffice.claims.mailbox_tasks.ask_claim_status": 24 * 60 * 60,
 }
+# Claims without the payer's answer this many days after they were sent are asked about (276).
+MEDOFFICE_CLAIM_STATUS_DAYS = int(os.environ.get("MEDOFFICE_CLAIM_STATUS_DAYS", "30"))
 
 # The address patients and calendar apps reach this deployment at (links in reminders).
 MEDOFFICE_BASE_URL = os.environ.get("MEDOFFICE_BASE_URL", "http://127.0.0.1:8000")

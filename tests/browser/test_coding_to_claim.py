@@ -1,6 +1,6 @@
 """From a coded visit to a claim the clearinghouse accepts, through the pages: a coder codes the
-visit by searching as they type (the page refuses a line pointing at a diagnosis taken off, in
-words) and finalizes it; the scrubber, run from the claim page, names a problem in words there
+visit by searching as they type (the scrubber flags a line pointing at a diagnosis taken off;
+the coder fixes it) and finalizes it; the scrubber, run from the claim page, names a problem in words there
 and in the worklist (the patient's address is missing); the front desk completes the
 registration and the claim scrubs clean; the biller builds and sends it to a folder
 clearinghouse on the batch page, watching the progress reach done; a 999 accepting the batch,
@@ -130,11 +130,13 @@ def test_a_visit_coded_scrubbed_fixed_batched_and_accepted(browser_page, browser
     _search_and_pick(page, "Line 1 code", "9921", "99213", "proc-options")
     page.get_by_label("Line 1 diagnosis pointer 1").select_option("1")
     page.get_by_label("Line 1 diagnosis pointer 2").select_option("2")
-    # Diagnosis 2 taken off again while line 1 points at it: the page refuses the pointer
-    # error in words, so no claim can carry one from this page.
+    # Diagnosis 2 taken off again while line 1 points at it: the scrubber's pointer rule,
+    # run as the coder saves, flags the pointer error in words and nothing is saved.
     page.get_by_label("Diagnosis 2", exact=True).fill("")
     page.get_by_role("button", name="Save codes").click()
-    expect(page.get_by_role("alert")).to_contain_text("Line 1, pointer 2")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Line 1: diagnosis pointer 2 is out of range")
+    expect(alert).to_contain_text("(scrubber: pointer_out_of_range)")
     expect(page.get_by_label("Line 1 diagnosis pointer 2")).to_have_value("2")  # kept as typed
     _search_and_pick(page, "Diagnosis 2", "essential hyp", "I10", "dx-options")
     page.get_by_role("button", name="Save and mark coded").click()

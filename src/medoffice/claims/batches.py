@@ -34,6 +34,7 @@ from medoffice.claims.models import (
     SubmissionStatus,
 )
 from medoffice.claims.permissions import ClaimsPerm
+from medoffice.claims.scrubber import scrub_claims
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput
 from medoffice.core.models import Practice, User
@@ -301,9 +302,13 @@ def batch_build(
     exchange: Exchange,
     claim_ids: Sequence[int] | None = None,
     idempotency_key: str = "",
+    rescrub: bool = True,
+    today: dt.date | None = None,
 ) -> ClaimBatch:
     """Write the ready claims (all, or those named) into one 837P file and record it.
 
+    The claims are scrubbed again first (a coverage may have ended, a registration changed
+    since they were found ready): those the scrubber holds now stay out, with their findings.
     The same idempotency key from the same user returns the batch it made the first time.
     """
     require_perm(actor, ClaimsPerm.SUBMIT)
@@ -313,6 +318,8 @@ def batch_build(
         ).first()
         if earlier is not None:
             return earlier
+    if rescrub:
+        _scrub_again(actor, claim_ids, today)
     try:
         with transaction.atomic():
             return _build(actor, exchange, claim_ids, idempotency_key)
@@ -325,12 +332,26 @@ def batch_build(
         raise
 
 
+def _ready(claim_ids: Sequence[int] | None) -> QuerySet[Claim]:
+    ready = Claim.objects.filter(status=ClaimStatus.READY, batch__isnull=True)
+    return ready if claim_ids is None else ready.filter(pk__in=list(claim_ids))
+
+
+def _scrub_again(actor: User, claim_ids: Sequence[int] | None, today: dt.date | None) -> None:
+    ids = list(_ready(claim_ids).order_by("pk").values_list("pk", flat=True)[:MAX_CLAIMS_PER_BATCH])
+    held = [r for r in scrub_claims(ids, actor=actor, today=today) if r.status != ClaimStatus.READY]
+    if held and claim_ids is not None:
+        raise InvalidInput(
+            f"{len(held)} of the claims named no longer pass the scrubber (e.g. claim "
+            f"{held[0].control_number}: {held[0].findings[0].message}); they are back on the "
+            "worklist with their findings."
+        )
+
+
 def _build(
     actor: User, exchange: Exchange, claim_ids: Sequence[int] | None, idempotency_key: str
 ) -> ClaimBatch:
-    ready = Claim.objects.filter(status=ClaimStatus.READY, batch__isnull=True)
-    if claim_ids is not None:
-        ready = ready.filter(pk__in=list(claim_ids))
+    ready = _ready(claim_ids)
     ids = list(ready.order_by("pk").values_list("pk", flat=True)[: MAX_CLAIMS_PER_BATCH + 1])
     if claim_ids is not None and len(ids) < len(set(claim_ids)):
         missing = sorted(set(claim_ids) - set(ids))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -33,16 +34,24 @@ from medoffice.claims.acknowledgements import (
     status_details,
     status_words,
 )
-from medoffice.claims.batches import RELATIONSHIP_CODES, Exchange, practice_exchange
+from medoffice.claims.batches import (
+    RELATIONSHIP_CODES,
+    Exchange,
+    clearinghouse_exchange,
+    practice_exchange,
+)
 from medoffice.claims.claims_services import move_claims_from, note_claims
 from medoffice.claims.control_numbers import reserve_control_numbers
+from medoffice.claims.mailbox_selectors import submission_with_key
+from medoffice.claims.mailbox_services import submit_file
 from medoffice.claims.models import Claim, ClaimEvent, ClaimStatus
+from medoffice.claims.models.mailbox import Clearinghouse, MailboxSubmission, SubmissionStatus
 from medoffice.claims.permissions import ClaimsPerm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import InvalidInput
 from medoffice.core.models import Practice, User
 from medoffice.core.role_permissions import require_perm
-from medoffice.x12 import Interchange, Transaction, X12Error
+from medoffice.x12 import Interchange, Transaction, X12Error, read
 from medoffice.x12.transactions import claim_status_writer as w
 from medoffice.x12.transactions.claim_status import ClaimStatusTransaction, TrackedClaim
 
@@ -51,13 +60,14 @@ MAX_CLAIMS_PER_REQUEST = 1000
 
 
 def claims_needing_status(days: int = 30, *, now: dt.datetime | None = None) -> QuerySet[Claim]:
-    """Claims sent at least `days` days ago, still without the payer's decision, and with no
-    277 answer in the last `days` days."""
+    """Claims sent at least `days` days ago, still without the payer's decision, and neither
+    asked about (276) nor answered (277) in the last `days` days."""
     if days < 1:
         raise InvalidInput("Ask about claims at least one day old.", field="days")
     cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    # Asked (a 276) or answered (a 277) within the period: not asked again yet.
     recent_answer = ClaimEvent.objects.filter(
-        claim=OuterRef("pk"), at__gte=cutoff, details__kind="277"
+        claim=OuterRef("pk"), at__gte=cutoff, details__kind__in=("276", "277")
     )
     return (
         Claim.objects.filter(status__in=WAITING)
@@ -163,6 +173,58 @@ def claim_status_request(
         return w.write_request(request, uppercase=True)
     except X12Error as exc:
         raise InvalidInput(f"The claim status request could not be written: {exc}") from exc
+
+
+@dataclass
+class StatusInquiry:
+    """A 276 sent (or the one sent before under the same key), and the claims it asked about."""
+
+    submission: MailboxSubmission
+    claim_count: int
+    replayed: bool = False
+
+
+@binds_actor()
+def claim_status_send(
+    *,
+    actor: User | None,
+    clearinghouse: Clearinghouse,
+    days: int = 30,
+    idempotency_key: str = "",
+    now: dt.datetime | None = None,
+) -> StatusInquiry:
+    """Ask the payers, in one 276 through the clearinghouse, about the claims without an answer
+    after `days` days (`claims_needing_status`); each claim's history says it was asked, so it
+    is not asked again for `days` days. The same key again returns the first 276 and sends
+    nothing; nothing to ask about is an InvalidInput, with nothing written."""
+    if actor is not None:
+        require_perm(actor, ClaimsPerm.SUBMIT)
+    key = (idempotency_key or "").strip()
+    if key:
+        earlier = submission_with_key(clearinghouse, key)
+        if earlier is not None:
+            asked = ClaimEvent.objects.filter(details__kind="276", details__file=earlier.name)
+            return StatusInquiry(earlier, asked.count(), replayed=True)
+    claims = list(claims_needing_status(days, now=now)[:MAX_CLAIMS_PER_REQUEST])
+    if not claims:
+        raise InvalidInput(
+            f"No claim has waited {days} day(s) or more without an answer: nothing to ask.",
+            field="days",
+        )
+    exchange = clearinghouse_exchange(clearinghouse)
+    content = claim_status_request(claims, actor=actor, exchange=exchange)
+    name = f"276-{exchange.submitter_id}-{read(content).interchanges[0].control_number}.x12"
+    submission = submit_file(
+        actor=actor, clearinghouse=clearinghouse, name=name, content=content,
+        idempotency_key=key,
+    )  # fmt: skip
+    if submission.status == SubmissionStatus.SENT:
+        note_claims(
+            claims, actor=actor,
+            note=f"276 sent to {clearinghouse.name} as {name}: the payer is asked for its status",
+            details={"kind": "276", "file": name},
+        )  # fmt: skip
+    return StatusInquiry(submission, len(claims))
 
 
 # --- the 277 ---------------------------------------------------------------------------------

@@ -429,6 +429,9 @@ def _clean_reason(reason: str, what: str) -> str:
 
 
 def _check_changeable(claim: Claim, what: str) -> None:
+    # The claim's row is locked first: a void and a replacement racing are made one at a time,
+    # and the second sees the first.
+    Claim.objects.select_for_update().filter(pk=claim.pk).values_list("pk").first()
     if claim.frequency_code == FrequencyCode.VOID:
         raise InvalidTransition(
             f"Claim {claim.control_number} is itself a void: it cannot be {what}."
@@ -447,6 +450,18 @@ def _check_changeable(claim: Claim, what: str) -> None:
         )
     if Claim.objects.filter(replaces=claim, frequency_code=FrequencyCode.VOID).exists():
         raise Conflict(f"Claim {claim.control_number} has already been voided.")
+    # One correction at a time: once replaced, the payer's claim is the replacement's.
+    replacement = (
+        Claim.objects.filter(replaces=claim, frequency_code=FrequencyCode.REPLACEMENT)
+        .exclude(status=S.REJECTED)
+        .first()
+    )
+    if replacement is not None:
+        raise Conflict(
+            f"Claim {claim.control_number} was replaced by claim {replacement.control_number} "
+            f"({replacement.get_status_display().lower()}): correct or void the replacement, "
+            "not the claim it replaced."
+        )
 
 
 def _change(
@@ -494,6 +509,7 @@ def _change(
     return made
 
 
+@transaction.atomic
 @binds_actor("actor")
 def claim_void(*, actor: User | None, claim: Claim, reason: str) -> Claim:
     """A void claim (frequency 8) for a claim the payer has, naming its claim number; it copies
@@ -511,6 +527,7 @@ def claim_void(*, actor: User | None, claim: Claim, reason: str) -> Claim:
     )  # fmt: skip
 
 
+@transaction.atomic
 @binds_actor("actor")
 def claim_replace(*, actor: User | None, claim: Claim, reason: str) -> Claim:
     """A replacement claim (frequency 7) with the lines and diagnoses of the corrected (ready)

@@ -224,8 +224,9 @@ def _batch(ctx: Any, coder: Any, claim_ids: list[int]) -> Any:
     if not claim_ids:
         return None
     return batch_build(
-        actor=coder, exchange=practice_exchange(receiver_id="DEMOCLEARING"), claim_ids=claim_ids
-    )
+        actor=coder, exchange=practice_exchange(receiver_id="DEMOCLEARING"), claim_ids=claim_ids,
+        today=ctx.today,
+    )  # fmt: skip
 
 
 def _ready(claim_ids: list[int]) -> list[int]:

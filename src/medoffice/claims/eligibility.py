@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +34,7 @@ from medoffice.claims.acknowledgements import (
 )
 from medoffice.claims.batches import Exchange, practice_exchange
 from medoffice.claims.control_numbers import reserve_control_numbers
+from medoffice.claims.models import OPEN_STATUSES, EligibilityRequest, RequestStatus
 from medoffice.claims.permissions import ClaimsPerm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import InvalidInput
@@ -65,6 +67,17 @@ def trace_number(coverage: Coverage, interchange: int) -> str:
     return f"{coverage.pk}.{interchange}"
 
 
+@dataclass(frozen=True)
+class Written270:
+    """A 270 as written: its bytes and the numbers the 271 will echo."""
+
+    content: bytes
+    interchange: int  # ISA13, unique per submitter id
+    submitter_id: str
+    trace_number: str  # TRN02
+    service_date: dt.date
+
+
 @binds_actor()
 def eligibility_request(
     coverage: Coverage,
@@ -76,6 +89,21 @@ def eligibility_request(
 ) -> bytes:
     """A 270 asking the coverage's payer whether the coverage is in force (service type 30:
     the health benefit plan), with new control numbers for the practice's submitter id."""
+    return write_270(
+        coverage, service_types, actor=actor, exchange=exchange, service_date=service_date
+    ).content
+
+
+@binds_actor()
+def write_270(
+    coverage: Coverage,
+    service_types: Sequence[str] = ("30",),
+    *,
+    actor: User | None = None,
+    exchange: Exchange | None = None,
+    service_date: dt.date | None = None,
+) -> Written270:
+    """`eligibility_request`, with the control and trace numbers it used."""
     if actor is not None:
         require_perm(actor, ClaimsPerm.CHECK_ELIGIBILITY)
     payer = coverage.payer
@@ -104,6 +132,7 @@ def eligibility_request(
         dependent = _person(patient)
     ein = "".join(ch for ch in practice.tax_id if ch.isdigit())
     now = timezone.localtime()
+    day = service_date or timezone.localdate()
     inquiry = w.EligibilityInquiry(
         source=w.Source(name=payer.name, payer_id=payer.payer_id),
         receiver=w.Receiver(name=practice.legal_name, npi=practice.group_npi),
@@ -114,7 +143,7 @@ def eligibility_request(
                 dependent=dependent,
                 relationship=RELATIONSHIPS.get(coverage.subscriber_relationship, ""),
                 service_types=tuple(service_types),
-                service_date=service_date or timezone.localdate(),
+                service_date=day,
             )
         ],
         reference=f"{interchange:09d}",
@@ -130,12 +159,36 @@ def eligibility_request(
         usage=exchange.usage,
     )
     try:
-        return w.write_inquiry(inquiry, uppercase=True)
+        content = w.write_inquiry(inquiry, uppercase=True)
     except X12Error as exc:
         raise InvalidInput(f"The eligibility request could not be written: {exc}") from exc
+    return Written270(
+        content=content,
+        interchange=interchange,
+        submitter_id=exchange.submitter_id,
+        trace_number=trace_number(coverage, interchange),
+        service_date=day,
+    )
 
 
 # --- the 271 ---------------------------------------------------------------------------------
+
+
+def _mark_answered(check: EligibilityCheck, trace: str) -> list[EligibilityRequest]:
+    """The requests a 271's check answers: the one with its trace number, else the coverage's
+    requests still waiting (a payer that does not echo the trace). Runs inside apply_271."""
+    waiting = EligibilityRequest.objects.filter(
+        coverage_id=check.coverage_id,
+        status__in=(*OPEN_STATUSES, RequestStatus.FILE, RequestStatus.FAILED),
+    )
+    traced = list(waiting.filter(trace_number=trace)) if trace else []
+    answered = traced or list(waiting.filter(status__in=(*OPEN_STATUSES, RequestStatus.FILE)))
+    for request in answered:
+        request.status = RequestStatus.ANSWERED
+        request.answered_at = check.checked_at
+        request.answer = check
+        request.save(update_fields=["status", "answered_at", "answer"])
+    return answered
 
 
 def _same(a: str, b: str) -> bool:
@@ -255,6 +308,7 @@ def _apply(document: Eligibility, result: ApplyResult) -> list[EligibilityCheck]
         )
         check.benefits = benefits_of(summary, member)
         check.save(update_fields=["benefits"])
+        _mark_answered(check, member.trace_number)
         made.append(check)
         result.matched.append(Outcome(label, summary.status, _words(summary)[1:]))
     return made

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from medoffice.claims import charges
+from medoffice.claims import charges, scrubber
 from medoffice.claims.models import (
     MAX_DIAGNOSES,
     MAX_MODIFIERS,
@@ -178,6 +178,10 @@ def _int_or_none(value: object) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _scrubber_says(finding: scrubber.Finding) -> str:
+    return f"{finding.message} (scrubber: {finding.code})"
+
+
 def _clean_line(
     number: int,
     line: LineInput,
@@ -229,11 +233,12 @@ def _clean_line(
         pointer = _int_or_none(raw)
         key = f"{where}.pointers.{place}"
         if pointer is None or not 1 <= pointer <= diagnosis_count:
-            scope = (
-                f"1 to {diagnosis_count}" if diagnosis_count else "none (no diagnoses are coded)"
-            )
-            problems.add(key, f"Line {number}, pointer {place}: “{str(raw)[:4]}” points at no "
-                         f"diagnosis; the diagnoses are {scope}.")  # fmt: skip
+            # The scrubber's own rule, caught here as the coder saves.
+            for finding in scrubber.pointer_findings(
+                number, [pointer if pointer is not None else str(raw)[:4]], diagnosis_count,
+                of="the visit",
+            ):  # fmt: skip
+                problems.add(key, _scrubber_says(finding))
         elif pointer in pointers:
             problems.add(
                 key, f"Line {number}, pointer {place}: diagnosis {pointer} is given twice."
@@ -556,12 +561,10 @@ def _complete_problems(encounter: Encounter) -> _Problems:
     if not lines:
         problems.add("lines", "Add at least one service line.")
     for line in lines:
-        if not line.diagnosis_pointers:
-            problems.add(f"lines.{line.line_number}.pointers",
-                         f"Line {line.line_number}: point at the diagnosis it treats.")  # fmt: skip
-        elif max(line.diagnosis_pointers) > len(codes):
-            problems.add(f"lines.{line.line_number}.pointers",
-                         f"Line {line.line_number}: a pointer is past the last diagnosis.")  # fmt: skip
+        for finding in scrubber.pointer_findings(
+            line.line_number, line.diagnosis_pointers, len(codes), of="the visit"
+        ):
+            problems.add(f"lines.{line.line_number}.pointers", _scrubber_says(finding))
         if not _procedure(line.code, encounter.date_of_service):
             problems.add(f"lines.{line.line_number}.code",
                          f"Line {line.line_number}: {line.code} is not active on "

@@ -79,3 +79,10 @@ def receipts(filters: MailboxFilters) -> QuerySet[MailboxReceipt]:
         rows = rows.filter(processed=False)
     order = RECEIPT_SORTS.get(filters.sort_receipts, "-received_at")
     return rows.order_by(order, "-pk")[:LIMIT]
+
+
+def submission_with_key(clearinghouse: Clearinghouse, key: str) -> MailboxSubmission | None:
+    """The file sent to the clearinghouse under this idempotency key, if one was."""
+    return MailboxSubmission.objects.filter(
+        clearinghouse=clearinghouse, idempotency_key=key
+    ).first()

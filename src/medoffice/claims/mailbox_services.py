@@ -392,15 +392,18 @@ def submit_file(
     name: str,
     content: bytes,
     idempotency_key: str = "",
+    permission: str = ClaimsPerm.SUBMIT,
 ) -> MailboxSubmission:
     """Send `content` as `name` to the clearinghouse's outbound folder, at most once.
 
     A name already submitted (or being submitted) returns its record and sends nothing; a
     failure is recorded on the submission (status failed, the error in words) and returned.
-    `actor` None is the system (a periodic job).
+    `actor` None is the system (a periodic job). `permission` is what the actor needs: sending
+    claims by default, or the narrower right of the file's own service (a 270 needs only
+    CHECK_ELIGIBILITY).
     """
     if actor is not None:
-        require_perm(actor, ClaimsPerm.SUBMIT)
+        require_perm(actor, permission)
     try:
         check_name(name)
     except MailboxError as exc:

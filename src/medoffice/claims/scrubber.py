@@ -58,6 +58,27 @@ class Finding:
     line_number: int | None = None
 
 
+def pointer_findings(
+    line_number: int, pointers: Sequence[object], diagnosis_count: int, *, of: str = "the claim"
+) -> list[Finding]:
+    """The scrubber's pointer rules for one line: pointers are given, each names one of the
+    diagnoses, at most four. The coding page runs them too as the coder saves (`of` names
+    the visit there), so a pointer error is caught where it is made."""
+    if not pointers:
+        return [Finding("pointer_missing", ERROR,
+                        f"Line {line_number}: point it at the diagnosis it treats.", line_number)]  # fmt: skip
+    bad = [p for p in pointers if not (isinstance(p, int) and 1 <= p <= diagnosis_count)]
+    if not bad and len(pointers) <= MAX_POINTERS:
+        return []
+    which = ", ".join(map(str, bad)) or "list"
+    verb = "is" if len(bad) == 1 else "are"
+    count = f"{diagnosis_count} diagnos{'is' if diagnosis_count == 1 else 'es'}"
+    limit = "" if len(pointers) <= MAX_POINTERS else f" and a line takes at most {MAX_POINTERS}"
+    return [Finding("pointer_out_of_range", ERROR,
+                    f"Line {line_number}: diagnosis pointer {which} {verb} out of range: {of} "
+                    f"has {count}{limit}.", line_number)]  # fmt: skip
+
+
 @dataclass(slots=True)
 class LineFacts:
     line_number: int
@@ -92,6 +113,7 @@ class ClaimFacts:
     referring_name: str
     referring_npi: str
     billing_npi: str
+    billing_zip: str = ""
     diagnoses: list[str] = field(default_factory=list)
     lines: list[LineFacts] = field(default_factory=list)
 
@@ -178,7 +200,10 @@ def scrub(
                         f"The subscriber is not the patient, and the subscriber's "
                         f"{', '.join(gaps)} {'is' if len(gaps) == 1 else 'are'} missing on the "
                         "coverage."))  # fmt: skip
-    if not (
+    # A void takes back a claim the payer has: that the coverage has since ended (the usual
+    # reason to void), the filing limit, a prior authorization or a look-alike do not hold it.
+    void = claim.frequency_code == FrequencyCode.VOID
+    if not void and not (
         coverage.get("is_active")
         and in_force(day, coverage.get("effective_date"), coverage.get("end_date"))
     ):
@@ -191,6 +216,11 @@ def scrub(
         add(Finding("billing_npi_invalid", ERROR,
                     f"The practice's group NPI {claim.billing_npi or '(blank)'} is not a valid "
                     "NPI (10 digits passing the check digit)."))  # fmt: skip
+    if len("".join(ch for ch in claim.billing_zip if ch.isdigit())) != 9:
+        add(Finding("billing_zip_incomplete", ERROR,
+                    f"The practice's ZIP code {claim.billing_zip or '(blank)'} needs all 9 digits "
+                    "(ZIP+4): an 837P's billing provider address must have them. Complete it in "
+                    "the practice setup."))  # fmt: skip
     rendering = claim.rendering
     if not npi_is_valid(rendering.get("npi") or ""):
         add(Finding("rendering_npi_invalid", ERROR,
@@ -250,26 +280,20 @@ def scrub(
             elif not known[0]:
                 add(Finding("modifier_invalid", ERROR,
                             f"Line {n}: modifier {mod} is retired.", n))  # fmt: skip
+            else:
+                misfit = modifier_misfit(mod, line.code, tables.pctc_indicator(line.code))
+                if misfit:
+                    add(Finding("modifier_invalid", ERROR, f"Line {n}: {misfit}", n))
         if line.units < 1:
             add(Finding("units_not_positive", ERROR,
                         f"Line {n}: units must be at least 1 (it has {line.units}).", n))  # fmt: skip
-        if not line.pointers:
-            add(Finding("pointer_missing", ERROR,
-                        f"Line {n}: point it at the diagnosis it treats.", n))  # fmt: skip
-        bad = [
-            p for p in line.pointers if not (isinstance(p, int) and 1 <= p <= len(claim.diagnoses))
-        ]
-        if bad or len(line.pointers) > MAX_POINTERS:
-            add(Finding("pointer_out_of_range", ERROR,
-                        f"Line {n}: diagnosis pointer {', '.join(map(str, bad)) or 'list'} "
-                        f"{'is' if len(bad) == 1 else 'are'} out of range: the claim has "
-                        f"{len(claim.diagnoses)} diagnos{'is' if len(claim.diagnoses) == 1 else 'es'}"
-                        f"{'' if len(line.pointers) <= MAX_POINTERS else f' and a line takes at most {MAX_POINTERS}'}.",
-                        n))  # fmt: skip
+        for finding in pointer_findings(n, line.pointers, len(claim.diagnoses)):
+            add(finding)
         if (
-            claim.payer_id,
-            line.code,
-        ) in reference.prior_auth and not claim.prior_authorization.strip():
+            not void
+            and (claim.payer_id, line.code) in reference.prior_auth
+            and not claim.prior_authorization.strip()
+        ):
             add(Finding("prior_auth_missing", ERROR,
                         f"Line {n}: {claim.payer_name} pays {line.code} only with a prior "
                         "authorization: enter its number on the encounter.", n))  # fmt: skip
@@ -278,7 +302,13 @@ def scrub(
             per_line = mue[1] == "1"
             units = line.units if per_line else units_by_code[line.code]
             first = next(x.line_number for x in claim.lines if x.code == line.code)
-            if units > mue[0] and (per_line or first == n):
+            if mue[0] == 0 and first == n:
+                # Zero is CMS's "not payable by Medicare policy", not a units limit.
+                add(Finding("mue_not_payable", WARNING,
+                            f"Line {n}: Medicare's medically unlikely edit for {line.code} is 0 "
+                            "(not payable under Medicare policy, e.g. a preventive visit): "
+                            f"send it only if {claim.payer_name} covers it.", n))  # fmt: skip
+            elif mue[0] > 0 and units > mue[0] and (per_line or first == n):
                 add(Finding("units_over_mue", ERROR,
                             f"Line {n}: {units} units of {line.code} "
                             f"{'on one line' if per_line else 'on one day'} is over the medically "
@@ -309,13 +339,13 @@ def scrub(
                     add(Finding("ncci_pair", ERROR,
                                 f"Line {line2}: NCCI does not pay {column2} with {column1} on "
                                 "the same day, with or without a modifier.", line2))  # fmt: skip
-                elif not _bypassed(lines_of[column2] + lines_of[column1], tables):
-                    add(Finding("ncci_pair", ERROR,
-                                f"Line {line2}: NCCI bundles {column2} into {column1}: bill it "
-                                "only for a distinct service, with a modifier such as 59 or XU "
-                                "on its line.", line2))  # fmt: skip
+                elif not _bypassed(lines_of[column1], lines_of[column2], tables):
+                    add(Finding("ncci_pair", ERROR, f"Line {line2}: "
+                                + _bundled_words(column1, column2, lines_of), line2))  # fmt: skip
 
     # Filing limits and duplicates.
+    if void:
+        return found
     deadline = day + timedelta(days=claim.timely_filing_days)
     if today > deadline:
         add(Finding("timely_filing_passed", ERROR,
@@ -342,10 +372,55 @@ def _span(dates: tuple[date | None, date | None]) -> str:
     return f"ended {end:%m/%d/%Y}" if end else "no dates"
 
 
-def _bypassed(lines: Iterable[LineFacts], tables: EditTables) -> bool:
-    return any(
-        (tables.modifier(mod) or (False, False))[1] for line in lines for mod in line.modifiers
-    )
+E_M = range(99202, 99500)
+DISTINCT = frozenset({"59", "XE", "XP", "XS", "XU"})
+
+
+def is_e_m(code: str) -> bool:
+    """An evaluation and management visit code (CPT 99202-99499)."""
+    return code.isdigit() and int(code) in E_M
+
+
+def modifier_misfit(modifier: str, code: str, pctc: str | None) -> str:
+    """Why a known modifier does not belong on this code, or "" (it may). 25 marks a
+    separate E/M visit; 26 and TC split a service with professional and technical parts
+    (the MPFS PC/TC indicator, when the code is in the MPFS)."""
+    if modifier == "25" and not is_e_m(code):
+        return f"modifier 25 is for an evaluation and management visit; {code} is not one."
+    if modifier in DISTINCT and is_e_m(code):
+        return (f"modifier {modifier} does not go on an E/M visit ({code}): use 25 for a "
+                "separate visit on the day of a procedure.")  # fmt: skip
+    split = {"26": ("1", "6"), "TC": ("1",)}.get(modifier)
+    if split is not None and pctc is not None and pctc not in split:
+        return (f"modifier {modifier} needs a code with professional and technical parts; "
+                f"{code} has none (MPFS PC/TC indicator {pctc}).")  # fmt: skip
+    return ""
+
+
+def _bypassed(column1: list[LineFacts], column2: list[LineFacts], tables: EditTables) -> bool:
+    """Whether an NCCI-associated modifier lets the pair be paid: 25 counts on the E/M line of
+    an E/M pair, 59 and the X modifiers on a procedure line (never on an E/M), any other on
+    either line."""
+
+    def counts(line: LineFacts, mod: str) -> bool:
+        if not (tables.modifier(mod) or (False, False))[1]:
+            return False
+        if mod == "25":
+            return is_e_m(line.code)
+        if mod in DISTINCT:
+            return not is_e_m(line.code)
+        return True
+
+    return any(counts(line, mod) for line in (*column2, *column1) for mod in line.modifiers)
+
+
+def _bundled_words(column1: str, column2: str, lines_of: dict[str, list[LineFacts]]) -> str:
+    if is_e_m(column1) or is_e_m(column2):
+        visit = column1 if is_e_m(column1) else column2
+        return (f"NCCI bundles {column2} into {column1}: a significant, separately identifiable "
+                f"visit takes modifier 25 on the E/M line ({visit}).")  # fmt: skip
+    return (f"NCCI bundles {column2} into {column1}: bill it only for a distinct service, with "
+            f"a modifier such as 59 or XU on the {column2} line.")  # fmt: skip
 
 
 # --- Loading many claims at once -------------------------------------------------------------
@@ -408,7 +483,9 @@ def _json_list(value: Any) -> list[Any]:
 
 def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
     """The facts of these claims and the reference rows they need: a fixed number of queries."""
-    billing_npi = Practice.objects.order_by("pk").values_list("group_npi", flat=True).first() or ""
+    billing_npi, billing_zip = Practice.objects.order_by("pk").values_list(
+        "group_npi", "zip_code"
+    ).first() or ("", "")
     facts: list[ClaimFacts] = []
     # The id list is prepared once and reused as a subquery by the other reads.
     chosen = Claim.objects.filter(pk__in=list(claim_ids))
@@ -434,6 +511,7 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
             rendering={"npi": r_npi, "taxonomy": r_taxonomy, "name": f"{r_first} {r_last}"},
             supervising_npi=(supervising_npi or "") if supervising_id is not None else None,
             referring_name=ref_name or "", referring_npi=ref_npi or "", billing_npi=billing_npi,
+            billing_zip=billing_zip or "",
         )  # fmt: skip
         facts.append(made)
     by_claim = {f.claim_id: f for f in facts}

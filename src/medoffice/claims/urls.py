@@ -6,8 +6,10 @@ from medoffice.claims import (
     views_batches,
     views_claims,
     views_cms1500,
+    views_eligibility,
     views_encounters,
     views_mailbox,
+    views_status,
 )
 
 app_name = "claims"
@@ -53,6 +55,14 @@ urlpatterns = [
     path("clearinghouses/<int:pk>/", views_mailbox.clearinghouse_edit, name="clearinghouse_edit"),
     path("clearinghouses/<int:pk>/test/", views_mailbox.clearinghouse_test,
          name="clearinghouse_test"),
+    # Eligibility: a 270 sent for a coverage, or written for a payer portal
+    path("eligibility/coverage/<int:coverage_id>/send", views_eligibility.eligibility_send,
+         name="eligibility_send"),
+    path("eligibility/coverage/<int:coverage_id>/file", views_eligibility.eligibility_file,
+         name="eligibility_file"),
+    path("eligibility/requests/<int:request_id>/270", views_eligibility.eligibility_download,
+         name="eligibility_download"),
     # Response files applied by hand
     path("responses/apply/", views_acks.acks_apply, name="acks_apply"),
+    path("status-requests/", views_status.status_requests, name="status_requests"),
 ]  # fmt: skip

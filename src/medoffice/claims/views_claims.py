@@ -4,6 +4,7 @@ scrubber, the reads in selectors_claims)."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -65,7 +66,7 @@ def worklist(request: AuthenticatedHttpRequest) -> HttpResponse:
     kept = {k: v for k, v in query.items() if k not in ("sort", "status") and v}
     return render(request, "claims/worklist.html", {
         "found": found, "filters": filters, "tabs": tabs, "query": query,
-        "kept": "&".join(f"{k}={v}" for k, v in kept.items()),
+        "kept": urlencode(kept),
         "payers": Payer.objects.order_by("name"),
         "providers": Provider.objects.order_by("last_name", "first_name"),
         "sorts": [("-created", "Newest"), ("age", "Oldest service"), ("-amount", "Largest"),

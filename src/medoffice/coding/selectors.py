@@ -325,6 +325,7 @@ class EditTables:
     add_on_rows: dict[str, list[tuple[str, str, date | None, date | None, int]]] = field(
         default_factory=dict
     )
+    pctc: dict[str, str] = field(default_factory=dict)  # MPFS PC/TC indicator, newest release
     _release: dict[tuple[str, date], int | None] = field(default_factory=dict)
     _add_on: dict[tuple[str, date], AddOnRule | None] = field(default_factory=dict)
 
@@ -342,6 +343,10 @@ class EditTables:
     def procedure_active(self, code: str, day: date) -> bool:
         dates = self.procedures.get(code)
         return dates is not None and in_force(day, dates[0], dates[1])
+
+    def pctc_indicator(self, code: str) -> str | None:
+        """The code's MPFS PC/TC indicator (whether 26 and TC apply), None: not in the MPFS."""
+        return self.pctc.get(code)
 
     def modifier(self, code: str) -> tuple[bool, bool] | None:
         """(active, NCCI bypass) of a known modifier, else None."""
@@ -402,6 +407,13 @@ def edit_tables(
             "code", "effective_date", "termination_date"
         )
     }
+    for code, indicator in (
+        MpfsRvu.objects.filter(code__in=wanted, modifier="")
+        .order_by("release__effective_date", "release_id")
+        .values_list("code", "pctc_indicator")
+    ):
+        if indicator:
+            tables.pctc[code] = indicator  # the newest release's, read last
     mods = sorted(_codes(modifier_codes))
     if mods:
         tables.modifiers = {

@@ -260,7 +260,7 @@ def _foundation(ctx: DemoContext) -> None:
         address_line1=f"{rng.randint(100, 990)} {streets[0]}",
         city=city,
         state=state,
-        zip_code=f"{zip_prefix}{rng.randint(10, 99)}",
+        zip_code=f"{zip_prefix}{rng.randint(10, 99)}-4100",  # ZIP+4: the 837P's billing address
         phone=_phone(rng),
         time_zone=tz,
         require_two_factor=False,

@@ -12,12 +12,15 @@ from django.utils import timezone
 
 from medoffice.core.access import can_access, get_for_user
 from medoffice.core.exceptions import NotFound, NotPermitted
+from medoffice.core.formats import money, us_date
 from medoffice.core.models import User
 from medoffice.patients import matching, normalize
 from medoffice.patients.models import (
     Authorization,
     Coverage,
     EligibilityCheck,
+    EligibilityMethod,
+    EligibilityStatus,
     Patient,
     PatientDocument,
     Payer,
@@ -265,6 +268,94 @@ def latest_eligibility(coverage: Coverage | int) -> EligibilityCheck | None:
         .order_by("-checked_at", "-pk")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class EligibilityAnswer:
+    """What the latest check said, as the desk reads it: the status, when and how, and (from a
+    271) the plan and the patient's share: copay, deductible, coinsurance, out-of-pocket."""
+
+    status: str
+    status_label: str
+    checked_at: datetime
+    method_label: str
+    benefits: list[tuple[str, str]]  # (what, the payer's figure), in reading order
+
+    @property
+    def electronic(self) -> bool:
+        return self.method_label == EligibilityMethod.X12_271.label
+
+
+def _dollars(value: object) -> str:
+    return money(str(value)) if value not in (None, "") else ""
+
+
+def _day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def benefit_rows(benefits: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The 271's summary kept on a check (`benefits`), as (label, text) rows; money shown in
+    dollars from its text (never a float), what the payer did not say left out."""
+    if not benefits:
+        return []
+    rows = []
+    if benefits.get("plan"):
+        rows.append(("Plan", str(benefits["plan"])))
+    begin, end = _day(benefits.get("coverage_begin")), _day(benefits.get("coverage_end"))
+    if begin or end:
+        shown = f"{us_date(begin) if begin else '?'} to {us_date(end) if end else 'open'}"
+        rows.append(("Coverage dates", shown))
+    for key, label in (
+        ("copay", "Copay"),
+        ("deductible", "Deductible"),
+        ("deductible_remaining", "Deductible remaining"),
+    ):
+        if benefits.get(key) not in (None, ""):
+            rows.append((label, _dollars(benefits[key])))
+    percent = benefits.get("coinsurance_percent")
+    if percent not in (None, ""):
+        text = str(percent)
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        rows.append(("Coinsurance", f"{text}%"))
+    for key, label in (
+        ("out_of_pocket", "Out-of-pocket maximum"),
+        ("out_of_pocket_remaining", "Out-of-pocket remaining"),
+    ):
+        if benefits.get(key) not in (None, ""):
+            rows.append((label, _dollars(benefits[key])))
+    for reason in benefits.get("rejections") or []:
+        rows.append(("Payer's note", str(reason)))
+    return rows
+
+
+def eligibility_answer(
+    *, status: str, checked_at: datetime, method: str, benefits: dict[str, Any] | None
+) -> EligibilityAnswer:
+    return EligibilityAnswer(
+        status=status,
+        status_label=EligibilityStatus(status).label
+        if status in EligibilityStatus.values
+        else status,
+        checked_at=checked_at,
+        method_label=EligibilityMethod(method).label
+        if method in EligibilityMethod.values
+        else method,
+        benefits=benefit_rows(benefits),
+    )
+
+
+def answer_of(check: EligibilityCheck | None) -> EligibilityAnswer | None:
+    if check is None:
+        return None
+    return eligibility_answer(
+        status=check.status, checked_at=check.checked_at, method=check.method,
+        benefits=check.benefits,
+    )  # fmt: skip
 
 
 def coverages_of(patient: Patient) -> QuerySet[Coverage]:

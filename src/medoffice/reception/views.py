@@ -282,7 +282,8 @@ def _field_errors(errors: dict, eligibility) -> dict[str, str]:
 @permission_required(SchedulingPerm.CHECK_IN)
 @require_http_methods(["GET", "POST"])
 def check_in(request: AuthenticatedHttpRequest, appointment_id: int) -> HttpResponse:
-    from medoffice.patients.selectors import coverages_in_force, latest_eligibility
+    from medoffice.claims.eligibility_selectors import coverage_eligibility
+    from medoffice.patients.selectors import coverages_in_force
 
     appointment = _appointment_for(request, appointment_id, SchedulingPerm.CHECK_IN)
     patient = appointment.patient
@@ -321,15 +322,16 @@ def check_in(request: AuthenticatedHttpRequest, appointment_id: int) -> HttpResp
     post = (
         _redisplayed(request.POST, "copay_reference", "notes") if request.method == "POST" else {}
     )
+    boxes = coverage_eligibility(coverages, request.user)
     rows = [
         {
             "coverage": c,
-            "latest": latest_eligibility(c),
+            "eligibility": box,
             "status": post.get(f"elig_{c.pk}", ""),
             "reference": post.get(f"eligref_{c.pk}", ""),
             "error": errors.get(f"elig_{c.pk}", ""),
         }
-        for c in coverages
+        for c, box in zip(coverages, boxes, strict=True)
     ]
     forms = [
         {"type": ft, "due": ft.pk in due_ids, "checked": bool(post.get(f"form_{ft.pk}"))}

@@ -22,8 +22,24 @@ _numbers = itertools.count(42)
 DIAGNOSES = ("E11.9", "I10", "Z00.00")
 
 
+def _codes_billed() -> None:
+    """The codes these claims bill, so that the scrubber (which a batch runs first) passes."""
+    from medoffice.coding.models import Modifier, ProcedureCode
+    from medoffice.testing import claims_factories
+
+    missing = {"99213", "J3420"} - set(
+        ProcedureCode.objects.filter(code__in=("99213", "J3420")).values_list("code", flat=True)
+    )
+    if missing:
+        claims_factories.procedure_codes(sorted(missing))
+    if not Modifier.objects.filter(code="25").exists():
+        claims_factories.modifier("25", ncci_bypass=True)
+
+
 def make_claim(lines: int = 2, *, coverage=None, **claim_fields) -> Claim:
-    """A claim of `lines` lines (the first 99213-25, the others a drug with its NDC)."""
+    """A claim of `lines` lines (the first 99213-25, the others a drug with its NDC) that the
+    scrubber passes (its date of service is fixed: the payer's filing limit is two years)."""
+    _codes_billed()
     if coverage is None:
         patient = patients_factories.patient(
             first_name="Jane", last_name="Doe", middle_name="Quinn",
@@ -31,7 +47,11 @@ def make_claim(lines: int = 2, *, coverage=None, **claim_fields) -> Claim:
             state="IL", zip_code="62704",
         )  # fmt: skip
         coverage = patients_factories.coverage(
-            patient=patient, member_id="XYZ123456", group_number="GRP77", plan_name="Gold PPO"
+            patient=patient,
+            member_id="XYZ123456",
+            group_number="GRP77",
+            plan_name="Gold PPO",
+            payer=patients_factories.payer(timely_filing_days=730),
         )
     patient = coverage.patient
     encounter = Encounter.objects.create(

@@ -32,7 +32,7 @@ def practice(**fields) -> Practice:
         "address_line1": "100 Main St",
         "city": "Springfield",
         "state": "IL",
-        "zip_code": "62701",
+        "zip_code": "62701-1234",  # an 837P's billing provider needs ZIP+4
         "time_zone": "America/Chicago",
         "require_two_factor": False,
     }

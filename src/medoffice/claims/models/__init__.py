@@ -383,6 +383,11 @@ class AppliedFile(models.Model):
 # The clearinghouse mailbox's tables (claims/models/mailbox.py) and the background "build and
 # send" jobs (claims/models/batch_jobs.py), by name.
 from medoffice.claims.models.batch_jobs import BatchJob, JobStage, JobState  # noqa: E402
+from medoffice.claims.models.eligibility import (  # noqa: E402
+    OPEN_STATUSES,
+    EligibilityRequest,
+    RequestStatus,
+)
 from medoffice.claims.models.mailbox import (  # noqa: E402
     AfterCollect,
     Clearinghouse,
@@ -396,14 +401,17 @@ from medoffice.claims.models.mailbox import (  # noqa: E402
 )
 
 __all__ = [
+    "OPEN_STATUSES",
     "AfterCollect",
     "BatchJob",
     "Clearinghouse",
+    "EligibilityRequest",
     "JobStage",
     "JobState",
     "MailboxReceipt",
     "MailboxSubmission",
     "ReceiptKind",
+    "RequestStatus",
     "SecretKind",
     "SubmissionStatus",
     "TransportKind",

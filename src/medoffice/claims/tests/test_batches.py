@@ -111,6 +111,26 @@ def test_claims_not_ready_are_named_and_nothing_is_written(users, exchange):
 
 
 @pytest.mark.django_db
+def test_a_claim_that_no_longer_passes_the_scrubber_stays_out_of_the_batch(users, exchange):
+    ended, fine = (
+        make_claim(lines=1, status=ClaimStatus.READY),
+        make_claim(lines=1, status=ClaimStatus.READY),
+    )
+    # Found ready, then the coverage was ended before the date of service.
+    type(ended.coverage).objects.filter(pk=ended.coverage_id).update(end_date=date(2026, 10, 1))
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    assert list(Claim.objects.filter(batch=batch).values_list("pk", flat=True)) == [fine.pk]
+    ended.refresh_from_db()
+    assert ended.status == ClaimStatus.SCRUB_ERRORS and ended.batch_id is None
+    assert ended.findings.filter(code="coverage_not_active").exists()
+    # Named (as if still ready), it is refused in words and back on the worklist.
+    Claim.objects.filter(pk=ended.pk).update(status=ClaimStatus.READY)
+    with pytest.raises(InvalidInput, match="no longer pass the scrubber"):
+        batches.batch_build(actor=users["biller"], exchange=exchange, claim_ids=[ended.pk])
+    assert Claim.objects.get(pk=ended.pk).status == ClaimStatus.SCRUB_ERRORS
+
+
+@pytest.mark.django_db
 def test_batching_needs_the_submit_permission(users, exchange):
     ready_claims()
     with pytest.raises(NotPermitted):

@@ -66,6 +66,11 @@ def test_the_worklist_filters_by_payer_provider_age_and_amount(claims, client_fo
     assert body.index(clean.control_number) < body.index(claims["broken"].control_number)
 
 
+def test_the_status_tabs_keep_the_filters_encoded(claims, client_for):
+    html = client_for("biller").get("/claims/worklist/", {"payer": "1&status=paid"}).content
+    assert b"payer=1%26status%3Dpaid" in html and b"payer=1&amp;status=paid" not in html
+
+
 def test_front_desk_may_not_see_claims(claims, client_for):
     client = client_for("front_desk")
     assert client.get(reverse("claims:worklist")).status_code == 403
@@ -167,9 +172,16 @@ def test_api_void_and_resubmit_take_an_idempotency_key(claims, client_for):
                         headers={"Idempotency-Key": "r-1"})  # fmt: skip
     assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
     assert Claim.objects.filter(replaces=sent).count() == 1
-    void = client.post(f"/api/claims/{sent.pk}/void", json.dumps({"reason": "Not ours"}),
-                       content_type="application/json", headers={"Idempotency-Key": "v-1"})  # fmt: skip
+    # Once replaced, the payer's claim is the replacement's: it is the one voided.
+    refused = client.post(f"/api/claims/{sent.pk}/void", json.dumps({"reason": "Not ours"}),
+                          content_type="application/json", headers={"Idempotency-Key": "v-1"})  # fmt: skip
+    assert refused.status_code == 409 and "void the replacement" in refused.json()["detail"]
+    replacement = Claim.objects.get(pk=first.json()["id"])
+    Claim.objects.filter(pk=replacement.pk).update(status="accepted")
+    void = client.post(f"/api/claims/{replacement.pk}/void", json.dumps({"reason": "Not ours"}),
+                       content_type="application/json", headers={"Idempotency-Key": "v-3"})  # fmt: skip
     assert void.status_code == 201 and void.json()["frequency_code"] == "8"
+    assert Claim.objects.get(pk=void.json()["id"]).replaces_id == replacement.pk
     no_number = client.post(f"/api/claims/{claims['clean'].pk}/void", body,
                             content_type="application/json",
                             headers={"Idempotency-Key": "v-2"})  # fmt: skip

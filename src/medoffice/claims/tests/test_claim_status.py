@@ -175,3 +175,69 @@ def test_a_written_277_rejects_once_and_malformed_writes_nothing(users):
     with pytest.raises(NotPermitted):
         claim_status.apply_277(status_277([(rejected, "A2:20")]), users["front_desk"])
     assert ClaimEvent.objects.count() == events and AppliedFile.objects.count() == 1
+
+
+# --- Sending the 276 --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_276_goes_to_the_clearinghouse_once_and_the_claims_say_they_were_asked(
+    practice, users, tmp_path
+):
+    from medoffice.claims.tests.mailbox_support import folder_clearinghouse
+
+    house = folder_clearinghouse(tmp_path / "portal", users["manager"], submitter_id="RIVER01",
+                                 receiver_id="PORTAL01")  # fmt: skip
+    waiting, other = sent(40), sent(45, ClaimStatus.ACCEPTED)
+    sent(3)  # too recent to ask about
+    asked = claim_status.claim_status_send(actor=users["biller"], clearinghouse=house, days=30,
+                                           idempotency_key="ask-1")  # fmt: skip
+    assert asked.claim_count == 2 and not asked.replayed
+    (written,) = (tmp_path / "portal" / "out").iterdir()
+    assert written.name == asked.submission.name and written.name.startswith("276-RIVER01-")
+    inquiry = _request(written.read_bytes())
+    assert sorted(c.patient_control_number for c in inquiry.claims()) == sorted(
+        [waiting.control_number, other.control_number]
+    )
+    note = ClaimEvent.objects.filter(claim=waiting, details__kind="276").get()
+    assert note.actor == users["biller"] and written.name in note.note
+    # The same key again: the first 276, nothing sent; a new key: nobody left to ask yet.
+    again = claim_status.claim_status_send(actor=users["biller"], clearinghouse=house, days=30,
+                                           idempotency_key="ask-1")  # fmt: skip
+    assert again.replayed and again.submission.pk == asked.submission.pk and again.claim_count == 2
+    with pytest.raises(InvalidInput, match="No claim has waited 30 day"):
+        claim_status.claim_status_send(actor=users["biller"], clearinghouse=house, days=30,
+                                       idempotency_key="ask-2")  # fmt: skip
+    assert len(list((tmp_path / "portal" / "out").iterdir())) == 1
+    with pytest.raises(NotPermitted):
+        claim_status.claim_status_send(actor=users["front_desk"], clearinghouse=house)
+
+
+@pytest.mark.django_db
+def test_the_status_page_lists_the_waiting_claims_and_asks_about_them(
+    practice, users, client_for, tmp_path
+):
+    from medoffice.claims.mailbox_tasks import ask_claim_status
+    from medoffice.claims.tests.mailbox_support import folder_clearinghouse
+
+    house = folder_clearinghouse(tmp_path / "portal", users["manager"])
+    waiting = sent(40)
+    page = client_for("biller")
+    html = page.get("/claims/status-requests/").content.decode()
+    assert "1 claim waiting" in html and waiting.control_number in html
+    assert client_for("front_desk").get("/claims/status-requests/").status_code == 403
+    bad = page.get("/claims/status-requests/?days=-3")
+    assert bad.status_code == 422 and "a whole number from 1 to 3650" in bad.content.decode()
+    form = {"days": "30", "clearinghouse": str(house.pk), "idempotency_key": "page-1"}
+    answer = page.post("/claims/status-requests/", form, follow=True)
+    assert "1 claim(s) asked about, sent to Portal uploads" in answer.content.decode()
+    assert page.post("/claims/status-requests/", form).status_code == 302  # a double click
+    assert len(list((tmp_path / "portal" / "out").iterdir())) == 1
+    assert "0 claims waiting" in page.get("/claims/status-requests/").content.decode()
+    # The daily job asks about a claim that has waited since; run again the same day, it
+    # returns that day's 276 and sends nothing more.
+    later = sent(50)
+    assert ask_claim_status.call() == {"claims": 1, "sent": 1}
+    assert ask_claim_status.call() == {"claims": 1, "sent": 1}
+    assert len(list((tmp_path / "portal" / "out").iterdir())) == 2
+    assert ClaimEvent.objects.filter(claim=later, details__kind="276").count() == 1

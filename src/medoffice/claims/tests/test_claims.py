@@ -173,8 +173,11 @@ def test_a_replacement_carries_the_corrected_encounters_lines(biller):
     assert list(replacement.lines.values_list("code", "units")) == [("99213", 1), ("97110", 3)]
     assert replacement.total_charge_cents == 22_000
     assert list(claim.lines.values_list("units", flat=True)) == [1, 1]  # the original as sent
-    with pytest.raises(Conflict, match="already been replaced"):
+    with pytest.raises(Conflict, match=f"was replaced by claim {replacement.control_number}"):
         services.claim_replace(actor=biller, claim=claim, reason="twice")
+    with pytest.raises(Conflict, match="correct or void the replacement"):
+        services.claim_void(actor=biller, claim=claim, reason="and void it too")
+    assert Claim.objects.filter(replaces=claim).count() == 1
 
 
 @pytest.mark.django_db
@@ -240,6 +243,45 @@ def test_builds_racing_on_one_encounter_make_one_claim():
     assert sorted(outcomes) == ["built"] + ["conflict:claim_exists"] * (count - 1)
     assert Claim.objects.filter(encounter=encounter).count() == 1
     assert ClaimEvent.objects.filter(claim__encounter=encounter).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_void_and_a_replacement_racing_make_one_correction():
+    from django.conf import settings
+
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        pytest.skip("the race needs PostgreSQL (set DATABASE_URL)")
+    factories.practice()
+    biller = factories.user("biller")
+    claim = _sent(biller)
+    count = 8
+    barrier = threading.Barrier(count)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def attempt(n: int):
+        try:
+            barrier.wait(timeout=30)
+            change = services.claim_void if n % 2 else services.claim_replace
+            change(actor=biller, claim=Claim.objects.get(pk=claim.pk), reason=f"try {n}")
+            result = "made"
+        except Conflict:
+            result = "conflict"
+        except Exception as exc:  # reported, so the assertion shows it
+            result = f"error:{type(exc).__name__}:{exc}"
+        finally:
+            connections.close_all()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["conflict"] * (count - 1) + ["made"]
+    assert Claim.objects.filter(replaces=claim).count() == 1
 
 
 @pytest.mark.django_db

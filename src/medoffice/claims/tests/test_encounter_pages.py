@@ -123,7 +123,11 @@ def test_errors_are_shown_next_to_their_fields_and_nothing_is_saved(office, user
     html = answer.content.decode()
     assert re.search(r'id="dx_2-error">Diagnosis 2: E11 is a category', html)
     assert re.search(r'id="line_1_mod-error">Line 1, modifier 1: XX is not a known modifier', html)
-    assert re.search(r'id="line_1_ptr-error">Line 1, pointer 2: “5” points at no diagnosis', html)
+    assert re.search(
+        r'id="line_1_ptr-error">Line 1: diagnosis pointer 5 is out of range: the visit has 2 '
+        r"diagnoses\. \(scrubber: pointer_out_of_range\)",
+        html,
+    )
     assert re.search(r'id="line_2_charge-error">Line 2: the practice has no fee for J3301', html)
     assert 'value="E11"' in html  # what was typed is kept
     assert not encounter.diagnoses.exists() and not encounter.lines.exists()

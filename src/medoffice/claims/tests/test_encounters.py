@@ -206,8 +206,10 @@ def test_each_bad_line_field_is_named_by_line_and_place(office, users):
     assert "Line 5: at most 4 modifiers" in line["lines.5.modifiers"]
     assert "Line 6: units must be a whole number from 1" in line["lines.6.units"]
     assert "Line 7: units must be a whole number" in line["lines.7.units"]
-    assert "Line 8, pointer 2: “3” points at no diagnosis; the diagnoses are 1 to 2" in line[
-        "lines.8.pointers.2"]  # fmt: skip
+    assert (
+        "Line 8: diagnosis pointer 3 is out of range: the visit has 2 diagnoses. "
+        "(scrubber: pointer_out_of_range)"
+    ) in line["lines.8.pointers.2"]
     assert "Line 9, pointer 2: diagnosis 1 is given twice" in line["lines.9.pointers.2"]
     assert "Line 10: at most 4 diagnosis pointers" in line["lines.10.pointers"]
     assert "Line 11: the practice has no fee for J3301 on" in line["lines.11.charge"]
@@ -287,7 +289,9 @@ def test_marking_coded_needs_a_diagnosis_a_line_and_pointers(office, users):
     with pytest.raises(InvalidInput) as caught:
         svc.encounter_mark_coded(actor=users["biller"], encounter_id=encounter.pk)
     assert caught.value.errors == {
-        "lines.1.pointers": ["Line 1: point at the diagnosis it treats."]
+        "lines.1.pointers": [
+            "Line 1: point it at the diagnosis it treats. (scrubber: pointer_missing)"
+        ]
     }
     encounter.refresh_from_db()
     assert encounter.status == EncounterStatus.DRAFT and encounter.coded_by is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -20,12 +21,14 @@ from medoffice.claims.scrubber import scrub, scrub_claims, scrub_one
 from medoffice.coding.models import (
     AddOnEdit,
     CodeSetKind,
+    MpfsRvu,
     MueEdit,
     PriorAuthRule,
     ProcedureCode,
     PtpEdit,
 )
 from medoffice.core.exceptions import InvalidTransition, NotPermitted
+from medoffice.core.models import Practice
 from medoffice.patients.models import Coverage
 from medoffice.testing import claims_factories as cf
 from medoffice.testing import factories
@@ -318,3 +321,86 @@ def test_the_ncci_release_in_force_on_the_date_of_service_is_read(codes, biller)
     assert codes_of(build(biller, lines=lines)) == []  # served in October 2026
     earlier = build(biller, lines=lines, date_of_service=date(2026, 3, 2))
     assert codes_of(earlier, today=date(2026, 3, 12)) == ["ncci_pair"]
+
+
+# --- Modifiers that fit the code, voids, MUE 0, the billing ZIP -------------------------------
+
+
+@pytest.fixture
+def em_codes(db):
+    cf.procedure_codes(["99213", "11102", "93000", "71046"])
+    for code in ("25", "59", "XU", "26", "TC"):
+        cf.modifier(code, ncci_bypass=code in ("25", "59", "XU"))
+    release = cf.release(CodeSetKind.MPFS_RVU)
+    for code, pctc in (("99213", "0"), ("71046", "1"), ("93000", "4")):
+        MpfsRvu.objects.create(code=code, pctc_indicator=pctc, work_rvu=Decimal("1"),
+                               non_facility_pe_rvu=Decimal("1"), facility_pe_rvu=Decimal("1"),
+                               mp_rvu=Decimal("1"), conversion_factor=Decimal("33"),
+                               release=release)  # fmt: skip
+
+
+def test_a_modifier_must_fit_its_code(em_codes, biller):
+    claim = build(biller, lines=[
+        {"code": "93000", "modifiers": ["25"]},   # 25 is for a visit
+        {"code": "99213", "modifiers": ["59"]},   # 59 never goes on a visit
+        {"code": "99213", "modifiers": ["26"]},   # a visit has no professional part
+        {"code": "71046", "modifiers": ["26"]},   # a chest X-ray has one: fine
+        {"code": "93000", "modifiers": ["TC"]},   # a global-only test: no technical part
+    ])  # fmt: skip
+    found = [(f.code, f.line_number) for f in scrub(claim, TODAY) if f.code == "modifier_invalid"]
+    assert found == [("modifier_invalid", 1), ("modifier_invalid", 2), ("modifier_invalid", 3),
+                     ("modifier_invalid", 5)]  # fmt: skip
+    messages = {f.line_number: f.message for f in scrub(claim, TODAY)}
+    assert "modifier 25 is for an evaluation and management visit; 93000 is not one" in messages[1]
+    assert "modifier 59 does not go on an E/M visit (99213)" in messages[2]
+    assert "MPFS PC/TC indicator 0" in messages[3]
+
+
+def test_an_em_pair_is_paid_with_25_on_the_visit_only(em_codes, biller):
+    PtpEdit.objects.create(column1="11102", column2="99213", modifier_indicator="1",
+                           release=cf.release(CodeSetKind.NCCI_PTP))  # fmt: skip
+    right = build(biller, lines=[{"code": "99213", "modifiers": ["25"]}, {"code": "11102"}])
+    assert "ncci_pair" not in codes_of(right)
+    wrong_line = build(biller, lines=[{"code": "99213"}, {"code": "11102", "modifiers": ["25"]}])
+    found = {f.code: f for f in scrub(wrong_line, TODAY)}
+    assert (
+        "ncci_pair" in found and "modifier 25 on the E/M line (99213)" in found["ncci_pair"].message
+    )
+    fifty_nine = build(biller, lines=[{"code": "99213", "modifiers": ["59"]}, {"code": "11102"}])
+    assert "ncci_pair" in codes_of(fifty_nine)
+
+
+def test_a_void_is_not_held_by_an_ended_coverage_or_the_filing_limit(codes, biller):
+    claim = build(biller)
+    Claim.objects.filter(pk=claim.pk).update(status="accepted", payer_claim_number="PCN-1")
+    claim.refresh_from_db()
+    void = services.claim_void(actor=biller, claim=claim, reason="Billed a coverage that ended")
+    Coverage.objects.filter(pk=claim.coverage_id).update(end_date=DAY - timedelta(days=1))
+    PriorAuthRule.objects.create(payer_id=claim.payer_id, code="99213")
+    late = DAY + timedelta(days=400)
+    assert codes_of(void, today=late) == []
+    # The claim itself (were it sent again) would be held by each.
+    assert {"coverage_not_active", "timely_filing_passed", "prior_auth_missing"} <= set(
+        codes_of(claim, today=late)
+    )
+
+
+def test_an_mue_of_zero_is_a_warning_that_medicare_does_not_pay_it(codes, biller):
+    MueEdit.objects.create(code="97110", max_units=0, adjudication_indicator="2",
+                           release=cf.release(CodeSetKind.NCCI_MUE))  # fmt: skip
+    claim = build(biller, lines=[{"code": "97110"}, {"code": "97110"}])
+    found = scrub(claim, TODAY)
+    assert [(f.code, f.severity, f.line_number) for f in found] == [
+        ("mue_not_payable", "warning", 1)
+    ]
+    assert "not payable under Medicare policy" in found[0].message
+
+
+def test_the_billing_zip_needs_nine_digits(codes, biller):
+    claim = build(biller)
+    Practice.objects.update(zip_code="62701")
+    found = scrub(claim, TODAY)
+    assert [f.code for f in found] == ["billing_zip_incomplete"]
+    assert "62701 needs all 9 digits (ZIP+4)" in found[0].message
+    Practice.objects.update(zip_code="62701-1234")
+    assert codes_of(claim) == []

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -435,6 +435,26 @@ class PrepRow:
         return {item.kind for item in self.items}
 
 
+def _requested_at() -> Any:
+    """When each coverage's latest eligibility request (a 270 the claims module sent) still
+    waiting for its 271 was made: a subquery, so chart prep keeps its query count."""
+    from medoffice.claims.eligibility_selectors import requested_at_subquery
+
+    return requested_at_subquery()
+
+
+def _answer(coverage: Any) -> Any:
+    """The latest check as the desk reads it (a 271's benefits too), from the annotations."""
+    from medoffice.patients.selectors import eligibility_answer
+
+    if coverage.last_checked_at is None:
+        return None
+    return eligibility_answer(
+        status=coverage.last_status, checked_at=coverage.last_checked_at,
+        method=coverage.last_method, benefits=coverage.last_benefits,
+    )  # fmt: skip
+
+
 def chart_prep(
     *,
     day: date,
@@ -446,7 +466,8 @@ def chart_prep(
     """Each patient booked on `day` with what is missing or due before the visit.
 
     Seven queries whatever the number of patients: appointments, coverages (with their latest
-    eligibility check), form types, signatures, payments, and referrals/authorizations.
+    eligibility check, a 271's benefits included, and any 270 still waiting for its answer),
+    form types, signatures, payments, and referrals/authorizations.
     """
     from medoffice.patients.models import Authorization, Coverage, EligibilityCheck
     from medoffice.scheduling.models import Appointment
@@ -475,11 +496,18 @@ def chart_prep(
         .annotate(
             last_checked_at=Subquery(latest_check.values("checked_at")[:1]),
             last_status=Subquery(latest_check.values("status")[:1]),
+            last_method=Subquery(latest_check.values("method")[:1]),
+            last_benefits=Subquery(latest_check.values("benefits")[:1]),
+            eligibility_requested_at=_requested_at(),
         )
         .order_by("patient_id", "priority", "-effective_date")
     )
     coverages_by_patient: dict[int, list] = defaultdict(list)
     for coverage in coverages:
+        coverage.answer = _answer(coverage)
+        requested, checked = coverage.eligibility_requested_at, coverage.last_checked_at
+        if requested is not None and checked is not None and checked >= requested:
+            coverage.eligibility_requested_at = None  # answered since (by phone, say)
         coverages_by_patient[coverage.patient_id].append(coverage)
 
     due = forms_due_for(patient_ids, day, zone=zone)
@@ -522,7 +550,18 @@ def chart_prep(
                 items.append(PrepItem("coverage", "coverage not yet in force on this date", "bad"))
         for coverage in in_force:
             label = f"{coverage.payer.name} ({coverage.get_priority_display().lower()})"
-            if coverage.last_checked_at is None:
+            requested = coverage.eligibility_requested_at
+            if requested is not None and (
+                coverage.last_checked_at is None or coverage.last_checked_at < stale_before
+            ):
+                items.append(
+                    PrepItem(
+                        "eligibility",
+                        f"{label}: eligibility requested {requested.astimezone(zone):%m/%d/%Y}, "
+                        "waiting for the payer's 271",
+                    )
+                )
+            elif coverage.last_checked_at is None:
                 items.append(PrepItem("eligibility", f"{label}: eligibility never verified"))
             elif coverage.last_checked_at < stale_before:
                 items.append(

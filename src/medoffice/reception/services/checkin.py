@@ -81,7 +81,7 @@ def check_in(
 
     All of it is written in one transaction; any error leaves nothing behind.
     """
-    from medoffice.patients.selectors import coverages_in_force
+    from medoffice.patients.selectors import coverages_in_force, latest_eligibility
     from medoffice.patients.services import eligibility_record
     from medoffice.scheduling.services import appointment_check_in
 
@@ -177,6 +177,12 @@ def check_in(
         result.eligibility_checks.append(check)
         if visit.coverage is not None and check.coverage_id == visit.coverage.pk:
             visit.eligibility_check = check
+    if visit.coverage is not None and not visit.eligibility_check_id:
+        # Not checked by hand now: the payer's answer from today (a 271 to the desk's 270, or
+        # a check recorded earlier today) is the visit's eligibility.
+        earlier = latest_eligibility(visit.coverage)
+        if earlier is not None and local_today(earlier.checked_at) == day:
+            visit.eligibility_check = earlier
     if visit.eligibility_check_id:
         visit.save(update_fields=["eligibility_check", "updated_at"])
     for form_id in dict.fromkeys(forms_signed):
