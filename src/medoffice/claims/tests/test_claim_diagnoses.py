@@ -194,7 +194,7 @@ def test_a_claim_carries_no_more_than_twelve_diagnoses_each_rank_once(practice):
 
 # --- The migration that gave existing claims their diagnoses ----------------------------------
 
-BEFORE = [("claims", "0007_claim_lines_keep_what_they_billed")]
+BEFORE = [("claims", "0008_eligibility_requests")]
 
 
 def _migrate(targets) -> None:
@@ -212,7 +212,7 @@ def test_the_migration_copies_each_existing_claims_diagnoses_from_its_encounter(
     EncounterDiagnosis.objects.filter(encounter_id=uncoded.encounter_id).delete()
     try:
         _migrate(BEFORE)  # the table goes, with the rows the builder made
-        _migrate([("claims", "0008_claim_diagnoses_as_billed")])
+        _migrate([("claims", "0009_claim_diagnoses_as_billed")])
     finally:
         _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
     copied = sorted(ClaimDiagnosis.objects.values_list("claim_id", "rank", "code"))

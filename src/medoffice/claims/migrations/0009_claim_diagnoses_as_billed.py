@@ -29,7 +29,7 @@ def copy_from_encounters(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0007_claim_lines_keep_what_they_billed'),
+        ('claims', '0008_eligibility_requests'),
     ]
 
     operations = [
