@@ -198,6 +198,14 @@ SECURE_SSL_REDIRECT = _env_bool("MEDOFFICE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
 if _env_bool("MEDOFFICE_PROXY_SSL_HEADER", SESSION_COOKIE_SECURE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Dashboard figures are recounted at most this often per user (0: every view).
+# Folder clearinghouses may only use folders inside this one (never the data folder's own
+# files); a collected file bigger than the limit is left where it is.
+MEDOFFICE_MAILBOX_FOLDERS = str(
+    Path(os.environ.get("MEDOFFICE_MAILBOX_FOLDERS") or DATA_DIR / "mailbox-folders").resolve()
+)
+MEDOFFICE_MAILBOX_MAX_BYTES = int(
+    os.environ.get("MEDOFFICE_MAILBOX_MAX_BYTES", str(50 * 1024 * 1024))
+)
 MEDOFFICE_DASHBOARD_CACHE_SECONDS = int(os.environ.get("MEDOFFICE_DASHBOARD_CACHE_SECONDS", "15"))
 MEDOFFICE_IDLE_MINUTES = int(os.environ.get("MEDOFFICE_IDLE_MINUTES", "15"))
 MEDOFFICE_SESSION_MAX_HOURS = int(os.environ.get("MEDOFFICE_SESSION_MAX_HOURS", "12"))

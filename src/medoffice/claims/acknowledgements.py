@@ -71,20 +71,25 @@ class ApplyResult:
     applied_at: Any = None
     matched: list[Outcome] = field(default_factory=list)
     unmatched: list[Outcome] = field(default_factory=list)
+    # What the reader tolerated (a trailer count or control number a sender got wrong): the
+    # file is applied, and these may be the only sign that it came truncated or mangled.
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "matched": [o.as_dict() for o in self.matched],
             "unmatched": [o.as_dict() for o in self.unmatched],
+            "warnings": self.warnings,
         }
 
 
 # --- shared by the 999, 277CA, 271 and 277 services ----------------------------------------
 
 
-def read_x12(content: bytes, kind: str) -> list[tuple[Interchange, Transaction]]:
-    """The transactions of `kind` in the file with their interchange, or InvalidInput naming
-    what is wrong (the library's error: the segment number and id)."""
+def read_x12(content: bytes, kind: str) -> tuple[list[tuple[Interchange, Transaction]], list[str]]:
+    """The transactions of `kind` in the file with their interchange, and the reader's warnings
+    in words; or InvalidInput naming what is wrong (the library's error: the segment number
+    and id)."""
     if not content:
         raise InvalidInput("The file is empty.", field="file")
     try:
@@ -100,7 +105,7 @@ def read_x12(content: bytes, kind: str) -> list[tuple[Interchange, Transaction]]
     if not found:
         kinds = sorted({t.kind for t in document.transactions()}) or ["nothing"]
         raise InvalidInput(f"The file holds no {kind} (it holds {', '.join(kinds)}).", field="file")
-    return found
+    return found, [str(warning) for warning in document.warnings]
 
 
 def claim_file(
@@ -153,13 +158,13 @@ def apply_file(
     content, and all or nothing. `handle` applies one transaction set of `kind`."""
     if actor is not None:
         require_perm(actor, permission)
-    transactions = read_x12(content, kind)
+    transactions, warnings = read_x12(content, kind)
     with transaction.atomic():
         row, earlier = claim_file(kind, content, actor=actor, file_name=file_name)
         if earlier is not None:
             return already_applied(kind, earlier)
         assert row is not None
-        result = ApplyResult(kind, row.sha256, row.file_name)
+        result = ApplyResult(kind, row.sha256, row.file_name, warnings=warnings)
         for interchange, tx in transactions:
             handle(interchange, tx, result, row.file_name)
         return finish(row, result)

@@ -9,9 +9,12 @@ and sends it once.
 
 from __future__ import annotations
 
+import io
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from medoffice import x12
 from medoffice.claims import batches
 from medoffice.claims.models import (
     BatchJob,
@@ -146,6 +149,15 @@ def _fail(job: BatchJob, error: str) -> None:
     job.save(update_fields=["state", "error", "finished_at", "batch", "submission"])
 
 
+def _receiver_of(content: bytes) -> str | None:
+    """The receiver id (ISA08) the batch file was written for; None when it cannot be read."""
+    try:
+        first = next(x12.iter_interchanges(io.BytesIO(content)), None)
+    except x12.X12Error:
+        return None
+    return first.receiver_id.strip() if first is not None else None
+
+
 @binds_actor()
 def resend_batch(*, actor: User, batch_id: int, clearinghouse: Clearinghouse) -> str:
     """Send a batch whose send failed again (to the same or another clearinghouse); what
@@ -156,6 +168,19 @@ def resend_batch(*, actor: User, batch_id: int, clearinghouse: Clearinghouse) ->
         raise InvalidInput(f"There is no batch {batch_id}.", field="batch")
     if batch.submitted_at is not None:
         raise InvalidInput(f"{batch.file_name} was sent already.", field="batch")
+    built_for = _receiver_of(bytes(batch.content))
+    expected = batches.clearinghouse_exchange(clearinghouse).receiver_id
+    if built_for is None:
+        raise InvalidInput(
+            f"{batch.file_name} cannot be read as an interchange: it is not sent.", field="batch"
+        )
+    if built_for != expected.strip():
+        raise InvalidInput(
+            f"{batch.file_name} was built for receiver {built_for} (ISA08), but "
+            f"{clearinghouse.name}'s receiver id is {expected}: it is not sent. Build a new "
+            f"batch for {clearinghouse.name} instead.",
+            field="clearinghouse",
+        )
     submission = batches.batch_submit(actor=actor, batch=batch, clearinghouse=clearinghouse)
     if submission.status != SubmissionStatus.SENT:
         raise InvalidInput(f"{batch.file_name} was not sent: {submission.error}")

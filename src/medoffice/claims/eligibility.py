@@ -21,17 +21,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
-from medoffice.claims.acknowledgements import (
-    ApplyResult,
-    Outcome,
-    already_applied,
-    claim_file,
-    finish,
-    read_x12,
-)
+from medoffice.claims.acknowledgements import ApplyResult, Outcome, apply_file
 from medoffice.claims.batches import Exchange, practice_exchange
 from medoffice.claims.control_numbers import reserve_control_numbers
 from medoffice.claims.models import OPEN_STATUSES, EligibilityRequest, RequestStatus
@@ -42,7 +34,7 @@ from medoffice.core.models import Practice, User
 from medoffice.core.role_permissions import require_perm
 from medoffice.patients.models import Coverage, EligibilityCheck, EligibilityMethod
 from medoffice.patients.services import eligibility_record
-from medoffice.x12 import X12Error
+from medoffice.x12 import Interchange, Transaction, X12Error
 from medoffice.x12.transactions import eligibility_writer as w
 from medoffice.x12.transactions.eligibility import Eligibility, EligibilitySummary, Member
 
@@ -318,16 +310,10 @@ def _apply(document: Eligibility, result: ApplyResult) -> list[EligibilityCheck]
 def apply_271(content: bytes, actor: User | None = None, *, file_name: str = "") -> ApplyResult:
     """Fill an eligibility check for each member of the 271 matched to a coverage; the others
     are listed. All or nothing, and once per file."""
-    if actor is not None:
-        require_perm(actor, ClaimsPerm.CHECK_ELIGIBILITY)
-    transactions = read_x12(content, "271")
-    with transaction.atomic():
-        row, earlier = claim_file("271", content, actor=actor, file_name=file_name)
-        if earlier is not None:
-            return already_applied("271", earlier)
-        assert row is not None
-        result = ApplyResult("271", row.sha256, row.file_name)
-        for _interchange, tx in transactions:
-            if isinstance(tx.data, Eligibility):
-                _apply(tx.data, result)
-        return finish(row, result)
+
+    def handle(_interchange: Interchange, tx: Transaction, result: ApplyResult, _name: str) -> None:
+        if isinstance(tx.data, Eligibility):
+            _apply(tx.data, result)
+
+    return apply_file("271", content, handle, actor=actor,
+                      permission=ClaimsPerm.CHECK_ELIGIBILITY, file_name=file_name)  # fmt: skip

@@ -22,16 +22,20 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import asyncssh
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from medoffice import x12
+import medoffice
+from medoffice import paths, x12
 from medoffice.claims.mailbox import MailboxConfig, MailboxError, check_name, open_transport
+from medoffice.claims.mailbox.base import too_big
+from medoffice.claims.mailbox.folder import allowed_path
 from medoffice.claims.models import (
     AfterCollect,
     Clearinghouse,
@@ -45,6 +49,7 @@ from medoffice.claims.models import (
 )
 from medoffice.claims.permissions import ClaimsPerm
 from medoffice.core.access import require_perm
+from medoffice.core.audit_keys import AUDIT_KEYS_FILE
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, MedofficeError
 from medoffice.core.models import User
@@ -94,6 +99,41 @@ def forget_receipt_handler(kind: str, handler: ReceiptHandler) -> None:
 # --- Settings -------------------------------------------------------------------------------
 
 
+def folder_root() -> str:
+    """The folder every folder clearinghouse's folders must lie in (MEDOFFICE_MAILBOX_FOLDERS)."""
+    configured = getattr(settings, "MEDOFFICE_MAILBOX_FOLDERS", "")
+    return str(Path(configured).resolve()) if configured else ""
+
+
+def max_bytes() -> int:
+    """The largest file collected (MEDOFFICE_MAILBOX_MAX_BYTES)."""
+    return int(getattr(settings, "MEDOFFICE_MAILBOX_MAX_BYTES", 50 * 1024 * 1024))
+
+
+def protected_paths() -> tuple[str, ...]:
+    """What no folder clearinghouse's folder may be, hold or lie inside: the data folder's
+    database and keys, the stored files, the static and mail folders, and the code."""
+    data = Path(settings.DATA_DIR)
+    found = [data / name for name in (paths.SECRET_KEY_FILE, paths.FIELD_KEYS_FILE,
+                                      AUDIT_KEYS_FILE, paths.SQLITE_FILE)]  # fmt: skip
+    found += [data / "files", data / "static", data / "outbox"]
+    for database in settings.DATABASES.values():
+        if str(database.get("ENGINE", "")).endswith("sqlite3"):
+            for name in (database.get("NAME"), (database.get("TEST") or {}).get("NAME")):
+                if name and str(name) != ":memory:":
+                    found.append(Path(name))
+    for extra in ("MEDIA_ROOT", "STATIC_ROOT", "EMAIL_FILE_PATH"):
+        if getattr(settings, extra, None):
+            found.append(Path(getattr(settings, extra)))
+    found.append(Path(medoffice.__file__).resolve().parent)  # the code
+    with_journals = []
+    for path in found:
+        with_journals.append(str(path))
+        if path.name.endswith(".sqlite3"):
+            with_journals += [f"{path}-wal", f"{path}-shm", f"{path}-journal"]
+    return tuple(dict.fromkeys(with_journals))
+
+
 def config_for(clearinghouse: Clearinghouse, *, timeout: float = 30.0) -> MailboxConfig:
     """The transport's view of a clearinghouse's settings (the secret decrypted here only)."""
     key = clearinghouse.secret_kind == SecretKind.PRIVATE_KEY
@@ -110,6 +150,9 @@ def config_for(clearinghouse: Clearinghouse, *, timeout: float = 30.0) -> Mailbo
         after_collect=clearinghouse.after_collect,
         archive=clearinghouse.archive_path,
         timeout=timeout,
+        max_bytes=max_bytes(),
+        folder_root=folder_root(),
+        protected=protected_paths(),
     )
 
 
@@ -130,11 +173,23 @@ def _path_errors(value: str, what: str, transport: str) -> str | None:
         return f"Give the {what} folder."
     if len(value) > 500 or "\x00" in value:
         return f"The {what} folder path is too long or holds a character paths cannot."
-    if transport == TransportKind.FOLDER and not (
-        PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute()
-    ):
-        return f"Give the {what} folder as a full path (starting with / or a drive)."
+    if transport == TransportKind.FOLDER:
+        if not (PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute()):
+            return f"Give the {what} folder as a full path (starting with / or a drive)."
+        try:
+            allowed_path(value, what, root=folder_root(), protected=protected_paths())
+        except MailboxError as exc:
+            return exc.message
     return None
+
+
+def _same_folder(one: str, other: str, transport: str) -> bool:
+    if transport != TransportKind.FOLDER or one == other:
+        return one == other
+    try:
+        return Path(one).resolve() == Path(other).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
 
 
 def _text(value: object) -> str:
@@ -248,13 +303,13 @@ def clearinghouse_save(
         problem = _path_errors(value, what, transport)
         if problem:
             bad(key, problem)
-    if outbound_path and outbound_path == inbound_path:
+    if outbound_path and inbound_path and _same_folder(outbound_path, inbound_path, transport):
         bad("inbound_path", "The inbound folder must not be the outbound folder.")
     if after_collect == AfterCollect.ARCHIVE:
         problem = _path_errors(archive_path, "archive", transport)
         if problem:
             bad("archive_path", problem)
-        elif archive_path == inbound_path:
+        elif _same_folder(archive_path, inbound_path, transport):
             bad("archive_path", "The archive folder must not be the inbound folder.")
     for qualifier, ident, q_field, id_field, who in (
         (submitter_qualifier, submitter_id, "submitter_qualifier", "submitter_id", "submitter"),
@@ -482,21 +537,61 @@ class CollectResult:
         return f"{self.clearinghouse.name}: " + ", ".join(parts) + "."
 
 
+_SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
+_SET_KIND = re.compile(r"^[0-9]{3}[A-Z]{0,2}$")  # 999, 277CA…
+_DIGITS = re.compile(r"\d{4,}")  # control numbers and the like, read from the file
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _reader_error(exc: x12.X12Error) -> str:
+    """What the X12 reader said, without any of the file's own characters (quoted bits)."""
+    where = f"segment {exc.segment_number}" if exc.segment_number else "the start"
+    if exc.segment_id and _SEGMENT_ID.match(exc.segment_id):
+        where += f" ({exc.segment_id})"
+    said = _DIGITS.sub("[…]", _QUOTED.sub("[…]", exc.message))
+    return f"{where}: {said}"[:300]
+
+
+def _what_it_is(content: bytes) -> str:
+    text = b"\x00" not in content[:4096]
+    if text:
+        try:
+            content[:4096].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = exc.start >= 4090  # a character cut at the edge of the sample
+    digest = hashlib.sha256(content).hexdigest()
+    return f"{'text' if text else 'binary'}, {len(content)} bytes, sha256 {digest}"
+
+
 def detect_kind(content: bytes) -> tuple[str, str]:
-    """The receipt kind from the X12 transaction sets (ST01), and a note when it is not X12."""
+    """The receipt kind from the X12 transaction sets (ST01), and a note when it is not X12.
+
+    The note never holds the file's own content (a file that is not X12 may be anything): only
+    what it is (text or binary, size, SHA-256) and what the reader found wrong.
+    """
+    if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"ISA"):
+        return ReceiptKind.OTHER, (
+            f"Not X12 ({_what_it_is(content)}): it does not begin with an ISA interchange header."
+        )
     try:
         kinds = {t.kind for t in x12.read(content).transactions()}
     except x12.X12Error as exc:
-        return ReceiptKind.OTHER, f"Not readable as X12: {exc}"
+        return (
+            ReceiptKind.OTHER,
+            f"Not readable as X12 ({_what_it_is(content)}): {_reader_error(exc)}",
+        )
     except Exception as exc:
         logger.exception("the X12 reader failed on a collected file")
-        return ReceiptKind.OTHER, f"Not readable as X12: {type(exc).__name__}"
+        return ReceiptKind.OTHER, (
+            f"Not readable as X12 ({_what_it_is(content)}): {type(exc).__name__}"
+        )
     mapped = {RECEIPT_KINDS[k] for k in kinds if k in RECEIPT_KINDS}
     if len(mapped) == 1 and len(kinds) == 1:
         return mapped.pop(), ""
     if not kinds:
         return ReceiptKind.OTHER, "The interchange holds no transaction set."
-    return ReceiptKind.OTHER, "Transaction sets: " + ", ".join(sorted(kinds))
+    named = sorted(k if _SET_KIND.match(k) else "[…]" for k in kinds)
+    return ReceiptKind.OTHER, "Transaction sets: " + ", ".join(named)
 
 
 def _run_handlers(receipt: MailboxReceipt, content: bytes) -> None:
@@ -578,7 +673,16 @@ def collect(*, actor: User | None, clearinghouse: Clearinghouse) -> CollectResul
         except MailboxError as exc:
             result.error = exc.message
             return result
+        limit = max_bytes()
         for remote in listing:
+            if remote.problem:
+                result.failed.append((remote.name, remote.problem))
+                continue
+            if remote.size > limit:  # not fetched, and so never archived or deleted
+                result.failed.append(
+                    (remote.name, too_big(remote.name, remote.size, limit).message)
+                )
+                continue
             try:
                 content = transport.fetch(remote.name)
             except MailboxError as exc:

@@ -9,6 +9,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Model, QuerySet
@@ -30,11 +31,14 @@ M = TypeVar("M", bound=Model)
 
 
 def permission_required(*perms: str):
-    """Page decorator: 403 unless the user holds one of the permissions (after login_required)."""
+    """Page decorator: 403 unless the user holds one of the permissions; someone not signed in
+    is sent to the sign-in page first (as login_required would), never shown a 403."""
 
     def decorate(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
             try:
                 require_perm(request.user, *perms)
             except NotPermitted as exc:

@@ -38,6 +38,13 @@ def client_for(client, users):
 
 
 @pytest.fixture(autouse=True)
+def _mailbox_folders(settings, tmp_path_factory):
+    """Folder clearinghouses may use folders under pytest's temporary folder (each test's
+    tmp_path), and nothing outside it."""
+    settings.MEDOFFICE_MAILBOX_FOLDERS = str(tmp_path_factory.getbasetemp().resolve())
+
+
+@pytest.fixture(autouse=True)
 def _server_time_zone():
     """Each test starts and ends in the server's zone: a zone one test activated (a demo
     practice in New York) must not move "today" for the next test on the same worker."""

@@ -5,10 +5,13 @@ repetition separator ISA11 (5010), the component separator ISA16 and the segment
 the character after ISA16. Line breaks and indentation around segments are ignored, a UTF-8
 byte-order mark is skipped, and each interchange may use its own delimiters.
 
-The hot path splits all the text read (a chunk, up to the IEA) on the terminator and each
-segment on the element separator with `str.split` in one comprehension, then checks the ids
-in one loop (only an id never seen before is checked with a pattern) and notes where the
-envelope segments are, so the reader takes a transaction's segments as one slice.
+The hot path splits all the text read (a chunk, up to the IEA) on the terminator, then each
+range of `WINDOW` segments on the element separator with `str.split` in one comprehension
+(a segment that repeats one before it in the range is a copy of that one's list), then
+checks the ids of the range's distinct segments at once; only a range with an envelope
+segment or an id never seen before is checked in a loop (a new id against a pattern), which
+notes where the envelope segments are, so the reader takes a transaction's segments as one
+slice.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from __future__ import annotations
 import bisect
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import BinaryIO
 
 from medoffice.x12.errors import X12Error
@@ -29,6 +33,8 @@ ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 _ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _WHITESPACE = " \t\r\n\f\v"
 MARKED_IDS = frozenset({"IEA", "GS", "GE", "ST", "SE", "TA1"})  # the envelope but the ISA
+WINDOW = 1000  # segments split and checked at a time (see `_pieces`)
+_first = itemgetter(0)
 
 
 @dataclass(frozen=True)
@@ -229,8 +235,12 @@ class Tokenizer:
                 stop = len(parts)
                 ended = False
                 error: X12Error | None = None
+                shared = True  # see `_split`: again at each chunk
                 for start, end in _pieces(buffer, separator, stop):
-                    window = [part.strip(_WHITESPACE).split(element) for part in parts[start:end]]
+                    window, distinct, shared = _split(parts[start:end], element, shared)
+                    if ordinary.issuperset(map(_first, distinct)):
+                        segments += window  # no envelope segment, no id not seen before
+                        continue
                     for index, fields in enumerate(window, start):
                         sid = fields[0]
                         if sid in ordinary:
@@ -295,10 +305,41 @@ class Tokenizer:
         )
 
 
+def _split(
+    parts: list[str], element: str, shared: bool
+) -> tuple[list[list[str]], Collection[list[str]], bool]:
+    """The segments (texts) `parts` split into their elements, the distinct ones among them
+    (whose ids are all there is to check), and whether to share next time.
+
+    Most segments of a file repeat one another (dates, adjustments, amounts, addresses): with
+    `shared`, a repeat is a copy of the list split the first time, so its element texts are
+    made and checked only once (and freed once). Each segment still gets its own list. When
+    most of the segments are new the sharing costs more than it saves: the next ranges are
+    split plainly.
+    """
+    if not shared:
+        window = [part.strip(_WHITESPACE).split(element) for part in parts]
+        return window, window, False
+    seen: dict[str, list[str]] = {}
+    get = seen.get
+
+    def first(part: str) -> list[str]:
+        fields = seen[part] = part.strip(_WHITESPACE).split(element)
+        return fields[:]
+
+    window = [known[:] if (known := get(part)) is not None else first(part) for part in parts]
+    return window, seen.values(), len(seen) * 2 <= len(parts)
+
+
 def _pieces(text: str, terminator: str, count: int) -> Iterator[tuple[int, int]]:
     """Ranges of the `count` segments of `text`, each ending where "IEA" appears, so that an
     interchange's segments are split up to its IEA and no further (the next interchange may
-    use other delimiters, and a file of many small interchanges is not split over and over)."""
+    use other delimiters, and a file of many small interchanges is not split over and over).
+
+    No range is longer than `WINDOW` segments: the ids of a range are checked right after it
+    is split, while its lists are still in the processor's cache (a second walk over a whole
+    chunk's lists is several times slower).
+    """
     start = 0
     terminators = 0
     searched = 0
@@ -307,9 +348,13 @@ def _pieces(text: str, terminator: str, count: int) -> Iterator[tuple[int, int]]
         terminators += text.count(terminator, searched, at)
         searched = at
         end = min(terminators + 1, count)
+        while end - start > WINDOW:
+            yield start, start + WINDOW
+            start += WINDOW
         if end > start:
             yield start, end
             start = end
         at = text.find("IEA", at + 3)
-    if start < count:
-        yield start, count
+    while start < count:
+        yield start, min(start + WINDOW, count)
+        start += WINDOW

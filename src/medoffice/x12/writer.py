@@ -4,6 +4,9 @@
     data = write([Interchange(sender_id="SUBMITTER", receiver_id="PAYER", control_number=17,
                               created=now, groups=[Group(...)])])
 
+The transaction writers (837P, 270, 276) send one interchange of one group each:
+`write_one_group` builds it from what their request says about the envelope.
+
 A segment is a sequence of elements, its id first; an element is text, a sequence of
 components (a composite, joined with the component separator) or None (empty). Trailing
 empty elements and components are dropped. The writer counts the segments (SE01), the
@@ -23,6 +26,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from medoffice.x12.errors import X12Error
 from medoffice.x12.tokenizer import Delimiters
@@ -332,6 +336,64 @@ class Writer:
                     segment_id=sid,
                 )
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class Addressed(Protocol):
+    """What a request to write (an 837P batch, a 270 inquiry, a 276 request) says about its
+    envelope."""
+
+    created: dt.datetime
+    interchange_control_number: int
+    group_control_number: int
+    sender_id: str  # ISA06, and GS02 unless another sender code is given
+    receiver_id: str  # ISA08, and GS03 unless another receiver code is given
+    sender_qualifier: str
+    receiver_qualifier: str
+    usage: str
+
+
+def write_one_group(
+    request: Addressed,
+    *,
+    functional_id: str,
+    set_id: str,
+    implementation: str,
+    transactions: Sequence[tuple[int, Sequence[Segment]]],
+    sender_code: str = "",
+    receiver_code: str = "",
+    acknowledgment_requested: bool = False,
+    delimiters: Delimiters | None = None,
+    line_break: bool = False,
+    uppercase: bool = False,
+) -> bytes:
+    """One interchange of one functional group, as the transaction writers send them: a
+    transaction set `set_id` for each (control number, segments) of `transactions`, the
+    group's version the implementation, its codes the interchange's sender and receiver ids
+    unless `sender_code`/`receiver_code` are given."""
+    interchange = Interchange(
+        sender_id=request.sender_id,
+        receiver_id=request.receiver_id,
+        sender_qualifier=request.sender_qualifier,
+        receiver_qualifier=request.receiver_qualifier,
+        control_number=request.interchange_control_number,
+        created=request.created,
+        usage=request.usage,
+        acknowledgment_requested=acknowledgment_requested,
+        groups=[
+            Group(
+                functional_id=functional_id,
+                sender_code=sender_code or request.sender_id,
+                receiver_code=receiver_code or request.receiver_id,
+                control_number=request.group_control_number,
+                version=implementation,
+                transactions=[
+                    TransactionSet(set_id, control, implementation, segments)
+                    for control, segments in transactions
+                ],
+            )
+        ],
+    )
+    return write([interchange], delimiters=delimiters, line_break=line_break, uppercase=uppercase)
 
 
 def write(

@@ -15,7 +15,7 @@ _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
 
 class MailboxError(Exception):
     """A transport failed; `message` says what happened in words, `code` names the kind
-    (refused, unreachable, timeout, auth, host_key, missing_folder, exists, invalid, error)."""
+    (unreachable, auth, host_key, missing_folder, not_allowed, too_big, exists, invalid, error)."""
 
     def __init__(self, message: str, *, code: str = "error") -> None:
         self.message = message
@@ -34,10 +34,16 @@ def check_name(name: str) -> str:
     return name
 
 
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class RemoteFile:
     name: str
     size: int
+    # Why the file is not to be fetched (a link out of the mailbox folders…), in words; the
+    # file is left where it is.
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,11 @@ class MailboxConfig:
     after_collect: str = KEEP  # KEEP, ARCHIVE (to `archive`) or DELETE
     archive: str = ""
     timeout: float = 30.0
+    max_bytes: int = DEFAULT_MAX_BYTES  # a bigger inbound file is not fetched
+    # The folder transport's fence: every folder must resolve inside `folder_root`, and none may
+    # be, hold or lie inside a `protected` path (the database, the keys, stored files, the code).
+    folder_root: str = ""
+    protected: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # never show the secrets
         return f"MailboxConfig(kind={self.kind!r}, host={self.host!r}, port={self.port})"
@@ -69,10 +80,11 @@ class Transport(Protocol):
         """Put `content` in the outbound folder as `name`; never overwrites a file there."""
 
     def list_inbound(self) -> list[RemoteFile]:
-        """The regular files in the inbound folder, by name."""
+        """The regular files in the inbound folder, by name (one it will not fetch carries its
+        `problem`)."""
 
     def fetch(self, name: str) -> bytes:
-        """The bytes of one inbound file."""
+        """The bytes of one inbound file (refused when bigger than `max_bytes`)."""
 
     def done_with(self, name: str) -> None:
         """After a file is filed: keep, archive or delete it, as the settings say."""
@@ -81,3 +93,16 @@ class Transport(Protocol):
         """Both folders can be reached; what was found, in words."""
 
     def close(self) -> None: ...
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1048576:.1f} MB" if size >= 104858 else f"{size} bytes"
+
+
+def too_big(name: str, size: int, limit: int) -> MailboxError:
+    """The refusal of an inbound file over the size limit (the file stays where it is)."""
+    return MailboxError(
+        f"{name} is {_megabytes(size)}, over the {_megabytes(limit)} limit for a collected file: "
+        "it was not collected and stays in the inbound folder.",
+        code="too_big",
+    )

@@ -1,10 +1,16 @@
 """The SFTP transport (asyncssh), behind a synchronous facade: one private event loop per
 session. The server's host key must be the one stored for the clearinghouse; any other key,
-or none stored, refuses the connection (docs/adr/0019-clearinghouse-mailbox.md)."""
+or none stored, refuses the connection (docs/adr/0019-clearinghouse-mailbox.md).
+
+A connection that cannot be made is refused in the same words whatever the reason (a closed
+port, a port that is not SSH, a wrong key or password, a timeout): the words must not let a
+manager map which internal hosts and ports answer. The reason goes to the server's log.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import posixpath
 import socket
 import stat
@@ -22,9 +28,20 @@ from medoffice.claims.mailbox.base import (
     MailboxError,
     RemoteFile,
     check_name,
+    too_big,
 )
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+
+def not_connected(config: MailboxConfig) -> MailboxError:
+    """The one answer for a connection that could not be made, whatever the reason."""
+    return MailboxError(
+        f"Could not connect to {config.host}:{config.port} over SFTP. Check the host, port, "
+        "user name, secret and host key; the server's log has the reason.",
+        code="unreachable",
+    )
 
 
 def _host_key(config: MailboxConfig) -> asyncssh.SSHKey:
@@ -105,7 +122,15 @@ class SftpTransport:
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
             return self._in_loop(coro, self.config.timeout)
+        except MailboxError:
+            raise  # already in words (a setting that cannot be read, a missing folder…)
         except Exception as exc:
+            if self._sftp is None:  # never connected: one answer, the reason to the log
+                logger.warning(
+                    "SFTP connection to %s:%s failed: %s",
+                    self.config.host, self.config.port, _words(exc, self.config).message,
+                )  # fmt: skip
+                raise not_connected(self.config) from exc
             raise _words(exc, self.config) from exc
 
     async def _open(self) -> asyncssh.SFTPClient:
@@ -190,11 +215,22 @@ class SftpTransport:
     def fetch(self, name: str) -> bytes:
         check_name(name)
 
+        limit = self.config.max_bytes
+
         async def fetch() -> bytes:
             sftp = await self._open()
-            async with sftp.open(posixpath.join(self.config.inbound, name), "rb") as remote:
-                data = await remote.read()
-            return data if isinstance(data, bytes) else data.encode()
+            path = posixpath.join(self.config.inbound, name)
+            attrs = await sftp.stat(path)
+            if attrs.permissions is None or not stat.S_ISREG(attrs.permissions):
+                raise MailboxError(f"{name} is not a file.", code="invalid")
+            if attrs.size is not None and attrs.size > limit:
+                raise too_big(name, attrs.size, limit)
+            async with sftp.open(path, "rb") as remote:
+                data = await remote.read(limit + 1)
+            content = data if isinstance(data, bytes) else data.encode()
+            if len(content) > limit:  # it grew after the look
+                raise too_big(name, len(content), limit)
+            return content
 
         return self._run(fetch())
 

@@ -449,6 +449,24 @@ def test_the_upload_page_is_for_claims_submit_holders(client, client_for, users)
 
 
 @pytest.mark.django_db
+def test_a_file_with_a_wrong_trailer_is_applied_and_the_page_says_what_was_wrong(
+    client_for, users, exchange
+):
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    content = re.sub(rb"SE\*\d+\*", b"SE*99*", ack_999(submitter=exchange.submitter_id,
+                                                       group=_group_of(batch)))  # fmt: skip
+    page = client_for("biller").post(
+        reverse("claims:acks_apply"), {"kind": "999", "file": SimpleUploadedFile("t.999", content)}
+    )
+    html = page.content.decode()
+    assert page.status_code == 200 and _statuses(claim) == ["accepted"]
+    notice = html.split('id="reader-warnings"')[1].split("</div>")[0]
+    assert "(SE)" in notice and "99" in notice
+    assert AppliedFile.objects.get().summary["warnings"]
+
+
+@pytest.mark.django_db
 def test_the_upload_page_shows_what_matched_and_what_did_not(client_for, users, exchange):
     claims = [make_claim(lines=1, status=ClaimStatus.READY) for _ in range(2)]
     batch = batches.batch_build(actor=users["biller"], exchange=exchange)

@@ -3,7 +3,9 @@ of the caller's choosing, and content that cannot be written refused with the el
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from typing import TypedDict
 
 import pytest
 
@@ -125,3 +127,99 @@ def test_transaction_control_number_range_and_empty_envelopes():
         write([], delimiters=Delimiters(segment="A"))
     with pytest.raises(X12Error, match="is not text"):
         write([_interchange(_unmapped(("AK1", 5)))])
+
+
+# --- the envelope the transaction writers share -----------------------------------------
+
+
+class Envelope(TypedDict):
+    created: dt.datetime
+    interchange_control_number: int
+    group_control_number: int
+    transaction_control_number: int
+    sender_id: str
+    receiver_id: str
+    usage: str
+
+
+ENVELOPE: Envelope = {
+    "created": WHEN,
+    "interchange_control_number": 42,
+    "group_control_number": 7,
+    "transaction_control_number": 3,
+    "sender_id": "SENDER",
+    "receiver_id": "RECEIVER",
+    "usage": "T",
+}
+
+
+def _inquiry_270() -> bytes:
+    from medoffice.x12.transactions import eligibility_writer as e
+
+    subscriber = e.Person("DOE", "JOHN", dt.date(1970, 1, 2), "M", member_id="MEM001")
+    return e.write_inquiry(
+        e.EligibilityInquiry(
+            source=e.Source("ACME HEALTH", "ACME1"),
+            receiver=e.Receiver("RIVERSIDE CLINIC", "1497758544"),
+            members=[e.MemberInquiry("TRACE1", subscriber, service_date=WHEN.date())],
+            reference="INQ1",
+            trace_originator="1999999999",
+            **ENVELOPE,
+        )
+    )
+
+
+def _request_276() -> bytes:
+    from decimal import Decimal
+
+    from medoffice.x12.transactions import claim_status_writer as s
+
+    subscriber = s.Person("DOE", "JOHN", dt.date(1970, 1, 2), "M", member_id="MEM001")
+    claim = s.ClaimInquiry(
+        "TRACE1", "PCN1", Decimal("125.5"), WHEN.date(), subscriber, s.Payer("ACME", "ACME1")
+    )
+    return s.write_request(
+        s.StatusRequest(
+            receiver=s.Party("RIVERSIDE CLINIC", "SUB01"),
+            provider=s.Party("RIVERSIDE CLINIC", "1497758544"),
+            claims=[claim],
+            reference="REQ1",
+            **ENVELOPE,
+        )
+    )
+
+
+def _batch_837p() -> bytes:
+    from medoffice.x12.tests.test_professional_claim_writer import batch, self_claim
+    from medoffice.x12.transactions.professional_claim_writer import write_batch
+
+    claims = dataclasses.replace(
+        batch(self_claim()), sender_code="CODE01", acknowledgment_requested=True, **ENVELOPE
+    )
+    return write_batch(claims)
+
+
+@pytest.mark.parametrize(
+    ("written", "kind", "gs01_gs03", "st", "ack"),
+    [
+        (_inquiry_270, "270", "HS*SENDER*RECEIVER", "ST*270*0003*005010X279A1", "0"),
+        (_request_276, "276", "HR*SENDER*RECEIVER", "ST*276*0003*005010X212", "0"),
+        (_batch_837p, "837P", "HC*CODE01*RECEIVER", "ST*837*0003*005010X222A1", "1"),
+    ],
+)
+def test_each_transaction_writer_sends_one_interchange_of_one_group(
+    written, kind, gs01_gs03, st, ack
+):
+    """The 270, 276 and 837P writers wrap their transaction set alike: ISA with the request's
+    ids, GS with its functional code and the implementation as version, ST..SE, GE, IEA."""
+    segments = _segments(written())
+    version = st.rsplit("*", 1)[1]
+    assert segments[0] == (
+        "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261120*1405*^*"
+        f"00501*000000042*{ack}*T*:"
+    )
+    assert segments[1] == f"GS*{gs01_gs03}*20261120*1405*7*X*{version}"
+    assert segments[2] == st
+    assert segments[-3:] == [f"SE*{len(segments) - 4}*0003", "GE*1*7", "IEA*1*000000042"]
+    (transaction,) = read(written(), strict=True).transactions()
+    assert transaction.kind == kind and transaction.data is not None

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from medoffice.x12.errors import X12Error
-from medoffice.x12.writer import Group, Interchange, Segment, TransactionSet, amount, date8, write
+from medoffice.x12.writer import Segment, amount, date8, write_one_group
 
 IMPLEMENTATION = "005010X212"
 
@@ -227,29 +227,12 @@ def write_request(
     request: StatusRequest, *, line_break: bool = False, uppercase: bool = False
 ) -> bytes:
     """The request as one 276 interchange (ISA..IEA), ASCII bytes."""
-    transaction = TransactionSet(
+    return write_one_group(
+        request,
+        functional_id="HR",
         set_id="276",
-        control_number=request.transaction_control_number,
         implementation=IMPLEMENTATION,
-        segments=transaction_segments(request),
+        transactions=[(request.transaction_control_number, transaction_segments(request))],
+        line_break=line_break,
+        uppercase=uppercase,
     )
-    interchange = Interchange(
-        sender_id=request.sender_id,
-        receiver_id=request.receiver_id,
-        sender_qualifier=request.sender_qualifier,
-        receiver_qualifier=request.receiver_qualifier,
-        control_number=request.interchange_control_number,
-        created=request.created,
-        usage=request.usage,
-        groups=[
-            Group(
-                functional_id="HR",
-                sender_code=request.sender_id,
-                receiver_code=request.receiver_id,
-                control_number=request.group_control_number,
-                version=IMPLEMENTATION,
-                transactions=[transaction],
-            )
-        ],
-    )
-    return write([interchange], line_break=line_break, uppercase=uppercase)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from medoffice.x12.errors import X12Error
-from medoffice.x12.writer import Group, Interchange, Segment, TransactionSet, date8, write
+from medoffice.x12.writer import Segment, date8, write_one_group
 
 IMPLEMENTATION = "005010X279A1"
 
@@ -169,29 +169,12 @@ def write_inquiry(
     inquiry: EligibilityInquiry, *, line_break: bool = False, uppercase: bool = False
 ) -> bytes:
     """The inquiry as one 270 interchange (ISA..IEA), ASCII bytes."""
-    transaction = TransactionSet(
+    return write_one_group(
+        inquiry,
+        functional_id="HS",
         set_id="270",
-        control_number=inquiry.transaction_control_number,
         implementation=IMPLEMENTATION,
-        segments=transaction_segments(inquiry),
+        transactions=[(inquiry.transaction_control_number, transaction_segments(inquiry))],
+        line_break=line_break,
+        uppercase=uppercase,
     )
-    interchange = Interchange(
-        sender_id=inquiry.sender_id,
-        receiver_id=inquiry.receiver_id,
-        sender_qualifier=inquiry.sender_qualifier,
-        receiver_qualifier=inquiry.receiver_qualifier,
-        control_number=inquiry.interchange_control_number,
-        created=inquiry.created,
-        usage=inquiry.usage,
-        groups=[
-            Group(
-                functional_id="HS",
-                sender_code=inquiry.sender_id,
-                receiver_code=inquiry.receiver_id,
-                control_number=inquiry.group_control_number,
-                version=IMPLEMENTATION,
-                transactions=[transaction],
-            )
-        ],
-    )
-    return write([interchange], line_break=line_break, uppercase=uppercase)

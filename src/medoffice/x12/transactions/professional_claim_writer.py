@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from medoffice.x12.errors import X12Error
 from medoffice.x12.tokenizer import Delimiters
-from medoffice.x12.writer import Group, Interchange, Segment, TransactionSet, amount, date8, write
+from medoffice.x12.writer import Segment, amount, date8, write_one_group
 
 IMPLEMENTATION = "005010X222A1"
 SELF = "18"
@@ -469,33 +469,19 @@ def write_batch(
     claims = list(batch.claims)
     if not claims:
         raise X12Error("the batch holds no claim")
-    transactions = [
-        TransactionSet(
-            set_id="837",
-            control_number=batch.transaction_control_number + index,
-            implementation=IMPLEMENTATION,
-            segments=transaction_segments(batch, part),
-        )
-        for index, part in enumerate(_chunks(claims, MAX_CLAIMS_PER_TRANSACTION))
-    ]
-    interchange = Interchange(
-        sender_id=batch.sender_id,
-        receiver_id=batch.receiver_id,
-        sender_qualifier=batch.sender_qualifier,
-        receiver_qualifier=batch.receiver_qualifier,
-        control_number=batch.interchange_control_number,
-        created=batch.created,
-        usage=batch.usage,
-        acknowledgment_requested=batch.acknowledgment_requested,
-        groups=[
-            Group(
-                functional_id="HC",
-                sender_code=batch.sender_code or batch.sender_id,
-                receiver_code=batch.receiver_code or batch.receiver_id,
-                control_number=batch.group_control_number,
-                version=IMPLEMENTATION,
-                transactions=transactions,
-            )
+    return write_one_group(
+        batch,
+        functional_id="HC",
+        set_id="837",
+        implementation=IMPLEMENTATION,
+        transactions=[
+            (batch.transaction_control_number + index, transaction_segments(batch, part))
+            for index, part in enumerate(_chunks(claims, MAX_CLAIMS_PER_TRANSACTION))
         ],
+        sender_code=batch.sender_code,
+        receiver_code=batch.receiver_code,
+        acknowledgment_requested=batch.acknowledgment_requested,
+        delimiters=delimiters,
+        line_break=line_break,
+        uppercase=uppercase,
     )
-    return write([interchange], delimiters=delimiters, line_break=line_break, uppercase=uppercase)

@@ -186,13 +186,15 @@ def _adjustments(fields: list[str], into: list[Adjustment], warn: Callable[[str]
         into.append(Adjustment(group, reason, value, counted))
 
 
-# A procedure composite as read (qualifier, code, modifiers, description), by its text.
-_PROCEDURES: dict[tuple[str, str], tuple[str, str, tuple[str, ...], str]] = {}
+# A procedure composite as read (qualifier, code, modifiers, description), by the component
+# separator and its text.
+_PROCEDURES: dict[str, dict[str, tuple[str, str, tuple[str, ...], str]]] = {}
+_NONE: dict[str, tuple[str, str, tuple[str, ...], str]] = {}
 
 
 def _procedure(cur: Cursor, value: str, name: str) -> Procedure:
     component = cur.delimiters.component
-    known = _PROCEDURES.get((value, component))
+    known = _PROCEDURES.get(component, _NONE).get(value)
     if known is not None:
         return Procedure(known[0], known[1], list(known[2]), known[3])
     parts = value.split(component)
@@ -211,8 +213,10 @@ def _procedure(cur: Cursor, value: str, name: str) -> Procedure:
         tuple(m for m in parts[2:6] if m),
         parts[6] if len(parts) > 6 else "",
     )
-    if component and len(_PROCEDURES) < _CACHE_LIMIT:
-        _PROCEDURES[value, component] = read
+    if component:
+        known_here = _PROCEDURES.setdefault(component, {})
+        if len(known_here) < _CACHE_LIMIT:
+            known_here[value] = read
     return Procedure(read[0], read[1], list(read[2]), read[3])
 
 
@@ -245,6 +249,7 @@ def _day(text: str, name: str) -> dt.date:
 
 
 def _service(cur: Cursor, fields: list[str]) -> ServicePayment:
+    """A service line from its SVC (the segments after it are read by `_claim`)."""
     count = len(fields)
     if count < 4:
         raise BadValue(
@@ -252,52 +257,23 @@ def _service(cur: Cursor, fields: list[str]) -> ServicePayment:
         )
     cached = _AMOUNTS.get
     charge, paid = cached(fields[2]), cached(fields[3])
+    known = _PROCEDURES.get(cur.delimiters.component, _NONE).get(fields[1])  # saves a call
     line = ServicePayment(
-        _procedure(cur, fields[1], "SVC01 (procedure)"),
+        _procedure(cur, fields[1], "SVC01 (procedure)")
+        if known is None
+        else Procedure(known[0], known[1], list(known[2]), known[3]),
         amount(fields[2], "SVC02 (line charge)") if charge is None else charge,
         amount(fields[3], "SVC03 (line payment)") if paid is None else paid,
         fields[4] if count > 4 else "",
     )
     if count > 5:
         if fields[5]:
-            line.units = _money(fields[5], "SVC05 (units paid)")
+            units = cached(fields[5])
+            line.units = _money(fields[5], "SVC05 (units paid)") if units is None else units
         if count > 6 and fields[6]:
             line.original_procedure = _procedure(cur, fields[6], "SVC06 (procedure submitted)")
         if count > 7 and fields[7]:
             line.original_units = _money(fields[7], "SVC07 (units submitted)")
-    # The usual segments (one adjustment, a date or an amount already seen) are read inline.
-    dates, adjustments, amounts = line.dates, line.adjustments, line.amounts
-    dates_get = _DATES.get
-    for segment in cur.ordered(_LINE_RANK, _LINE_ORDER):
-        sid = segment[0]
-        size = len(segment)
-        if sid == "CAS":
-            value = cached(segment[3]) if size == 4 and segment[1] and segment[2] else None
-            if value is None:
-                _adjustments(segment, adjustments, cur.warn)
-            else:
-                adjustments.append(Adjustment(segment[1], segment[2], value))
-        elif sid == "DTM":
-            day = dates_get(segment[2]) if size == 3 and segment[1] else None
-            if day is None:
-                qualifier = _qualifier(segment, "date qualifier")
-                dates[qualifier] = _day(el(segment, 2), "DTM02 (service date)")
-            else:
-                dates[segment[1]] = day
-        elif sid == "AMT":
-            value = cached(segment[2]) if size == 3 and segment[1] else None
-            if value is None:
-                amounts[_qualifier(segment, "amount qualifier")] = _money(
-                    el(segment, 2), "AMT02 (amount)"
-                )
-            else:
-                amounts[segment[1]] = value
-        elif sid == "REF":
-            line.references.append((required(segment, 1, "reference qualifier"), el(segment, 2)))
-        elif sid == "LQ":
-            line.remarks.append(
-                (required(segment, 1, "code list qualifier"), required(segment, 2, "remark code"))
-            )
     return line
 
 
@@ -309,6 +285,13 @@ def _qualifier(fields: list[str], name: str) -> str:
 
 
 def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
+    """A claim from its CLP, then its segments and its service lines.
+
+    The service lines' segments are most of an 835, so they are walked here with a local
+    position (not `Cursor.ordered`, a generator) and the usual ones (one adjustment, a date or
+    an amount already seen) are read inline. `cur.pos` is set before anything that may warn
+    and when a BadValue leaves, so errors and warnings name the segment as `ordered` would.
+    """
     count = len(fields)
     if count < 8:
         raise BadValue(
@@ -319,7 +302,7 @@ def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
     if not fields[2]:
         raise BadValue("CLP02 (claim status code) is required")
     responsibility = fields[5]
-    claim = ClaimPayment(
+    claim = ClaimPayment(  # positional: keywords cost twice as much here
         fields[1],
         fields[2],
         _money(fields[3], "CLP03 (total claim charge)"),
@@ -329,7 +312,13 @@ def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
         fields[7],
         fields[8] if count > 8 else "",
         fields[9] if count > 9 else "",
-        header_number=header,
+        [],
+        [],
+        [],
+        {},
+        {},
+        [],
+        header,
     )
     for segment in cur.ordered(_CLAIM_RANK, _CLAIM_ORDER):
         sid = segment[0]
@@ -355,10 +344,71 @@ def _claim(cur: Cursor, fields: list[str], header: str) -> ClaimPayment:
             claim.amounts[_qualifier(segment, "amount qualifier")] = _money(
                 segment[2] if len(segment) > 2 else "", "AMT02 (amount)"
             )
-    body, end, lines = cur.body, len(cur.body), claim.service_lines
-    while cur.pos < end and body[cur.pos][0] == "SVC":
-        cur.pos += 1
-        lines.append(_service(cur, body[cur.pos - 1]))
+    body = cur.body
+    end = len(body)
+    pos = cur.pos
+    cached = _AMOUNTS.get
+    cached_day = _DATES.get
+    try:
+        # --- 2110: each SVC, then its DTM, CAS, REF, AMT, QTY, LQ in that order ---
+        line_rank = _LINE_RANK.get
+        lines = claim.service_lines
+        while pos < end and body[pos][0] == "SVC":
+            pos += 1
+            cur.pos = pos
+            line = _service(cur, body[pos - 1])
+            lines.append(line)
+            dates, adjustments, amounts = line.dates, line.adjustments, line.amounts
+            rank = 0
+            while pos < end:
+                segment = body[pos]
+                sid = segment[0]
+                here = line_rank(sid)
+                if here is None:
+                    break
+                pos += 1
+                if here < rank:
+                    cur.pos = pos
+                    raise cur.last(f"{sid} is out of order in {_LINE_ORDER}")
+                rank = here
+                size = len(segment)
+                if sid == "CAS":
+                    value = cached(segment[3]) if size == 4 and segment[1] and segment[2] else None
+                    if value is None:
+                        cur.pos = pos
+                        _adjustments(segment, adjustments, cur.warn)
+                    else:
+                        adjustments.append(Adjustment(segment[1], segment[2], value))
+                elif sid == "DTM":
+                    day = cached_day(segment[2]) if size == 3 and segment[1] else None
+                    if day is None:
+                        qualifier = _qualifier(segment, "date qualifier")
+                        dates[qualifier] = _day(el(segment, 2), "DTM02 (service date)")
+                    else:
+                        dates[segment[1]] = day
+                elif sid == "AMT":
+                    value = cached(segment[2]) if size == 3 and segment[1] else None
+                    if value is None:
+                        amounts[_qualifier(segment, "amount qualifier")] = _money(
+                            el(segment, 2), "AMT02 (amount)"
+                        )
+                    else:
+                        amounts[segment[1]] = value
+                elif sid == "REF":
+                    line.references.append(
+                        (required(segment, 1, "reference qualifier"), el(segment, 2))
+                    )
+                elif sid == "LQ":
+                    line.remarks.append(
+                        (
+                            required(segment, 1, "code list qualifier"),
+                            required(segment, 2, "remark code"),
+                        )
+                    )
+    except BadValue:
+        cur.pos = pos  # the segment being read is the one last taken
+        raise
+    cur.pos = pos
     return claim
 
 
@@ -401,10 +451,11 @@ def build(cur: Cursor) -> Remittance:
     payee.references = references(cur, 99, "the payee")
     cur.optional("RDM")
     claims: list[ClaimPayment] = []
-    end = len(cur.body)
-    while cur.pos < end and cur.body[cur.pos][0] in ("LX", "CLP"):
+    body = cur.body
+    end = len(body)
+    while cur.pos < end and body[cur.pos][0] in ("LX", "CLP"):
         header = ""
-        if cur.body[cur.pos][0] == "LX":
+        if body[cur.pos][0] == "LX":
             header = required(cur.take(), 1, "assigned number")
             cur.optional("TS3")
             cur.optional("TS2")
@@ -412,8 +463,9 @@ def build(cur: Cursor) -> Remittance:
                 raise cur.here(
                     f"a claim (CLP) must follow the header number LX*{header}, found {cur.peek()}"
                 )
-        while cur.pos < end and cur.body[cur.pos][0] == "CLP":
-            claims.append(_claim(cur, cur.take(), header))
+        while cur.pos < end and body[cur.pos][0] == "CLP":
+            cur.pos += 1
+            claims.append(_claim(cur, body[cur.pos - 1], header))
     adjustments = []
     while cur.at("PLB"):
         adjustments.append(_provider_adjustment(cur, cur.take()))
