@@ -17,6 +17,7 @@ PATIENTS = 500
 def _seed() -> None:
     from medoffice.claims.models import (
         Claim,
+        ClaimDiagnosis,
         ClaimLine,
         ClaimStatus,
         Encounter,
@@ -113,6 +114,11 @@ def _seed() -> None:
         )
         for claim in claims
         for service in by_encounter[claim.encounter_id]
+    )
+    ClaimDiagnosis.objects.bulk_create(
+        ClaimDiagnosis(claim=claim, rank=rank, code=code)
+        for claim in claims
+        for rank, code in enumerate(("E11.9", "I10", "Z00.00"), start=1)
     )
 
 

@@ -69,6 +69,7 @@ def _code_sets() -> list[str]:
 def _claims(codes: list[str]) -> list[int]:
     from medoffice.claims.models import (
         Claim,
+        ClaimDiagnosis,
         ClaimLine,
         Encounter,
         EncounterDiagnosis,
@@ -143,6 +144,11 @@ def _claims(codes: list[str]) -> list[int]:
             for c in claims
             for x in by_encounter[c.encounter_id]
         ),
+        batch_size=5000,
+    )  # fmt: skip
+    ClaimDiagnosis.objects.bulk_create(
+        (ClaimDiagnosis(claim=c, rank=rank, code=code)
+         for c in claims for rank, code in ((1, "E11.9"), (2, "I10"))),
         batch_size=5000,
     )  # fmt: skip
     return [c.pk for c in claims]

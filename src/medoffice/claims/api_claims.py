@@ -69,6 +69,9 @@ class ClaimOut(Schema):
 
 class ClaimDetailOut(ClaimOut):
     override_reason: str
+    diagnoses: list[str] = Field(
+        ..., description="ICD-10-CM codes as billed, in rank order (what the lines point at)"
+    )
     lines: list[LineOut]
     history: list[EventOut]
 
@@ -133,6 +136,7 @@ def _detail_out(claim: Claim) -> dict:
     detail = selectors.claim_detail(claim)
     body = _claim_out(claim, detail.findings)
     body["override_reason"] = claim.override_reason
+    body["diagnoses"] = [d.code for d in detail.diagnoses]
     body["lines"] = [
         {"line_number": line.line_number, "code": line.code, "modifiers": line.modifiers,
          "units": line.units, "charge": str(to_dollars(line.charge_cents)),

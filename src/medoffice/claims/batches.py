@@ -26,10 +26,10 @@ from medoffice.claims.mailbox_services import submit_file
 from medoffice.claims.models import (
     Claim,
     ClaimBatch,
+    ClaimDiagnosis,
     ClaimLine,
     ClaimStatus,
     Clearinghouse,
-    EncounterDiagnosis,
     MailboxSubmission,
     SubmissionStatus,
 )
@@ -278,13 +278,13 @@ def x12_claims(claims: QuerySet[Claim]) -> list[w.Claim]:
         )
     diagnoses: dict[int, list[str]] = defaultdict(list)
     diagnosis_rows = (
-        EncounterDiagnosis.objects.filter(encounter_id__in=claims.values("encounter_id"))
-        .order_by("encounter_id", "rank")
-        .values_list("encounter_id", "code")
+        ClaimDiagnosis.objects.filter(claim__in=claims.values("pk"))
+        .order_by("claim_id", "rank")
+        .values_list("claim_id", "code")
     )
-    for encounter_id, code in diagnosis_rows:
-        diagnoses[encounter_id].append(code)
-    return [_x12_claim(row, lines[row["pk"]], diagnoses[row["encounter_id"]]) for row in rows]
+    for claim_id, code in diagnosis_rows:  # the claim's own, as billed
+        diagnoses[claim_id].append(code)
+    return [_x12_claim(row, lines[row["pk"]], diagnoses[row["pk"]]) for row in rows]
 
 
 def write_837p(

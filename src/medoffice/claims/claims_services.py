@@ -19,11 +19,13 @@ from django.utils import timezone
 
 from medoffice.claims.models import (
     Claim,
+    ClaimDiagnosis,
     ClaimEvent,
     ClaimLine,
     ClaimStatus,
     ControlCounter,
     Encounter,
+    EncounterDiagnosis,
     EncounterStatus,
     FrequencyCode,
     ScrubFinding,
@@ -303,6 +305,23 @@ def _copy_lines(claim: Claim, lines: Iterable[ServiceLine]) -> None:
     )
 
 
+def _diagnoses_of(encounter: Encounter) -> list[tuple[int, str]]:
+    """The encounter's diagnoses now, as (rank, code) in rank order."""
+    return list(
+        EncounterDiagnosis.objects.filter(encounter=encounter)
+        .order_by("rank")
+        .values_list("rank", "code")
+    )
+
+
+def _copy_diagnoses(claim: Claim, diagnoses: Iterable[tuple[int, str]]) -> None:
+    """The claim keeps these diagnoses (its lines point at their ranks) whatever the visit's
+    coding becomes."""
+    ClaimDiagnosis.objects.bulk_create(
+        ClaimDiagnosis(claim=claim, rank=rank, code=code) for rank, code in diagnoses
+    )
+
+
 @binds_actor("actor")
 def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
     """The original claim (frequency 1, draft) of a ready encounter for its primary coverage.
@@ -328,6 +347,7 @@ def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
     if existing is not None:
         raise _already_built(existing)
     lines = _lines_of(encounter)
+    diagnoses = _diagnoses_of(encounter)
     try:
         with transaction.atomic():
             claim = Claim.objects.create(
@@ -341,6 +361,7 @@ def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
                 created_by=actor,
             )
             _copy_lines(claim, lines)
+            _copy_diagnoses(claim, diagnoses)
             _created(claim, actor, f"Built from encounter {encounter.pk} for {coverage.payer}.")
     except IntegrityError:
         existing = _original_of(encounter, coverage)
@@ -353,15 +374,18 @@ def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
 @transaction.atomic
 def _rebuild_rejected(actor: User | None, claim: Claim, encounter: Encounter) -> Claim:
     """A rejected claim never reached the payer's adjudication: it goes again as an original
-    (frequency 1, same control number), with the lines of the corrected encounter, back to
-    draft to be scrubbed and batched. Two rebuilds at once make one (the row is locked)."""
+    (frequency 1, same control number), with the lines and diagnoses of the corrected
+    encounter, back to draft to be scrubbed and batched. Two rebuilds at once make one (the
+    row is locked)."""
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     if claim.status != S.REJECTED:
         raise _already_built(claim)
     lines = _lines_of(encounter)
     ClaimLine.objects.filter(claim=claim).delete()
+    ClaimDiagnosis.objects.filter(claim=claim).delete()
     ScrubFinding.objects.filter(claim=claim).delete()
     _copy_lines(claim, lines)
+    _copy_diagnoses(claim, _diagnoses_of(encounter))
     move_claims(
         [claim], to=S.DRAFT, actor=actor,
         note=f"Rebuilt from the corrected encounter {encounter.pk} after its rejection; "
@@ -441,7 +465,13 @@ def _check_changeable(claim: Claim, what: str) -> None:
 
 
 def _change(
-    *, actor: User | None, claim: Claim, frequency: str, lines: list[Any], note: str
+    *,
+    actor: User | None,
+    claim: Claim,
+    frequency: str,
+    lines: list[Any],
+    diagnoses: list[tuple[int, str]],
+    note: str,
 ) -> Claim:
     try:
         with transaction.atomic():
@@ -471,6 +501,7 @@ def _change(
                 )  # fmt: skip
             else:
                 _copy_lines(made, lines)
+            _copy_diagnoses(made, diagnoses)
             _created(made, actor, note)
     except IntegrityError:
         kind = "voided" if frequency == FrequencyCode.VOID else "replaced"
@@ -482,12 +513,16 @@ def _change(
 @binds_actor("actor")
 def claim_void(*, actor: User | None, claim: Claim, reason: str) -> Claim:
     """A void claim (frequency 8) for a claim the payer has, naming its claim number; it copies
-    the voided claim's lines and goes through the scrubber and a batch like any claim."""
+    the voided claim's lines and diagnoses (not the visit's current coding) and goes through
+    the scrubber and a batch like any claim."""
     text = _clean_reason(reason, "voided")
     _check_changeable(claim, "voided")
     lines = list(ClaimLine.objects.filter(claim=claim).order_by("line_number"))
+    diagnoses = list(
+        ClaimDiagnosis.objects.filter(claim=claim).order_by("rank").values_list("rank", "code")
+    )
     return _change(
-        actor=actor, claim=claim, frequency=FrequencyCode.VOID, lines=lines,
+        actor=actor, claim=claim, frequency=FrequencyCode.VOID, lines=lines, diagnoses=diagnoses,
         note=f"Voids claim {claim.control_number} (payer's {claim.payer_claim_number}): {text}",
     )  # fmt: skip
 
@@ -495,7 +530,8 @@ def claim_void(*, actor: User | None, claim: Claim, reason: str) -> Claim:
 @transaction.atomic
 @binds_actor("actor")
 def claim_replace(*, actor: User | None, claim: Claim, reason: str) -> Claim:
-    """A replacement claim (frequency 7) with the lines of the corrected (ready) encounter."""
+    """A replacement claim (frequency 7) with the lines and diagnoses of the corrected (ready)
+    encounter."""
     text = _clean_reason(reason, "replaced")
     _check_changeable(claim, "replaced")
     encounter = Encounter.objects.get(pk=claim.encounter_id)
@@ -507,6 +543,7 @@ def claim_replace(*, actor: User | None, claim: Claim, reason: str) -> Claim:
     lines = _lines_of(encounter)
     return _change(
         actor=actor, claim=claim, frequency=FrequencyCode.REPLACEMENT, lines=lines,
+        diagnoses=_diagnoses_of(encounter),
         note=f"Replaces claim {claim.control_number} (payer's {claim.payer_claim_number}): {text}",
     )  # fmt: skip
 

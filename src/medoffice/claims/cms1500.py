@@ -325,7 +325,8 @@ def _name(last: str, first: str, middle: str = "") -> str:
 
 
 def form_for_claim(claim: Claim) -> ClaimForm:
-    """The form's boxes from the claim as built (its lines, not the encounter's current ones)."""
+    """The form's boxes from the claim as built (its lines and diagnoses, not the encounter's
+    current ones)."""
 
     claim = (
         Claim.objects.select_related(
@@ -336,7 +337,7 @@ def form_for_claim(claim: Claim) -> ClaimForm:
             "payer",
             "replaces",
         )
-        .prefetch_related("lines", "encounter__diagnoses")
+        .prefetch_related("lines", "diagnoses")
         .get(pk=claim.pk)
     )
     encounter = claim.encounter
@@ -346,7 +347,8 @@ def form_for_claim(claim: Claim) -> ClaimForm:
     provider = encounter.rendering_provider
     location = encounter.location
     practice = Practice.objects.get()
-    ranks = {d.rank: POINTER_LETTERS[d.rank - 1] for d in encounter.diagnoses.all()}
+    diagnoses = list(claim.diagnoses.all())
+    ranks = {d.rank: POINTER_LETTERS[d.rank - 1] for d in diagnoses}
     patient_address = (
         " ".join(p for p in (patient.address_line1, patient.address_line2) if p),
         patient.city, patient.state, patient.zip_code, _phone(patient.phone),
@@ -405,7 +407,7 @@ def form_for_claim(claim: Claim) -> ClaimForm:
         another_plan=False,
         referring_name=encounter.referring_provider_name,
         referring_npi=encounter.referring_provider_npi,
-        diagnoses=tuple(d.code.replace(".", "") for d in encounter.diagnoses.all()),
+        diagnoses=tuple(d.code.replace(".", "") for d in diagnoses),
         resubmission_code=resubmission,
         original_reference=(original or claim.payer_claim_number) if resubmission else "",
         prior_authorization=encounter.prior_authorization,

@@ -28,9 +28,9 @@ from medoffice.claims.models import (
     MAX_MODIFIERS,
     MAX_POINTERS,
     Claim,
+    ClaimDiagnosis,
     ClaimLine,
     ClaimStatus,
-    EncounterDiagnosis,
     FrequencyCode,
     ScrubFinding,
     Severity,
@@ -91,7 +91,8 @@ class LineFacts:
 
 @dataclass(slots=True)
 class ClaimFacts:
-    """What the scrubber reads of one claim (its encounter, people, coverage and lines)."""
+    """What the scrubber reads of one claim (its encounter, people, coverage, and the
+    diagnoses and lines the claim itself holds)."""
 
     claim_id: int
     control_number: str
@@ -486,12 +487,11 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
         "group_npi", "zip_code"
     ).first() or ("", "")
     facts: list[ClaimFacts] = []
-    by_encounter: dict[int, list[ClaimFacts]] = defaultdict(list)
     # The id list is prepared once and reused as a subquery by the other reads.
     chosen = Claim.objects.filter(pk__in=list(claim_ids))
     for row in _fetch(chosen.order_by("pk"), CLAIM_COLUMNS):
         (pk, control, status, frequency, replaces, overridden_by, payer_id, payer_name,
-         filing_days, encounter_id, patient_id, dos, prior_auth, ref_name, ref_npi,
+         filing_days, _encounter_id, patient_id, dos, prior_auth, ref_name, ref_npi,
          supervising_id, supervising_npi, r_npi, r_taxonomy, r_first, r_last, p_first, p_last,
          p_dob, p_sex, p_addr, p_city, p_state, p_zip, member_id, relationship, s_first,
          s_last, s_dob, s_sex, c_start, c_end, c_active) = row  # fmt: skip
@@ -514,15 +514,11 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
             billing_zip=billing_zip or "",
         )  # fmt: skip
         facts.append(made)
-        by_encounter[encounter_id].append(made)
     by_claim = {f.claim_id: f for f in facts}
-    for encounter_id, _rank, code in (
-        EncounterDiagnosis.objects.filter(encounter_id__in=chosen.values("encounter_id"))
-        .order_by("encounter_id", "rank")
-        .values_list("encounter_id", "rank", "code")
-    ):
-        for made in by_encounter[encounter_id]:
-            made.diagnoses.append(code)
+    # The claim's own diagnoses (as billed), never the encounter's current coding.
+    diagnoses = ClaimDiagnosis.objects.filter(claim_id__in=chosen.values("pk"))
+    for claim_id, code in _fetch(diagnoses.order_by("claim_id", "rank"), ("claim_id", "code")):
+        by_claim[claim_id].diagnoses.append(code)
     lines = ClaimLine.objects.filter(claim_id__in=chosen.values("pk")).order_by(
         "claim_id", "line_number"
     )

@@ -1,5 +1,6 @@
 """Claims' reads: the worklist (by status, filtered and sorted, with the scrubber's findings)
-and one claim with its lines, findings and history. A fixed number of queries each."""
+and one claim with its diagnoses, lines, findings and history. A fixed number of queries
+each."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 
-from medoffice.claims.models import Claim, ClaimEvent, ClaimLine, ClaimStatus, ScrubFinding
+from medoffice.claims.models import (
+    Claim,
+    ClaimDiagnosis,
+    ClaimEvent,
+    ClaimLine,
+    ClaimStatus,
+    ScrubFinding,
+)
 from medoffice.core.exceptions import InvalidInput, NotFound
 
 WORKLIST_STATUSES = (
@@ -98,6 +106,7 @@ def worklist(filters: WorklistFilters, *, today: date, limit: int = MAX_ROWS) ->
 @dataclass
 class ClaimDetail:
     claim: Claim
+    diagnoses: list[ClaimDiagnosis]  # the claim's own, as billed (not the visit's current ones)
     lines: list[ClaimLine]
     findings: list[ScrubFinding]
     events: list[ClaimEvent]
@@ -106,11 +115,13 @@ class ClaimDetail:
 
 
 def claim_detail(claim: Claim) -> ClaimDetail:
-    """One claim's page: its lines, latest findings, history and the claims that change it."""
+    """One claim's page: its diagnoses and lines as billed, latest findings, history and the
+    claims that change it."""
     if claim.pk is None:
         raise NotFound("No such claim.")
     return ClaimDetail(
         claim=claim,
+        diagnoses=list(ClaimDiagnosis.objects.filter(claim=claim).order_by("rank")),
         lines=list(ClaimLine.objects.filter(claim=claim).order_by("line_number")),
         findings=list(ScrubFinding.objects.filter(claim=claim).order_by("severity", "line_number", "id")),
         events=list(ClaimEvent.objects.filter(claim=claim).select_related("actor").order_by("at", "id")),

@@ -1,5 +1,6 @@
 """Claims built straight in the database for tests: an encounter, its diagnoses and lines,
-and a claim copying them (the services' own rules are tested where they live)."""
+and a claim copying them, diagnoses and lines (the services' own rules are tested where they
+live)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import itertools
 from datetime import date
 from decimal import Decimal
 
-from medoffice.claims.models import Claim, ClaimLine, Encounter, EncounterDiagnosis, ServiceLine
+from medoffice.claims.models import (
+    Claim,
+    ClaimDiagnosis,
+    ClaimLine,
+    Encounter,
+    EncounterDiagnosis,
+    ServiceLine,
+)
 from medoffice.testing import factories, patients_factories
 
 _numbers = itertools.count(42)
@@ -66,6 +74,8 @@ def make_claim(lines: int = 2, *, coverage=None, **claim_fields) -> Claim:
         total_charge_cents=sum(10000 + n for n in range(lines)),
         **claim_fields,
     )
+    for rank, code in enumerate(DIAGNOSES, start=1):
+        ClaimDiagnosis.objects.create(claim=claim, rank=rank, code=code)
     for n in range(1, lines + 1):
         service = ServiceLine.objects.create(
             encounter=encounter, line_number=n, code="99213" if n == 1 else "J3420",

@@ -1,8 +1,8 @@
 """Encounters, charges, claims and the clearinghouse mailbox's records.
 
 An encounter is the coded visit; finalizing it posts its charges to the ledger. A claim is
-what is billed to one coverage for one encounter; its lines copy the encounter's lines at
-the moment the claim is built, so a later correction of the encounter does not rewrite a
+what is billed to one coverage for one encounter; its lines and diagnoses copy the encounter's
+at the moment the claim is built, so a later correction of the encounter does not rewrite a
 claim already sent (it makes a replacement). Money is integer cents.
 """
 
@@ -231,6 +231,30 @@ class ClaimLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id}/{self.line_number} {self.code}"
+
+
+class ClaimDiagnosis(models.Model):
+    """A claim's copy of one diagnosis, as billed (rank 1 is the primary; the lines' pointers
+    are these ranks). Copied with the lines, so a recoded visit does not change a claim built
+    before it: a void carries the diagnoses of the claim it voids."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="diagnoses")
+    rank = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=8, help_text="ICD-10-CM with its dot, e.g. E11.9")
+
+    class Meta:
+        ordering = ["rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "rank"], name="claim_diagnosis_rank_once"),
+            models.UniqueConstraint(fields=["claim", "code"], name="claim_diagnosis_code_once"),
+            models.CheckConstraint(
+                condition=Q(rank__gte=1) & Q(rank__lte=MAX_DIAGNOSES),
+                name="claim_diagnosis_rank_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}: {self.rank}. {self.code}"
 
 
 class ClaimEvent(models.Model):
