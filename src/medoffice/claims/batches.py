@@ -301,14 +301,14 @@ def write_837p(
     billed = x12_claims(claims)
     taxonomies = Counter(claim.rendering.taxonomy for claim in billed if claim.rendering)
     billing = w.BillingProvider(
-        name=practice.legal_name,
+        name=_ascii(practice.legal_name),
         npi=practice.group_npi,
         ein="".join(ch for ch in practice.tax_id if ch.isdigit()),
         taxonomy=taxonomies.most_common(1)[0][0] if taxonomies else "",
         address=w.Address(
-            line1=practice.address_line1,
-            line2=practice.address_line2,
-            city=practice.city,
+            line1=_ascii(practice.address_line1),
+            line2=_ascii(practice.address_line2),
+            city=_ascii(practice.city),
             state=practice.state,
             postal_code="".join(ch for ch in practice.zip_code if ch.isdigit()),
         ),

@@ -48,6 +48,7 @@ ERROR = Severity.ERROR
 WARNING = Severity.WARNING
 BATCH = 2000  # claims per round of queries (keeps every IN list well under SQLite's limit)
 TIMELY_FILING_WARN_DAYS = 30
+X12_DELIMITERS = "*~:^"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +194,15 @@ def scrub(
     if not str(coverage.get("member_id") or "").strip():
         add(Finding("member_id_missing", ERROR,
                     f"The {claim.payer_name} coverage has no member id: copy it from the card."))  # fmt: skip
+    for label, value in (("member id", coverage.get("member_id")),
+                         ("group number", coverage.get("group_number")),
+                         ("prior authorization", claim.prior_authorization)):  # fmt: skip
+        # An identifier cannot be cleaned as a name is: a changed character changes it.
+        if any(ch in X12_DELIMITERS for ch in str(value or "")):
+            add(Finding("identifier_invalid", ERROR,
+                        f"The {label} “{value}” holds a character an 837P cannot carry "
+                        f"({' '.join(X12_DELIMITERS)}): correct it as the card or the payer "
+                        "gives it."))  # fmt: skip
     if coverage.get("subscriber_relationship") != SubscriberRelationship.SELF:
         gaps = _missing(coverage, SUBSCRIBER_FIELDS)
         if gaps:
@@ -442,6 +452,7 @@ CLAIM_COLUMNS = (
     "coverage__subscriber_first_name", "coverage__subscriber_last_name",
     "coverage__subscriber_date_of_birth", "coverage__subscriber_sex",
     "coverage__effective_date", "coverage__end_date", "coverage__is_active",
+    "coverage__group_number",
 )  # fmt: skip
 
 
@@ -494,7 +505,7 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
          filing_days, _encounter_id, patient_id, dos, prior_auth, ref_name, ref_npi,
          supervising_id, supervising_npi, r_npi, r_taxonomy, r_first, r_last, p_first, p_last,
          p_dob, p_sex, p_addr, p_city, p_state, p_zip, member_id, relationship, s_first,
-         s_last, s_dob, s_sex, c_start, c_end, c_active) = row  # fmt: skip
+         s_last, s_dob, s_sex, c_start, c_end, c_active, group_number) = row  # fmt: skip
         made = ClaimFacts(
             claim_id=pk, control_number=control, status=status, frequency_code=frequency,
             replaces_id=replaces, overridden=overridden_by is not None, patient_id=patient_id,
@@ -503,7 +514,8 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
             patient={"first_name": p_first, "last_name": p_last, "date_of_birth": _day(p_dob),
                      "sex": p_sex, "address_line1": p_addr, "city": p_city, "state": p_state,
                      "zip_code": p_zip},
-            coverage={"member_id": member_id, "subscriber_relationship": relationship,
+            coverage={"member_id": member_id, "group_number": group_number or "",
+                      "subscriber_relationship": relationship,
                       "subscriber_first_name": s_first, "subscriber_last_name": s_last,
                       "subscriber_date_of_birth": _day(s_dob), "subscriber_sex": s_sex,
                       "effective_date": _day(c_start), "end_date": _day(c_end),

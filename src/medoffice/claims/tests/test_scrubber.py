@@ -404,3 +404,11 @@ def test_the_billing_zip_needs_nine_digits(codes, biller):
     assert "62701 needs all 9 digits (ZIP+4)" in found[0].message
     Practice.objects.update(zip_code="62701-1234")
     assert codes_of(claim) == []
+
+
+def test_an_identifier_holding_an_x12_delimiter_is_an_error(codes, biller):
+    claim = build(biller)
+    Coverage.objects.filter(pk=claim.coverage_id).update(member_id="AB*123", group_number="G~1")
+    found = [f for f in scrub(claim, TODAY) if f.code == "identifier_invalid"]
+    assert len(found) == 2
+    assert "member id “AB*123”" in found[0].message and "group number “G~1”" in found[1].message
