@@ -345,6 +345,7 @@ def _claim_import(
 
 
 Reader = Callable[[object], Any]
+CODE_READERS: dict[str, Reader] = {"code": clean_code, "modifier": clean_modifier}
 
 
 def _checked_rows(
@@ -437,8 +438,7 @@ def fee_schedule_import(
         return _checked_rows(
             raw,
             {
-                "code": lambda v: clean_code(v),
-                "modifier": lambda v: clean_modifier(v),
+                **CODE_READERS,
                 "charge": lambda v: cents_of(v, field="charge", label="The charge"),
                 "effective_from": lambda v: day_of(v, field="effective_from", label="The date"),
             },
@@ -745,8 +745,7 @@ def contract_rates_import(
         return _checked_rows(
             raw,
             {
-                "code": lambda v: clean_code(v),
-                "modifier": lambda v: clean_modifier(v),
+                **CODE_READERS,
                 "rate": lambda v: cents_of(v, field="rate", label="The rate"),
             },
             {"code", "rate"},
