@@ -88,7 +88,7 @@ def _dollars(cents: int) -> Decimal:
 _TO_SPACE = str.maketrans(dict.fromkeys("*~:^\t\n\r\v\f", " "))
 
 
-def _ascii(text: str) -> str:
+def x12_text(text: str) -> str:
     """X12 text is printable ASCII without the file's delimiters: accents dropped (Peña →
     Pena), other letters and control characters left out, a delimiter made a space (Stew*art
     → Stew art), runs of spaces made one."""
@@ -99,13 +99,13 @@ def _ascii(text: str) -> str:
 
 
 def _address(row: dict, prefix: str) -> w.Address | None:
-    line1 = _ascii(row[f"{prefix}address_line1"])
+    line1 = x12_text(row[f"{prefix}address_line1"])
     if not line1:
         return None
     return w.Address(
         line1=line1,
-        line2=_ascii(row[f"{prefix}address_line2"]),
-        city=_ascii(row[f"{prefix}city"]),
+        line2=x12_text(row[f"{prefix}address_line2"]),
+        city=x12_text(row[f"{prefix}city"]),
         state=row[f"{prefix}state"],
         postal_code="".join(ch for ch in row[f"{prefix}zip_code"] if ch.isdigit()),
     )
@@ -176,10 +176,10 @@ def _x12_claim(row: dict, lines: list[w.ServiceLine], diagnoses: list[str]) -> w
     relationship = RELATIONSHIP_CODES.get(row["coverage__subscriber_relationship"], "G8")
     sex = row[PATIENT + "sex"]
     patient = w.Person(
-        last_name=_ascii(row[PATIENT + "last_name"]),
-        first_name=_ascii(row[PATIENT + "first_name"]),
-        middle_name=_ascii(row[PATIENT + "middle_name"]),
-        suffix=_ascii(row[PATIENT + "suffix"]),
+        last_name=x12_text(row[PATIENT + "last_name"]),
+        first_name=x12_text(row[PATIENT + "first_name"]),
+        middle_name=x12_text(row[PATIENT + "middle_name"]),
+        suffix=x12_text(row[PATIENT + "suffix"]),
         birth_date=row[PATIENT + "date_of_birth"],
         gender=sex if sex in ("M", "F") else "U",
         address=_address(row, PATIENT),
@@ -190,8 +190,8 @@ def _x12_claim(row: dict, lines: list[w.ServiceLine], diagnoses: list[str]) -> w
         subscriber, dependent = patient, None
     else:
         subscriber = w.Person(
-            last_name=_ascii(row["coverage__subscriber_last_name"]),
-            first_name=_ascii(row["coverage__subscriber_first_name"]),
+            last_name=x12_text(row["coverage__subscriber_last_name"]),
+            first_name=x12_text(row["coverage__subscriber_first_name"]),
             birth_date=row["coverage__subscriber_date_of_birth"],
             gender=row["coverage__subscriber_sex"] or "U",
             address=patient.address,
@@ -200,22 +200,22 @@ def _x12_claim(row: dict, lines: list[w.ServiceLine], diagnoses: list[str]) -> w
         dependent = patient
     referring = None
     if row["encounter__referring_provider_npi"]:
-        last, first = _split_name(_ascii(row["encounter__referring_provider_name"]))
+        last, first = _split_name(x12_text(row["encounter__referring_provider_name"]))
         referring = w.Provider(
             last_name=last, first_name=first, npi=row["encounter__referring_provider_npi"]
         )
     supervising = None
     if row["encounter__supervising_provider__npi"]:
         supervising = w.Provider(
-            last_name=_ascii(row["encounter__supervising_provider__last_name"]),
-            first_name=_ascii(row["encounter__supervising_provider__first_name"]),
+            last_name=x12_text(row["encounter__supervising_provider__last_name"]),
+            first_name=x12_text(row["encounter__supervising_provider__first_name"]),
             npi=row["encounter__supervising_provider__npi"],
         )
     return w.Claim(
         control_number=row["control_number"],
         subscriber=subscriber,
         payer=w.Payer(
-            name=_ascii(row["payer__name"]),
+            name=x12_text(row["payer__name"]),
             payer_id=row["payer__payer_id"],
             address=_address(row, "payer__"),
         ),
@@ -231,8 +231,8 @@ def _x12_claim(row: dict, lines: list[w.ServiceLine], diagnoses: list[str]) -> w
         filing_indicator=FILING_INDICATORS.get(row["payer__plan_type"], "CI"),
         group_number=row["coverage__group_number"],
         rendering=w.Provider(
-            last_name=_ascii(row["encounter__rendering_provider__last_name"]),
-            first_name=_ascii(row["encounter__rendering_provider__first_name"]),
+            last_name=x12_text(row["encounter__rendering_provider__last_name"]),
+            first_name=x12_text(row["encounter__rendering_provider__first_name"]),
             npi=row["encounter__rendering_provider__npi"],
             taxonomy=row["encounter__rendering_provider__taxonomy"],
         ),
@@ -301,14 +301,14 @@ def write_837p(
     billed = x12_claims(claims)
     taxonomies = Counter(claim.rendering.taxonomy for claim in billed if claim.rendering)
     billing = w.BillingProvider(
-        name=_ascii(practice.legal_name),
+        name=x12_text(practice.legal_name),
         npi=practice.group_npi,
         ein="".join(ch for ch in practice.tax_id if ch.isdigit()),
         taxonomy=taxonomies.most_common(1)[0][0] if taxonomies else "",
         address=w.Address(
-            line1=_ascii(practice.address_line1),
-            line2=_ascii(practice.address_line2),
-            city=_ascii(practice.city),
+            line1=x12_text(practice.address_line1),
+            line2=x12_text(practice.address_line2),
+            city=x12_text(practice.city),
             state=practice.state,
             postal_code="".join(ch for ch in practice.zip_code if ch.isdigit()),
         ),

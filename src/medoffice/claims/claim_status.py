@@ -39,6 +39,7 @@ from medoffice.claims.batches import (
     Exchange,
     clearinghouse_exchange,
     practice_exchange,
+    x12_text,
 )
 from medoffice.claims.claims_services import move_claims_from, note_claims
 from medoffice.claims.control_numbers import reserve_control_numbers
@@ -87,9 +88,9 @@ def _inquiry(claim: Claim) -> w.ClaimInquiry:
     coverage, patient = claim.coverage, claim.encounter.patient
     relationship = RELATIONSHIP_CODES.get(coverage.subscriber_relationship, "G8")
     person = w.Person(
-        last_name=patient.last_name,
-        first_name=patient.first_name,
-        middle_name=patient.middle_name,
+        last_name=x12_text(patient.last_name),
+        first_name=x12_text(patient.first_name),
+        middle_name=x12_text(patient.middle_name),
         birth_date=patient.date_of_birth,
         gender=patient.sex if patient.sex in ("M", "F") else "",
     )
@@ -100,8 +101,8 @@ def _inquiry(claim: Claim) -> w.ClaimInquiry:
         )
     else:
         subscriber = w.Person(
-            last_name=coverage.subscriber_last_name,
-            first_name=coverage.subscriber_first_name,
+            last_name=x12_text(coverage.subscriber_last_name),
+            first_name=x12_text(coverage.subscriber_first_name),
             member_id=coverage.member_id,
         )
         dependent = person
@@ -122,7 +123,7 @@ def _inquiry(claim: Claim) -> w.ClaimInquiry:
         charge=_dollars(claim.total_charge_cents),
         service_from=claim.encounter.date_of_service,
         subscriber=subscriber,
-        payer=w.Payer(name=claim.payer.name, payer_id=claim.payer.payer_id),
+        payer=w.Payer(name=x12_text(claim.payer.name), payer_id=claim.payer.payer_id),
         payer_claim_number=claim.payer_claim_number,
         patient=dependent,
         lines=lines,
@@ -156,7 +157,7 @@ def claim_status_request(
     (group,) = reserve_control_numbers(exchange.submitter_id, "GS")
     request = w.StatusRequest(
         receiver=w.Party(name=exchange.submitter_name, identifier=exchange.submitter_id),
-        provider=w.Party(name=practice.legal_name, identifier=practice.group_npi),
+        provider=w.Party(name=x12_text(practice.legal_name), identifier=practice.group_npi),
         claims=[_inquiry(claim) for claim in loaded],
         reference=f"{interchange:09d}",
         created=timezone.localtime(),

@@ -24,7 +24,7 @@ from typing import Any
 from django.utils import timezone
 
 from medoffice.claims.acknowledgements import ApplyResult, Outcome, apply_file
-from medoffice.claims.batches import Exchange, practice_exchange
+from medoffice.claims.batches import Exchange, practice_exchange, x12_text
 from medoffice.claims.control_numbers import reserve_control_numbers
 from medoffice.claims.models import OPEN_STATUSES, EligibilityRequest, RequestStatus
 from medoffice.claims.permissions import ClaimsPerm
@@ -44,10 +44,10 @@ STATUSES = {"active": "active", "inactive": "inactive"}  # rejected, unknown: "u
 
 def _person(patient: Any, member_id: str = "", group_number: str = "") -> w.Person:
     return w.Person(
-        last_name=patient.last_name,
-        first_name=patient.first_name,
-        middle_name=patient.middle_name,
-        suffix=patient.suffix,
+        last_name=x12_text(patient.last_name),
+        first_name=x12_text(patient.first_name),
+        middle_name=x12_text(patient.middle_name),
+        suffix=x12_text(patient.suffix),
         birth_date=patient.date_of_birth,
         gender=patient.sex if patient.sex in ("M", "F") else "",
         member_id=member_id,
@@ -114,8 +114,8 @@ def write_270(
         dependent = None
     else:
         subscriber = w.Person(
-            last_name=coverage.subscriber_last_name,
-            first_name=coverage.subscriber_first_name,
+            last_name=x12_text(coverage.subscriber_last_name),
+            first_name=x12_text(coverage.subscriber_first_name),
             birth_date=coverage.subscriber_date_of_birth,
             gender=coverage.subscriber_sex if coverage.subscriber_sex in ("M", "F") else "",
             member_id=coverage.member_id,
@@ -126,8 +126,8 @@ def write_270(
     now = timezone.localtime()
     day = service_date or timezone.localdate()
     inquiry = w.EligibilityInquiry(
-        source=w.Source(name=payer.name, payer_id=payer.payer_id),
-        receiver=w.Receiver(name=practice.legal_name, npi=practice.group_npi),
+        source=w.Source(name=x12_text(payer.name), payer_id=payer.payer_id),
+        receiver=w.Receiver(name=x12_text(practice.legal_name), npi=practice.group_npi),
         members=[
             w.MemberInquiry(
                 trace_number=trace_number(coverage, interchange),

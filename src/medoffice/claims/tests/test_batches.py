@@ -267,7 +267,7 @@ def test_x12_delimiters_in_names_and_addresses_do_not_hold_back_the_batch(
     ("", ""),
 ])  # fmt: skip
 def test_x12_text_is_printable_ascii_without_delimiters(typed, plain):
-    assert batches._ascii(typed) == plain
+    assert batches.x12_text(typed) == plain
 
 
 @pytest.mark.parametrize(("typed", "last", "first"), [

@@ -241,3 +241,14 @@ def test_the_status_page_lists_the_waiting_claims_and_asks_about_them(
     assert ask_claim_status.call() == {"claims": 1, "sent": 1}
     assert len(list((tmp_path / "portal" / "out").iterdir())) == 2
     assert ClaimEvent.objects.filter(claim=later, details__kind="276").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_276_writes_accented_and_starred_names_in_plain_letters(practice, users):
+    claim = sent(40)
+    type(claim.encounter.patient).objects.filter(pk=claim.encounter.patient_id).update(
+        first_name="Lucía", last_name="García*López~"
+    )
+    content = claim_status.claim_status_request([claim], actor=users["biller"], exchange=EXCHANGE)
+    assert b"GARCIA LOPEZ*LUCIA" in content
+    assert _request(content).claims()[0].patient_control_number == claim.control_number

@@ -223,3 +223,13 @@ def test_eligibility_needs_its_permission(users):
     with pytest.raises(NotPermitted):
         eligibility.eligibility_request(coverage, actor=users["clinician"], exchange=EXCHANGE)
     assert EligibilityCheck.objects.count() == 0 and AppliedFile.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_270_writes_accented_names_in_plain_letters(practice, users):
+    patient = pf.patient(first_name="Renée", last_name="García-López", sex="F")
+    coverage = pf.coverage(patient=patient, payer=pf.payer(name="Acme Salud", payer_id="60054"))
+    content = eligibility.eligibility_request(coverage, actor=users["front_desk"],
+                                              exchange=EXCHANGE)  # fmt: skip
+    (member,) = _inquiry(content).members()
+    assert (member.person.name, member.person.first_name) == ("GARCIA-LOPEZ", "RENEE")
