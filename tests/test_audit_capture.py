@@ -56,6 +56,8 @@ NOT_AUDITED = {
     },
     "claims.claimline": "a claim's copy of its encounter's audited lines, written with the"
     " audited claim",
+    "claims.claimdiagnosis": "a claim's copy of its encounter's audited diagnoses, written"
+    " with the audited claim",
     "claims.claimevent": "the claim's own history, written with each audited status change",
     "claims.scrubfinding": "the scrubber's derived findings; the claim's status is audited",
     "claims.controlcounter": "a counter; the batch it numbers is audited",

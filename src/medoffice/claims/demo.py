@@ -152,6 +152,9 @@ def _encounters(ctx: Any, coder: Any) -> tuple[list[Any], list[Any]]:
     breakers_wanted = 2
     for appointment in visits:
         day = appointment.start.astimezone(zone).date()
+        born = appointment.patient.date_of_birth
+        if born is not None and born > day:
+            continue  # a visit booked before the patient's birth: no claim for it
         recent = (ctx.today - day).days <= 2
         user = appointment.provider.user
         clinician = user if user is not None and has_perm(user, "claims.code_own") else coder
@@ -321,12 +324,34 @@ def make_claims(ctx: Any) -> None:
     ready_now = _ready([c.pk for c in to_batch])
     if ready_now:
         _batch(ctx, coder, ready_now)  # made, not sent yet
+    _eligibility_files(ctx)
     counts: dict[str, int] = defaultdict(int)
     for status in Claim.objects.values_list("status", flat=True):
         counts[status] += 1
     missing = [s.label for s in ClaimStatus if not counts.get(s.value)]
     if missing:
         _note(ctx, f"Claims: no claim is {', '.join(missing).lower()} in this demo.")
+
+
+def _eligibility_files(ctx: Any) -> None:
+    """The desk's 270 files for a few coverages, written for the payers' portals (the demo
+    has no clearinghouse): requests waiting for their 271."""
+    from medoffice.claims.eligibility_requests import eligibility_file
+    from medoffice.core.exceptions import InvalidInput
+    from medoffice.patients.models import Coverage
+
+    desk = ctx.user("front_desk")
+    made = 0
+    for coverage in (
+        Coverage.objects.filter(is_active=True).exclude(payer__payer_id="").order_by("pk")[:10]
+    ):
+        try:
+            eligibility_file(coverage, desk, idempotency_key=f"demo-270-{coverage.pk}")
+        except InvalidInput:
+            continue  # a coverage the 270 cannot be written for (said in words to the desk)
+        made += 1
+        if made == 3:
+            break
 
 
 def register() -> None:

@@ -203,7 +203,7 @@ def test_the_reader_for_many_days_answers_as_the_single_day_reads(users):
             dt.date(2024, 9, 30), dt.date(2024, 10, 1), dt.date(2026, 1, 1)]  # fmt: skip
     with CaptureQueriesContext(connection) as queries:
         tables = selectors.edit_tables(codes, days)
-    assert len(queries) == 5  # procedures, releases, PTP, MUE, add-on
+    assert len(queries) == 6  # procedures, MPFS PC/TC, releases, PTP, MUE, add-on
     seen = set()
     for day in days:
         pairs = {(e.column1, e.column2): e.modifier_indicator
