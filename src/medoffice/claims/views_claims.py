@@ -28,7 +28,7 @@ from medoffice.patients.models import Payer
 
 def _int(value: str) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 def _cents(value: str) -> int | None:
@@ -39,7 +39,9 @@ def _cents(value: str) -> int | None:
         amount = Decimal(text)
     except InvalidOperation:
         return None
-    return int((amount * 100).to_integral_value()) if amount >= 0 else None
+    if not amount.is_finite() or not 0 <= amount < 10**12:  # NaN, Infinity, absurd: no filter
+        return None
+    return int((amount * 100).to_integral_value())
 
 
 @permission_required(ClaimsPerm.VIEW)

@@ -23,7 +23,7 @@ SHOWN = 100
 
 def _days(value: str | None) -> int | None:
     text = (value or "").strip()
-    return int(text) if text.isdigit() and 1 <= int(text) <= 3650 else None
+    return int(text) if text.isascii() and text.isdigit() and 1 <= int(text) <= 3650 else None
 
 
 @login_required
@@ -39,7 +39,9 @@ def status_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
         days = 30
     if request.method == "POST" and not errors:
         picked = (request.POST.get("clearinghouse") or "").strip()
-        chosen = houses.filter(pk=int(picked)).first() if picked.isdigit() else None
+        chosen = (
+            houses.filter(pk=int(picked)).first() if picked.isascii() and picked.isdigit() else None
+        )
         if chosen is None:
             errors["clearinghouse"] = "Choose the clearinghouse to send the 276 through."
         else:

@@ -66,6 +66,13 @@ def test_the_worklist_filters_by_payer_provider_age_and_amount(claims, client_fo
     assert body.index(clean.control_number) < body.index(claims["broken"].control_number)
 
 
+def test_amount_filters_that_are_not_amounts_are_ignored(claims, client_for):
+    client = client_for("biller")
+    for value in ("NaN", "Infinity", "-NaN", "sNaN", "1e400", "-5"):
+        assert client.get("/claims/worklist/", {"min_amount": value}).status_code == 200
+        assert client.get("/claims/worklist/", {"max_amount": value}).status_code == 200
+
+
 def test_the_status_tabs_keep_the_filters_encoded(claims, client_for):
     html = client_for("biller").get("/claims/worklist/", {"payer": "1&status=paid"}).content
     assert b"payer=1%26status%3Dpaid" in html and b"payer=1&amp;status=paid" not in html
