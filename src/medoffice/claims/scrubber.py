@@ -384,6 +384,7 @@ def _span(dates: tuple[date | None, date | None]) -> str:
 
 E_M = range(99202, 99500)
 DISTINCT = frozenset({"59", "XE", "XP", "XS", "XU"})
+E_M_BYPASS = frozenset({"25", "57", "24"})
 
 
 def is_e_m(code: str) -> bool:
@@ -408,20 +409,20 @@ def modifier_misfit(modifier: str, code: str, pctc: str | None) -> str:
 
 
 def _bypassed(column1: list[LineFacts], column2: list[LineFacts], tables: EditTables) -> bool:
-    """Whether an NCCI-associated modifier lets the pair be paid: 25 counts on the E/M line of
-    an E/M pair, 59 and the X modifiers on a procedure line (never on an E/M), any other on
-    either line."""
-
-    def counts(line: LineFacts, mod: str) -> bool:
-        if not (tables.modifier(mod) or (False, False))[1]:
-            return False
-        if mod == "25":
-            return is_e_m(line.code)
-        if mod in DISTINCT:
-            return not is_e_m(line.code)
-        return True
-
-    return any(counts(line, mod) for line in (*column2, *column1) for mod in line.modifiers)
+    """Whether an NCCI-associated modifier lets the pair be paid. A pair with an E/M visit is
+    paid only for a separate visit: 25 (or 57, decision for surgery; 24, unrelated visit in a
+    postoperative period) on the E/M line. Two procedures: 59, the X modifiers or another
+    NCCI-associated modifier (anatomic, 91...) on either line."""
+    lines = (*column2, *column1)
+    if any(is_e_m(line.code) for line in lines):
+        return any(
+            is_e_m(line.code) and mod in E_M_BYPASS for line in lines for mod in line.modifiers
+        )
+    return any(
+        (tables.modifier(mod) or (False, False))[1] and mod not in E_M_BYPASS
+        for line in lines
+        for mod in line.modifiers
+    )
 
 
 def _bundled_words(column1: str, column2: str, lines_of: dict[str, list[LineFacts]]) -> str:

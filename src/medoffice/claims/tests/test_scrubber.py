@@ -329,8 +329,8 @@ def test_the_ncci_release_in_force_on_the_date_of_service_is_read(codes, biller)
 @pytest.fixture
 def em_codes(db):
     cf.procedure_codes(["99213", "11102", "93000", "71046"])
-    for code in ("25", "59", "XU", "26", "TC"):
-        cf.modifier(code, ncci_bypass=code in ("25", "59", "XU"))
+    for code in ("25", "59", "XU", "26", "TC", "RT", "LT"):
+        cf.modifier(code, ncci_bypass=code in ("25", "59", "XU", "RT", "LT"))
     release = cf.release(CodeSetKind.MPFS_RVU)
     for code, pctc in (("99213", "0"), ("71046", "1"), ("93000", "4")):
         MpfsRvu.objects.create(code=code, pctc_indicator=pctc, work_rvu=Decimal("1"),
@@ -366,8 +366,10 @@ def test_an_em_pair_is_paid_with_25_on_the_visit_only(em_codes, biller):
     assert (
         "ncci_pair" in found and "modifier 25 on the E/M line (99213)" in found["ncci_pair"].message
     )
-    fifty_nine = build(biller, lines=[{"code": "99213", "modifiers": ["59"]}, {"code": "11102"}])
-    assert "ncci_pair" in codes_of(fifty_nine)
+    for visit, procedure in ((["59"], []), ([], ["59"]), ([], ["RT"]), (["LT"], [])):
+        other = build(biller, lines=[{"code": "99213", "modifiers": visit},
+                                     {"code": "11102", "modifiers": procedure}])  # fmt: skip
+        assert "ncci_pair" in codes_of(other), (visit, procedure)
 
 
 def test_a_void_is_not_held_by_an_ended_coverage_or_the_filing_limit(codes, biller):
