@@ -49,7 +49,7 @@ from medoffice.claims.models import Claim, ClaimEvent, ClaimStatus
 from medoffice.claims.models.mailbox import Clearinghouse, MailboxSubmission, SubmissionStatus
 from medoffice.claims.permissions import ClaimsPerm
 from medoffice.core.context import binds_actor
-from medoffice.core.exceptions import InvalidInput
+from medoffice.core.exceptions import Conflict, InvalidInput
 from medoffice.core.models import Practice, User
 from medoffice.core.role_permissions import require_perm
 from medoffice.x12 import Interchange, Transaction, X12Error, read
@@ -215,10 +215,19 @@ def claim_status_send(
     exchange = clearinghouse_exchange(clearinghouse)
     content = claim_status_request(claims, actor=actor, exchange=exchange)
     name = f"276-{exchange.submitter_id}-{read(content).interchanges[0].control_number}.x12"
-    submission = submit_file(
-        actor=actor, clearinghouse=clearinghouse, name=name, content=content,
-        idempotency_key=key,
-    )  # fmt: skip
+    try:
+        submission = submit_file(
+            actor=actor, clearinghouse=clearinghouse, name=name, content=content,
+            idempotency_key=key,
+        )  # fmt: skip
+    except (Conflict, InvalidInput):
+        # Another request with the same key (a double click) sent its own 276 first: that one
+        # is the answer.
+        earlier = submission_with_key(clearinghouse, key) if key else None
+        if earlier is None:
+            raise
+        asked = ClaimEvent.objects.filter(details__kind="276", details__file=earlier.name)
+        return StatusInquiry(earlier, asked.count(), replayed=True)
     if submission.status == SubmissionStatus.SENT:
         note_claims(
             claims, actor=actor,
