@@ -448,7 +448,11 @@ def _check_changeable(claim: Claim, what: str) -> None:
             f"(from its acknowledgement or remittance) is needed before it can be {what}.",
             field="payer_claim_number",
         )
-    if Claim.objects.filter(replaces=claim, frequency_code=FrequencyCode.VOID).exists():
+    if (
+        Claim.objects.filter(replaces=claim, frequency_code=FrequencyCode.VOID)
+        .exclude(status=S.REJECTED)
+        .exists()
+    ):
         raise Conflict(f"Claim {claim.control_number} has already been voided.")
     # One correction at a time: once replaced, the payer's claim is the replacement's.
     replacement = (
@@ -464,6 +468,23 @@ def _check_changeable(claim: Claim, what: str) -> None:
         )
 
 
+def _write_lines(claim: Claim, frequency: str, lines: list[Any]) -> None:
+    if frequency != FrequencyCode.VOID:
+        _copy_lines(claim, lines)
+        return
+    ClaimLine.objects.bulk_create(  # a void copies the claim it voids, line for line
+        ClaimLine(
+            claim=claim, service_line_id=line.service_line_id,
+            line_number=line.line_number, code=line.code,
+            modifiers=list(line.modifiers), units=line.units,
+            charge_cents=line.charge_cents,
+            diagnosis_pointers=list(line.diagnosis_pointers), ndc=line.ndc,
+            ndc_quantity=line.ndc_quantity, ndc_unit=line.ndc_unit,
+        )
+        for line in lines
+    )  # fmt: skip
+
+
 def _change(
     *,
     actor: User | None,
@@ -473,6 +494,26 @@ def _change(
     diagnoses: list[tuple[int, str]],
     note: str,
 ) -> Claim:
+    rejected = (
+        Claim.objects.select_for_update()
+        .filter(replaces=claim, frequency_code=frequency, status=S.REJECTED)
+        .first()
+    )
+    if rejected is not None:
+        # The payer's front end refused the earlier one: it goes again, rebuilt, as the one
+        # correction of this claim (the database keeps one per claim and kind).
+        ClaimLine.objects.filter(claim=rejected).delete()
+        ClaimDiagnosis.objects.filter(claim=rejected).delete()
+        ScrubFinding.objects.filter(claim=rejected).delete()
+        _write_lines(rejected, frequency, lines)
+        _copy_diagnoses(rejected, diagnoses)
+        move_claims(
+            [rejected], to=S.DRAFT, actor=actor, note=f"Rebuilt after its rejection. {note}",
+            fields={"total_charge_cents": sum(line.charge_cents for line in lines),
+                    "batch": None, "submitted_at": None, "scrubbed_at": None,
+                    "warnings_overridden_by": None, "override_reason": ""},
+        )  # fmt: skip
+        return rejected
     try:
         with transaction.atomic():
             made = Claim.objects.create(
@@ -487,20 +528,7 @@ def _change(
                 total_charge_cents=sum(line.charge_cents for line in lines),
                 created_by=actor,
             )
-            if frequency == FrequencyCode.VOID:
-                ClaimLine.objects.bulk_create(
-                    ClaimLine(
-                        claim=made, service_line_id=line.service_line_id,
-                        line_number=line.line_number, code=line.code,
-                        modifiers=list(line.modifiers), units=line.units,
-                        charge_cents=line.charge_cents,
-                        diagnosis_pointers=list(line.diagnosis_pointers), ndc=line.ndc,
-                        ndc_quantity=line.ndc_quantity, ndc_unit=line.ndc_unit,
-                    )
-                    for line in lines
-                )  # fmt: skip
-            else:
-                _copy_lines(made, lines)
+            _write_lines(made, frequency, lines)
             _copy_diagnoses(made, diagnoses)
             _created(made, actor, note)
     except IntegrityError:

@@ -181,6 +181,27 @@ def test_a_replacement_carries_the_corrected_encounters_lines(biller):
 
 
 @pytest.mark.django_db
+def test_a_rejected_replacement_or_void_is_rebuilt_when_made_again(biller):
+    claim = _sent(biller)
+    replacement = services.claim_replace(actor=biller, claim=claim, reason="Units corrected")
+    Claim.objects.filter(pk=replacement.pk).update(status="rejected")
+    ServiceLine.objects.filter(encounter_id=claim.encounter_id, line_number=2).update(units=5)
+    again = services.claim_replace(actor=biller, claim=claim, reason="Units corrected again")
+    assert again.pk == replacement.pk and Claim.objects.filter(replaces=claim).count() == 1
+    again.refresh_from_db()
+    assert again.status == "draft" and again.frequency_code == "7"
+    assert list(again.lines.values_list("units", flat=True)) == [1, 5]
+    last = again.events.order_by("-id").first()
+    assert (last.from_status, last.to_status) == ("rejected", "draft")
+    assert "Rebuilt after its rejection" in last.note
+    other = _sent(biller, payer_number="PCN-77")
+    void = services.claim_void(actor=biller, claim=other, reason="Not ours")
+    Claim.objects.filter(pk=void.pk).update(status="rejected")
+    assert services.claim_void(actor=biller, claim=other, reason="Not ours, again").pk == void.pk
+    assert Claim.objects.get(pk=void.pk).status == "draft"
+
+
+@pytest.mark.django_db
 def test_void_and_replacement_need_the_payers_number_and_a_claim_the_payer_has(biller):
     no_number = _sent(biller, payer_number="")
     before = _state()
