@@ -363,6 +363,7 @@ def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
             _copy_lines(claim, lines)
             _copy_diagnoses(claim, diagnoses)
             _created(claim, actor, f"Built from encounter {encounter.pk} for {coverage.payer}.")
+            _close_rejected_elsewhere(actor, encounter, claim)
     except IntegrityError:
         existing = _original_of(encounter, coverage)
         if existing is None:
@@ -395,6 +396,21 @@ def _rebuild_rejected(actor: User | None, claim: Claim, encounter: Encounter) ->
                 "override_reason": ""},
     )  # fmt: skip
     return claim
+
+
+def _close_rejected_elsewhere(actor: User | None, encounter: Encounter, claim: Claim) -> None:
+    """A visit rejected by one payer and billed to another (the coverage was corrected): the
+    rejected claim is closed, naming the claim that took its place."""
+    rejected = list(
+        Claim.objects.filter(encounter=encounter, frequency_code=FrequencyCode.ORIGINAL,
+                             status=S.REJECTED)
+        .exclude(coverage_id=claim.coverage_id)
+        .select_for_update()
+    )  # fmt: skip
+    if rejected:
+        move_claims(rejected, to=S.VOID, actor=actor,
+                    note=f"Closed: the visit is billed to {claim.payer} as claim "
+                         f"{claim.control_number}.")  # fmt: skip
 
 
 def _original_of(encounter: Encounter, coverage: Coverage) -> Claim | None:

@@ -19,6 +19,7 @@ from medoffice.claims.models import (
     ServiceLine,
 )
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition
+from medoffice.patients.models import Coverage
 from medoffice.testing import claims_factories as cf
 from medoffice.testing import factories
 
@@ -105,6 +106,22 @@ def test_a_rejected_claim_is_rebuilt_from_the_corrected_visit_as_an_original(bil
     # Once rebuilt it is a draft again: a further build is refused as before.
     with pytest.raises(Conflict, match=f"already has claim {claim.control_number}"):
         services.claim_build(actor=biller, encounter=encounter)
+
+
+@pytest.mark.django_db
+def test_a_visit_rejected_by_one_payer_and_billed_to_another_closes_the_rejected_claim(biller):
+    encounter = cf.encounter()
+    first = services.claim_build(actor=biller, encounter=encounter)
+    for to in ("ready", "batched", "submitted", "rejected"):
+        services.claim_set_status(actor=biller, claim=first, to=to)
+    # The desk finds the coverage was not the patient's: it ends, another is primary.
+    Coverage.objects.filter(pk=first.coverage_id).update(end_date=DAY - timedelta(days=30))
+    cf.coverage(encounter.patient, effective_date=DAY - timedelta(days=29))
+    second = services.claim_build(actor=biller, encounter=encounter)
+    assert second.pk != first.pk and second.coverage_id != first.coverage_id
+    first.refresh_from_db()
+    assert first.status == "void"
+    assert f"as claim {second.control_number}" in first.events.order_by("-id").first().note
 
 
 @pytest.mark.django_db
