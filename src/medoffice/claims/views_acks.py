@@ -12,33 +12,37 @@ from django.shortcuts import render
 from medoffice.claims import acknowledgements, claim_status, eligibility
 from medoffice.claims.acknowledgements import ApplyResult
 from medoffice.claims.permissions import ClaimsPerm
+from medoffice.core.access import has_perm
 from medoffice.core.exceptions import MedofficeError, NotPermitted
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.views import permission_required
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-KINDS: dict[str, tuple[str, Callable[..., ApplyResult]]] = {
+KINDS: dict[str, tuple[str, Callable[..., ApplyResult], str]] = {
     "999": ("999 implementation acknowledgment (a batch accepted or rejected)",
-            acknowledgements.apply_999),
+            acknowledgements.apply_999, ClaimsPerm.SUBMIT),
     "277CA": ("277CA claim acknowledgment (claims accepted or rejected)",
-              acknowledgements.apply_277ca),
-    "271": ("271 eligibility response", eligibility.apply_271),
-    "277": ("277 claim status response", claim_status.apply_277),
+              acknowledgements.apply_277ca, ClaimsPerm.SUBMIT),
+    "271": ("271 eligibility response", eligibility.apply_271, ClaimsPerm.CHECK_ELIGIBILITY),
+    "277": ("277 claim status response", claim_status.apply_277, ClaimsPerm.SUBMIT),
 }  # fmt: skip
+"""Each kind: its label, its service, and the permission it takes (the desk, which checks
+eligibility, uploads the 271 a payer's portal gave back; billers upload the rest)."""
 
 
 @login_required
-@permission_required(ClaimsPerm.SUBMIT)
+@permission_required(ClaimsPerm.SUBMIT, ClaimsPerm.CHECK_ELIGIBILITY)
 def acks_apply(request: AuthenticatedHttpRequest) -> HttpResponse:
-    context: dict[str, object] = {"kinds": [(k, label) for k, (label, _f) in KINDS.items()]}
+    allowed = {k: v for k, v in KINDS.items() if has_perm(request.user, v[2])}
+    context: dict[str, object] = {"kinds": [(k, v[0]) for k, v in allowed.items()]}
     if request.method != "POST":
         return render(request, "claims/acks.html", context)
     kind = request.POST.get("kind", "")
     upload = request.FILES.get("file")
     context["kind"] = kind
     error = ""
-    if kind not in KINDS:
-        error = "Choose what the file is: a 999, 277CA, 271 or 277."
+    if kind not in allowed:
+        error = f"Choose what the file is: {' or '.join(allowed)}."
     elif upload is None:
         error = "Choose the file to apply."
     elif upload.size is not None and upload.size > MAX_UPLOAD_BYTES:

@@ -436,10 +436,14 @@ def test_a_file_applied_by_the_mailbox_has_no_person(practice):
 
 
 @pytest.mark.django_db
-def test_the_upload_page_is_for_claims_submit_holders(client, client_for, users):
+def test_the_upload_page_is_for_claims_submit_holders_and_the_desk_for_271s(
+    client, client_for, users
+):
     url = reverse("claims:acks_apply")
     assert client.get(url).status_code == 302  # to sign in
-    for role in ("front_desk", "clinician", "auditor", "medical_assistant"):
+    # The desk (it checks eligibility) may upload a 271 only: see test_eligibility_requests.
+    assert client_for("front_desk").post(url, {"kind": "999"}).status_code == 400
+    for role in ("clinician", "auditor", "medical_assistant"):
         assert client_for(role).get(url).status_code == 403
         assert client_for(role).post(url, {"kind": "999"}).status_code == 403
     page = client_for("biller").get(url)

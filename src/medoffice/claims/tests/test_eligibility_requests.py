@@ -322,3 +322,20 @@ def test_a_check_recorded_after_the_request_ends_its_wait(desk_day, users, house
     )  # fmt: skip
     html = client_for("front_desk").get(page_url).content.decode()
     assert "waiting for the payer" not in html and "Manual (phone or portal)" in html
+
+
+def test_the_desk_uploads_the_portals_271_but_no_claim_answer(desk_day, users, client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    desk = client_for("front_desk")
+    url = reverse("claims:acks_apply")
+    page = desk.get(url).content.decode()
+    assert 'value="271"' in page and 'value="999"' not in page
+    content = answer_271(desk_day.coverage, "1.1")
+    applied = desk.post(url, {"kind": "271", "file": SimpleUploadedFile("a.271", content)})
+    assert (
+        applied.status_code == 200
+        and EligibilityCheck.objects.filter(coverage=desk_day.coverage).exists()
+    )
+    refused = desk.post(url, {"kind": "999", "file": SimpleUploadedFile("a.999", b"ISA")})
+    assert refused.status_code == 400 and "Choose what the file is: 271" in refused.content.decode()
