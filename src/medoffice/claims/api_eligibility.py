@@ -18,10 +18,10 @@ from medoffice.claims.models import Clearinghouse, EligibilityRequest
 from medoffice.claims.permissions import ClaimsPerm
 from medoffice.core import audit
 from medoffice.core.api_auth import requires, user_of
-from medoffice.core.exceptions import InvalidInput, NotFound
+from medoffice.core.exceptions import InvalidInput
 from medoffice.core.idempotency import HEADER
 from medoffice.patients.models import Coverage
-from medoffice.patients.selectors import patient_for_user
+from medoffice.patients.selectors import coverage_for_user, patient_for_user
 
 router = Router(tags=["eligibility"])
 
@@ -97,11 +97,7 @@ def _out(request: EligibilityRequest) -> dict[str, Any]:
 
 
 def _coverage(user: Any, coverage_id: int) -> Coverage:
-    coverage = Coverage.objects.select_related("payer", "patient").filter(pk=coverage_id).first()
-    if coverage is None:
-        raise NotFound(f"No coverage with id {coverage_id}.", field="coverage_id")
-    patient_for_user(user, coverage.patient_id)  # 404 or 403 as the patient's record
-    return coverage
+    return coverage_for_user(user, coverage_id, field="coverage_id")  # 404 or 403 as the record
 
 
 @router.post(
@@ -130,12 +126,10 @@ def eligibility_request_create(request, payload: EligibilityRequestIn):
             raise InvalidInput(
                 f"No clearinghouse with id {payload.clearinghouse_id}.", field="clearinghouse_id"
             )
-    existed = EligibilityRequest.objects.filter(requested_by=actor, idempotency_key=key).exists()
-    made = services.request_eligibility(
+    made, new = services.ask_eligibility(
         coverage, actor, clearinghouse=clearinghouse, idempotency_key=key
     )
-    body = _out(selectors.request_by_id(made.pk))
-    return Status(200 if existed else 201, body)
+    return Status(201 if new else 200, _out(selectors.request_by_id(made.pk)))
 
 
 @router.get(

@@ -34,7 +34,7 @@ from medoffice.claims.models import (
     SubmissionStatus,
 )
 from medoffice.claims.permissions import ClaimsPerm
-from medoffice.claims.scrubber import scrub_claims
+from medoffice.claims.scrubber import X12_DELIMITERS, scrub_claims
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput
 from medoffice.core.models import Practice, User
@@ -85,7 +85,7 @@ def _dollars(cents: int) -> Decimal:
 
 
 # The delimiters the file declares (and tabs, line breaks) become spaces in X12 text.
-_TO_SPACE = str.maketrans(dict.fromkeys("*~:^\t\n\r\v\f", " "))
+_TO_SPACE = str.maketrans(dict.fromkeys(X12_DELIMITERS + "\t\n\r\v\f", " "))
 
 
 def x12_text(text: str) -> str:

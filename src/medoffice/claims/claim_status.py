@@ -185,6 +185,12 @@ class StatusInquiry:
     replayed: bool = False
 
 
+def _replayed(earlier: MailboxSubmission) -> StatusInquiry:
+    """The 276 sent before under the same key, with the claims it asked about."""
+    asked = ClaimEvent.objects.filter(details__kind="276", details__file=earlier.name)
+    return StatusInquiry(earlier, asked.count(), replayed=True)
+
+
 @binds_actor()
 def claim_status_send(
     *,
@@ -204,8 +210,7 @@ def claim_status_send(
     if key:
         earlier = submission_with_key(clearinghouse, key)
         if earlier is not None:
-            asked = ClaimEvent.objects.filter(details__kind="276", details__file=earlier.name)
-            return StatusInquiry(earlier, asked.count(), replayed=True)
+            return _replayed(earlier)
     claims = list(claims_needing_status(days, now=now)[:MAX_CLAIMS_PER_REQUEST])
     if not claims:
         raise InvalidInput(
@@ -226,8 +231,7 @@ def claim_status_send(
         earlier = submission_with_key(clearinghouse, key) if key else None
         if earlier is None:
             raise
-        asked = ClaimEvent.objects.filter(details__kind="276", details__file=earlier.name)
-        return StatusInquiry(earlier, asked.count(), replayed=True)
+        return _replayed(earlier)
     if submission.status == SubmissionStatus.SENT:
         note_claims(
             claims, actor=actor,

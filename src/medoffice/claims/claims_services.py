@@ -381,21 +381,52 @@ def _rebuild_rejected(actor: User | None, claim: Claim, encounter: Encounter) ->
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     if claim.status != S.REJECTED:
         raise _already_built(claim)
-    lines = _lines_of(encounter)
+    return _refill(
+        actor, claim, frequency=FrequencyCode.ORIGINAL, lines=_lines_of(encounter),
+        diagnoses=_diagnoses_of(encounter),
+        note=f"Rebuilt from the corrected encounter {encounter.pk} after its rejection; "
+             "it goes again as an original claim.",
+    )  # fmt: skip
+
+
+def _refill(
+    actor: User | None,
+    claim: Claim,
+    *,
+    frequency: str,
+    lines: list[Any],
+    diagnoses: list[tuple[int, str]],
+    note: str,
+) -> Claim:
+    """A rejected claim (locked by the caller) takes these lines and diagnoses, loses its old
+    findings and batch, and goes back to draft to be scrubbed and sent again."""
     ClaimLine.objects.filter(claim=claim).delete()
     ClaimDiagnosis.objects.filter(claim=claim).delete()
     ScrubFinding.objects.filter(claim=claim).delete()
-    _copy_lines(claim, lines)
-    _copy_diagnoses(claim, _diagnoses_of(encounter))
+    _write_lines(claim, frequency, lines)
+    _copy_diagnoses(claim, diagnoses)
     move_claims(
-        [claim], to=S.DRAFT, actor=actor,
-        note=f"Rebuilt from the corrected encounter {encounter.pk} after its rejection; "
-             "it goes again as an original claim.",
+        [claim], to=S.DRAFT, actor=actor, note=note,
         fields={"total_charge_cents": sum(line.charge_cents for line in lines), "batch": None,
                 "submitted_at": None, "scrubbed_at": None, "warnings_overridden_by": None,
                 "override_reason": ""},
     )  # fmt: skip
     return claim
+
+
+def rebuildable_claim(encounter: Encounter, claims: Iterable[Claim]) -> Claim | None:
+    """The claim `claim_build` would rebuild for this visit: its rejected original, once the
+    visit is finalized again (with the corrected codes)."""
+    if encounter.status != EncounterStatus.READY:
+        return None
+    return next(
+        (
+            c
+            for c in claims
+            if c.status == S.REJECTED and c.frequency_code == FrequencyCode.ORIGINAL
+        ),
+        None,
+    )
 
 
 def _close_rejected_elsewhere(actor: User | None, encounter: Encounter, claim: Claim) -> None:
@@ -518,18 +549,8 @@ def _change(
     if rejected is not None:
         # The payer's front end refused the earlier one: it goes again, rebuilt, as the one
         # correction of this claim (the database keeps one per claim and kind).
-        ClaimLine.objects.filter(claim=rejected).delete()
-        ClaimDiagnosis.objects.filter(claim=rejected).delete()
-        ScrubFinding.objects.filter(claim=rejected).delete()
-        _write_lines(rejected, frequency, lines)
-        _copy_diagnoses(rejected, diagnoses)
-        move_claims(
-            [rejected], to=S.DRAFT, actor=actor, note=f"Rebuilt after its rejection. {note}",
-            fields={"total_charge_cents": sum(line.charge_cents for line in lines),
-                    "batch": None, "submitted_at": None, "scrubbed_at": None,
-                    "warnings_overridden_by": None, "override_reason": ""},
-        )  # fmt: skip
-        return rejected
+        return _refill(actor, rejected, frequency=frequency, lines=lines, diagnoses=diagnoses,
+                       note=f"Rebuilt after its rejection. {note}")  # fmt: skip
     try:
         with transaction.atomic():
             made = Claim.objects.create(

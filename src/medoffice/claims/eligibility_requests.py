@@ -163,6 +163,20 @@ def request_eligibility(
     clearinghouse set up is an InvalidInput naming it, with nothing written. The audit
     events name `actor`.
     """
+    return ask_eligibility(
+        coverage, actor, clearinghouse=clearinghouse, idempotency_key=idempotency_key
+    )[0]
+
+
+def ask_eligibility(
+    coverage: Coverage,
+    actor: User,
+    *,
+    clearinghouse: Clearinghouse | None = None,
+    idempotency_key: str,
+) -> tuple[EligibilityRequest, bool]:
+    """`request_eligibility`, and whether this call made the request (False: the key's
+    earlier one, decided by the unique key even when calls race)."""
     with acting_as(actor_for_service(actor)):
         return _request(
             coverage, actor, clearinghouse=clearinghouse, idempotency_key=idempotency_key
@@ -175,14 +189,14 @@ def _request(
     *,
     clearinghouse: Clearinghouse | None,
     idempotency_key: str,
-) -> EligibilityRequest:
+) -> tuple[EligibilityRequest, bool]:
     require_perm(actor, ClaimsPerm.CHECK_ELIGIBILITY)
     key = _key(idempotency_key)
     earlier = _earlier(actor, key, coverage)
     if earlier is not None:
         if earlier.status == RequestStatus.FAILED:
-            return _send(actor, earlier)
-        return earlier
+            return _send(actor, earlier), False
+        return earlier, False
     if clearinghouse is None:
         clearinghouse = practice_clearinghouse()
         if clearinghouse is None:
@@ -200,8 +214,8 @@ def _request(
     _check_coverage(coverage)
     request, mine = _record(actor=actor, coverage=coverage, key=key, clearinghouse=clearinghouse)
     if not mine:
-        return request
-    return _send(actor, request)
+        return request, False
+    return _send(actor, request), True
 
 
 def eligibility_file(

@@ -43,12 +43,13 @@ from medoffice.core.exceptions import InvalidTransition
 from medoffice.core.models import AuditAction, Practice, User
 from medoffice.core.validators import npi_is_valid as _npi_is_valid
 from medoffice.patients.models import SubscriberRelationship
+from medoffice.x12 import Delimiters
 
 ERROR = Severity.ERROR
 WARNING = Severity.WARNING
 BATCH = 2000  # claims per round of queries (keeps every IN list well under SQLite's limit)
 TIMELY_FILING_WARN_DAYS = 30
-X12_DELIMITERS = "*~:^"
+X12_DELIMITERS = "".join(Delimiters().all())  # those the files we write declare
 
 
 @dataclass(frozen=True, slots=True)

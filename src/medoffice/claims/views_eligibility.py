@@ -24,22 +24,18 @@ from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.models import AuditAction
 from medoffice.core.views import permission_required
 from medoffice.patients.models import Coverage
-from medoffice.patients.selectors import patient_for_user
+from medoffice.patients.selectors import coverage_for_user
 
 FIELD = "eligibility_token"  # the button's one-time key (claims_eligibility template tag)
 
 
 def _coverage(request: AuthenticatedHttpRequest, coverage_id: int) -> Coverage:
-    coverage = Coverage.objects.select_related("payer", "patient").filter(pk=coverage_id).first()
-    if coverage is None:
-        raise Http404("There is no such coverage.")
     try:
-        patient_for_user(request.user, coverage.patient_id)
+        return coverage_for_user(request.user, coverage_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
-    return coverage
 
 
 def _back(request: AuthenticatedHttpRequest, coverage: Coverage) -> HttpResponse:

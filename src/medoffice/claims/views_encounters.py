@@ -14,16 +14,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from medoffice.claims import claims_services, selectors
 from medoffice.claims import encounters as services
-from medoffice.claims import selectors
 from medoffice.claims.encounters import LineInput
 from medoffice.claims.models import (
     MAX_DIAGNOSES,
     MAX_MODIFIERS,
     MAX_POINTERS,
-    ClaimStatus,
     EncounterStatus,
-    FrequencyCode,
 )
 from medoffice.claims.permissions import ClaimsPerm
 from medoffice.core.access import has_perm
@@ -218,8 +216,6 @@ def _page(
     coverage = selectors.responsible_coverage(encounter)
     total = sum(line.charge_cents for line in encounter.lines.all())
     claims = list(encounter.claims.select_related("payer").order_by("pk"))
-    rejected = [c for c in claims if c.status == ClaimStatus.REJECTED
-                and c.frequency_code == FrequencyCode.ORIGINAL]  # fmt: skip
     return render(request, "claims/encounter.html", {
         "encounter": encounter,
         "dx_rows": dx_rows,
@@ -232,8 +228,7 @@ def _page(
         "may_finalize": services.may_finalize(request.user),
         "coverage": coverage,
         "claims": claims,
-        # A finalized visit's rejected original is rebuilt with the corrected codes.
-        "rejected_claim": rejected[0] if rejected and not editable else None,
+        "rejected_claim": claims_services.rebuildable_claim(encounter, claims),
         "may_build_claim": services.may_finalize(request.user)
         or has_perm(request.user, ClaimsPerm.SUBMIT),
         "total": money(to_dollars(total)),
@@ -381,7 +376,7 @@ def procedure_search(request: AuthenticatedHttpRequest) -> HttpResponse:
 @permission_required(ClaimsPerm.CODE, ClaimsPerm.SUBMIT)
 def encounter_build_claim(request: AuthenticatedHttpRequest, encounter_id: int) -> HttpResponse:
     """The finalized visit's claim for its primary coverage, built and scrubbed at once."""
-    from medoffice.claims import claims_services, scrubber
+    from medoffice.claims import scrubber
 
     encounter = _encounter(request, encounter_id)
     try:

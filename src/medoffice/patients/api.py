@@ -341,13 +341,7 @@ def patient_merge(request, payload: MergeIn):
 
 
 def _coverage_for(user, coverage_id: int) -> Coverage:
-    coverage = Coverage.objects.select_related("payer").filter(pk=coverage_id).first()
-    if coverage is None:
-        from medoffice.core.exceptions import NotFound
-
-        raise NotFound(f"No coverage with id {coverage_id}.")
-    selectors.patient_for_user(user, coverage.patient_id)
-    return coverage
+    return selectors.coverage_for_user(user, coverage_id)
 
 
 @coverages_router.get("", response=list[CoverageOut], summary="A patient's coverages")

@@ -52,6 +52,16 @@ def patient_for_user(user: User, pk: int | str) -> Patient:
     )
 
 
+def coverage_for_user(user: User, coverage_id: int, *, field: str | None = None) -> Coverage:
+    """One coverage (with its payer and patient) of a patient the user may see: NotFound, or
+    the patient's record's refusal; the patient's read is audited."""
+    coverage = Coverage.objects.select_related("payer", "patient").filter(pk=coverage_id).first()
+    if coverage is None:
+        raise NotFound(f"No coverage with id {coverage_id}.", field=field)
+    patient_for_user(user, coverage.patient_id)
+    return coverage
+
+
 # --- Search -----------------------------------------------------------------------------------
 
 
