@@ -257,13 +257,11 @@ def test_a_276_writes_accented_and_starred_names_in_plain_letters(practice, user
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_276_asked_for_many_times_at_once_with_one_key_goes_once(tmp_path):
-    import threading
-
     from django.conf import settings
-    from django.db import connections
 
     from medoffice.claims.tests.mailbox_support import folder_clearinghouse
     from medoffice.testing import factories
+    from medoffice.testing.races import at_once
 
     if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         pytest.skip("the race needs PostgreSQL (set DATABASE_URL)")
@@ -271,28 +269,12 @@ def test_a_276_asked_for_many_times_at_once_with_one_key_goes_once(tmp_path):
     biller = factories.user("biller")
     house = folder_clearinghouse(tmp_path / "portal", factories.user("manager"))
     sent(40)
-    count = 8
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt():
-        try:
-            barrier.wait(timeout=30)
-            asked = claim_status.claim_status_send(actor=biller, clearinghouse=house,
-                                                   idempotency_key="double-click")  # fmt: skip
-            result = asked.submission.name
-        except Exception as exc:  # reported, so the assertion shows it
-            result = f"error:{type(exc).__name__}:{exc}"
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
+    def attempt(_n: int) -> str:
+        asked = claim_status.claim_status_send(actor=biller, clearinghouse=house,
+                                               idempotency_key="double-click")  # fmt: skip
+        return asked.submission.name
 
-    threads = [threading.Thread(target=attempt) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    outcomes = at_once(8, attempt)
     assert len(set(outcomes)) == 1 and outcomes[0].startswith("276-"), outcomes
     assert len(list((tmp_path / "portal" / "out").iterdir())) == 1

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date, timedelta
 
 import pytest
-from django.db import connections
 
 from medoffice.claims import claims_services as services
 from medoffice.claims.models import (
@@ -22,6 +20,7 @@ from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition
 from medoffice.patients.models import Coverage
 from medoffice.testing import claims_factories as cf
 from medoffice.testing import factories
+from medoffice.testing.races import at_once
 
 DAY = cf.DEFAULT_DAY
 
@@ -255,29 +254,15 @@ def test_builds_racing_on_one_encounter_make_one_claim():
     biller = factories.user("biller")
     encounter = cf.encounter(date_of_service=date(2026, 9, 1))
     count = 6
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt():
+    def attempt(_n: int) -> str:
         try:
-            barrier.wait(timeout=30)
             services.claim_build(actor=biller, encounter=encounter)
-            result = "built"
         except Conflict as exc:
-            result = f"conflict:{exc.code}"
-        except Exception as exc:  # reported, so the assertion shows it
-            result = f"error:{type(exc).__name__}:{exc}"
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
+            return f"conflict:{exc.code}"
+        return "built"
 
-    threads = [threading.Thread(target=attempt) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    outcomes = at_once(count, attempt)
     assert sorted(outcomes) == ["built"] + ["conflict:claim_exists"] * (count - 1)
     assert Claim.objects.filter(encounter=encounter).count() == 1
     assert ClaimEvent.objects.filter(claim__encounter=encounter).count() == 1
@@ -294,30 +279,16 @@ def test_a_void_and_a_replacement_racing_make_one_correction():
     biller = factories.user("biller")
     claim = _sent(biller)
     count = 8
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt(n: int):
+    def attempt(n: int) -> str:
+        change = services.claim_void if n % 2 else services.claim_replace
         try:
-            barrier.wait(timeout=30)
-            change = services.claim_void if n % 2 else services.claim_replace
             change(actor=biller, claim=Claim.objects.get(pk=claim.pk), reason=f"try {n}")
-            result = "made"
         except Conflict:
-            result = "conflict"
-        except Exception as exc:  # reported, so the assertion shows it
-            result = f"error:{type(exc).__name__}:{exc}"
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
+            return "conflict"
+        return "made"
 
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    outcomes = at_once(count, attempt)
     assert sorted(outcomes) == ["conflict"] * (count - 1) + ["made"]
     assert Claim.objects.filter(replaces=claim).count() == 1
 
