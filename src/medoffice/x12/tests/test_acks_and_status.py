@@ -585,6 +585,40 @@ def _refused_strict(text: str) -> X12Error:
     return caught.value
 
 
+@pytest.mark.parametrize("code", ["6", "7", "8"])
+def test_271_inactive_coverage_is_read_as_inactive(code):
+    body = [
+        *_271_BODY[:8],
+        "DTP*346*D8*20250101",
+        "DTP*347*D8*20251231",
+        f"EB*{code}*IND*30*PR*SILVER PPO",
+        "MSG*COVERAGE TERMINATED 12/31/2025",
+    ]
+    response = next(read(_interchange("271", "005010X279A1", body)).transactions()).data
+    (member,) = response.members()
+    (benefit,) = member.benefits
+    assert benefit.code == code and benefit.service_types == ("30",)
+    assert benefit.description.startswith("Inactive")
+    assert benefit.messages == ("COVERAGE TERMINATED 12/31/2025",)
+    summary = member.summary()
+    assert summary.status == "inactive" and not summary.active
+    assert summary.plan == "SILVER PPO"
+    assert (summary.coverage_begin, summary.coverage_end) == (
+        dt.date(2025, 1, 1),
+        dt.date(2025, 12, 31),
+    )
+    assert (summary.copay, summary.deductible, summary.out_of_pocket) == (None, None, None)
+    assert summary.rejections == ()
+
+
+def test_271_active_plan_with_an_inactive_service_is_active():
+    body = [*_271_BODY[:8], "EB*1*IND*30*PR*SILVER PPO", "EB*6*IND*33"]
+    response = next(read(_interchange("271", "005010X279A1", body)).transactions()).data
+    (member,) = response.members()
+    assert [b.code for b in member.benefits] == ["1", "6"]
+    assert member.summary().status == "active"
+
+
 def _interchange_4010_837(contacts: int) -> str:
     isa = (
         "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       "
