@@ -55,7 +55,7 @@ def check_unmapped(
     warnings: list[X12Warning],
 ) -> None:
     """What the library checks of a transaction set it does not map, beyond the syntax: the
-    4010 837P's header loops, which are the 5010 837P's."""
+    submitter loop of a 4010 837P, which is the 5010 837P's."""
     if set_id != "837" or not implementation.startswith("004010X098"):
         return
     from medoffice.x12.transactions import professional_claim

@@ -560,9 +560,9 @@ def _submitter(cur: Cursor, version: str = "5010") -> Party:
 
 
 def check_4010_header(cur: Cursor) -> None:
-    """A 4010 837P (004010X098A1) is not mapped (its segments are kept as sent), but the
-    loops before its first HL are those of the 5010 837P: BHT, REF*87, the submitter 1000A
-    and the receiver 1000B. Those that are there are checked as the 837P's are."""
+    """A 4010 837P (004010X098A1) is not mapped (its segments are kept as sent), but its
+    submitter loop 1000A (after BHT and REF*87) is the 5010 837P's: when it is there, its name
+    and its contacts (PER, at most two) are checked as the 837P's are."""
     if cur.optional("BHT") is None:
         return
     cur.optional("REF", 1, frozenset({"87"}))
