@@ -97,6 +97,7 @@ def claim_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "scrubbable": claim.status in services.SCRUBBABLE,
         "changeable": claim.status in services.CHANGEABLE and claim.frequency_code != "8",
         "numberable": claim.status in services.CHANGEABLE,
+        "visit_changes": selectors.visit_changes(claim),
         "warnings_only": claim.status == ClaimStatus.SCRUB_ERRORS
         and detail.findings and all(f.severity == "warning" for f in detail.findings),
     })  # fmt: skip
