@@ -14,6 +14,7 @@ from medoffice.claims.models import (
     Clearinghouse,
     EligibilityRequest,
     MailboxSubmission,
+    RequestStatus,
     SubmissionStatus,
 )
 from medoffice.claims.permissions import ClaimsPerm
@@ -62,10 +63,12 @@ def request_by_id(request_id: int) -> EligibilityRequest:
 
 
 def open_requests(coverage_ids: Iterable[int]) -> dict[int, EligibilityRequest]:
-    """The latest request still waiting for its answer, per coverage (one query)."""
+    """The latest request still waiting for its answer, per coverage (one query): one sent
+    (or being sent) through a clearinghouse, or a 270 file downloaded for the payer's portal
+    (its 271 is uploaded on the responses page); `status` tells which."""
     waiting: dict[int, EligibilityRequest] = {}
     for request in EligibilityRequest.objects.filter(
-        coverage_id__in=list(coverage_ids), status__in=OPEN_STATUSES
+        coverage_id__in=list(coverage_ids), status__in=(*OPEN_STATUSES, RequestStatus.FILE)
     ).order_by("coverage_id", "-requested_at", "-pk"):
         waiting.setdefault(request.coverage_id, request)
     return waiting
