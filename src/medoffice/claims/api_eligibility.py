@@ -3,7 +3,7 @@ and /api/claims/eligibility-requests/{id} (one, with the 271's answer once it ca
 
 The same permission as the pages (claims.check_eligibility) and the patient's record
 (the caller must be able to see the patient). Sending takes the Idempotency-Key header
-(required, checked as on every endpoint by `core.idempotency.check_key`): the service keeps one
+(required, checked as on every endpoint by `core.api_keys.check_key`): the service keeps one
 request per user and key in its own table, committed before the file goes out, so the same key
 again answers the first request (200) and sends nothing.
 """

@@ -155,9 +155,10 @@ def idempotent(
     the header. With ``@idempotent(required=True)`` a request without the header is a 400
     naming it (for writes a client must never repeat blindly, such as a manual journal entry).
     With ``kept_by_service=True`` the endpoint's service keeps one write per key itself: the
-    header is checked and documented, nothing is stored here. ``@requires`` runs `check_key`
-    right after the permission (so before the body is validated); the wrapper runs it again
-    for an endpoint without ``@requires``.
+    header is checked and documented, nothing is stored here. `check_key` runs in the
+    authentication (`core.api_auth`): right after the permission under ``@requires``, right
+    after sign-in otherwise, so before the body is validated; the wrapper's own call is then
+    a formality that keeps the rule where the key is used.
     """
 
     def decorate(inner: Callable[..., Any]) -> Callable[..., Any]:
