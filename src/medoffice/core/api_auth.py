@@ -89,14 +89,33 @@ class _Authorised:
         return getattr(self.inner, name)
 
 
+_AUTHORISED_KINDS: dict[type, type[_Authorised]] = {}
+
+
+def _authorised(inner: Any, perms: tuple[str, ...]) -> _Authorised:
+    """The scheme wrapped in a class of the inner scheme's name: the OpenAPI document names a
+    security scheme by its class, so each endpoint lists BearerToken and SessionAuth."""
+    kind = type(inner)
+    wrapper = _AUTHORISED_KINDS.get(kind)
+    if wrapper is None:
+        wrapper = type(kind.__name__, (_Authorised,), {"__doc__": _Authorised.__doc__})
+        _AUTHORISED_KINDS[kind] = wrapper
+    return wrapper(inner, perms)
+
+
 def requires(*perms: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Endpoint decorator: answer 403 unless the caller holds one of the permissions."""
+    """Endpoint decorator: answer 403 unless the caller holds one of the permissions. The
+    OpenAPI document lists them as the operation's `x-permissions` (any one of them will do)."""
 
     def authorise_first(operation: Any) -> None:
         base = API_AUTH if operation.auth_param is NOT_SET else operation.auth_callbacks
-        wrapped = [_Authorised(scheme, perms) for scheme in base]
+        wrapped = [_authorised(scheme, perms) for scheme in base]
         operation.auth_param = wrapped
         operation._set_auth(wrapped)
+        operation.openapi_extra = {
+            **(operation.openapi_extra or {}),
+            "x-permissions": [getattr(p, "value", p) for p in perms],
+        }
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
