@@ -14,7 +14,7 @@ from medoffice.core.exceptions import InvalidInput, NotFound
 from medoffice.core.models import Location, ModuleSwitch, Practice, Provider, User
 from medoffice.core.permissions import Perm
 from medoffice.core.services._common import _apply, _checked_fields
-from medoffice.core.services.validation import full_clean_or_raise
+from medoffice.core.services.validation import field_label, full_clean_or_raise
 
 PRACTICE_FIELDS = (
     "legal_name", "tax_id", "group_npi", "phone", "address_line1", "address_line2", "city",
@@ -67,7 +67,7 @@ def _check_pay_to(practice: Practice) -> None:
     given = [name for name in Practice.PAY_TO_FIELDS if getattr(practice, name)]
     missing = [name for name in PAY_TO_REQUIRED if not getattr(practice, name)]
     if given and missing:
-        labels = [str(Practice._meta.get_field(name).verbose_name) for name in missing]
+        labels = [field_label(Practice, name) for name in missing]
         message = "Give the whole pay-to address, or leave it all blank."
         raise InvalidInput(
             f"{labels[0]}: {message} Missing: {', '.join(labels)}.",
