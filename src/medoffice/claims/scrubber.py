@@ -721,10 +721,17 @@ def _scrub_batch(ids: list[int], *, actor: User | None, today: date) -> list[Scr
         _forget_findings(checked)
         insert_rows(ScrubFinding, ("claim_id", "code", "severity", "message", "line_number"), rows)
         for target, moving in outcome.items():
-            if moving:
-                held_note = target == ClaimStatus.SCRUB_ERRORS
-                note = "Scrubbed: held." if held_note else "Scrubbed: clean."
-                move_rows(moving, to=target, actor=actor, note=note)
+            held_note = target == ClaimStatus.SCRUB_ERRORS
+            note = "Scrubbed: held." if held_note else "Scrubbed: clean."
+            # A rejected claim scrubbed again is sent again: it leaves the batch that carried it
+            # (batching takes only claims in none), as a rejected claim rebuilt does.
+            again = [row for row in moving if row[1] == ClaimStatus.REJECTED]
+            first = [row for row in moving if row[1] != ClaimStatus.REJECTED]
+            if first:
+                move_rows(first, to=target, actor=actor, note=note)
+            if again:
+                move_rows(again, to=target, actor=actor, note=note + " Sent again in a new batch.",
+                          fields={"batch": None, "submitted_at": None})  # fmt: skip
         Claim.objects.filter(pk__in=checked).update(scrubbed_at=now)
     return results
 
