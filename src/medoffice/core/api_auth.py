@@ -95,6 +95,24 @@ class _Authorised:
         return getattr(self.inner, name)
 
 
+_WRAPPER_KINDS: dict[tuple[type, type], type] = {}
+
+
+def _named_like(wrapper: type, inner: Any) -> type:
+    """`wrapper` as a class of the inner scheme's name: the OpenAPI document names a security
+    scheme by its class, so each endpoint lists BearerToken and SessionAuth."""
+    kind = type(inner)
+    made = _WRAPPER_KINDS.get((wrapper, kind))
+    if made is None:
+        made = type(kind.__name__, (wrapper,), {"__doc__": wrapper.__doc__})
+        _WRAPPER_KINDS[(wrapper, kind)] = made
+    return made
+
+
+def _authorised(inner: Any, perms: tuple[str, ...], key_required: bool | None) -> _Authorised:
+    return _named_like(_Authorised, inner)(inner, perms, key_required)
+
+
 class _KeyChecked:
     """An authentication that then checks the Idempotency-Key header, for an ``@idempotent``
     endpoint open to every signed-in caller (no `requires`): the same check, at the same
@@ -121,20 +139,25 @@ def check_key_after_sign_in(operation: Any) -> None:
     if key_required is None or getattr(operation.view_func, "required_perms", None):
         return
     base = API_AUTH if operation.auth_param is NOT_SET else operation.auth_callbacks
-    wrapped = [_KeyChecked(scheme, key_required) for scheme in base]
+    wrapped = [_named_like(_KeyChecked, scheme)(scheme, key_required) for scheme in base]
     operation.auth_param = wrapped
     operation._set_auth(wrapped)
 
 
 def requires(*perms: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Endpoint decorator: answer 403 unless the caller holds one of the permissions."""
+    """Endpoint decorator: answer 403 unless the caller holds one of the permissions. The
+    OpenAPI document lists them as the operation's `x-permissions` (any one of them will do)."""
 
     def authorise_first(operation: Any) -> None:
         base = API_AUTH if operation.auth_param is NOT_SET else operation.auth_callbacks
         key_required = api_keys.key_rule(operation.view_func)
-        wrapped = [_Authorised(scheme, perms, key_required) for scheme in base]
+        wrapped = [_authorised(scheme, perms, key_required) for scheme in base]
         operation.auth_param = wrapped
         operation._set_auth(wrapped)
+        operation.openapi_extra = {
+            **(operation.openapi_extra or {}),
+            "x-permissions": [getattr(p, "value", p) for p in perms],
+        }
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
