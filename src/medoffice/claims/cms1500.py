@@ -235,7 +235,7 @@ def _footer(sheet: _Sheet, form: ClaimForm, *, last: bool, page: int, pages: int
         sheet.put(58, 68, cents)
     else:
         sheet.put(58, 52, "CONTINUED")
-    sheet.put(58, 66, form.billing_phone)
+    sheet.put(62, 50, form.billing_phone)  # box 33's free line, clear of 28 and 29
     for offset, text in enumerate(form.facility[:3]):
         sheet.put(59 + offset, 23, text[:26])
     for offset, text in enumerate(form.billing[:3]):

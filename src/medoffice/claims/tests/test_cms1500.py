@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from itertools import pairwise
 
 import pytest
 from django.urls import reverse
@@ -98,3 +99,21 @@ def test_the_download_needs_claims_view_and_is_audited(client_for):
     assert (
         client_for("biller").get(reverse("claims:claim_cms1500", args=[999999])).status_code == 404
     )
+
+
+def test_no_two_values_print_over_each_other(practice):
+    """Each value ends before the next one on its line starts (the billing phone once sat on
+    box 29's amount paid), with every box filled: a phone, a paid amount, three lines."""
+    from medoffice.core.models import Practice
+
+    Practice.objects.update(phone="+14885550185")
+    claim = make_claim(control_number="RFM0000042", lines=3)
+    for page in placed(cms1500.render(cms1500.form_for_claim(claim))):
+        by_line: dict[int, list[tuple[int, str]]] = {}
+        for (line, column), text in page.items():
+            by_line.setdefault(line, []).append((column, text))
+        for line, values in by_line.items():
+            values.sort()
+            for (column, text), (next_column, next_text) in pairwise(values):
+                assert column + len(text) <= next_column, (line, text, next_text)
+        assert page[(62, 50)] == "(488) 555-0185"
