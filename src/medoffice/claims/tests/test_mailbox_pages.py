@@ -150,7 +150,9 @@ def test_a_refused_form_answers_422_with_its_errors_as_the_other_setup_forms(
     assert 'role="alert"' in html and 'id="outbound_path-error"' in html
     assert 'value="relative/out"' in html  # the form is shown again with what was typed
     changed = manager.post(reverse("claims:clearinghouse_edit", args=[house.pk]), values)
-    assert changed.status_code == 422 and "Give the clearinghouse a name." in changed.content.decode()
+    assert (
+        changed.status_code == 422 and "Give the clearinghouse a name." in changed.content.decode()
+    )
     assert list(Clearinghouse.objects.values_list("name", "outbound_path")) == [
         ("Portal uploads", str(tmp_path / "out"))
     ]
