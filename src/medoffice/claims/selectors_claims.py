@@ -112,7 +112,7 @@ def worklist(filters: WorklistFilters, *, today: date, limit: int = MAX_ROWS) ->
         found.select_related("encounter__patient", "encounter__rendering_provider", "payer")
         .prefetch_related(Prefetch("findings", ScrubFinding.objects.order_by("severity", "line_number", "id")))[:limit]
     )  # fmt: skip
-    counts = {status: 0 for status in WORKLIST_STATUSES}
+    counts: dict[str, int] = {str(status): 0 for status in WORKLIST_STATUSES}
     counts.update(
         _filtered_but_status(filters, today=today).order_by()
         .values_list("status").annotate(n=Count("id")).values_list("status", "n")
