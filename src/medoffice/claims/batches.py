@@ -313,6 +313,15 @@ def write_837p(
             postal_code="".join(ch for ch in practice.zip_code if ch.isdigit()),
         ),
     )
+    pay_to = None
+    if practice.has_pay_to:  # 2010AB only when payments go somewhere else than 2010AA
+        pay_to = w.Address(
+            line1=x12_text(practice.pay_to_address_line1),
+            line2=x12_text(practice.pay_to_address_line2),
+            city=x12_text(practice.pay_to_city),
+            state=practice.pay_to_state,
+            postal_code="".join(ch for ch in practice.pay_to_zip_code if ch.isdigit()),
+        )
     batch = w.ClaimBatch(
         submitter=w.Submitter(
             name=exchange.submitter_name,
@@ -322,6 +331,7 @@ def write_837p(
         ),
         receiver=w.Receiver(name=exchange.receiver_name, identifier=exchange.receiver_id),
         billing_provider=billing,
+        pay_to=pay_to,
         claims=billed,
         reference=reference,
         created=created,

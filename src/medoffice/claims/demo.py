@@ -42,6 +42,14 @@ WITH_25 = frozenset({"11102", "17110", "90471", "96372"})
 MODIFIER_25 = "25"  # an E/M the same day as a procedure
 PRIOR_AUTH_CODES = ("11102",)  # Lakeshore asks for an authorization (coding's demo sets it)
 PRIOR_AUTH_PAYER = "LKS01"
+# The first visits of the span that fit are coded to show what an 837P carries beyond the
+# common visit: a drug given in the office (dexamethasone, J1100 per 1 mg: 10 mg from a
+# 10 mg/mL vial, its NDC in 5-4-2 form), a nurse practitioner's or physician assistant's
+# visit under a physician's supervision, and a Lakeshore biopsy with its prior authorization.
+OFFICE_VISITS = frozenset({"99202", "99203", "99204", "99212", "99213", "99214", "99215"})
+DRUG_LINES = (("96372", 1, "", "", ""), ("J1100", 10, "63323-0165-01", "1", "ML"))
+SUPERVISED_CREDENTIALS = ("NP", "PA-C")
+SUPERVISING_CREDENTIALS = ("MD", "DO")
 REJECT_REASONS = (
     "A3:21 The payer could not find the subscriber's member ID.",
     "A7:562 The rendering provider's NPI is not on file with the payer.",
@@ -110,6 +118,44 @@ def _coding(rng: Any, appointment: Any, day: date, payer_id: str | None) -> tupl
     return diagnoses, lines, prior
 
 
+def _showcase(
+    shown: set[str],
+    appointment: Any,
+    day: date,
+    payer_id: str,
+    lines: list,
+    prior: str,
+    supervisors: list[Any],
+) -> tuple[list, str, Any]:
+    """(lines, prior authorization, supervising provider) of a visit coded to show one thing
+    the 837P carries (each shown once), or the visit's own coding when it shows none."""
+    from medoffice.claims.encounters import LineInput
+
+    visit = lines[0]
+    if visit.code not in OFFICE_VISITS:
+        return lines, prior, None
+    rendering = appointment.provider
+    if "supervised" not in shown and rendering.credentials in SUPERVISED_CREDENTIALS:
+        supervising = next((p for p in supervisors if p.pk != rendering.pk), None)
+        if supervising is not None:
+            shown.add("supervised")
+            return lines, prior, supervising
+    with_25 = LineInput(code=visit.code, modifiers=[MODIFIER_25], pointers=list(visit.pointers))
+    if "authorized" not in shown and payer_id == PRIOR_AUTH_PAYER:
+        shown.add("authorized")
+        biopsy = LineInput(code=PRIOR_AUTH_CODES[0], pointers=[1])
+        return [with_25, biopsy], f"PA{day:%y%m%d}{appointment.provider.npi[-4:]}", None
+    if "drug" not in shown:
+        shown.add("drug")
+        drug = [
+            LineInput(code=code, units=units, pointers=[1], ndc=ndc, ndc_quantity=quantity or None,
+                      ndc_unit=unit)
+            for code, units, ndc, quantity, unit in DRUG_LINES
+        ]  # fmt: skip
+        return [with_25, *drug], prior, None
+    return lines, prior, None
+
+
 def _primary_payers(patient_ids: set[int], first: date) -> dict[int, str]:
     """The payer id of each patient's primary coverage (in force at the start of the span)."""
     from django.db.models import Q
@@ -136,6 +182,7 @@ def _encounters(ctx: Any, coder: Any) -> tuple[list[Any], list[Any]]:
     from medoffice.claims import encounters as services
     from medoffice.claims.encounters import LineInput
     from medoffice.core.access import has_perm
+    from medoffice.core.models import Provider
     from medoffice.scheduling.availability import practice_zone
 
     rng = ctx.rng
@@ -150,6 +197,10 @@ def _encounters(ctx: Any, coder: Any) -> tuple[list[Any], list[Any]]:
     ready: list[Any] = []
     breakers: list[Any] = []
     breakers_wanted = 2
+    shown: set[str] = set()
+    supervisors = list(
+        Provider.objects.filter(credentials__in=SUPERVISING_CREDENTIALS).order_by("pk")
+    )
     for appointment in visits:
         day = appointment.start.astimezone(zone).date()
         born = appointment.patient.date_of_birth
@@ -172,6 +223,11 @@ def _encounters(ctx: Any, coder: Any) -> tuple[list[Any], list[Any]]:
                 for x in lines
             ]  # fmt: skip
             prior = ""
+        supervising = None
+        if not recent and not breaks and payer_id is not None:
+            lines, prior, supervising = _showcase(
+                shown, appointment, day, payer_id, lines, prior, supervisors
+            )
         stage = rng.random()
         if recent and stage < 0.35:
             if stage < 0.15:
@@ -180,7 +236,8 @@ def _encounters(ctx: Any, coder: Any) -> tuple[list[Any], list[Any]]:
                                     lines=lines, prior_authorization=prior)  # fmt: skip
             continue  # draft: the clinician's codes, not checked yet
         services.encounter_code(actor=opener, encounter_id=encounter.pk, diagnoses=diagnoses,
-                                lines=lines, prior_authorization=prior)  # fmt: skip
+                                lines=lines, prior_authorization=prior,
+                                supervising_provider=supervising)  # fmt: skip
         services.encounter_mark_coded(actor=opener, encounter_id=encounter.pk)
         if recent and stage < 0.7:
             continue  # coded, waiting for the coder to finalize

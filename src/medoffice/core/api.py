@@ -98,6 +98,11 @@ class PracticeOut(Schema):
     city: str
     state: str
     zip_code: str
+    pay_to_address_line1: str
+    pay_to_address_line2: str
+    pay_to_city: str
+    pay_to_state: str
+    pay_to_zip_code: str
     time_zone: str
     require_two_factor: bool
 
@@ -112,6 +117,13 @@ class PracticePatch(Schema):
     city: str | None = Field(None, max_length=80)
     state: str | None = Field(None, max_length=2)
     zip_code: str | None = Field(None, max_length=10)
+    pay_to_address_line1: str | None = Field(
+        None, max_length=120, description="where payers send payments, when not the address"
+    )
+    pay_to_address_line2: str | None = Field(None, max_length=120)
+    pay_to_city: str | None = Field(None, max_length=80)
+    pay_to_state: str | None = Field(None, max_length=2)
+    pay_to_zip_code: str | None = Field(None, max_length=10)
     time_zone: str | None = None
     require_two_factor: bool | None = None
 

@@ -18,6 +18,7 @@ from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import contribute_operation_callback
 
+from medoffice.core import api_keys
 from medoffice.core.access import require_perm
 from medoffice.core.context import act_as_for_request
 
@@ -73,30 +74,90 @@ def user_of(request: Any) -> Any:
 
 class _Authorised:
     """An authentication that also checks the permission, so a caller without it gets 403
-    before the input is validated (never a 422 that reveals the shape of the endpoint)."""
+    before the input is validated (never a 422 that reveals the shape of the endpoint); then,
+    for an endpoint that takes an Idempotency-Key, the header (`api_keys.check_key`: 400
+    when missing where required or malformed), so every such endpoint answers the same."""
 
-    def __init__(self, inner: Any, perms: tuple[str, ...]):
+    def __init__(self, inner: Any, perms: tuple[str, ...], key_required: bool | None = None):
         self.inner = inner
         self.perms = perms
+        self.key_required = key_required
 
     def __call__(self, request: Any) -> Any:
         user = self.inner(request)
         if user:
             require_perm(user, *self.perms)
+            if self.key_required is not None:
+                api_keys.check_key(request, required=self.key_required)
         return user
 
     def __getattr__(self, name: str) -> Any:  # the OpenAPI schema reads the inner scheme's
         return getattr(self.inner, name)
 
 
+_WRAPPER_KINDS: dict[tuple[type, type], type] = {}
+
+
+def _named_like(wrapper: type, inner: Any) -> type:
+    """`wrapper` as a class of the inner scheme's name: the OpenAPI document names a security
+    scheme by its class, so each endpoint lists BearerToken and SessionAuth."""
+    kind = type(inner)
+    made = _WRAPPER_KINDS.get((wrapper, kind))
+    if made is None:
+        made = type(kind.__name__, (wrapper,), {"__doc__": wrapper.__doc__})
+        _WRAPPER_KINDS[(wrapper, kind)] = made
+    return made
+
+
+def _authorised(inner: Any, perms: tuple[str, ...], key_required: bool | None) -> _Authorised:
+    return _named_like(_Authorised, inner)(inner, perms, key_required)
+
+
+class _KeyChecked:
+    """An authentication that then checks the Idempotency-Key header, for an ``@idempotent``
+    endpoint open to every signed-in caller (no `requires`): the same check, at the same
+    point (after who is calling is known, before the body is validated)."""
+
+    def __init__(self, inner: Any, key_required: bool):
+        self.inner = inner
+        self.key_required = key_required
+
+    def __call__(self, request: Any) -> Any:
+        user = self.inner(request)
+        if user:
+            api_keys.check_key(request, required=self.key_required)
+        return user
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def check_key_after_sign_in(operation: Any) -> None:
+    """Operation callback of ``@idempotent``: unless `requires` checks the key after the
+    permission, check it right after authentication."""
+    key_required = api_keys.key_rule(operation.view_func)
+    if key_required is None or getattr(operation.view_func, "required_perms", None):
+        return
+    base = API_AUTH if operation.auth_param is NOT_SET else operation.auth_callbacks
+    wrapped = [_named_like(_KeyChecked, scheme)(scheme, key_required) for scheme in base]
+    operation.auth_param = wrapped
+    operation._set_auth(wrapped)
+
+
 def requires(*perms: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Endpoint decorator: answer 403 unless the caller holds one of the permissions."""
+    """Endpoint decorator: answer 403 unless the caller holds one of the permissions. The
+    OpenAPI document lists them as the operation's `x-permissions` (any one of them will do)."""
 
     def authorise_first(operation: Any) -> None:
         base = API_AUTH if operation.auth_param is NOT_SET else operation.auth_callbacks
-        wrapped = [_Authorised(scheme, perms) for scheme in base]
+        key_required = api_keys.key_rule(operation.view_func)
+        wrapped = [_authorised(scheme, perms, key_required) for scheme in base]
         operation.auth_param = wrapped
         operation._set_auth(wrapped)
+        operation.openapi_extra = {
+            **(operation.openapi_extra or {}),
+            "x-permissions": [getattr(p, "value", p) for p in perms],
+        }
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
@@ -104,6 +165,7 @@ def requires(*perms: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             require_perm(user_of(request), *perms)
             return view(request, *args, **kwargs)
 
+        wrapper.required_perms = perms  # type: ignore[attr-defined]
         contribute_operation_callback(wrapper, authorise_first)
         return wrapper
 

@@ -261,6 +261,11 @@ def _foundation(ctx: DemoContext) -> None:
         city=city,
         state=state,
         zip_code=f"{zip_prefix}{rng.randint(10, 99)}-4100",  # ZIP+4: the 837P's billing address
+        # Payers mail checks to the practice's lockbox, not its office (the 837P's pay-to).
+        pay_to_address_line1="PO Box 4410",
+        pay_to_city=city,
+        pay_to_state=state,
+        pay_to_zip_code=f"{zip_prefix}90-4410",
         phone=_phone(rng),
         time_zone=tz,
         require_two_factor=False,

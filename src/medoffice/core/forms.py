@@ -68,8 +68,13 @@ class PracticeForm(SetupModelForm):
         model = Practice
         fields = [
             "legal_name", "tax_id", "group_npi", "phone", "address_line1", "address_line2",
-            "city", "state", "zip_code", "time_zone", "require_two_factor",
+            "city", "state", "zip_code", "pay_to_address_line1", "pay_to_address_line2",
+            "pay_to_city", "pay_to_state", "pay_to_zip_code", "time_zone", "require_two_factor",
         ]  # fmt: skip
+        help_texts = {
+            "pay_to_address_line1": "Where payers send payments when it is not the address "
+            "above (a lockbox or PO box). Leave the pay-to lines blank otherwise.",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

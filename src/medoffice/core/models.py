@@ -64,11 +64,59 @@ class Practice(AuditedModel, Address):
         help_text="Owners, managers and HR/payroll must use a TOTP authenticator to sign in.",
     )
     is_demo = models.BooleanField(default=False)
+    # Where payers send the money when it is not the billing address (a lockbox, a PO box):
+    # the 837P's pay-to provider (2010AB). Blank: payments go to the practice's address.
+    pay_to_address_line1 = models.CharField("pay-to address", max_length=120, blank=True)
+    pay_to_address_line2 = models.CharField("pay-to address line 2", max_length=120, blank=True)
+    pay_to_city = models.CharField("pay-to city", max_length=80, blank=True)
+    pay_to_state = models.CharField(
+        "pay-to state", max_length=2, blank=True, validators=[STATE_VALIDATOR]
+    )
+    pay_to_zip_code = models.CharField(
+        "pay-to ZIP code", max_length=10, blank=True, validators=[ZIP_VALIDATOR]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            # A pay-to address is whole (street, city, state, ZIP) or not there at all.
+            models.CheckConstraint(
+                condition=Q(
+                    pay_to_address_line1="",
+                    pay_to_address_line2="",
+                    pay_to_city="",
+                    pay_to_state="",
+                    pay_to_zip_code="",
+                )
+                | (
+                    ~Q(pay_to_address_line1="")
+                    & ~Q(pay_to_city="")
+                    & ~Q(pay_to_state="")
+                    & ~Q(pay_to_zip_code="")
+                ),
+                name="practice_pay_to_whole_or_blank",
+            )
+        ]
+
     def __str__(self) -> str:
         return self.legal_name
+
+    PAY_TO_FIELDS = (
+        "pay_to_address_line1", "pay_to_address_line2", "pay_to_city", "pay_to_state",
+        "pay_to_zip_code",
+    )  # fmt: skip
+
+    @property
+    def has_pay_to(self) -> bool:
+        """A pay-to address is on file and it is not the practice's own address."""
+        if not self.pay_to_address_line1:
+            return False
+        own = (self.address_line1, self.address_line2, self.city, self.state, self.zip_code)
+        pay_to = tuple(getattr(self, name) for name in self.PAY_TO_FIELDS)
+        return tuple(" ".join(v.upper().split()) for v in pay_to) != tuple(
+            " ".join(v.upper().split()) for v in own
+        )
 
     @property
     def tax_id_masked(self) -> str:

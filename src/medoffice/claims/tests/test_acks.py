@@ -700,3 +700,21 @@ def test_a_late_277_to_a_rebuilt_claims_first_submission_is_stale_by_its_charge(
     assert stale.details["answers_batch"] == first.pk
     claim_status.apply_277(status_277([(claim, "A7:21")], charge="120"), biller)
     assert _statuses(claim) == ["rejected"]
+
+
+@pytest.mark.django_db
+def test_a_999_answering_sets_the_batch_does_not_have_changes_nothing(users, exchange):
+    """AK2*837*9999 against a batch of ST 0001: the group's rejection (AK9*R) is not guessed
+    onto claims the 999 never names; the set is listed as not found, with a warning."""
+    claims = [make_claim(lines=1, status=ClaimStatus.READY) for _ in range(2)]
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    content = ack_999(submitter=exchange.submitter_id, group=_group_of(batch), st02=9999,
+                      code="R")  # fmt: skip
+    result = acks.apply_999(content, actor=users["biller"])
+    assert _statuses(*claims) == ["batched", "batched"]
+    assert [(o.reference, o.result) for o in result.unmatched] == [
+        ("transaction set 9999", "not found")
+    ]
+    assert any("answers none of batch" in w and "nothing was applied" in w
+               for w in result.warnings)  # fmt: skip
+    assert not ClaimEvent.objects.filter(claim__in=claims, to_status="rejected").exists()

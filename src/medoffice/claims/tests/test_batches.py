@@ -307,6 +307,62 @@ def test_the_referring_provider_goes_out_last_name_first(users, exchange):
     assert b"NM1*DN*1*SMITH*JOHN*" in bytes(batch.content)
 
 
+def _written(claim, exchange) -> bytes:
+    from django.utils import timezone
+
+    return batches.write_837p(
+        Claim.objects.filter(pk=claim.pk), exchange, interchange_number=7, group_number=7,
+        created=timezone.localtime(), reference="7",
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_pay_to_address_goes_out_only_when_it_is_not_the_billing_address(
+    users, exchange, tmp_path
+):
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    assert b"NM1*87" not in _written(claim, exchange)  # none on file
+    practice = Practice.objects.get()
+    Practice.objects.update(
+        pay_to_address_line1=practice.address_line1.lower(), pay_to_address_line2="",
+        pay_to_city=practice.city, pay_to_state=practice.state, pay_to_zip_code=practice.zip_code,
+        address_line2="",
+    )  # fmt: skip
+    assert b"NM1*87" not in _written(claim, exchange)  # the billing address again
+    Practice.objects.update(
+        pay_to_address_line1="PO Box 77", pay_to_address_line2="Lockbox 3",
+        pay_to_city="Chicago", pay_to_state="IL", pay_to_zip_code="60601-0077",
+    )  # fmt: skip
+    content = _written(claim, exchange)
+    assert b"~NM1*87*2~N3*PO BOX 77*LOCKBOX 3~N4*CHICAGO*IL*606010077~" in content
+    assert content.index(b"NM1*87") < content.index(b"HL*2*1*22")  # in 2000A, before 2000B
+    valid, problems, _ack = _pyx12_errors(content, tmp_path)
+    assert problems == [] and valid
+    (transaction,) = read(content).transactions()
+    (billing,) = transaction.data.billing_providers
+    assert billing.pay_to.address.lines == ["PO BOX 77", "LOCKBOX 3"]
+    assert (billing.pay_to.address.city, billing.pay_to.address.postal_code) == (
+        "CHICAGO", "606010077")  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_supervising_provider_drug_and_prior_authorization_go_out_from_the_database(
+    users, exchange, tmp_path
+):
+    from medoffice.claims.models import Encounter
+    from medoffice.testing import factories
+
+    claim = make_claim(lines=2, status=ClaimStatus.READY)
+    supervisor = factories.provider(first_name="Mia", last_name="Chen")
+    Encounter.objects.filter(pk=claim.encounter_id).update(supervising_provider=supervisor)
+    content = _written(claim, exchange)
+    assert f"~NM1*DQ*1*CHEN*MIA****XX*{supervisor.npi}~".encode() in content
+    assert b"~LIN**N4*00409488201~CTP****1.5*ML~" in content  # the J3420 line's drug
+    assert b"~REF*G1*PA998~" in content
+    valid, problems, _ack = _pyx12_errors(content, tmp_path)
+    assert problems == [] and valid
+
+
 def test_a_rejected_claim_scrubbed_again_goes_in_the_next_batch(users, exchange):
     """The claim page tells the biller to correct a rejected claim's patient or coverage and
     scrub it again: scrubbed clean, it leaves the batch that carried it and is batched anew."""

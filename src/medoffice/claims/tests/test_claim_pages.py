@@ -212,6 +212,59 @@ def test_api_permissions_are_the_pages(claims, client_for):
     assert not ScrubFinding.objects.exists()
 
 
+CLAIM_ENDPOINTS = {  # (path, method): (the permission, takes an Idempotency-Key)
+    ("/api/claims/", "get"): ("claims.view", False),
+    ("/api/claims/{claim_id}", "get"): ("claims.view", False),
+    ("/api/claims/{claim_id}/scrub", "post"): ("claims.submit", False),
+    ("/api/claims/{claim_id}/resubmit", "post"): ("claims.submit", True),
+    ("/api/claims/{claim_id}/void", "post"): ("claims.submit", True),
+}
+
+
+def test_the_claim_endpoints_are_in_the_openapi_document_with_permission_and_key(client_for):
+    schema = client_for("biller").get("/api/openapi.json").json()
+    claim_paths = {
+        (path, method)
+        for path, operations in schema["paths"].items()
+        if path.startswith("/api/claims/") and not path.startswith(
+            ("/api/claims/encounters", "/api/claims/eligibility"))
+        for method in operations
+    }  # fmt: skip
+    assert claim_paths == set(CLAIM_ENDPOINTS)  # every claims endpoint, and only these
+    assert set(schema["components"]["securitySchemes"]) == {"BearerToken", "SessionAuth"}
+    for (path, method), (permission, keyed) in CLAIM_ENDPOINTS.items():
+        operation = schema["paths"][path][method]
+        assert operation["x-permissions"] == [permission], path
+        assert operation["security"] == [{"BearerToken": []}, {"SessionAuth": []}], path
+        headers = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
+        if keyed:
+            assert headers["Idempotency-Key"]["required"] is True, path
+        else:
+            assert "Idempotency-Key" not in headers, path
+    assert schema["paths"]["/api/claims/{claim_id}/void"]["post"]["responses"].keys() >= {"201"}
+
+
+@pytest.mark.parametrize("role", ["front_desk", "medical_assistant"])
+def test_a_role_without_claims_permission_gets_403_from_every_claim_endpoint(
+    claims, client_for, role
+):
+    client = client_for(role)
+    sent = claims["sent"]
+    before = list(Claim.objects.order_by("pk").values_list("pk", "status"))
+    for (path, method), (_permission, keyed) in CLAIM_ENDPOINTS.items():
+        url = path.replace("{claim_id}", str(sent.pk))
+        headers = {"Idempotency-Key": f"{role}-{method}-{path}"} if keyed else {}
+        if method == "get":
+            response = client.get(url)
+        else:
+            response = client.post(url, json.dumps({"reason": "Corrected units"}),
+                                   content_type="application/json", headers=headers)  # fmt: skip
+        assert response.status_code == 403, (role, path)
+    assert list(Claim.objects.order_by("pk").values_list("pk", "status")) == before
+    assert not ScrubFinding.objects.exists()
+    assert not ClaimEvent.objects.filter(claim=sent).exclude(to_status="draft").exists()
+
+
 # --- Command line ---------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -252,3 +253,94 @@ def test_without_the_corpus_the_demo_loads_its_built_in_codes(demo_claims):
     assert facts["contracts"] == [("LKS01", "rates")]  # no MPFS: no Medicare-percent contract
     assert facts["edits"] == 0
     assert any("Summit" in note for note in facts["notes"])
+
+
+def _segments(content: bytes) -> list[list[str]]:
+    text = content.decode()
+    element, segment = text[3], text[105]
+    return [part.split(element) for part in text.split(segment) if part]
+
+
+@pytest.mark.django_db
+def test_a_batch_from_the_database_carries_pay_to_supervising_ndc_and_prior_auth(
+    demo_claims, tmp_path
+):
+    """The demo codes a drug line, a supervised visit and an authorized biopsy, and pays to a
+    lockbox: an 837P written from the database for those claims carries each in its loop
+    (2010AB, 2310D, 2410, REF*G1 in 2300), as does the demo's own file, and pyx12 accepts it."""
+    from django.utils import timezone
+
+    from medoffice.claims.batches import practice_exchange, write_837p
+    from medoffice.claims.models import ClaimBatch
+    from medoffice.core.models import Practice
+    from medoffice.x12 import read
+    from medoffice.x12.tests.test_professional_claim_writer import _pyx12_errors
+
+    practice = Practice.objects.get()
+    assert practice.has_pay_to and practice.pay_to_address_line1 != practice.address_line1
+    drug = Claim.objects.get(lines__ndc__gt="", frequency_code=FrequencyCode.ORIGINAL)
+    supervised = Claim.objects.get(
+        encounter__supervising_provider__isnull=False, frequency_code=FrequencyCode.ORIGINAL
+    )
+    authorized = Claim.objects.filter(
+        encounter__prior_authorization__gt="", frequency_code=FrequencyCode.ORIGINAL,
+        batch__isnull=False,
+    ).order_by("pk")[0]  # fmt: skip
+    picked = [drug, supervised, authorized]
+    assert all(claim.batch_id is not None for claim in picked)  # the demo sent them too
+    drug_line = drug.lines.get(ndc__gt="")
+    assert (drug_line.code, drug_line.units, drug_line.ndc, drug_line.ndc_unit) == (
+        "J1100",
+        10,
+        "63323016501",
+        "ML",
+    )
+    supervisor = supervised.encounter.supervising_provider
+    assert supervisor.pk != supervised.encounter.rendering_provider_id
+    content = write_837p(
+        Claim.objects.filter(pk__in=[c.pk for c in picked]),
+        practice_exchange(receiver_id="DEMOCLEARING"),
+        interchange_number=990001, group_number=990001,
+        created=timezone.localtime(), reference="990001",
+    )  # fmt: skip
+
+    valid, problems, _ack = _pyx12_errors(content, tmp_path)
+    assert valid and not problems, problems[:5]
+    segments = _segments(content)
+    ids = [s[0] for s in segments]
+    pay_to = ids.index("NM1", ids.index("REF"))  # the NM1 after the billing provider's REF*EI
+    assert segments[pay_to][:3] == ["NM1", "87", "2"]
+    assert segments[pay_to + 1] == ["N3", "PO BOX 4410"]
+    assert segments[pay_to + 2] == [
+        "N4", practice.pay_to_city.upper(), practice.pay_to_state,
+        practice.pay_to_zip_code.replace("-", ""),
+    ]  # fmt: skip
+    assert ["NM1", "DQ", "1", supervisor.last_name.upper(), supervisor.first_name.upper(),
+            "", "", "", "XX", supervisor.npi] in segments  # fmt: skip
+    assert ["LIN", "", "N4", "63323016501"] in segments
+    assert ["CTP", "", "", "", "1", "ML"] in segments
+    assert ["REF", "G1", authorized.encounter.prior_authorization] in segments
+
+    # The reader puts each in its loop, on the claim it belongs to.
+    (transaction,) = read(content).transactions()
+    (billing,) = transaction.data.billing_providers
+    assert billing.pay_to is not None and billing.pay_to.address is not None
+    assert billing.pay_to.address.lines == ["PO BOX 4410"]
+    assert billing.provider.address.lines != billing.pay_to.address.lines
+    claims = {claim.claim_id: claim for claim in transaction.data.claims()}
+    dq = claims[supervised.control_number].provider("DQ")
+    assert dq is not None and dq.identifier == supervisor.npi
+    assert claims[authorized.control_number].prior_authorization == (
+        authorized.encounter.prior_authorization
+    )
+    (billed_drug,) = [
+        line for line in claims[drug.control_number].service_lines if line.drug is not None
+    ]
+    assert (billed_drug.code, billed_drug.units) == ("J1100", Decimal(10))
+    assert (billed_drug.drug.qualifier, billed_drug.drug.code) == ("N4", "63323016501")
+    assert (billed_drug.drug.quantity, billed_drug.drug.unit) == (Decimal(1), "ML")
+    # The demo's own files carry them too (pyx12 checks those files above).
+    sent = b"".join(bytes(b.content) for b in ClaimBatch.objects.filter(pk__in=[
+        c.batch_id for c in picked]))  # fmt: skip
+    for wanted in (b"NM1*87*2", b"NM1*DQ*1", b"LIN**N4*63323016501", b"REF*G1*"):
+        assert wanted in sent, wanted

@@ -61,12 +61,50 @@ def codes_of(claim, today=TODAY):
     return sorted({f.code for f in scrub(claim, today)})
 
 
-def test_a_clean_claim_passes_every_edit(codes, biller):
-    claim = build(biller, diagnoses=["E11.9", "I10"], lines=[
-        {"code": "99213", "modifiers": ["25"], "diagnosis_pointers": [1, 2]},
-        {"code": "20610", "modifiers": ["RT"], "diagnosis_pointers": [2]},
-    ])  # fmt: skip
+def severities_of(claim, today=TODAY):
+    """(code, severity) of each finding, sorted."""
+    return sorted({(f.code, f.severity) for f in scrub(claim, today)})
+
+
+@pytest.fixture
+def edit_tables(codes):
+    """An NCCI pair (bypassed by 25 on the visit), MUEs, an add-on edit and a payer that asks
+    for a prior authorization: every table the scrubber reads holds a row for the clean claim."""
+    PtpEdit.objects.create(column1="20610", column2="99213", modifier_indicator="1",
+                           effective_date=date(2024, 1, 1),
+                           release=cf.release(CodeSetKind.NCCI_PTP))  # fmt: skip
+    mue = cf.release(CodeSetKind.NCCI_MUE)
+    for code, most in (("99213", 1), ("20610", 2), ("11042", 1), ("11045", 3)):
+        MueEdit.objects.create(code=code, max_units=most, adjudication_indicator="3", release=mue)
+    AddOnEdit.objects.create(add_on_code="11045", primary_code="11042", edit_type="1",
+                             release=cf.release(CodeSetKind.NCCI_ADD_ON))  # fmt: skip
+
+
+CLEAN_LINES = [
+    {"code": "99213", "modifiers": ["25"], "diagnosis_pointers": [1, 2]},
+    {"code": "20610", "modifiers": ["RT"], "diagnosis_pointers": [2]},
+    {"code": "11042", "diagnosis_pointers": [1]},
+    {"code": "11045", "units": 2, "diagnosis_pointers": [1]},
+]
+
+
+def test_a_clean_claim_passes_every_edit(edit_tables, biller):
+    claim = build(biller, diagnoses=["E11.9", "I10"], lines=CLEAN_LINES,
+                  prior_authorization="PA-20610-1")  # fmt: skip
+    PriorAuthRule.objects.create(payer_id=claim.payer_id, code="20610")
     assert scrub(claim, TODAY) == []
+    # The edits could fire: the same visit without the modifier, over the MUE, without the
+    # add-on's primary and without the authorization is held by each.
+    broken = build(biller, diagnoses=["E11.9", "I10"], lines=[
+        {"code": "99213", "diagnosis_pointers": [1, 2]},
+        {"code": "20610", "units": 3, "modifiers": ["RT"], "diagnosis_pointers": [2]},
+        {"code": "11045", "units": 2, "diagnosis_pointers": [1]},
+    ])  # fmt: skip
+    Claim.objects.filter(pk=broken.pk).update(payer_id=claim.payer_id)
+    assert severities_of(broken) == [
+        ("add_on_without_primary", "error"), ("ncci_pair", "error"),
+        ("prior_auth_missing", "error"), ("units_over_mue", "error"),
+    ]  # fmt: skip
     result = scrub_one(actor=biller, claim=claim, today=TODAY)
     assert result.findings == [] and claim.status == ClaimStatus.READY
     assert not ScrubFinding.objects.filter(claim=claim).exists()
@@ -79,7 +117,7 @@ def test_patient_data_missing(codes, biller):
     patient = cf.patient(address_line1="", zip_code="")
     claim = build(biller, patient=patient)
     found = scrub(claim, TODAY)
-    assert [f.code for f in found] == ["patient_data_missing"]
+    assert [(f.code, f.severity) for f in found] == [("patient_data_missing", "error")]
     assert "address, ZIP code are missing" in found[0].message
 
 
@@ -87,7 +125,8 @@ def test_member_id_and_subscriber_missing(codes, biller):
     patient = cf.patient()
     cf.coverage(patient, member_id="", subscriber_relationship="spouse")
     claim = build(biller, patient=patient)
-    assert codes_of(claim) == ["member_id_missing", "subscriber_data_missing"]
+    assert severities_of(claim) == [
+        ("member_id_missing", "error"), ("subscriber_data_missing", "error")]  # fmt: skip
     coverage = Coverage.objects.get(patient=patient)
     Coverage.objects.filter(pk=coverage.pk).update(
         member_id="W123", subscriber_first_name="Lee", subscriber_last_name="Tester",
@@ -104,13 +143,48 @@ def _bad_npi() -> str:
 def test_npi_invalid_and_taxonomy_missing(codes, biller):
     provider = factories.provider(npi=_bad_npi(), taxonomy="")
     claim = build(biller, rendering_provider=provider)
-    assert codes_of(claim) == ["rendering_npi_invalid", "taxonomy_missing"]
+    assert severities_of(claim) == [
+        ("rendering_npi_invalid", "error"), ("taxonomy_missing", "error")]  # fmt: skip
 
 
 def test_referring_and_supervising_npis_checked(codes, biller):
     claim = build(biller, referring_provider_name="Dr Ref", referring_provider_npi=_bad_npi(),
                   supervising_provider=factories.provider(npi=factories.make_npi(777)))  # fmt: skip
-    assert codes_of(claim) == ["referring_npi_invalid"]
+    assert severities_of(claim) == [("referring_npi_invalid", "error")]
+
+
+def test_the_billing_npi_is_checked(codes, biller):
+    claim = build(biller)
+    assert codes_of(claim) == []
+    bad = _bad_npi()
+    Practice.objects.update(group_npi=bad)
+    found = scrub(claim, TODAY)
+    assert [(f.code, f.severity, f.line_number) for f in found] == [
+        ("billing_npi_invalid", "error", None)]  # fmt: skip
+    assert found[0].message == (
+        f"The practice's group NPI {bad} is not a valid NPI (10 digits passing the check digit)."
+    )
+    Practice.objects.update(group_npi="")
+    assert "group NPI (blank) is not a valid NPI" in scrub(claim, TODAY)[0].message
+    scrub_one(actor=biller, claim=claim, today=TODAY)
+    assert Claim.objects.get(pk=claim.pk).status == ClaimStatus.SCRUB_ERRORS
+    assert ScrubFinding.objects.get(claim=claim).code == "billing_npi_invalid"
+
+
+def test_the_supervising_npi_is_checked(codes, biller):
+    supervisor = factories.provider(npi=_bad_npi(), first_name="Mia", last_name="Chen")
+    claim = build(biller, supervising_provider=supervisor)
+    found = scrub(claim, TODAY)
+    assert [(f.code, f.severity, f.line_number) for f in found] == [
+        ("supervising_npi_invalid", "error", None)]  # fmt: skip
+    assert found[0].message == (
+        f"The supervising provider's NPI {supervisor.npi} is not a valid NPI."
+    )
+    type(supervisor).objects.filter(pk=supervisor.pk).update(npi="")
+    assert [f.message for f in scrub(claim, TODAY)] == [
+        "The supervising provider's NPI (blank) is not a valid NPI."]  # fmt: skip
+    type(supervisor).objects.filter(pk=supervisor.pk).update(npi=factories.make_npi(778))
+    assert codes_of(claim) == []
 
 
 def test_diagnosis_not_billable_and_not_valid(codes, biller):
@@ -118,6 +192,7 @@ def test_diagnosis_not_billable_and_not_valid(codes, biller):
         {"code": "99213", "diagnosis_pointers": [1, 2]}])  # fmt: skip
     found = {f.code: f for f in scrub(claim, TODAY)}
     assert set(found) == {"diagnosis_not_billable", "diagnosis_invalid"}
+    assert {f.severity for f in found.values()} == {"error"}
     assert "E11 is a category" in found["diagnosis_not_billable"].message
 
 
@@ -127,27 +202,32 @@ def test_pointer_out_of_range(codes, biller):
         {"code": "97110", "diagnosis_pointers": [3]},
     ])  # fmt: skip
     found = scrub(claim, TODAY)
-    assert [(f.code, f.line_number) for f in found] == [("pointer_out_of_range", 2)]
+    assert [(f.code, f.severity, f.line_number) for f in found] == [
+        ("pointer_out_of_range", "error", 2)]  # fmt: skip
     assert "pointer 3 is out of range: the claim has 1 diagnosis" in found[0].message
 
 
 def test_code_unknown_and_inactive(codes, biller):
     ProcedureCode.objects.filter(code="97110").update(termination_date=DAY - timedelta(days=1))
     claim = build(biller, lines=[{"code": "99213"}, {"code": "97110"}, {"code": "0000T"}])
-    found = {(f.code, f.line_number) for f in scrub(claim, TODAY)}
-    assert found == {("code_inactive", 2), ("code_unknown", 3)}
+    found = {(f.code, f.severity, f.line_number) for f in scrub(claim, TODAY)}
+    assert found == {("code_inactive", "error", 2), ("code_unknown", "error", 3)}
 
 
 def test_modifier_invalid(codes, biller):
     claim = build(biller, lines=[{"code": "99213", "modifiers": ["ZZ", "AA"]}])
-    found = [f.message for f in scrub(claim, TODAY)]
-    assert found == ["Line 1: ZZ is not a known modifier.", "Line 1: modifier AA is retired."]
+    found = [(f.code, f.severity, f.message) for f in scrub(claim, TODAY)]
+    assert found == [
+        ("modifier_invalid", "error", "Line 1: ZZ is not a known modifier."),
+        ("modifier_invalid", "error", "Line 1: modifier AA is retired."),
+    ]
 
 
 def test_units_not_positive(codes, biller):
     claim = build(biller)
     ClaimLine.objects.filter(claim=claim).update(units=0)
-    assert [(f.code, f.line_number) for f in scrub(claim, TODAY)] == [("units_not_positive", 1)]
+    assert [(f.code, f.severity, f.line_number) for f in scrub(claim, TODAY)] == [
+        ("units_not_positive", "error", 1)]  # fmt: skip
 
 
 @pytest.fixture
@@ -165,13 +245,13 @@ def test_ncci_indicator_0_is_an_error_even_with_a_modifier(ncci, biller):
     ncci("20610", "97110", "0")
     claim = build(biller, lines=[{"code": "20610"}, {"code": "97110", "modifiers": ["59"]}])
     found = scrub(claim, TODAY)
-    assert [(f.code, f.line_number) for f in found] == [("ncci_pair", 2)]
+    assert [(f.code, f.severity, f.line_number) for f in found] == [("ncci_pair", "error", 2)]
 
 
 def test_ncci_indicator_1_needs_a_bypass_modifier(ncci, biller):
     ncci("20610", "97110", "1")
     plain = build(biller, lines=[{"code": "20610"}, {"code": "97110", "modifiers": ["RT"]}])
-    assert codes_of(plain) == ["ncci_pair"]
+    assert severities_of(plain) == [("ncci_pair", "error")]
     with_59 = build(biller, lines=[{"code": "20610"}, {"code": "97110", "modifiers": ["XU"]}])
     assert codes_of(with_59) == []
 
@@ -190,7 +270,8 @@ def test_units_over_the_mue(codes, biller):
                            release=cf.release(CodeSetKind.NCCI_MUE))  # fmt: skip
     claim = build(biller, lines=[{"code": "97110", "units": 3}, {"code": "97110", "units": 2}])
     found = scrub(claim, TODAY)
-    assert [(f.code, f.line_number) for f in found] == [("units_over_mue", 1)]
+    assert [(f.code, f.severity, f.line_number) for f in found] == [
+        ("units_over_mue", "error", 1)]  # fmt: skip
     assert "5 units of 97110 on one day" in found[0].message
     under = build(biller, lines=[{"code": "97110", "units": 4}])
     assert codes_of(under) == []
@@ -200,7 +281,8 @@ def test_add_on_code_without_its_primary(codes, biller):
     AddOnEdit.objects.create(add_on_code="11045", primary_code="11042", edit_type="1",
                              release=cf.release(CodeSetKind.NCCI_ADD_ON))  # fmt: skip
     alone = build(biller, lines=[{"code": "99213"}, {"code": "11045"}])
-    assert [(f.code, f.line_number) for f in scrub(alone, TODAY)] == [("add_on_without_primary", 2)]
+    assert [(f.code, f.severity, f.line_number) for f in scrub(alone, TODAY)] == [
+        ("add_on_without_primary", "error", 2)]  # fmt: skip
     with_primary = build(biller, lines=[{"code": "11042"}, {"code": "11045"}])
     assert codes_of(with_primary) == []
 
@@ -208,13 +290,13 @@ def test_add_on_code_without_its_primary(codes, biller):
 def test_coverage_not_active_on_the_date_of_service(codes, biller):
     claim = build(biller)
     Coverage.objects.filter(pk=claim.coverage_id).update(end_date=DAY - timedelta(days=1))
-    assert codes_of(claim) == ["coverage_not_active"]
+    assert severities_of(claim) == [("coverage_not_active", "error")]
 
 
 def test_prior_authorization_missing(codes, biller):
     claim = build(biller, lines=[{"code": "20610"}])
     PriorAuthRule.objects.create(payer_id=claim.payer_id, code="20610")
-    assert codes_of(claim) == ["prior_auth_missing"]
+    assert severities_of(claim) == [("prior_auth_missing", "error")]
     authorized = build(biller, lines=[{"code": "20610"}], prior_authorization="PA-7781")
     Claim.objects.filter(pk=authorized.pk).update(payer_id=claim.payer_id)
     assert codes_of(authorized) == []
@@ -354,6 +436,7 @@ def test_a_modifier_must_fit_its_code(em_codes, biller):
     assert "modifier 25 is for an evaluation and management visit; 93000 is not one" in messages[1]
     assert "modifier 59 does not go on an E/M visit (99213)" in messages[2]
     assert "MPFS PC/TC indicator 0" in messages[3]
+    assert {f.severity for f in scrub(claim, TODAY) if f.code == "modifier_invalid"} == {"error"}
 
 
 def test_an_em_pair_is_paid_with_25_on_the_visit_only(em_codes, biller):
@@ -366,6 +449,7 @@ def test_an_em_pair_is_paid_with_25_on_the_visit_only(em_codes, biller):
     assert (
         "ncci_pair" in found and "modifier 25 on the E/M line (99213)" in found["ncci_pair"].message
     )
+    assert found["ncci_pair"].severity == "error"
     for visit, procedure in ((["59"], []), ([], ["59"]), ([], ["RT"]), (["LT"], [])):
         other = build(biller, lines=[{"code": "99213", "modifiers": visit},
                                      {"code": "11102", "modifiers": procedure}])  # fmt: skip
@@ -402,7 +486,7 @@ def test_the_billing_zip_needs_nine_digits(codes, biller):
     claim = build(biller)
     Practice.objects.update(zip_code="62701")
     found = scrub(claim, TODAY)
-    assert [f.code for f in found] == ["billing_zip_incomplete"]
+    assert [(f.code, f.severity) for f in found] == [("billing_zip_incomplete", "error")]
     assert "62701 needs all 9 digits (ZIP+4)" in found[0].message
     Practice.objects.update(zip_code="62701-1234")
     assert codes_of(claim) == []
@@ -412,5 +496,5 @@ def test_an_identifier_holding_an_x12_delimiter_is_an_error(codes, biller):
     claim = build(biller)
     Coverage.objects.filter(pk=claim.coverage_id).update(member_id="AB*123", group_number="G~1")
     found = [f for f in scrub(claim, TODAY) if f.code == "identifier_invalid"]
-    assert len(found) == 2
+    assert len(found) == 2 and {f.severity for f in found} == {"error"}
     assert "member id “AB*123”" in found[0].message and "group number “G~1”" in found[1].message

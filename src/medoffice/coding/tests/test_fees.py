@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import date
+from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -364,11 +365,49 @@ def test_setting_and_importing_fees_on_the_page(client_for):
     assert 'name="charge" value="210.00"' in editing and 'value="2024-01-01"' in editing
 
 
+class _Table(HTMLParser):
+    """The header and body cells (their text) of the table with the id given."""
+
+    def __init__(self, table_id: str):
+        super().__init__()
+        self.table_id, self.inside, self.cell = table_id, False, None
+        self.rows: list[list[str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and dict(attrs).get("id") == self.table_id:
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif self.inside and tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def expected_table(page: str) -> dict[str, dict[str, str]]:
+    """{code: {column header: cell}} of the expected-payments table."""
+    parser = _Table("expected-table")
+    parser.feed(page)
+    header, *body = parser.rows
+    assert len(set(header)) == len(header), header
+    return {row[0]: dict(zip(header, row, strict=True)) for row in body}
+
+
 def test_contract_pages_and_the_expected_payments_page(client_for, manager):
     load_rvus({"99213", "99214"})
     load_gpcis({MANHATTAN})
     places_of_service()
     payer = pf.payer(name="City Health")
+    lake = pf.payer(name="Lake Mutual")
     client = client_for("manager")
     response = client.post("/coding/contracts/new", {
         "payer": payer.pk, "name": "110% of Medicare", "basis": "medicare_percent",
@@ -381,15 +420,33 @@ def test_contract_pages_and_the_expected_payments_page(client_for, manager):
     })  # fmt: skip
     assert overlapping.status_code == 422 and "cannot overlap" in overlapping.content.decode()
     assert client.post(f"/coding/contracts/{contract.pk}/rates",
-                       {"code": "99214", "rate": "150"}).status_code == 302  # fmt: skip
-    fees.fee_set(actor=manager, code="99213", charge="150", effective_from="2024-01-01")
-    fees.fee_set(actor=manager, code="99214", charge="210", effective_from="2024-01-01")
+                       {"code": "99214", "rate": "152.40"}).status_code == 302  # fmt: skip
+    response = client.post("/coding/contracts/new", {
+        "payer": lake.pk, "name": "Lake rates", "basis": "rates", "effective_from": "2024-01-01",
+    })  # fmt: skip
+    assert response.status_code == 302, response.content.decode()
+    lake_contract = PayerContract.objects.get(payer=lake)
+    assert client.post(f"/coding/contracts/{lake_contract.pk}/rates",
+                       {"code": "99213", "rate": "97.25"}).status_code == 302  # fmt: skip
+    # Charges, Medicare-percent amounts and contract rates are all different numbers, so each
+    # is found in its own cell only.
+    fees.fee_set(actor=manager, code="99213", charge="165", effective_from="2024-01-01")
+    fees.fee_set(actor=manager, code="99214", charge="240", effective_from="2024-01-01")
     page = client.get("/coding/fees/expected/?day=2024-09-16").content.decode()
-    assert "City Health" in page
-    assert "113.54" in page  # 110% of the Manhattan office amount of 99213 ($103.22)
-    assert "150.00" in page  # the contract's own rate for 99214
+    table = expected_table(page)
+    assert set(table) == {"99213", "99214"}
+    office = {code: (row["Charge"], row["City Health"], row["Lake Mutual"])
+              for code, row in table.items()}  # fmt: skip
+    assert office == {
+        "99213": ("165.00", "113.54", "97.25"),  # 110% of Manhattan's office $103.22; Lake's rate
+        "99214": ("240.00", "152.40", ""),  # City Health's own rate; Lake prices nothing for it
+    }
     facility = client.get("/coding/fees/expected/?day=2024-09-16&setting=facility").content.decode()
-    assert "80.66" in facility  # 110% of $73.33
+    in_facility = expected_table(facility)
+    assert (in_facility["99213"]["Charge"], in_facility["99213"]["City Health"]) == (
+        "165.00", "80.66")  # 110% of $73.33  # fmt: skip
+    assert in_facility["99214"]["City Health"] == "152.40"  # a rate is the rate in any setting
+    assert in_facility["99213"]["Lake Mutual"] == "97.25"
     assert client.get("/coding/fees/expected/?day=nonsense").status_code == 422
     assert client.get(f"/coding/contracts/{contract.pk}/").status_code == 200
     assert client.get(f"/coding/contracts/{contract.pk}/edit").status_code == 200

@@ -14,12 +14,13 @@ from medoffice.core.exceptions import InvalidInput, NotFound
 from medoffice.core.models import Location, ModuleSwitch, Practice, Provider, User
 from medoffice.core.permissions import Perm
 from medoffice.core.services._common import _apply, _checked_fields
-from medoffice.core.services.validation import full_clean_or_raise
+from medoffice.core.services.validation import field_label, full_clean_or_raise
 
 PRACTICE_FIELDS = (
     "legal_name", "tax_id", "group_npi", "phone", "address_line1", "address_line2", "city",
-    "state", "zip_code", "time_zone", "require_two_factor", "is_demo",
+    "state", "zip_code", "time_zone", "require_two_factor", "is_demo", *Practice.PAY_TO_FIELDS,
 )  # fmt: skip
+PAY_TO_REQUIRED = ("pay_to_address_line1", "pay_to_city", "pay_to_state", "pay_to_zip_code")
 LOCATION_FIELDS = (
     "name", "phone", "place_of_service", "address_line1", "address_line2", "city", "state",
     "zip_code",
@@ -52,10 +53,27 @@ def practice_save(*, actor: User | None, **fields: Any) -> Practice:
     practice = Practice.objects.select_for_update().order_by("pk").first() or Practice()
     if practice.pk and not fields.get("tax_id", practice.tax_id):
         fields.pop("tax_id", None)
+    if "pay_to_state" in fields:
+        fields["pay_to_state"] = fields["pay_to_state"].upper()
     _apply(practice, fields)
+    _check_pay_to(practice)
     full_clean_or_raise(practice)
     practice.save()
     return practice
+
+
+def _check_pay_to(practice: Practice) -> None:
+    """A pay-to address is given whole (street, city, state and ZIP code) or left blank."""
+    given = [name for name in Practice.PAY_TO_FIELDS if getattr(practice, name)]
+    missing = [name for name in PAY_TO_REQUIRED if not getattr(practice, name)]
+    if given and missing:
+        labels = [field_label(Practice, name) for name in missing]
+        message = "Give the whole pay-to address, or leave it all blank."
+        raise InvalidInput(
+            f"{labels[0]}: {message} Missing: {', '.join(labels)}.",
+            field=missing[0],
+            errors={name: [message] for name in missing},
+        )
 
 
 @transaction.atomic

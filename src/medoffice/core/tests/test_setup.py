@@ -93,6 +93,70 @@ def test_a_bad_group_npi_is_refused_naming_the_field_and_nothing_changes(client_
     assert _row(Practice, practice.pk) == before
 
 
+def test_a_pay_to_address_is_saved_on_the_practice_page_and_shown(client_for, practice):
+    response = client_for("manager").post(
+        reverse("core:practice_edit"),
+        _practice_form(practice, pay_to_address_line1="PO Box 4410", pay_to_city="Springfield",
+                       pay_to_state="il", pay_to_zip_code="62705-4410"),
+    )  # fmt: skip
+    assert response.status_code == 302
+    practice.refresh_from_db()
+    assert (practice.pay_to_address_line1, practice.pay_to_state, practice.pay_to_zip_code) == (
+        "PO Box 4410", "IL", "62705-4410")  # fmt: skip
+    assert practice.has_pay_to
+    overview = client_for("manager").get(reverse("core:practice")).content.decode()
+    assert "PO Box 4410, Springfield, IL 62705-4410" in overview
+    form = client_for("manager").get(reverse("core:practice_edit")).content.decode()
+    assert 'name="pay_to_address_line1"' in form and 'value="PO Box 4410"' in form
+
+
+def test_a_partial_pay_to_address_is_refused_naming_what_is_missing(client_for, practice):
+    before = _row(Practice, practice.pk)
+    response = client_for("manager").post(
+        reverse("core:practice_edit"),
+        _practice_form(practice, pay_to_address_line1="PO Box 4410", legal_name="Changed"),
+    )
+    assert response.status_code == 422
+    errors = response.context["form"].errors
+    assert set(errors) == {"pay_to_city", "pay_to_state", "pay_to_zip_code"}
+    assert "Give the whole pay-to address, or leave it all blank." in errors["pay_to_city"][0]
+    assert _row(Practice, practice.pk) == before
+    with pytest.raises(InvalidInput, match="Missing: pay-to city, pay-to state, pay-to ZIP code"):
+        services.practice_save(actor=None, pay_to_address_line1="PO Box 4410")
+    assert _row(Practice, practice.pk) == before
+
+
+def test_the_database_refuses_a_partial_pay_to_address(practice):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Practice.objects.filter(pk=practice.pk).update(pay_to_city="Springfield")
+    assert Practice.objects.get(pk=practice.pk).pay_to_city == ""
+
+
+def test_a_pay_to_address_the_same_as_the_practices_is_not_a_pay_to(practice):
+    assert not practice.has_pay_to
+    services.practice_save(
+        actor=None, pay_to_address_line1=practice.address_line1.upper(),
+        pay_to_address_line2=practice.address_line2, pay_to_city=practice.city,
+        pay_to_state=practice.state, pay_to_zip_code=practice.zip_code,
+    )  # fmt: skip
+    practice.refresh_from_db()
+    assert practice.pay_to_address_line1 and not practice.has_pay_to
+
+
+def test_the_api_sets_and_returns_the_pay_to_address(client_for, practice):
+    response = client_for("manager").patch(
+        "/api/practice",
+        {"pay_to_address_line1": "PO Box 9", "pay_to_city": "Peoria", "pay_to_state": "IL",
+         "pay_to_zip_code": "61601"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 200, response.content
+    assert response.json()["pay_to_address_line1"] == "PO Box 9"
+    assert Practice.objects.get(pk=practice.pk).pay_to_city == "Peoria"
+
+
 def test_the_api_names_the_field_of_a_bad_npi(client_for, practice):
     response = client_for("manager").patch(
         "/api/practice",

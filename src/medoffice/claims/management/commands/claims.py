@@ -114,6 +114,8 @@ class Command(OpsCommand):
             except OSError as exc:
                 raise InvalidInput(f"{file}: {exc.strerror or 'cannot be read'}.",
                                    field="files") from None  # fmt: skip
+        for file_name, content in contents:
+            _check_sendable(file_name, content)
         failed = 0
         for file_name, content in contents:
             before = selectors.submission_named(clearinghouse, file_name)
@@ -158,3 +160,30 @@ class Command(OpsCommand):
             problems += 0 if result.ok else 1
         if problems:
             raise CommandError(f"{problems} clearinghouse(s) could not be fully collected")
+
+
+def _check_sendable(file_name: str, content: bytes) -> None:
+    """What leaves for the clearinghouse is X12 that reads, and claims only as medoffice wrote
+    them (a batch it recorded, by its SHA-256): a mistyped path must not send a patient export
+    or a hand-edited file to an outside party. Every file is checked before any is sent."""
+    import hashlib
+
+    from medoffice.claims.models import ClaimBatch
+    from medoffice.x12 import X12Error, read
+
+    try:
+        document = read(content)
+    except X12Error as exc:
+        raise InvalidInput(
+            f"{file_name} is not an X12 file that reads ({exc}): nothing was sent.", field="files"
+        ) from None
+    kinds = {transaction.kind for transaction in document.transactions()}
+    if not kinds:
+        raise InvalidInput(f"{file_name} holds no transaction: nothing was sent.", field="files")
+    digest = hashlib.sha256(content).hexdigest()
+    if kinds & {"837P", "unknown"} and not ClaimBatch.objects.filter(sha256=digest).exists():
+        raise InvalidInput(
+            f"{file_name} is not a batch medoffice built (no batch has its SHA-256): send claims "
+            "with `medoffice claims batch --submit` or from the batches page. Nothing was sent.",
+            field="files",
+        )
