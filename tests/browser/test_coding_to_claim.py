@@ -200,7 +200,10 @@ def test_a_visit_coded_scrubbed_fixed_batched_and_accepted(browser_page, browser
     call_command("db_worker", batch=True, no_startup_delay=True)  # the worker's turn
     batch = ClaimBatch.objects.get()
     expect(progress).to_have_attribute("data-state", "done")
-    expect(progress).to_contain_text(f"Done: {batch.file_name}, 1 claim, sent to Portal uploads.")
+    expect(progress).to_contain_text(
+        f"Done: {batch.file_name}, 1 claim in the batch, sent to Portal uploads."
+    )
+    expect(page.locator("#batch-progress-label")).to_have_text("Progress: step 4 of 4")
     bar = page.locator("#batch-progress-bar")
     expect(bar).to_have_attribute("value", bar.get_attribute("max") or "")
     sent = list((tmp_path / "portal" / "out").iterdir())

@@ -10,6 +10,14 @@ patient control number, CLM01): accepted claims keep the payer's claim number, r
 worklist with the payer's status codes in words, and the lines get the status of their REF*FJ
 (our line id).
 
+A control number outlives a submission: a rejected claim is rebuilt and sent again under the
+same CLM01. So a 277CA answer is matched to the submission it answers, not to the number
+alone: its information receiver's trace (2200B TRN02) is the BHT03 of the 837 it answers,
+which is our batch's interchange number, and its STC04 is the total charge that 837 billed.
+An answer that fits one of the claim's earlier submissions (a batch it left, or the charge it
+had then) but not its current one is kept in the claim's history as stale and changes
+nothing; one that fits none of its submissions is listed as not matched.
+
 A file is applied at most once: its kind and sha256 are inserted first, in the same
 transaction as the changes, and the database refuses the second insert. Malformed X12 is
 refused with the library's error, and nothing is written.
@@ -20,6 +28,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -35,6 +44,7 @@ from medoffice.claims.models import (
     AppliedFile,
     Claim,
     ClaimBatch,
+    ClaimEvent,
     ClaimLine,
     ClaimStatus,
 )
@@ -44,7 +54,11 @@ from medoffice.core.exceptions import InvalidInput
 from medoffice.core.models import User
 from medoffice.core.role_permissions import require_perm
 from medoffice.x12 import Document, Interchange, Transaction, X12Error, read
-from medoffice.x12.transactions.claim_status import ClaimStatusTransaction, TrackedClaim
+from medoffice.x12.transactions.claim_status import (
+    ClaimStatusTransaction,
+    Level,
+    TrackedClaim,
+)
 from medoffice.x12.transactions.implementation_ack import ImplementationAck, TransactionSetResponse
 from medoffice.x12.transactions.professional_claim import ProfessionalClaims
 
@@ -428,16 +442,177 @@ def apply_lines(claim: Claim, tracked: TrackedClaim, result: ApplyResult) -> Non
         result.matched.append(Outcome(label, status, status_words(service.statuses)))
 
 
+def _claims_by_receiver_trace(document: ClaimStatusTransaction) -> list[tuple[str, TrackedClaim]]:
+    """Each claim of the 277CA with the trace of the information receiver level it is under
+    (2200B TRN02: the BHT03 of the 837 it answers; "" when there is none)."""
+    found: list[tuple[str, TrackedClaim]] = []
+
+    def walk(level: Level, trace: str) -> None:
+        if level.code == "21":
+            trace = level.trace_number
+        found.extend((trace, claim) for claim in level.claims)
+        for child in level.children:
+            walk(child, trace)
+
+    for source in document.sources:
+        walk(source, "")
+    return found
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One sending of a claim: the batch it went in and the total charge it billed there."""
+
+    batch: ClaimBatch
+    charge: Decimal | None  # as billed in the batch's file (CLM02); None when not found there
+
+    @property
+    def words(self) -> str:
+        charge = f", ${self.charge:.2f}" if self.charge is not None else ""
+        return f"batch {self.batch.file_name} (BHT03 {self.batch.interchange_control_number:09d}{charge})"
+
+
+class Submissions:
+    """The submissions of the claims a 277CA names: the batch each is in now, and those it was
+    in before (its history's "batched" events), each with the charge its file billed. A batch's
+    file is read once, and only when an answer does not fit a claim's current batch."""
+
+    def __init__(self, claims: Iterable[Claim]) -> None:
+        self.claims = {c.pk: c for c in claims}
+        self._charges: dict[int, dict[str, Decimal]] = {}
+        earlier_ids: dict[int, set[int]] = {pk: set() for pk in self.claims}
+        earlier_names: dict[int, set[str]] = {pk: set() for pk in self.claims}
+        events = ClaimEvent.objects.filter(
+            claim_id__in=list(self.claims), to_status=ClaimStatus.BATCHED
+        ).values_list("claim_id", "details", "note")
+        for claim_id, details, note in events:
+            batch_id = (details or {}).get("batch")
+            if isinstance(batch_id, int):
+                earlier_ids[claim_id].add(batch_id)
+            elif note.startswith("in batch "):  # recorded before the batch's id was kept
+                earlier_names[claim_id].add(note.removeprefix("in batch ").strip())
+        wanted_ids = {b for ids in earlier_ids.values() for b in ids}
+        wanted_ids |= {c.batch_id for c in self.claims.values() if c.batch_id}
+        wanted_names = {n for names in earlier_names.values() for n in names}
+        batches = ClaimBatch.objects.filter(pk__in=wanted_ids) | ClaimBatch.objects.filter(
+            file_name__in=wanted_names
+        )
+        self.batches = {b.pk: b for b in batches.defer("content")}
+        by_name = {b.file_name: b.pk for b in self.batches.values()}
+        self.batch_ids = {
+            pk: earlier_ids[pk] | {by_name[n] for n in earlier_names[pk] if n in by_name}
+            for pk in self.claims
+        }
+
+    def charge_in(self, batch: ClaimBatch, control_number: str) -> Decimal | None:
+        if batch.pk not in self._charges:
+            content = ClaimBatch.objects.filter(pk=batch.pk).values_list("content", flat=True)
+            charges: dict[str, Decimal] = {}
+            try:
+                for written in read(bytes(content[0])).transactions():
+                    if isinstance(written.data, ProfessionalClaims):
+                        charges.update((c.claim_id, c.charge) for c in written.data.claims())
+            except X12Error:
+                pass  # a file we cannot read again: its charges are not known
+            self._charges[batch.pk] = charges
+        return self._charges[batch.pk].get(control_number)
+
+    def current(self, claim: Claim) -> Submission | None:
+        batch = self.batches.get(claim.batch_id) if claim.batch_id else None
+        if batch is None:
+            return None
+        return Submission(batch, Decimal(claim.total_charge_cents) / 100)
+
+    def earlier(self, claim: Claim) -> list[Submission]:
+        ids = sorted(self.batch_ids[claim.pk] - {claim.batch_id})
+        return [
+            Submission(self.batches[i], self.charge_in(self.batches[i], claim.control_number))
+            for i in ids
+            if i in self.batches
+        ]
+
+
+def _fits(submission: Submission, batch_number: int | None, charge: Decimal | None) -> bool:
+    """Whether an answer naming this batch number (BHT03) and charge fits the submission; what
+    the answer does not carry does not count against it."""
+    if batch_number is not None and submission.batch.interchange_control_number != batch_number:
+        return False
+    return charge is None or submission.charge is None or submission.charge == charge
+
+
+def which_submission(
+    claim: Claim, submissions: Submissions, trace: str, charge: Decimal | None
+) -> tuple[str, Submission | None]:
+    """("current", its submission), ("stale", the earlier one it fits), ("none", None) when it
+    fits none of the claim's submissions, or ("unknown", None) when the claim has no
+    submission on record (it went out before batches were kept): then the number decides."""
+    current = submissions.current(claim)
+    earlier = submissions.earlier(claim)
+    if current is None and not earlier:
+        return "unknown", None
+    number = _digits(trace)
+    ours = {s.batch.interchange_control_number for s in [*earlier, *([current] if current else [])]}
+    if number not in ours:
+        number = None  # a trace that names none of the claim's batches: the charge decides
+    if current is not None and _fits(current, number, charge):
+        return "current", current
+    stale = next((s for s in reversed(earlier) if _fits(s, number, charge)), None)
+    if stale is not None:
+        return "stale", stale
+    return "none", None
+
+
+def answer_fits(
+    claim: Claim,
+    tracked: TrackedClaim,
+    submissions: Submissions,
+    *,
+    kind: str,
+    batch_trace: str,
+    details: dict[str, Any],
+    actor: User | None,
+    result: ApplyResult,
+) -> bool:
+    """Whether a 277CA or 277 answer on `claim` is to be applied: it fits the claim's current
+    submission (or the claim has none on record). Otherwise it is kept in the claim's history,
+    as stale when it fits an earlier submission, and listed; nothing else changes."""
+    pcn = claim.control_number
+    words = status_words(tracked.statuses)
+    details.update(batch_trace=batch_trace, charge=str(tracked.charge or ""))
+    fit, submission = which_submission(claim, submissions, batch_trace, tracked.charge)
+    if fit in ("current", "unknown"):
+        return True
+    current = submissions.current(claim)
+    now = current.words if current is not None else "none out: not sent since"
+    if fit == "stale":
+        assert submission is not None
+        note = (f"{kind} stale, not applied: it answers the earlier submission in "
+                f"{submission.words}, not the current one ({now}): " + "; ".join(words))  # fmt: skip
+        note_claims([claim], actor=actor, note=note,
+                    details={**details, "stale": True, "answers_batch": submission.batch.pk})  # fmt: skip
+        result.matched.append(Outcome(pcn, "stale", [note]))
+        return False
+    answered = f"BHT03 {batch_trace or 'none'}, charge " + (
+        f"${tracked.charge:.2f}" if tracked.charge is not None else "none"
+    )
+    why = (f"the answer ({answered}) fits none of claim {pcn}'s submissions (the current "
+           f"one: {now}); it was not applied")  # fmt: skip
+    note_claims([claim], actor=actor, note=f"{kind} not applied: {why}", details=details)
+    result.unmatched.append(Outcome(pcn, "not matched", [why, *words]))
+    return False
+
+
 def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: ApplyResult,
                  name: str) -> None:  # fmt: skip
-    tracked_claims = document.claims()
+    tracked_claims = _claims_by_receiver_trace(document)
     found = {
         c.control_number: c
         for c in Claim.objects.filter(
-            control_number__in=[t.patient_control_number for t in tracked_claims]
+            control_number__in=[t.patient_control_number for _trace, t in tracked_claims]
         )
     }
-    for tracked in tracked_claims:
+    submissions = Submissions(found.values())
+    for trace, tracked in tracked_claims:
         pcn = tracked.patient_control_number
         claim = found.get(pcn)
         words = status_words(tracked.statuses)
@@ -446,6 +621,9 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
                                                                *words]))  # fmt: skip
             continue
         details = status_details(tracked, "277CA", name)
+        if not answer_fits(claim, tracked, submissions, kind="277CA", batch_trace=trace,
+                           details=details, actor=actor, result=result):  # fmt: skip
+            continue
         if tracked.rejected:
             moved = bool(move_claims_from(
                 [claim], allowed_from=AWAITING_277CA, to=ClaimStatus.REJECTED, actor=actor,

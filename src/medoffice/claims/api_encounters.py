@@ -208,9 +208,10 @@ def encounter_create(request, payload: EncounterIn):
             actor=actor,
             patient=_one(Patient, payload.patient_id, "patient_id", "patient"),
             location=_one(Location, payload.location_id, "location_id", "location"),
-            rendering_provider=_one(
-                Provider, payload.rendering_provider_id, "rendering_provider_id", "provider"
-            ),
+            rendering_provider=services.encounter_provider(
+                payload.rendering_provider_id, field="rendering_provider_id", role="rendering"
+            )
+            or _one(Provider, None, "rendering_provider_id", "rendering provider"),
             date_of_service=payload.date_of_service,
             place_of_service=payload.place_of_service,
         )
@@ -229,12 +230,11 @@ def encounter_detail(request, encounter_id: int):
 def encounter_codes(request, encounter_id: int, payload: CodesIn):
     """Replaces the encounter's diagnoses and lines; errors name each position counted from 1
     (`diagnoses.3`, `lines.2.modifiers.1`), all at once, and nothing is written."""
-    from medoffice.core.models import Provider
-
-    supervising = None
-    if payload.supervising_provider_id is not None:
-        supervising = _one(Provider, payload.supervising_provider_id, "supervising_provider_id",
-                           "provider")  # fmt: skip
+    current = selectors.encounter_for_user(user_of(request), encounter_id)
+    supervising = services.encounter_provider(
+        payload.supervising_provider_id, field="supervising_provider_id", role="supervising",
+        current_id=current.supervising_provider_id,
+    )  # fmt: skip
     services.encounter_code(
         actor=user_of(request),
         encounter_id=encounter_id,

@@ -32,7 +32,8 @@ from medoffice.core.exceptions import InvalidInput, MedofficeError
 from medoffice.core.models import User
 from medoffice.core.role_permissions import require_perm
 
-# The progress bar's steps: where each stage stands out of STEPS.
+# The progress bar counts steps (stages done), not claims: where each stage stands out of
+# STEPS. A build-only job has no sending step, so it is done at step STEPS - 1.
 STEPS = 4
 STEP_OF = {
     JobStage.QUEUED: 0,
@@ -44,8 +45,15 @@ STEP_OF = {
 UNEXPECTED = "The batch stopped on an unexpected error; the practice's log has the details."
 
 
+def progress_steps(job: BatchJob) -> int:
+    """How many steps the job has: four when it sends the file, three when it only builds it."""
+    return STEPS if job.send else STEPS - 1
+
+
 def progress_step(job: BatchJob) -> int:
-    return STEP_OF.get(JobStage(job.stage), 0)
+    """The steps the job has done, out of `progress_steps(job)`."""
+    step = STEP_OF.get(JobStage(job.stage), 0)
+    return min(step, progress_steps(job))
 
 
 @binds_actor()

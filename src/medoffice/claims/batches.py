@@ -439,6 +439,8 @@ def _build(
     move_rows(
         list(claims.values_list("pk", "status", "control_number")),
         to=ClaimStatus.BATCHED, actor=actor, note=f"in batch {name}",
+        # Which submission a late answer is about (acknowledgements): the batch, kept by id.
+        details={"batch": batch.pk, "file": name, "interchange_control_number": interchange},
     )  # fmt: skip
     try:
         content = write_837p(

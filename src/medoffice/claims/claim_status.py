@@ -29,6 +29,8 @@ from django.utils import timezone
 from medoffice.claims.acknowledgements import (
     ApplyResult,
     Outcome,
+    Submissions,
+    answer_fits,
     apply_file,
     apply_lines,
     payer_number_read,
@@ -266,6 +268,7 @@ def _apply(document: ClaimStatusTransaction, actor: User | None, result: ApplyRe
             control_number__in=[t.patient_control_number for t in tracked_claims]
         )
     }
+    submissions = Submissions(found.values())
     for tracked in tracked_claims:
         pcn = tracked.patient_control_number
         words = status_words(tracked.statuses)
@@ -276,6 +279,10 @@ def _apply(document: ClaimStatusTransaction, actor: User | None, result: ApplyRe
             )
             continue
         details: dict[str, Any] = status_details(tracked, "277", name)
+        # A 277 names no batch; the charge it reports tells which submission it is about.
+        if not answer_fits(claim, tracked, submissions, kind="277", batch_trace="",
+                           details=details, actor=actor, result=result):  # fmt: skip
+            continue
         verdict = _verdict(tracked)
         note = "277: " + "; ".join(words)
         moved = False

@@ -409,6 +409,34 @@ def _check_day(patient: Patient, day: date, problems: _Problems) -> None:
                      f"patient was born ({us_date(born)}).")  # fmt: skip
 
 
+def encounter_provider(
+    value: object, *, field: str, role: str, current_id: int | None = None
+) -> Provider | None:
+    """The provider an encounter's `role` ("rendering", "supervising") names by id, as a page
+    or the API was given it; None when blank. An id that is not a number, names no provider or
+    names an inactive one (other than the one the encounter has already, `current_id`) is
+    refused naming `field`, before anything is written."""
+    from medoffice.core.models import Provider
+
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    label = f"{role.capitalize()} provider"
+    found = (
+        Provider.objects.filter(pk=int(text)).first()
+        if text.isascii() and text.isdigit() and len(text) < 10
+        else None
+    )
+    if found is None:
+        raise InvalidInput(f"{label}: there is no provider with id {text[:20]!r}.", field=field)
+    if not found.is_active and found.pk != current_id:
+        raise InvalidInput(
+            f"{label}: {found} is no longer an active provider; choose an active one.",
+            field=field,
+        )
+    return found
+
+
 # --- Services ---------------------------------------------------------------------------------
 
 
@@ -478,6 +506,13 @@ def _details(
     ):
         problems.add("supervising_provider", "The supervising provider is someone other than "
                      "the rendering provider.")  # fmt: skip
+    elif (
+        supervising_provider is not None
+        and not supervising_provider.is_active
+        and supervising_provider.pk != encounter.supervising_provider_id  # kept, not chosen
+    ):
+        problems.add("supervising_provider", f"{supervising_provider} is no longer an active "
+                     "provider: choose an active supervising provider.")  # fmt: skip
     authorization = prior_authorization.strip()
     if authorization and not _PRIOR_AUTHORIZATION.fullmatch(authorization):
         problems.add("prior_authorization", "The prior authorization number is 1 to 50 letters, "

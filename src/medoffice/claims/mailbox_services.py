@@ -34,7 +34,7 @@ from django.utils import timezone
 import medoffice
 from medoffice import paths, x12
 from medoffice.claims.mailbox import MailboxConfig, MailboxError, check_name, open_transport
-from medoffice.claims.mailbox.base import too_big
+from medoffice.claims.mailbox.base import folder_clash, too_big
 from medoffice.claims.mailbox.folder import allowed_path
 from medoffice.claims.models import (
     AfterCollect,
@@ -183,15 +183,6 @@ def _path_errors(value: str, what: str, transport: str) -> str | None:
     return None
 
 
-def _same_folder(one: str, other: str, transport: str) -> bool:
-    if transport != TransportKind.FOLDER or one == other:
-        return one == other
-    try:
-        return Path(one).resolve() == Path(other).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return False
-
-
 def _text(value: object) -> str:
     return str(value if value is not None else "").strip()
 
@@ -303,14 +294,20 @@ def clearinghouse_save(
         problem = _path_errors(value, what, transport)
         if problem:
             bad(key, problem)
-    if outbound_path and inbound_path and _same_folder(outbound_path, inbound_path, transport):
-        bad("inbound_path", "The inbound folder must not be the outbound folder.")
+    folders = [("outbound", outbound_path), ("inbound", inbound_path)]
     if after_collect == AfterCollect.ARCHIVE:
         problem = _path_errors(archive_path, "archive", transport)
         if problem:
             bad("archive_path", problem)
-        elif _same_folder(archive_path, inbound_path, transport):
-            bad("archive_path", "The archive folder must not be the inbound folder.")
+        folders.append(("archive", archive_path))
+    # Apart, none inside another (an inbound folder holding the outbound one would collect
+    # our own submissions); only the folders with no problem of their own are compared.
+    clash = folder_clash(
+        [(what, path) for what, path in folders if f"{what}_path" not in errors],
+        local=transport == TransportKind.FOLDER,
+    )
+    if clash is not None:
+        bad(f"{clash.second}_path", clash.message)
     for qualifier, ident, q_field, id_field, who in (
         (submitter_qualifier, submitter_id, "submitter_qualifier", "submitter_id", "submitter"),
         (receiver_qualifier, receiver_id, "receiver_qualifier", "receiver_id", "receiver"),

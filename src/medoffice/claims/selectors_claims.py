@@ -22,9 +22,12 @@ from medoffice.claims.models import (
 from medoffice.core.exceptions import InvalidInput, NotFound
 from medoffice.core.formats import money
 
+# The worklist's tabs: every status on exactly one tab, in the order a claim moves through
+# them, so the tabs' counts add up to the "All" count.
 WORKLIST_STATUSES = (
-    ClaimStatus.DRAFT, ClaimStatus.SCRUB_ERRORS, ClaimStatus.READY, ClaimStatus.SUBMITTED,
-    ClaimStatus.ACCEPTED, ClaimStatus.REJECTED, ClaimStatus.PAID, ClaimStatus.DENIED,
+    ClaimStatus.DRAFT, ClaimStatus.SCRUB_ERRORS, ClaimStatus.READY, ClaimStatus.BATCHED,
+    ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED, ClaimStatus.REJECTED, ClaimStatus.PAID,
+    ClaimStatus.DENIED, ClaimStatus.VOID,
 )  # fmt: skip
 SORTS = {
     "age": ("encounter__date_of_service", "pk"),  # oldest service first
@@ -55,8 +58,13 @@ class WorklistFilters:
 class Worklist:
     claims: list[Claim]
     total: int
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # per status, under the other filters
     truncated: bool = False
+
+    @property
+    def all_count(self) -> int:
+        """The "All" tab: the claims the filters other than the status pick."""
+        return sum(self.counts.values())
 
 
 def claims_matching(filters: WorklistFilters, *, today: date) -> QuerySet[Claim]:
@@ -68,9 +76,15 @@ def claims_matching(filters: WorklistFilters, *, today: date) -> QuerySet[Claim]
         )
     if filters.sort not in SORTS:
         raise InvalidInput(f"Sort: one of {', '.join(SORTS)}.", field="sort")
-    found = Claim.objects.all()
+    found = _filtered_but_status(filters, today=today)
     if filters.status:
         found = found.filter(status=filters.status)
+    return found.order_by(*SORTS[filters.sort])
+
+
+def _filtered_but_status(filters: WorklistFilters, *, today: date) -> QuerySet[Claim]:
+    """The claims the payer, provider, age and amount filters pick (every status)."""
+    found = Claim.objects.all()
     if filters.payer_id is not None:
         found = found.filter(payer_id=filters.payer_id)
     if filters.provider_id is not None:
@@ -87,20 +101,23 @@ def claims_matching(filters: WorklistFilters, *, today: date) -> QuerySet[Claim]
         found = found.filter(total_charge_cents__gte=filters.min_amount_cents)
     if filters.max_amount_cents is not None:
         found = found.filter(total_charge_cents__lte=filters.max_amount_cents)
-    return found.order_by(*SORTS[filters.sort])
+    return found
 
 
 def worklist(filters: WorklistFilters, *, today: date, limit: int = MAX_ROWS) -> Worklist:
     """The worklist page: the matching claims (at most `limit`) with their patient, payer,
-    provider and findings, the total matching, and the count per status for the tabs."""
+    provider and findings, the total matching, and the count per status for the tabs (under
+    the same payer, provider, age and amount filters, so the tabs add up to "All")."""
     found = claims_matching(filters, today=today)
     total = found.count()
     rows = list(
         found.select_related("encounter__patient", "encounter__rendering_provider", "payer")
         .prefetch_related(Prefetch("findings", ScrubFinding.objects.order_by("severity", "line_number", "id")))[:limit]
     )  # fmt: skip
-    counts = dict(
-        Claim.objects.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    counts: dict[str, int] = {str(status): 0 for status in WORKLIST_STATUSES}
+    counts.update(
+        _filtered_but_status(filters, today=today).order_by()
+        .values_list("status").annotate(n=Count("id")).values_list("status", "n")
     )  # fmt: skip
     return Worklist(claims=rows, total=total, counts=counts, truncated=total > len(rows))
 

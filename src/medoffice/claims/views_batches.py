@@ -119,7 +119,7 @@ def _job_context(job: BatchJob) -> dict[str, object]:
     return {
         "job": job,
         "step": batch_jobs.progress_step(job),
-        "steps": batch_jobs.STEPS,
+        "steps": batch_jobs.progress_steps(job),
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -234,7 +235,10 @@ def _page(
         "total": money(to_dollars(total)),
         "receivable": [(name, money(amount)) for name, amount in charges.receivable_now(encounter)]
         if encounter.status == EncounterStatus.READY else [],
-        "providers": Provider.objects.filter(is_active=True),
+        # The active providers, and the one the visit has already if no longer active.
+        "providers": Provider.objects.filter(
+            Q(is_active=True) | Q(pk=encounter.supervising_provider_id or 0)
+        ).order_by("last_name", "first_name", "pk"),
         "modifier_places": range(1, MAX_MODIFIERS + 1),
         "pointer_places": range(1, MAX_POINTERS + 1),
         "pointer_choices": range(1, MAX_DIAGNOSES + 1),
@@ -261,13 +265,12 @@ def encounter_page(request: AuthenticatedHttpRequest, encounter_id: int) -> Http
         "referring_provider_npi": request.POST.get("referring_provider_npi", ""),
         "supervising_provider": supervising_id,
     }
-    from medoffice.core.models import Provider
-
-    supervising = (
-        Provider.objects.filter(pk=supervising_id).first() if supervising_id.isdigit() else None
-    )
     saved = False
     try:
+        supervising = services.encounter_provider(
+            supervising_id, field="supervising_provider", role="supervising",
+            current_id=encounter.supervising_provider_id,
+        )  # fmt: skip
         services.encounter_code(
             actor=request.user,
             encounter_id=encounter.pk,

@@ -92,6 +92,7 @@ def clearinghouse_edit(request: AuthenticatedHttpRequest, pk: int | None = None)
             "after_collect_choices": AfterCollect.choices,
             "qualifiers": services.ISA_QUALIFIERS,
         },
+        status=422 if failed else 200,  # re-shown with its errors, as the other setup forms
     )
 
 

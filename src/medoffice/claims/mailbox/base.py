@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 SFTP = "sftp"
@@ -35,6 +38,86 @@ def check_name(name: str) -> str:
 
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FolderClash:
+    """Two of a clearinghouse's folders that are one, or one inside the other: `second` (the
+    later of outbound, inbound, archive) is the one to change."""
+
+    first: str  # what: "outbound", "inbound" or "archive"
+    first_path: str
+    second: str
+    second_path: str
+    relation: str  # "same", "holds" (second holds first) or "inside" (second inside first)
+
+    @property
+    def message(self) -> str:
+        tail = (
+            ": collecting would pick up our own files. Keep the outbound, inbound and archive "
+            "folders apart, none inside another."
+        )
+        if self.relation == "same":
+            return (
+                f"The {self.second} folder must not be the {self.first} folder "
+                f"(both are {self.second_path!r}){tail}"
+            )
+        verb = "hold" if self.relation == "holds" else "lie inside"
+        return (
+            f"The {self.second} folder {self.second_path!r} must not {verb} the {self.first} "
+            f"folder {self.first_path!r}{tail}"
+        )
+
+
+def _comparable(path: str, *, local: bool) -> tuple[str, ...] | None:
+    """The path's parts, to compare with another's: a local folder resolved (links followed),
+    a remote one normalized (relative ones are relative to the same login folder)."""
+    if local:
+        try:
+            return Path(path).resolve().parts
+        except (OSError, RuntimeError, ValueError):
+            return None
+    normal = posixpath.normpath(path)
+    parts = tuple(part for part in normal.split("/") if part not in ("", "."))
+    return ("/", *parts) if normal.startswith("/") else ("", *parts)
+
+
+def folder_clash(folders: Sequence[tuple[str, str]], *, local: bool) -> FolderClash | None:
+    """The first two of `folders` ((what, path), blank paths left out) that are the same
+    folder or one inside the other; None when they are all apart."""
+    seen: list[tuple[str, str, tuple[str, ...]]] = []
+    for what, path in folders:
+        if not path:
+            continue
+        parts = _comparable(path, local=local)
+        if parts is None:
+            continue
+        for first, first_path, first_parts in seen:
+            if local is False and first_parts[:1] != parts[:1]:
+                continue  # one absolute, one relative to the login folder: cannot tell
+            if parts == first_parts:
+                relation = "same"
+            elif parts[: len(first_parts)] == first_parts:
+                relation = "inside"
+            elif first_parts[: len(parts)] == parts:
+                relation = "holds"
+            else:
+                continue
+            return FolderClash(first, first_path, what, path, relation)
+        seen.append((what, path, parts))
+    return None
+
+
+def check_folders_apart(config: MailboxConfig) -> None:
+    """Refuse (MailboxError, code not_allowed) a configuration whose outbound, inbound and
+    archive folders are not apart: an inbound folder holding the outbound one would collect
+    our own submissions. Checked each time a transport is opened or a folder used."""
+    folders = [("outbound", config.outbound), ("inbound", config.inbound)]
+    if config.after_collect == ARCHIVE:
+        folders.append(("archive", config.archive))
+    clash = folder_clash(folders, local=config.kind == FOLDER)
+    if clash is not None:
+        raise MailboxError(clash.message, code="not_allowed")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ folder (which a person or a sync tool uploads) and picked up from an inbound one
 Every folder must resolve (symbolic links followed) inside the configured mailbox root and
 away from medoffice's own files; it is checked when the settings are saved and again here,
 each time a folder is used, so a row saved before the rule or a link changed since is refused
-before anything is read, moved or deleted.
+before anything is read, moved or deleted. The outbound, inbound and archive folders must
+also be apart, none inside another (an inbound folder holding the outbound one would collect
+our own submissions), checked the same two times.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from medoffice.claims.mailbox.base import (
     MailboxConfig,
     MailboxError,
     RemoteFile,
+    check_folders_apart,
     check_name,
     too_big,
 )
@@ -73,6 +76,7 @@ class FolderTransport:
         )
 
     def _allowed_folders(self) -> None:
+        check_folders_apart(self.config)  # resolved now: a link changed since is seen
         for path, what in (
             (self.config.outbound, "outbound"),
             (self.config.inbound, "inbound"),

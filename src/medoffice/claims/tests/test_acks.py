@@ -337,8 +337,15 @@ def test_corpus_277ca_rejected_returns_the_claim_with_the_status_in_words(users)
     assert "(Billing provider)" in event.note
 
 
-def ack_277ca(entries: list[tuple[Claim | str, str, list[tuple[str, str]]]]) -> bytes:
-    """A 277CA with one patient level per claim: (claim, its STC01, [(line id, line STC01)])."""
+def ack_277ca(
+    entries: list[tuple[Claim | str, str, list[tuple[str, str]]]],
+    *,
+    batch_trace: str = "B1",
+    charge: str = "100.01",
+) -> bytes:
+    """A 277CA with one patient level per claim: (claim, its STC01, [(line id, line STC01)]);
+    `batch_trace` is the BHT03 of the 837 it answers (2200B TRN02), `charge` each claim's
+    STC04."""
     body: list[Segment] = [
         ("BHT", "0085", "08", "REF1", "20261121", "1000", "TH"),
         ("HL", "1", None, "20", "1"), ("NM1", "PR", "2", "CLEARINGHOUSE", None, None, None, None,
@@ -346,7 +353,7 @@ def ack_277ca(entries: list[tuple[Claim | str, str, list[tuple[str, str]]]]) -> 
         ("TRN", "1", "77"), ("DTP", "050", "D8", "20261121"), ("DTP", "009", "D8", "20261121"),
         ("HL", "2", "1", "21", "1"), ("NM1", "41", "2", "MEDOFFICE CLINIC", None, None, None,
                                         None, "46", "S1"),
-        ("TRN", "2", "B1"), ("STC", ("A1", "19"), "20261121", "WQ", "100"),
+        ("TRN", "2", batch_trace), ("STC", ("A1", "19"), "20261121", "WQ", "100"),
         ("HL", "3", "2", "19", "1"), ("NM1", "85", "2", "MEDOFFICE CLINIC", None, None, None,
                                         None, "XX", "1497758544"),
         ("TRN", "1", "0"), ("STC", ("A1", "19"), None, "WQ", "100"),
@@ -357,7 +364,7 @@ def ack_277ca(entries: list[tuple[Claim | str, str, list[tuple[str, str]]]]) -> 
             ("HL", str(number), "3", "PT"),
             ("NM1", "QC", "1", "DOE", "JANE", None, None, None, "MI", "XYZ123456"),
             ("TRN", "2", pcn),
-            ("STC", tuple(status.split(":")), "20261121", "WQ" if status < "A3" else "U", "100.01"),
+            ("STC", tuple(status.split(":")), "20261121", "WQ" if status < "A3" else "U", charge),
         ]
         if status.startswith("A2"):
             body.append(("REF", "1K", f"PAYER-{pcn}"))
@@ -564,6 +571,135 @@ def test_a_277ca_collected_by_the_mailbox_is_applied_once(tmp_path, users):
     assert AppliedFile.objects.get().file_name == "claims.277"
     event = ClaimEvent.objects.get(claim=claim, to_status="accepted")
     assert event.actor is None and event.details["file"] == "claims.277"
+
+
+# --- a late answer to a rebuilt claim's earlier submission ----------------------------------
+
+
+def _send(claim: Claim, biller, exchange) -> ClaimBatch:
+    """The claim (ready) batched and sent, as the batches page does; its batch."""
+    from medoffice.claims import claims_services
+
+    batch = batches.batch_build(actor=biller, exchange=exchange)
+    claim.refresh_from_db()
+    claims_services.claim_set_status(actor=biller, claim=claim, to="submitted", note="sent")
+    return batch
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rebuilt_cents", [12_000, 10_000])  # the charge corrected, or not
+def test_a_late_277ca_to_a_rebuilt_claims_first_submission_is_stale_and_moves_nothing(
+    users, exchange, rebuilt_cents
+):
+    from medoffice.claims import claims_services
+    from medoffice.claims.models import Encounter, ServiceLine
+
+    biller = users["biller"]
+    claim = make_claim(lines=1, status=ClaimStatus.READY)  # $100.00
+    first = _send(claim, biller, exchange)
+    first_trace = f"{first.interchange_control_number:09d}"
+    rejection = ack_277ca([(claim, "A7:562:85", [])], batch_trace=first_trace, charge="100.00")
+    acks.apply_277ca(rejection, actor=biller)
+    assert _statuses(claim) == ["rejected"]
+    # The visit is corrected and the claim rebuilt (same control number), sent again.
+    Encounter.objects.filter(pk=claim.encounter_id).update(status="ready")
+    ServiceLine.objects.filter(encounter_id=claim.encounter_id).update(charge_cents=rebuilt_cents)
+    now = f"{rebuilt_cents / 100:.2f}"
+    rebuilt = claims_services.claim_build(actor=biller, encounter=claim.encounter)
+    assert rebuilt.pk == claim.pk and rebuilt.total_charge_cents == rebuilt_cents
+    claims_services.claim_set_status(actor=biller, claim=rebuilt, to="ready", note="scrubbed")
+    second = _send(rebuilt, biller, exchange)
+    second_trace = f"{second.interchange_control_number:09d}"
+    assert second.pk != first.pk and _statuses(claim) == ["submitted"]
+
+    # Late answers to the first submission: by its batch (the charge may be the same), or, when
+    # the charge was corrected, by the charge it billed though the trace names no batch of ours.
+    late_ones = [(first_trace, "100.00")]
+    if rebuilt_cents != 10_000:
+        late_ones.append(("B1", "100.00"))
+    for trace, charge in late_ones:
+        events = ClaimEvent.objects.filter(claim=claim).count()
+        late = ack_277ca([(claim, "A2:20", [])], batch_trace=trace, charge=charge)
+        result = acks.apply_277ca(late, actor=biller)
+        claim.refresh_from_db()
+        assert (claim.status, claim.payer_claim_number) == ("submitted", "")
+        assert [(o.reference, o.result) for o in result.matched] == [
+            (claim.control_number, "stale")
+        ], (trace, charge, result.as_dict())
+        assert ClaimEvent.objects.filter(claim=claim).count() == events + 1
+        stale = ClaimEvent.objects.filter(claim=claim).latest("id")
+        assert (stale.from_status, stale.to_status) == ("submitted", "submitted")
+        assert stale.details["stale"] is True and stale.details["answers_batch"] == first.pk
+        assert stale.note.startswith(
+            f"277CA stale, not applied: it answers the earlier submission in batch "
+            f"{first.file_name} (BHT03 {first_trace}, $100.00), not the current one (batch "
+            f"{second.file_name} (BHT03 {second_trace}, ${now}))"
+        )
+
+    # An answer that fits no submission of the claim (its batch and its charge disagree)
+    # changes nothing, and is listed and kept on the history.
+    for trace, charge in ((second_trace, "999.00"), (first_trace, "555.00")):
+        odd = acks.apply_277ca(
+            ack_277ca([(claim, "A7:562:85", [])], batch_trace=trace, charge=charge), actor=biller
+        )
+        assert _statuses(claim) == ["submitted"] and odd.matched == []
+        assert [(o.reference, o.result) for o in odd.unmatched] == [
+            (claim.control_number, "not matched")
+        ]
+        assert (
+            ClaimEvent.objects.filter(claim=claim)
+            .latest("id")
+            .note.startswith(
+                f"277CA not applied: the answer (BHT03 {trace}, charge ${charge}) fits none"
+            )
+        )
+    # The answer to the current submission applies.
+    current = ack_277ca([(claim, "A2:20", [])], batch_trace=second_trace, charge=now)
+    acks.apply_277ca(current, actor=biller)
+    claim.refresh_from_db()
+    assert (claim.status, claim.payer_claim_number) == ("accepted", f"PAYER-{claim.control_number}")
+
+
+@pytest.mark.django_db
+def test_a_rebuilt_claim_not_sent_again_takes_no_answer_to_its_first_submission(users, exchange):
+    biller = users["biller"]
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    first = _send(claim, biller, exchange)
+    Claim.objects.filter(pk=claim.pk).update(status=ClaimStatus.DRAFT, batch=None)  # rebuilt
+    late = ack_277ca([(claim, "A7:562:85", [])],
+                     batch_trace=f"{first.interchange_control_number:09d}", charge="100.00")  # fmt: skip
+    result = acks.apply_277ca(late, actor=biller)
+    assert _statuses(claim) == ["draft"]
+    assert [o.result for o in result.matched] == ["stale"]
+    assert "not the current one (none out: not sent since)" in result.matched[0].words[0]
+
+
+@pytest.mark.django_db
+def test_a_late_277_to_a_rebuilt_claims_first_submission_is_stale_by_its_charge(users, exchange):
+    """A 277 names no batch: the charge it reports ($100.00, the first submission's; the
+    rebuilt claim bills $120.00) tells which submission it answers."""
+    from medoffice.claims import claim_status, claims_services
+    from medoffice.claims.models import Encounter, ServiceLine
+    from medoffice.claims.tests.test_claim_status import status_277
+
+    biller = users["biller"]
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    first = _send(claim, biller, exchange)
+    claims_services.claim_set_status(actor=biller, claim=claim, to="rejected", note="277CA")
+    Encounter.objects.filter(pk=claim.encounter_id).update(status="ready")
+    ServiceLine.objects.filter(encounter_id=claim.encounter_id).update(charge_cents=12_000)
+    rebuilt = claims_services.claim_build(actor=biller, encounter=claim.encounter)
+    claims_services.claim_set_status(actor=biller, claim=rebuilt, to="ready", note="scrubbed")
+    _send(rebuilt, biller, exchange)
+    result = claim_status.apply_277(status_277([(claim, "A7:21")], charge="100"), biller)
+    assert _statuses(claim) == ["submitted"]
+    assert [o.result for o in result.matched] == ["stale"]
+    stale = ClaimEvent.objects.filter(claim=claim).latest("id")
+    assert stale.note.startswith(f"277 stale, not applied: it answers the earlier submission in "
+                                 f"batch {first.file_name}")  # fmt: skip
+    assert stale.details["answers_batch"] == first.pk
+    claim_status.apply_277(status_277([(claim, "A7:21")], charge="120"), biller)
+    assert _statuses(claim) == ["rejected"]
 
 
 @pytest.mark.django_db

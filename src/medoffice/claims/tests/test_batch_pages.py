@@ -346,3 +346,33 @@ def test_the_claims_home_links_the_batches_for_submitters_only(client_for):
     link = f'href="{BATCHES}"'
     assert link in client_for("biller").get(reverse("claims:home")).content.decode()
     assert link not in client_for("clinician").get(reverse("claims:home")).content.decode()
+
+
+def test_the_progress_and_its_heading_count_steps_and_the_claims_are_counted_apart(
+    client_for, portal, immediate_tasks, django_capture_on_commit_callbacks
+):
+    for _ in range(5):
+        make_claim(status=ClaimStatus.READY)
+    biller = client_for("biller")
+    _start(biller, django_capture_on_commit_callbacks, clearinghouse=portal)
+    job = BatchJob.objects.get()
+    assert job.state == JobState.DONE and job.claim_count == 5
+    fragment = _progress(biller, job)
+    assert '<h2 id="batch-progress-label">Progress: step 4 of 4</h2>' in fragment
+    assert re.search(
+        r'<progress[^>]*max="4" value="4" aria-valuetext="step 4 of 4">step 4 of 4<', fragment
+    )
+    # Every "N of M" on the fragment is a count of steps; the claims say "claims".
+    assert {unit for unit, _, _ in re.findall(r"(\w+) (\d+) of (\d+)", fragment)} == {"step"}
+    assert "5 claims in the batch" in fragment
+
+
+def test_a_build_only_job_is_done_at_its_last_step(
+    client_for, portal, immediate_tasks, django_capture_on_commit_callbacks
+):
+    make_claim(status=ClaimStatus.READY)
+    biller = client_for("biller")
+    _start(biller, django_capture_on_commit_callbacks, action="build", clearinghouse=portal)
+    fragment = _progress(biller, BatchJob.objects.get())
+    assert "Progress: step 3 of 3" in fragment and 'max="3" value="3"' in fragment
+    assert "1 claim in the batch" in fragment

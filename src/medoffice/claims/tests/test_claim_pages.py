@@ -285,3 +285,43 @@ def test_claims_scrub_prints_the_findings_per_claim(claims, users, capsys):
     assert cli.main(["claims", "scrub", "--all", "--as", users["biller"].username]) == 0
     assert "Scrubbed 2 claim(s)" in capsys.readouterr().out
     assert Claim.objects.get(pk=claims["clean"].pk).status == ClaimStatus.READY
+
+
+def _tab_counts(body: str) -> dict[str, int]:
+    """The worklist's tabs as {label: count} (the "All" tab included)."""
+    import re
+
+    start = body.index('id="status-tabs"')
+    nav = body[start : body.index("</nav>", start)]
+    return {
+        label.strip(): int(count)
+        for label, count in re.findall(r'>([^<>]+) <span class="badge">(\d+)</span>', nav)
+    }
+
+
+def test_every_status_is_on_one_tab_and_the_tabs_add_up_to_all(codes, users, client_for):
+    biller = users["biller"]
+    made = [services.claim_build(actor=biller, encounter=cf.encounter()) for _ in ClaimStatus]
+    for claim, status in zip(made, ClaimStatus.values, strict=True):
+        Claim.objects.filter(pk=claim.pk).update(status=status)
+    page = client_for("biller").get(reverse("claims:worklist"))
+    tabs = _tab_counts(page.content.decode())
+    assert set(tabs) == {"All", *ClaimStatus.labels}
+    assert tabs["All"] == Claim.objects.count() == len(ClaimStatus)
+    assert sum(n for label, n in tabs.items() if label != "All") == tabs["All"]
+    assert all(n == 1 for n in tabs.values() if n != tabs["All"])
+    body = client_for("biller").get(reverse("claims:worklist"), {"status": "void"}).content
+    assert made[ClaimStatus.values.index("void")].control_number.encode() in body
+    assert made[ClaimStatus.values.index("batched")].control_number.encode() not in body
+
+
+def test_the_tabs_count_under_the_filters_and_their_links_keep_them(claims, client_for):
+    clean = claims["clean"]
+    Claim.objects.filter(pk=clean.pk).update(total_charge_cents=99_900)
+    client = client_for("biller")
+    body = client.get(reverse("claims:worklist"), {"min_amount": "500"}).content.decode()
+    tabs = _tab_counts(body)
+    assert tabs["All"] == 1 and tabs["Draft"] == 1 and tabs["Accepted"] == 0
+    assert sum(n for label, n in tabs.items() if label != "All") == 1
+    assert 'href="?status=accepted&amp;min_amount=500"' in body
+    assert 'href="?min_amount=500"' in body  # the "All" tab

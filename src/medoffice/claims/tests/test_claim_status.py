@@ -133,7 +133,7 @@ def test_a_corpus_277_moves_the_claims_it_answers(users):
     assert result.unmatched == []
 
 
-def status_277(entries: list[tuple[Claim, str]]) -> bytes:
+def status_277(entries: list[tuple[Claim, str]], *, charge: str = "100") -> bytes:
     body: list[Segment] = [
         ("BHT", "0010", "08", "R1", "20261203", "1000", "DG"),
         ("HL", "1", None, "20", "1"), ("NM1", "PR", "2", "ACME", None, None, None, None, "PI", "1"),
@@ -147,7 +147,7 @@ def status_277(entries: list[tuple[Claim, str]]) -> bytes:
             ("HL", str(number), "3", "22", "0"),
             ("NM1", "IL", "1", "DOE", "JANE", None, None, None, "MI", "XYZ123456"),
             ("TRN", "2", claim.control_number),
-            ("STC", tuple(status.split(":")), "20261203", None, "100"),
+            ("STC", tuple(status.split(":")), "20261203", None, charge),
             ("REF", "EJ", claim.control_number),
         ]
     return write(

@@ -168,3 +168,70 @@ def test_a_date_of_service_before_the_patients_birth_is_refused(office, client_f
     assert list(errors) == ["date_of_service"]
     assert "is before the patient was born (01/01/1980)" in " ".join(errors["date_of_service"])
     assert not Encounter.objects.exists()
+
+
+def test_an_unknown_or_inactive_rendering_provider_is_refused_naming_the_field(office, client_for):
+    from medoffice.testing import factories
+
+    client = client_for("biller")
+    gone = factories.provider(first_name="Gil", last_name="Gone", is_active=False)
+    for provider_id, words in ((999_999, "no provider with id '999999'"),
+                               (0, "no provider with id '0'"),
+                               (gone.pk, "Gil Gone")):  # fmt: skip
+        answer = client.post("/api/claims/encounters", {
+            "patient_id": office.patient.pk, "location_id": office.location.pk,
+            "rendering_provider_id": provider_id, "date_of_service": office.day.isoformat(),
+        }, content_type=JSON)  # fmt: skip
+        assert answer.status_code == 422, answer.content
+        errors = answer.json()["errors"]
+        assert list(errors) == ["rendering_provider_id"]
+        assert errors["rendering_provider_id"][0].startswith("Rendering provider: ")
+        assert words in errors["rendering_provider_id"][0]
+    assert not Encounter.objects.exists()
+
+
+def test_an_unknown_or_inactive_supervising_provider_is_refused_and_nothing_is_written(
+    office, client_for
+):
+    from medoffice.testing import factories
+
+    client = client_for("biller")
+    pk = create(client, office).json()["id"]
+    kept = client.put(f"/api/claims/encounters/{pk}/codes", {
+        **CODES, "supervising_provider_id": office.other_provider.pk,
+    }, content_type=JSON)  # fmt: skip
+    assert (
+        kept.status_code == 200
+        and kept.json()["supervising_provider_id"] == office.other_provider.pk
+    )
+    before = list(Encounter.objects.get(pk=pk).lines.values_list("code", "units"))
+    gone = factories.provider(first_name="Gil", last_name="Gone", is_active=False)
+    for provider_id, words in ((999_999, "there is no provider with id '999999'"),
+                               (gone.pk, "Gil Gone, MD is no longer an active provider")):  # fmt: skip
+        answer = client.put(f"/api/claims/encounters/{pk}/codes", {
+            "diagnoses": ["I10"], "lines": [{"code": "99213", "diagnosis_pointers": [1]}],
+            "supervising_provider_id": provider_id,
+        }, content_type=JSON)  # fmt: skip
+        assert answer.status_code == 422, answer.content
+        errors = answer.json()["errors"]
+        assert list(errors) == ["supervising_provider_id"]
+        assert errors["supervising_provider_id"][0] == f"Supervising provider: {words}" + (
+            "." if provider_id == 999_999 else "; choose an active one."
+        )
+        encounter = Encounter.objects.get(pk=pk)
+        assert encounter.supervising_provider_id == office.other_provider.pk  # not dropped
+        assert list(encounter.diagnoses.values_list("code", flat=True)) == ["E11.9", "I10"]
+        assert list(encounter.lines.values_list("code", "units")) == before
+
+
+def test_a_supervising_provider_no_longer_active_may_stay_on_the_visit(office, client_for):
+    client = client_for("biller")
+    pk = create(client, office).json()["id"]
+    body = {**CODES, "supervising_provider_id": office.other_provider.pk}
+    assert (
+        client.put(f"/api/claims/encounters/{pk}/codes", body, content_type=JSON).status_code == 200
+    )
+    type(office.other_provider).objects.filter(pk=office.other_provider.pk).update(is_active=False)
+    again = client.put(f"/api/claims/encounters/{pk}/codes", body, content_type=JSON)
+    assert again.status_code == 200, again.content
+    assert again.json()["supervising_provider_id"] == office.other_provider.pk

@@ -335,3 +335,56 @@ def test_the_patient_record_offers_code_visit_for_recent_visits(office, users, c
         "Visits to code"
         not in client_for("front_desk").get(f"/patients/{office.patient.pk}/").content.decode()
     )
+
+
+def test_a_bogus_or_inactive_supervising_provider_on_the_page_is_refused_not_dropped(
+    office, users, client_for
+):
+    from medoffice.testing import factories
+
+    encounter = make(office, users)
+    client = client_for("biller")
+    url = f"/claims/encounters/{encounter.pk}/"
+    supervisor = str(office.other_provider.pk)
+    assert client.post(url, form(supervising_provider=supervisor)).status_code == 302
+    encounter.refresh_from_db()
+    assert encounter.supervising_provider_id == office.other_provider.pk
+    gone = factories.provider(first_name="Gil", last_name="Gone", is_active=False)
+    for value, words in (("999999", "there is no provider with id &#x27;999999&#x27;"),
+                         ("abc", "there is no provider with id &#x27;abc&#x27;"),
+                         (str(gone.pk), "Gil Gone, MD is no longer an active provider")):  # fmt: skip
+        page = client.post(url, form(dx_2="I10", supervising_provider=value))
+        assert page.status_code == 422
+        html = page.content.decode()
+        error = html[html.index('id="supervising-error"') :]
+        assert error[: error.index("</span>")].endswith(
+            f"Supervising provider: {words}"
+            + ("." if value != str(gone.pk) else "; choose an active one.")
+        )
+        assert 'id="supervising_provider" name="supervising_provider" aria-invalid="true"' in html
+        encounter.refresh_from_db()
+        assert encounter.supervising_provider_id == office.other_provider.pk  # not dropped
+        assert list(encounter.diagnoses.values_list("code", flat=True)) == ["E11.9"]
+    select = html[html.index('id="supervising_provider"') :]
+    select = select[: select.index("</select>")]
+    offered = [int(v) for v in re.findall(r'<option value="(\d+)"', select)]
+    assert office.other_provider.pk in offered and gone.pk not in offered
+
+
+def test_a_supervising_provider_who_left_stays_shown_and_kept_on_the_page(
+    office, users, client_for
+):
+    encounter = make(office, users)
+    client = client_for("biller")
+    url = f"/claims/encounters/{encounter.pk}/"
+    assert (
+        client.post(url, form(supervising_provider=str(office.other_provider.pk))).status_code
+        == 302
+    )
+    type(office.other_provider).objects.filter(pk=office.other_provider.pk).update(is_active=False)
+    shown = form_as_shown(client, encounter)
+    assert shown["supervising_provider"] == str(office.other_provider.pk)
+    shown.update(action="save")
+    assert client.post(url, shown).status_code == 302
+    encounter.refresh_from_db()
+    assert encounter.supervising_provider_id == office.other_provider.pk

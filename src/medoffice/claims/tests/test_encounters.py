@@ -299,6 +299,27 @@ def test_referring_supervising_and_prior_authorization(office, users):
     assert encounter.prior_authorization == "PA-7781"
 
 
+def test_an_inactive_supervising_provider_is_refused_unless_the_visit_has_them_already(
+    office, users
+):
+    from medoffice.testing import factories
+
+    encounter = draft(office, users)
+    gone = factories.provider(first_name="Gil", last_name="Gone", is_active=False)
+    errors = refused(encounter, users, supervising_provider=gone)
+    assert errors == {"supervising_provider": [
+        "Gil Gone, MD is no longer an active provider: choose an active supervising provider."
+    ]}  # fmt: skip
+    encounter.refresh_from_db()
+    assert encounter.supervising_provider is None
+    code(encounter, users, supervising_provider=office.other_provider)
+    type(gone).objects.filter(pk=office.other_provider.pk).update(is_active=False)
+    office.other_provider.refresh_from_db()
+    code(encounter, users, supervising_provider=office.other_provider)  # kept, not chosen anew
+    encounter.refresh_from_db()
+    assert encounter.supervising_provider == office.other_provider
+
+
 @pytest.mark.parametrize("typed", ["PA*7781", "PA~7781", "PA:7781", "PA^7781", "PA 7781",
                                    "PA/7781", "A" * 51, "PÄ7781"])  # fmt: skip
 def test_a_prior_authorization_is_letters_digits_or_dashes(office, users, typed):

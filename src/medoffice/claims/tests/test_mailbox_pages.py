@@ -76,7 +76,7 @@ def test_create_then_edit_the_secret_is_never_shown_back(client_for, sftp_server
         form(sftp_server, secret="another-secret-value-77", port="99999"),
     )
     text = refused.content.decode()
-    assert refused.status_code == 200 and "from 1 to 65535" in text
+    assert refused.status_code == 422 and "from 1 to 65535" in text
     assert "another-secret-value-77" not in text and SECRET not in text
     house.refresh_from_db()
     assert house.secret == SECRET and house.port == sftp_server.port
@@ -91,7 +91,7 @@ def test_bad_settings_on_the_page_name_the_field_and_save_nothing(client_for, sf
     response = client_for("manager").post(
         reverse("claims:clearinghouse_new"), form(sftp_server, host_key="not a key")
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "The host key cannot be read" in response.content.decode()
     assert not Clearinghouse.objects.exists()
 
@@ -131,3 +131,28 @@ def test_collect_now_files_the_answers_and_the_page_lists_them(client_for, tmp_p
     assert MailboxReceipt.objects.count() == 2
     manager_view = client_for("manager").get(reverse("claims:mailbox")).content.decode()
     assert "Collect now" in manager_view
+
+
+def test_a_refused_form_answers_422_with_its_errors_as_the_other_setup_forms(
+    client_for, tmp_path, users
+):
+    house = folder_clearinghouse(tmp_path, users["manager"])
+    manager = client_for("manager")
+    values = {
+        "name": "", "transport": "folder", "outbound_path": "relative/out",
+        "inbound_path": str(tmp_path / "in"), "after_collect": "keep",
+        "submitter_qualifier": "ZZ", "receiver_qualifier": "ZZ", "is_active": "on",
+    }  # fmt: skip
+    created = manager.post(reverse("claims:clearinghouse_new"), values)
+    assert created.status_code == 422
+    html = created.content.decode()
+    assert "Give the clearinghouse a name." in html and "as a full path" in html
+    assert 'role="alert"' in html and 'id="outbound_path-error"' in html
+    assert 'value="relative/out"' in html  # the form is shown again with what was typed
+    changed = manager.post(reverse("claims:clearinghouse_edit", args=[house.pk]), values)
+    assert (
+        changed.status_code == 422 and "Give the clearinghouse a name." in changed.content.decode()
+    )
+    assert list(Clearinghouse.objects.values_list("name", "outbound_path")) == [
+        ("Portal uploads", str(tmp_path / "out"))
+    ]

@@ -113,7 +113,7 @@ def test_the_form_shows_the_refusal_next_to_the_field_naming_the_root(data, tmp_
          "inbound_path": str(data), "after_collect": "keep", "submitter_qualifier": "ZZ",
          "receiver_qualifier": "ZZ", "is_active": "on"},
     )  # fmt: skip
-    assert page.status_code == 200
+    assert page.status_code == 422
     html = page.content.decode()
     field = html[html.index('id="inbound_path"') :]
     field = field[: field.index("</p>")]
@@ -331,3 +331,94 @@ def test_connection_failures_read_the_same_whether_a_port_is_open_or_closed(
     for low_level in ("refused", "lost", "Connection", "password"):
         assert low_level not in next(iter(answers.values()))
     assert f"127.0.0.1:{closed}" in caplog.text and "refused the connection" in caplog.text
+
+
+# --- Outbound, inbound and archive folders apart, none inside another -------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"inbound_path": "{box}"}, "inbound_path", "inbound folder '{box}' must not hold the outbound folder '{box}/out'"),
+        ({"outbound_path": "{box}/in/out"}, "inbound_path", "inbound folder '{box}/in' must not hold the outbound folder '{box}/in/out'"),
+        ({"outbound_path": "{box}", "inbound_path": "{box}/in"}, "inbound_path", "inbound folder '{box}/in' must not lie inside the outbound folder '{box}'"),
+        ({"after_collect": "archive", "archive_path": "{box}/in/done"}, "archive_path", "archive folder '{box}/in/done' must not lie inside the inbound folder '{box}/in'"),
+        ({"after_collect": "archive", "archive_path": "{box}/out"}, "archive_path", "archive folder must not be the outbound folder (both are '{box}/out')"),
+    ],
+)  # fmt: skip
+def test_folders_inside_one_another_are_refused_at_save_naming_both(
+    data, tmp_path, manager, changes, field, words
+):
+    box = str(tmp_path / "mailboxes" / "portal")
+    for name in ("out", "in", "archive", "in/out", "in/done"):
+        (tmp_path / "mailboxes" / "portal" / name).mkdir(parents=True, exist_ok=True)
+    with pytest.raises(InvalidInput) as refused:
+        portal(tmp_path, manager, **{k: v.format(box=box) for k, v in changes.items()})
+    assert list(refused.value.errors) == [field]
+    assert words.format(box=box) in refused.value.errors[field][0]
+    assert "collecting would pick up our own files" in refused.value.errors[field][0]
+    assert not Clearinghouse.objects.exists()
+
+
+def test_an_inbound_link_to_the_outbound_folders_parent_is_refused_at_save(data, tmp_path, manager):
+    box = tmp_path / "mailboxes" / "portal"
+    (box / "out").mkdir(parents=True)
+    link = tmp_path / "mailboxes" / "answers"
+    link.symlink_to(box, target_is_directory=True)
+    with pytest.raises(InvalidInput, match="must not hold the outbound folder") as refused:
+        folder_clearinghouse(box, manager, inbound_path=str(link))
+    assert str(link) in refused.value.message and str(box / "out") in refused.value.message
+    assert not Clearinghouse.objects.exists()
+
+
+def test_an_inbound_folder_made_the_outbounds_parent_after_saving_is_refused_when_used(
+    data, tmp_path, manager, biller
+):
+    house = portal(tmp_path, manager, after_collect="delete")
+    box = tmp_path / "mailboxes" / "portal"
+    (box / "out" / "ours.837").write_bytes(b"our own claim file")
+    (box / "theirs.999").write_bytes(b"an answer")
+    Clearinghouse.objects.filter(pk=house.pk).update(inbound_path=str(box))  # before the rule
+    house.refresh_from_db()
+    result = services.collect(actor=biller, clearinghouse=house)
+    assert not result.ok and result.filed == []
+    assert (
+        f"inbound folder '{box}' must not hold the outbound folder '{box / 'out'}'" in result.error
+    )
+    assert not MailboxReceipt.objects.exists()
+    assert (box / "out" / "ours.837").read_bytes() == b"our own claim file"
+    assert (box / "theirs.999").read_bytes() == b"an answer"  # not deleted
+    sent = services.submit_file(actor=biller, clearinghouse=house, name="b.837", content=b"ISA")
+    assert sent.status == "failed" and "must not hold the outbound folder" in sent.error
+    assert not (box / "out" / "b.837").exists()
+    check = services.test_connection(actor=manager, clearinghouse=house)
+    assert not check.ok and "must not hold the outbound folder" in check.message
+
+
+def test_remote_folders_are_compared_as_written_normalized():
+    from medoffice.claims.mailbox.base import folder_clash
+
+    assert folder_clash([("outbound", "/box/out/"), ("inbound", "/box/./")], local=False)
+    assert folder_clash([("outbound", "out"), ("inbound", "out/../out")], local=False)
+    assert folder_clash([("outbound", "/outbound"), ("inbound", "/inbound")], local=False) is None
+    assert folder_clash([("outbound", "/out"), ("inbound", "/outbound")], local=False) is None
+    # One relative to the login folder, one absolute: they cannot be compared.
+    assert folder_clash([("outbound", "out"), ("inbound", "/")], local=False) is None
+
+
+def test_the_form_shows_folders_inside_one_another_naming_both(data, tmp_path, client_for):
+    box = tmp_path / "mailboxes" / "portal"
+    (box / "out").mkdir(parents=True)
+    page = client_for("manager").post(
+        reverse("claims:clearinghouse_new"),
+        {"name": "Portal", "transport": "folder", "outbound_path": str(box / "out"),
+         "inbound_path": str(box), "after_collect": "keep", "submitter_qualifier": "ZZ",
+         "receiver_qualifier": "ZZ", "is_active": "on"},
+    )  # fmt: skip
+    assert page.status_code == 422
+    html = page.content.decode()
+    field = html[html.index('id="inbound_path"') :]
+    field = field[: field.index("</p>")]
+    assert 'aria-invalid="true"' in field
+    assert f"{box}&#x27; must not hold the outbound folder &#x27;{box / 'out'}" in field
+    assert not Clearinghouse.objects.exists()

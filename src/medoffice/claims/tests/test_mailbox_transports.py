@@ -133,11 +133,21 @@ def test_folder_round_trip(tmp_path):
 
 
 def test_folder_missing_is_named(tmp_path):
-    config = MailboxConfig(kind=FOLDER, outbound=str(tmp_path / "nope"), inbound=str(tmp_path),
-                           folder_root=str(tmp_path))  # fmt: skip
+    (tmp_path / "in").mkdir()
+    config = MailboxConfig(kind=FOLDER, outbound=str(tmp_path / "nope"),
+                           inbound=str(tmp_path / "in"), folder_root=str(tmp_path))  # fmt: skip
     with pytest.raises(MailboxError, match="outbound folder") as caught:
         open_transport(config).check()
     assert caught.value.code == "missing_folder"
+
+
+def test_a_transport_whose_inbound_folder_holds_the_outbound_one_is_not_opened(tmp_path):
+    (tmp_path / "out").mkdir()
+    config = MailboxConfig(kind=FOLDER, outbound=str(tmp_path / "out"), inbound=str(tmp_path),
+                           folder_root=str(tmp_path))  # fmt: skip
+    with pytest.raises(MailboxError, match="must not hold the outbound folder") as caught:
+        open_transport(config)
+    assert caught.value.code == "not_allowed"
 
 
 def test_sftp_works_from_a_thread_whose_event_loop_is_running(sftp_server):
