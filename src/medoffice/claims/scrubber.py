@@ -386,6 +386,12 @@ def _span(dates: tuple[date | None, date | None]) -> str:
 E_M = range(99202, 99500)
 DISTINCT = frozenset({"59", "XE", "XP", "XS", "XU"})
 E_M_BYPASS = frozenset({"25", "57", "24"})
+# Anatomic modifiers: a side (LT, RT, 50 bilateral), an eyelid, a finger, a toe, a coronary
+# artery. They place a procedure on the body; a visit is not done on a side or a digit.
+ANATOMIC = frozenset({
+    "LT", "RT", "50", "E1", "E2", "E3", "E4", "FA", *(f"F{n}" for n in range(1, 10)),
+    "TA", *(f"T{n}" for n in range(1, 10)), "LC", "LD", "LM", "RC", "RI",
+})  # fmt: skip
 
 
 def is_e_m(code: str) -> bool:
@@ -396,12 +402,17 @@ def is_e_m(code: str) -> bool:
 def modifier_misfit(modifier: str, code: str, pctc: str | None) -> str:
     """Why a known modifier does not belong on this code, or "" (it may). 25 marks a
     separate E/M visit; 26 and TC split a service with professional and technical parts
-    (the MPFS PC/TC indicator, when the code is in the MPFS)."""
+    (the MPFS PC/TC indicator, when the code is in the MPFS); an anatomic modifier (a side, a
+    digit, an eyelid, a coronary artery) places a procedure, never an E/M visit."""
     if modifier == "25" and not is_e_m(code):
         return f"modifier 25 is for an evaluation and management visit; {code} is not one."
     if modifier in DISTINCT and is_e_m(code):
         return (f"modifier {modifier} does not go on an E/M visit ({code}): use 25 for a "
                 "separate visit on the day of a procedure.")  # fmt: skip
+    if modifier in ANATOMIC and is_e_m(code):
+        return (f"modifier {modifier} names a side or a part of the body, which fits a "
+                f"procedure, not an E/M visit ({code}): take it off the visit's line (the "
+                "procedure's line carries it).")  # fmt: skip
     split = {"26": ("1", "6"), "TC": ("1",)}.get(modifier)
     if split is not None and pctc is not None and pctc not in split:
         return (f"modifier {modifier} needs a code with professional and technical parts; "

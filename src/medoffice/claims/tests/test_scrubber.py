@@ -329,8 +329,8 @@ def test_the_ncci_release_in_force_on_the_date_of_service_is_read(codes, biller)
 @pytest.fixture
 def em_codes(db):
     cf.procedure_codes(["99213", "11102", "93000", "71046"])
-    for code in ("25", "59", "XU", "26", "TC", "RT", "LT"):
-        cf.modifier(code, ncci_bypass=code in ("25", "59", "XU", "RT", "LT"))
+    for code in ("25", "59", "XU", "26", "TC", "RT", "LT", "50", "F1"):
+        cf.modifier(code, ncci_bypass=code in ("25", "59", "XU", "RT", "LT", "50", "F1"))
     release = cf.release(CodeSetKind.MPFS_RVU)
     for code, pctc in (("99213", "0"), ("71046", "1"), ("93000", "4")):
         MpfsRvu.objects.create(code=code, pctc_indicator=pctc, work_rvu=Decimal("1"),
@@ -354,6 +354,33 @@ def test_a_modifier_must_fit_its_code(em_codes, biller):
     assert "modifier 25 is for an evaluation and management visit; 93000 is not one" in messages[1]
     assert "modifier 59 does not go on an E/M visit (99213)" in messages[2]
     assert "MPFS PC/TC indicator 0" in messages[3]
+
+
+def test_an_anatomic_modifier_on_a_visit_is_an_error_and_on_a_procedure_fine(em_codes, biller):
+    claim = build(biller, diagnoses=["E11.9", "I10"], lines=[
+        {"code": "99213", "modifiers": ["25", "LT"], "diagnosis_pointers": [1]},  # a side
+        {"code": "99213", "modifiers": ["50"], "diagnosis_pointers": [1]},  # bilateral
+        {"code": "99213", "modifiers": ["F1"], "diagnosis_pointers": [2]},  # a finger
+        {"code": "11102", "modifiers": ["RT"], "diagnosis_pointers": [2]},  # a biopsy: fine
+    ])  # fmt: skip
+    found = [f for f in scrub(claim, TODAY) if f.code == "modifier_invalid"]
+    assert [(f.line_number, f.severity) for f in found] == [(1, "error"), (2, "error"),
+                                                            (3, "error")]  # fmt: skip
+    assert found[0].message == (
+        "Line 1: modifier LT names a side or a part of the body, which fits a procedure, not an "
+        "E/M visit (99213): take it off the visit's line (the procedure's line carries it)."
+    )
+    assert "modifier 50 names a side" in found[1].message
+    assert "modifier F1 names a side" in found[2].message
+    result = scrub_one(actor=biller, claim=claim, today=TODAY)
+    assert result.status == ClaimStatus.SCRUB_ERRORS
+    assert ScrubFinding.objects.filter(claim=claim, code="modifier_invalid").count() == 3
+    # The same visit with the side on the procedure only passes.
+    clean = build(biller, diagnoses=["E11.9", "I10"], lines=[
+        {"code": "99213", "modifiers": ["25"], "diagnosis_pointers": [1]},
+        {"code": "11102", "modifiers": ["LT"], "diagnosis_pointers": [2]},
+    ])  # fmt: skip
+    assert scrub(clean, TODAY) == []
 
 
 def test_an_em_pair_is_paid_with_25_on_the_visit_only(em_codes, biller):
