@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
 
@@ -36,10 +37,12 @@ from medoffice.claims.models import (
     Severity,
 )
 from medoffice.coding.models import PriorAuthRule
+from medoffice.coding.pricing import FeeBook, fee_book
 from medoffice.coding.selectors import EditTables, edit_tables, icd10_lookup, icd10_search, in_force
 from medoffice.core import audit
 from medoffice.core.context import actor_for_service
 from medoffice.core.exceptions import InvalidTransition
+from medoffice.core.formats import money
 from medoffice.core.models import AuditAction, Practice, User
 from medoffice.core.validators import npi_is_valid as _npi_is_valid
 from medoffice.patients.models import SubscriberRelationship
@@ -79,6 +82,22 @@ def pointer_findings(
     return [Finding("pointer_out_of_range", ERROR,
                     f"Line {line_number}: diagnosis pointer {which} {verb} out of range: {of} "
                     f"has {count}{limit}.", line_number)]  # fmt: skip
+
+
+def charge_finding(
+    line_number: int, code: str, units: int, charge_cents: int, fee_cents: int | None
+) -> Finding | None:
+    """The scrubber's fee rule for one line: a charge other than the fee schedule's (the
+    practice's fee for the code on the date of service, times the units) is a warning the
+    coder confirms or corrects. The coding page shows it on the line too. No fee: no rule."""
+    if fee_cents is None or units < 1 or charge_cents == fee_cents * units:
+        return None
+    each = f" ({units} units at {money(Decimal(fee_cents) / 100)})" if units != 1 else ""
+    return Finding("charge_not_scheduled", WARNING,
+                   f"Line {line_number}: charge differs from the fee schedule: "
+                   f"{money(Decimal(charge_cents) / 100)} typed, schedule "
+                   f"{money(Decimal(fee_cents * units) / 100)} for {code}{each}. Correct the "
+                   "charge, or send it on with the reason it differs.", line_number)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -128,6 +147,7 @@ class Reference:
 
     tables: EditTables = field(default_factory=EditTables)
     prior_auth: set[tuple[int, str]] = field(default_factory=set)
+    fees: FeeBook = field(default_factory=FeeBook)  # the practice's fee schedule
     duplicates: dict[int, str] = field(default_factory=dict)  # claim -> earlier control number
 
 
@@ -300,6 +320,12 @@ def scrub(
                         f"Line {n}: units must be at least 1 (it has {line.units}).", n))  # fmt: skip
         for finding in pointer_findings(n, line.pointers, len(claim.diagnoses)):
             add(finding)
+        differs = None if void else charge_finding(
+            n, line.code, line.units, line.charge_cents,
+            reference.fees.fee_cents(line.code, line.modifiers, day),
+        )  # fmt: skip
+        if differs is not None:
+            add(differs)
         if (
             not void
             and (claim.payer_id, line.code) in reference.prior_auth
@@ -570,6 +596,7 @@ def _reference(facts: list[ClaimFacts], chosen: Any) -> Reference:
         )
     )
     ref.duplicates = _duplicates(facts, chosen)
+    ref.fees = fee_book(codes, {f.date_of_service for f in facts})
     return ref
 
 

@@ -158,6 +158,7 @@ def _saved_lines(encounter: Any) -> list[dict[str, Any]]:
     rows = []
     for line in encounter.lines.all():
         amount = f"{to_dollars(line.charge_cents):.2f}"
+        warning = services.charge_warning(line, encounter.date_of_service)
         scheduled = editable and line.charge_cents == services.scheduled_charge_cents(
             line.code, line.modifiers, line.units, encounter.date_of_service
         )
@@ -173,6 +174,7 @@ def _saved_lines(encounter: Any) -> list[dict[str, Any]]:
             "ndc": line.ndc,
             "ndc_quantity": "" if line.ndc_quantity is None else f"{line.ndc_quantity.normalize()}",
             "ndc_unit": line.ndc_unit,
+            "warning": warning,
         })  # fmt: skip
     return rows
 

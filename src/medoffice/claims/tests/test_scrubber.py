@@ -21,6 +21,7 @@ from medoffice.claims.scrubber import scrub, scrub_claims, scrub_one
 from medoffice.coding.models import (
     AddOnEdit,
     CodeSetKind,
+    Fee,
     MpfsRvu,
     MueEdit,
     PriorAuthRule,
@@ -270,6 +271,44 @@ def test_warnings_hold_a_claim_until_overridden_with_a_reason(codes, biller, use
     assert event.details == {"overridden": ["duplicate_suspected"]}
     scrub_one(actor=biller, claim=second, today=TODAY)  # scrubbed again: stays ready
     assert Claim.objects.get(pk=second.pk).status == ClaimStatus.READY
+
+
+def test_a_charge_other_than_the_fee_schedule_is_a_warning_overridden_with_a_reason(
+    codes, biller
+):
+    Fee.objects.create(code="99213", charge_cents=12_000, effective_from=DAY - timedelta(days=90))
+    Fee.objects.create(code="20610", charge_cents=20_000, effective_from=DAY + timedelta(days=1))
+    Fee.objects.create(code="20610", modifier="RT", charge_cents=9_000,
+                       effective_from=DAY - timedelta(days=90))  # fmt: skip
+    same = build(biller, lines=[
+        {"code": "99213", "units": 2, "charge_cents": 24_000},  # 2 x $120: as scheduled
+        {"code": "20610", "modifiers": ["RT"], "charge_cents": 9_000},  # the modifier's fee
+        {"code": "97110", "charge_cents": 5_000},  # no fee for it: nothing to compare
+    ])  # fmt: skip
+    assert scrub(same, TODAY) == []
+    # The clinician typed their own charges: $150 for a $120 visit, and 20610 without RT
+    # (its plain fee starts the day after the visit: none in force, no warning).
+    typed = build(biller, lines=[
+        {"code": "99213", "charge_cents": 15_000},
+        {"code": "20610", "charge_cents": 7_700},
+        {"code": "99213", "units": 2, "charge_cents": 20_000, "diagnosis_pointers": [1]},
+    ])  # fmt: skip
+    found = scrub(typed, TODAY)
+    assert [(f.code, f.severity, f.line_number) for f in found] == [
+        ("charge_not_scheduled", "warning", 1), ("charge_not_scheduled", "warning", 3),
+    ]  # fmt: skip
+    assert found[0].message == (
+        "Line 1: charge differs from the fee schedule: $150.00 typed, schedule $120.00 for "
+        "99213. Correct the charge, or send it on with the reason it differs."
+    )
+    assert "$200.00 typed, schedule $240.00 for 99213 (2 units at $120.00)" in found[1].message
+    result = scrub_one(actor=biller, claim=typed, today=TODAY)
+    assert result.status == ClaimStatus.SCRUB_ERRORS and result.errors == 0
+    services.claim_override_warnings(actor=biller, claim=typed, reason="Extended visit, priced")
+    typed.refresh_from_db()
+    assert typed.status == ClaimStatus.READY
+    event = ClaimEvent.objects.filter(claim=typed).order_by("id").last()
+    assert event.details == {"overridden": ["charge_not_scheduled"]}
 
 
 def test_errors_cannot_be_overridden(codes, biller):
