@@ -79,9 +79,7 @@ class FeeBook:
     """The practice's fees for some codes over some days, read at once (`fee_book`): the same
     answers as `fee_cents`, for many lines without a query each."""
 
-    spans: dict[tuple[str, str], list[tuple[date, date | None, int]]] = field(
-        default_factory=dict
-    )
+    spans: dict[tuple[str, str], list[tuple[date, date | None, int]]] = field(default_factory=dict)
 
     def fee_cents(self, code: str, modifiers: Sequence[str], day: date) -> int | None:
         for modifier in [*(m.upper() for m in modifiers if m), ""]:

@@ -273,9 +273,7 @@ def test_warnings_hold_a_claim_until_overridden_with_a_reason(codes, biller, use
     assert Claim.objects.get(pk=second.pk).status == ClaimStatus.READY
 
 
-def test_a_charge_other_than_the_fee_schedule_is_a_warning_overridden_with_a_reason(
-    codes, biller
-):
+def test_a_charge_other_than_the_fee_schedule_is_a_warning_overridden_with_a_reason(codes, biller):
     Fee.objects.create(code="99213", charge_cents=12_000, effective_from=DAY - timedelta(days=90))
     Fee.objects.create(code="20610", charge_cents=20_000, effective_from=DAY + timedelta(days=1))
     Fee.objects.create(code="20610", modifier="RT", charge_cents=9_000,
