@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Field, Model, Q
 from django.utils import timezone
 
+from medoffice.claims import charges
 from medoffice.claims.models import (
     Claim,
     ClaimDiagnosis,
@@ -322,13 +323,18 @@ def _copy_diagnoses(claim: Claim, diagnoses: Iterable[tuple[int, str]]) -> None:
     )
 
 
+@transaction.atomic
 @binds_actor("actor")
 def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
-    """The original claim (frequency 1, draft) of a ready encounter for its primary coverage.
+    """The original claim (frequency 1, draft) of a ready encounter for its primary coverage;
+    the visit's receivable follows it to its payer (`charges.move_receivable`), in the same
+    transaction, with a line in the claim's history.
 
     A second build of the same encounter and coverage is refused (Conflict naming the claim),
-    unless that claim was rejected: then it is rebuilt from the corrected visit. Two builds at
-    once make one claim, the database's `claim_original_once` deciding."""
+    unless that claim was rejected: then it is rebuilt from the corrected visit. The encounter's
+    row is locked first (a reopening, or another build, waits); two builds at once make one
+    claim, the database's `claim_original_once` deciding."""
+    encounter = _locked_encounter(encounter)
     if encounter.status != EncounterStatus.READY:
         raise InvalidTransition(
             f"Encounter {encounter.pk} is {encounter.get_status_display().lower()}: "
@@ -364,6 +370,7 @@ def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
             _copy_diagnoses(claim, diagnoses)
             _created(claim, actor, f"Built from encounter {encounter.pk} for {coverage.payer}.")
             _close_rejected_elsewhere(actor, encounter, claim)
+            _follow(actor, claim, encounter)
     except IntegrityError:
         existing = _original_of(encounter, coverage)
         if existing is None:
@@ -381,12 +388,35 @@ def _rebuild_rejected(actor: User | None, claim: Claim, encounter: Encounter) ->
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     if claim.status != S.REJECTED:
         raise _already_built(claim)
-    return _refill(
+    claim = _refill(
         actor, claim, frequency=FrequencyCode.ORIGINAL, lines=_lines_of(encounter),
         diagnoses=_diagnoses_of(encounter),
         note=f"Rebuilt from the corrected encounter {encounter.pk} after its rejection; "
              "it goes again as an original claim.",
     )  # fmt: skip
+    _follow(actor, claim, encounter)
+    return claim
+
+
+def _locked_encounter(encounter: Encounter) -> Encounter:
+    """The encounter as it is now, its row locked until the build commits."""
+    return (
+        Encounter.objects.select_for_update(of=("self",))
+        .select_related("patient", "location", "rendering_provider")
+        .get(pk=encounter.pk)
+    )
+
+
+def _follow(actor: User | None, claim: Claim, encounter: Encounter) -> None:
+    """The visit's open charges follow the claim to its payer (one entry, when they are
+    receivable from another), said in the claim's history."""
+    moved = charges.move_receivable(encounter, claim, actor=actor)
+    if moved is not None:
+        note_claims(
+            [claim], actor=actor, note=moved.words,
+            details={"receivable_entry": moved.entry.pk, "from": list(moved.from_names),
+                     "to": moved.to_name, "cents": moved.cents},
+        )  # fmt: skip
 
 
 def _refill(

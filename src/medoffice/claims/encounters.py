@@ -71,7 +71,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     EncounterStatus.CODED: frozenset({EncounterStatus.DRAFT, EncounterStatus.READY}),
     EncounterStatus.READY: frozenset({EncounterStatus.DRAFT}),
 }
-_ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
+_ICD10 = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:[0-9A-Z]{1,4})?$")
 _PROCEDURE = re.compile(r"^[A-Z0-9]{5}$")
 _MODIFIER = re.compile(r"^[A-Z0-9]{2}$")
 _NPI = re.compile(r"^\d{10}$")
@@ -119,13 +119,17 @@ def normalize_icd10(code: str) -> str:
     return f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
 
 
-def diagnosis_problem(code: str) -> tuple[str, str]:
-    """(the code with its dot, what is wrong with it or "") per the coding app's ICD-10-CM."""
+def diagnosis_problem(code: str, day: date) -> tuple[str, str]:
+    """(the code with its dot, what is wrong with it or "") per the coding app's ICD-10-CM in
+    force on the date of service `day`."""
     normal = normalize_icd10(code)
     if not _ICD10.match(normal.replace(".", "")):
         return normal, f"“{code.strip()[:10]}” is not an ICD-10-CM code (e.g. E11.9)"
-    found = codes.icd10_lookup(normal)
+    found = codes.icd10_on(normal, day)
     if found is None:
+        change = codes.icd10_change(normal)
+        if change is not None:
+            return normal, f"{normal} {scrubber.change_words(change, day)}".rstrip(".")
         return normal, f"{normal} is not a valid ICD-10-CM code"
     normal = normalize_icd10(found.code)
     if not found.billable:
@@ -148,7 +152,7 @@ def _modifier_known(code: str) -> bool:
 # --- Checking the codes -----------------------------------------------------------------------
 
 
-def _clean_diagnoses(codes: Sequence[str], problems: _Problems) -> list[str]:
+def _clean_diagnoses(codes: Sequence[str], day: date, problems: _Problems) -> list[str]:
     cleaned: list[str] = []
     given = [str(code or "").strip() for code in codes]
     given = [code for code in given if code]
@@ -160,7 +164,7 @@ def _clean_diagnoses(codes: Sequence[str], problems: _Problems) -> list[str]:
         return []
     seen: dict[str, int] = {}
     for position, code in enumerate(given, start=1):
-        normal, problem = diagnosis_problem(code)
+        normal, problem = diagnosis_problem(code, day)
         if problem:
             problems.add(f"diagnoses.{position}", f"Diagnosis {position}: {problem}.")
         elif normal in seen:
@@ -555,7 +559,7 @@ def encounter_code(
              referring_provider_name=referring_provider_name,
              referring_provider_npi=referring_provider_npi,
              prior_authorization=prior_authorization)  # fmt: skip
-    codes = _clean_diagnoses(diagnoses, problems)
+    codes = _clean_diagnoses(diagnoses, encounter.date_of_service, problems)
     if len(lines) > 50:
         problems.add("lines", "At most 50 service lines on one encounter.")
         lines = []
@@ -593,7 +597,7 @@ def _complete_problems(encounter: Encounter) -> _Problems:
     if not codes:
         problems.add("diagnoses", "Code at least one diagnosis.")
     for position, code in enumerate(codes, start=1):
-        _, problem = diagnosis_problem(code)
+        _, problem = diagnosis_problem(code, encounter.date_of_service)
         if problem:
             problems.add(f"diagnoses.{position}", f"Diagnosis {position}: {problem}.")
     if not lines:

@@ -38,11 +38,20 @@ from medoffice.claims.models import (
 )
 from medoffice.coding.models import PriorAuthRule
 from medoffice.coding.pricing import FeeBook, fee_book
-from medoffice.coding.selectors import EditTables, edit_tables, icd10_lookup, icd10_search, in_force
+from medoffice.coding.selectors import (
+    ICD10_RELEASE_SINCE,
+    EditTables,
+    Icd10Change,
+    edit_tables,
+    icd10_change,
+    icd10_on,
+    icd10_search,
+    in_force,
+)
 from medoffice.core import audit
 from medoffice.core.context import actor_for_service
 from medoffice.core.exceptions import InvalidTransition
-from medoffice.core.formats import money
+from medoffice.core.formats import money, us_date
 from medoffice.core.models import AuditAction, Practice, User
 from medoffice.core.validators import npi_is_valid as _npi_is_valid
 from medoffice.patients.models import SubscriberRelationship
@@ -155,10 +164,14 @@ class Reference:
 
 
 @lru_cache(maxsize=20_000)
-def diagnosis_problem(code: str) -> tuple[str, str] | None:
-    """(finding code, message) when an ICD-10-CM code cannot go on a claim, else None."""
-    found = icd10_lookup(code) if code else None
+def diagnosis_problem(code: str, day: date) -> tuple[str, str] | None:
+    """(finding code, message) when an ICD-10-CM code cannot go on a claim for a visit on
+    `day` (the code set in force that day: `coding.selectors.icd10_on`), else None."""
+    found = icd10_on(code, day) if code else None
     if found is None:
+        change = icd10_change(code) if code else None
+        if change is not None:
+            return "diagnosis_not_valid_on_date", f"Diagnosis {code} {change_words(change, day)}"
         return "diagnosis_invalid", f"Diagnosis {code or '(blank)'} is not an ICD-10-CM code."
     if not found.billable:
         children = [c.code for c in icd10_search(found.code, limit=4) if c.billable][:3]
@@ -168,6 +181,20 @@ def diagnosis_problem(code: str) -> tuple[str, str] | None:
             f"Diagnosis {code} is a category, not a billable code: pick a more specific code{hint}.",
         )
     return None
+
+
+def change_words(change: Icd10Change, day: date) -> str:
+    """Why a code the code set changed is not one on `day`, for a biller."""
+    since = us_date(ICD10_RELEASE_SINCE)
+    if change.kind == "added":
+        return (
+            f"was not an ICD-10-CM code on the date of service {us_date(day)}: it came into the "
+            f"code set on {since}. Use the code in force on the date of service."
+        )
+    return (
+        f"({change.code.description}) was deleted from ICD-10-CM on {since}, before the date "
+        f"of service {us_date(day)}: use the code that replaced it."
+    )
 
 
 @lru_cache(maxsize=10_000)
@@ -276,7 +303,7 @@ def scrub(
     if not claim.diagnoses:
         add(Finding("diagnosis_missing", ERROR, "The claim has no diagnosis: code the visit."))
     for code in claim.diagnoses:
-        problem = diagnosis_problem(code)
+        problem = diagnosis_problem(code, day)
         if problem is not None:
             add(Finding(problem[0], ERROR, problem[1]))
 
@@ -731,10 +758,17 @@ def _scrub_batch(ids: list[int], *, actor: User | None, today: date) -> list[Scr
         _forget_findings(checked)
         insert_rows(ScrubFinding, ("claim_id", "code", "severity", "message", "line_number"), rows)
         for target, moving in outcome.items():
-            if moving:
-                held_note = target == ClaimStatus.SCRUB_ERRORS
-                note = "Scrubbed: held." if held_note else "Scrubbed: clean."
-                move_rows(moving, to=target, actor=actor, note=note)
+            held_note = target == ClaimStatus.SCRUB_ERRORS
+            note = "Scrubbed: held." if held_note else "Scrubbed: clean."
+            # A rejected claim scrubbed again is sent again: it leaves the batch that carried it
+            # (batching takes only claims in none), as a rejected claim rebuilt does.
+            again = [row for row in moving if row[1] == ClaimStatus.REJECTED]
+            first = [row for row in moving if row[1] != ClaimStatus.REJECTED]
+            if first:
+                move_rows(first, to=target, actor=actor, note=note)
+            if again:
+                move_rows(again, to=target, actor=actor, note=note + " Sent again in a new batch.",
+                          fields={"batch": None, "submitted_at": None})  # fmt: skip
         Claim.objects.filter(pk__in=checked).update(scrubbed_at=now)
     return results
 

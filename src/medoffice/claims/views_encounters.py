@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from medoffice.claims import claims_services, selectors
+from medoffice.claims import charges, claims_services, selectors
 from medoffice.claims import encounters as services
 from medoffice.claims.encounters import LineInput
 from medoffice.claims.models import (
@@ -234,6 +234,8 @@ def _page(
         "may_build_claim": services.may_finalize(request.user)
         or has_perm(request.user, ClaimsPerm.SUBMIT),
         "total": money(to_dollars(total)),
+        "receivable": [(name, money(amount)) for name, amount in charges.receivable_now(encounter)]
+        if encounter.status == EncounterStatus.READY else [],
         "providers": Provider.objects.filter(is_active=True),
         "modifier_places": range(1, MAX_MODIFIERS + 1),
         "pointer_places": range(1, MAX_POINTERS + 1),

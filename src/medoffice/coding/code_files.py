@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -70,8 +70,9 @@ class Row:
         return value
 
     def day(self, column: str, *, required: bool = False) -> date | None:
+        """A date, or None when empty or CMS's "*" (no date)."""
         value = self.text(column, required=required)
-        if not value:
+        if not value or value == "*":
             return None
         parsed = parse_file_date(value)
         if parsed is None:
@@ -132,26 +133,57 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+HEADER_SEARCH = 40  # lines a header may come after (CMS's files open with notices)
+_NOTE_IN_NAME = re.compile(r"\s*(?:\*|\d)=.*$")
+
+
+def plain_column(name: str) -> str:
+    """A header as CMS writes it, made comparable: "Deletion Date *=no data" and "Modifier
+    0=not allowed 1=allowed ..." are "deletion date" and "modifier"."""
+    return _NOTE_IN_NAME.sub("", " ".join(name.lower().split()))
+
+
+def _named(header: list[str], aliases: Mapping[str, str]) -> list[str]:
+    return [aliases.get(plain_column(name), name) for name in header] if aliases else header
+
+
 def read_table(
-    data: bytes, *, required: Iterable[str], delimiter: str | None = None
+    data: bytes,
+    *,
+    required: Iterable[str],
+    delimiter: str | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[Row]]:
-    """The header and the data rows of a TSV or CSV file; a missing column stops it."""
+    """The header and the data rows of a TSV or CSV file; a missing column stops it.
+
+    With `aliases` (a column as `plain_column` makes it -> ours), the file may be in its
+    publisher's own layout: its headers are renamed, and notices before the header (up to
+    HEADER_SEARCH lines) are passed over, the header being the first line naming every
+    required column.
+    """
     text = _decode(data)
-    first = text.split("\n", 1)[0]
+    required = tuple(required)
     if delimiter is None:
-        delimiter = "\t" if "\t" in first else ","
+        delimiter = "\t" if "\t" in text[:20_000] else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = [name.strip() for name in next(reader)]
+        header = _named([name.strip() for name in next(reader)], aliases or {})
+        first, first_line = header, reader.line_num
+        while aliases and reader.line_num < HEADER_SEARCH and not set(required) <= set(header):
+            header = _named([name.strip() for name in next(reader)], aliases)
+        if not set(required) <= set(header):
+            header = first
     except StopIteration:
-        raise CodeSetFileError(["the file is empty"]) from None
+        if not aliases or reader.line_num <= 1:
+            raise CodeSetFileError(["the file is empty"]) from None
+        header = first
     except csv.Error as exc:
-        raise CodeSetFileError([f"line 1: cannot be read ({exc})"]) from None
+        raise CodeSetFileError([f"line {reader.line_num}: cannot be read ({exc})"]) from None
     missing = [name for name in required if name not in header]
     if missing:
         raise CodeSetFileError(
             [
-                f"line 1: the column “{name}” is missing (the header has: "
+                f"line {first_line}: the column “{name}” is missing (the header has: "
                 f"{', '.join(header)[:300]})"
                 for name in missing
             ]

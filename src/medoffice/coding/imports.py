@@ -366,6 +366,23 @@ def import_cpt(
 PTP_COLUMNS = ("column1_code", "column2_code", "deletion_date", "modifier_indicator")
 MUE_COLUMNS = ("hcpcs", "mue_units")
 ADD_ON_COLUMNS = ("primary_code", "add_on_code", "aoc_edit_type")
+# CMS's own files (the PTP .txt, the MUE .csv, the add-on code edits), as `plain_column` reads
+# their headers.
+PTP_CMS_COLUMNS = {
+    "column 1": "column1_code", "column 2": "column2_code", "effective date": "effective_date",
+    "deletion date": "deletion_date", "modifier": "modifier_indicator",
+    "ptp edit rationale": "ptp_edit_rationale",
+}  # fmt: skip
+MUE_CMS_COLUMNS = {
+    "hcpcs/cpt code": "hcpcs", "practitioner services mue values": "mue_units",
+    "outpatient hospital services mue values": "mue_units",
+    "dme supplier services mue values": "mue_units",
+    "mue adjudication indicator": "mue_adjudication_indicator", "mue rationale": "mue_rationale",
+}  # fmt: skip
+ADD_ON_CMS_COLUMNS = {
+    "add-on code": "add_on_code", "primary code": "primary_code", "aoc edit type": "aoc_edit_type",
+    "aoc edit effective date": "effective_date", "aoc edit deletion date": "deletion_date",
+}  # fmt: skip
 NCCI_KINDS = {
     "ptp": CodeSetKind.NCCI_PTP,
     "mue": CodeSetKind.NCCI_MUE,
@@ -391,11 +408,18 @@ def _mue_row(row: Row) -> MueEdit:
     return MueEdit(
         code=row.code("hcpcs"),
         max_units=row.whole("mue_units"),
-        adjudication_indicator=row.choice(
-            "mue_adjudication_indicator", ("", "1", "2", "3"), required=False
-        ),
+        adjudication_indicator=_mue_indicator(row),
         rationale=row.text("mue_rationale", required=False, max_length=200),
     )
+
+
+def _mue_indicator(row: Row) -> str:
+    """1, 2 or 3; CMS's file writes it with its meaning ("2 Date of Service Edit: Policy")."""
+    value = row.text("mue_adjudication_indicator", required=False)
+    number, _, meaning = value.partition(" ")
+    if meaning and number in ("1", "2", "3"):
+        return number
+    return row.choice("mue_adjudication_indicator", ("", "1", "2", "3"), required=False)
 
 
 def _add_on_row(row: Row) -> AddOnEdit:
@@ -422,16 +446,16 @@ def import_ncci(
     label, day = label_and_date(source_name, label, effective)
     objects: list[Any]
     if table == "ptp":
-        _header, rows = read_table(data, required=PTP_COLUMNS)
+        _header, rows = read_table(data, required=PTP_COLUMNS, aliases=PTP_CMS_COLUMNS)
         objects = parse_rows(rows, _ptp_row)
         model: type[models.Model] = PtpEdit
     elif table == "mue":
-        _header, rows = read_table(data, required=MUE_COLUMNS)
+        _header, rows = read_table(data, required=MUE_COLUMNS, aliases=MUE_CMS_COLUMNS)
         objects = parse_rows(rows, _mue_row)
         refuse_duplicates(rows, [m.code for m in objects], "hcpcs")
         model = MueEdit
     else:
-        _header, rows = read_table(data, required=ADD_ON_COLUMNS)
+        _header, rows = read_table(data, required=ADD_ON_COLUMNS, aliases=ADD_ON_CMS_COLUMNS)
         objects = parse_rows(rows, _add_on_row)
         refuse_duplicates(
             rows, [(a.add_on_code, a.primary_code, a.edit_type) for a in objects], "primary_code"

@@ -20,7 +20,8 @@ import warnings
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import reduce
+from functools import lru_cache, reduce
+from pathlib import Path
 from typing import Any, TypeVar
 
 from django.db import models
@@ -620,7 +621,7 @@ SHORT_WORD = 3  # query words shorter than this may be matched by scanning, not 
 COMMON_START = 20_000  # postings above which a short word is scanned for
 SCAN_FIRST = 3000
 PLAIN_WORDS = ("unspecified", "without complication", "uncomplicated")
-_ICD_CODE_TEXT = re.compile(r"[A-Z][0-9][0-9A-Z]{0,5}")
+_ICD_CODE_TEXT = re.compile(r"[A-Z][0-9A-Z]{1,6}")  # FY2026 brought QA0.0101
 _index: _Icd10Index | None = None
 _index_lock = threading.Lock()
 
@@ -644,6 +645,51 @@ def icd10_lookup(code: str) -> Icd10Code | None:
     if not _ICD_CODE_TEXT.fullmatch(normal):
         return None
     return _icd10().lookup(normal)
+
+
+ICD10_CHANGES_FILE = Path(__file__).resolve().parent / "data" / "icd10cm_changes.tsv"
+ICD10_RELEASE_SINCE = date(2025, 10, 1)  # the fiscal year of the release carried began
+
+
+@dataclass(frozen=True, slots=True)
+class Icd10Change:
+    """A code the release carried added, deleted or expanded (made a category) on
+    ICD10_RELEASE_SINCE, as `scripts/icd10cm_changes.py` wrote it: for a visit before that day,
+    the earlier release's code is the one in force."""
+
+    kind: str  # added, deleted, expanded
+    code: Icd10Code  # as the release that has it describes it (the earlier one unless added)
+
+
+@lru_cache(maxsize=1)
+def _icd10_changes() -> dict[str, Icd10Change]:
+    changes: dict[str, Icd10Change] = {}
+    with ICD10_CHANGES_FILE.open(encoding="utf-8") as rows:
+        for row in rows:
+            if row.startswith(("#", "change\t")) or not row.strip():
+                continue
+            kind, code, billable, text = row.rstrip("\n").split("\t", 3)
+            changes[_icd_code(code)] = Icd10Change(kind, Icd10Code(code, text, billable == "yes"))
+    return changes
+
+
+def icd10_change(code: str) -> Icd10Change | None:
+    """How the release carried changed `code` on ICD10_RELEASE_SINCE, or None."""
+    return _icd10_changes().get(_icd_code(code))
+
+
+def icd10_on(code: str, day: date) -> Icd10Code | None:
+    """An ICD-10-CM code as it was in force on `day`: the release carried from
+    ICD10_RELEASE_SINCE, the earlier release before it (a code added since is not one then, a
+    code deleted or made a category since is the billable code it was). None when there is none
+    on that day; `icd10_change` says why."""
+    found = icd10_lookup(code)
+    if day >= ICD10_RELEASE_SINCE:
+        return found
+    change = icd10_change(code)
+    if change is None:
+        return found
+    return None if change.kind == "added" else change.code
 
 
 def icd10_search(text: str, limit: int = 20) -> list[Icd10Code]:

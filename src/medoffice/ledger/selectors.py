@@ -14,6 +14,8 @@ from medoffice.core.models import Location, Provider
 from medoffice.ledger.models import Account, JournalEntry, JournalLine, Side, to_dollars
 
 PATIENT_ACCOUNT_KEYS = ("patient_ar", "unapplied_patient")
+PAYER_AR_PREFIX = "insurance_ar:payer:"
+"""The key of a payer's own insurance A/R sub-account is this and the payer's id."""
 
 
 def lines_as_of(
@@ -153,6 +155,25 @@ def patient_account_cents(patient_ids: Iterable[int]) -> dict[int, int]:
         .annotate(net=Sum("amount_cents"))
     )
     return {patient_id: int(net) for patient_id, net in rows}
+
+
+def payer_of_key(key: str | None) -> int | None:
+    """The payer whose insurance A/R an account key names, or None for any other account."""
+    if not key or not key.startswith(PAYER_AR_PREFIX):
+        return None
+    rest = key.removeprefix(PAYER_AR_PREFIX)
+    return int(rest) if rest.isdigit() else None
+
+
+def payer_ar_cents(payer_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """What each payer owes in cents (its insurance A/R sub-account's balance), by payer id;
+    all payers with a balance when none are named. One query."""
+    lines = JournalLine.objects.filter(account__key__startswith=PAYER_AR_PREFIX)
+    if payer_ids is not None:
+        lines = lines.filter(account__key__in=[f"{PAYER_AR_PREFIX}{pk}" for pk in set(payer_ids)])
+    rows = lines.order_by().values_list("account__key").annotate(net=Sum("amount_cents"))
+    found = {payer_of_key(key): int(net) for key, net in rows if net}
+    return {payer_id: net for payer_id, net in found.items() if payer_id is not None}
 
 
 def entries_for_source(source_type: str, source_id: str | int) -> QuerySet[JournalEntry]:

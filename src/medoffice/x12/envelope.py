@@ -24,7 +24,7 @@ from typing import BinaryIO
 from medoffice.x12 import values
 from medoffice.x12.errors import BadValue, X12Error, X12Warning
 from medoffice.x12.tokenizer import Delimiters, Tokenizer
-from medoffice.x12.transactions import build_transaction, kind_of
+from medoffice.x12.transactions import build_transaction, check_unmapped, kind_of
 
 ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
 _DIGITS = frozenset("0123456789")
@@ -202,6 +202,16 @@ class _Reader:
             delimiters=self.tokenizer.delimiters,
             first_segment=number,
         )
+        delimiters = interchange.delimiters
+        if delimiters.repetition and delimiters.repetition == delimiters.component:
+            shared = X12Warning(
+                number,
+                "ISA",
+                f"ISA11 (repetition separator) and ISA16 (component separator) are both "
+                f"{delimiters.component!r}: it is read as the repetition separator in "
+                "repeating elements and as the component separator in composites",
+            )
+            self.mismatch([shared], interchange.warnings, lenient=True)
         all_mapped = True
         while True:
             fields = self.next(f"interchange {isa[13]} (IEA missing)")
@@ -361,6 +371,14 @@ class _Reader:
         self.mismatch(problems, transaction.warnings, lenient=kind is not None)
         if kind is None:
             _check_syntax(body, number + 1, self.tokenizer.delimiters)
+            check_unmapped(
+                set_id,
+                implementation,
+                body,
+                number + 1,
+                self.tokenizer.delimiters,
+                transaction.warnings,
+            )
             transaction.segments = body
         else:
             transaction.data = build_transaction(

@@ -94,7 +94,7 @@ def parse_isa(text: str, number: int) -> tuple[list[str], Delimiters]:
     repetition = elements[11]
     if (
         elements[12] >= "00501"
-        and (_bad_delimiter(repetition) or repetition in (element, component, terminator))
+        and (_bad_delimiter(repetition) or repetition in (element, terminator))
         and repetition != "U"
     ):
         raise X12Error(
@@ -102,8 +102,13 @@ def parse_isa(text: str, number: int) -> tuple[list[str], Delimiters]:
             segment_number=number,
             segment_id="ISA",
         )
-    if _bad_delimiter(repetition) or repetition in (element, component, terminator):
+    if _bad_delimiter(repetition) or repetition in (element, terminator):
         repetition = ""  # 4010: ISA11 is a standards id ("U"), there is no repetition separator
+    elif repetition == component and elements[12] < "00501":
+        repetition = ""
+    # A 5010 ISA11 equal to ISA16 is read (the envelope warns): the character separates the
+    # repeats of a repeating element (EB03, EQ01) and the components of a composite; no
+    # element the builders read is both.
     return elements, Delimiters(element, repetition, component, terminator)
 
 

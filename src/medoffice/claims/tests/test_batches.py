@@ -307,3 +307,29 @@ def test_the_referring_provider_goes_out_last_name_first(users, exchange):
     )
     batch = batches.batch_build(actor=users["biller"], exchange=exchange)
     assert b"NM1*DN*1*SMITH*JOHN*" in bytes(batch.content)
+
+
+def test_a_rejected_claim_scrubbed_again_goes_in_the_next_batch(users, exchange):
+    """The claim page tells the biller to correct a rejected claim's patient or coverage and
+    scrub it again: scrubbed clean, it leaves the batch that carried it and is batched anew."""
+    from medoffice.claims import claims_services
+    from medoffice.claims.scrubber import scrub_one
+
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    first = batches.batch_build(actor=users["biller"], exchange=exchange)
+    claim.refresh_from_db()
+    claims_services.claim_set_status(actor=users["biller"], claim=claim, to="rejected",
+                                     note="277CA: A7 patient's address")  # fmt: skip
+    claim.refresh_from_db()
+    assert (claim.status, claim.batch_id) == (ClaimStatus.REJECTED, first.pk)
+    result = scrub_one(actor=users["biller"], claim=claim)
+    assert result.status == ClaimStatus.READY and result.findings == []
+    claim.refresh_from_db()
+    assert (claim.status, claim.batch_id, claim.submitted_at) == (ClaimStatus.READY, None, None)
+    event = claim.events.order_by("-id").first()
+    assert (event.from_status, event.to_status) == ("rejected", "ready")
+    assert "Sent again in a new batch" in event.note
+    again = batches.batch_build(actor=users["biller"], exchange=exchange)
+    assert again.pk != first.pk and list(again.claims.values_list("pk", flat=True)) == [claim.pk]
+    (transaction,) = read(bytes(again.content)).transactions()
+    assert [c.claim_id for c in transaction.data.claims()] == [claim.control_number]

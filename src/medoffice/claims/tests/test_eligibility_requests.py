@@ -238,6 +238,45 @@ def test_check_in_takes_the_271_as_the_visits_eligibility(desk_day, users, house
     assert result.eligibility_checks == []
 
 
+def test_an_inactive_271_makes_the_visits_eligibility_inactive(desk_day, users, house):
+    from medoffice.patients.selectors import latest_eligibility
+    from medoffice.reception import services
+
+    made = _ask(desk_day.coverage, users["front_desk"])
+    answer = answer_271(desk_day.coverage, made.trace_number, active=False)
+    result = eligibility.apply_271(answer, users["biller"])
+    (outcome,) = result.matched
+    assert outcome.result == "inactive" and result.unmatched == []
+    check = EligibilityCheck.objects.get()
+    assert check.status == "inactive" and check.method == "x12_271"
+    assert check.reference == made.trace_number and check.note.startswith("271: inactive")
+    assert check.copay_reported is None
+    assert check.benefits["copay"] is None and check.benefits["deductible"] is None
+    assert check.benefits["coverage_begin"] == "2026-01-01" and check.benefits["plan"] == ""
+    made.refresh_from_db()
+    assert made.status == "answered" and made.answer == check
+    result = services.check_in(
+        appointment_id=desk_day.appointment.pk, checked_in_by=users["front_desk"],
+        demographics_confirmed=True, coverage_confirmed=True,
+    )  # fmt: skip
+    visit = result.visit
+    visit.refresh_from_db()
+    assert visit.coverage == desk_day.coverage and visit.eligibility_check == check
+    assert visit.eligibility_check.status == "inactive"
+    assert latest_eligibility(desk_day.coverage) == check
+    assert EligibilityCheck.objects.count() == 1  # the check-in took the 271's, made none
+
+
+def test_the_check_in_page_shows_an_inactive_271(desk_day, users, house, client_for):
+    made = _ask(desk_day.coverage, users["front_desk"])
+    answer = answer_271(desk_day.coverage, made.trace_number, active=False)
+    eligibility.apply_271(answer, users["biller"])
+    page_url = reverse("reception:check_in", args=[desk_day.appointment.pk])
+    html = client_for("front_desk").get(page_url).content.decode()
+    assert '<span class="badge bad">Inactive on' in html and "Electronic (270/271)" in html
+    assert "Active on" not in html and "SILVER 500 PLAN" not in html
+
+
 def test_an_old_271_is_not_taken_as_todays_check(desk_day, users, house):
     from medoffice.reception import services
 

@@ -354,3 +354,64 @@ def test_load_defaults_says_which_files_are_missing(users, monkeypatch, tmp_path
     with pytest.raises(imports.CorpusMissing, match=r"hcpcs/hcpcs_level2_2024\.tsv"):
         imports.load_defaults(actor=users["biller"])
     _nothing_written()
+
+
+# CMS's own layouts: notices before the header, its column names, dates as YYYYMMDD, "*" for no
+# deletion date, and the MUE indicator written with its meaning.
+CMS_PTP = (
+    "CPT only copyright 2023 American Medical Association. All rights reserved.\r\n"
+    "\r\n"
+    "Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date "
+    "*=no data\tModifier 0=not allowed 1=allowed 9=not applicable\tPTP Edit Rationale\r\n"
+    "99214\t99213\t\t20200101\t*\t1\tMisuse of Column Two code with Column One code\r\n"
+    "20610\t20611\t\t20150101\t20191231\t0\tMore extensive procedure\r\n"
+).encode("cp1252")
+CMS_MUE = (
+    '"CPT codes, descriptions and other data only are copyright 2023 AMA."\r\n'
+    '"HCPCS/CPT Code","Practitioner Services MUE Values","MUE Adjudication Indicator",'
+    '"MUE Rationale"\r\n'
+    '"99213","2","3 Date of Service Edit: Clinical","Clinical: Data"\r\n'
+    '"36415","1","2 Date of Service Edit: Policy","CMS Policy"\r\n'
+).encode()
+CMS_ADD_ON = (
+    "Add-on Code\tPrimary Code\tAOC Edit Type\tAdd-on Code Effective Date\tAdd-on Code "
+    "Deletion Date\tPrimary Code Effective Date\tPrimary Code Deletion Date\tAOC Edit Effective "
+    "Date\tAOC Edit Deletion Date\tSpecial Instruction Notes\n"
+    "99417\t99215\t1\t20210101\t*\t19920101\t*\t20210101\t*\t\n"
+    "11045\t11042\t1\t20110101\t*\t20110101\t*\t20110101\t20231231\t\n"
+).encode()
+
+
+def test_ncci_tables_load_from_cms_own_files(users):
+    actor = users["biller"]
+    imports.import_ncci(table="ptp", data=CMS_PTP, source_name="ccipra_2024q3.txt", actor=actor)
+    assert sorted(
+        PtpEdit.objects.values_list(
+            "column1", "column2", "effective_date", "deletion_date", "modifier_indicator"
+        )
+    ) == [
+        ("20610", "20611", dt.date(2015, 1, 1), dt.date(2019, 12, 31), "0"),
+        ("99214", "99213", dt.date(2020, 1, 1), None, "1"),
+    ]
+    imports.import_ncci(table="mue", data=CMS_MUE, source_name="mue_prac_2024q3.csv", actor=actor)
+    assert sorted(MueEdit.objects.values_list("code", "max_units", "adjudication_indicator")) == [
+        ("36415", 1, "2"), ("99213", 2, "3"),
+    ]  # fmt: skip
+    imports.import_ncci(table="add-on", data=CMS_ADD_ON, source_name="aoc_2024q3.txt",
+                        actor=actor)  # fmt: skip
+    assert sorted(
+        AddOnEdit.objects.values_list("add_on_code", "primary_code", "effective_date",
+                                      "deletion_date")
+    ) == [
+        ("11045", "11042", dt.date(2011, 1, 1), dt.date(2023, 12, 31)),
+        ("99417", "99215", dt.date(2021, 1, 1), None),
+    ]  # fmt: skip
+
+
+def test_a_cms_file_without_its_columns_names_what_is_missing(users):
+    notice_only = b"CPT only copyright 2023 American Medical Association.\nColumn 1\tColumn 2\n"
+    with pytest.raises(CodeSetFileError) as caught:
+        imports.import_ncci(table="ptp", data=notice_only, source_name="p_2024q3.txt",
+                            actor=users["biller"])  # fmt: skip
+    assert "line 1: the column “deletion_date” is missing" in str(caught.value)
+    _nothing_written()

@@ -36,6 +36,7 @@ from medoffice.ledger.models import (
     Side,
     to_dollars,
 )
+from medoffice.ledger.selectors import PAYER_AR_PREFIX
 
 if TYPE_CHECKING:
     from medoffice.core.models import Location, Provider, User
@@ -186,7 +187,7 @@ def payer_account(payer: Payer) -> Account:
     remittances post to it by the payer, never by a code typed in."""
     return _sub_account(
         PAYER_AR,
-        key=f"{PAYER_AR}:payer:{payer.pk}",
+        key=f"{PAYER_AR_PREFIX}{payer.pk}",
         code_suffix=f"P{payer.pk:04d}",
         name=f"Insurance A/R: {payer.name}",
         whose=f"{payer.name}'s insurance A/R",

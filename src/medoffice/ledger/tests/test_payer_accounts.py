@@ -51,6 +51,25 @@ def test_each_payer_has_its_own_insurance_ar_account(users):
     assert rows["Insurance A/R: Bluebird Mutual"].debit == Decimal("45.50")
 
 
+def test_what_each_payer_owes_is_its_own_accounts_balance(users):
+    acme, bluebird, idle = (pf.payer(name=n) for n in ("Acme Health", "Bluebird", "Idle Mutual"))
+    services.post(billed(1, acme, "120.00"), actor=users["manager"])
+    services.post(billed(2, bluebird, "45.50"), actor=users["manager"])
+    services.post(billed(3, idle, "10.00"), actor=users["manager"])
+    services.post(
+        Posting(source_type="tests.payment", source_id=1, date=DAY, lines=[
+            Line("bank_operating", debit="10.00"), Line(services.payer_account(idle), credit="10.00"),
+        ]),
+        actor=users["manager"],
+    )  # fmt: skip
+    assert selectors.payer_ar_cents() == {acme.pk: 12000, bluebird.pk: 4550}  # paid: none
+    assert selectors.payer_ar_cents([bluebird.pk, idle.pk]) == {bluebird.pk: 4550}
+    assert selectors.payer_ar_cents([]) == {}
+    assert selectors.payer_of_key(services.payer_account(acme).key) == acme.pk
+    assert selectors.payer_of_key("insurance_ar") is None
+    assert selectors.payer_of_key("patient_ar") is None
+
+
 def test_a_code_taken_by_another_account_is_a_conflict_in_words(users):
     acme = pf.payer(name="Acme Health")
     code = f"{Account.objects.get(key='insurance_ar').code}-P{acme.pk:04d}"

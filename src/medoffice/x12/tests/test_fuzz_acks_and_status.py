@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medoffice.x12 import X12Error, read
-from medoffice.x12.tests.test_acks_and_status import ENVELOPE_REFUSED, _files
-from medoffice.x12.tests.test_corpus import CORPUS, needs_corpus
+from medoffice.x12.tests.test_acks_and_status import _files
+from medoffice.x12.tests.test_corpus import CORPUS, MALFORMED, needs_corpus
 
-SAMPLES = [n for n in _files() if n not in ENVELOPE_REFUSED]
+SAMPLES = [n for n in _files() if n not in MALFORMED]
 _TEXTS = {n: (CORPUS / n).read_bytes() for n in SAMPLES} if CORPUS is not None else {}
 
 _mutation = st.tuples(

@@ -46,6 +46,27 @@ def _builders() -> dict[str, Callable[[Cursor], object]]:
 _BUILDERS: dict[str, Callable[[Cursor], object]] = {}
 
 
+def check_unmapped(
+    set_id: str,
+    implementation: str,
+    body: list[list[str]],
+    first: int,
+    delimiters: Delimiters,
+    warnings: list[X12Warning],
+) -> None:
+    """What the library checks of a transaction set it does not map, beyond the syntax: the
+    submitter loop of a 4010 837P, which is the 5010 837P's."""
+    if set_id != "837" or not implementation.startswith("004010X098"):
+        return
+    from medoffice.x12.transactions import professional_claim
+
+    cursor = Cursor(body, first, delimiters, warnings)
+    try:
+        professional_claim.check_4010_header(cursor)
+    except BadValue as exc:
+        raise cursor.last(str(exc)) from None
+
+
 def build_transaction(
     kind: str,
     body: list[list[str]],

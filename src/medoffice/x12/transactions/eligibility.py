@@ -528,6 +528,13 @@ def _member(cur: Cursor, code: str, kind: str) -> Member:
 def _party_level(cur: Cursor, code: str) -> tuple[Party | None, list[Rejection]]:
     name = _LEVEL_NAMES[code]
     rejections = [_rejection(f) for f in cur.repeat("AAA", 9, f"the AAA of the {name}")]
+    if rejections and (cur.at("HL") or cur.pos == len(cur.body)):
+        # A payer that cannot answer at all (AAA at the level: e.g. 42, unable to respond now)
+        # may leave out the level's name, which nothing else in the answer would need.
+        cur.warn_here(
+            f"the name (NM1) of the {name} is missing; the level holds only its rejection (AAA)"
+        )
+        return None, rejections
     if not cur.at("NM1"):
         raise cur.here(
             f"the name (NM1) of the {name} is required in its level (HL*{code}); "

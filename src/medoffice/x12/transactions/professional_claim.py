@@ -550,6 +550,26 @@ def _patient(cur: Cursor) -> Patient:
     return Patient(relationship=el(pat, 1), patient=person)
 
 
+def _submitter(cur: Cursor, version: str = "5010") -> Party:
+    """Loop 1000A from its NM1*41: the submitter and its contacts (PER, at most 2)."""
+    submitter = nm1(cur.take())
+    if version == "4010":
+        cur.optional("N2")  # additional name, in 4010 only
+    submitter.contacts = contacts(cur, 2, "the submitter")
+    return submitter
+
+
+def check_4010_header(cur: Cursor) -> None:
+    """A 4010 837P (004010X098A1) is not mapped (its segments are kept as sent), but its
+    submitter loop 1000A (after BHT and REF*87) is the 5010 837P's: when it is there, its name
+    and its contacts (PER, at most two) are checked as the 837P's are."""
+    if cur.optional("BHT") is None:
+        return
+    cur.optional("REF", 1, frozenset({"87"}))
+    if cur.at("NM1", 1, frozenset({"41"})):
+        _submitter(cur, "4010")
+
+
 def build(cur: Cursor) -> ProfessionalClaims:
     bht = cur.expect("BHT", "the beginning of hierarchical transaction (BHT)")
     cur.optional("REF", 1, frozenset({"87"}))  # 4010-era transmission type, tolerated
@@ -557,8 +577,7 @@ def build(cur: Cursor) -> ProfessionalClaims:
         raise cur.here(
             f"loop 1000A (submitter, NM1*41) is required after BHT; found {cur._found()}"
         )
-    submitter = nm1(cur.take())
-    submitter.contacts = contacts(cur, 2, "the submitter")
+    submitter = _submitter(cur)
     if not submitter.contacts:
         raise cur.here("the submitter's contact (PER) is required in loop 1000A")
     if not cur.at("NM1", 1, frozenset({"40"})):
