@@ -158,10 +158,8 @@ def _saved_lines(encounter: Any) -> list[dict[str, Any]]:
     rows = []
     for line in encounter.lines.all():
         amount = f"{to_dollars(line.charge_cents):.2f}"
-        warning = services.charge_warning(line, encounter.date_of_service)
-        scheduled = editable and line.charge_cents == services.scheduled_charge_cents(
-            line.code, line.modifiers, line.units, encounter.date_of_service
-        )
+        schedule, warning = services.charge_check(line, encounter.date_of_service)
+        scheduled = editable and line.charge_cents == schedule
         rows.append({
             "code": line.code,
             "modifiers": [*line.modifiers, *[""] * (MAX_MODIFIERS - len(line.modifiers))],
