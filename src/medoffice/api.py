@@ -27,7 +27,9 @@ api = NinjaAPI(
 @api.exception_handler(InvalidInput)
 def _invalid(request, exc: InvalidInput):
     return api.create_response(
-        request, {"detail": exc.message, "code": exc.code, "errors": exc.errors}, status=422
+        request,
+        {"detail": exc.message, "code": exc.code, "errors": exc.errors},
+        status=exc.status,  # 422; 400 for an Idempotency-Key refused (idempotency.KeyRefused)
     )
 
 

@@ -25,7 +25,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from medoffice.claims.claims_services import move_claims_from, note_claims
+from medoffice.claims.claims_services import (
+    PAYER_NUMBER_WORDS,
+    move_claims_from,
+    note_claims,
+    payer_number_fits,
+)
 from medoffice.claims.models import (
     AppliedFile,
     Claim,
@@ -219,6 +224,9 @@ def _segment_words(response: TransactionSetResponse) -> tuple[list[str], dict[st
     return general, by_claim
 
 
+UNKNOWN_SETS_LISTED = 20
+
+
 def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, result: ApplyResult,
                name: str) -> None:  # fmt: skip
     if ack.functional_id != "HC":
@@ -240,6 +248,27 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
         return
     by_set = _claims_by_set(batch)
     batch_claims = {c.control_number: c for c in Claim.objects.filter(batch=batch).order_by("pk")}
+    answered = {_digits(r.control_number) for r in ack.transaction_sets}
+    strangers = sorted((n for n in answered if n not in by_set), key=lambda n: n or 0)
+    for number in strangers[:UNKNOWN_SETS_LISTED]:
+        result.unmatched.append(Outcome(
+            f"transaction set {number or 0:04d}", "not found",
+            [f"the 999 answers transaction set {number or 0:04d}, which batch {batch.file_name} "
+             "does not have"],
+        ))  # fmt: skip
+    if len(strangers) > UNKNOWN_SETS_LISTED:
+        result.warnings.append(
+            f"{len(strangers) - UNKNOWN_SETS_LISTED} more transaction sets the 999 answers are "
+            f"not in batch {batch.file_name}."
+        )
+    if answered and not answered & set(by_set):
+        # An answer about other sets is not one about these: the group's verdict (AK9) would
+        # be guessed onto claims the 999 never names.
+        result.warnings.append(
+            f"The 999 answers none of batch {batch.file_name}'s transaction sets: nothing was "
+            "applied to its claims. Check that it answers this batch."
+        )
+        return
     for st02, claim_ids in by_set.items():
         claims = [batch_claims[i] for i in claim_ids if i in batch_claims]
         response = next(
@@ -327,6 +356,21 @@ def status_words(statuses: Iterable[Any]) -> list[str]:
     return words
 
 
+def payer_number_read(tracked: TrackedClaim, claim: Claim, result: ApplyResult) -> str:
+    """The payer's claim number (REF*1K) of an answer, when it can be kept (`payer_number_fits`),
+    else the claim's own, with a warning naming the claim (the rest of the file applies)."""
+    number = tracked.payer_claim_number
+    if number and not payer_number_fits(number):
+        shown = number if len(number) <= 60 else number[:57] + "..."
+        result.warnings.append(
+            f"Claim {claim.control_number}: the payer claim number (REF*1K) {shown!r} is not "
+            f"{PAYER_NUMBER_WORDS}; it was not recorded. Record it on the claim's page when the "
+            "payer confirms it."
+        )
+        number = ""
+    return number or claim.payer_claim_number
+
+
 def status_details(tracked: TrackedClaim, kind: str, name: str) -> dict[str, Any]:
     return {
         "kind": kind,
@@ -409,7 +453,7 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
             ))  # fmt: skip
             outcome = "rejected" if moved else "unchanged"
         elif tracked.accepted:
-            payer_number = tracked.payer_claim_number or claim.payer_claim_number
+            payer_number = payer_number_read(tracked, claim, result)
             moved = bool(move_claims_from(
                 [claim], allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED),
                 to=ClaimStatus.ACCEPTED, actor=actor, note="277CA accepted: " + "; ".join(words),

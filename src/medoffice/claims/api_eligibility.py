@@ -3,8 +3,9 @@ and /api/claims/eligibility-requests/{id} (one, with the 271's answer once it ca
 
 The same permission as the pages (claims.check_eligibility) and the patient's record
 (the caller must be able to see the patient). Sending takes the Idempotency-Key header
-(required): the service keeps one request per user and key in its own table, committed before
-the file goes out, so the same key again answers the first request (200) and sends nothing.
+(required, checked as on every endpoint by `core.api_keys.check_key`): the service keeps one
+request per user and key in its own table, committed before the file goes out, so the same key
+again answers the first request (200) and sends nothing.
 """
 
 from datetime import date, datetime
@@ -19,21 +20,14 @@ from medoffice.claims.permissions import ClaimsPerm
 from medoffice.core import audit
 from medoffice.core.api_auth import requires, user_of
 from medoffice.core.exceptions import InvalidInput
-from medoffice.core.idempotency import HEADER
+from medoffice.core.idempotency import honour_keys, idempotent, service_key
 from medoffice.patients.models import Coverage
 from medoffice.patients.selectors import coverage_for_user, patient_for_user
 
 router = Router(tags=["eligibility"])
+router.add_decorator(honour_keys, mode="view")  # documents the Idempotency-Key
 
 MAX_REQUESTS = 200
-KEY_PARAMETER = {
-    "in": "header",
-    "name": HEADER,
-    "required": True,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"^[!-~]+$"},
-    "description": "Required: the same key again returns the first request (200) and sends "
-    "nothing; a new key (a new UUID) asks again.",
-}
 
 
 class EligibilityRequestIn(Schema):
@@ -104,20 +98,15 @@ def _coverage(user: Any, coverage_id: int) -> Coverage:
     "/eligibility-requests",
     response={200: EligibilityRequestOut, 201: EligibilityRequestOut},
     summary="Send a 270 eligibility request for a coverage (Idempotency-Key required)",
-    openapi_extra={"parameters": [KEY_PARAMETER]},
 )
 @requires(ClaimsPerm.CHECK_ELIGIBILITY)
+@idempotent(required=True, kept_by_service=True)
 def eligibility_request_create(request, payload: EligibilityRequestIn):
     """201 with the new request (pending once sent, failed with the reason when the send
-    failed); 200 with the first request when the key was used before."""
+    failed); 200 with the first request when the key was used before (the service says which:
+    its unique key decides, even when calls race)."""
     actor = user_of(request)
-    key = request.headers.get(HEADER)
-    if not key:
-        raise InvalidInput(
-            f"{HEADER}: this endpoint needs the header (a new UUID for each new request; the "
-            "same one to retry it).",
-            field=HEADER,
-        )
+    key = service_key(request)
     coverage = _coverage(actor, payload.coverage_id)
     clearinghouse = None
     if payload.clearinghouse_id is not None:

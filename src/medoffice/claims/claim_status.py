@@ -31,6 +31,7 @@ from medoffice.claims.acknowledgements import (
     Outcome,
     apply_file,
     apply_lines,
+    payer_number_read,
     status_details,
     status_words,
 )
@@ -278,6 +279,7 @@ def _apply(document: ClaimStatusTransaction, actor: User | None, result: ApplyRe
         verdict = _verdict(tracked)
         note = "277: " + "; ".join(words)
         moved = False
+        payer_number = payer_number_read(tracked, claim, result)
         if verdict == ClaimStatus.REJECTED:
             moved = bool(move_claims_from([claim], allowed_from=(ClaimStatus.BATCHED, *WAITING),
                                           to=verdict, actor=actor, note=note, details=details))  # fmt: skip
@@ -285,7 +287,6 @@ def _apply(document: ClaimStatusTransaction, actor: User | None, result: ApplyRe
             moved = bool(move_claims_from([claim], allowed_from=WAITING, to=verdict, actor=actor,
                                           note=note, details=details))  # fmt: skip
         elif verdict == ClaimStatus.ACCEPTED:
-            payer_number = tracked.payer_claim_number or claim.payer_claim_number
             moved = bool(move_claims_from(
                 [claim], allowed_from=(ClaimStatus.BATCHED, ClaimStatus.SUBMITTED), to=verdict,
                 actor=actor, note=note, details=details,
@@ -294,9 +295,9 @@ def _apply(document: ClaimStatusTransaction, actor: User | None, result: ApplyRe
         if not moved:
             # The answer is kept on the history even when it changes nothing.
             note_claims([claim], actor=actor, note=note, details=details)
-            if tracked.payer_claim_number:
+            if payer_number:
                 Claim.objects.filter(pk=claim.pk, payer_claim_number="").update(
-                    payer_claim_number=tracked.payer_claim_number
+                    payer_claim_number=payer_number
                 )
         result.matched.append(Outcome(pcn, verdict if moved else "reported", words))
         apply_lines(claim, tracked, result)

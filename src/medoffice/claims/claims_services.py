@@ -643,16 +643,40 @@ def claim_replace(*, actor: User | None, claim: Claim, reason: str) -> Claim:
     )  # fmt: skip
 
 
+PAYER_NUMBER = re.compile(r"[A-Za-z0-9-]{1,50}")
+PAYER_NUMBER_WORDS = "1 to 50 letters, digits or dashes"
+
+
+def payer_number_fits(number: str) -> bool:
+    """Whether a payer's claim number can be kept and sent back (REF*F8 of a replacement or
+    void: at most 50 characters, none an X12 delimiter). Numbers read from a payer's file are
+    checked too: one over-long or holding a delimiter would stop every later batch."""
+    return bool(PAYER_NUMBER.fullmatch(number))
+
+
 @binds_actor("actor")
 def claim_record_payer_number(*, actor: User | None, claim: Claim, number: str) -> Claim:
-    """The payer's claim control number (from a 277CA or an 835), needed to void or replace."""
+    """The payer's claim control number (from a 277CA, an 835 or the payer's portal), needed to
+    void or replace: recorded by whoever submits claims, on the claim's history."""
+    require_perm(actor, ClaimsPerm.SUBMIT)
     text = (number or "").strip()
-    if not text or len(text) > 50 or not re.fullmatch(r"[A-Za-z0-9-]+", text):
-        raise InvalidInput(
-            "Payer claim number: 1 to 50 letters, digits or dashes.", field="payer_claim_number"
-        )
-    claim.payer_claim_number = text
-    claim.save(update_fields=["payer_claim_number", "updated_at"])
+    if not payer_number_fits(text):
+        raise InvalidInput(f"Payer claim number: {PAYER_NUMBER_WORDS}.", field="payer_claim_number")
+    with transaction.atomic():
+        locked = Claim.objects.select_for_update().get(pk=claim.pk)
+        if locked.status in (S.DRAFT, S.SCRUB_ERRORS, S.READY, S.VOID):
+            raise InvalidTransition(
+                f"Claim {locked.control_number} is {locked.get_status_display().lower()}: a "
+                "payer claim number is recorded for a claim the payer has been sent."
+            )
+        before = locked.payer_claim_number
+        if before != text:
+            locked.payer_claim_number = text
+            locked.save(update_fields=["payer_claim_number", "updated_at"])
+            note_claims([locked], actor=actor, details=None, note=(
+                f"Payer claim number recorded: {text}" + (f" (was {before})." if before else ".")
+            ))  # fmt: skip
+    claim.payer_claim_number = text  # the caller's instance goes on with it
     return claim
 
 

@@ -6,22 +6,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
 from medoffice.claims.models import (
     OPEN_STATUSES,
     Clearinghouse,
     EligibilityRequest,
     MailboxSubmission,
+    RequestStatus,
     SubmissionStatus,
 )
 from medoffice.claims.permissions import ClaimsPerm
 from medoffice.core.access import has_perm
 from medoffice.core.exceptions import NotFound
 from medoffice.core.modules import is_enabled
+from medoffice.core.selectors import practice_time_zone
 from medoffice.patients.models import Coverage, EligibilityCheck
-from medoffice.patients.selectors import EligibilityAnswer, answer_of
+from medoffice.patients.permissions import PatientsPerm
+from medoffice.patients.selectors import (
+    CopayComparison,
+    EligibilityAnswer,
+    answer_of,
+    copay_comparison_of,
+)
 
 
 def practice_clearinghouse() -> Clearinghouse | None:
@@ -62,10 +72,12 @@ def request_by_id(request_id: int) -> EligibilityRequest:
 
 
 def open_requests(coverage_ids: Iterable[int]) -> dict[int, EligibilityRequest]:
-    """The latest request still waiting for its answer, per coverage (one query)."""
+    """The latest request still waiting for its answer, per coverage (one query): one sent
+    (or being sent) through a clearinghouse, or a 270 file downloaded for the payer's portal
+    (its 271 is uploaded on the responses page); `status` tells which."""
     waiting: dict[int, EligibilityRequest] = {}
     for request in EligibilityRequest.objects.filter(
-        coverage_id__in=list(coverage_ids), status__in=OPEN_STATUSES
+        coverage_id__in=list(coverage_ids), status__in=(*OPEN_STATUSES, RequestStatus.FILE)
     ).order_by("coverage_id", "-requested_at", "-pk"):
         waiting.setdefault(request.coverage_id, request)
     return waiting
@@ -92,6 +104,8 @@ class CoverageEligibility:
     waiting: EligibilityRequest | None
     can_request: bool
     clearinghouse: str  # the name the 270 goes to; "" when none is set up
+    copay: CopayComparison | None = None  # the latest 271's copay next to the one on file
+    can_edit_coverage: bool = False  # may take the 271's copay onto the coverage
     message: str = ""
     error: str = ""
 
@@ -122,6 +136,8 @@ def coverage_eligibility(coverages: Iterable[Coverage], user: Any) -> list[Cover
     waiting = open_requests(ids)
     allowed = is_enabled("claims") and has_perm(user, ClaimsPerm.CHECK_ELIGIBILITY)
     house = practice_clearinghouse() if allowed else None
+    today = timezone.localtime(timezone.now(), ZoneInfo(practice_time_zone())).date()
+    can_edit = has_perm(user, PatientsPerm.EDIT_PATIENTS)
     return [
         CoverageEligibility(
             coverage=c,
@@ -129,6 +145,8 @@ def coverage_eligibility(coverages: Iterable[Coverage], user: Any) -> list[Cover
             waiting=_still_waiting(waiting.get(c.pk), latest.get(c.pk)),
             can_request=allowed,
             clearinghouse=house.name if house is not None else "",
+            copay=copay_comparison_of(c, latest.get(c.pk), today=today),
+            can_edit_coverage=can_edit,
         )
         for c in coverages
     ]

@@ -24,7 +24,13 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from medoffice.claims.claims_services import SCRUBBABLE, insert_rows, move_rows
+from medoffice.claims.claims_services import (
+    PAYER_NUMBER_WORDS,
+    SCRUBBABLE,
+    insert_rows,
+    move_rows,
+    payer_number_fits,
+)
 from medoffice.claims.models import (
     MAX_MODIFIERS,
     MAX_POINTERS,
@@ -136,6 +142,7 @@ class ClaimFacts:
     timely_filing_days: int
     date_of_service: date
     prior_authorization: str
+    payer_claim_number: str  # a replacement's or void's: the claim it corrects (REF*F8)
     patient: dict[str, Any]
     coverage: dict[str, Any]
     rendering: dict[str, Any]
@@ -161,6 +168,8 @@ class Reference:
 
 
 # --- Diagnoses (ICD-10-CM, coding.selectors) -------------------------------------------------
+
+EXTERNAL_CAUSE = frozenset("VWXY")  # chapter 20: secondary codes only (guideline I.C.20)
 
 
 @lru_cache(maxsize=20_000)
@@ -251,6 +260,12 @@ def scrub(
                         f"The {label} “{value}” holds a character an 837P cannot carry "
                         f"({' '.join(X12_DELIMITERS)}): correct it as the card or the payer "
                         "gives it."))  # fmt: skip
+    if claim.frequency_code != "1" and not payer_number_fits(claim.payer_claim_number):
+        add(Finding("payer_claim_number_invalid", ERROR,
+                    f"The payer's claim number “{claim.payer_claim_number[:60]}” of the claim this "
+                    f"one corrects is not {PAYER_NUMBER_WORDS}: the 837P cannot send it back. "
+                    "Record the payer's number as the payer gives it on the original claim's "
+                    "page."))  # fmt: skip
     if coverage.get("subscriber_relationship") != SubscriberRelationship.SELF:
         gaps = _missing(coverage, SUBSCRIBER_FIELDS)
         if gaps:
@@ -306,6 +321,11 @@ def scrub(
         problem = diagnosis_problem(code, day)
         if problem is not None:
             add(Finding(problem[0], ERROR, problem[1]))
+    if claim.diagnoses and claim.diagnoses[0][:1].upper() in EXTERNAL_CAUSE:
+        add(Finding("diagnosis_external_cause_first", ERROR,
+                    f"Diagnosis 1 {claim.diagnoses[0]} is an external cause code (V00 to Y99), "
+                    "which says how an injury happened and is never listed first: put the "
+                    "injury or condition first and the external cause after it."))  # fmt: skip
 
     # Lines.
     tables = reference.tables
@@ -518,7 +538,7 @@ CLAIM_COLUMNS = (
     "coverage__subscriber_first_name", "coverage__subscriber_last_name",
     "coverage__subscriber_date_of_birth", "coverage__subscriber_sex",
     "coverage__effective_date", "coverage__end_date", "coverage__is_active",
-    "coverage__group_number",
+    "coverage__group_number", "payer_claim_number", "replaces__payer_claim_number",
 )  # fmt: skip
 
 
@@ -571,12 +591,14 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
          filing_days, _encounter_id, patient_id, dos, prior_auth, ref_name, ref_npi,
          supervising_id, supervising_npi, r_npi, r_taxonomy, r_first, r_last, p_first, p_last,
          p_dob, p_sex, p_addr, p_city, p_state, p_zip, member_id, relationship, s_first,
-         s_last, s_dob, s_sex, c_start, c_end, c_active, group_number) = row  # fmt: skip
+         s_last, s_dob, s_sex, c_start, c_end, c_active, group_number, payer_number,
+         original_number) = row  # fmt: skip
         made = ClaimFacts(
             claim_id=pk, control_number=control, status=status, frequency_code=frequency,
             replaces_id=replaces, overridden=overridden_by is not None, patient_id=patient_id,
             payer_id=payer_id, payer_name=payer_name, timely_filing_days=filing_days,
             date_of_service=cast(date, _day(dos)), prior_authorization=prior_auth or "",
+            payer_claim_number=payer_number or original_number or "",
             patient={"first_name": p_first, "last_name": p_last, "date_of_birth": _day(p_dob),
                      "sex": p_sex, "address_line1": p_addr, "city": p_city, "state": p_state,
                      "zip_code": p_zip},

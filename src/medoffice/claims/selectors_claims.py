@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
@@ -19,6 +20,7 @@ from medoffice.claims.models import (
     ScrubFinding,
 )
 from medoffice.core.exceptions import InvalidInput, NotFound
+from medoffice.core.formats import money
 
 WORKLIST_STATUSES = (
     ClaimStatus.DRAFT, ClaimStatus.SCRUB_ERRORS, ClaimStatus.READY, ClaimStatus.SUBMITTED,
@@ -136,3 +138,47 @@ def claims_for_scrub(*, include_ready: bool) -> QuerySet[Claim]:
     if include_ready:
         statuses.append(ClaimStatus.READY)
     return Claim.objects.filter(status__in=statuses).order_by("pk")
+
+
+SENT = (ClaimStatus.BATCHED, ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED, ClaimStatus.PAID,
+        ClaimStatus.DENIED)  # fmt: skip
+
+
+def _billed(lines: Any) -> list[str]:
+    return [
+        " ".join([line.code + "".join(f"-{m}" for m in line.modifiers),
+                  f"x{line.units}" if line.units != 1 else "", money(Decimal(line.charge_cents) / 100)])
+        .replace("  ", " ")
+        for line in lines
+    ]  # fmt: skip
+
+
+def visit_changes(claim: Claim) -> list[str]:
+    """How the visit differs now from what a claim sent for it bills (the visit corrected after
+    the claim went, which only a replacement tells the payer), in words; [] when it does not,
+    or when the claim is not out with the payer. Three queries."""
+    if claim.status not in SENT or claim.frequency_code == "8":
+        return []
+    encounter = claim.encounter
+    changes = []
+    if encounter.status != "ready":
+        changes.append(
+            f"The visit is reopened ({encounter.get_status_display().lower()}) for correction."
+        )
+    billed = _billed(ClaimLine.objects.filter(claim=claim).order_by("line_number"))
+    now = _billed(encounter.lines.order_by("line_number"))
+    if billed != now:
+        changes.append(
+            f"The claim bills {'; '.join(billed) or 'no line'}; the visit now has "
+            f"{'; '.join(now) or 'no line'}."
+        )
+    claim_dx = list(
+        ClaimDiagnosis.objects.filter(claim=claim).order_by("rank").values_list("code", flat=True)
+    )
+    visit_dx = list(encounter.diagnoses.order_by("rank").values_list("code", flat=True))
+    if claim_dx != visit_dx:
+        changes.append(
+            f"The claim's diagnoses are {', '.join(claim_dx) or 'none'}; the visit's now "
+            f"{', '.join(visit_dx) or 'none'}."
+        )
+    return changes

@@ -22,6 +22,8 @@ urlpatterns = [
     path("claim/<int:pk>/override", views_claims.claim_override, name="claim_override"),
     path("claim/<int:pk>/void", views_claims.claim_void, name="claim_void"),
     path("claim/<int:pk>/replace", views_claims.claim_replace, name="claim_replace"),
+    path("claim/<int:pk>/payer-number", views_claims.claim_payer_number,
+         name="claim_payer_number"),
     path("<int:claim_id>/cms1500.pdf", views_cms1500.claim_cms1500, name="claim_cms1500"),
     # Encounters and their coding
     path("encounters/", views_encounters.encounter_list, name="encounters"),

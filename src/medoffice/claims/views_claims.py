@@ -96,6 +96,8 @@ def claim_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "may_override": has_perm(user, ClaimsPerm.OVERRIDE_WARNINGS),
         "scrubbable": claim.status in services.SCRUBBABLE,
         "changeable": claim.status in services.CHANGEABLE and claim.frequency_code != "8",
+        "numberable": claim.status in services.CHANGEABLE,
+        "visit_changes": selectors.visit_changes(claim),
         "warnings_only": claim.status == ClaimStatus.SCRUB_ERRORS
         and detail.findings and all(f.severity == "warning" for f in detail.findings),
     })  # fmt: skip
@@ -157,5 +159,17 @@ def claim_replace(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             actor=request.user, claim=claim, reason=request.POST.get("reason", "")
         )
         return f"Replacement claim {made.control_number} made for {claim.control_number}.", made
+
+    return _act(request, pk, run)
+
+
+@permission_required(ClaimsPerm.SUBMIT)
+@require_POST
+def claim_payer_number(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    def run(claim: Claim):
+        services.claim_record_payer_number(
+            actor=request.user, claim=claim, number=request.POST.get("number", "")
+        )
+        return f"Claim {claim.control_number}: the payer's claim number is recorded.", claim
 
     return _act(request, pk, run)

@@ -18,6 +18,7 @@ from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import contribute_operation_callback
 
+from medoffice.core import api_keys
 from medoffice.core.access import require_perm
 from medoffice.core.context import act_as_for_request
 
@@ -73,20 +74,56 @@ def user_of(request: Any) -> Any:
 
 class _Authorised:
     """An authentication that also checks the permission, so a caller without it gets 403
-    before the input is validated (never a 422 that reveals the shape of the endpoint)."""
+    before the input is validated (never a 422 that reveals the shape of the endpoint); then,
+    for an endpoint that takes an Idempotency-Key, the header (`api_keys.check_key`: 400
+    when missing where required or malformed), so every such endpoint answers the same."""
 
-    def __init__(self, inner: Any, perms: tuple[str, ...]):
+    def __init__(self, inner: Any, perms: tuple[str, ...], key_required: bool | None = None):
         self.inner = inner
         self.perms = perms
+        self.key_required = key_required
 
     def __call__(self, request: Any) -> Any:
         user = self.inner(request)
         if user:
             require_perm(user, *self.perms)
+            if self.key_required is not None:
+                api_keys.check_key(request, required=self.key_required)
         return user
 
     def __getattr__(self, name: str) -> Any:  # the OpenAPI schema reads the inner scheme's
         return getattr(self.inner, name)
+
+
+class _KeyChecked:
+    """An authentication that then checks the Idempotency-Key header, for an ``@idempotent``
+    endpoint open to every signed-in caller (no `requires`): the same check, at the same
+    point (after who is calling is known, before the body is validated)."""
+
+    def __init__(self, inner: Any, key_required: bool):
+        self.inner = inner
+        self.key_required = key_required
+
+    def __call__(self, request: Any) -> Any:
+        user = self.inner(request)
+        if user:
+            api_keys.check_key(request, required=self.key_required)
+        return user
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def check_key_after_sign_in(operation: Any) -> None:
+    """Operation callback of ``@idempotent``: unless `requires` checks the key after the
+    permission, check it right after authentication."""
+    key_required = api_keys.key_rule(operation.view_func)
+    if key_required is None or getattr(operation.view_func, "required_perms", None):
+        return
+    base = API_AUTH if operation.auth_param is NOT_SET else operation.auth_callbacks
+    wrapped = [_KeyChecked(scheme, key_required) for scheme in base]
+    operation.auth_param = wrapped
+    operation._set_auth(wrapped)
 
 
 def requires(*perms: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -94,7 +131,8 @@ def requires(*perms: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
     def authorise_first(operation: Any) -> None:
         base = API_AUTH if operation.auth_param is NOT_SET else operation.auth_callbacks
-        wrapped = [_Authorised(scheme, perms) for scheme in base]
+        key_required = api_keys.key_rule(operation.view_func)
+        wrapped = [_Authorised(scheme, perms, key_required) for scheme in base]
         operation.auth_param = wrapped
         operation._set_auth(wrapped)
 
@@ -104,6 +142,7 @@ def requires(*perms: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             require_perm(user_of(request), *perms)
             return view(request, *args, **kwargs)
 
+        wrapper.required_perms = perms  # type: ignore[attr-defined]
         contribute_operation_callback(wrapper, authorise_first)
         return wrapper
 

@@ -9,13 +9,21 @@ first is still running waits on the unique key (PostgreSQL) or the write lock (S
 then replays. A request that fails leaves no key behind, so it can be corrected and retried.
 The header is optional (without it the endpoint behaves as before) unless the endpoint says
 ``@idempotent(required=True)``: then a request without it is a 400.
+
+`api_keys.check_key` is the one check of the header for every endpoint that takes it: 1 to 255
+printable ASCII characters without spaces (KEY_PATTERN); a missing key where it is required and
+a malformed key anywhere are both a 400 naming the header (`KeyRefused`), checked right after
+the caller's permission and before the body is read. An endpoint whose service keeps the key
+itself (its own unique key, e.g. an eligibility request sent after its row is committed) says
+``@idempotent(required=True, kept_by_service=True)``: the header is checked and documented the
+same way, but no answer is stored and no transaction is opened around it; `api_keys.service_key`
+gives the key as such a service keeps it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
@@ -24,25 +32,32 @@ from typing import Any, cast
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from ninja.utils import contribute_operation_callback
 
+from medoffice.core.api_auth import check_key_after_sign_in
+from medoffice.core.api_keys import (
+    HEADER,
+    KEY_PATTERN,
+    MAX_KEY_LENGTH,
+    REFUSED_STATUS,
+    KeyRefused,
+    check_key,
+    key_rule,
+    openapi_parameter,
+    service_key,
+)
 from medoffice.core.models import IdempotencyKey, User
 
-HEADER = "Idempotency-Key"
+__all__ = [
+    "HEADER", "KEY_PATTERN", "MAX_KEY_LENGTH", "REFUSED_STATUS", "KeyRefused", "check_key",
+    "expire_keys", "honour_keys", "idempotent", "key_rule", "openapi_parameter", "service_key",
+]  # fmt: skip
+
 KEEP_FOR = timedelta(hours=24)
 MAX_STORED_BODY = 64 * 1024  # characters of an answer kept for replay
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces (UUIDs, ULIDs, …)
 _ROW = "_medoffice_idempotency_row"
 _IN_TRANSACTION = "_medoffice_idempotency_transaction"
-
-
-OPENAPI_PARAMETER = {
-    "in": "header",
-    "name": HEADER,
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~]+$"},
-    "description": "Recommended for every money write: a retry with the same key returns the "
-    "first answer and writes nothing; the same key with another body is a 422. Kept 24 hours.",
-}
+OPENAPI_PARAMETER = openapi_parameter(required=False)
 
 
 def _refusal(status: int, code: str, message: str) -> JsonResponse:
@@ -130,33 +145,40 @@ def _store(request: HttpRequest, response: Any) -> None:
     row.save(update_fields=["status_code", "content_type", "response_body"])
 
 
-def idempotent(view: Callable[..., Any] | None = None, *, required: bool = False) -> Any:
+def idempotent(
+    view: Callable[..., Any] | None = None, *, required: bool = False, kept_by_service: bool = False
+) -> Any:
     """Endpoint decorator (under ``@requires``): honour the Idempotency-Key header.
 
     The endpoint's router must carry ``honour_keys`` (``router.add_decorator(honour_keys,
-    mode="view")``), which holds the one transaction around the whole request. With
-    ``@idempotent(required=True)`` a request without the header is a 400 naming it (for writes
-    a client must never repeat blindly, such as a manual journal entry).
+    mode="view")``), which holds the one transaction around the whole request and documents
+    the header. With ``@idempotent(required=True)`` a request without the header is a 400
+    naming it (for writes a client must never repeat blindly, such as a manual journal entry).
+    With ``kept_by_service=True`` the endpoint's service keeps one write per key itself: the
+    header is checked and documented, nothing is stored here. `check_key` runs in the
+    authentication (`core.api_auth`): right after the permission under ``@requires``, right
+    after sign-in otherwise, so before the body is validated; the wrapper's own call is then
+    a formality that keeps the rule where the key is used.
     """
+
+    def decorate(inner: Callable[..., Any]) -> Callable[..., Any]:
+        return _idempotent(inner, required=required or kept_by_service,
+                           kept_by_service=kept_by_service)  # fmt: skip
+
     if view is None:
-        return lambda inner: _idempotent(inner, required=required)
-    return _idempotent(view, required=required)
+        return decorate
+    return decorate(view)
 
 
-def _idempotent(view: Callable[..., Any], *, required: bool) -> Callable[..., Any]:
+def _idempotent(
+    view: Callable[..., Any], *, required: bool, kept_by_service: bool
+) -> Callable[..., Any]:
     endpoint = f"{view.__module__.removeprefix('medoffice.')}.{view.__name__}"[:120]
 
     @wraps(view)
     def claim_then_write(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get(HEADER)
-        if key is None and required:
-            return _refusal(
-                400,
-                "required",
-                f"{HEADER}: this endpoint needs the header (a new UUID for each new request; "
-                "the same one to retry it).",
-            )
-        if key is None:
+        key = check_key(request, required=required)
+        if key is None or kept_by_service:
             return view(request, *args, **kwargs)
         if not getattr(request, _IN_TRANSACTION, False):
             raise RuntimeError(f"{endpoint}: its router does not add idempotency.honour_keys")
@@ -167,40 +189,35 @@ def _idempotent(view: Callable[..., Any], *, required: bool) -> Callable[..., An
 
     claim_then_write.idempotent_endpoint = endpoint  # type: ignore[attr-defined]
     claim_then_write.idempotency_required = required  # type: ignore[attr-defined]
+    claim_then_write.idempotency_kept_by_service = kept_by_service  # type: ignore[attr-defined]
+    contribute_operation_callback(claim_then_write, check_key_after_sign_in)
     return claim_then_write
 
 
 def honour_keys(run: Callable[..., Any]) -> Callable[..., Any]:
     """Router decorator (mode "view") around each operation's whole run: for an ``@idempotent``
     endpoint sent with the header, the claim, the write, the serialised answer and the stored
-    answer are one transaction. Other endpoints pass straight through."""
+    answer are one transaction. Other endpoints, and those whose service keeps the key, pass
+    straight through; each ``@idempotent`` one gets the header in its OpenAPI parameters."""
     operation = getattr(run, "__self__", None)
     view = getattr(operation, "view_func", None)
-    if getattr(view, "idempotent_endpoint", None) is None:
+    required = key_rule(view) if view is not None else None
+    if required is None:
         return run
+    kept_by_service = bool(getattr(view, "idempotency_kept_by_service", False))
     extra = dict(operation.openapi_extra or {})  # type: ignore[union-attr]
-    parameter = dict(OPENAPI_PARAMETER)
-    if getattr(view, "idempotency_required", False):
-        parameter["required"] = True
-        parameter["description"] = (
-            "Required: a retry with the same key returns the first answer and writes nothing; "
-            "the same key with another body is a 422. Kept 24 hours."
-        )
-    extra["parameters"] = [*extra.get("parameters", []), parameter]
+    parameters = [p for p in extra.get("parameters", []) if p.get("name") != HEADER]
+    parameter = openapi_parameter(required=required, kept_by_service=kept_by_service)
+    extra["parameters"] = [*parameters, parameter]
     operation.openapi_extra = extra  # type: ignore[union-attr]
+    if kept_by_service:
+        return run
 
     @wraps(run)
     def one_transaction(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get(HEADER)
-        if key is None:
+        if request.headers.get(HEADER) is None:
             return run(request, *args, **kwargs)
-        if not _KEY.match(key):
-            return _refusal(
-                400,
-                "invalid",
-                f"{HEADER}: 1 to 255 printable characters without spaces, e.g. a UUID.",
-            )
-        with transaction.atomic():
+        with transaction.atomic():  # a malformed key is refused inside, writing nothing
             setattr(request, _IN_TRANSACTION, True)
             response = run(request, *args, **kwargs)
             _store(request, response)

@@ -5,7 +5,6 @@ account's balance and activity (a PHI read, written to the audit trail). Writes,
 an Idempotency-Key header (docs/adr/0010): a manual entry, and the reversal of one.
 """
 
-import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,7 +18,7 @@ from medoffice.core.access import get_for_user, require_perm
 from medoffice.core.api_auth import requires, user_of
 from medoffice.core.dates import Day, check_span
 from medoffice.core.exceptions import InvalidInput, NotFound
-from medoffice.core.idempotency import HEADER, honour_keys, idempotent
+from medoffice.core.idempotency import honour_keys, idempotent, service_key
 from medoffice.core.models import Location
 from medoffice.ledger import reports, selectors, services
 from medoffice.ledger.models import (
@@ -377,12 +376,6 @@ def _locations(lines: list[ManualLineIn]) -> dict[int, Location]:
     return found
 
 
-def _service_key(request) -> str:
-    """The header's key, as the manual entry keeps it (per preparer; 100 characters)."""
-    key = request.headers.get(HEADER, "")
-    return key if len(key) <= 100 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
 def _draft(draft_id: int) -> ManualEntry:
     draft = ManualEntry.objects.select_related("prepared_by", "approval").filter(pk=draft_id)
     found = draft.first()
@@ -415,7 +408,7 @@ def manual_entry_create(request, payload: ManualEntryIn):
             )
             for line in payload.lines
         ],
-        idempotency_key=_service_key(request),
+        idempotency_key=service_key(request),  # per preparer, 100 characters
     )
     return Status(201, _manual_out(_draft(draft.pk)))
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import F, ManyToManyRel, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -14,6 +16,7 @@ from medoffice.core.access import can_access, get_for_user
 from medoffice.core.exceptions import NotFound, NotPermitted
 from medoffice.core.formats import money, us_date
 from medoffice.core.models import User
+from medoffice.core.selectors import practice_time_zone
 from medoffice.patients import matching, normalize
 from medoffice.patients.models import (
     Authorization,
@@ -366,6 +369,87 @@ def answer_of(check: EligibilityCheck | None) -> EligibilityAnswer | None:
         status=check.status, checked_at=check.checked_at, method=check.method,
         benefits=check.benefits,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CopayComparison:
+    """The copay on file for a coverage next to the copay its latest check, a payer's 271,
+    reported; and which one check-in collects by default: the 271's when it is from the day of
+    the visit (today, at check-in: the payer's word that day), else the one on file."""
+
+    check_id: int
+    payer_copay: Decimal
+    on_file: Decimal
+    checked_on: date  # in the practice's zone
+    from_today: bool
+
+    @property
+    def differs(self) -> bool:
+        return self.payer_copay != self.on_file
+
+    @property
+    def to_collect(self) -> Decimal:
+        return self.payer_copay if self.from_today else self.on_file
+
+    @property
+    def sentence(self) -> str:
+        return (
+            f"The payer's 271 of {us_date(self.checked_on)} says copay {money(self.payer_copay)}; "
+            f"the coverage on file says {money(self.on_file)}."
+        )
+
+    @property
+    def collect_words(self) -> str:
+        """Which copay check-in offers to collect, and why."""
+        if self.from_today:
+            return (
+                f"Check-in collects the 271's copay, {money(self.payer_copay)}: "
+                "the 271 is from today."
+            )
+        return (
+            f"Check-in collects the copay on file, {money(self.on_file)}: the 271 is not from "
+            "the day of the visit (check eligibility again that day to collect the payer's)."
+        )
+
+
+def copay_comparison(
+    coverage: Coverage,
+    *,
+    check_id: int | None,
+    method: str | None,
+    copay_reported: Decimal | None,
+    checked_at: datetime | None,
+    today: date,
+) -> CopayComparison | None:
+    """The comparison, when the coverage's latest check is a 271 that gave a copay (the
+    check's fields are passed so a page may read them from annotations); `today` is the day
+    of the visit (chart prep passes the day it prepares)."""
+    if (
+        check_id is None or checked_at is None or copay_reported is None
+        or method != EligibilityMethod.X12_271
+    ):  # fmt: skip
+        return None
+    checked_on = timezone.localtime(checked_at, _practice_zone()).date()
+    return CopayComparison(
+        check_id=check_id, payer_copay=Decimal(copay_reported), on_file=coverage.copay,
+        checked_on=checked_on, from_today=checked_on == today,
+    )  # fmt: skip
+
+
+def copay_comparison_of(
+    coverage: Coverage, check: EligibilityCheck | None, *, today: date
+) -> CopayComparison | None:
+    """`copay_comparison` for a coverage and its latest check (None: never checked)."""
+    if check is None:
+        return None
+    return copay_comparison(
+        coverage, check_id=check.pk, method=check.method, copay_reported=check.copay_reported,
+        checked_at=check.checked_at, today=today,
+    )  # fmt: skip
+
+
+def _practice_zone() -> ZoneInfo:
+    return ZoneInfo(practice_time_zone())
 
 
 def coverages_of(patient: Patient) -> QuerySet[Coverage]:

@@ -13,6 +13,11 @@ urlpatterns = [
     path("coverages/<int:coverage_id>/edit/", views.coverage_edit, name="coverage_edit"),
     path("coverages/<int:coverage_id>/end/", views.coverage_end, name="coverage_end"),
     path(
+        "coverages/<int:coverage_id>/copay-from-271/",
+        views.coverage_copay_from_271,
+        name="coverage_copay_from_271",
+    ),
+    path(
         "coverages/<int:coverage_id>/withdraw/", views.coverage_withdraw, name="coverage_withdraw"
     ),
     path("coverages/<int:coverage_id>/eligibility/", views.eligibility_add, name="eligibility_add"),

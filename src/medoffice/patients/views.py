@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from medoffice.core import audit, once
@@ -20,6 +21,7 @@ from medoffice.core.exceptions import (
     NotPermitted,
     RecordNotPermitted,
 )
+from medoffice.core.formats import money
 from medoffice.core.http import AuthenticatedHttpRequest
 from medoffice.core.views import permission_required
 from medoffice.patients import forms, record, selectors, services
@@ -281,6 +283,37 @@ def coverage_end(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpRes
     else:
         messages.success(request, f"Coverage {coverage.member_id} ended.")
     return redirect("patients:detail", pk=coverage.patient_id)
+
+
+@login_required
+@permission_required(PatientsPerm.EDIT_PATIENTS)
+@require_POST
+def coverage_copay_from_271(request: AuthenticatedHttpRequest, coverage_id: int) -> HttpResponse:
+    """ "Put the 271's copay on the coverage": one click from check-in, chart prep or the
+    record; back to the page it came from."""
+    coverage = _coverage(request, coverage_id)
+    check_id = request.POST.get("check_id", "")
+    try:
+        updated = services.coverage_copay_from_271(
+            actor=request.user, coverage=coverage,
+            check_id=int(check_id) if check_id.isdigit() else 0,
+        )  # fmt: skip
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    except MedofficeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"The {coverage.payer.name} coverage's copay is now {money(updated.copay)}, "
+            "as the payer's 271 says.",
+        )
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("patients:detail", args=[coverage.patient_id])
+    return redirect(target)
 
 
 @login_required

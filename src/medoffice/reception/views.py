@@ -337,7 +337,14 @@ def check_in(request: AuthenticatedHttpRequest, appointment_id: int) -> HttpResp
         {"type": ft, "due": ft.pk in due_ids, "checked": bool(post.get(f"form_{ft.pk}"))}
         for ft in form_types
     ]
-    suggested = coverages[0].copay if coverages and coverages[0].copay > 0 else None
+    # The copay offered: the primary's 271 when it is from today, else the one on file.
+    primary = boxes[0].copay if boxes else None
+    suggested = None
+    if primary is not None:
+        suggested = primary.to_collect
+    elif coverages:
+        suggested = coverages[0].copay
+    suggested = suggested if suggested is not None and suggested > 0 else None
     return render(
         request,
         "reception/check_in.html",
@@ -353,6 +360,7 @@ def check_in(request: AuthenticatedHttpRequest, appointment_id: int) -> HttpResp
             ],
             "balance": selectors.patient_balance(patient),
             "suggested_copay": suggested,
+            "primary_copay": primary,
             "methods": PaymentMethod.choices,
             "errors": errors,
             "summary": summary,
@@ -595,6 +603,8 @@ def form_types(request: AuthenticatedHttpRequest, form_type_id: int | None = Non
 @login_required
 @permission_required(SchedulingPerm.CHECK_IN)
 def chart_prep(request: AuthenticatedHttpRequest) -> HttpResponse:
+    from medoffice.patients.permissions import PatientsPerm
+
     tomorrow = selectors.local_today() + timedelta(days=1)
     day = _day(request.GET.get("date"), tomorrow)
     location = _location(request)
@@ -618,5 +628,6 @@ def chart_prep(request: AuthenticatedHttpRequest) -> HttpResponse:
             "locations": selectors.active_locations(),
             "stale_days": stale_days,
             "ready_count": sum(1 for row in rows if row.ready),
+            "can_edit_coverages": has_perm(request.user, PatientsPerm.EDIT_PATIENTS),
         },
     )

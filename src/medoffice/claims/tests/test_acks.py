@@ -567,3 +567,21 @@ def test_a_277ca_collected_by_the_mailbox_is_applied_once(tmp_path, users):
     assert AppliedFile.objects.get().file_name == "claims.277"
     event = ClaimEvent.objects.get(claim=claim, to_status="accepted")
     assert event.actor is None and event.details["file"] == "claims.277"
+
+
+@pytest.mark.django_db
+def test_a_999_answering_sets_the_batch_does_not_have_changes_nothing(users, exchange):
+    """AK2*837*9999 against a batch of ST 0001: the group's rejection (AK9*R) is not guessed
+    onto claims the 999 never names; the set is listed as not found, with a warning."""
+    claims = [make_claim(lines=1, status=ClaimStatus.READY) for _ in range(2)]
+    batch = batches.batch_build(actor=users["biller"], exchange=exchange)
+    content = ack_999(submitter=exchange.submitter_id, group=_group_of(batch), st02=9999,
+                      code="R")  # fmt: skip
+    result = acks.apply_999(content, actor=users["biller"])
+    assert _statuses(*claims) == ["batched", "batched"]
+    assert [(o.reference, o.result) for o in result.unmatched] == [
+        ("transaction set 9999", "not found")
+    ]
+    assert any("answers none of batch" in w and "nothing was applied" in w
+               for w in result.warnings)  # fmt: skip
+    assert not ClaimEvent.objects.filter(claim__in=claims, to_status="rejected").exists()

@@ -103,7 +103,7 @@ def test_coding_a_visit_takes_the_code_set_of_its_date(office, users):
 def test_codes_with_a_letter_second_are_read_and_found(biller):
     assert findings(biller, "QA0.0101", AFTER) == {}
     assert list(findings(biller, "QA0.0101", BEFORE)) == ["diagnosis_not_valid_on_date"]
-    assert [c.code for c in codes.icd10_search("QA0.010", limit=3)][0] == "QA0.010"
+    assert codes.icd10_search("QA0.010", limit=3)[0].code == "QA0.010"
 
 
 def test_the_changes_file_fits_the_release_carried():
@@ -121,3 +121,19 @@ def test_the_changes_file_fits_the_release_carried():
     for change in kinds["expanded"]:
         found = codes.icd10_lookup(change.code.code)
         assert found is not None and not found.billable and change.code.billable, change
+
+
+def test_an_external_cause_code_is_never_first(biller):
+    """W19.XXXA (unspecified fall) says how an injury happened: first, it is an error; after
+    the injury it is fine."""
+    first = findings(biller, "W19.XXXA", AFTER)
+    assert list(first) == ["diagnosis_external_cause_first"]
+    assert first["diagnosis_external_cause_first"].startswith(
+        "Diagnosis 1 W19.XXXA is an external cause code (V00 to Y99)"
+    )
+    claim = services.claim_build(
+        actor=biller,
+        encounter=cf.encounter(diagnoses=["S52.501A", "W19.XXXA"], date_of_service=AFTER,
+                               lines=[{"code": "99213", "diagnosis_pointers": [1, 2]}]),
+    )  # fmt: skip
+    assert scrub(claim, AFTER + timedelta(days=10)) == []

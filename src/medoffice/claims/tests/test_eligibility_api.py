@@ -87,7 +87,7 @@ def test_unknown_ids_are_404(desk_day, house, client_for):
 def test_bad_input_names_the_field_and_writes_nothing(desk_day, house, client_for):
     desk = client_for("front_desk")
     no_key = _send(desk, desk_day.coverage.pk, key="")
-    assert no_key.status_code == 422 and "Idempotency-Key" in no_key.json()["errors"]
+    assert no_key.status_code == 400 and "Idempotency-Key" in no_key.json()["errors"]
     not_a_number = _send(desk, "abc")
     assert not_a_number.status_code == 422 and "coverage_id" in str(not_a_number.json()["errors"])
     other_house = _send(desk, desk_day.coverage.pk, clearinghouse_id=999999)

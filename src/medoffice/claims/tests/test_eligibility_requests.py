@@ -326,6 +326,31 @@ def test_the_button_says_why_without_a_clearinghouse_and_offers_the_file(
     assert AuditEvent.objects.filter(action="download", object_type="claims.eligibilityrequest")
 
 
+def test_after_a_download_the_box_says_the_file_is_for_the_portal_not_sent(
+    desk_day, users, client_for
+):
+    desk = client_for("front_desk")
+    page_url = reverse("reception:check_in", args=[desk_day.appointment.pk])
+    got = desk.post(
+        reverse("claims:eligibility_file", args=[desk_day.coverage.pk]), {"eligibility_token": "t"}
+    )
+    assert got.status_code == 302
+    made = EligibilityRequest.objects.get()
+    assert made.status == "file" and made.submission is None
+    box = desk.get(page_url).content.decode()
+    payer = desk_day.coverage.payer.name
+    assert (
+        f"(trace {made.trace_number}) for {payer}'s portal: nothing was sent. Upload the 271 "
+        f'the portal gives back on the <a href="{reverse("claims:acks_apply")}">responses page</a>.'
+    ) in box
+    assert "270 sent" not in box and "waiting for the payer" not in box
+    # The same box on the patient's record; once the portal's 271 is in, the line goes.
+    record = desk.get(reverse("patients:detail", args=[desk_day.patient.pk])).content.decode()
+    assert "270 file downloaded" in record and "270 sent" not in record
+    eligibility.apply_271(answer_271(desk_day.coverage, made.trace_number), users["front_desk"])
+    assert "270 file downloaded" not in desk.get(page_url).content.decode()
+
+
 def test_the_pages_refuse_a_role_without_the_permission(desk_day, house, client_for):
     clinician = client_for("clinician")
     url = reverse("claims:eligibility_send", args=[desk_day.coverage.pk])

@@ -367,19 +367,19 @@ CMS_PTP = (
     "20610\t20611\t\t20150101\t20191231\t0\tMore extensive procedure\r\n"
 ).encode("cp1252")
 CMS_MUE = (
-    '"CPT codes, descriptions and other data only are copyright 2023 AMA."\r\n'
-    '"HCPCS/CPT Code","Practitioner Services MUE Values","MUE Adjudication Indicator",'
-    '"MUE Rationale"\r\n'
-    '"99213","2","3 Date of Service Edit: Clinical","Clinical: Data"\r\n'
-    '"36415","1","2 Date of Service Edit: Policy","CMS Policy"\r\n'
-).encode()
+    b'"CPT codes, descriptions and other data only are copyright 2023 AMA."\r\n'
+    b'"HCPCS/CPT Code","Practitioner Services MUE Values","MUE Adjudication Indicator",'
+    b'"MUE Rationale"\r\n'
+    b'"99213","2","3 Date of Service Edit: Clinical","Clinical: Data"\r\n'
+    b'"36415","1","2 Date of Service Edit: Policy","CMS Policy"\r\n'
+)
 CMS_ADD_ON = (
-    "Add-on Code\tPrimary Code\tAOC Edit Type\tAdd-on Code Effective Date\tAdd-on Code "
-    "Deletion Date\tPrimary Code Effective Date\tPrimary Code Deletion Date\tAOC Edit Effective "
-    "Date\tAOC Edit Deletion Date\tSpecial Instruction Notes\n"
-    "99417\t99215\t1\t20210101\t*\t19920101\t*\t20210101\t*\t\n"
-    "11045\t11042\t1\t20110101\t*\t20110101\t*\t20110101\t20231231\t\n"
-).encode()
+    b"Add-on Code\tPrimary Code\tAOC Edit Type\tAdd-on Code Effective Date\tAdd-on Code "
+    b"Deletion Date\tPrimary Code Effective Date\tPrimary Code Deletion Date\tAOC Edit Effective "
+    b"Date\tAOC Edit Deletion Date\tSpecial Instruction Notes\n"
+    b"99417\t99215\t1\t20210101\t*\t19920101\t*\t20210101\t*\t\n"
+    b"11045\t11042\t1\t20110101\t*\t20110101\t*\t20110101\t20231231\t\n"
+)
 
 
 def test_ncci_tables_load_from_cms_own_files(users):

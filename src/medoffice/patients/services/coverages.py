@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -17,6 +18,7 @@ from medoffice.core.access import require_perm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition
 from medoffice.core.models import AuditAction, User
+from medoffice.core.selectors import practice_time_zone
 from medoffice.patients.models import (
     Coverage,
     EligibilityCheck,
@@ -254,6 +256,45 @@ def coverage_withdraw(*, actor: User | None, coverage: Coverage, reason: str) ->
     coverage.save(update_fields=["is_active"])
     audit.record(AuditAction.UPDATE, obj=coverage, reason=reason.strip(),
                  changes={"withdrawn": True})  # fmt: skip
+    return coverage
+
+
+@transaction.atomic
+@binds_actor("actor")
+def coverage_copay_from_271(*, actor: User, coverage: Coverage, check_id: int) -> Coverage:
+    """Take the office-visit copay the payer's 271 reported onto the coverage: the check must
+    be this coverage's latest, and a 271 that gave a copay. Audited with the old and new
+    amounts and the 271 named; the same copay already on file changes nothing."""
+    require_perm(actor, PatientsPerm.EDIT_PATIENTS)
+    _locked_patient(coverage.patient)
+    coverage = Coverage.objects.select_for_update().get(pk=coverage.pk)
+    if not coverage.is_active:
+        raise InvalidTransition("This coverage was withdrawn and cannot be changed.")
+    check = EligibilityCheck.objects.filter(pk=check_id, coverage=coverage).first()
+    if check is None:
+        raise InvalidInput(f"No eligibility check {check_id} of this coverage.", field="check_id")
+    if check.method != EligibilityMethod.X12_271 or check.copay_reported is None:
+        raise InvalidInput(
+            "This eligibility check is not a payer's 271 that gave a copay.", field="check_id"
+        )
+    latest = EligibilityCheck.objects.filter(coverage=coverage).order_by("-checked_at", "-pk")
+    if latest.values_list("pk", flat=True).first() != check.pk:
+        raise Conflict(
+            "A newer eligibility check is on file for this coverage: look at it first.",
+            field="check_id",
+        )
+    before, after = coverage.copay, check.copay_reported
+    if before == after:
+        return coverage
+    coverage.copay = after
+    coverage.save(update_fields=["copay"])
+    day = check.checked_at.astimezone(ZoneInfo(practice_time_zone())).date()
+    audit.record(
+        AuditAction.UPDATE, obj=coverage,
+        reason=f"Copay taken from the payer's 271 of {day:%m/%d/%Y}"
+        + (f" (trace {check.reference})" if check.reference else ""),
+        changes={"copay": [str(before), str(after)]},
+    )  # fmt: skip
     return coverage
 
 

@@ -466,10 +466,12 @@ def chart_prep(
     """Each patient booked on `day` with what is missing or due before the visit.
 
     Seven queries whatever the number of patients: appointments, coverages (with their latest
-    eligibility check, a 271's benefits included, and any 270 still waiting for its answer),
+    eligibility check, a 271's benefits and copay included, and any 270 still waiting for its
+    answer),
     form types, signatures, payments, and referrals/authorizations.
     """
     from medoffice.patients.models import Authorization, Coverage, EligibilityCheck
+    from medoffice.patients.selectors import copay_comparison
     from medoffice.scheduling.models import Appointment
 
     now = now or timezone.now()
@@ -498,6 +500,8 @@ def chart_prep(
             last_status=Subquery(latest_check.values("status")[:1]),
             last_method=Subquery(latest_check.values("method")[:1]),
             last_benefits=Subquery(latest_check.values("benefits")[:1]),
+            last_check_id=Subquery(latest_check.values("pk")[:1]),
+            last_copay_reported=Subquery(latest_check.values("copay_reported")[:1]),
             eligibility_requested_at=_requested_at(),
         )
         .order_by("patient_id", "priority", "-effective_date")
@@ -505,6 +509,11 @@ def chart_prep(
     coverages_by_patient: dict[int, list] = defaultdict(list)
     for coverage in coverages:
         coverage.answer = _answer(coverage)
+        coverage.copay_check = copay_comparison(
+            coverage, check_id=coverage.last_check_id, method=coverage.last_method,
+            copay_reported=coverage.last_copay_reported, checked_at=coverage.last_checked_at,
+            today=day,  # the 271's copay is collected when it is from the visit's day
+        )  # fmt: skip
         requested, checked = coverage.eligibility_requested_at, coverage.last_checked_at
         if requested is not None and checked is not None and checked >= requested:
             coverage.eligibility_requested_at = None  # answered since (by phone, say)
