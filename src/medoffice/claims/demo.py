@@ -54,6 +54,9 @@ REJECT_REASONS = (
     "A3:21 The payer could not find the subscriber's member ID.",
     "A7:562 The rendering provider's NPI is not on file with the payer.",
 )
+# A diagnosis found on review of a paid visit (the first not already coded): the visit is
+# recoded with it and a replacement claim sends the correction.
+ADDED_ON_REVIEW = ("E78.5", "E55.9", "R73.03", "E66.9")
 DENIAL_REASONS = (
     "CO-50: the payer considers the service not medically necessary.",
     "CO-29: the time limit for filing has expired.",
@@ -246,6 +249,47 @@ def _encounters(ctx: Any, coder: Any) -> tuple[list[Any], list[Any]]:
     return ready, breakers
 
 
+def _add_diagnosis(coder: Any, encounter_id: int) -> str:
+    """Recode a finalized visit with one more diagnosis, through the encounter services:
+    reopened (its charges reversed), the diagnosis added and pointed at by the first line
+    that has room, coded and finalized again (its charges posted anew). Returns the code."""
+    from decimal import Decimal
+
+    from medoffice.claims import encounters as services
+    from medoffice.claims.encounters import LineInput
+    from medoffice.claims.models import MAX_DIAGNOSES, MAX_POINTERS, Encounter
+
+    encounter = Encounter.objects.get(pk=encounter_id)
+    codes = list(encounter.diagnoses.order_by("rank").values_list("code", flat=True))
+    added = next(code for code in ADDED_ON_REVIEW if code not in codes)
+    codes = [*codes[: MAX_DIAGNOSES - 1], added]
+    lines = list(encounter.lines.order_by("line_number"))
+    pointed = False
+    typed = []
+    for line in lines:
+        pointers = list(line.diagnosis_pointers)
+        if not pointed and len(pointers) < MAX_POINTERS:
+            pointers.append(len(codes))
+            pointed = True
+        typed.append(LineInput(
+            code=line.code, modifiers=list(line.modifiers), units=line.units,
+            charge=Decimal(line.charge_cents) / 100, pointers=pointers, ndc=line.ndc,
+            ndc_quantity=line.ndc_quantity, ndc_unit=line.ndc_unit,
+        ))  # fmt: skip
+    why = f"Diagnosis {added} was added after review."
+    services.encounter_reopen(actor=coder, encounter_id=encounter.pk, reason=why)
+    services.encounter_code(
+        actor=coder, encounter_id=encounter.pk, diagnoses=codes, lines=typed,
+        supervising_provider=encounter.supervising_provider,
+        referring_provider_name=encounter.referring_provider_name,
+        referring_provider_npi=encounter.referring_provider_npi,
+        prior_authorization=encounter.prior_authorization,
+    )  # fmt: skip
+    services.encounter_mark_coded(actor=coder, encounter_id=encounter.pk)
+    services.encounter_finalize(actor=coder, encounter_id=encounter.pk)
+    return added
+
+
 # --- Claims --------------------------------------------------------------------------------
 
 
@@ -373,8 +417,9 @@ def make_claims(ctx: Any) -> None:
         if paid:
             why = "Billed under the wrong patient's visit."
             changes.append(claim_void(actor=coder, claim=paid[0], reason=why))
-        if len(paid) > 1:
-            why = "A diagnosis was added after review."
+        if len(paid) > 1:  # recoded with a diagnosis found on review, then replaced
+            added = _add_diagnosis(coder, paid[1].encounter_id)
+            why = f"Diagnosis {added} was added after review."
             changes.append(claim_replace(actor=coder, claim=paid[1], reason=why))
         to_batch = to_batch + changes
         _scrub(ctx, coder, changes)

@@ -307,6 +307,18 @@ def scheduled_charge_cents(
     return None if fee is None else fee * units
 
 
+def charge_check(line: ServiceLine, day: date) -> tuple[int | None, str]:
+    """What the fee schedule charges for a saved line (None: no fee in force), and the
+    scrubber's warning when the line is charged otherwise, or "" (the coding page shows it,
+    where the coder sees it before the claim is built)."""
+    fee = pricing.fee_cents(line.code, line.modifiers, day)
+    finding = scrubber.charge_finding(
+        line.line_number, line.code, line.units, line.charge_cents, fee
+    )
+    scheduled = None if fee is None else fee * line.units
+    return scheduled, "" if finding is None else _scrubber_says(finding)
+
+
 def _ndc(number: int, line: LineInput, problems: _Problems) -> tuple[str, Decimal | None, str]:
     where = f"lines.{number}"
     ndc = str(line.ndc or "").strip().replace("-", "")

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
 
@@ -42,6 +43,7 @@ from medoffice.claims.models import (
     Severity,
 )
 from medoffice.coding.models import PriorAuthRule
+from medoffice.coding.pricing import FeeBook, fee_book
 from medoffice.coding.selectors import (
     ICD10_RELEASE_SINCE,
     EditTables,
@@ -55,7 +57,7 @@ from medoffice.coding.selectors import (
 from medoffice.core import audit
 from medoffice.core.context import actor_for_service
 from medoffice.core.exceptions import InvalidTransition
-from medoffice.core.formats import us_date
+from medoffice.core.formats import money, us_date
 from medoffice.core.models import AuditAction, Practice, User
 from medoffice.core.validators import npi_is_valid as _npi_is_valid
 from medoffice.patients.models import SubscriberRelationship
@@ -95,6 +97,22 @@ def pointer_findings(
     return [Finding("pointer_out_of_range", ERROR,
                     f"Line {line_number}: diagnosis pointer {which} {verb} out of range: {of} "
                     f"has {count}{limit}.", line_number)]  # fmt: skip
+
+
+def charge_finding(
+    line_number: int, code: str, units: int, charge_cents: int, fee_cents: int | None
+) -> Finding | None:
+    """The scrubber's fee rule for one line: a charge other than the fee schedule's (the
+    practice's fee for the code on the date of service, times the units) is a warning the
+    coder confirms or corrects. The coding page shows it on the line too. No fee: no rule."""
+    if fee_cents is None or units < 1 or charge_cents == fee_cents * units:
+        return None
+    each = f" ({units} units at {money(Decimal(fee_cents) / 100)})" if units != 1 else ""
+    return Finding("charge_not_scheduled", WARNING,
+                   f"Line {line_number}: charge differs from the fee schedule: "
+                   f"{money(Decimal(charge_cents) / 100)} typed, schedule "
+                   f"{money(Decimal(fee_cents * units) / 100)} for {code}{each}. Correct the "
+                   "charge, or send it on with the reason it differs.", line_number)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -145,6 +163,7 @@ class Reference:
 
     tables: EditTables = field(default_factory=EditTables)
     prior_auth: set[tuple[int, str]] = field(default_factory=set)
+    fees: FeeBook = field(default_factory=FeeBook)  # the practice's fee schedule
     duplicates: dict[int, str] = field(default_factory=dict)  # claim -> earlier control number
 
 
@@ -348,6 +367,12 @@ def scrub(
                         f"Line {n}: units must be at least 1 (it has {line.units}).", n))  # fmt: skip
         for finding in pointer_findings(n, line.pointers, len(claim.diagnoses)):
             add(finding)
+        differs = None if void else charge_finding(
+            n, line.code, line.units, line.charge_cents,
+            reference.fees.fee_cents(line.code, line.modifiers, day),
+        )  # fmt: skip
+        if differs is not None:
+            add(differs)
         if (
             not void
             and (claim.payer_id, line.code) in reference.prior_auth
@@ -434,6 +459,12 @@ def _span(dates: tuple[date | None, date | None]) -> str:
 E_M = range(99202, 99500)
 DISTINCT = frozenset({"59", "XE", "XP", "XS", "XU"})
 E_M_BYPASS = frozenset({"25", "57", "24"})
+# Anatomic modifiers: a side (LT, RT, 50 bilateral), an eyelid, a finger, a toe, a coronary
+# artery. They place a procedure on the body; a visit is not done on a side or a digit.
+ANATOMIC = frozenset({
+    "LT", "RT", "50", "E1", "E2", "E3", "E4", "FA", *(f"F{n}" for n in range(1, 10)),
+    "TA", *(f"T{n}" for n in range(1, 10)), "LC", "LD", "LM", "RC", "RI",
+})  # fmt: skip
 
 
 def is_e_m(code: str) -> bool:
@@ -444,12 +475,17 @@ def is_e_m(code: str) -> bool:
 def modifier_misfit(modifier: str, code: str, pctc: str | None) -> str:
     """Why a known modifier does not belong on this code, or "" (it may). 25 marks a
     separate E/M visit; 26 and TC split a service with professional and technical parts
-    (the MPFS PC/TC indicator, when the code is in the MPFS)."""
+    (the MPFS PC/TC indicator, when the code is in the MPFS); an anatomic modifier (a side, a
+    digit, an eyelid, a coronary artery) places a procedure, never an E/M visit."""
     if modifier == "25" and not is_e_m(code):
         return f"modifier 25 is for an evaluation and management visit; {code} is not one."
     if modifier in DISTINCT and is_e_m(code):
         return (f"modifier {modifier} does not go on an E/M visit ({code}): use 25 for a "
                 "separate visit on the day of a procedure.")  # fmt: skip
+    if modifier in ANATOMIC and is_e_m(code):
+        return (f"modifier {modifier} names a side or a part of the body, which fits a "
+                f"procedure, not an E/M visit ({code}): take it off the visit's line (the "
+                "procedure's line carries it).")  # fmt: skip
     split = {"26": ("1", "6"), "TC": ("1",)}.get(modifier)
     if split is not None and pctc is not None and pctc not in split:
         return (f"modifier {modifier} needs a code with professional and technical parts; "
@@ -609,6 +645,7 @@ def _reference(facts: list[ClaimFacts], chosen: Any) -> Reference:
         )
     )
     ref.duplicates = _duplicates(facts, chosen)
+    ref.fees = fee_book(codes, {f.date_of_service for f in facts})
     return ref
 
 

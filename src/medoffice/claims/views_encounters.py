@@ -159,9 +159,8 @@ def _saved_lines(encounter: Any) -> list[dict[str, Any]]:
     rows = []
     for line in encounter.lines.all():
         amount = f"{to_dollars(line.charge_cents):.2f}"
-        scheduled = editable and line.charge_cents == services.scheduled_charge_cents(
-            line.code, line.modifiers, line.units, encounter.date_of_service
-        )
+        schedule, warning = services.charge_check(line, encounter.date_of_service)
+        scheduled = editable and line.charge_cents == schedule
         rows.append({
             "code": line.code,
             "modifiers": [*line.modifiers, *[""] * (MAX_MODIFIERS - len(line.modifiers))],
@@ -174,6 +173,7 @@ def _saved_lines(encounter: Any) -> list[dict[str, Any]]:
             "ndc": line.ndc,
             "ndc_quantity": "" if line.ndc_quantity is None else f"{line.ndc_quantity.normalize()}",
             "ndc_unit": line.ndc_unit,
+            "warning": warning,
         })  # fmt: skip
     return rows
 

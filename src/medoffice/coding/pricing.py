@@ -13,8 +13,8 @@ newest MPFS release in effect on the day, rounded half-up to the cent only at th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -72,6 +72,36 @@ def fee_cents(code: str, modifiers: Sequence[str], day: date) -> int | None:
         if modifier in found:
             return int(found[modifier])
     return None
+
+
+@dataclass(slots=True)
+class FeeBook:
+    """The practice's fees for some codes over some days, read at once (`fee_book`): the same
+    answers as `fee_cents`, for many lines without a query each."""
+
+    spans: dict[tuple[str, str], list[tuple[date, date | None, int]]] = field(default_factory=dict)
+
+    def fee_cents(self, code: str, modifiers: Sequence[str], day: date) -> int | None:
+        for modifier in [*(m.upper() for m in modifiers if m), ""]:
+            for start, end, cents in self.spans.get((code.upper(), modifier), ()):
+                if start <= day and (end is None or day <= end):
+                    return cents
+        return None
+
+
+def fee_book(codes: Collection[str], days: Collection[date]) -> FeeBook:
+    """The fees of `codes` in force on any of `days` (one query)."""
+    book = FeeBook()
+    if not codes or not days:
+        return book
+    rows = Fee.objects.filter(
+        Q(effective_to__isnull=True) | Q(effective_to__gte=min(days)),
+        code__in=sorted({c.upper() for c in codes}),
+        effective_from__lte=max(days),
+    ).values_list("code", "modifier", "effective_from", "effective_to", "charge_cents")
+    for code, modifier, start, end, cents in rows:
+        book.spans.setdefault((code, modifier), []).append((start, end, int(cents)))
+    return book
 
 
 # --- The Medicare physician fee schedule ------------------------------------------------------

@@ -492,11 +492,21 @@ class Icd10Code:
     billable: bool  # a leaf of the classification: only these go on a claim
 
 
+def _plain(description: str) -> bool:
+    """A description of the plain form of a condition: unspecified, without complications."""
+    text = description.lower()
+    return any(words in text for words in PLAIN_WORDS)
+
+
 class _Icd10Index:
     """Every ICD-10-CM category and subcategory, ordered billable first then by code, with a
     sorted list of codes (prefix search by bisection) and of description words (each word of
-    a query matches the start of a word of the description; billable codes first, then the
-    shortest descriptions: the plainest match before its refinements)."""
+    a query matches the start of a word of the description).
+
+    Words find the common billable code first: billable codes, those whose descriptions have
+    each query word whole ("diabetes", not only "diabetic"), then the least specific codes
+    (fewest characters: I10 before I15.0), the plain forms ("unspecified", "without
+    complications") before the others, the shortest descriptions, and the code."""
 
     def __init__(self) -> None:
         with warnings.catch_warnings():
@@ -521,8 +531,11 @@ class _Icd10Index:
                 postings.setdefault(word, []).append(i)
         by_relevance = sorted(
             range(len(entries)),
-            key=lambda i: (not entries[i][2], len(entries[i][1]), entries[i][0]),
-        )
+            key=lambda i: (
+                not entries[i][2], len(entries[i][0].replace(".", "")),
+                not _plain(entries[i][1]), len(entries[i][1]), entries[i][0],
+            ),
+        )  # fmt: skip
         self.by_rank = by_relevance
         self.word_rank = [0] * len(entries)
         for rank, i in enumerate(by_relevance):
@@ -591,7 +604,15 @@ class _Icd10Index:
         if short:
             best = self._scan(sorted(matched, key=rank), short, limit)
         else:
-            best = heapq.nsmallest(limit, matched, key=rank)
+            # Billable first; of each, the descriptions with every word whole first, then
+            # those the words only start words of (the best `limit` of each group suffice).
+            whole = matched.intersection(*(self.postings.get(w, ()) for w in words))
+            items = self.items
+            best = sorted(
+                heapq.nsmallest(limit, whole, key=rank)
+                + heapq.nsmallest(limit, matched - whole, key=rank),
+                key=lambda i: (not items[i].billable, i not in whole, rank(i)),
+            )[:limit]
         return [self.items[i] for i in best]
 
 
@@ -599,6 +620,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 SHORT_WORD = 3  # query words shorter than this may be matched by scanning, not by set
 COMMON_START = 20_000  # postings above which a short word is scanned for
 SCAN_FIRST = 3000
+PLAIN_WORDS = ("unspecified", "without complication", "uncomplicated")
 _ICD_CODE_TEXT = re.compile(r"[A-Z][0-9A-Z]{1,6}")  # FY2026 brought QA0.0101
 _index: _Icd10Index | None = None
 _index_lock = threading.Lock()

@@ -360,6 +360,9 @@ def ack_277ca(
     ]  # fmt: skip
     for number, (claim, status, lines) in enumerate(entries, start=4):
         pcn = claim if isinstance(claim, str) else claim.control_number
+        served = "20261102" if isinstance(claim, str) else (
+            f"{claim.encounter.date_of_service:%Y%m%d}"
+        )  # fmt: skip
         body += [
             ("HL", str(number), "3", "PT"),
             ("NM1", "QC", "1", "DOE", "JANE", None, None, None, "MI", "XYZ123456"),
@@ -368,13 +371,13 @@ def ack_277ca(
         ]
         if status.startswith("A2"):
             body.append(("REF", "1K", f"PAYER-{pcn}"))
-        body.append(("DTP", "472", "D8", "20261102"))
+        body.append(("DTP", "472", "D8", served))
         for line_id, line_status in lines:
             body += [
                 ("SVC", ("HC", "99213"), "100"),
                 ("STC", tuple(line_status.split(":")), "20261121", "U"),  # X214: U only
                 ("REF", "FJ", line_id),
-                ("DTP", "472", "D8", "20261102"),
+                ("DTP", "472", "D8", served),
             ]
     return write(
         [

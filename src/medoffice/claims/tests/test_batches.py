@@ -4,7 +4,7 @@ billed, each claim goes into one batch only, and a repeated request makes no sec
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -117,7 +117,9 @@ def test_a_claim_that_no_longer_passes_the_scrubber_stays_out_of_the_batch(users
         make_claim(lines=1, status=ClaimStatus.READY),
     )
     # Found ready, then the coverage was ended before the date of service.
-    type(ended.coverage).objects.filter(pk=ended.coverage_id).update(end_date=date(2026, 10, 1))
+    type(ended.coverage).objects.filter(pk=ended.coverage_id).update(
+        end_date=ended.encounter.date_of_service - timedelta(days=30)
+    )
     batch = batches.batch_build(actor=users["biller"], exchange=exchange)
     assert list(Claim.objects.filter(batch=batch).values_list("pk", flat=True)) == [fine.pk]
     ended.refresh_from_db()

@@ -75,7 +75,8 @@ def test_a_276_reads_back_with_its_claims_and_lines(practice, users):
     first = asked[own.control_number]
     assert first.payer_claim_number == "PAYER-1" and first.trace_number == own.control_number
     assert first.charge == Decimal("200.01")
-    assert first.service_period == (dt.date(2026, 11, 2), dt.date(2026, 11, 2))
+    day = own.encounter.date_of_service
+    assert first.service_period == (day, day)
     assert first.subscriber is not None and first.subscriber.identifier == "XYZ123456"
     assert [line.line_item_control_number for line in first.service_lines] == [
         str(line.pk) for line in own.lines.order_by("line_number")

@@ -152,6 +152,40 @@ def test_every_claim_status_is_present_with_its_history(demo_claims):
 
 
 @pytest.mark.django_db
+def test_the_replacement_sends_the_visit_recoded_with_the_diagnosis_its_note_names(demo_claims):
+    from medoffice.claims.models import ClaimDiagnosis
+
+    def codes(claim: Claim) -> list[str]:
+        rows = ClaimDiagnosis.objects.filter(claim=claim).order_by("rank")
+        return list(rows.values_list("code", flat=True))
+
+    replacement = Claim.objects.select_related("replaces", "encounter").get(
+        frequency_code=FrequencyCode.REPLACEMENT
+    )
+    original = replacement.replaces
+    added = codes(replacement)[-1]
+    assert codes(replacement) == [*codes(original), added]
+    assert added in claims_demo.ADDED_ON_REVIEW
+    assert replacement.events.filter(note__endswith=f"Diagnosis {added} was added after review.")
+    encounter = replacement.encounter
+    assert encounter.status == EncounterStatus.READY
+    now = list(encounter.diagnoses.order_by("rank").values_list("code", flat=True))
+    assert now == codes(replacement)
+    rank = len(now)
+    assert any(rank in line.diagnosis_pointers for line in replacement.lines.all())
+    assert not any(rank in line.diagnosis_pointers for line in original.lines.all())
+    # Reopened and finalized again: the first charges reversed, the recoded visit's posted.
+    from medoffice.claims.charges import charge_entries
+
+    keys = [e.source_key.rsplit(":", 1)[1] for e in charge_entries(encounter)]
+    assert keys == ["charges-1", "reversal-1", "charges-2"], keys
+    assert encounter.charge_entry_id == charge_entries(encounter).last().pk
+    assert list(replacement.lines.values_list("code", "charge_cents")) == list(
+        original.lines.values_list("code", "charge_cents")
+    )
+
+
+@pytest.mark.django_db
 def test_every_ready_encounter_has_its_balanced_charges_on_the_ledger(demo_claims):
     from medoffice.ledger.models import JournalLine
 

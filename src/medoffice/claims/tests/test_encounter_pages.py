@@ -181,6 +181,36 @@ def test_a_charge_typed_by_hand_is_kept_when_the_units_change(office, users, cli
     assert list(encounter.lines.values_list("units", "charge_cents")) == [(2, 15000)]
 
 
+def test_a_charge_other_than_the_fee_schedule_is_flagged_for_the_coder(office, users, client_for):
+    """The clinician charges $150 for their own 99213 (the fees say $125): the coding page
+    warns next to the charge, on the finalized visit too, and the claim's scrubber holds it."""
+    from medoffice.claims.scrubber import scrub_one
+
+    patients_factories.coverage(patient=office.patient, member_id="M1")
+    encounter = make(office, users)
+    clinician = client_for("clinician")
+    saved = clinician.post(f"/claims/encounters/{encounter.pk}/",
+                           form(line_1_charge="150.00", line_2_code="36415", line_2_ptr_1="1"))  # fmt: skip
+    assert saved.status_code == 302
+    words = ("Line 1: charge differs from the fee schedule: $150.00 typed, schedule $125.00 "
+             "for 99213.")  # fmt: skip
+    page = client_for("biller").get(f"/claims/encounters/{encounter.pk}/").content.decode()
+    assert re.search(r'id="line_1_charge"[^>]*aria-describedby="line_1_charge-warning"', page)
+    assert f'id="line_1_charge-warning">{words}' in page.replace("&#x27;", "'")
+    assert 'id="line_2_charge-warning"' not in page  # 36415 at its $15 fee
+    clinician.post(f"/claims/encounters/{encounter.pk}/", form(
+        action="mark_coded", line_1_charge="150.00", line_2_code="36415", line_2_ptr_1="1"))  # fmt: skip
+    encounter = svc.encounter_finalize(actor=users["biller"], encounter_id=encounter.pk)
+    page = client_for("biller").get(f"/claims/encounters/{encounter.pk}/").content.decode()
+    assert words in page.replace("&#x27;", "'")  # the finalized visit's table says it too
+    claim = claims_services.claim_build(actor=users["biller"], encounter=encounter)
+    result = scrub_one(actor=users["biller"], claim=claim)
+    charges = [f for f in result.findings if f.code == "charge_not_scheduled"]
+    assert [(f.severity, f.line_number) for f in charges] == [("warning", 1)]
+    shown = client_for("biller").get(f"/claims/claim/{claim.pk}/").content.decode()
+    assert words in shown.replace("&#x27;", "'")
+
+
 def test_a_row_left_blank_keeps_the_numbers_of_the_rows_after_it(office, users, client_for):
     """Line 3 typed under an empty line 2: its error names line 3 and stands next to it; the
     error summary takes the focus when the page loads."""

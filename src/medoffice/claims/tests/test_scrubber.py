@@ -21,6 +21,7 @@ from medoffice.claims.scrubber import scrub, scrub_claims, scrub_one
 from medoffice.coding.models import (
     AddOnEdit,
     CodeSetKind,
+    Fee,
     MpfsRvu,
     MueEdit,
     PriorAuthRule,
@@ -354,6 +355,42 @@ def test_warnings_hold_a_claim_until_overridden_with_a_reason(codes, biller, use
     assert Claim.objects.get(pk=second.pk).status == ClaimStatus.READY
 
 
+def test_a_charge_other_than_the_fee_schedule_is_a_warning_overridden_with_a_reason(codes, biller):
+    Fee.objects.create(code="99213", charge_cents=12_000, effective_from=DAY - timedelta(days=90))
+    Fee.objects.create(code="20610", charge_cents=20_000, effective_from=DAY + timedelta(days=1))
+    Fee.objects.create(code="20610", modifier="RT", charge_cents=9_000,
+                       effective_from=DAY - timedelta(days=90))  # fmt: skip
+    same = build(biller, lines=[
+        {"code": "99213", "units": 2, "charge_cents": 24_000},  # 2 x $120: as scheduled
+        {"code": "20610", "modifiers": ["RT"], "charge_cents": 9_000},  # the modifier's fee
+        {"code": "97110", "charge_cents": 5_000},  # no fee for it: nothing to compare
+    ])  # fmt: skip
+    assert scrub(same, TODAY) == []
+    # The clinician typed their own charges: $150 for a $120 visit, and 20610 without RT
+    # (its plain fee starts the day after the visit: none in force, no warning).
+    typed = build(biller, lines=[
+        {"code": "99213", "charge_cents": 15_000},
+        {"code": "20610", "charge_cents": 7_700},
+        {"code": "99213", "units": 2, "charge_cents": 20_000, "diagnosis_pointers": [1]},
+    ])  # fmt: skip
+    found = scrub(typed, TODAY)
+    assert [(f.code, f.severity, f.line_number) for f in found] == [
+        ("charge_not_scheduled", "warning", 1), ("charge_not_scheduled", "warning", 3),
+    ]  # fmt: skip
+    assert found[0].message == (
+        "Line 1: charge differs from the fee schedule: $150.00 typed, schedule $120.00 for "
+        "99213. Correct the charge, or send it on with the reason it differs."
+    )
+    assert "$200.00 typed, schedule $240.00 for 99213 (2 units at $120.00)" in found[1].message
+    result = scrub_one(actor=biller, claim=typed, today=TODAY)
+    assert result.status == ClaimStatus.SCRUB_ERRORS and result.errors == 0
+    services.claim_override_warnings(actor=biller, claim=typed, reason="Extended visit, priced")
+    typed.refresh_from_db()
+    assert typed.status == ClaimStatus.READY
+    event = ClaimEvent.objects.filter(claim=typed).order_by("id").last()
+    assert event.details == {"overridden": ["charge_not_scheduled"]}
+
+
 def test_errors_cannot_be_overridden(codes, biller):
     claim = build(biller, lines=[{"code": "99213", "diagnosis_pointers": [5]}])
     scrub_one(actor=biller, claim=claim, today=TODAY)
@@ -411,8 +448,8 @@ def test_the_ncci_release_in_force_on_the_date_of_service_is_read(codes, biller)
 @pytest.fixture
 def em_codes(db):
     cf.procedure_codes(["99213", "11102", "93000", "71046"])
-    for code in ("25", "59", "XU", "26", "TC", "RT", "LT"):
-        cf.modifier(code, ncci_bypass=code in ("25", "59", "XU", "RT", "LT"))
+    for code in ("25", "59", "XU", "26", "TC", "RT", "LT", "50", "F1"):
+        cf.modifier(code, ncci_bypass=code in ("25", "59", "XU", "RT", "LT", "50", "F1"))
     release = cf.release(CodeSetKind.MPFS_RVU)
     for code, pctc in (("99213", "0"), ("71046", "1"), ("93000", "4")):
         MpfsRvu.objects.create(code=code, pctc_indicator=pctc, work_rvu=Decimal("1"),
@@ -437,6 +474,33 @@ def test_a_modifier_must_fit_its_code(em_codes, biller):
     assert "modifier 59 does not go on an E/M visit (99213)" in messages[2]
     assert "MPFS PC/TC indicator 0" in messages[3]
     assert {f.severity for f in scrub(claim, TODAY) if f.code == "modifier_invalid"} == {"error"}
+
+
+def test_an_anatomic_modifier_on_a_visit_is_an_error_and_on_a_procedure_fine(em_codes, biller):
+    claim = build(biller, diagnoses=["E11.9", "I10"], lines=[
+        {"code": "99213", "modifiers": ["25", "LT"], "diagnosis_pointers": [1]},  # a side
+        {"code": "99213", "modifiers": ["50"], "diagnosis_pointers": [1]},  # bilateral
+        {"code": "99213", "modifiers": ["F1"], "diagnosis_pointers": [2]},  # a finger
+        {"code": "11102", "modifiers": ["RT"], "diagnosis_pointers": [2]},  # a biopsy: fine
+    ])  # fmt: skip
+    found = [f for f in scrub(claim, TODAY) if f.code == "modifier_invalid"]
+    assert [(f.line_number, f.severity) for f in found] == [(1, "error"), (2, "error"),
+                                                            (3, "error")]  # fmt: skip
+    assert found[0].message == (
+        "Line 1: modifier LT names a side or a part of the body, which fits a procedure, not an "
+        "E/M visit (99213): take it off the visit's line (the procedure's line carries it)."
+    )
+    assert "modifier 50 names a side" in found[1].message
+    assert "modifier F1 names a side" in found[2].message
+    result = scrub_one(actor=biller, claim=claim, today=TODAY)
+    assert result.status == ClaimStatus.SCRUB_ERRORS
+    assert ScrubFinding.objects.filter(claim=claim, code="modifier_invalid").count() == 3
+    # The same visit with the side on the procedure only passes.
+    clean = build(biller, diagnoses=["E11.9", "I10"], lines=[
+        {"code": "99213", "modifiers": ["25"], "diagnosis_pointers": [1]},
+        {"code": "11102", "modifiers": ["LT"], "diagnosis_pointers": [2]},
+    ])  # fmt: skip
+    assert scrub(clean, TODAY) == []
 
 
 def test_an_em_pair_is_paid_with_25_on_the_visit_only(em_codes, biller):

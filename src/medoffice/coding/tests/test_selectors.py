@@ -4,6 +4,7 @@ in force on the day asked, ICD-10-CM lookups and search (timed)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from decimal import Decimal
 
@@ -164,6 +165,27 @@ def test_icd10_search_by_code_prefix_or_words_billable_first():
     assert selectors.icd10_search("chest pai")[0].code.startswith("R07")  # as one types
     assert selectors.icd10_search("xyzzy plugh") == []
     assert len(selectors.icd10_search("a", limit=7)) == 7
+
+
+def test_icd10_search_by_a_plain_word_puts_the_common_billable_code_first():
+    def codes(text: str, limit: int = 5) -> list[str]:
+        return [c.code for c in selectors.icd10_search(text, limit=limit)]
+
+    assert "E11.9" in codes("diabetes")  # type 2 without complications, not diabetes insipidus
+    assert "E11.9" in codes("diab")  # as one types the word
+    assert codes("hypertension")[0] == "I10"  # the three-character code before its refinements
+    assert any(code.startswith("J45") for code in codes("asthma"))
+    assert codes("hyperlipidemia")[0] == "E78.5" and codes("back pain")[0] == "M54.50"
+    # Each word whole before a word it only starts: "pain" before "painful".
+    found = selectors.icd10_search("pain", limit=20)
+    assert found[0].code == "R52" and all(c.billable for c in found)
+    assert all("pain" in re.findall(r"[a-z0-9]+", c.description.lower()) for c in found)
+    # Billable first still, and code prefixes as before.
+    billable = [c.billable for c in selectors.icd10_search("fracture", limit=200)]
+    assert billable == sorted(billable, reverse=True)
+    assert codes("i10") == ["I10"] and codes("E11.9") == ["E11.9"]
+    assert codes("e11")[0] == "E11" and all(code.startswith("E11") for code in codes("e11", 20))
+    assert codes("J45.9")[0] == "J45.9"
 
 
 def test_icd10_search_is_fast_enough_to_type_into():

@@ -48,9 +48,24 @@
     });
   }
 
+  // Keyboard submit: in <form data-submit-keys>, Ctrl+Enter (Cmd+Enter on a Mac) presses its
+  // [data-default-submit] button (or its first submit button), from any field.
+  function wireSubmitKeys(form) {
+    if (form.dataset.submitKeysWired) return;
+    form.dataset.submitKeysWired = "1";
+    form.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.altKey) return;
+      const button = form.querySelector("[data-default-submit]") ||
+        form.querySelector("button[type=submit], input[type=submit]");
+      event.preventDefault();
+      if (button) form.requestSubmit(button); else form.requestSubmit();
+    });
+  }
+
   function enhance(root) {
     root.querySelectorAll("table[data-sortable]").forEach(makeSortable);
     root.querySelectorAll("input[data-filter-table]").forEach(wireFilter);
+    root.querySelectorAll("form[data-submit-keys]").forEach(wireSubmitKeys);
   }
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
