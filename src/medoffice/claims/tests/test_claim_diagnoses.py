@@ -129,7 +129,11 @@ def test_a_claim_sent_before_the_visit_was_recoded_keeps_its_diagnoses(
     html = client_for("biller").get(reverse("claims:claim_detail", args=[claim.pk])).content
     section = html.decode().split('id="claim-diagnoses"')[1].split("</ol>")[0]
     assert "<code>E11.9</code>" in section and "<code>I10</code>" in section
-    assert "J06.9" not in html.decode()
+    assert "J06.9" not in section
+    # only the note that the visit changed since names the recoded diagnosis
+    changed = html.decode().split('id="visit-changed"')[1].split("</div>")[0]
+    assert "J06.9" in changed
+    assert html.decode().count("J06.9") == changed.count("J06.9")
     assert client_for("biller").get(f"/api/claims/{claim.pk}").json()["diagnoses"] == BILLED
 
 
