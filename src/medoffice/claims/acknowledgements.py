@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from medoffice.claims.claims_services import (
     PAYER_NUMBER_WORDS,
+    correction_accepted,
     move_claims_from,
     note_claims,
     payer_number_fits,
@@ -330,6 +331,8 @@ def _apply_999(ack: ImplementationAck, submitter: str, actor: User | None, resul
                 actor=actor, note=f"999 accepted: {verdict}",
                 details={**details, "errors": general}, fields=extra,
             ))  # fmt: skip
+            if moved:
+                correction_accepted(actor=actor, claim=claim)
             if not moved and claim.status == ClaimStatus.ACCEPTED:
                 note_claims([claim], actor=actor, note=f"999: {verdict}",
                             details={**details, "errors": general})  # fmt: skip
@@ -637,6 +640,8 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
                 to=ClaimStatus.ACCEPTED, actor=actor, note="277CA accepted: " + "; ".join(words),
                 details=details, fields={"payer_claim_number": payer_number},
             ))  # fmt: skip
+            if moved:
+                correction_accepted(actor=actor, claim=claim)
             if not moved and claim.status == ClaimStatus.ACCEPTED:
                 # The 999 accepted it already; the payer's answer is history, and its number.
                 if payer_number:

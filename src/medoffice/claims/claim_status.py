@@ -44,7 +44,7 @@ from medoffice.claims.batches import (
     practice_exchange,
     x12_text,
 )
-from medoffice.claims.claims_services import move_claims_from, note_claims
+from medoffice.claims.claims_services import correction_accepted, move_claims_from, note_claims
 from medoffice.claims.control_numbers import reserve_control_numbers
 from medoffice.claims.mailbox_selectors import submission_with_key
 from medoffice.claims.mailbox_services import submit_file
@@ -299,6 +299,8 @@ def _apply(document: ClaimStatusTransaction, actor: User | None, result: ApplyRe
                 actor=actor, note=note, details=details,
                 fields={"payer_claim_number": payer_number},
             ))  # fmt: skip
+            if moved:
+                correction_accepted(actor=actor, claim=claim)
         if not moved:
             # The answer is kept on the history even when it changes nothing.
             note_claims([claim], actor=actor, note=note, details=details)

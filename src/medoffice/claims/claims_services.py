@@ -48,12 +48,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # An acknowledgement may answer before the 999 did (a 277CA, a 277) and a payer may
     # reject a claim its clearinghouse accepted, or deny it on a claim status answer.
     S.BATCHED: frozenset({S.SUBMITTED, S.READY, S.ACCEPTED, S.REJECTED}),
-    S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.DENIED}),
-    S.ACCEPTED: frozenset({S.PAID, S.DENIED, S.REJECTED}),
+    # VOID from a sent claim only when the payer accepts the void claim made for it.
+    S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.DENIED, S.VOID}),
+    S.ACCEPTED: frozenset({S.PAID, S.DENIED, S.REJECTED, S.VOID}),
     # Rejected before adjudication: scrubbed again, or rebuilt from the corrected visit.
     S.REJECTED: frozenset({S.DRAFT, S.SCRUB_ERRORS, S.READY, S.VOID}),
-    S.PAID: frozenset(),
-    S.DENIED: frozenset(),
+    S.PAID: frozenset({S.VOID}),
+    S.DENIED: frozenset({S.VOID}),
     S.VOID: frozenset(),
 }
 """The statuses a claim may move to from each status (anything else is InvalidTransition)."""
@@ -711,3 +712,20 @@ def claim_override_warnings(*, actor: User, claim: Claim, reason: str) -> Claim:
             fields={"warnings_overridden_by": actor, "override_reason": text},
         )  # fmt: skip
     return claim
+
+
+def correction_accepted(*, actor: User | None, claim: Claim) -> None:
+    """The payer accepted `claim`: when it is a void, the claim it voids is void now; when a
+    replacement, the claim it replaces says by which (the payer goes on with the new one)."""
+    if claim.frequency_code == FrequencyCode.ORIGINAL or claim.replaces_id is None:
+        return
+    original = Claim.objects.get(pk=claim.replaces_id)
+    if claim.frequency_code == FrequencyCode.VOID:
+        move_claims_from(
+            [original], allowed_from=(S.SUBMITTED, S.ACCEPTED, S.DENIED, S.PAID), to=S.VOID,
+            actor=actor, note=f"Voided: the payer accepted void claim {claim.control_number}.",
+        )  # fmt: skip
+    else:
+        note_claims([original], actor=actor, details=None, note=(
+            f"Replaced by claim {claim.control_number}, which the payer accepted."
+        ))  # fmt: skip

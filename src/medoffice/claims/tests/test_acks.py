@@ -721,3 +721,36 @@ def test_a_999_answering_sets_the_batch_does_not_have_changes_nothing(users, exc
     assert any("answers none of batch" in w and "nothing was applied" in w
                for w in result.warnings)  # fmt: skip
     assert not ClaimEvent.objects.filter(claim__in=claims, to_status="rejected").exists()
+
+
+@pytest.mark.django_db
+def test_an_accepted_void_voids_its_claim_and_an_accepted_replacement_is_noted(users, exchange):
+    from medoffice.claims import claims_services
+    from medoffice.claims.scrubber import scrub_one
+
+    biller = users["biller"]
+    voided = make_claim(lines=1, status=ClaimStatus.ACCEPTED, payer_claim_number="PAYER-1")
+    replaced = make_claim(lines=1, status=ClaimStatus.ACCEPTED, payer_claim_number="PAYER-2")
+    void = claims_services.claim_void(actor=biller, claim=voided, reason="billed in error")
+    type(replaced.encounter).objects.filter(pk=replaced.encounter_id).update(status="ready")
+    replacement = claims_services.claim_replace(actor=biller, claim=replaced, reason="units")
+    for made in (void, replacement):
+        assert scrub_one(actor=biller, claim=made).status == ClaimStatus.READY
+    batch = batches.batch_build(actor=biller, exchange=exchange)
+    acks.apply_999(ack_999(submitter=exchange.submitter_id, group=_group_of(batch)),
+                   actor=biller)  # fmt: skip
+    assert _statuses(void, replacement, voided, replaced) == [
+        "accepted", "accepted", "void", "accepted"
+    ]  # fmt: skip
+    event = ClaimEvent.objects.filter(claim=voided).order_by("-id").first()
+    assert (event.from_status, event.to_status, event.actor) == ("accepted", "void", biller)
+    assert event.note == f"Voided: the payer accepted void claim {void.control_number}."
+    note = ClaimEvent.objects.filter(claim=replaced).order_by("-id").first()
+    assert note.note == f"Replaced by claim {replacement.control_number}, which the payer accepted."
+    assert (note.from_status, note.to_status) == ("accepted", "accepted")
+    from django.test import Client
+
+    client = Client()
+    client.force_login(biller)
+    page = client.get(reverse("claims:claim_detail", args=[voided.pk])).content.decode()
+    assert 'id="void-help"' in page and "This claim is void." in page
