@@ -325,3 +325,21 @@ def test_the_tabs_count_under_the_filters_and_their_links_keep_them(claims, clie
     assert sum(n for label, n in tabs.items() if label != "All") == 1
     assert 'href="?status=accepted&amp;min_amount=500"' in body
     assert 'href="?min_amount=500"' in body  # the "All" tab
+
+
+def test_a_claim_held_for_warnings_only_says_so(claims, client_for, users):
+    """A duplicate warning holds a claim without an error: it reads "Warnings to review (1)"
+    in the worklist and on its page; one with errors "Scrubber errors (n)"."""
+    first = claims["clean"]
+    second = services.claim_build(actor=users["biller"],
+                                  encounter=cf.encounter(patient=first.encounter.patient))  # fmt: skip
+    for held in (second, claims["broken"]):
+        scrub_one(actor=users["biller"], claim=held, today=TODAY)
+    client = client_for("biller")
+    body = client.get(reverse("claims:worklist"), {"status": "scrub_errors"}).content.decode()
+    row = body.split(f'id="claim-{second.pk}"')[1].split("</tr>")[0]
+    assert "Warnings to review (1)" in row
+    broken = body.split(f'id="claim-{claims["broken"].pk}"')[1].split("</tr>")[0]
+    assert "Scrubber errors (1)" in broken
+    page = client.get(reverse("claims:claim_detail", args=[second.pk])).content.decode()
+    assert '<small class="help">Warnings to review (1)</small>' in page
