@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from medoffice.claims.permissions import ClaimsPerm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import InvalidInput
 from medoffice.core.models import Practice, User
+from medoffice.core.money import MAX_AMOUNT
 from medoffice.core.role_permissions import require_perm
 from medoffice.patients.models import Coverage, EligibilityCheck, EligibilityMethod
 from medoffice.patients.services import eligibility_record
@@ -276,12 +277,41 @@ def _words(summary: EligibilitySummary) -> list[str]:
     return words
 
 
+AMOUNT_FIELDS = {
+    "copay": "copay", "deductible": "deductible", "deductible_remaining": "deductible remaining",
+    "out_of_pocket": "out-of-pocket", "out_of_pocket_remaining": "out-of-pocket remaining",
+}  # fmt: skip
+
+
+def _in_range(summary: EligibilitySummary, label: str, result: ApplyResult) -> EligibilitySummary:
+    """The summary with any amount no office could mean left out, each with a warning naming
+    the member: money from 0 to MAX_AMOUNT (the limit of every amount medoffice keeps), and
+    coinsurance from 0 to 100 percent."""
+    cleaned: dict[str, Any] = {}
+    for name, words in AMOUNT_FIELDS.items():
+        value = getattr(summary, name)
+        if value is not None and not (Decimal(0) <= value <= MAX_AMOUNT):
+            result.warnings.append(
+                f"{label}: the {words} ${value:,.2f} is not an amount from $0.00 to "
+                f"${MAX_AMOUNT:,.2f}; it was left out."
+            )
+            cleaned[name] = None
+    percent = summary.coinsurance_percent
+    if percent is not None and not (Decimal(0) <= percent <= Decimal(100)):
+        result.warnings.append(
+            f"{label}: the coinsurance {percent.normalize():f}% is not from 0 to 100 percent; "
+            "it was left out."
+        )
+        cleaned["coinsurance_percent"] = None
+    return replace(summary, **cleaned) if cleaned else summary
+
+
 def _apply(document: Eligibility, result: ApplyResult) -> list[EligibilityCheck]:
     made: list[EligibilityCheck] = []
     now = timezone.now()
     for member in document.members():
         label = f"{member.person.full_name or 'member'} ({member.member_id or 'no id'})"
-        summary = member.summary()
+        summary = _in_range(member.summary(), label, result)
         if member.is_dependent is False and member.dependents and not member.benefits:
             continue  # the subscriber level above the dependent asked about
         coverage, why = _coverage_for(member)

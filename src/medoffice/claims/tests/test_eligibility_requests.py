@@ -403,3 +403,19 @@ def test_the_desk_uploads_the_portals_271_but_no_claim_answer(desk_day, users, c
     )
     refused = desk.post(url, {"kind": "999", "file": SimpleUploadedFile("a.999", b"ISA")})
     assert refused.status_code == 400 and "Choose what the file is: 271" in refused.content.decode()
+
+
+def test_a_271_amount_no_office_could_mean_is_left_out_with_a_warning(desk_day, users, house):
+    made = _ask(desk_day.coverage, users["front_desk"])
+    answer = answer_271(desk_day.coverage, made.trace_number)
+    answer = answer.replace(b"*23*1500.00*", b"*23*99999999999999999*").replace(b"*0.2*", b"*7.5*")
+    result = eligibility.apply_271(answer, users["biller"])
+    (outcome,) = result.matched
+    assert outcome.result == "active"
+    warnings = [w for w in result.warnings if "left out" in w]
+    assert len(warnings) == 2
+    assert "the deductible $99,999,999,999,999,999.00 is not an amount from $0.00" in warnings[0]
+    assert "the coinsurance 750% is not from 0 to 100 percent" in warnings[1]
+    check = EligibilityCheck.objects.get()
+    assert check.benefits["deductible"] is None and check.benefits["coinsurance_percent"] is None
+    assert check.benefits["copay"] == "35.00"  # the rest of the answer is kept
