@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from medoffice.core.capture import AuditedModel
 
@@ -405,8 +406,10 @@ class CardSettlement(AuditedModel):
                 condition=Q(gross__gt=0, fees__gte=0, net__gte=0),
                 name="card_settlement_amounts",
             ),
+            # Rounded to the cent: SQLite adds decimals as binary floats (0.93 + 0.02 is not
+            # 0.95 there), PostgreSQL exactly.
             models.CheckConstraint(
-                condition=Q(gross=F("net") + F("fees")), name="card_settlement_adds_up"
+                condition=Q(gross=Round(F("net") + F("fees"), 2)), name="card_settlement_adds_up"
             ),
         ]
 

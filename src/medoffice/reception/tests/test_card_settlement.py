@@ -186,3 +186,16 @@ def test_the_deposits_page_says_a_bad_amount_in_one_sentence(client_for, desk, u
     assert "Amount paid into the bank must not be negative." in shown
     assert "bank:" not in shown
     assert written() == (0, 0, 0)
+
+
+@pytest.mark.parametrize(("card", "net"), [("0.95", "0.93"), ("0.57", "0.56"), ("0.60", "0.56")])
+def test_cents_that_binary_floats_cannot_add_are_settled(desk, users, card, net):
+    """The database's own check (gross = net + fees) holds for amounts that do not add up as
+    binary floats, as SQLite adds decimals (0.93 + 0.02 is 0.9500000000000001 there)."""
+    close = closed_card_day(desk, users["front_desk"], 1, card)
+    settlement = services.card_settlement_record(
+        location=desk, close_ids=[close.pk], net=net, reference="ACH-77", made_by=users["manager"],
+    )  # fmt: skip
+    settlement.refresh_from_db()
+    assert settlement.gross == Decimal(card)
+    assert settlement.net + settlement.fees == Decimal(card)
