@@ -28,6 +28,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from medoffice.coding.models import (
+    CodeSystem,
     ContractBasis,
     ContractRate,
     Fee,
@@ -36,6 +37,7 @@ from medoffice.coding.models import (
     MpfsGpci,
     PayerContract,
     PriorAuthRule,
+    ProcedureCode,
 )
 from medoffice.coding.permissions import CodingPerm
 from medoffice.core import audit
@@ -48,7 +50,9 @@ from medoffice.core.money import ZERO, MoneyError, to_decimal
 from medoffice.core.role_permissions import require_perm
 from medoffice.patients.models import Payer
 
-CODE = re.compile(r"^[A-Z0-9]{5}$")
+# CPT (five digits; category II, III and lab codes end in F, T, U or M) or HCPCS Level II
+# (a letter and four digits): "ZZZZZ" is neither.
+CODE = re.compile(r"^(?:\d{5}|\d{4}[A-Z]|[A-Z]\d{4})$")
 MODIFIER = re.compile(r"^[A-Z0-9]{2}$")
 MAX_PERCENT = Decimal("999.99")
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -63,11 +67,25 @@ def clean_code(value: object, *, field: str = "code") -> str:
     text = str(value or "").strip().upper()
     if not CODE.match(text):
         raise InvalidInput(
-            f"The code must be five letters or digits (a CPT or HCPCS code such as 99213), "
-            f"not “{text[:20]}”.",
+            f"The code must be a CPT code (five digits, or four and a letter, such as 99213 or "
+            f"0001U) or a HCPCS code (a letter and four digits, such as J1100), not "
+            f"“{text[:20]}”.",
             field=field,
         )
     return text
+
+
+def _require_known(code: str) -> None:
+    """Once the practice has loaded its CPT (or HCPCS) codes, a fee is for one of them: a
+    typo would set a charge no visit can bill. Before a set is loaded its codes cannot be told."""
+    system = CodeSystem.HCPCS if code[0].isalpha() else CodeSystem.CPT
+    loaded = ProcedureCode.objects.filter(system=system)
+    if loaded.exists() and not loaded.filter(code=code).exists():
+        raise InvalidInput(
+            f"{code} is not in the {system.label} codes loaded: check the code, or load the "
+            "code set that has it first.",
+            field="code",
+        )
 
 
 def clean_modifier(value: object, *, field: str = "modifier") -> str:
@@ -177,6 +195,7 @@ def fee_set(
     """
     require_perm(actor, CodingPerm.MANAGE_FEES)
     code = clean_code(code)
+    _require_known(code)
     modifier = clean_modifier(modifier)
     cents = cents_of(charge, field="charge", label="The charge")
     start = day_of(effective_from, field="effective_from", label="The start date")

@@ -110,6 +110,23 @@ def test_bad_fee_input_is_refused_naming_the_field(manager, values, field):
     assert not Fee.objects.exists()
 
 
+def test_a_fee_is_for_a_code_that_can_be_one(manager):
+    """ZZZZZ is neither CPT nor HCPCS; once CPT codes are loaded a fee names one of them, and a
+    HCPCS code stands while no HCPCS set is loaded."""
+    from medoffice.testing import claims_factories as cf
+
+    with pytest.raises(InvalidInput, match=r"must be a CPT code .* not “ZZZZZ”"):
+        fees.fee_set(actor=manager, code="ZZZZZ", charge="150", effective_from="2026-12-05")
+    fees.fee_set(actor=manager, code="99999", charge="150", effective_from="2026-12-05")
+    cf.procedure_codes(["99213"])
+    with pytest.raises(InvalidInput, match="99998 is not in the CPT codes loaded") as refused:
+        fees.fee_set(actor=manager, code="99998", charge="150", effective_from="2026-12-05")
+    assert refused.value.field == "code"
+    fees.fee_set(actor=manager, code="99213", charge="150", effective_from="2026-12-05")
+    fees.fee_set(actor=manager, code="J1100", charge="12", effective_from="2026-12-05")
+    assert sorted(Fee.objects.values_list("code", flat=True)) == ["99213", "99999", "J1100"]
+
+
 def test_only_a_role_with_manage_fees_sets_fees(users):
     for role in ("biller", "front_desk", "clinician", "auditor"):
         with pytest.raises(NotPermitted):
