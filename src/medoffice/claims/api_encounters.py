@@ -77,6 +77,11 @@ class EncounterIn(Schema):
     rendering_provider_id: int | None = None
     date_of_service: Day | None = None
     place_of_service: str = Field("", max_length=2, description="the location's when empty")
+    separate_visit: bool = Field(
+        False,
+        description="true when the patient saw the same provider again that day (another "
+        "encounter for that patient, provider and day is refused with 409 otherwise)",
+    )
 
 
 class LineIn(Schema):
@@ -214,6 +219,7 @@ def encounter_create(request, payload: EncounterIn):
             or _one(Provider, None, "rendering_provider_id", "rendering provider"),
             date_of_service=payload.date_of_service,
             place_of_service=payload.place_of_service,
+            separate_visit=payload.separate_visit,
         )
     return Status(201, _read(request, made.pk))
 

@@ -52,7 +52,13 @@ from medoffice.coding.models import ProcedureCode
 from medoffice.core import audit
 from medoffice.core.access import has_perm, require_perm
 from medoffice.core.context import binds_actor
-from medoffice.core.exceptions import InvalidInput, InvalidTransition, NotFound, NotPermitted
+from medoffice.core.exceptions import (
+    Conflict,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    NotPermitted,
+)
 from medoffice.core.formats import money as money_words
 from medoffice.core.formats import us_date
 from medoffice.core.models import AuditAction
@@ -466,9 +472,11 @@ def encounter_create(
     referring_provider_name: str = "",
     referring_provider_npi: str = "",
     prior_authorization: str = "",
+    separate_visit: bool = False,
 ) -> Encounter:
     """A draft encounter for a visit without an appointment (the place of service is the
-    location's unless given)."""
+    location's unless given). Another for the same patient, provider and day is refused unless
+    `separate_visit` says the patient was seen again: both would post charges."""
     encounter = Encounter(
         patient=patient,
         location=location,
@@ -487,6 +495,23 @@ def encounter_create(
              referring_provider_npi=referring_provider_npi,
              prior_authorization=prior_authorization)  # fmt: skip
     problems.raise_any()
+    if not separate_visit:
+        same = (
+            Encounter.objects.filter(
+                patient=patient,
+                rendering_provider=rendering_provider,
+                date_of_service=date_of_service,
+            )
+            .order_by("pk")
+            .first()
+        )
+        if same is not None:
+            raise Conflict(
+                f"{patient.full_name} already has encounter {same.pk} with {rendering_provider} "
+                f"on {us_date(date_of_service)} ({same.get_status_display().lower()}): code that "
+                "one, or say this is a separate visit (the patient was seen again that day).",
+                field="separate_visit",
+            )
     encounter.save(force_insert=True)
     return encounter
 
@@ -565,6 +590,7 @@ def encounter_from_appointment(*, actor: User, appointment: Appointment) -> Enco
         location=appointment.location,
         rendering_provider=appointment.provider,
         date_of_service=appointment.start.astimezone(practice_zone()).date(),
+        separate_visit=True,  # each appointment is a visit of its own
     )
     encounter.appointment = appointment
     encounter.save(update_fields=["appointment"])

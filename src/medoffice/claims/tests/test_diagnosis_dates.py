@@ -75,7 +75,7 @@ def test_coding_a_visit_takes_the_code_set_of_its_date(office, users):
     def encounter(day: date):
         return svc.encounter_create(
             actor=biller, patient=office.patient, location=office.location,
-            rendering_provider=office.provider, date_of_service=day,
+            rendering_provider=office.provider, date_of_service=day, separate_visit=True,
         )  # fmt: skip
 
     def code(made, diagnosis: str):

@@ -235,3 +235,26 @@ def test_a_supervising_provider_no_longer_active_may_stay_on_the_visit(office, c
     again = client.put(f"/api/claims/encounters/{pk}/codes", body, content_type=JSON)
     assert again.status_code == 200, again.content
     assert again.json()["supervising_provider_id"] == office.other_provider.pk
+
+
+def test_a_second_encounter_for_the_same_visit_is_refused_unless_separate(
+    office, users, client_for
+):
+    """Two encounters for one patient, provider and day would both post charges: the second
+    is refused with 409 naming the first, unless the caller says the patient was seen again."""
+    from medoffice.claims.models import Encounter
+
+    client = client_for("biller")
+    payload = {"patient_id": office.patient.pk, "location_id": office.location.pk,
+               "rendering_provider_id": office.provider.pk,
+               "date_of_service": office.day.isoformat()}  # fmt: skip
+    first = client.post("/api/claims/encounters", payload, content_type="application/json")
+    assert first.status_code == 201
+    again = client.post("/api/claims/encounters", payload, content_type="application/json")
+    assert again.status_code == 409
+    assert f"already has encounter {first.json()['id']}" in again.json()["detail"]
+    assert Encounter.objects.filter(patient=office.patient).count() == 1
+    separate = client.post("/api/claims/encounters", {**payload, "separate_visit": True},
+                           content_type="application/json")  # fmt: skip
+    assert separate.status_code == 201
+    assert Encounter.objects.filter(patient=office.patient).count() == 2
