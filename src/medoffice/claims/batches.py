@@ -223,7 +223,8 @@ def _x12_claim(row: dict, lines: list[w.ServiceLine], diagnoses: list[str]) -> w
         lines=lines,
         place_of_service=row["encounter__place_of_service"],
         frequency_code=row["frequency_code"],
-        payer_claim_number=row["payer_claim_number"] or row["replaces__payer_claim_number"] or "",
+        # a correction sends back the original's number as it is now (recorded again since?)
+        payer_claim_number=row["replaces__payer_claim_number"] or row["payer_claim_number"] or "",
         prior_authorization=row["encounter__prior_authorization"],
         relationship=relationship,
         patient=dependent,

@@ -151,6 +151,7 @@ class ClaimFacts:
     referring_npi: str
     billing_npi: str
     billing_zip: str = ""
+    coverage_payer: tuple[int, str] = (0, "")  # the coverage's payer now (id, name)
     diagnoses: list[str] = field(default_factory=list)
     lines: list[LineFacts] = field(default_factory=list)
 
@@ -260,6 +261,12 @@ def scrub(
                         f"The {label} “{value}” holds a character an 837P cannot carry "
                         f"({' '.join(X12_DELIMITERS)}): correct it as the card or the payer "
                         "gives it."))  # fmt: skip
+    if claim.coverage_payer[0] and claim.coverage_payer[0] != claim.payer_id:
+        add(Finding("payer_not_the_coverages", ERROR,
+                    f"The claim is for {claim.payer_name}, but its coverage is now with "
+                    f"{claim.coverage_payer[1]}: the 837P would send this member id to the wrong "
+                    "payer. Reopen and finalize the visit, then build its claim for the payer "
+                    "responsible."))  # fmt: skip
     if claim.frequency_code != "1" and not payer_number_fits(claim.payer_claim_number):
         add(Finding("payer_claim_number_invalid", ERROR,
                     f"The payer's claim number “{claim.payer_claim_number[:60]}” of the claim this "
@@ -539,6 +546,7 @@ CLAIM_COLUMNS = (
     "coverage__subscriber_date_of_birth", "coverage__subscriber_sex",
     "coverage__effective_date", "coverage__end_date", "coverage__is_active",
     "coverage__group_number", "payer_claim_number", "replaces__payer_claim_number",
+    "coverage__payer_id", "coverage__payer__name",
 )  # fmt: skip
 
 
@@ -592,13 +600,14 @@ def load(claim_ids: Sequence[int]) -> tuple[list[ClaimFacts], Reference]:
          supervising_id, supervising_npi, r_npi, r_taxonomy, r_first, r_last, p_first, p_last,
          p_dob, p_sex, p_addr, p_city, p_state, p_zip, member_id, relationship, s_first,
          s_last, s_dob, s_sex, c_start, c_end, c_active, group_number, payer_number,
-         original_number) = row  # fmt: skip
+         original_number, coverage_payer_id, coverage_payer_name) = row  # fmt: skip
         made = ClaimFacts(
             claim_id=pk, control_number=control, status=status, frequency_code=frequency,
             replaces_id=replaces, overridden=overridden_by is not None, patient_id=patient_id,
             payer_id=payer_id, payer_name=payer_name, timely_filing_days=filing_days,
             date_of_service=cast(date, _day(dos)), prior_authorization=prior_auth or "",
-            payer_claim_number=payer_number or original_number or "",
+            payer_claim_number=original_number or payer_number or "",
+            coverage_payer=(coverage_payer_id, coverage_payer_name or ""),
             patient={"first_name": p_first, "last_name": p_last, "date_of_birth": _day(p_dob),
                      "sex": p_sex, "address_line1": p_addr, "city": p_city, "state": p_state,
                      "zip_code": p_zip},

@@ -103,3 +103,40 @@ def test_recording_a_payer_number_is_refused_where_it_cannot_be(users):
         services.claim_record_payer_number(actor=users["biller"], claim=sent, number="9" * 51)
     with pytest.raises(NotPermitted):
         services.claim_record_payer_number(actor=users["front_desk"], claim=sent, number="A1")
+
+
+@pytest.mark.django_db
+def test_a_correction_sends_the_originals_number_as_recorded_now(users):
+    from medoffice.claims import batches
+    from medoffice.core.models import Practice
+    from medoffice.x12 import read
+
+    original = make_claim(lines=1, status=ClaimStatus.ACCEPTED, payer_claim_number="PCN-36B")
+    void = services.claim_void(actor=users["biller"], claim=original, reason="billed in error")
+    services.claim_record_payer_number(actor=users["biller"], claim=original, number="PCN-36C")
+    Practice.objects.update(phone="+12175550100")
+    content = batches.write_837p(
+        Claim.objects.filter(pk=void.pk), batches.practice_exchange(receiver_id="RCV01"),
+        interchange_number=5, group_number=5, created=void.created_at, reference="000000005",
+    )  # fmt: skip
+    (sent,) = next(read(content).transactions()).data.claims()
+    assert ("F8", "PCN-36C") in sent.references
+
+
+@pytest.mark.django_db
+def test_the_scrubber_holds_a_claim_whose_coverage_moved_to_another_payer(users):
+    from medoffice.patients.models import Coverage
+    from medoffice.testing import patients_factories as pf
+
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+
+    def found() -> dict[str, str]:
+        facts, reference = load_facts([claim.pk])
+        day = claim.encounter.date_of_service
+        return {f.code: f.message for f in scrub(facts[0], day, reference)}
+
+    assert "payer_not_the_coverages" not in found()
+    other = pf.payer(name="Summit Mutual")
+    Coverage.objects.filter(pk=claim.coverage_id).update(payer=other)
+    message = found()["payer_not_the_coverages"]
+    assert "but its coverage is now with Summit Mutual" in message
