@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import CommandError
 
@@ -114,10 +115,18 @@ class Command(OpsCommand):
             except OSError as exc:
                 raise InvalidInput(f"{file}: {exc.strerror or 'cannot be read'}.",
                                    field="files") from None  # fmt: skip
-        for file_name, content in contents:
-            _check_sendable(file_name, content)
+        recorded = {
+            file_name: _check_sendable(file_name, content) for file_name, content in contents
+        }
         failed = 0
         for file_name, content in contents:
+            batch = recorded[file_name]
+            if batch is not None:  # the batch's own send: once, to its receiver, recorded
+                from medoffice.claims.batch_jobs import resend_batch
+
+                self.stdout.write(f"{file_name}: " + resend_batch(
+                    actor=user, batch_id=batch.pk, clearinghouse=clearinghouse))  # fmt: skip
+                continue
             before = selectors.submission_named(clearinghouse, file_name)
             submission = services.submit_file(
                 actor=user, clearinghouse=clearinghouse, name=file_name, content=content
@@ -162,10 +171,14 @@ class Command(OpsCommand):
             raise CommandError(f"{problems} clearinghouse(s) could not be fully collected")
 
 
-def _check_sendable(file_name: str, content: bytes) -> None:
-    """What leaves for the clearinghouse is X12 that reads, and claims only as medoffice wrote
-    them (a batch it recorded, by its SHA-256): a mistyped path must not send a patient export
-    or a hand-edited file to an outside party. Every file is checked before any is sent."""
+SENT_KINDS = frozenset({"270", "276"})  # what a practice sends besides its claim batches
+
+
+def _check_sendable(file_name: str, content: bytes) -> Any:
+    """The recorded batch `content` is (it goes by the batch's own send), or None for another
+    file a practice sends (a 270 or 276); anything else is refused before any file is sent: a
+    mistyped path must not send a patient export, a hand-edited claim file or a payer's answer
+    to an outside party."""
     import hashlib
 
     from medoffice.claims.models import ClaimBatch
@@ -180,10 +193,19 @@ def _check_sendable(file_name: str, content: bytes) -> None:
     kinds = {transaction.kind for transaction in document.transactions()}
     if not kinds:
         raise InvalidInput(f"{file_name} holds no transaction: nothing was sent.", field="files")
-    digest = hashlib.sha256(content).hexdigest()
-    if kinds & {"837P", "unknown"} and not ClaimBatch.objects.filter(sha256=digest).exists():
+    batch = ClaimBatch.objects.filter(sha256=hashlib.sha256(content).hexdigest()).first()
+    if batch is not None:
+        return batch
+    if "837P" in kinds or "unknown" in kinds:
         raise InvalidInput(
             f"{file_name} is not a batch medoffice built (no batch has its SHA-256): send claims "
             "with `medoffice claims batch --submit` or from the batches page. Nothing was sent.",
             field="files",
         )
+    if not kinds <= SENT_KINDS:
+        raise InvalidInput(
+            f"{file_name} holds {', '.join(sorted(kinds - SENT_KINDS))}: an answer comes from a "
+            "payer or clearinghouse and is not sent to one. Nothing was sent.",
+            field="files",
+        )
+    return None
