@@ -535,16 +535,21 @@ class Submissions:
         ]
 
 
-def _fits(submission: Submission, batch_number: int | None, charge: Decimal | None) -> bool:
-    """Whether an answer naming this batch number (BHT03) and charge fits the submission; what
-    the answer does not carry does not count against it."""
+def _fits(
+    submission: Submission, batch_number: int | None, charge: Decimal | None, submitter: str = ""
+) -> bool:
+    """Whether an answer naming this batch number (BHT03) and charge, addressed to `submitter`
+    (its ISA08), fits the submission; what the answer does not carry does not count against
+    it. Batch numbers restart per submitter id, so the number alone names no batch."""
+    if submitter and submission.batch.submitter_id.strip() != submitter:
+        return False
     if batch_number is not None and submission.batch.interchange_control_number != batch_number:
         return False
     return charge is None or submission.charge is None or submission.charge == charge
 
 
 def which_submission(
-    claim: Claim, submissions: Submissions, trace: str, charge: Decimal | None
+    claim: Claim, submissions: Submissions, trace: str, charge: Decimal | None, submitter: str = ""
 ) -> tuple[str, Submission | None]:
     """("current", its submission), ("stale", the earlier one it fits), ("none", None) when it
     fits none of the claim's submissions, or ("unknown", None) when the claim has no
@@ -554,12 +559,15 @@ def which_submission(
     if current is None and not earlier:
         return "unknown", None
     number = _digits(trace)
-    ours = {s.batch.interchange_control_number for s in [*earlier, *([current] if current else [])]}
-    if number not in ours:
+    ours = {
+        (s.batch.submitter_id.strip(), s.batch.interchange_control_number)
+        for s in [*earlier, *([current] if current else [])]
+    }
+    if not any(submitter in ("", sent_by) and number == n for sent_by, n in ours):
         number = None  # a trace that names none of the claim's batches: the charge decides
-    if current is not None and _fits(current, number, charge):
+    if current is not None and _fits(current, number, charge, submitter):
         return "current", current
-    stale = next((s for s in reversed(earlier) if _fits(s, number, charge)), None)
+    stale = next((s for s in reversed(earlier) if _fits(s, number, charge, submitter)), None)
     if stale is not None:
         return "stale", stale
     return "none", None
@@ -575,6 +583,7 @@ def answer_fits(
     details: dict[str, Any],
     actor: User | None,
     result: ApplyResult,
+    submitter: str = "",
 ) -> bool:
     """Whether a 277CA or 277 answer on `claim` is to be applied: it fits the claim's current
     submission (or the claim has none on record). Otherwise it is kept in the claim's history,
@@ -582,7 +591,8 @@ def answer_fits(
     pcn = claim.control_number
     words = status_words(tracked.statuses)
     details.update(batch_trace=batch_trace, charge=str(tracked.charge or ""))
-    fit, submission = which_submission(claim, submissions, batch_trace, tracked.charge)
+    fit, submission = which_submission(claim, submissions, batch_trace, tracked.charge,
+                                       submitter)  # fmt: skip
     if fit in ("current", "unknown"):
         return True
     current = submissions.current(claim)
@@ -606,7 +616,7 @@ def answer_fits(
 
 
 def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: ApplyResult,
-                 name: str) -> None:  # fmt: skip
+                 name: str, submitter: str = "") -> None:  # fmt: skip
     tracked_claims = _claims_by_receiver_trace(document)
     found = {
         c.control_number: c
@@ -625,7 +635,8 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
             continue
         details = status_details(tracked, "277CA", name)
         if not answer_fits(claim, tracked, submissions, kind="277CA", batch_trace=trace,
-                           details=details, actor=actor, result=result):  # fmt: skip
+                           details=details, actor=actor, result=result,
+                           submitter=submitter):  # fmt: skip
             continue
         if tracked.rejected:
             moved = bool(move_claims_from(
@@ -665,9 +676,9 @@ def _apply_277ca(document: ClaimStatusTransaction, actor: User | None, result: A
 def apply_277ca(content: bytes, *, actor: User | None = None, file_name: str = "") -> ApplyResult:
     """Apply a 277CA claim by claim; claims it names that we do not have are listed."""
 
-    def handle(_interchange: Interchange, tx: Transaction, result: ApplyResult, name: str) -> None:
+    def handle(interchange: Interchange, tx: Transaction, result: ApplyResult, name: str) -> None:
         if isinstance(tx.data, ClaimStatusTransaction):
-            _apply_277ca(tx.data, actor, result, name)
+            _apply_277ca(tx.data, actor, result, name, interchange.receiver_id.strip())
 
     return apply_file("277CA", content, handle, actor=actor, permission=ClaimsPerm.SUBMIT,
                       file_name=file_name)  # fmt: skip

@@ -342,6 +342,7 @@ def ack_277ca(
     *,
     batch_trace: str = "B1",
     charge: str = "100.01",
+    receiver: str = "S1",
 ) -> bytes:
     """A 277CA with one patient level per claim: (claim, its STC01, [(line id, line STC01)]);
     `batch_trace` is the BHT03 of the 837 it answers (2200B TRN02), `charge` each claim's
@@ -382,8 +383,8 @@ def ack_277ca(
     return write(
         [
             Interchange(
-                sender_id="RCV01", receiver_id="S1", control_number=5, created=WHEN,
-                groups=[Group("HN", "RCV01", "S1", 5, "005010X214",
+                sender_id="RCV01", receiver_id=receiver, control_number=5, created=WHEN,
+                groups=[Group("HN", "RCV01", receiver, 5, "005010X214",
                               [TransactionSet("277", 1, "005010X214", body)])],
             )
         ]
@@ -601,7 +602,12 @@ def test_a_late_277ca_to_a_rebuilt_claims_first_submission_is_stale_and_moves_no
     claim = make_claim(lines=1, status=ClaimStatus.READY)  # $100.00
     first = _send(claim, biller, exchange)
     first_trace = f"{first.interchange_control_number:09d}"
-    rejection = ack_277ca([(claim, "A7:562:85", [])], batch_trace=first_trace, charge="100.00")
+    rejection = ack_277ca(
+        [(claim, "A7:562:85", [])],
+        receiver=exchange.submitter_id,
+        batch_trace=first_trace,
+        charge="100.00",
+    )
     acks.apply_277ca(rejection, actor=biller)
     assert _statuses(claim) == ["rejected"]
     # The visit is corrected and the claim rebuilt (same control number), sent again.
@@ -622,7 +628,9 @@ def test_a_late_277ca_to_a_rebuilt_claims_first_submission_is_stale_and_moves_no
         late_ones.append(("B1", "100.00"))
     for trace, charge in late_ones:
         events = ClaimEvent.objects.filter(claim=claim).count()
-        late = ack_277ca([(claim, "A2:20", [])], batch_trace=trace, charge=charge)
+        late = ack_277ca(
+            [(claim, "A2:20", [])], receiver=exchange.submitter_id, batch_trace=trace, charge=charge
+        )
         result = acks.apply_277ca(late, actor=biller)
         claim.refresh_from_db()
         assert (claim.status, claim.payer_claim_number) == ("submitted", "")
@@ -643,7 +651,13 @@ def test_a_late_277ca_to_a_rebuilt_claims_first_submission_is_stale_and_moves_no
     # changes nothing, and is listed and kept on the history.
     for trace, charge in ((second_trace, "999.00"), (first_trace, "555.00")):
         odd = acks.apply_277ca(
-            ack_277ca([(claim, "A7:562:85", [])], batch_trace=trace, charge=charge), actor=biller
+            ack_277ca(
+                [(claim, "A7:562:85", [])],
+                receiver=exchange.submitter_id,
+                batch_trace=trace,
+                charge=charge,
+            ),
+            actor=biller,
         )
         assert _statuses(claim) == ["submitted"] and odd.matched == []
         assert [(o.reference, o.result) for o in odd.unmatched] == [
@@ -657,7 +671,9 @@ def test_a_late_277ca_to_a_rebuilt_claims_first_submission_is_stale_and_moves_no
             )
         )
     # The answer to the current submission applies.
-    current = ack_277ca([(claim, "A2:20", [])], batch_trace=second_trace, charge=now)
+    current = ack_277ca(
+        [(claim, "A2:20", [])], receiver=exchange.submitter_id, batch_trace=second_trace, charge=now
+    )
     acks.apply_277ca(current, actor=biller)
     claim.refresh_from_db()
     assert (claim.status, claim.payer_claim_number) == ("accepted", f"PAYER-{claim.control_number}")
@@ -670,7 +686,7 @@ def test_a_rebuilt_claim_not_sent_again_takes_no_answer_to_its_first_submission(
     first = _send(claim, biller, exchange)
     Claim.objects.filter(pk=claim.pk).update(status=ClaimStatus.DRAFT, batch=None)  # rebuilt
     late = ack_277ca([(claim, "A7:562:85", [])],
-                     batch_trace=f"{first.interchange_control_number:09d}", charge="100.00")  # fmt: skip
+                     receiver=exchange.submitter_id, batch_trace=f"{first.interchange_control_number:09d}", charge="100.00")  # fmt: skip
     result = acks.apply_277ca(late, actor=biller)
     assert _statuses(claim) == ["draft"]
     assert [o.result for o in result.matched] == ["stale"]
@@ -754,3 +770,46 @@ def test_an_accepted_void_voids_its_claim_and_an_accepted_replacement_is_noted(u
     client.force_login(biller)
     page = client.get(reverse("claims:claim_detail", args=[voided.pk])).content.decode()
     assert 'id="void-help"' in page and "This claim is void." in page
+
+
+@pytest.mark.django_db
+def test_a_277ca_to_another_submitter_does_not_answer_a_batch_of_the_same_number(users, exchange):
+    """Control numbers restart per submitter id: a claim first sent as submitter OLD in its
+    interchange 1, rejected, then sent again as the practice's submitter in its interchange 1.
+    A late 277CA addressed to OLD (ISA08) for BHT03 1 is the first submission's: stale."""
+    from dataclasses import replace as copy
+
+    biller = users["biller"]
+    claim = make_claim(lines=1, status=ClaimStatus.READY)
+    first = _send(claim, biller, copy(exchange, submitter_id="OLD"))
+    acks.apply_277ca(ack_277ca([(claim, "A7:562:85", [])], receiver="OLD",
+                               batch_trace=f"{first.interchange_control_number:09d}",
+                               charge="100.00"), actor=biller)  # fmt: skip
+    assert _statuses(claim) == ["rejected"]
+    assert scrub_one_ready(claim, biller)
+    second = _send(claim, biller, exchange)
+    assert second.interchange_control_number == first.interchange_control_number
+    late = ack_277ca(
+        [(claim, "A7:21:85", [])],
+        receiver="OLD",
+        batch_trace=f"{first.interchange_control_number:09d}",
+        charge="100.00",
+    )
+    result = acks.apply_277ca(late, actor=biller)
+    assert _statuses(claim) == ["submitted"]
+    assert [o.result for o in result.matched] == ["stale"]
+    current = ack_277ca(
+        [(claim, "A2:20", [])],
+        receiver=exchange.submitter_id,
+        batch_trace=f"{second.interchange_control_number:09d}",
+        charge="100.00",
+    )
+    acks.apply_277ca(current, actor=biller)
+    assert _statuses(claim) == ["accepted"]
+
+
+def scrub_one_ready(claim: Claim, biller) -> bool:
+    from medoffice.claims.scrubber import scrub_one
+
+    claim.refresh_from_db()
+    return scrub_one(actor=biller, claim=claim).status == ClaimStatus.READY
