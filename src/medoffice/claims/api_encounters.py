@@ -75,6 +75,7 @@ class EncounterIn(Schema):
     patient_id: int | None = None
     location_id: int | None = None
     rendering_provider_id: int | None = None
+    supervising_provider_id: int | None = None
     date_of_service: Day | None = None
     place_of_service: str = Field("", max_length=2, description="the location's when empty")
     separate_visit: bool = Field(
@@ -219,6 +220,11 @@ def encounter_create(request, payload: EncounterIn):
             or _one(Provider, None, "rendering_provider_id", "rendering provider"),
             date_of_service=payload.date_of_service,
             place_of_service=payload.place_of_service,
+            supervising_provider=services.encounter_provider(
+                payload.supervising_provider_id,
+                field="supervising_provider_id",
+                role="supervising",
+            ),
             separate_visit=payload.separate_visit,
         )
     return Status(201, _read(request, made.pk))

@@ -328,6 +328,13 @@ def scrub(
         problem = diagnosis_problem(code, day)
         if problem is not None:
             add(Finding(problem[0], ERROR, problem[1]))
+    for line in claim.lines:
+        pointed = [claim.diagnoses[p - 1] for p in line.pointers if 0 < p <= len(claim.diagnoses)]
+        if pointed and all(code[:1].upper() in EXTERNAL_CAUSE for code in pointed):
+            add(Finding("pointer_external_cause_only", ERROR,
+                        f"Line {line.line_number} points only to external cause codes "
+                        f"({', '.join(pointed)}): point it to the injury or condition it "
+                        "treats.", line.line_number))  # fmt: skip
     if claim.diagnoses and claim.diagnoses[0][:1].upper() in EXTERNAL_CAUSE:
         add(Finding("diagnosis_external_cause_first", ERROR,
                     f"Diagnosis 1 {claim.diagnoses[0]} is an external cause code (V00 to Y99), "

@@ -127,7 +127,7 @@ def test_an_external_cause_code_is_never_first(biller):
     """W19.XXXA (unspecified fall) says how an injury happened: first, it is an error; after
     the injury it is fine."""
     first = findings(biller, "W19.XXXA", AFTER)
-    assert list(first) == ["diagnosis_external_cause_first"]
+    assert set(first) == {"diagnosis_external_cause_first", "pointer_external_cause_only"}
     assert first["diagnosis_external_cause_first"].startswith(
         "Diagnosis 1 W19.XXXA is an external cause code (V00 to Y99)"
     )
@@ -137,3 +137,14 @@ def test_an_external_cause_code_is_never_first(biller):
                                lines=[{"code": "99213", "diagnosis_pointers": [1, 2]}]),
     )  # fmt: skip
     assert scrub(claim, AFTER + timedelta(days=10)) == []
+
+
+def test_a_line_pointing_only_to_an_external_cause_is_held(biller):
+    claim = services.claim_build(
+        actor=biller,
+        encounter=cf.encounter(diagnoses=["S52.501A", "W19.XXXA"], date_of_service=AFTER,
+                               lines=[{"code": "99213", "diagnosis_pointers": [2]}]),
+    )  # fmt: skip
+    (finding,) = scrub(claim, AFTER + timedelta(days=10))
+    assert (finding.code, finding.line_number) == ("pointer_external_cause_only", 1)
+    assert "Line 1 points only to external cause codes (W19.XXXA)" in finding.message

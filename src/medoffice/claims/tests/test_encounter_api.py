@@ -258,3 +258,21 @@ def test_a_second_encounter_for_the_same_visit_is_refused_unless_separate(
                            content_type="application/json")  # fmt: skip
     assert separate.status_code == 201
     assert Encounter.objects.filter(patient=office.patient).count() == 2
+
+
+def test_an_encounter_opened_by_the_api_takes_its_supervising_provider(office, users, client_for):
+    from medoffice.claims.models import Encounter
+
+    client = client_for("biller")
+    payload = {"patient_id": office.patient.pk, "location_id": office.location.pk,
+               "rendering_provider_id": office.provider.pk,
+               "date_of_service": office.day.isoformat(), "supervising_provider_id": 999_999}  # fmt: skip
+    refused = client.post("/api/claims/encounters", payload, content_type="application/json")
+    assert refused.status_code == 422 and "no provider with id" in refused.json()["detail"]
+    assert not Encounter.objects.filter(patient=office.patient).exists()
+    supervising = office.provider.__class__.objects.exclude(pk=office.provider.pk).first()
+    made = client.post("/api/claims/encounters", {**payload,
+                       "supervising_provider_id": supervising.pk},
+                       content_type="application/json")  # fmt: skip
+    assert made.status_code == 201
+    assert Encounter.objects.get(pk=made.json()["id"]).supervising_provider == supervising
