@@ -24,6 +24,7 @@ from medoffice.claims.models import (
     Clearinghouse,
     JobStage,
     JobState,
+    MailboxSubmission,
     SubmissionStatus,
 )
 from medoffice.claims.permissions import ClaimsPerm
@@ -176,6 +177,12 @@ def resend_batch(*, actor: User, batch_id: int, clearinghouse: Clearinghouse) ->
         raise InvalidInput(f"There is no batch {batch_id}.", field="batch")
     if batch.submitted_at is not None:
         raise InvalidInput(f"{batch.file_name} was sent already.", field="batch")
+    if not Claim.objects.filter(batch=batch, status=ClaimStatus.BATCHED).exists():
+        raise InvalidInput(
+            f"{batch.file_name} holds no claim waiting to go (they were taken out, or answered): "
+            "it is not sent.",
+            field="batch",
+        )
     built_for = _receiver_of(bytes(batch.content))
     expected = batches.clearinghouse_exchange(clearinghouse).receiver_id
     if built_for is None:
@@ -193,3 +200,39 @@ def resend_batch(*, actor: User, batch_id: int, clearinghouse: Clearinghouse) ->
     if submission.status != SubmissionStatus.SENT:
         raise InvalidInput(f"{batch.file_name} was not sent: {submission.error}")
     return f"{batch.file_name} sent to {clearinghouse.name}."
+
+
+@binds_actor()
+def release_batch(*, actor: User, batch_id: int) -> str:
+    """Take the claims out of a batch that was never sent (built for a receiver no
+    clearinghouse has, or before one was set up): they are ready again, for the next batch.
+    The batch stays on record, holding none; it cannot be sent after."""
+    from medoffice.claims.claims_services import move_rows
+
+    require_perm(actor, ClaimsPerm.SUBMIT)
+    with transaction.atomic():
+        batch = ClaimBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None:
+            raise InvalidInput(f"There is no batch {batch_id}.", field="batch")
+        sent = (
+            batch.submitted_at is not None
+            or MailboxSubmission.objects.filter(
+                name=batch.file_name, status__in=(SubmissionStatus.SENT, SubmissionStatus.SENDING)
+            ).exists()
+        )
+        if sent:
+            raise InvalidInput(
+                f"{batch.file_name} was sent: its claims are answered by the payer, not taken out.",
+                field="batch",
+            )
+        waiting = list(
+            Claim.objects.filter(batch=batch, status=ClaimStatus.BATCHED)
+            .order_by("pk")
+            .values_list("pk", "status", "control_number")
+        )
+        if not waiting:
+            raise InvalidInput(f"{batch.file_name} holds no claim to take out.", field="batch")
+        move_rows(waiting, to=ClaimStatus.READY, actor=actor,
+                  note=f"Taken out of {batch.file_name}, which was never sent: ready for the "
+                  "next batch.", fields={"batch": None})  # fmt: skip
+    return f"{len(waiting)} claim(s) taken out of {batch.file_name}: they are ready again."

@@ -49,6 +49,7 @@ urlpatterns = [
     path("batches/<int:batch_id>/", views_batches.batch_detail, name="batch"),
     path("batches/<int:batch_id>/file/", views_batches.batch_download, name="batch_download"),
     path("batches/<int:batch_id>/resend/", views_batches.batch_resend, name="batch_resend"),
+    path("batches/<int:batch_id>/release/", views_batches.batch_release, name="batch_release"),
     # The clearinghouse mailbox
     path("mailbox/", views_mailbox.mailbox, name="mailbox"),
     path("mailbox/collect/", views_mailbox.collect_now, name="mailbox_collect"),

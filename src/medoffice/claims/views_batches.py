@@ -198,3 +198,15 @@ def batch_resend(request: AuthenticatedHttpRequest, batch_id: int) -> HttpRespon
     if failed:
         messages.error(request, failed.message)
     return redirect("claims:batch", batch_id=batch_id)
+
+
+@login_required
+@permission_required(ClaimsPerm.SUBMIT)
+@require_POST
+def batch_release(request: AuthenticatedHttpRequest, batch_id: int) -> HttpResponse:
+    """Take the claims out of a batch never sent, so the next batch takes them."""
+    with refusal() as failed:
+        messages.success(request, batch_jobs.release_batch(actor=request.user, batch_id=batch_id))
+    if failed:
+        messages.error(request, failed.message)
+    return redirect("claims:batch", batch_id=batch_id)

@@ -376,3 +376,37 @@ def test_a_build_only_job_is_done_at_its_last_step(
     fragment = _progress(biller, BatchJob.objects.get())
     assert "Progress: step 3 of 3" in fragment and 'max="3" value="3"' in fragment
     assert "1 claim in the batch" in fragment
+
+
+def test_the_claims_of_a_batch_never_sent_are_taken_out_for_the_next(users, client_for, tmp_path):
+    """A batch built for a receiver no clearinghouse has cannot be sent: its claims are taken
+    out (ready again, their history says so) and the next batch takes them; the emptied batch
+    cannot be sent, and a sent one is never emptied."""
+    from medoffice.claims import batch_jobs, batches
+
+    Practice.objects.update(phone="+12175550100")
+    claims = [make_claim(lines=1, status=ClaimStatus.READY) for _ in range(2)]
+    stuck = batches.batch_build(actor=users["biller"],
+                                exchange=batches.practice_exchange(receiver_id="NOBODY"))  # fmt: skip
+    page = reverse("claims:batch", args=[stuck.pk])
+    biller = client_for("biller")
+    assert 'id="release-form"' in biller.get(page).content.decode()
+    assert client_for("front_desk").post(reverse("claims:batch_release", args=[stuck.pk])
+                                         ).status_code == 403  # fmt: skip
+    answer = biller.post(reverse("claims:batch_release", args=[stuck.pk]), follow=True)
+    assert "2 claim(s) taken out of" in answer.content.decode()
+    for claim in claims:
+        claim.refresh_from_db()
+        assert (claim.status, claim.batch_id) == (ClaimStatus.READY, None)
+        assert "which was never sent" in claim.events.order_by("-id").first().note
+    house = folder_clearinghouse(tmp_path / "mb", users["manager"])
+    with pytest.raises(Exception, match="holds no claim waiting to go"):
+        batch_jobs.resend_batch(actor=users["biller"], batch_id=stuck.pk, clearinghouse=house)
+    again = batches.batch_build(
+        actor=users["biller"], exchange=batches.clearinghouse_exchange(house)
+    )
+    assert sorted(again.claims.values_list("pk", flat=True)) == sorted(c.pk for c in claims)
+    batches.batch_submit(actor=users["biller"], batch=again, clearinghouse=house)
+    with pytest.raises(Exception, match="was sent"):
+        batch_jobs.release_batch(actor=users["biller"], batch_id=again.pk)
+    assert set(again.claims.values_list("status", flat=True)) == {"submitted"}
