@@ -15,7 +15,8 @@ from medoffice.testing import factories, patients_factories
 from medoffice.testing.coding_tables import make_code_tables
 
 
-def test_a_refused_save_focuses_the_error_summary(browser_page, browser_login):
+def _coding_page(page, browser_login):
+    """A coder signed in on the coding page of yesterday's draft visit."""
     factories.practice()
     coder = factories.user("biller", username="coder")
     make_code_tables()
@@ -25,9 +26,13 @@ def test_a_refused_save_focuses_the_error_summary(browser_page, browser_login):
         location=main, rendering_provider=factories.provider(locations=[main]),
         date_of_service=practice_today() - timedelta(days=1),
     )  # fmt: skip
-    page = browser_page
     browser_login(page, "coder", factories.DEFAULT_PASSWORD)
     page.goto(f"/claims/encounters/{encounter.pk}/")
+    return page, encounter
+
+
+def test_a_refused_save_focuses_the_error_summary(browser_page, browser_login):
+    page, encounter = _coding_page(browser_page, browser_login)
     page.get_by_label("Diagnosis 1", exact=True).fill("E11.9")
     page.get_by_label("Line 1 code").fill("99213")
     page.get_by_label("Line 1 diagnosis pointer 1").select_option("1")
@@ -47,18 +52,7 @@ def test_a_refused_save_focuses_the_error_summary(browser_page, browser_login):
 def test_the_codes_save_from_the_keyboard(browser_page, browser_login):
     """Ctrl+Enter in any field saves; and a keyboard user reaches the Save button at the top
     of the form two Tab presses after the skip link, announced with its shortcut."""
-    factories.practice()
-    coder = factories.user("biller", username="coder")
-    make_code_tables()
-    main = factories.location(name="Main St")
-    encounter = encounter_services.encounter_create(
-        actor=coder, patient=patients_factories.patient(date_of_birth=date(1980, 1, 2)),
-        location=main, rendering_provider=factories.provider(locations=[main]),
-        date_of_service=practice_today() - timedelta(days=1),
-    )  # fmt: skip
-    page = browser_page
-    browser_login(page, "coder", factories.DEFAULT_PASSWORD)
-    page.goto(f"/claims/encounters/{encounter.pk}/")
+    page, encounter = _coding_page(browser_page, browser_login)
     page.get_by_label("Diagnosis 1", exact=True).fill("E11.9")
     page.get_by_label("Line 1 code").fill("99213")
     pointer = page.get_by_label("Line 1 diagnosis pointer 1")

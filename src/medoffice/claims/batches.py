@@ -88,6 +88,14 @@ def _dollars(cents: int) -> Decimal:
 _TO_SPACE = str.maketrans(dict.fromkeys(X12_DELIMITERS + "\t\n\r\v\f", " "))
 
 
+def _postal(line1: str, line2: str, city: str, state: str, zip_code: str) -> w.Address:
+    """An address as an 837P carries it: plain letters, the ZIP's digits only."""
+    return w.Address(
+        line1=x12_text(line1), line2=x12_text(line2), city=x12_text(city), state=state,
+        postal_code="".join(ch for ch in zip_code if ch.isdigit()),
+    )  # fmt: skip
+
+
 def x12_text(text: str) -> str:
     """X12 text is printable ASCII without the file's delimiters: accents dropped (Peña →
     Pena), other letters and control characters left out, a delimiter made a space (Stew*art
@@ -99,16 +107,10 @@ def x12_text(text: str) -> str:
 
 
 def _address(row: dict, prefix: str) -> w.Address | None:
-    line1 = x12_text(row[f"{prefix}address_line1"])
-    if not line1:
+    if not x12_text(row[f"{prefix}address_line1"]):
         return None
-    return w.Address(
-        line1=line1,
-        line2=x12_text(row[f"{prefix}address_line2"]),
-        city=x12_text(row[f"{prefix}city"]),
-        state=row[f"{prefix}state"],
-        postal_code="".join(ch for ch in row[f"{prefix}zip_code"] if ch.isdigit()),
-    )
+    return _postal(*(row[f"{prefix}{name}"] for name in
+                     ("address_line1", "address_line2", "city", "state", "zip_code")))  # fmt: skip
 
 
 # What may follow a person's name: credentials (dropped) and generational suffixes (dropped
@@ -306,23 +308,18 @@ def write_837p(
         npi=practice.group_npi,
         ein="".join(ch for ch in practice.tax_id if ch.isdigit()),
         taxonomy=taxonomies.most_common(1)[0][0] if taxonomies else "",
-        address=w.Address(
-            line1=x12_text(practice.address_line1),
-            line2=x12_text(practice.address_line2),
-            city=x12_text(practice.city),
-            state=practice.state,
-            postal_code="".join(ch for ch in practice.zip_code if ch.isdigit()),
+        address=_postal(
+            practice.address_line1,
+            practice.address_line2,
+            practice.city,
+            practice.state,
+            practice.zip_code,
         ),
     )
     pay_to = None
     if practice.has_pay_to:  # 2010AB only when payments go somewhere else than 2010AA
-        pay_to = w.Address(
-            line1=x12_text(practice.pay_to_address_line1),
-            line2=x12_text(practice.pay_to_address_line2),
-            city=x12_text(practice.pay_to_city),
-            state=practice.pay_to_state,
-            postal_code="".join(ch for ch in practice.pay_to_zip_code if ch.isdigit()),
-        )
+        pay_to = _postal(practice.pay_to_address_line1, practice.pay_to_address_line2,
+                          practice.pay_to_city, practice.pay_to_state, practice.pay_to_zip_code)  # fmt: skip
     batch = w.ClaimBatch(
         submitter=w.Submitter(
             name=exchange.submitter_name,
