@@ -102,6 +102,7 @@ def test_a_clean_claim_passes_every_edit(edit_tables, biller):
         {"code": "11045", "units": 2, "diagnosis_pointers": [1]},
     ])  # fmt: skip
     Claim.objects.filter(pk=broken.pk).update(payer_id=claim.payer_id)
+    Coverage.objects.filter(pk=broken.coverage_id).update(payer_id=claim.payer_id)
     assert severities_of(broken) == [
         ("add_on_without_primary", "error"), ("ncci_pair", "error"),
         ("prior_auth_missing", "error"), ("units_over_mue", "error"),
@@ -300,6 +301,7 @@ def test_prior_authorization_missing(codes, biller):
     assert severities_of(claim) == [("prior_auth_missing", "error")]
     authorized = build(biller, lines=[{"code": "20610"}], prior_authorization="PA-7781")
     Claim.objects.filter(pk=authorized.pk).update(payer_id=claim.payer_id)
+    Coverage.objects.filter(pk=authorized.coverage_id).update(payer_id=claim.payer_id)
     assert codes_of(authorized) == []
 
 
