@@ -31,7 +31,7 @@ PK_DERIVED = {
     "ledger.account": ("key", "code"),
     "ledger.journalentry": ("source_id", "source_key", "memo"),  # "Reverses entry 41"
     "ledger.journalline": ("memo",),  # "Encounter 131 of 02/19/2026: Summit"
-    "claims.claimevent": ("note",),  # "Built from encounter 131 for Summit"
+    "claims.claimevent": ("note", "details"),  # "Built from encounter 131"; {"batch": 7}
     "claims.claimbatch": ("content", "sha256"),  # REF*6R: each claim line's id
     # TRN02 "coverage id.interchange", in the 270 too; the demo's key names the coverage.
     "claims.eligibilityrequest": ("trace_number", "content", "sha256", "idempotency_key"),
