@@ -114,9 +114,7 @@ def test_the_form_shows_the_refusal_next_to_the_field_naming_the_root(data, tmp_
          "receiver_qualifier": "ZZ", "is_active": "on"},
     )  # fmt: skip
     assert page.status_code == 422
-    html = page.content.decode()
-    field = html[html.index('id="inbound_path"') :]
-    field = field[: field.index("</p>")]
+    field = _inbound_field(page)
     assert 'aria-invalid="true"' in field and 'id="inbound_path-error"' in field
     assert str(tmp_path / "mailboxes") in field
     assert not Clearinghouse.objects.exists()
@@ -416,9 +414,14 @@ def test_the_form_shows_folders_inside_one_another_naming_both(data, tmp_path, c
          "receiver_qualifier": "ZZ", "is_active": "on"},
     )  # fmt: skip
     assert page.status_code == 422
-    html = page.content.decode()
-    field = html[html.index('id="inbound_path"') :]
-    field = field[: field.index("</p>")]
+    field = _inbound_field(page)
     assert 'aria-invalid="true"' in field
     assert f"{box}&#x27; must not hold the outbound folder &#x27;{box / 'out'}" in field
     assert not Clearinghouse.objects.exists()
+
+
+def _inbound_field(page) -> str:
+    """The form's inbound folder paragraph: the field, its state and its error."""
+    html = page.content.decode()
+    field = html[html.index('id="inbound_path"') :]
+    return field[: field.index("</p>")]
