@@ -18,9 +18,15 @@ class CodingConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from medoffice.coding import demo
+        from medoffice.coding import demo, imports
         from medoffice.coding.permissions import CodingPerm
         from medoffice.core import permissions
+        from medoffice.core.first_run import register_first_owner_step
 
         permissions.register(self.label, CodingPerm)
         demo.register()
+        register_first_owner_step(
+            "shipped code tables",
+            imports.load_defaults_for_first_owner,
+            instead="medoffice codes load-defaults --as OWNER",
+        )

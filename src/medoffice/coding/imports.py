@@ -753,3 +753,14 @@ def load_defaults(*, actor: User | None, corpus: Path | None = None) -> list[Imp
         if kind == "pos":
             results.append(load_modifiers(actor=user))
     return results
+
+
+def load_defaults_for_first_owner(owner: User) -> list[str]:
+    """A new installation's code tables, loaded once its first owner exists: without them
+    the scrubber has no NCCI edit, no MUE and no fee schedule to check a claim against. An
+    installation without the shipped corpus is told how to load them later."""
+    try:
+        results = load_defaults(actor=owner)
+    except CorpusMissing as exc:
+        return [f"{exc} Then run: medoffice codes load-defaults --as {owner.username}"]
+    return ["Loaded the shipped code tables:", *(f"  {result}" for result in results)]

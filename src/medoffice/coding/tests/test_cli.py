@@ -13,6 +13,7 @@ from medoffice.coding.models import (
     ProcedureCode,
 )
 from medoffice.coding.tests.corpus import CORPUS, CPT_CSV, CPT_MAP, POS, needs_corpus
+from medoffice.core.models import AuditEvent, User
 from medoffice.testing.ops import one_line
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +113,57 @@ def test_load_defaults_loads_once(users, capsys):
     assert cli.main(["codes", "load-defaults", "--as", biller]) == 0
     assert "2024 Q3: already loaded" in capsys.readouterr().out
     assert CodeSetRelease.objects.count() == 6
+
+
+@needs_corpus
+def test_the_first_owner_gets_the_shipped_code_tables_in_their_name(tmp_path, capsys):
+    secret = tmp_path / "password"
+    secret.write_text("plum-orchard-lantern-42\n")
+    assert cli.main(["createadmin", "--username", "dana", "--password-file", str(secret)]) == 0
+    out = capsys.readouterr().out
+    assert "Loaded the shipped code tables:" in out and "NCCI procedure-to-procedure" in out
+    kinds = set(CodeSetRelease.objects.values_list("kind", flat=True))
+    assert {CodeSetKind.NCCI_PTP, CodeSetKind.NCCI_MUE, CodeSetKind.NCCI_ADD_ON} <= kinds
+    assert MueEdit.objects.exists() and PlaceOfService.objects.exists()
+    dana = User.objects.get(username="dana")
+    assert set(CodeSetRelease.objects.values_list("imported_by", flat=True)) == {dana.pk}
+    events = AuditEvent.objects.filter(object_type="coding.codesetrelease")
+    assert events.exists() and set(events.values_list("actor_name", flat=True)) == {"dana"}
+
+    releases = CodeSetRelease.objects.count()
+    assert cli.main(["createadmin", "--username", "erin", "--password-file", str(secret),
+                     "--as", "dana"]) == 0  # fmt: skip
+    assert "code tables" not in capsys.readouterr().out  # only a new installation's first owner
+    assert CodeSetRelease.objects.count() == releases
+
+
+def test_a_first_owner_without_the_corpus_is_told_how_to_load_it(tmp_path, capsys, monkeypatch):
+    empty = tmp_path / "codes"
+    empty.mkdir()
+    monkeypatch.setenv("MEDOFFICE_CODES_CORPUS", str(empty))
+    secret = tmp_path / "password"
+    secret.write_text("plum-orchard-lantern-42\n")
+    assert cli.main(["createadmin", "--username", "dana", "--password-file", str(secret)]) == 0
+    out = capsys.readouterr().out
+    assert "Created dana with the owner role." in out
+    assert "The shipped code tables were not found" in out
+    assert "medoffice codes load-defaults --as dana" in out
+    assert not CodeSetRelease.objects.exists()
+
+
+def test_a_failing_first_owner_step_leaves_the_account_and_says_what_to_run(
+    tmp_path, capsys, monkeypatch
+):
+    from medoffice.core import first_run
+
+    def broken(owner):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(first_run, "_STEPS", {})
+    first_run.register_first_owner_step("widgets", broken, instead="medoffice widgets load")
+    secret = tmp_path / "password"
+    secret.write_text("plum-orchard-lantern-42\n")
+    assert cli.main(["createadmin", "--username", "dana", "--password-file", str(secret)]) == 0
+    out = capsys.readouterr().out
+    assert "Could not set up the widgets (disk full); run: medoffice widgets load" in out
+    assert User.objects.filter(username="dana").exists()

@@ -26,14 +26,20 @@ class Command(OpsCommand):
 
         maintenance.require_migrated()
         actor = current_actor()
+        first = not User.objects.exists()
         if actor.requires_user:
-            if User.objects.exists():
+            if not first:
                 raise ActorRequired("creating a user")
             actor = SYSTEM  # the first account of a new installation: nobody else to name
         with acting_as(actor):
-            self._create(username, password_file, email, first_name, last_name)
+            user = self._create(username, password_file, email, first_name, last_name)
+        if first:
+            from medoffice.core.first_run import run_first_owner_steps
 
-    def _create(self, username, password_file, email, first_name, last_name) -> None:
+            for line in run_first_owner_steps(user):
+                self.stdout.write(line)
+
+    def _create(self, username, password_file, email, first_name, last_name):
         from medoffice.core.services import user_create
 
         interactive = sys.stdin is not None and sys.stdin.isatty()
@@ -69,3 +75,4 @@ class Command(OpsCommand):
         user.is_superuser = True
         user.save(update_fields=["is_staff", "is_superuser"])
         self.stdout.write(f"Created {user.username} with the owner role.")
+        return user
