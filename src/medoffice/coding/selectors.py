@@ -498,6 +498,14 @@ def _plain(description: str) -> bool:
     return any(words in text for words in PLAIN_WORDS)
 
 
+def _secondary(code: str, description: str) -> bool:
+    """A code that is rarely the one meant by a condition's name alone: the Z codes (a history,
+    a screening, a reason for an encounter: "asthma" should not find "Family history of asthma"
+    first), those of pregnancy (O) and of the newborn (P), which a query naming them still
+    finds first, and manifestation codes, which are never listed first on a claim."""
+    return code[0] in "ZOP" or "classified elsewhere" in description.lower()
+
+
 class _Icd10Index:
     """Every ICD-10-CM category and subcategory, ordered billable first then by code, with a
     sorted list of codes (prefix search by bisection) and of description words (each word of
@@ -532,7 +540,8 @@ class _Icd10Index:
         by_relevance = sorted(
             range(len(entries)),
             key=lambda i: (
-                not entries[i][2], len(entries[i][0].replace(".", "")),
+                not entries[i][2], _secondary(entries[i][0], entries[i][1]),
+                len(entries[i][0].replace(".", "")),
                 not _plain(entries[i][1]), len(entries[i][1]), entries[i][0],
             ),
         )  # fmt: skip
@@ -588,6 +597,7 @@ class _Icd10Index:
         return found
 
     def by_words(self, words: list[str], limit: int) -> list[Icd10Code]:
+        unspecified = " ".join(words) + ", unspecified"  # "Fever, unspecified": the plain code
         words = sorted(set(words), key=len, reverse=True)
         # A word of one or two letters that starts words in many descriptions is matched by
         # scanning the descriptions in rank order (its matches come early); a rarer one by set.
@@ -605,14 +615,20 @@ class _Icd10Index:
             best = self._scan(sorted(matched, key=rank), short, limit)
         else:
             # Billable first; of each, the descriptions with every word whole first, then
-            # those the words only start words of (the best `limit` of each group suffice).
+            # those the words only start words of (the best few of each group suffice).
             whole = matched.intersection(*(self.postings.get(w, ()) for w in words))
             items = self.items
+            # Of those, the condition's own unspecified code first ("Otitis media,
+            # unspecified" before "Scarlet fever with otitis media").
+            pool = limit * 5
             best = sorted(
-                heapq.nsmallest(limit, whole, key=rank)
-                + heapq.nsmallest(limit, matched - whole, key=rank),
-                key=lambda i: (not items[i].billable, i not in whole, rank(i)),
-            )[:limit]
+                heapq.nsmallest(pool, whole, key=rank)
+                + heapq.nsmallest(pool, matched - whole, key=rank),
+                key=lambda i: (
+                    not items[i].billable, i not in whole,
+                    not items[i].description.lower().startswith(unspecified), rank(i),
+                ),
+            )[:limit]  # fmt: skip
         return [self.items[i] for i in best]
 
 
@@ -621,6 +637,36 @@ SHORT_WORD = 3  # query words shorter than this may be matched by scanning, not 
 COMMON_START = 20_000  # postings above which a short word is scanned for
 SCAN_FIRST = 3000
 PLAIN_WORDS = ("unspecified", "without complication", "uncomplicated")
+# Abbreviations a coder types for a condition, as the words of its ICD-10-CM description.
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "adhd": ("attention", "deficit", "hyperactivity"),
+    "afib": ("atrial", "fibrillation"),
+    "bph": ("benign", "prostatic", "hyperplasia"),
+    "cad": ("atherosclerotic", "heart", "disease"),
+    "chf": ("heart", "failure"),
+    "ckd": ("chronic", "kidney", "disease"),
+    "copd": ("chronic", "obstructive", "pulmonary"),
+    "cva": ("cerebral", "infarction"),
+    "dm": ("diabetes", "mellitus"),
+    "dm2": ("type", "2", "diabetes"),
+    "t2dm": ("type", "2", "diabetes"),
+    "dvt": ("thrombosis", "deep", "vein"),
+    "flu": ("influenza",),
+    "gad": ("generalized", "anxiety"),
+    "gerd": ("gastro", "esophageal", "reflux"),
+    "hld": ("hyperlipidemia",),
+    "htn": ("hypertension",),
+    "ibs": ("irritable", "bowel"),
+    "mdd": ("major", "depressive"),
+    "mi": ("myocardial", "infarction"),
+    "oa": ("osteoarthritis",),
+    "osa": ("obstructive", "sleep", "apnea"),
+    "pe": ("pulmonary", "embolism"),
+    "ra": ("rheumatoid", "arthritis"),
+    "tia": ("transient", "ischemic"),
+    "uri": ("upper", "respiratory", "infection"),
+    "uti": ("urinary", "tract", "infection"),
+}
 _ICD_CODE_TEXT = re.compile(r"[A-Z][0-9A-Z]{1,6}")  # FY2026 brought QA0.0101
 _index: _Icd10Index | None = None
 _index_lock = threading.Lock()
@@ -705,7 +751,10 @@ def icd10_search(text: str, limit: int = 20) -> list[Icd10Code]:
         found = index.by_prefix(normal, limit)
         if found:
             return found
-    words = _WORD.findall(text.lower())[:8]
+    words = [
+        word for typed in _WORD.findall(text.lower())[:8]
+        for word in ABBREVIATIONS.get(typed, (typed,))
+    ]  # fmt: skip
     return index.by_words(words, limit) if words else []
 
 

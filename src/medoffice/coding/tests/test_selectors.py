@@ -174,7 +174,14 @@ def test_icd10_search_by_a_plain_word_puts_the_common_billable_code_first():
     assert "E11.9" in codes("diabetes")  # type 2 without complications, not diabetes insipidus
     assert "E11.9" in codes("diab")  # as one types the word
     assert codes("hypertension")[0] == "I10"  # the three-character code before its refinements
-    assert any(code.startswith("J45") for code in codes("asthma"))
+    assert codes("asthma")[0].startswith("J45")  # not Z82.5, "Family history of asthma"
+    assert codes("family history asthma")[0] == "Z82.5"  # which a query naming it finds
+    assert codes("pneumonia")[0] == "J18.9" and codes("fever")[0] == "R50.9"  # "X, unspecified"
+    assert codes("otitis media")[0].startswith("H66.9")  # not "Scarlet fever with otitis media"
+    # The abbreviations coders type.
+    assert codes("copd")[0] == "J44.9" and codes("uti")[0] == "N39.0" and codes("htn")[0] == "I10"
+    assert codes("gerd")[0] == "K21.9" and codes("afib")[0].startswith("I48")
+    assert codes("t2dm")[0] == "E11.9" and codes("chf")[0] == "I50.9"
     assert codes("hyperlipidemia")[0] == "E78.5" and codes("back pain")[0] == "M54.50"
     # Each word whole before a word it only starts: "pain" before "painful".
     found = selectors.icd10_search("pain", limit=20)
