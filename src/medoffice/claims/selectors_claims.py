@@ -17,7 +17,9 @@ from medoffice.claims.models import (
     ClaimEvent,
     ClaimLine,
     ClaimStatus,
+    EncounterDiagnosis,
     ScrubFinding,
+    ServiceLine,
 )
 from medoffice.core.exceptions import InvalidInput, NotFound
 from medoffice.core.formats import money
@@ -60,6 +62,7 @@ class Worklist:
     total: int
     counts: dict[str, int] = field(default_factory=dict)  # per status, under the other filters
     truncated: bool = False
+    visit_changed: dict[int, list[str]] = field(default_factory=dict)  # claim id: how
 
     @property
     def all_count(self) -> int:
@@ -106,8 +109,9 @@ def _filtered_but_status(filters: WorklistFilters, *, today: date) -> QuerySet[C
 
 def worklist(filters: WorklistFilters, *, today: date, limit: int = MAX_ROWS) -> Worklist:
     """The worklist page: the matching claims (at most `limit`) with their patient, payer,
-    provider and findings, the total matching, and the count per status for the tabs (under
-    the same payer, provider, age and amount filters, so the tabs add up to "All")."""
+    provider and findings, the total matching, the count per status for the tabs (under the
+    same payer, provider, age and amount filters, so the tabs add up to "All"), and which sent
+    claims' visits were corrected since."""
     found = claims_matching(filters, today=today)
     total = found.count()
     rows = list(
@@ -119,7 +123,10 @@ def worklist(filters: WorklistFilters, *, today: date, limit: int = MAX_ROWS) ->
         _filtered_but_status(filters, today=today).order_by()
         .values_list("status").annotate(n=Count("id")).values_list("status", "n")
     )  # fmt: skip
-    return Worklist(claims=rows, total=total, counts=counts, truncated=total > len(rows))
+    return Worklist(
+        claims=rows, total=total, counts=counts, truncated=total > len(rows),
+        visit_changed=visit_changes_of(rows),
+    )  # fmt: skip
 
 
 @dataclass
@@ -173,29 +180,54 @@ def _billed(lines: Any) -> list[str]:
 def visit_changes(claim: Claim) -> list[str]:
     """How the visit differs now from what a claim sent for it bills (the visit corrected after
     the claim went, which only a replacement tells the payer), in words; [] when it does not,
-    or when the claim is not out with the payer. Three queries."""
-    if claim.status not in SENT or claim.frequency_code == "8":
-        return []
-    encounter = claim.encounter
-    changes = []
-    if encounter.status != "ready":
-        changes.append(
-            f"The visit is reopened ({encounter.get_status_display().lower()}) for correction."
-        )
-    billed = _billed(ClaimLine.objects.filter(claim=claim).order_by("line_number"))
-    now = _billed(encounter.lines.order_by("line_number"))
-    if billed != now:
-        changes.append(
-            f"The claim bills {'; '.join(billed) or 'no line'}; the visit now has "
-            f"{'; '.join(now) or 'no line'}."
-        )
-    claim_dx = list(
-        ClaimDiagnosis.objects.filter(claim=claim).order_by("rank").values_list("code", flat=True)
+    or when the claim is not out with the payer."""
+    return visit_changes_of([claim]).get(claim.pk, [])
+
+
+def visit_changes_of(claims: list[Claim]) -> dict[int, list[str]]:
+    """`visit_changes` of many claims (a worklist page) in four queries: the claims' lines and
+    diagnoses and their visits' now. Only claims whose visit changed are keys."""
+    out = [c for c in claims if c.status in SENT and c.frequency_code != "8"]
+    if not out:
+        return {}
+    claim_ids = [c.pk for c in out]
+    visit_ids = {c.encounter_id for c in out}
+    billed = _grouped(ClaimLine.objects.filter(claim_id__in=claim_ids), "claim_id")
+    now = _grouped(ServiceLine.objects.filter(encounter_id__in=visit_ids), "encounter_id")
+    claim_dx = _grouped(ClaimDiagnosis.objects.filter(claim_id__in=claim_ids), "claim_id")
+    visit_dx = _grouped(
+        EncounterDiagnosis.objects.filter(encounter_id__in=visit_ids), "encounter_id"
     )
-    visit_dx = list(encounter.diagnoses.order_by("rank").values_list("code", flat=True))
-    if claim_dx != visit_dx:
-        changes.append(
-            f"The claim's diagnoses are {', '.join(claim_dx) or 'none'}; the visit's now "
-            f"{', '.join(visit_dx) or 'none'}."
-        )
+    changes: dict[int, list[str]] = {}
+    for claim in out:
+        words = []
+        encounter = claim.encounter
+        if encounter.status != "ready":
+            words.append(
+                f"The visit is reopened ({encounter.get_status_display().lower()}) for correction."
+            )
+        sent_lines = _billed(billed.get(claim.pk, []))
+        lines_now = _billed(now.get(claim.encounter_id, []))
+        if sent_lines != lines_now:
+            words.append(
+                f"The claim bills {'; '.join(sent_lines) or 'no line'}; the visit now has "
+                f"{'; '.join(lines_now) or 'no line'}."
+            )
+        sent_dx = [d.code for d in claim_dx.get(claim.pk, [])]
+        dx_now = [d.code for d in visit_dx.get(claim.encounter_id, [])]
+        if sent_dx != dx_now:
+            words.append(
+                f"The claim's diagnoses are {', '.join(sent_dx) or 'none'}; the visit's now "
+                f"{', '.join(dx_now) or 'none'}."
+            )
+        if words:
+            changes[claim.pk] = words
     return changes
+
+
+def _grouped(rows: QuerySet[Any], key: str) -> dict[int, list[Any]]:
+    """Rows by `key`, each group in its model's order (line number, rank)."""
+    groups: dict[int, list[Any]] = {}
+    for row in rows:
+        groups.setdefault(getattr(row, key), []).append(row)
+    return groups

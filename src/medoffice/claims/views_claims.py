@@ -64,6 +64,7 @@ def worklist(request: AuthenticatedHttpRequest) -> HttpResponse:
     for claim in found.claims:
         claim.total = to_dollars(claim.total_charge_cents)  # type: ignore[attr-defined]
         claim.age_days = (today - claim.encounter.date_of_service).days  # type: ignore[attr-defined]
+        claim.visit_changed = found.visit_changed.get(claim.pk, [])  # type: ignore[attr-defined]
     tabs = [(s, ClaimStatus(s).label, found.counts.get(s, 0)) for s in selectors.WORKLIST_STATUSES]
     kept = {k: v for k, v in query.items() if k not in ("sort", "status") and v}
     return render(request, "claims/worklist.html", {

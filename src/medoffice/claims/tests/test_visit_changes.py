@@ -53,3 +53,37 @@ def test_a_claim_not_yet_sent_says_nothing(sent):
         Claim.objects.filter(pk=sent.pk).update(status=status)
         sent.refresh_from_db()
         assert visit_changes(sent) == [], status
+
+
+def test_the_worklist_marks_a_sent_claim_whose_visit_changed_in_a_fixed_number_of_queries(
+    sent, users, client_for
+):
+    other = services.claim_build(actor=users["biller"], encounter=cf.encounter(
+        diagnoses=["I10"], lines=[{"code": "99213", "charge_cents": 13_500}]))  # fmt: skip
+    Claim.objects.filter(pk=other.pk).update(status="submitted")
+    ServiceLine.objects.filter(encounter=sent.encounter).update(units=2)
+    biller = client_for("biller")
+    url = reverse("claims:worklist") + "?status=submitted"
+    body = biller.get(url).content.decode()
+    rows = {row.split("</tr>")[0] for row in body.split("<tr")}
+    changed = [r for r in rows if sent.control_number in r]
+    unchanged = [r for r in rows if other.control_number in r]
+    assert changed and "Visit changed" in changed[0] and "99204 x2 $245.00" in changed[0]
+    assert unchanged and "Visit changed" not in unchanged[0]
+    one_changed = _queries(biller, url)
+    for _ in range(3):
+        extra = services.claim_build(actor=users["biller"], encounter=cf.encounter(
+            diagnoses=["I10"], lines=[{"code": "99213", "charge_cents": 13_500}]))  # fmt: skip
+        Claim.objects.filter(pk=extra.pk).update(status="submitted")
+        EncounterDiagnosis.objects.filter(encounter=extra.encounter).update(code="I11.9")
+    assert biller.get(url).content.decode().count(">Visit changed<") == 4
+    assert _queries(biller, url) == one_changed  # four claims more to check, no query more
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
