@@ -293,6 +293,7 @@ def coverage_copay_from_271(request: AuthenticatedHttpRequest, coverage_id: int)
     record; back to the page it came from."""
     coverage = _coverage(request, coverage_id)
     check_id = request.POST.get("check_id", "")
+    error = message = ""
     try:
         updated = services.coverage_copay_from_271(
             actor=request.user, coverage=coverage,
@@ -301,13 +302,21 @@ def coverage_copay_from_271(request: AuthenticatedHttpRequest, coverage_id: int)
     except NotPermitted as exc:
         raise PermissionDenied(exc.message) from exc
     except MedofficeError as exc:
-        messages.error(request, exc.message)
+        error = exc.message
     else:
-        messages.success(
-            request,
+        message = (
             f"The {coverage.payer.name} coverage's copay is now {money(updated.copay)}, "
-            "as the payer's 271 says.",
+            "as the payer's 271 says."
         )
+    if request.headers.get("HX-Request"):  # in place: the page's own form keeps what was typed
+        return render(
+            request, "patients/_copay_taken.html",
+            {"coverage": coverage, "message": message, "error": error},
+        )  # fmt: skip
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, message)
     target = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

@@ -55,9 +55,27 @@ def test_check_in_says_the_copays_differ_and_collects_todays_271s(desk_day, answ
     assert "copay to collect: $35.00, from the payer's 271 of today" in html
     assert 'id="id_copay_amount" name="copay_amount" inputmode="decimal" value="35.00"' in html
     assert (
-        f'formaction="{_take(desk_day)}" formnovalidate name="check_id" value="{answered.pk}">'
-        "Put the 271's copay ($35.00) on the coverage</button>"
+        f'formaction="{_take(desk_day)}" formnovalidate name="check_id" value="{answered.pk}"'
     ) in html
+    # By htmx, with only the check's id: the check-in form around it is not sent, nor reloaded.
+    assert (
+        f'hx-post="{_take(desk_day)}" hx-vals=\'{{"check_id": "{answered.pk}"}}\' '
+        f'hx-params="check_id" hx-target="#copay-differs-{desk_day.coverage.pk}" '
+        'hx-swap="outerHTML">Put the 271\'s copay ($35.00) on the coverage</button>'
+    ) in html
+
+
+def test_by_htmx_the_copay_is_taken_in_place(desk_day, answered, client_for):
+    desk = client_for("front_desk")
+    answer = desk.post(_take(desk_day), {"check_id": answered.pk}, HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200
+    html = unescape(answer.content.decode())
+    assert f'id="copay-differs-{desk_day.coverage.pk}"' in html and "<html" not in html
+    assert "copay is now $35.00, as the payer's 271 says" in html
+    assert Coverage.objects.get(pk=desk_day.coverage.pk).copay == Decimal("35.00")
+    again = desk.post(_take(desk_day), {"check_id": "x"}, HTTP_HX_REQUEST="true")
+    assert again.status_code == 200 and 'role="alert"' in again.content.decode()
+    assert "copay is now" not in again.content.decode()
 
 
 def test_an_older_271_is_named_but_check_in_collects_the_copay_on_file(
