@@ -506,9 +506,11 @@ def _clean_reason(reason: str, what: str) -> str:
     return text
 
 
-def _check_changeable(claim: Claim, what: str) -> None:
-    # The claim's row is locked first: a void and a replacement racing are made one at a time,
-    # and the second sees the first.
+def _check_changeable(claim: Claim, what: str) -> Encounter:
+    """The claim's visit, its row locked, then the claim's: a void and a replacement racing are
+    made one at a time, and the second sees the first. The visit is locked first, in the order
+    a build and a reopening lock them (the new claim's row refers to the visit)."""
+    encounter = _locked_encounter(Encounter(pk=claim.encounter_id))
     Claim.objects.select_for_update().filter(pk=claim.pk).values_list("pk").first()
     if claim.frequency_code == FrequencyCode.VOID:
         raise InvalidTransition(
@@ -544,6 +546,7 @@ def _check_changeable(claim: Claim, what: str) -> None:
             f"({replacement.get_status_display().lower()}): correct or void the replacement, "
             "not the claim it replaced."
         )
+    return encounter
 
 
 def _write_lines(claim: Claim, frequency: str, lines: list[Any]) -> None:
@@ -627,21 +630,24 @@ def claim_void(*, actor: User | None, claim: Claim, reason: str) -> Claim:
 @binds_actor("actor")
 def claim_replace(*, actor: User | None, claim: Claim, reason: str) -> Claim:
     """A replacement claim (frequency 7) with the lines and diagnoses of the corrected (ready)
-    encounter."""
+    encounter. The corrected visit's charges follow it to the claim's payer, as a build's do
+    (finalized again after a coverage change, they may have posted to another payer or to the
+    patient)."""
     text = _clean_reason(reason, "replaced")
-    _check_changeable(claim, "replaced")
-    encounter = Encounter.objects.get(pk=claim.encounter_id)
+    encounter = _check_changeable(claim, "replaced")
     if encounter.status != EncounterStatus.READY:
         raise InvalidTransition(
             f"Encounter {encounter.pk} is {encounter.get_status_display().lower()}: finalize "
             "the correction before sending the replacement."
         )
     lines = _lines_of(encounter)
-    return _change(
+    made = _change(
         actor=actor, claim=claim, frequency=FrequencyCode.REPLACEMENT, lines=lines,
         diagnoses=_diagnoses_of(encounter),
         note=f"Replaces claim {claim.control_number} (payer's {claim.payer_claim_number}): {text}",
     )  # fmt: skip
+    _follow(actor, made, encounter)
+    return made
 
 
 PAYER_NUMBER = re.compile(r"[A-Za-z0-9-]{1,50}")

@@ -257,6 +257,35 @@ def test_a_second_correction_moves_it_again_and_a_reopening_undoes_both(office, 
     assert books.patient_account_cents([office.patient.pk]) == {office.patient.pk: 0}
 
 
+def test_a_replacement_takes_the_corrected_visits_receivable_to_its_payer(office, users, payers):
+    """Acme has the claim; the visit is corrected while Acme's coverage is off the record, so
+    its charges post to the patient; the replacement to Acme takes them back to Acme."""
+    acme, _ = payers
+    coverage = pf.coverage(patient=office.patient, payer=acme)
+    encounter = finalized(office, users)
+    sent = claims.claim_build(actor=users["biller"], encounter=encounter)
+    for to in ("ready", "batched", "submitted"):
+        claims.claim_set_status(actor=users["biller"], claim=sent, to=to)
+    claims.claim_record_payer_number(actor=users["biller"], claim=sent, number="ACME-77")
+    svc.encounter_reopen(actor=users["biller"], encounter_id=encounter.pk, reason="one line")
+    Coverage.objects.filter(pk=coverage.pk).update(is_active=False)
+    svc.encounter_code(actor=users["biller"], encounter_id=encounter.pk, diagnoses=["E11.9"],
+                       lines=[LineInput("99213", pointers=[1])])  # fmt: skip
+    svc.encounter_mark_coded(actor=users["biller"], encounter_id=encounter.pk)
+    svc.encounter_finalize(actor=users["biller"], encounter_id=encounter.pk)
+    patient = office.patient.pk
+    assert visit_ar(encounter) == {None: 12500}  # posted as self-pay
+    Coverage.objects.filter(pk=coverage.pk).update(is_active=True)  # the desk put it back
+    sent.refresh_from_db()
+    replacement = claims.claim_replace(actor=users["biller"], claim=sent, reason="one line")
+    assert replacement.payer == acme
+    assert visit_ar(encounter) == {acme.pk: 12500}
+    assert books.patient_account_cents([patient]) == {patient: 0}
+    assert books.trial_balance().balanced and total_ar_cents() == 12500
+    note = ClaimEvent.objects.get(claim=replacement, note__startswith="Receivable moved").note
+    assert note.startswith("Receivable moved from the patient (self-pay) to Acme Health: $125.00")
+
+
 def test_the_pages_read_the_moved_receivable(office, users, payers, client_for):
     acme, beta = payers
     wrong = pf.coverage(patient=office.patient, payer=acme)
