@@ -78,19 +78,24 @@ def test_a_new_tax_id_replaces_the_old_one(client_for, practice):
     assert practice.tax_id == "98-7654321"
 
 
-def test_a_bad_group_npi_is_refused_naming_the_field_and_nothing_changes(client_for, practice):
+def _refused_edit(client_for, practice, **changes):
+    """The practice page's answer to a bad edit: 422, and nothing saved."""
     before = _row(Practice, practice.pk)
     response = client_for("manager").post(
-        reverse("core:practice_edit"),
-        _practice_form(practice, group_npi="1234567890", legal_name="Changed"),
+        reverse("core:practice_edit"), _practice_form(practice, legal_name="Changed", **changes)
     )
     assert response.status_code == 422
+    assert _row(Practice, practice.pk) == before
+    return response
+
+
+def test_a_bad_group_npi_is_refused_naming_the_field_and_nothing_changes(client_for, practice):
+    response = _refused_edit(client_for, practice, group_npi="1234567890")
     summary = response.context["form"].error_summary()
     assert any(
         line.lower().startswith("group npi: this npi fails the check digit") for line in summary
     )
     assert "This NPI fails the check digit" in response.context["form"].errors["group_npi"][0]
-    assert _row(Practice, practice.pk) == before
 
 
 def test_a_pay_to_address_is_saved_on_the_practice_page_and_shown(client_for, practice):
@@ -111,16 +116,11 @@ def test_a_pay_to_address_is_saved_on_the_practice_page_and_shown(client_for, pr
 
 
 def test_a_partial_pay_to_address_is_refused_naming_what_is_missing(client_for, practice):
-    before = _row(Practice, practice.pk)
-    response = client_for("manager").post(
-        reverse("core:practice_edit"),
-        _practice_form(practice, pay_to_address_line1="PO Box 4410", legal_name="Changed"),
-    )
-    assert response.status_code == 422
+    response = _refused_edit(client_for, practice, pay_to_address_line1="PO Box 4410")
     errors = response.context["form"].errors
     assert set(errors) == {"pay_to_city", "pay_to_state", "pay_to_zip_code"}
     assert "Give the whole pay-to address, or leave it all blank." in errors["pay_to_city"][0]
-    assert _row(Practice, practice.pk) == before
+    before = _row(Practice, practice.pk)
     with pytest.raises(InvalidInput, match="Missing: pay-to city, pay-to state, pay-to ZIP code"):
         services.practice_save(actor=None, pay_to_address_line1="PO Box 4410")
     assert _row(Practice, practice.pk) == before
