@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Field, Model, Q
+from django.db.models import F, Field, Model
 from django.utils import timezone
 
 from medoffice.claims import charges
@@ -34,6 +34,7 @@ from medoffice.claims.models import (
     Severity,
 )
 from medoffice.claims.permissions import ClaimsPerm
+from medoffice.claims.selectors import responsible_coverage
 from medoffice.core.access import require_perm
 from medoffice.core.context import binds_actor
 from medoffice.core.exceptions import Conflict, InvalidInput, InvalidTransition
@@ -260,24 +261,6 @@ def next_control_number() -> str:
     return f"{prefix}{value:0{CONTROL_DIGITS}d}"
 
 
-def responsible_coverage(encounter: Encounter) -> Coverage | None:
-    """The patient's primary coverage in force on the date of service (secondary waits for the
-    primary's remittance)."""
-    day = encounter.date_of_service
-    return (
-        Coverage.objects.select_related("payer")
-        .filter(
-            patient_id=encounter.patient_id,
-            priority=Priority.PRIMARY,
-            is_active=True,
-            effective_date__lte=day,
-        )
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
-        .order_by("-effective_date", "-pk")
-        .first()
-    )
-
-
 def _lines_of(encounter: Encounter) -> list[ServiceLine]:
     lines = list(ServiceLine.objects.filter(encounter=encounter).order_by("line_number"))
     if not lines:
@@ -346,6 +329,15 @@ def claim_build(*, actor: User | None, encounter: Encounter) -> Claim:
         raise InvalidInput(
             f"The patient has no primary coverage in force on "
             f"{encounter.date_of_service:%m/%d/%Y}: the visit is self-pay, no claim to build.",
+            field="encounter",
+        )
+    if coverage.priority != Priority.PRIMARY:
+        raise InvalidInput(
+            f"The only coverage in force on {encounter.date_of_service:%m/%d/%Y} is "
+            f"{coverage.payer.name}, recorded as {coverage.get_priority_display().lower()}: a "
+            "secondary claim goes after the primary's remittance. If the primary coverage "
+            "ended, make this one the primary on the patient's record, then build the claim "
+            "(the charges are on its account already).",
             field="encounter",
         )
     existing = _original_of(encounter, coverage)

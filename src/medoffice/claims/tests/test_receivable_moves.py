@@ -17,7 +17,7 @@ from medoffice.claims import claims_services as claims
 from medoffice.claims import encounters as svc
 from medoffice.claims.encounters import LineInput
 from medoffice.claims.models import Claim, ClaimEvent, Encounter
-from medoffice.core.exceptions import Conflict
+from medoffice.core.exceptions import Conflict, InvalidInput
 from medoffice.core.models import AuditEvent
 from medoffice.ledger import selectors as books
 from medoffice.ledger import services as ledger
@@ -362,3 +362,25 @@ def test_without_the_lock_the_source_key_still_moves_the_receivable_once(office,
     assert set(outcomes) <= {f"moved:{key}", "there already"} and f"moved:{key}" in outcomes
     assert len(moves(encounter)) == 1
     assert books.payer_ar_cents() == {beta.pk: TOTAL} and books.trial_balance().balanced
+
+
+def test_with_only_a_secondary_in_force_one_rule_decides_charges_page_and_claim(
+    office, users, payers, client_for
+):
+    """The charges post to the coverage in force first (here a secondary); the claim build
+    refuses it in words that say how to fix the record, and once it is made primary the claim
+    goes to the payer the charges are with: nothing to move."""
+    acme, _ = payers
+    coverage = pf.coverage(patient=office.patient, payer=acme, priority=2)
+    encounter = finalized(office, users)
+    assert visit_ar(encounter) == {acme.pk: TOTAL}
+    page = client_for("biller").get(reverse("claims:encounter", args=[encounter.pk]))
+    html = page.content.decode()
+    assert 'id="no-primary"' in html and 'id="build-claim"' not in html
+    with pytest.raises(InvalidInput, match="recorded as secondary: a secondary claim goes after"):
+        claims.claim_build(actor=users["biller"], encounter=encounter)
+    assert not Claim.objects.filter(encounter=encounter).exists()
+    Coverage.objects.filter(pk=coverage.pk).update(priority=1)
+    claim = claims.claim_build(actor=users["biller"], encounter=encounter)
+    assert claim.payer == acme and moves(encounter) == []
+    assert visit_ar(encounter) == {acme.pk: TOTAL}
